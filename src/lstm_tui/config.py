@@ -1,0 +1,491 @@
+"""Typed configuration of a run (task, model, training) and the TOML presets that hold it.
+
+Every option is a dataclass field with a default, a one-line help text and, where it
+applies, a range (``min``/``max`` in the field metadata) or a set of choices (a
+``Literal`` type).  The loader checks a preset against these types and reports the
+first problem as a :class:`ConfigError` naming the file, the key and what is allowed.
+Front ends build their forms from :func:`field_specs`, so a new key appears there
+without UI code written for it.  This module imports neither torch nor Textual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+class ConfigError(ValueError):
+    """A problem with a preset or an override: where it is, which key, what is allowed."""
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source, self.key, self.message = source, key, message
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key}: {message}" if key else f"{where}{message}")
+
+
+def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
+        exclusive_min: bool = False, exclusive_max: bool = False, factory: Any = None) -> Any:
+    """A config field: default value, help text and an optional range."""
+    meta = {"help": help, "min": min, "max": max,
+            "exclusive_min": exclusive_min, "exclusive_max": exclusive_max}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# ---------------------------------------------------------------- tasks
+
+@dataclass
+class NthElementTask:
+    """Random ints in [0, features), one-hot; predict the element at index n (classification)."""
+    kind: Literal["nth_element"] = opt("nth_element", "task kind (see TASKS)")
+    seq_len: int = opt(5, "sequence length", min=1, max=100_000)
+    features: int = opt(10, "number of distinct values (one-hot width)", min=2, max=100_000)
+    n: int = opt(2, "index of the element to recall (0-based, < seq_len)", min=0)
+    train_size: int = opt(5000, "training sequences", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
+
+
+@dataclass
+class WeightedSumTask:
+    """Ints in (-50, 50); predict a weighted sum of chosen positions (regression, MAD)."""
+    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (see TASKS)")
+    seq_len: int = opt(5, "sequence length", min=2, max=100_000)
+    weights: list[float] = opt(None, "weights of the summed positions", factory=lambda: [0.6, 0.3])
+    positions: list[int] = opt(None, "positions summed (0 = first, -1 = last)",
+                               factory=lambda: [0, -1])
+    mode: Literal["simple", "realistic"] = opt(
+        "simple", "simple: independent windows; realistic: one autoregressive series")
+    noise_std: float = opt(0.0, "std of Gaussian noise added to each target", min=0.0)
+    standardize: bool = opt(False, "standardize inputs and targets (MAD stays in original units)")
+    low: int = opt(-50, "values drawn from the open interval (low, high)")
+    high: int = opt(50, "values drawn from the open interval (low, high)")
+    train_size: int = opt(5000, "training windows", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation windows", min=1, max=10_000_000)
+
+
+@dataclass
+class CharLMTask:
+    """Character language model over a text file or the built-in corpus (perplexity)."""
+    kind: Literal["char_lm"] = opt("char_lm", "task kind (see TASKS)")
+    text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs)")
+    normalize: Literal["text8", "none"] = opt(
+        "text8", "text8: lowercase a-z and space (27 symbols); none: every character")
+    seq_len: int = opt(10, "unrollings (characters per truncated-BPTT segment)", min=1, max=100_000)
+    val_fraction: float = opt(0.1, "fraction of the text held out for validation",
+                              min=0.0, max=0.5, exclusive_min=True)
+    max_chars: int = opt(0, "use at most this many characters (0 = all)", min=0)
+    sample_length: int = opt(200, "characters sampled at each validation (0 = none)", min=0)
+    sample_temperature: float = opt(0.8, "softmax temperature of those samples",
+                                    min=0.0, exclusive_min=True, max=100.0)
+
+
+@dataclass
+class AddingTask:
+    """Adding problem: sum the two marked values of a random sequence (regression, MAD)."""
+    kind: Literal["adding"] = opt("adding", "task kind (see TASKS)")
+    seq_len: int = opt(50, "sequence length", min=2, max=100_000)
+    train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
+
+
+@dataclass
+class CopyTask:
+    """Copy task: remember `length` symbols across `delay` blanks, then write them back."""
+    kind: Literal["copy"] = opt("copy", "task kind (see TASKS)")
+    length: int = opt(10, "symbols to remember", min=1, max=10_000)
+    delay: int = opt(20, "blank steps between the symbols and the recall cue", min=0, max=100_000)
+    symbols: int = opt(8, "alphabet size", min=2, max=1000)
+    train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
+
+
+TASKS: dict[str, type] = {cls.__dataclass_fields__["kind"].default: cls for cls in
+                          (NthElementTask, WeightedSumTask, CharLMTask, AddingTask, CopyTask)}
+TaskConfig = NthElementTask | WeightedSumTask | CharLMTask | AddingTask | CopyTask
+
+
+# ---------------------------------------------------------------- model and training
+
+@dataclass
+class ModelConfig:
+    """The recurrent network: a stack of cells and a linear read-out."""
+    cell: Literal["rnn", "lstm", "gru"] = opt("lstm", "recurrent cell")
+    hidden: int = opt(32, "units per layer and direction", min=1, max=100_000)
+    layers: int = opt(1, "stacked recurrent layers", min=1, max=64)
+    bidirectional: bool = opt(False, "run a second stack backwards in time")
+    dropout: float = opt(0.0, "dropout between layers and before the read-out",
+                         min=0.0, max=1.0, exclusive_max=True)
+    activation: Literal["tanh", "softsign"] = opt(
+        "tanh", "cell activation (softsign uses the hand-written cell)")
+    init: Literal["default", "xavier", "orthogonal"] = opt(
+        "default", "weight init: PyTorch's uniform, Xavier/Glorot, or orthogonal recurrent")
+    forget_bias: float = opt(1.0, "LSTM forget-gate bias at init (Keras unit_forget_bias)")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, schedule, stopping and where to run."""
+    optimizer: Literal["sgd", "momentum", "adam", "rmsprop", "adagrad", "lbfgs"] = opt(
+        "adam", "optimizer (lbfgs is the quasi-Newton, 2nd-order option)")
+    lr: float = opt(0.01, "learning rate", min=0.0, exclusive_min=True)
+    momentum: float = opt(0.9, "momentum (optimizer = momentum)", min=0.0, max=1.0,
+                          exclusive_max=True)
+    weight_decay: float = opt(0.0, "L2 weight decay", min=0.0)
+    lr_decay: float = opt(1.0, "multiply lr by this every lr_decay_every steps",
+                          min=0.0, max=1.0, exclusive_min=True)
+    lr_decay_every: int = opt(0, "steps between lr decays (0 = never)", min=0)
+    batch_size: int = opt(32, "sequences per step", min=1, max=1_000_000)
+    epochs: int = opt(10, "passes over the training data (when steps = 0)", min=1)
+    steps: int = opt(0, "optimizer steps (0 = use epochs)", min=0)
+    grad_clip: float = opt(0.0, "clip the global gradient norm to this (0 = off)", min=0.0)
+    patience: int = opt(0, "early stopping: evaluations without improvement (0 = off)", min=0)
+    monitor: Literal["metric", "loss"] = opt("metric", "what early stopping and 'best' watch")
+    min_delta: float = opt(0.0, "improvement smaller than this does not count", min=0.0)
+    eval_every: int = opt(0, "steps between validations (0 = once per epoch)", min=0)
+    log_every: int = opt(10, "steps between train metric records", min=1)
+    seed: int = opt(0, "seed of data, init and batch order", min=0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = opt("auto", "auto = cuda, then mps, then cpu")
+    threads: int = opt(0, "torch CPU threads (0 = torch's default)", min=0, max=1024)
+
+
+@dataclass
+class RunConfig:
+    """A whole experiment: what a preset file holds once resolved."""
+    name: str = opt("", "short name used in the run folder")
+    description: str = opt("", "what this run should show")
+    task: TaskConfig = field(default_factory=NthElementTask)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sweep: dict | None = None  # checked by lstm_tui.sweeps; kept raw here
+
+
+SECTIONS = {"model": ModelConfig, "train": TrainConfig}
+TOP_LEVEL = ("name", "description", "task", "model", "train", "sweep")
+
+
+# ---------------------------------------------------------------- introspection
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a front end needs to show and check one option."""
+    name: str
+    kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]"
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    exclusive_min: bool = False
+    exclusive_max: bool = False
+
+
+def field_specs(cls: type) -> list[FieldSpec]:
+    """The fields of a config dataclass, in order, with their types, ranges and help."""
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if typing.get_origin(hint) is Literal:
+            kind, choices = "choice", tuple(typing.get_args(hint))
+        elif typing.get_origin(hint) is list:
+            kind, choices = f"list[{typing.get_args(hint)[0].__name__}]", ()
+        elif hint in (int, float, bool, str):
+            kind, choices = hint.__name__, ()
+        else:
+            continue  # nested sections are not plain fields
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        m = f.metadata
+        specs.append(FieldSpec(f.name, kind, default, m.get("help", ""), choices,
+                               m.get("min"), m.get("max"),
+                               m.get("exclusive_min", False), m.get("exclusive_max", False)))
+    return specs
+
+
+def allowed(spec: FieldSpec) -> str:
+    """'an integer >= 1', 'one of lstm, gru', ... for error messages."""
+    if spec.kind == "choice":
+        return "one of " + ", ".join(spec.choices)
+    noun = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+            "list[float]": "a list of numbers", "list[int]": "a list of integers"}[spec.kind]
+    bounds = []
+    if spec.min is not None:
+        bounds.append(f"{'>' if spec.exclusive_min else '>='} {spec.min:g}")
+    if spec.max is not None:
+        bounds.append(f"{'<' if spec.exclusive_max else '<='} {spec.max:g}")
+    return noun + (" " + " and ".join(bounds) if bounds else "")
+
+
+def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
+    """The value converted to the field's type, or a ConfigError saying what is allowed."""
+    def bad(extra: str = "") -> ConfigError:
+        return ConfigError(source, key, f"must be {allowed(spec)}, got {value!r}{extra}")
+
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if spec.kind == "str":
+        if not isinstance(value, str):
+            raise bad()
+        return value
+    if spec.kind == "choice":
+        if value not in spec.choices:
+            hint = suggest(str(value), spec.choices)
+            raise bad(f" (did you mean {hint!r}?)" if hint else "")
+        return value
+    if spec.kind.startswith("list"):
+        item = int if spec.kind == "list[int]" else float
+        if not isinstance(value, list) or not all(_is_number(v, item) for v in value):
+            raise bad()
+        return [item(v) for v in value]
+    if not _is_number(value, int if spec.kind == "int" else float):
+        raise bad()
+    value = int(value) if spec.kind == "int" else float(value)
+    if spec.kind == "float" and not math.isfinite(value):
+        raise bad()
+    lo_bad = spec.min is not None and (value <= spec.min if spec.exclusive_min else value < spec.min)
+    hi_bad = spec.max is not None and (value >= spec.max if spec.exclusive_max else value > spec.max)
+    if lo_bad or hi_bad:
+        raise bad()
+    return value
+
+
+def suggest(word: str, options: typing.Iterable[str]) -> str | None:
+    """The option a typo most likely meant (close spelling, or the word as a prefix)."""
+    options = [str(o) for o in options]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    prefixed = [o for o in options if word and o.startswith(word)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _is_number(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind is int else isinstance(value, (int, float))
+
+
+# ---------------------------------------------------------------- parsing
+
+def _unknown(source: str, key: str, options: typing.Iterable[str]) -> ConfigError:
+    leaf = key.rsplit(".", 1)[-1]
+    hint = suggest(leaf, options)
+    extra = f"; did you mean {hint!r}?" if hint else ""
+    return ConfigError(source, key, f"unknown key{extra} (allowed: {', '.join(options)})")
+
+
+def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(source, prefix, "must be a table")
+    specs = {s.name: s for s in field_specs(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in specs:
+            raise _unknown(source, f"{prefix}.{key}", specs)
+        values[key] = check_value(specs[key], value, source, f"{prefix}.{key}")
+    return cls(**values)
+
+
+def parse_config(data: dict, source: str = "") -> RunConfig:
+    """A RunConfig from a preset's tables; raises ConfigError on the first problem."""
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise _unknown(source, key, TOP_LEVEL)
+    task_table = dict(data.get("task", {}))
+    if not isinstance(data.get("task", {}), dict):
+        raise ConfigError(source, "task", "must be a table")
+    kind = task_table.get("kind", "nth_element")
+    if kind not in TASKS:
+        hint = suggest(str(kind), TASKS)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, "task.kind",
+                          f"must be one of {', '.join(TASKS)}, got {kind!r}{extra}")
+    cfg = RunConfig(
+        name=check_value(_top_spec("name"), data.get("name", ""), source, "name"),
+        description=check_value(_top_spec("description"), data.get("description", ""),
+                                source, "description"),
+        task=_build(TASKS[kind], task_table, source, "task"),
+        model=_build(ModelConfig, data.get("model", {}), source, "model"),
+        train=_build(TrainConfig, data.get("train", {}), source, "train"),
+        sweep=data.get("sweep"),
+    )
+    if cfg.sweep is not None and not isinstance(cfg.sweep, dict):
+        raise ConfigError(source, "sweep", "must be a table")
+    validate(cfg, source)
+    return cfg
+
+
+def _top_spec(name: str) -> FieldSpec:
+    return next(s for s in field_specs(RunConfig) if s.name == name)
+
+
+def validate(cfg: RunConfig, source: str = "") -> None:
+    """Checks that involve more than one field."""
+    t, m = cfg.task, cfg.model
+    if isinstance(t, NthElementTask) and t.n >= t.seq_len:
+        raise ConfigError(source, "task.n", f"must be < task.seq_len ({t.seq_len}), got {t.n}")
+    if isinstance(t, WeightedSumTask):
+        if len(t.weights) != len(t.positions) or not t.weights:
+            raise ConfigError(source, "task.weights",
+                              f"must have as many entries as task.positions ({len(t.positions)})"
+                              f" and at least one, got {len(t.weights)}")
+        for p in t.positions:
+            if not -t.seq_len <= p < t.seq_len:
+                raise ConfigError(source, "task.positions",
+                                  f"must lie in [-{t.seq_len}, {t.seq_len - 1}] for seq_len "
+                                  f"{t.seq_len}, got {p}")
+        if t.high - t.low < 2:
+            raise ConfigError(source, "task.high", f"must exceed task.low + 1 "
+                              f"(the open interval needs an integer), got {t.low}..{t.high}")
+    if isinstance(t, CharLMTask):
+        if m.bidirectional:
+            raise ConfigError(source, "model.bidirectional",
+                              "must be false for char_lm (a backward pass sees the characters "
+                              "it is asked to predict)")
+        if t.text and not Path(t.text).expanduser().is_file():
+            raise ConfigError(source, "task.text", f"no such file {t.text!r} (a UTF-8 text file,"
+                              " or empty for the built-in corpus)")
+
+
+# ---------------------------------------------------------------- files and overrides
+
+def read_toml(path: str | Path) -> dict:
+    """The tables of a TOML file, or a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
+
+
+def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "--set") -> dict:
+    """Apply ``section.key=value`` strings to preset tables (values parsed as TOML)."""
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(source, item, "must look like section.key=value")
+        key, raw = (s.strip() for s in item.split("=", 1))
+        value = parse_value(raw)
+        parts = key.split(".")
+        if len(parts) == 1:
+            if key not in ("name", "description"):
+                raise _unknown(source, key, ("name", "description", "task.*", "model.*",
+                                             "train.*"))
+            data[key] = value
+            continue
+        if len(parts) != 2 or parts[0] not in ("task", "model", "train"):
+            raise ConfigError(source, key, "names nothing (use task.KEY, model.KEY or train.KEY)")
+        section, leaf = parts
+        table = data.setdefault(section, {})
+        if section == "task" and leaf == "kind" and value != table.get("kind"):
+            table = data[section] = {}  # a new task kind starts from its own defaults
+        cls = SECTIONS.get(section) or TASKS.get(table.get("kind", "nth_element"), NthElementTask)
+        names = [s.name for s in field_specs(cls)]
+        if leaf not in names:
+            raise _unknown(source, key, names)
+        table[leaf] = value
+    return data
+
+
+def parse_value(raw: str) -> Any:
+    """A --set value: TOML syntax if it parses (3, 1e-3, true, [1, 2]), else a bare string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunConfig:
+    """Read, override and check a preset file."""
+    data = read_toml(path)
+    data = apply_overrides(data, overrides)
+    return parse_config(data, str(path))
+
+
+# ---------------------------------------------------------------- writing
+
+def config_to_dict(cfg: RunConfig) -> dict:
+    """Plain tables (TOML-able); `sweep` is left out when absent."""
+    data = dataclasses.asdict(cfg)
+    if data.get("sweep") is None:
+        data.pop("sweep", None)
+    return data
+
+
+def config_from_dict(data: dict, source: str = "") -> RunConfig:
+    return parse_config(data, source)
+
+
+def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
+    """TOML text of a config; with comments, each key carries its help text."""
+    data = config_to_dict(cfg) if isinstance(cfg, RunConfig) else cfg
+    lines = []
+    for key in ("name", "description"):
+        if data.get(key):
+            lines.append(f"{key} = {_toml_value(data[key])}")
+    classes = {"task": TASKS.get(data.get("task", {}).get("kind", ""), None),
+               "model": ModelConfig, "train": TrainConfig}
+    for section in ("task", "model", "train", "sweep"):
+        if section not in data or data[section] is None:
+            continue
+        helps = {s.name: s.help for s in field_specs(classes[section])} if classes.get(section) \
+            else {}
+        lines.append("")
+        lines.extend(_toml_table(section, data[section], helps if comments else {}))
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
+    lines, subtables = [f"[{name}]"], []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            subtables.append((key, value))
+            continue
+        text = f"{_toml_key(key)} = {_toml_value(value)}"
+        if helps.get(key):
+            text = f"{text:<32} # {helps[key]}"
+        lines.append(text)
+    for key, value in subtables:
+        lines.append("")
+        lines.extend(_toml_table(f"{name}.{_toml_key(key)}", value, {}))
+    return lines
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")

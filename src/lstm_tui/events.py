@@ -1,0 +1,119 @@
+"""What the training engine reports, as frozen, picklable dataclasses.
+
+The engine calls ``emit(event)`` with these and nothing else; the run store, the headless
+progress display, the TUI and the sweep backends are all listeners of the same stream.
+Only plain Python values travel here (no tensors), so events cross process boundaries
+cheaply and a listener never needs torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    layer: str          # "lstm_1"
+    kind: str           # "LSTM"
+    output_shape: str   # "(None, 20, 32)"
+    params: int
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A Keras-style parameter table whose total equals the model's real parameter count."""
+    rows: tuple[SummaryRow, ...]
+    total: int
+    trainable: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def non_trainable(self) -> int:
+        return self.total - self.trainable
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: str
+    config: dict               # the resolved config as plain tables (config_to_dict)
+    summary: ModelSummary
+    device: str
+    total_steps: int
+    steps_per_epoch: int
+    dataset_size: int          # training examples (characters for char_lm)
+    metric: str                # "accuracy" | "mad" | "perplexity"
+    goal: str                  # "max" | "min"
+    start_step: int = 0        # > 0 when resumed
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    """Training metrics averaged over the last `log_every` steps."""
+    step: int
+    epoch: int
+    loss: float
+    metric: float
+    lr: float
+    grad_norm: float                        # global norm before clipping, at `step`
+    grad_norms: dict[str, float]            # per parameter, at `step`
+    grad_means: dict[str, float]            # mean |grad| per parameter, at `step`
+    mean_abs_grad: float                    # mean |grad| over all parameters, at `step`
+    steps_per_sec: float
+    seconds: float                          # since the run (or resume) started
+    examples_per_sec: float = 0.0
+
+
+@dataclass(frozen=True)
+class ValMetrics:
+    step: int
+    epoch: int
+    loss: float
+    metric: float
+    best: float                             # best task metric so far (by the task's goal)
+    is_best: bool                           # the monitored value improved: best.pt written
+    extra: dict[str, float] = field(default_factory=dict)   # e.g. bpc for char_lm
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TimestepGradients:
+    """‖∂L_T/∂h_t‖ for every time step t of the top layer, averaged over a validation batch."""
+    step: int
+    norms: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TextSample:
+    step: int
+    temperature: float
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckpointWritten:
+    step: int
+    tag: str                                # "best" | "last"
+    path: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    status: str          # "completed" | "stopped_early" | "interrupted" | "diverged"
+    step: int
+    seconds: float
+    best: float | None
+    final: float | None
+    message: str = ""    # why it stopped; advice when diverged
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: str           # one line
+    step: int
+    traceback: str = ""
+
+
+Event = (RunStarted | StepMetrics | ValMetrics | TimestepGradients | TextSample
+         | CheckpointWritten | Finished | Failed)
+
+STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed")

@@ -1,0 +1,150 @@
+"""What every task gives the engine: batches, a loss and a task metric.
+
+A task is generated deterministically from its config and a seed, holds its data as
+tensors (compact: integer codes, made one-hot per batch) and knows how to score the
+model's output.  The engine and the models only see this interface.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Iterator, Literal
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+Batch = tuple[Tensor, Tensor]
+
+
+class Task(ABC):
+    """Base of every task; subclasses fill the attributes and the batch methods."""
+
+    kind: str = ""
+    input_size: int = 0
+    output_size: int = 0
+    seq_len: int = 0
+    # "last": one prediction per sequence, read at the final step (B, output_size);
+    # "all": one prediction per time step (B, T, output_size).
+    readout: Literal["last", "all"] = "last"
+    metric: str = "accuracy"          # "accuracy" | "mad" | "perplexity"
+    goal: Literal["max", "min"] = "max"
+    stateful: bool = False            # hidden state carried across batches (truncated BPTT)
+    train_size: int = 0               # training examples (characters for char_lm)
+    val_size: int = 0                 # validation examples (characters for char_lm)
+    vocab: list[str] | None = None    # symbols, for tasks that sample text
+
+    # ---- data
+    def to(self, device: torch.device | str) -> "Task":
+        """Move the stored data to `device` once, so batches are made there."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, Tensor):
+                setattr(self, name, value.to(device))
+        return self
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return max(1, self.train_size // batch_size)
+
+    @abstractmethod
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        """One epoch of shuffled (x, y) batches; x is (B, T, input_size) float."""
+
+    @abstractmethod
+    def val_batches(self, batch_size: int) -> Iterator[Batch]:
+        """The whole validation set, in order."""
+
+    # ---- scoring
+    def loss(self, output: Tensor, y: Tensor) -> Tensor:
+        """Mean training loss of a batch."""
+        return F.cross_entropy(self._flat(output), y.reshape(-1))
+
+    def metric_sum(self, output: Tensor, y: Tensor) -> tuple[Tensor, int]:
+        """(sum, count) of the task metric over a batch; `reduce_metric` turns sums into it."""
+        output, y = self._flat(output), y.reshape(-1)
+        return (output.argmax(-1) == y).sum(), y.numel()
+
+    def reduce_metric(self, total: float, count: int) -> float:
+        return total / max(count, 1)
+
+    def final_step_loss(self, output: Tensor, y: Tensor) -> Tensor:
+        """Loss of the last time step's prediction, summed over the batch.
+
+        Its gradient with respect to each hidden state h_t is what the vanishing-gradient
+        view shows: how much of the final prediction's error reaches step t.
+        """
+        if self.readout == "all":
+            output, y = output[:, -1], y[:, -1]
+        return F.cross_entropy(output, y.reshape(-1), reduction="sum")
+
+    def _flat(self, output: Tensor) -> Tensor:
+        return output.reshape(-1, output.shape[-1])
+
+
+class RegressionTask(Task):
+    """A task with one real-valued target per sequence, scored by MAD in original units."""
+
+    readout = "last"
+    metric = "mad"
+    goal = "min"
+    output_size = 1
+    target_scale: float = 1.0   # model units -> original units (for standardized targets)
+
+    def loss(self, output: Tensor, y: Tensor) -> Tensor:
+        return F.mse_loss(output.reshape(-1), y.reshape(-1))
+
+    def metric_sum(self, output: Tensor, y: Tensor) -> tuple[Tensor, int]:
+        err = (output.reshape(-1) - y.reshape(-1)).abs().sum() * self.target_scale
+        return err, y.numel()
+
+    def final_step_loss(self, output: Tensor, y: Tensor) -> Tensor:
+        return F.mse_loss(output.reshape(-1), y.reshape(-1), reduction="sum")
+
+
+def shuffled_batches(x: Tensor, y: Tensor, batch_size: int,
+                     generator: torch.Generator) -> Iterator[Batch]:
+    """Full batches of a random permutation (the last partial batch is dropped, unless
+    the data is smaller than one batch)."""
+    n = x.shape[0]
+    order = torch.randperm(n, generator=generator).to(x.device)
+    size = min(batch_size, n)
+    for start in range(0, n - size + 1, size):
+        idx = order[start:start + size]
+        yield x[idx], y[idx]
+
+
+def ordered_batches(x: Tensor, y: Tensor, batch_size: int) -> Iterator[Batch]:
+    for start in range(0, x.shape[0], batch_size):
+        yield x[start:start + batch_size], y[start:start + batch_size]
+
+
+def perplexity(mean_nats: float) -> float:
+    return math.exp(min(mean_nats, 700.0))
+
+
+def bpc(mean_nats: float) -> float:
+    """Bits per character from a mean cross entropy in nats."""
+    return mean_nats / math.log(2)
+
+
+def compact_codes(codes: Tensor, n_symbols: int) -> Tensor:
+    """Integer codes in the smallest dtype holding `n_symbols` values (stored data)."""
+    if n_symbols <= 256:
+        return codes.to(torch.uint8)
+    return codes.to(torch.int16 if n_symbols <= 2 ** 15 else torch.int32)
+
+
+def one_hot(codes: Tensor, size: int) -> Tensor:
+    """(..., size) float32 one-hot of integer codes, made per batch.
+
+    A scatter into zeros: one allocation, and no min/max check of the codes (which
+    ``F.one_hot`` makes, a host sync on a GPU).
+    """
+    out = torch.zeros(*codes.shape, size, device=codes.device)
+    return out.scatter_(-1, codes.long().unsqueeze(-1), 1.0)
+
+
+def one_hot_batches(batches: Iterator[Batch], size: int) -> Iterator[Batch]:
+    """Batches of stored codes as the engine wants them: x one-hot float, y int64."""
+    for x, y in batches:
+        yield one_hot(x, size), y.long()
