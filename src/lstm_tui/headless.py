@@ -1,0 +1,90 @@
+"""The headless progress display: a listener that draws engine events with rich.
+
+In a terminal it shows a live bar (epoch, step, loss, metric, steps/s, ETA) with
+validation lines above it; when output is a pipe or a file it prints plain lines.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeRemainingColumn)
+from rich.table import Table
+
+from lstm_tui import events as ev
+from lstm_tui.report import fmt, summary_table
+
+PLAIN_EVERY = 10.0   # seconds between train lines when output is not a terminal
+
+
+class HeadlessDisplay:
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console()
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}  {task.fields[metric_name]} "
+                       "{task.fields[metric]}  {task.fields[rate]} steps/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            disable=not self.console.is_terminal,
+        )
+        self.task_id = None
+        self.metric = "metric"
+        self._last_plain = 0.0
+
+    def __call__(self, event: ev.Event) -> None:
+        out = self.progress.console
+        if isinstance(event, ev.RunStarted):
+            self.metric = event.metric
+            out.print(f"[bold]run[/] {event.run_id}  device {event.device}  "
+                      f"{event.dataset_size:,} training examples  {event.total_steps:,} steps")
+            out.print(summary_table(event.summary))
+            for note in event.summary.notes:
+                out.print(f"[dim]note: {note}[/]")
+            if event.start_step:
+                out.print(f"resuming at step {event.start_step}")
+            self.progress.start()
+            self.task_id = self.progress.add_task(
+                "train", total=event.total_steps, completed=event.start_step, epoch=0,
+                loss="-", metric="-", metric_name=event.metric, rate="-")
+        elif isinstance(event, ev.StepMetrics):
+            self.progress.update(self.task_id, completed=event.step, epoch=event.epoch,
+                                 loss=fmt(event.loss), metric=fmt(event.metric),
+                                 rate=f"{event.steps_per_sec:,.0f}")
+            now = time.monotonic()
+            if not self.console.is_terminal and now - self._last_plain >= PLAIN_EVERY:
+                self._last_plain = now
+                out.print(f"step {event.step} epoch {event.epoch} train loss {fmt(event.loss)} "
+                          f"{self.metric} {fmt(event.metric)} grad_norm {fmt(event.grad_norm)} "
+                          f"{event.steps_per_sec:,.0f} steps/s")
+        elif isinstance(event, ev.ValMetrics):
+            extra = "".join(f" {k} {fmt(v)}" for k, v in event.extra.items())
+            mark = " *" if event.is_best else ""
+            out.print(f"step {event.step} epoch {event.epoch} val loss {fmt(event.loss)} "
+                      f"{self.metric} {fmt(event.metric)}{extra} (best {fmt(event.best)}){mark}")
+        elif isinstance(event, ev.TextSample):
+            out.print(f"[dim]sample (T={event.temperature:g}):[/] {event.text!r}")
+        elif isinstance(event, (ev.Finished, ev.Failed)):
+            self.progress.stop()
+
+    def final_table(self, run_dir: str, event: ev.Event) -> Table:
+        table = Table(title="Result", title_justify="left", show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        if isinstance(event, ev.Finished):
+            table.add_row("status", event.status)
+            table.add_row("steps", f"{event.step:,}")
+            table.add_row("seconds", f"{event.seconds:.1f}")
+            table.add_row(f"best {self.metric}", fmt(event.best))
+            table.add_row(f"final {self.metric}", fmt(event.final))
+            if event.message:
+                table.add_row("note", event.message)
+        else:
+            table.add_row("status", "failed")
+            table.add_row("error", event.error)
+        table.add_row("run folder", run_dir)
+        return table

@@ -1,0 +1,30 @@
+"""Models: the recurrent sequence model, its parameter summary and text sampling.
+
+Importing this package does not import torch: the summary is pure Python, and the
+torch-backed names (``SequenceModel``, ``build_model``, ``detach_state``, ``generate``)
+are loaded on first use, so front ends can show a model's table without paying for torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from lstm_tui.models.summary import format_summary, param_count, summarize
+
+if TYPE_CHECKING:
+    from lstm_tui.models.network import SequenceModel, build_model, detach_state
+    from lstm_tui.models.sampling import generate
+
+_LAZY = {"SequenceModel": "network", "build_model": "network", "detach_state": "network",
+         "generate": "sampling"}
+
+__all__ = ["summarize", "format_summary", "param_count", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"lstm_tui.models.{_LAZY[name]}"), name)
+        globals()[name] = value  # later look-ups skip this hook
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

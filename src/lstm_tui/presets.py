@@ -1,0 +1,49 @@
+"""The presets shipped with lstm-lab, found by name or path."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstm_tui.config import ConfigError
+
+
+def presets_dir() -> Path:
+    """Installed wheels carry the presets inside the package; a checkout has them at the top."""
+    packaged = Path(__file__).parent / "presets"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "presets"
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    name: str
+    path: Path
+    description: str
+    is_sweep: bool
+
+
+def shipped_presets() -> list[PresetInfo]:
+    found = []
+    for path in sorted(presets_dir().glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            data = {}
+        found.append(PresetInfo(path.stem, path, str(data.get("description", "")),
+                                "sweep" in data))
+    return found
+
+
+def resolve_preset(ref: str) -> Path:
+    """A preset file from a path, or a shipped preset's name (with or without .toml)."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    shipped = presets_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if shipped.is_file() and len(path.parts) == 1:
+        return shipped
+    names = ", ".join(p.name for p in shipped_presets())
+    raise ConfigError(str(ref), "", f"no such preset file (shipped presets: {names})")

@@ -1,0 +1,91 @@
+"""Predict a weighted sum of chosen positions of an integer sequence (regression, MAD).
+
+Values are integers from the open interval (low, high).  In "simple" mode every window is
+drawn independently.  In "realistic" mode there is one autoregressive series: each target
+(plus noise) is appended to the series and becomes the last input of the next window, and
+the windows slide by one step; the first ``train_size`` windows train, the next
+``val_size`` validate (a chronological split).  With ``standardize`` the inputs and the
+targets are scaled by the training set's mean and std; ``target_scale`` brings the MAD
+back to the original units.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from lstm_tui.config import WeightedSumTask
+from lstm_tui.tasks.base import Batch, RegressionTask, ordered_batches, shuffled_batches
+
+
+def weighted_sum_target(window, weights: Sequence[float], positions: Sequence[int]):
+    """sum_i weights[i] * window[..., positions[i]] (positions python-style, -1 = last).
+
+    `window` is one sequence or a (N, seq_len) array of them.
+    """
+    window = np.asarray(window, dtype=np.float64)
+    return window[..., list(positions)] @ np.asarray(weights, dtype=np.float64)
+
+
+def realistic_series(initial: Sequence[float], steps: int, weights: Sequence[float],
+                     positions: Sequence[int], noise_std: float = 0.0,
+                     rng: np.random.Generator | None = None) -> np.ndarray:
+    """`initial` followed by `steps` values, each the weighted sum of the previous
+    ``len(initial)`` values plus N(0, noise_std) noise drawn from `rng` (float64)."""
+    series = [float(v) for v in initial]
+    width = len(series)
+    offsets = [p % width for p in positions]   # python-style positions -> window offsets
+    terms = list(zip(weights, offsets))
+    noise = [0.0] * steps
+    if noise_std > 0:
+        noise = (rng or np.random.default_rng()).normal(0.0, noise_std, steps).tolist()
+    # Inherently sequential (each value feeds the next); plain floats keep the loop cheap.
+    for t in range(steps):
+        series.append(sum(w * series[t + i] for w, i in terms) + noise[t])
+    return np.asarray(series)
+
+
+class WeightedSum(RegressionTask):
+    kind = "weighted_sum"
+    input_size = 1
+
+    def __init__(self, cfg: WeightedSumTask, seed: int):
+        self.seq_len = cfg.seq_len
+        self.train_size, self.val_size = cfg.train_size, cfg.val_size
+        rng = np.random.default_rng(seed)
+        n = cfg.train_size + cfg.val_size
+        if cfg.mode == "simple":
+            x = rng.integers(cfg.low + 1, cfg.high, size=(n, cfg.seq_len)).astype(np.float64)
+            y = weighted_sum_target(x, cfg.weights, cfg.positions)
+            if cfg.noise_std > 0:
+                y = y + rng.normal(0.0, cfg.noise_std, n)
+        else:
+            initial = rng.integers(cfg.low + 1, cfg.high, size=cfg.seq_len)
+            series = realistic_series(initial, n, cfg.weights, cfg.positions,
+                                      cfg.noise_std, rng)
+            x = np.lib.stride_tricks.sliding_window_view(series, cfg.seq_len)[:n]
+            y = series[cfg.seq_len:]
+        self.target_scale, self.target_offset = 1.0, 0.0   # model units -> original units
+        if cfg.standardize:
+            train_x, train_y = x[:cfg.train_size], y[:cfg.train_size]
+            x_mean, x_std = train_x.mean(), _nonzero(train_x.std())
+            self.target_offset, self.target_scale = float(train_y.mean()), _nonzero(train_y.std())
+            x = (x - x_mean) / x_std
+            y = (y - self.target_offset) / self.target_scale
+        x = torch.tensor(x, dtype=torch.float32).unsqueeze(-1)   # (N, T, 1)
+        y = torch.tensor(y, dtype=torch.float32)                  # (N,)
+        self.x, self.val_x = x[:cfg.train_size], x[cfg.train_size:]
+        self.y, self.val_y = y[:cfg.train_size], y[cfg.train_size:]
+
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        return shuffled_batches(self.x, self.y, batch_size, generator)
+
+    def val_batches(self, batch_size: int) -> Iterator[Batch]:
+        return ordered_batches(self.val_x, self.val_y, batch_size)
+
+
+def _nonzero(std: float) -> float:
+    """A std safe to divide by (a constant set, e.g. a decayed series, has std 0)."""
+    return float(std) if std > 1e-12 else 1.0
