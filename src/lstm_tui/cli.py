@@ -97,7 +97,9 @@ def headless(
                       "(`lstm-lab sweep` runs the grid)[/]")
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
-    out.print(display.final_table(str(run_dir), last))
+    out.print(display.final_table(last))
+    # on a line of its own, never cut: people copy it into `compare` and `sample`
+    out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
         err.print(f"[red]run failed:[/] {last.error}", highlight=False)
         raise typer.Exit(EXIT_FAILED)

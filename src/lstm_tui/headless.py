@@ -71,7 +71,7 @@ class HeadlessDisplay:
         elif isinstance(event, (ev.Finished, ev.Failed)):
             self.progress.stop()
 
-    def final_table(self, run_dir: str, event: ev.Event) -> Table:
+    def final_table(self, event: ev.Event) -> Table:
         table = Table(title="Result", title_justify="left", show_header=False)
         table.add_column(style="bold")
         table.add_column()
@@ -86,5 +86,4 @@ class HeadlessDisplay:
         else:
             table.add_row("status", "failed")
             table.add_row("error", event.error)
-        table.add_row("run folder", run_dir)
         return table

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from typing import Iterable, Sequence
 
+from rich import box
 from rich.table import Table
 
 from lstm_tui.events import ModelSummary
@@ -45,14 +45,26 @@ def summary_table(summary: ModelSummary) -> Table:
     return table
 
 
+METRIC_ABBREV = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
+
+
 def runs_table(runs: Sequence[RunInfo]) -> Table:
-    table = Table(title=f"{len(runs)} runs", title_justify="left")
-    for name in ("name", "task", "cell", "hidden", "status", "best", "metric", "steps", "age"):
-        table.add_column(name, justify="right" if name in ("hidden", "best", "steps") else "left")
+    table = Table(title=f"{len(runs)} runs", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    # the name and task fold; the short columns never wrap, so 80 columns stay legible
+    table.add_column("name", overflow="fold", min_width=20)
+    table.add_column("task", overflow="fold")
+    for name in ("cell", "hidden", "status", "best", "age"):
+        if name == "status":
+            table.add_column(name, overflow="fold")  # a damaged folder's error may be long
+            continue
+        table.add_column(name, no_wrap=True, justify="right" if name in ("hidden", "best",
+                                                                          "age") else "left")
     for r in runs:
-        status = r.status if not r.error else f"{r.status} ({r.error})"
-        table.add_row(r.name, r.task, r.cell, str(r.hidden or "-"), status, fmt(r.best),
-                      r.metric, str(r.steps), age(r.age))
+        status = r.status if not r.error else f"{r.status}: {r.error}"
+        best = f"{fmt(r.best)} {METRIC_ABBREV.get(r.metric, r.metric)}" if r.best is not None \
+            else "-"
+        table.add_row(r.name, r.task, r.cell, str(r.hidden or "-"), status, best, age(r.age))
     return table
 
 
@@ -120,6 +132,3 @@ def curves_text(series: Sequence[tuple[str, list[float], list[float]]], title: s
     plt.xlabel("step")
     return plt.build()
 
-
-def since(timestamp: float) -> float:
-    return time.time() - timestamp

@@ -1,0 +1,32 @@
+"""Import contracts: the core never loads Textual; the UI's start-up modules never load torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.models",
+        "lstm_tui.training.engine", "lstm_tui.runs.store", "lstm_tui.runs.checkpoint",
+        "lstm_tui.experiment", "lstm_tui.sampler", "lstm_tui.headless", "lstm_tui.cli"]
+TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.tasks.shapes",
+              "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.store",
+              "lstm_tui.report", "lstm_tui.presets", "lstm_tui.sampler", "lstm_tui.cli"]
+
+
+def loaded_after(modules: list[str]) -> set[str]:
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print('\\n'.join(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_core_does_not_import_textual():
+    loaded = loaded_after(CORE)
+    assert "torch" in loaded  # the check itself works: the engine does load torch
+    assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
+    assert "ray" not in loaded
+
+
+def test_start_up_modules_do_not_import_torch():
+    loaded = loaded_after(TORCH_FREE)
+    assert "lstm_tui.config" in loaded and "torch" not in loaded
