@@ -216,10 +216,14 @@ def allowed(spec: FieldSpec) -> str:
             "list[float]": "a list of numbers", "list[int]": "a list of integers"}[spec.kind]
     bounds = []
     if spec.min is not None:
-        bounds.append(f"{'>' if spec.exclusive_min else '>='} {spec.min:g}")
+        bounds.append(f"{'>' if spec.exclusive_min else '>='} {_number(spec.min)}")
     if spec.max is not None:
-        bounds.append(f"{'<' if spec.exclusive_max else '<='} {spec.max:g}")
+        bounds.append(f"{'<' if spec.exclusive_max else '<='} {_number(spec.max)}")
     return noun + (" " + " and ".join(bounds) if bounds else "")
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
