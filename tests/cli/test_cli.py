@@ -144,3 +144,26 @@ def test_real_subprocess_prints_plain_lines_when_piped(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "step 10 epoch 0 val loss" in result.stdout and "step 20" in result.stdout
     assert "\x1b[" not in result.stdout  # no terminal control codes in a pipe
+
+
+def test_ctrl_c_saves_and_marks_interrupted(tmp_path):
+    import os
+    import signal
+    import time
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lstm_tui", "headless", "nth_element_lstm", "--runs-dir",
+         str(tmp_path), "--set", "train.steps=1000000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.stat().st_size
+                                             for p in tmp_path.glob("*/metrics.jsonl")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    run_dir = only_run(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["steps"] > 0
+    assert (run_dir / "last.pt").exists()
+    assert os.path.getsize(run_dir / "last.pt") > 0
