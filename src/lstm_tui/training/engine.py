@@ -268,7 +268,8 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
                 grads = [p.grad for p in params]
                 if logging_step:  # before clipping: the raw gradient is what the seed plots
                     means = [g.abs().sum() for g in grads]
-                norms, total_norm = grad_norms_and_clip(grads, tc.grad_clip)
+                if logging_step or tc.grad_clip > 0:  # norms are only needed for these
+                    norms, total_norm = grad_norms_and_clip(grads, tc.grad_clip)
                 return loss
 
             output = new_state = loss = total_norm = None
