@@ -1,0 +1,7 @@
+"""The interactive lab: a Textual app on top of the core (``lstm-lab`` with no sub-command).
+
+Layout: ``app.py`` (the App and its factory), ``screens/`` (one module a screen),
+``widgets/`` (form, charts, tables), ``worker.py`` (training processes), ``live.py``
+(per-run state and bounded chart buffers), ``messages.py``.  Nothing here is imported by
+the core; this package must not import torch at start-up.
+"""

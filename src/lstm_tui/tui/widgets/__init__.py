@@ -1,0 +1,1 @@
+"""Widgets of the lab: config forms, charts, the gradient heatmap, the summary panel."""

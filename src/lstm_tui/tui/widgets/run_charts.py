@@ -1,0 +1,421 @@
+"""Curves of saved runs: data helpers (tail, smoothing, decimation) and a plot widget.
+
+Charts never hold more than ~2k points per series (min/max decimation keeps the
+spikes a plain stride would drop) and redraw at most ~4 times a second, however often
+new data arrives.  Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rich.markup import escape
+from rich.text import Text
+from textual.timer import Timer
+from textual_plotext import PlotextPlot
+
+MAX_POINTS = 2000
+MIN_REDRAW_INTERVAL = 0.25  # seconds: at most 4 redraws a second
+
+# One colour per run, used by the plot and by the tables that act as its legend.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (0, 175, 255), (255, 135, 0), (95, 215, 95), (215, 95, 215),
+    (255, 215, 0), (255, 95, 95), (135, 175, 255), (175, 175, 175),
+)
+
+# ... and one marker each, so that curves stay apart without colour (NO_COLOR)
+MARKERS = ("hd", "dot", "x", "+", "*", "o", "#", "@")
+MARKER_GLYPHS = {"hd": "▀", "dot": "•"}
+
+METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
+
+
+def series_color(index: int) -> tuple[int, int, int]:
+    return PALETTE[index % len(PALETTE)]
+
+
+def series_marker(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
+
+
+def rich_color(index: int) -> str:
+    r, g, b = series_color(index)
+    return f"rgb({r},{g},{b})"
+
+
+# ---------------------------------------------------------------- data helpers
+
+def finite_pairs(xs: Sequence[float], ys: Sequence[float],
+                 positive: bool = False) -> tuple[list[float], list[float]]:
+    """Drop points whose y is None, NaN or infinite (and <= 0 when `positive`)."""
+    out_x, out_y = [], []
+    for x, y in zip(xs, ys):
+        if y is None or x is None:
+            continue
+        y = float(y)
+        if not math.isfinite(y) or (positive and y <= 0):
+            continue
+        out_x.append(float(x))
+        out_y.append(y)
+    return out_x, out_y
+
+
+def decimate(xs: Sequence[float], ys: Sequence[float],
+             max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:
+    """At most `max_points` points that keep each bucket's minimum and maximum.
+
+    The series is cut into ~max_points/2 equal buckets of consecutive points; each
+    bucket contributes its lowest and its highest point (in order), and the first and
+    last points are always kept, so spikes and the overall range survive.  Values must
+    be finite (see `finite_pairs`).
+    """
+    n = len(ys)
+    if len(xs) != n:
+        raise ValueError(f"xs and ys differ in length ({len(xs)} != {n})")
+    if n <= max_points:
+        return list(xs), list(ys)
+    if max_points < 4:
+        raise ValueError(f"max_points must be >= 4, got {max_points}")
+    import numpy as np
+
+    y = np.asarray(ys, dtype=float)
+    buckets = (max_points - 2) // 2
+    size = math.ceil(n / buckets)
+    rows = math.ceil(n / size)
+    padded = np.full(rows * size, np.nan)
+    padded[:n] = y
+    grid = padded.reshape(rows, size)
+    base = np.arange(rows) * size
+    lows = base + np.nanargmin(grid, axis=1)
+    highs = base + np.nanargmax(grid, axis=1)
+    keep = np.unique(np.concatenate(([0, n - 1], lows, highs)))
+    x = np.asarray(xs, dtype=float)
+    return x[keep].tolist(), y[keep].tolist()
+
+
+def ema(values: Sequence[float], weight: float) -> list[float]:
+    """Exponential moving average with TensorBoard's debiasing (weight 0 = unchanged)."""
+    if weight <= 0:
+        return list(values)
+    if weight >= 1:
+        raise ValueError(f"smoothing weight must be < 1, got {weight}")
+    out, last, n = [], 0.0, 0
+    for v in values:
+        n += 1
+        last = last * weight + (1 - weight) * v
+        out.append(last / (1 - weight ** n))
+    return out
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:
+    """Tick positions (in log10 units) and labels (in data units) for a log10 axis."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    if hi < lo:
+        lo, hi = hi, lo
+    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [math.log10(m) + k for k in range(math.floor(lo), math.ceil(hi) + 1)
+                 for m in mantissas if lo - 1e-9 <= math.log10(m) + k <= hi + 1e-9]
+        if len(ticks) >= 2:
+            break
+    else:
+        ticks = [lo, hi] if hi > lo else [lo]
+    if len(ticks) > max_ticks:
+        stride = math.ceil(len(ticks) / max_ticks)
+        ticks = ticks[::stride]
+    return ticks, [f"{10 ** t:.3g}" for t in ticks]
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About `count` round numbers spanning [lo, hi] (1, 2, 2.5 or 5 times a power of 10)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    raw = (hi - lo) / max(1, count - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    size = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / size - 1e-9) * size
+    ticks, n = [], 0
+    while first + n * size <= hi + 1e-9 * size:
+        ticks.append(round(first + n * size, 12))
+        n += 1
+    return ticks
+
+
+def tick_label(value: float) -> str:
+    """950, 12k, 1.5M, 0.25"""
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.3g}"
+
+
+AXES = ("step", "time")
+READ_CHUNK = 4 << 20
+NOT_PLOTTED = frozenset({"step", "time", "epoch", "split"})
+
+
+class _Columns:
+    """One split's records as float columns (NaN where a record lacks a field)."""
+
+    def __init__(self) -> None:
+        self.axes = {axis: array("d") for axis in AXES}
+        self.values: dict[str, array] = {}
+        self.rows = 0
+
+    def add(self, record: dict) -> None:
+        for axis, column in self.axes.items():
+            column.append(_number(record.get(axis)))
+        for key, value in record.items():
+            if key not in NOT_PLOTTED and key not in self.values and \
+                    not math.isnan(_number(value)):
+                self.values[key] = array("d", [math.nan]) * self.rows
+        for key, column in self.values.items():
+            column.append(_number(record.get(key)))
+        self.rows += 1
+
+
+def _number(value: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
+
+
+class MetricsTail:
+    """A run's metrics.jsonl read incrementally: each update parses only the bytes
+    appended since the last one (a replaced or shortened file is read again).
+
+    Records are kept as float columns per split (per-parameter dicts are dropped), so a
+    run of 10^6 steps costs a few megabytes, not a list of dicts.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.count = 0
+        self._splits: dict[str, _Columns] = {}
+        self._offset = 0
+        self._ident: tuple[int, int] | None = None
+        self._partial = b""
+
+    def _reset(self) -> None:
+        self.count = 0
+        self._splits = {}
+        self._offset = 0
+        self._partial = b""
+
+    def update(self) -> bool:
+        """Read what is new; True when the records changed."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            changed = self.count > 0
+            self._reset()
+            self._ident = None
+            return changed
+        ident = (st.st_dev, st.st_ino)
+        changed = False
+        if ident != self._ident or st.st_size < self._offset:
+            changed = self.count > 0
+            self._reset()
+            self._ident = ident
+        if st.st_size == self._offset:
+            return changed
+        added = 0
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                while data := fh.read(READ_CHUNK):   # in chunks: a big file never sits whole
+                    self._offset += len(data)
+                    lines = (self._partial + data).split(b"\n")
+                    self._partial = lines.pop()  # an unfinished last line waits for more
+                    added += self._parse(lines)
+        except OSError:
+            pass
+        self.count += added
+        return changed or added > 0
+
+    def _parse(self, lines: list[bytes]) -> int:
+        added = 0
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(record, dict) and isinstance(record.get("split"), str):
+                self._splits.setdefault(record["split"], _Columns()).add(record)
+                added += 1
+        return added
+
+    def keys(self) -> set[str]:
+        """Every field recorded as a number in some record (the axes excepted)."""
+        return {key for cols in list(self._splits.values()) for key in list(cols.values)}
+
+    def series(self, split: str, key: str, x: str = "step") -> tuple[list[float], list[float]]:
+        """(x, value) of one field in one split, skipping records that lack either.
+
+        Safe to call while another thread updates: it reads a consistent prefix.
+        """
+        cols = self._splits.get(split)
+        if cols is None or key not in cols.values or x not in cols.axes:
+            return [], []
+        xs_all, ys_all = cols.axes[x], cols.values[key]
+        n = min(len(xs_all), len(ys_all))
+        xs, ys = [], []
+        for xv, yv in zip(xs_all[:n], ys_all[:n]):
+            if xv == xv and yv == yv:   # neither is NaN
+                xs.append(xv)
+                ys.append(yv)
+        return xs, ys
+
+
+# ---------------------------------------------------------------- the plot widget
+
+@dataclass(frozen=True)
+class Curve:
+    """One line of a chart; `index` picks its colour and marker."""
+    label: str
+    xs: Sequence[float]
+    ys: Sequence[float]
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class PlotState:
+    """What a CurvesPlot shows now (tests and the status line read it)."""
+    title: str = ""
+    xlabel: str = "step"
+    log_y: bool = False
+    labels: tuple[str, ...] = ()
+    points: tuple[int, ...] = ()        # points drawn per curve, after decimation
+    y_range: tuple[float, float] | None = None   # in data units
+    message: str = ""
+
+
+@dataclass
+class _Pending:
+    curves: list[Curve]
+    title: str
+    xlabel: str
+    log_y: bool
+    message: str
+
+
+class CurvesPlot(PlotextPlot):
+    """Overlaid line curves, decimated to MAX_POINTS each, redrawn at most at 4 Hz.
+
+    The title and the legend (marker and colour of each curve) sit on the top border,
+    where they hide no data.
+    """
+
+    DEFAULT_CSS = """
+    CurvesPlot {
+        width: 1fr;
+        height: 1fr;
+        min-height: 6;
+        border-top: solid $panel-lighten-2;
+        border-title-align: left;
+        border-title-color: $text;
+    }
+    """
+
+    def __init__(self, *, max_points: int = MAX_POINTS,
+                 min_interval: float = MIN_REDRAW_INTERVAL, empty_message: str = "no data yet",
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.max_points = max_points
+        self.min_interval = min_interval
+        self.empty_message = empty_message
+        self.state = PlotState(message=empty_message)
+        self.draw_count = 0
+        self._pending: _Pending | None = None
+        self._last_draw = -math.inf
+        self._timer: Timer | None = None
+        self._version = 0
+        self._cache: tuple[tuple, Text] | None = None
+
+    def show(self, curves: Sequence[Curve], *, title: str = "", xlabel: str = "step",
+             log_y: bool = False, message: str = "") -> None:
+        """Replace what the plot shows; drawn now, or when the 4 Hz budget allows."""
+        self._pending = _Pending(list(curves), title, xlabel, log_y, message)
+        wait = self.min_interval - (time.monotonic() - self._last_draw)
+        if wait <= 0 or not self.is_mounted:
+            self._draw()
+        elif self._timer is None:
+            self._timer = self.set_timer(wait, self._draw)
+
+    def flush(self) -> None:
+        """Draw a pending update now (tests, and before a screenshot)."""
+        if self._pending is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        plt = self.plt
+        plt.clear_figure()
+        plt.frame(False)
+        labels, points, legend = [], [], []
+        lo, hi, x_lo, x_hi = math.inf, -math.inf, math.inf, -math.inf
+        for curve in pending.curves:
+            xs, ys = finite_pairs(curve.xs, curve.ys, positive=pending.log_y)
+            if not xs:
+                continue
+            if pending.log_y:
+                ys = [math.log10(v) for v in ys]
+            xs, ys = decimate(xs, ys, self.max_points)
+            lo, hi = min(lo, min(ys)), max(hi, max(ys))
+            x_lo, x_hi = min(x_lo, xs[0]), max(x_hi, xs[-1])
+            marker = series_marker(curve.index)
+            plt.plot(xs, ys, marker=marker, color=series_color(curve.index))
+            legend.append(f"[{rich_color(curve.index)}]{MARKER_GLYPHS.get(marker, marker)}[/] "
+                          f"{escape(curve.label)}")
+            labels.append(curve.label)
+            points.append(len(xs))
+        message = pending.message or ("" if labels else self.empty_message)
+        if labels:
+            ticks = nice_ticks(x_lo, x_hi)
+            plt.xticks(ticks, [tick_label(t) for t in ticks])
+            if pending.log_y:
+                yt, names = log_ticks(lo, hi)
+                plt.yticks(yt, names)
+        else:
+            plt.title(message)
+        head = f"[b]{escape(pending.title)}[/b]" if pending.title else ""
+        if pending.xlabel != "step":
+            head += f" [dim]vs {escape(pending.xlabel)}[/dim]"
+        parts = [head] + legend + ([f"[yellow]{escape(message)}[/]"] if message and labels
+                                   else [])
+        self.border_title = "  ".join(p for p in parts if p)
+        y_range = None
+        if labels:
+            y_range = (10 ** lo, 10 ** hi) if pending.log_y else (lo, hi)
+        self.state = PlotState(title=pending.title, xlabel=pending.xlabel, log_y=pending.log_y,
+                               labels=tuple(labels), points=tuple(points), y_range=y_range,
+                               message=message)
+        self.draw_count += 1
+        self._version += 1
+        self._last_draw = time.monotonic()
+        self.refresh()
+
+    def render(self):
+        # Building a plotext chart is the slow part: do it once per data version and size.
+        key = (self._version, self.size.width, self.size.height, self.app.theme, self.theme)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        try:
+            text = super().render()
+        except Exception as exc:  # a plotting bug must not take the screen down
+            text = Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
+        self._cache = (key, text)
+        return text
