@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.runs.store import RunError, list_runs, load_run, resolve_run, runs_root
@@ -38,7 +39,7 @@ def bad_input(fn):
         try:
             return fn(*args, **kwargs)
         except (ConfigError, RunError) as exc:
-            err.print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
     return wrapper
 
@@ -93,8 +94,8 @@ def headless(
         overrides = list(sets or []) + ([f"train.device={device}"] if device else [])
         cfg = load_preset(path, overrides)
         if cfg.sweep is not None:
-            err.print(f"[dim]{path}: has a [sweep] table; training its base config once "
-                      "(`lstm-lab sweep` runs the grid)[/]")
+            err.print(escape(f"{path}: has a [sweep] table; training its base config once "
+                             "(`lstm-lab sweep` runs the grid)"), style="dim")
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
     out.print(display.final_table(last))
@@ -219,6 +220,170 @@ def sample(
     for ch in sampler.stream(prime, length, temperature, seed):
         out.print(ch, end="", highlight=False, markup=False)
     out.print()
+
+
+@app.command()
+@bad_input
+def sweep(
+    preset: Annotated[str, typer.Argument(help="a preset with a sweep table (file or "
+                                          "shipped name)")],
+    backend: Annotated[str, typer.Option(help="sequential | processes | ensemble")]
+    = "sequential",
+    workers: Annotated[int, typer.Option(min=1, help="processes for the processes backend "
+                                         "(and for ensemble groups)")] = 1,
+    yes: Annotated[bool, typer.Option("--yes", help="allow more than 10,000 points")] = False,
+    sets: Sets = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Train every point of a sweep; Ctrl-C, then the same command again, resumes.
+
+    Each point is a normal run in <runs-dir>/sweep-<name>-<hash>/, with sweep.toml
+    and results.csv (a row per point: swept values, seed, status, best and final
+    metric, steps, seconds, mean_abs_grad, ...). The points are printed sorted by
+    the metric at the end; `lstm-lab sweep-report` draws heatmaps and curves.
+    """
+    from lstm_tui.presets import resolve_preset
+    from lstm_tui.sweeps.display import SweepDisplay
+    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.spec import parse_sweep
+    from lstm_tui.sweeps.surface import results_table
+
+    path = resolve_preset(preset)
+    cfg = load_preset(path, sets or [])
+    if cfg.sweep is None:
+        raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
+                          "(train it with `lstm-lab headless`)")
+    spec = parse_sweep(cfg, str(path), yes=yes)
+    display = SweepDisplay(out)
+    stop = StopFlag()
+    stop.install()
+    try:
+        result = run_sweep(path, cfg, spec, runs_root(runs_dir), backend=backend,
+                           workers=workers, listener=display, should_stop=stop)
+    except KeyboardInterrupt:
+        display.progress.stop()
+        err.print("[yellow]forced stop[/]: finished points are kept; run the same command "
+                  "again to resume")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    out.print(results_table(result.rows, result.axes, result.metric, result.goal))
+    out.print(display.folder_hint(result.sweep_dir), highlight=False)
+    if result.failed:
+        err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
+                  "results.csv)", highlight=False)
+    if not result.complete:
+        err.print(f"[yellow]interrupted[/]: {result.done} of {result.total} points done; run "
+                  "the same command again to resume", highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command("sweep-report")
+@bad_input
+def sweep_report(
+    sweep_ref: Annotated[str, typer.Argument(metavar="SWEEP", help="a sweep folder, or the "
+                                             "sweep's preset (found under --runs-dir)")],
+    x: Annotated[Optional[str], typer.Option("--x", help="axis across (with --y: heatmap; "
+                                             "alone: line chart)")] = None,
+    y: Annotated[Optional[str], typer.Option("--y", help="axis down the heatmap")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="one line per value of this "
+                                              "axis (line chart)")] = None,
+    epochs: Annotated[Optional[str], typer.Option("--epochs", help="metric by epoch, one "
+                                                  "line per value of this axis")] = None,
+    where: Annotated[Optional[list[str]], typer.Option("--where", help="keep rows with "
+                     "AXIS=VALUE (repeatable)", show_default=False)] = None,
+    final: Annotated[bool, typer.Option("--final", help="use the final metric instead of "
+                                        "the best")] = False,
+    log_x: Annotated[bool, typer.Option("--log-x", help="log-scale x axis (charts)")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="rows of the result table")] = 30,
+    sets: Sets = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Views of a sweep's results; name axes by key (task.seq_len) or last part.
+
+    no option: the result table and a heatmap of two axes (one axis: a line).
+    --x A --y B: heatmap of the metric over A × B, mean ±std over seeds; each
+      cell is the best over the axes not shown, unless pinned with --where.
+    --x A [--by B]: the metric along A with a min-max band over seeds, a line
+      per value of B (RNN vs LSTM over sequence length: --x seq_len --by cell).
+    --epochs A: validation metric by epoch for each value of A (mean of runs).
+    """
+    from rich.text import Text
+
+    from lstm_tui.sweeps import surface as sf
+
+    data = _load_sweep(sweep_ref, sets or [], runs_dir)
+    pinned = sf.parse_where(where or [], data.axes)
+    rows = sf.filter_rows(data.rows, pinned)
+    column = f"{'final' if final else 'best'}_{data.metric}"
+    width = min(out.width, 120)
+    if not rows:
+        out.print(f"no results yet in {data.path} ({data.total} points; run `lstm-lab sweep`)")
+        return
+    if epochs:
+        axis = sf.resolve_axis(epochs, data.axes, "--epochs")
+        curves = sf.epoch_lines(rows, sf.load_records(data.path, rows), axis, data.metric)
+        out.print(Text.from_ansi(sf.lines_text(
+            curves, f"val {data.metric} by epoch, per {axis} (mean of runs; dotted: min-max)",
+            "epoch", width)))
+        return
+    if x is None and y is None and by is None:
+        out.print(sf.results_table(rows, data.axes, data.metric, data.goal, limit, column))
+        free = [a for a in data.axes if a not in pinned]
+        if len(free) >= 2:   # the axis with more values runs down the rows
+            x, y = sorted(free[:2], key=lambda a: len(sf.axis_values(rows, a)))
+        elif free:
+            x = free[0]
+        else:
+            return
+    if x is None:
+        raise ConfigError("--x", "x", "is needed with --y or --by (the axis along the chart)")
+    x = sf.resolve_axis(x, data.axes, "--x")
+    if y is not None:
+        y = sf.resolve_axis(y, data.axes, "--y")
+        out.print(sf.heatmap_table(sf.surface(rows, data.axes, x, y, column, data.goal,
+                                              metric=column.replace("_", " "))))
+        return
+    by_axis = sf.resolve_axis(by, data.axes, "--by") if by else None
+    series = sf.lines(rows, data.axes, x, column, data.goal, by=by_axis)
+    out.print(Text.from_ansi(sf.lines_text(
+        series, f"{column.replace('_', ' ')} over {x} (mean over seeds; dotted: min-max)", x,
+        width, log_x=log_x)))
+
+
+def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
+    """A sweep folder from its path, or from its preset (the folder `sweep` would use)."""
+    from lstm_tui.presets import resolve_preset
+    from lstm_tui.sweeps.runner import SWEEP_FILE, sweep_dir_for
+    from lstm_tui.sweeps.spec import parse_sweep
+    from lstm_tui.sweeps.surface import load_sweep
+    if (Path(ref) / SWEEP_FILE).is_file():
+        return load_sweep(Path(ref))
+    path = resolve_preset(ref)
+    cfg = load_preset(path, sets)
+    folder = sweep_dir_for(runs_root(runs_dir), parse_sweep(cfg, str(path), yes=True))
+    if not (folder / SWEEP_FILE).is_file():
+        raise ConfigError(ref, "", f"no results of this sweep under {runs_root(runs_dir)}/ "
+                          f"(expected {folder.name}; run `lstm-lab sweep {ref}` first)")
+    return load_sweep(folder)
+
+
+@app.command()
+@bad_input
+def serve(
+    preset: Annotated[Optional[str], typer.Argument(help="preset file or shipped preset "
+                                                    "name to open the lab with")] = None,
+    host: Annotated[str, typer.Option(help="address to listen on; keep loopback and use an "
+                                      "SSH port forward to reach a remote box")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Serve the interactive lab in a web browser (textual-serve)."""
+    from lstm_tui.presets import resolve_preset
+    from lstm_tui.tui.serve import serve as serve_lab
+    path = None
+    if preset is not None:
+        path = resolve_preset(preset)
+        load_preset(path)     # a bad preset fails here, not in every browser tab
+    serve_lab(host, port, path, runs_root(runs_dir))
 
 
 def main() -> None:

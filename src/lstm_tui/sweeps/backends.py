@@ -1,0 +1,423 @@
+"""How the points of a sweep get trained: the Backend protocol and the local backends.
+
+The driver (:mod:`lstm_tui.sweeps.runner`) hands a backend a list of :class:`PointTask`
+(config + the run folder the driver chose) and a ``report`` callable.  The backend trains
+them however it likes and calls ``report`` — always in the driver's own thread — with
+small messages: :class:`PointStarted`, :class:`PointProgress` (throttled, never one per
+step) and exactly one :class:`PointDone` per point it trained.  Points it never started
+(a stop was requested) are simply not reported.  The driver is the only writer of
+results.csv; each point's run folder is written by a RunWriter where the point trains,
+so every point is a normal run in the store.
+
+A new backend (Ray, say) is one module with a class ``X(workers, spec)`` — `spec` is the
+:class:`~lstm_tui.sweeps.spec.SweepSpec`, whose ``cpus``, ``gpus`` and ``retries`` are
+for schedulers — having ``name``, ``workers`` and ``run(tasks, report, should_stop)``,
+plus one line in :data:`BACKENDS` (imported only when chosen).  Points are trained with
+:func:`train_point` (or :func:`train_group`) wherever they run, so run folders are the
+same whatever the backend.
+
+  sequential  one point after another, in this process
+  processes   a spawn pool of `workers` processes, one torch thread each
+  ensemble    points of equal shapes trained together as one batched model
+              (lstm_tui.sweeps.ensemble); with workers > 1 the groups share a spawn pool
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import shutil
+import signal
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Protocol, Sequence, Union
+
+from lstm_tui import events as ev
+from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.runs.store import RunWriter
+
+PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
+POLL = 0.1                # seconds between the driver's looks at a pool
+
+
+# ---------------------------------------------------------------- what travels
+
+@dataclass(frozen=True)
+class PointTask:
+    """One point to train, as the driver hands it to a backend (picklable)."""
+    key: str
+    index: int
+    config: RunConfig
+    run_dir: str
+    sweep: str                 # the sweep's name, recorded in the run's summary.json
+
+
+@dataclass(frozen=True)
+class PointStarted:
+    key: str
+    run_dir: str
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class PointProgress:
+    key: str
+    step: int
+    total_steps: int
+    metric: float | None       # last validation value of the task metric (None before one)
+    loss: float | None         # last training loss
+
+
+@dataclass(frozen=True)
+class PointDone:
+    key: str
+    status: str                # completed | stopped_early | diverged | failed | interrupted
+    message: str = ""
+    seconds: float = 0.0
+
+
+Message = Union[PointStarted, PointProgress, PointDone]
+Report = Callable[[Message], None]
+StopCheck = Callable[[], bool]
+
+
+class Backend(Protocol):
+    """Trains points and reports on them (see the module docstring)."""
+    name: str
+    workers: int
+
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+        ...
+
+
+BACKENDS: dict[str, str] = {
+    "sequential": "lstm_tui.sweeps.backends:Sequential",
+    "processes": "lstm_tui.sweeps.backends:Processes",
+    "ensemble": "lstm_tui.sweeps.backends:Ensemble",
+}
+
+
+def backend_names() -> list[str]:
+    return list(BACKENDS)
+
+
+def make_backend(name: str, workers: int = 1, spec=None) -> Backend:
+    """The backend called `name`, or a ConfigError listing the known ones."""
+    if name not in BACKENDS:
+        from lstm_tui.config import suggest
+        hint = suggest(name, BACKENDS)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError("--backend", "backend",
+                          f"must be one of {', '.join(BACKENDS)}, got {name!r}{extra}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError("--workers", "workers", f"must be an integer >= 1, got {workers!r}")
+    if workers > 1 and name == "sequential":
+        raise ConfigError("--workers", "workers", "the sequential backend runs one point at a "
+                          "time; use --backend processes (or ensemble) with --workers")
+    module, attr = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(module), attr)(workers, spec)
+
+
+# ---------------------------------------------------------------- one point, anywhere
+
+def open_point(task: PointTask) -> RunWriter:
+    """A fresh run folder for the point (a leftover of an interrupted try is replaced)
+    and its RunWriter, marked with the sweep's name and the point's key."""
+    run_dir = Path(task.run_dir)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    writer = RunWriter(run_dir, task.config)
+    writer.summary.update(sweep=task.sweep, sweep_point=task.key)   # written from RunStarted on
+    return writer
+
+
+class ProgressListener:
+    """Turns one point's engine events into throttled progress messages."""
+
+    def __init__(self, task: PointTask, report: Report, every: float = PROGRESS_EVERY):
+        self.task, self.report, self.every = task, report, every
+        self.total, self.metric, self.loss, self.last = 0, None, None, 0.0
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.total = event.total_steps
+            self.report(PointStarted(self.task.key, self.task.run_dir, event.total_steps))
+            self.last = time.monotonic()
+            return
+        if isinstance(event, ev.StepMetrics):
+            self.loss = event.loss
+        elif isinstance(event, ev.ValMetrics):
+            self.metric = event.metric
+        else:
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self.report(PointProgress(self.task.key, event.step, self.total, self.metric,
+                                      self.loss))
+
+
+def fan_out(*listeners: Callable[[ev.Event], None]) -> Callable[[ev.Event], None]:
+    """One emit for several listeners, the first (the RunWriter) hearing each event first."""
+    def emit(event: ev.Event) -> None:
+        for listen in listeners:
+            listen(event)
+    return emit
+
+
+def done_from(key: str, last: ev.Event) -> PointDone:
+    if isinstance(last, ev.Finished):
+        return PointDone(key, last.status, last.message, last.seconds)
+    if isinstance(last, ev.Failed):
+        return PointDone(key, "failed", last.error, 0.0)
+    return PointDone(key, "failed", f"no final event (got {type(last).__name__})")
+
+
+def train_point(task: PointTask, report: Report, should_stop: StopCheck) -> PointDone:
+    """Train one point into its run folder (what `experiment.start_run` does, plus the
+    sweep marker); a failure is recorded in the folder and returned, never raised."""
+    from lstm_tui.training.engine import train
+    writer = open_point(task)
+    try:
+        last = train(task.config, fan_out(writer, ProgressListener(task, report)), should_stop,
+                     run_id=Path(task.run_dir).name, save_checkpoint=writer.save_checkpoint)
+    except ConfigError as exc:       # e.g. a checkpoint or device problem found late
+        last = ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback="")
+        writer(last)
+    return done_from(task.key, last)
+
+
+def train_group(tasks: Sequence[PointTask], report: Report,
+                should_stop: StopCheck) -> list[PointDone]:
+    """Train points of one ensemble group together (lstm_tui.sweeps.ensemble)."""
+    import inspect
+
+    from lstm_tui.sweeps import ensemble
+    writers = [open_point(t) for t in tasks]
+    emits = [fan_out(w, ProgressListener(t, report)) for t, w in zip(tasks, writers)]
+    extra = {}
+    if "run_ids" in inspect.signature(ensemble.train_ensemble).parameters:
+        extra["run_ids"] = [Path(t.run_dir).name for t in tasks]
+    try:
+        results = ensemble.train_ensemble([t.config for t in tasks], emits, should_stop,
+                                          [w.save_checkpoint for w in writers], **extra)
+    except Exception as exc:  # a broken group is recorded point by point; the sweep goes on
+        import traceback
+        first = (str(exc).strip().splitlines() or [""])[0]
+        failed = ev.Failed(error=f"ensemble: {type(exc).__name__}: {first}"[:500], step=0,
+                           traceback=traceback.format_exc())
+        done = []
+        for t, w in zip(tasks, writers):
+            if w.summary.get("status") == "running":   # members that had ended keep their end
+                w(failed)
+            done.append(PointDone(t.key, w.summary["status"], w.summary.get("message", ""),
+                                  w.summary.get("seconds", 0.0)))
+        return done
+    return [done_from(t.key, r) for t, r in zip(tasks, results)]
+
+
+# ---------------------------------------------------------------- local backends
+
+class Sequential:
+    """One point after another, in this process."""
+    name = "sequential"
+
+    def __init__(self, workers: int = 1, spec=None):
+        self.workers = 1
+
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+        for task in tasks:
+            if should_stop():
+                return
+            report(train_point(task, report, should_stop))
+
+
+class Processes:
+    """A spawn pool of `workers` processes (one torch thread each); one point per job."""
+    name = "processes"
+
+    def __init__(self, workers: int = 2, spec=None):
+        self.workers = workers
+
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+        run_pool([[t] for t in tasks], _points_job, self.workers, report, should_stop)
+
+
+class Ensemble:
+    """Points with equal `ensemble.group_key` train together; groups are split so that
+    `workers` processes share the work when workers > 1."""
+    name = "ensemble"
+
+    def __init__(self, workers: int = 1, spec=None):
+        self.workers = workers
+
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+        jobs = ensemble_jobs(tasks, self.workers)
+        if self.workers == 1:
+            for job in jobs:
+                if should_stop():
+                    return
+                for done in train_group(job, report, should_stop):
+                    report(done)
+        else:
+            run_pool(jobs, _group_job, self.workers, report, should_stop)
+
+
+def ensemble_jobs(tasks: Sequence[PointTask], workers: int) -> list[list[PointTask]]:
+    """Tasks grouped by `ensemble.group_key` (in first-seen order); with several workers,
+    big groups are split until there are about as many jobs as workers."""
+    from lstm_tui.sweeps import ensemble
+    groups: dict = {}
+    for task in tasks:
+        groups.setdefault(ensemble.group_key(task.config), []).append(task)
+    jobs = list(groups.values())
+    while workers > 1 and len(jobs) < workers:
+        biggest = max(range(len(jobs)), key=lambda i: len(jobs[i]))
+        group = jobs[biggest]
+        if len(group) < 2:
+            break
+        half = (len(group) + 1) // 2
+        jobs[biggest:biggest + 1] = [group[:half], group[half:]]
+    return jobs
+
+
+# ---------------------------------------------------------------- the spawn pool
+
+_QUEUE = None
+_STOP = None
+_PARENT = 0
+
+
+def _init_worker(queue, stop) -> None:
+    """Runs first in every pool process: one thread, Ctrl-C left to the driver."""
+    global _QUEUE, _STOP, _PARENT
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
+    _QUEUE, _STOP, _PARENT = queue, stop, os.getppid()
+    import torch
+    torch.set_num_threads(1)
+    import lstm_tui.training.engine  # noqa: F401  (imports paid at start, not by a point)
+
+
+def _worker_should_stop() -> bool:
+    # a driver killed outright (SIGKILL) must not leave orphans writing its run folders
+    return _STOP.is_set() or os.getppid() != _PARENT
+
+
+def _points_job(tasks: list[PointTask]) -> list[PointDone]:
+    if _worker_should_stop():
+        return []          # stopped before it began: not reported, so still pending
+    return [train_point(t, _QUEUE.put, _worker_should_stop) for t in tasks]
+
+
+def _group_job(tasks: list[PointTask]) -> list[PointDone]:
+    if _worker_should_stop():
+        return []
+    return train_group(tasks, _QUEUE.put, _worker_should_stop)
+
+
+def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[PointDone]],
+             workers: int, report: Report, should_stop: StopCheck) -> None:
+    """Run `job` over `jobs` in a spawn pool, relaying worker messages to `report`.
+
+    Workers send throttled progress through one queue; results come back as futures.  A
+    worker that dies (killed, out of memory) breaks the pool: the points it had started
+    are recorded as failed, the others go to a fresh pool.
+    """
+    ctx = mp.get_context("spawn")
+    messages = ctx.Queue()
+    stop = ctx.Event()
+    started: set[str] = set()
+    finished: set[str] = set()
+
+    def relay(msg: Message) -> None:
+        if isinstance(msg, PointStarted):
+            started.add(msg.key)
+        if isinstance(msg, PointDone):
+            finished.add(msg.key)
+        report(msg)
+
+    def drain() -> None:
+        while True:
+            try:
+                msg = messages.get_nowait()
+            except (queue_mod.Empty, EOFError, OSError):
+                return
+            if msg.key not in finished:
+                relay(msg)
+
+    remaining = list(jobs)
+    try:
+        while remaining:
+            with ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=ctx,
+                                     initializer=_init_worker,
+                                     initargs=(messages, stop)) as pool:
+                futures = {pool.submit(job, j): j for j in remaining}
+                try:
+                    remaining = _drive(futures, started, finished, relay, drain, stop,
+                                       should_stop)
+                except BaseException:
+                    # a forced stop (second Ctrl-C): workers stop at their next step, so
+                    # leaving this block (which waits for them) is quick
+                    stop.set()
+                    for f in futures:
+                        f.cancel()
+                    raise
+            drain()
+            if stop.is_set():
+                break
+    finally:
+        stop.set()
+        messages.close()
+
+
+def _drive(futures: dict, started: set[str], finished: set[str], relay: Report,
+           drain: Callable[[], None], stop, should_stop: StopCheck) -> list[list[PointTask]]:
+    """Wait on a pool's futures, relaying results; returns the jobs to run again in a
+    fresh pool when a worker died (the pool is then broken)."""
+    again: list[list[PointTask]] = []
+    while futures:
+        done, _ = wait(futures, timeout=POLL, return_when=FIRST_COMPLETED)
+        drain()
+        if should_stop() and not stop.is_set():
+            stop.set()
+            for f in futures:
+                f.cancel()
+        for f in done:
+            tasks = futures.pop(f)
+            if f.cancelled():
+                continue
+            try:
+                results = f.result()
+            except BrokenProcessPool:
+                lost = [t for t in tasks if t.key not in finished]
+                again += _after_crash(lost, started, relay)
+                continue
+            except Exception as exc:     # pickling and the like: record, go on
+                for t in tasks:
+                    relay(PointDone(t.key, "failed", f"worker: {type(exc).__name__}: "
+                                    f"{exc}"[:500]))
+                continue
+            drain()
+            for r in results:
+                if r.key not in finished:
+                    relay(r)
+    return again
+
+
+def _after_crash(tasks: Iterable[PointTask], started: set[str],
+                 relay: Report) -> list[list[PointTask]]:
+    """Points a dead worker had begun are failed; the rest are run again (as one job each)."""
+    again = []
+    for t in tasks:
+        if t.key in started:
+            relay(PointDone(t.key, "failed", "worker process died (killed or out of memory)"))
+        else:
+            again.append([t])
+    return again

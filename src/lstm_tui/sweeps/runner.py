@@ -1,0 +1,336 @@
+"""The sweep driver: one folder per sweep, one run folder per point, results.csv, resume.
+
+    <root>/sweep-<name>-<hash>/          hash of the resolved preset (config + [sweep])
+        sweep.toml                       the preset as resolved (usable again as a preset)
+        results.csv                      one row per point that ran; rewritten atomically
+        p000-seq_len5-hidden8-s0/        each point is a normal run folder
+        ...
+
+The driver picks the run folders, hands the pending points to a backend and is the only
+writer of results.csv: a row is added as each point ends.  Running the same preset again
+finds the same folder and resumes: points whose row (or, after a crash, whose run folder)
+says completed, stopped_early, diverged or failed are not trained again; interrupted or
+never-started points are.  The `listener` hears :class:`SweepStarted`, the backends'
+PointStarted / PointProgress, :class:`PointFinished` and :class:`SweepFinished`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from lstm_tui.config import ConfigError, RunConfig, to_toml
+from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, read_info,
+                                 read_jsonl)
+from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
+from lstm_tui.sweeps.spec import Point, SweepSpec, _show
+
+SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
+DONE = ("completed", "stopped_early", "diverged", "failed")   # never trained again
+EXTRA_COLUMNS = ("val_loss", "train_loss", "mean_abs_grad", "grad_norm")
+
+
+# ---------------------------------------------------------------- what the listener hears
+
+@dataclass(frozen=True)
+class SweepStarted:
+    sweep_dir: Path
+    name: str
+    total: int
+    done: int                  # finished before this invocation (resumed)
+    pending: int
+    axes: tuple[str, ...]
+    metric: str
+    goal: str
+    backend: str
+    workers: int
+
+
+@dataclass(frozen=True)
+class PointFinished:
+    key: str
+    index: int
+    label: str
+    row: dict                  # the results.csv row (typed values)
+    done: int                  # points finished so far, out of total
+    total: int
+
+
+@dataclass(frozen=True)
+class SweepFinished:
+    done: int
+    total: int
+    interrupted: bool
+
+
+@dataclass
+class SweepResult:
+    sweep_dir: Path
+    rows: list[dict]           # results.csv rows in point order (typed values)
+    columns: list[str]
+    total: int
+    done: int
+    metric: str
+    goal: str
+    axes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+# ---------------------------------------------------------------- folders and columns
+
+def slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "-", text).strip("-")[:limit] or "sweep"
+
+
+def sweep_dir_for(root: Path, spec: SweepSpec) -> Path:
+    """Where a sweep lives: the same preset (after --set) always maps to the same folder."""
+    return Path(root) / f"sweep-{slug(spec.name)}-{spec.fingerprint()}"
+
+
+def run_dir_name(point: Point, total: int) -> str:
+    width = max(3, len(str(total - 1)))
+    values = "-".join(f"{k.rsplit('.', 1)[-1]}{_show(v)}" for k, v in point.values.items())
+    return f"p{point.index:0{width}d}-{slug(values, 60)}-s{point.seed}".replace("--", "-")
+
+
+def columns_for(spec: SweepSpec) -> list[str]:
+    """results.csv columns: the swept values, then what each run gave."""
+    extra = list(EXTRA_COLUMNS) + (["bpc"] if spec.base.task.kind == "char_lm" else [])
+    return (["point", "run", *spec.axes, "seed", "status", f"best_{spec.metric}",
+             f"final_{spec.metric}", "steps", "seconds", "params", *extra, "message", "key"])
+
+
+# ---------------------------------------------------------------- the driver
+
+def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path,
+              backend: str = "sequential", workers: int = 1,
+              listener: Callable[[Any], None] | None = None,
+              should_stop: Callable[[], bool] = lambda: False) -> SweepResult:
+    """Train every pending point of `spec` under `root`; resumable (see the module doc).
+
+    The processes backend (and ensemble with workers > 1) starts spawn processes: a
+    script calling this must do so under ``if __name__ == "__main__":``.
+    """
+    listen = listener or (lambda event: None)
+    impl = make_backend(backend, workers, spec)
+    points = spec.points()
+    _check_devices(points, spec.source)
+    sweep_dir = sweep_dir_for(root, spec)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    columns = columns_for(spec)
+    by_key = {p.key: p for p in points}
+    with _Lock(sweep_dir):
+        atomic_write_text(sweep_dir / SWEEP_FILE, _sweep_toml(preset_path, cfg, sweep_dir))
+        rows = _known_rows(sweep_dir, spec, points, columns)
+        _write_results(sweep_dir, columns, rows, points)
+        finished = {k for k, r in rows.items() if r["status"] in DONE}
+        pending = [p for p in points if p.key not in finished]
+        listen(SweepStarted(sweep_dir, spec.name, len(points), len(finished), len(pending),
+                            tuple(spec.axes), spec.metric, spec.goal, impl.name,
+                            getattr(impl, "workers", workers)))
+
+        def report(msg: Message) -> None:
+            point = by_key.get(msg.key)
+            if point is None or msg.key in finished:
+                return                                   # a late message of a finished point
+            if not isinstance(msg, PointDone):
+                listen(msg)
+                return
+            run_dir = sweep_dir / run_dir_name(point, len(points))
+            row = build_row(point, run_dir, spec, columns, msg.status, msg.message)
+            rows[point.key] = row
+            if msg.status in DONE:
+                finished.add(point.key)
+            _write_results(sweep_dir, columns, rows, points)
+            listen(PointFinished(point.key, point.index, point.label(), row, len(finished),
+                                 len(points)))
+
+        tasks = [PointTask(p.key, p.index, p.config,
+                           str(sweep_dir / run_dir_name(p, len(points))), spec.name)
+                 for p in pending]
+        if tasks and not should_stop():
+            impl.run(tasks, report, should_stop)
+        ordered = [rows[p.key] for p in points if p.key in rows]
+        listen(SweepFinished(len(finished), len(points), len(finished) < len(points)))
+    return SweepResult(sweep_dir, ordered, columns, len(points), len(finished), spec.metric,
+                       spec.goal, spec.axes)
+
+
+def _check_devices(points: list[Point], source: str) -> None:
+    """Asking for a device this machine lacks is bad input, found before any point runs."""
+    wanted = {p.config.train.device for p in points} - {"auto", "cpu"}
+    if not wanted:
+        return
+    from lstm_tui.training.engine import select_device
+    for device in sorted(wanted):
+        try:
+            select_device(device)
+        except ConfigError as exc:
+            raise ConfigError(source, exc.key, exc.message) from None
+
+
+def _sweep_toml(preset_path: str | Path, cfg: RunConfig, sweep_dir: Path) -> str:
+    return (f"# the sweep of {preset_path}, as resolved (overrides applied)\n"
+            f"# results: {RESULTS_FILE}; views: lstm-lab sweep-report {sweep_dir}\n"
+            + to_toml(cfg))
+
+
+# ---------------------------------------------------------------- rows
+
+def build_row(point: Point, run_dir: Path, spec: SweepSpec, columns: list[str],
+              status: str | None = None, message: str | None = None) -> dict:
+    """The results.csv row of a point, read from its run folder (the single source)."""
+    info = read_info(run_dir) if run_dir.exists() else None
+    records = read_jsonl(run_dir / METRICS)
+    train = [r for r in records if r.get("split") == "train"]
+    val = [r for r in records if r.get("split") == "val"]
+    last_train, last_val = (train[-1] if train else {}), (val[-1] if val else {})
+    task_metric = info.metric if info and info.metric else None
+    if spec.metric == task_metric or (task_metric is None and spec.metric not in ("loss", "bpc")):
+        best, final = (info.best, info.final) if info else (None, None)
+    else:
+        series = [r[spec.metric] for r in val if r.get(spec.metric) is not None]
+        pick = max if spec.goal == "max" else min
+        best = pick(series) if series else None
+        final = last_val.get(spec.metric)
+    summary_message = ""
+    if message is None:
+        try:
+            summary_message = json.loads((run_dir / SUMMARY).read_text()).get("message", "")
+        except (OSError, ValueError):
+            pass
+    row = {
+        "point": point.index, "run": run_dir.name, **point.values, "seed": point.seed,
+        "status": status or (info.status if info else "failed"),
+        f"best_{spec.metric}": best, f"final_{spec.metric}": final,
+        "steps": info.steps if info else 0,
+        "seconds": round(info.seconds, 3) if info else 0.0,
+        "params": info.params if info else None,
+        "val_loss": last_val.get("loss"), "train_loss": last_train.get("loss"),
+        "mean_abs_grad": last_train.get("mean_abs_grad"),
+        "grad_norm": last_train.get("grad_norm"), "bpc": last_val.get("bpc"),
+        "message": (message if message is not None else summary_message or "")[:300],
+        "key": point.key,
+    }
+    return {c: row.get(c) for c in columns}
+
+
+def _known_rows(sweep_dir: Path, spec: SweepSpec, points: list[Point],
+                columns: list[str]) -> dict[str, dict]:
+    """Rows of earlier invocations: results.csv, then run folders that finished after the
+    last rewrite of it (the driver was killed between the two)."""
+    keys = {p.key for p in points}
+    rows = {r["key"]: r for r in read_results(sweep_dir / RESULTS_FILE) if r.get("key") in keys}
+    for p in points:
+        if rows.get(p.key, {}).get("status") in DONE:
+            continue
+        run_dir = sweep_dir / run_dir_name(p, len(points))
+        summary = _read_summary(run_dir)
+        if summary.get("sweep_point") == p.key and summary.get("status") in DONE:
+            rows[p.key] = build_row(p, run_dir, spec, columns)
+    return rows
+
+
+def _read_summary(run_dir: Path) -> dict:
+    try:
+        value = json.loads((run_dir / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_results(sweep_dir: Path, columns: list[str], rows: dict[str, dict],
+                   points: list[Point]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    for p in points:
+        if p.key in rows:
+            writer.writerow({c: _cell(rows[p.key].get(c)) for c in columns})
+    atomic_write_text(sweep_dir / RESULTS_FILE, buffer.getvalue())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return _show(value)
+
+
+def read_results(path: Path) -> list[dict]:
+    """results.csv rows with numbers, booleans and lists typed again (missing file: [])."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [{k: typed(v) if k not in ("run", "key", "message", "status") else v
+             for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def typed(text: str | None) -> Any:
+    """A results.csv cell back to a value: '' -> None, '5' -> 5, '0.1' -> 0.1, 'true'."""
+    if text is None or text == "":
+        return None
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text.startswith("[") and text.endswith("]"):
+        return [typed(t) for t in text[1:-1].split(",") if t]
+    return text
+
+
+# ---------------------------------------------------------------- one driver per sweep
+
+class _Lock:
+    """A pid file: two live drivers of one sweep would train the same points twice."""
+
+    def __init__(self, sweep_dir: Path):
+        self.path = sweep_dir / LOCK_FILE
+
+    def __enter__(self) -> "_Lock":
+        try:
+            pid, host = self.path.read_text().split()[:2]
+            other = int(pid)
+        except (OSError, ValueError):
+            other, host = 0, ""
+        if other and other != os.getpid() and host == socket.gethostname() and _alive(other):
+            raise RunError(f"{self.path.parent}: this sweep is already running (pid {other}); "
+                           "wait for it or stop it first")
+        atomic_write_text(self.path, f"{os.getpid()} {socket.gethostname()}\n")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

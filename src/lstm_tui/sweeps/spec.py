@@ -1,0 +1,386 @@
+"""A preset's ``[sweep]`` table, checked and expanded into points (no torch here).
+
+    [sweep]
+    grid = { "task.seq_len" = [5, 10, 20], "model.hidden" = [8, 16] }
+    random = { "train.lr" = { low = 1e-4, high = 1e-1, log = true },
+               "model.cell" = ["lstm", "gru"], samples = 4, seed = 0 }
+    seeds = 2            # repeats per point, seeds train.seed + 0 .. train.seed + 1
+    metric = "accuracy"  # default: the task's metric; or "loss" (validation loss)
+    goal = "max"         # default: the metric's own
+    cpus = 1             # resources per point and retries, for backends that schedule
+    gpus = 0             #   (Ray); checked here, ignored by the local backends
+    retries = 0
+
+Every grid combination gets ``samples`` random draws (one when there is no random
+table) and each of those is repeated ``seeds`` times: ``grid × samples × seeds`` points.
+Random draws come from ``random.seed`` (default ``train.seed``), so the same preset
+always expands to the same points.  Points are ordered seed-major (every combination at
+the first seed, then at the next), so a surface fills in early and is refined after.
+
+Every problem is one :class:`ConfigError` naming the preset, the key
+(``sweep.grid.task.seq_len``) and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import random as _random
+from dataclasses import dataclass, field
+from typing import Any
+
+from lstm_tui.config import (SECTIONS, TASKS, ConfigError, FieldSpec, NthElementTask,
+                             RunConfig, allowed, check_value, config_to_dict, field_specs,
+                             suggest, validate)
+
+MAX_POINTS = 10_000
+SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries")
+RANDOM_KEYS = ("samples", "seed")
+RANGE_KEYS = ("low", "high", "log")
+GOALS = ("max", "min")
+TASK_METRICS = {"nth_element": ("accuracy", "max"), "copy": ("accuracy", "max"),
+                "weighted_sum": ("mad", "min"), "adding": ("mad", "min"),
+                "char_lm": ("perplexity", "min")}
+
+
+@dataclass(frozen=True)
+class RandomAxis:
+    """One random axis: a list of choices, or a (log-)uniform range."""
+    key: str
+    choices: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    field: FieldSpec | None = None    # the config field, to check each draw
+
+    def draw(self, rng: _random.Random) -> Any:
+        if self.choices:
+            return self.choices[rng.randrange(len(self.choices))]
+        lo, hi = float(self.low), float(self.high)
+        if self.log:
+            value = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        else:
+            value = rng.uniform(lo, hi)
+        if self.integer:
+            return min(int(self.high), max(int(self.low), round(value)))
+        return float(f"{value:.6g}")   # readable in tables and folder names, still exact-stable
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep: the swept values, its seed and its full, checked config."""
+    index: int
+    values: dict[str, Any]
+    seed: int
+    repeat: int                 # k in train.seed + k
+    config: RunConfig
+    key: str                    # stable id of (values, seed), used to resume
+
+    def label(self, short: bool = True) -> str:
+        """'seq_len=10 hidden=16 seed=1' (leaf names when short)."""
+        parts = [f"{k.rsplit('.', 1)[-1] if short else k}={_show(v)}"
+                 for k, v in self.values.items()]
+        return " ".join(parts + [f"seed={self.seed}"])
+
+
+@dataclass
+class SweepSpec:
+    """A checked sweep: its axes, repeats, metric and the expanded points."""
+    base: RunConfig                      # the preset as resolved (sweep table included)
+    source: str
+    grid: dict[str, list]
+    random: dict[str, RandomAxis]
+    samples: int
+    random_seed: int
+    seeds: int
+    metric: str
+    goal: str
+    cpus: float = 1.0
+    gpus: float = 0.0
+    retries: int = 0
+    _points: list[Point] = field(default_factory=list, repr=False)
+
+    @property
+    def axes(self) -> list[str]:
+        """The swept keys, grid first, in the preset's order."""
+        return list(self.grid) + list(self.random)
+
+    @property
+    def name(self) -> str:
+        return self.base.name or self.base.task.kind
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(v) for v in self.grid.values()) * self.samples * self.seeds
+
+    def points(self) -> list[Point]:
+        return list(self._points)
+
+    def fingerprint(self) -> str:
+        """A short hash of the resolved config and sweep table: names the sweep folder
+        (the description is left out: rewording it does not make a new sweep)."""
+        data = config_to_dict(self.base)
+        data.pop("description", None)
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
+    """Check ``cfg.sweep`` and expand it; `yes` allows more than MAX_POINTS points."""
+    table = cfg.sweep
+    if table is None:
+        raise ConfigError(source, "sweep", "missing: a sweep preset needs a sweep table with "
+                          "a grid (e.g. grid = { \"task.seq_len\" = [5, 10] })")
+    if not isinstance(table, dict):
+        raise ConfigError(source, "sweep", "must be a table")
+    for key in table:
+        if key not in SWEEP_KEYS:
+            hint = suggest(key, SWEEP_KEYS)
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise ConfigError(source, f"sweep.{key}",
+                              f"unknown key{extra} (allowed: {', '.join(SWEEP_KEYS)})")
+    data = config_to_dict(cfg)
+    data.pop("sweep", None)
+
+    grid = _parse_grid(table.get("grid", {}), data, cfg, source)
+    random_axes, samples, random_seed = _parse_random(table.get("random"), data, cfg, source,
+                                                      grid)
+    if not grid and not random_axes:
+        raise ConfigError(source, "sweep.grid", "is empty: give at least one axis with a "
+                          "non-empty list, e.g. grid = { \"task.seq_len\" = [5, 10, 20] }")
+    seeds = _number(table, "seeds", 1, source, integer=True, minimum=1)
+    metric, goal = _parse_metric(table, cfg, source)
+    spec = SweepSpec(base=cfg, source=source, grid=grid, random=random_axes, samples=samples,
+                     random_seed=random_seed, seeds=seeds, metric=metric, goal=goal,
+                     cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
+                     retries=_number(table, "retries", 0, source, integer=True))
+    if spec.size > MAX_POINTS and not yes:
+        sizes = " × ".join(str(len(v)) for v in grid.values()) or "1"
+        raise ConfigError(source, "sweep", f"has {spec.size:,} points (grid {sizes}, samples "
+                          f"{samples}, seeds {seeds}); at most {MAX_POINTS:,} without --yes")
+    spec._points = _expand(spec)
+    return spec
+
+
+# ---------------------------------------------------------------- axes
+
+def _parse_grid(grid: Any, data: dict, cfg: RunConfig, source: str) -> dict[str, list]:
+    if not isinstance(grid, dict):
+        raise ConfigError(source, "sweep.grid", "must be a table of axes, e.g. "
+                          "grid = { \"task.seq_len\" = [5, 10, 20] }")
+    out = {}
+    for key, values in grid.items():
+        where = f"sweep.grid.{key}"
+        spec = axis_spec(key, data, source, where)
+        if not isinstance(values, list) or not values:
+            raise ConfigError(source, where, f"must be a non-empty list of values "
+                              f"({allowed(spec)}), got {values!r}")
+        checked = [check_value(spec, v, source, where) for v in values]
+        for i, v in enumerate(checked):
+            if v in checked[:i]:
+                raise ConfigError(source, where, f"lists {_show(v)} twice (values must differ)")
+        out[key] = checked
+    return out
+
+
+def _parse_random(table: Any, data: dict, cfg: RunConfig, source: str,
+                  grid: dict) -> tuple[dict[str, RandomAxis], int, int]:
+    if table is None:
+        return {}, 1, cfg.train.seed
+    if not isinstance(table, dict):
+        raise ConfigError(source, "sweep.random", "must be a table of axes and samples = N")
+    axes: dict[str, RandomAxis] = {}
+    for key, value in table.items():
+        if key in RANDOM_KEYS:
+            continue
+        where = f"sweep.random.{key}"
+        if "." not in key:
+            hint = suggest(key, RANDOM_KEYS)
+            if hint:
+                raise ConfigError(source, where, f"unknown key; did you mean {hint!r}? "
+                                  f"(axes are section.key; other keys: samples, seed)")
+        spec = axis_spec(key, data, source, where)
+        if key in grid:
+            raise ConfigError(source, where, "is already a grid axis (sweep it in one place)")
+        axes[key] = _random_axis(key, spec, value, source, where)
+    if not axes:
+        raise ConfigError(source, "sweep.random", "has no axes (give e.g. \"train.lr\" = "
+                          "{ low = 1e-4, high = 1e-1, log = true }, or leave it out)")
+    if "samples" not in table:
+        raise ConfigError(source, "sweep.random.samples", "missing: how many random draws "
+                          "per grid point (an integer >= 1)")
+    samples = _number(table, "samples", 1, source, integer=True, minimum=1,
+                      where="sweep.random.samples")
+    seed = _number(table, "seed", cfg.train.seed, source, integer=True,
+                   where="sweep.random.seed")
+    return axes, samples, seed
+
+
+def _random_axis(key: str, spec: FieldSpec, value: Any, source: str, where: str) -> RandomAxis:
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(source, where, "must list at least one choice")
+        return RandomAxis(key, choices=tuple(check_value(spec, v, source, where) for v in value),
+                          field=spec)
+    if not isinstance(value, dict):
+        raise ConfigError(source, where, "must be a list of choices or a range "
+                          "{ low = A, high = B, log = true|false }")
+    for k in value:
+        if k not in RANGE_KEYS:
+            hint = suggest(k, RANGE_KEYS)
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise ConfigError(source, f"{where}.{k}", f"unknown key{extra} "
+                              f"(allowed: {', '.join(RANGE_KEYS)})")
+    if spec.kind not in ("int", "float"):
+        raise ConfigError(source, where, f"a range needs a numeric key; {key} is "
+                          f"{allowed(spec)}: give a list of choices")
+    for k in ("low", "high"):
+        if k not in value:
+            raise ConfigError(source, f"{where}.{k}", "missing (a range needs low and high)")
+    low = check_value(spec, value["low"], source, f"{where}.low")
+    high = check_value(spec, value["high"], source, f"{where}.high")
+    log = value.get("log", False)
+    if not isinstance(log, bool):
+        raise ConfigError(source, f"{where}.log", f"must be true or false, got {log!r}")
+    if not low < high:
+        raise ConfigError(source, where, f"needs low < high, got low {low!r}, high {high!r}")
+    if log and low <= 0:
+        raise ConfigError(source, f"{where}.low", f"must be > 0 for a log range, got {low!r}")
+    return RandomAxis(key, low=low, high=high, log=log, integer=spec.kind == "int", field=spec)
+
+
+def axis_spec(key: str, data: dict, source: str, where: str) -> FieldSpec:
+    """The field an axis key names (``section.key`` as in --set), or a ConfigError."""
+    if not isinstance(key, str) or not key:
+        raise ConfigError(source, where, "must name a config key such as task.seq_len")
+    parts = key.split(".")
+    if len(parts) == 1:
+        if key in ("name", "description"):
+            raise ConfigError(source, where, "cannot be swept (sweep task.*, model.* or train.*)")
+        full = [f"{section}.{s.name}" for section, cls in _sections(data).items()
+                for s in field_specs(cls) if s.name == key]
+        hint = f"; did you mean {full[0]!r}?" if full else ""
+        raise ConfigError(source, where, f"names nothing{hint} (use task.KEY, model.KEY or "
+                          "train.KEY)")
+    if len(parts) != 2 or parts[0] not in ("task", "model", "train"):
+        raise ConfigError(source, where, "names nothing (use task.KEY, model.KEY or train.KEY)")
+    section, leaf = parts
+    if key == "task.kind":
+        raise ConfigError(source, where, "cannot be swept (each task kind has its own keys; "
+                          "make one sweep per task)")
+    cls = _sections(data)[section]
+    specs = {s.name: s for s in field_specs(cls)}
+    if leaf not in specs:
+        hint = suggest(leaf, specs)
+        extra = f"; did you mean '{section}.{hint}'?" if hint else ""
+        raise ConfigError(source, where, f"unknown key{extra} (allowed: "
+                          f"{', '.join(f'{section}.{n}' for n in specs if n != 'kind')})")
+    return specs[leaf]
+
+
+def _sections(data: dict) -> dict[str, type]:
+    kind = data.get("task", {}).get("kind", "nth_element")
+    return {"task": TASKS.get(kind, NthElementTask), **SECTIONS}
+
+
+# ---------------------------------------------------------------- scalars
+
+def _number(table: dict, key: str, default: Any, source: str, *, integer: bool = False,
+            minimum: float = 0, where: str | None = None) -> Any:
+    where = where or f"sweep.{key}"
+    value = table.get(key, default)
+    ok = not isinstance(value, bool) and (isinstance(value, int) if integer
+                                         else isinstance(value, (int, float)))
+    if not ok or value < minimum or (isinstance(value, float) and not math.isfinite(value)):
+        noun = "an integer" if integer else "a number"
+        raise ConfigError(source, where, f"must be {noun} >= {minimum:g}, got {value!r}")
+    return value
+
+
+def _parse_metric(table: dict, cfg: RunConfig, source: str) -> tuple[str, str]:
+    task_metric, task_goal = TASK_METRICS[cfg.task.kind]
+    options = {task_metric: task_goal, "loss": "min"}
+    if cfg.task.kind == "char_lm":
+        options["bpc"] = "min"
+    metric = table.get("metric", task_metric)
+    if metric not in options:
+        hint = suggest(str(metric), options)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, "sweep.metric", f"must be one of {', '.join(options)} for "
+                          f"task {cfg.task.kind}, got {metric!r}{extra}")
+    goal = table.get("goal", options[metric])
+    if goal not in GOALS:
+        raise ConfigError(source, "sweep.goal", f"must be one of max, min, got {goal!r}")
+    return metric, goal
+
+
+# ---------------------------------------------------------------- expansion
+
+def _expand(spec: SweepSpec) -> list[Point]:
+    rng = _random.Random(spec.random_seed)
+    combos = []
+    for values in itertools.product(*spec.grid.values()):
+        grid_values = dict(zip(spec.grid, values))
+        for _ in range(spec.samples):
+            drawn = {k: check_value(axis.field, axis.draw(rng), spec.source, f"sweep.random.{k}")
+                     for k, axis in spec.random.items()}
+            combos.append({**grid_values, **drawn})
+    points = []
+    for k in range(spec.seeds):
+        for values in combos:
+            points.append(_point(len(points), values, k, spec))
+    return points
+
+
+def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:
+    # Values were checked axis by axis; build the config by replacing fields (parse_config
+    # per point costs ~3 ms, too much for 10,000 points) and run the cross-field checks.
+    changes: dict[str, dict] = {"task": {}, "model": {}, "train": {}}
+    for key, value in values.items():
+        section, leaf = key.split(".")
+        changes[section][leaf] = list(value) if isinstance(value, list) else value
+    base = spec.base
+    seed = changes["train"].get("seed", base.train.seed) + repeat
+    changes["train"]["seed"] = seed
+    cfg = dataclasses.replace(
+        base, sweep=None,
+        task=dataclasses.replace(base.task, **_copied(base.task, changes["task"])),
+        model=dataclasses.replace(base.model, **changes["model"]),
+        train=dataclasses.replace(base.train, **changes["train"]))
+    try:
+        validate(cfg, spec.source)
+    except ConfigError as exc:
+        shown = " ".join(f"{k}={_show(v)}" for k, v in values.items())
+        table = "grid" if exc.key in spec.grid else "random" if exc.key in spec.random else ""
+        key = f"sweep.{table}.{exc.key}" if table else "sweep"
+        raise ConfigError(spec.source, key, f"the point {shown} is invalid: "
+                          f"{exc.key}: {exc.message}") from None
+    return Point(index=index, values=dict(values), seed=seed, repeat=repeat, config=cfg,
+                 key=point_key(values, seed))
+
+
+def _copied(task: Any, changes: dict) -> dict:
+    """Changes plus fresh copies of the task's list fields (points must not share them)."""
+    lists = {f.name: list(getattr(task, f.name)) for f in dataclasses.fields(task)
+             if isinstance(getattr(task, f.name), list)}
+    return {**lists, **changes}
+
+
+def point_key(values: dict, seed: int) -> str:
+    """A stable id of a point: the same values and seed always give the same key."""
+    text = json.dumps({"values": values, "seed": seed}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ",".join(_show(v) for v in value) + "]"
+    return str(value)
