@@ -1,0 +1,240 @@
+"""What the app knows about a run while it trains: bounded chart buffers and the latest figures.
+
+A :class:`RunState` is fed the engine's events (in the app's thread) and keeps
+  - each curve in a :class:`Series` of at most ``MAX_POINTS`` points (min/max decimation,
+    so spikes survive), so the app's memory stays flat over 10^6 steps;
+  - the last ``HEAT_ROWS`` gradient-per-time-step vectors for the heatmap;
+  - the latest train/validation records, the best metric and the latest text sample.
+Pure Python: no Textual, no torch; unit-tested directly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lstm_tui import events as ev
+from lstm_tui.config import RunConfig
+from lstm_tui.report import fmt
+from lstm_tui.runs.store import FINAL_STATUSES
+from lstm_tui.tui.worker import RunCreated
+
+MAX_POINTS = 2000     # points kept per series
+HEAT_ROWS = 256       # validations kept for the gradient-per-time-step heatmap
+ACTIVE = ("starting", "running", "stopping")
+
+
+def minmax_decimate(xs: list[float], ys: list[float], n_out: int) -> tuple[list, list]:
+    """At most `n_out` points of (xs, ys): the first, the last, and per bucket its min and max.
+
+    Keeping both extremes of every bucket (in their x order) means a spike or a dip is
+    never averaged away, whatever the zoom.
+    """
+    n = len(xs)
+    if n <= n_out:
+        return list(xs), list(ys)
+    n_out = max(n_out, 4)
+    buckets = (n_out - 2) // 2
+    inner = n - 2
+    out_x, out_y = [xs[0]], [ys[0]]
+    for b in range(buckets):
+        lo = 1 + b * inner // buckets
+        hi = 1 + (b + 1) * inner // buckets
+        if lo >= hi:
+            continue
+        i_min = i_max = lo
+        for i in range(lo + 1, hi):
+            if ys[i] < ys[i_min]:
+                i_min = i
+            elif ys[i] > ys[i_max]:
+                i_max = i
+        for i in sorted({i_min, i_max}):
+            out_x.append(xs[i])
+            out_y.append(ys[i])
+    out_x.append(xs[-1])
+    out_y.append(ys[-1])
+    return out_x, out_y
+
+
+class Series:
+    """An append-only curve that never holds more than `capacity` points.
+
+    When full it decimates itself to half (min/max), so older stretches get coarser while
+    recent ones stay at full resolution; non-finite values are not plotted.
+    """
+
+    __slots__ = ("xs", "ys", "capacity")
+
+    def __init__(self, capacity: int = MAX_POINTS):
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.capacity = capacity
+
+    def append(self, x: float, y: float | None) -> None:
+        if y is None or not math.isfinite(y):
+            return
+        self.xs.append(x)
+        self.ys.append(y)
+        if len(self.xs) > self.capacity:
+            self.xs, self.ys = minmax_decimate(self.xs, self.ys, self.capacity // 2)
+
+    def view(self, n: int) -> tuple[list[float], list[float]]:
+        """At most `n` points to draw (a chart needs about two per column)."""
+        return minmax_decimate(self.xs, self.ys, n)
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+
+_LAYER = re.compile(r"_l(\d+)(?:_reverse)?$")
+
+
+def layer_of(param: str, cell: str) -> str:
+    """The summary-table row a parameter belongs to: rnn.weight_hh_l1 -> lstm_2, head.* -> dense."""
+    found = _LAYER.search(param)
+    if found:
+        return f"{cell}_{int(found.group(1)) + 1}"
+    if param.startswith("head."):
+        return "dense"
+    return param.split(".", 1)[0]
+
+
+def layer_norms(grad_norms: dict[str, float], cell: str) -> dict[str, float]:
+    """Per-parameter gradient norms combined per layer (sqrt of the sum of squares)."""
+    squares: dict[str, float] = {}
+    for name, value in grad_norms.items():
+        if value is None or not math.isfinite(value):
+            continue
+        layer = layer_of(name, cell)
+        squares[layer] = squares.get(layer, 0.0) + value * value
+    return {k: math.sqrt(v) for k, v in squares.items()}
+
+
+def clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+@dataclass
+class RunState:
+    """One run started from the app, as its events describe it."""
+    key: str
+    config: RunConfig
+    run_dir: Path | None = None
+    status: str = "starting"           # starting | running | stopping | a final status
+    message: str = ""                  # why it ended (error, advice)
+    started: ev.RunStarted | None = None
+    last: ev.StepMetrics | None = None
+    last_val: ev.ValMetrics | None = None
+    sample: ev.TextSample | None = None
+    train_loss: Series = field(default_factory=Series)
+    val_loss: Series = field(default_factory=Series)
+    train_metric: Series = field(default_factory=Series)
+    val_metric: Series = field(default_factory=Series)
+    grad_norm: Series = field(default_factory=Series)
+    layers: dict[str, Series] = field(default_factory=dict)
+    heat: deque = field(default_factory=lambda: deque(maxlen=HEAT_ROWS))
+    final: ev.Finished | ev.Failed | None = None
+    version: int = 0                   # bumped on every change, so views redraw only then
+
+    @property
+    def name(self) -> str:
+        return self.config.name or self.config.task.kind
+
+    @property
+    def label(self) -> str:
+        return self.run_dir.name if self.run_dir else self.name
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def metric(self) -> str:
+        return self.started.metric if self.started else "metric"
+
+    @property
+    def step(self) -> int:
+        last = max((e.step for e in (self.last, self.last_val, self.final) if e), default=0)
+        return last
+
+    @property
+    def best(self) -> float | None:
+        return self.last_val.best if self.last_val else None
+
+    def apply(self, event: object) -> None:
+        """Take in one engine event (or a worker's RunCreated)."""
+        self.version += 1
+        if isinstance(event, ev.StepMetrics):
+            self.last = event
+            self.train_loss.append(event.step, event.loss)
+            self.train_metric.append(event.step, event.metric)
+            self.grad_norm.append(event.step, event.grad_norm)
+            for layer, value in layer_norms(event.grad_norms, self.config.model.cell).items():
+                self.layers.setdefault(layer, Series()).append(event.step, value)
+        elif isinstance(event, ev.ValMetrics):
+            self.last_val = event
+            self.val_loss.append(event.step, event.loss)
+            self.val_metric.append(event.step, event.metric)
+        elif isinstance(event, ev.TimestepGradients):
+            self.heat.append((event.step, tuple(event.norms)))
+        elif isinstance(event, ev.TextSample):
+            self.sample = event
+        elif isinstance(event, ev.RunStarted):
+            self.started = event
+            if self.status == "starting":
+                self.status = "running"
+        elif isinstance(event, ev.Finished):
+            self.final, self.status, self.message = event, event.status, event.message
+        elif isinstance(event, ev.Failed):
+            self.final, self.status, self.message = event, "failed", event.error
+        elif isinstance(event, RunCreated):
+            self.run_dir = Path(event.path)
+
+    def fail(self, error: str) -> None:
+        """The worker died without a last event."""
+        self.version += 1
+        self.status, self.message = "failed", error
+
+    def request_stop(self) -> None:
+        if self.active:
+            self.version += 1
+            self.status = "stopping"
+
+    # ------------------------------------------------------------ what the status line says
+
+    def eta(self) -> float | None:
+        """Seconds left, from the run's own average pace (validations included)."""
+        s, last = self.started, self.last
+        if not s or not last or last.seconds <= 0 or self.status in FINAL_STATUSES:
+            return None
+        done = last.step - s.start_step
+        if done <= 0:
+            return None
+        return (s.total_steps - last.step) * last.seconds / done
+
+    def progress_line(self) -> str:
+        """epoch · step n/N · steps/s · ETA · best (all from events: no wall clock here)."""
+        parts = [self.status]
+        s, last = self.started, self.last
+        if s:
+            epochs = max(1, math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
+            parts.append(f"step {self.step:,}/{s.total_steps:,}")
+            # epoch is step // steps_per_epoch: the last step of an epoch reads as the next
+            parts.append(f"epoch {min((last.epoch if last else 0) + 1, epochs)}/{epochs}")
+        eta = self.eta()
+        if eta is not None:
+            parts.append(f"ETA {clock(eta)}")
+        if self.best is not None:
+            parts.append(f"best {self.metric} {fmt(self.best)}")
+        if last:
+            parts.append(f"{last.steps_per_sec:,.0f} steps/s")
+            parts.append(f"loss {fmt(last.loss)}")
+        if s:
+            parts.append(s.device)
+        return " · ".join(parts)

@@ -1,0 +1,30 @@
+"""The app's own messages: small dataclasses, posted (thread-safely) by the training workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from lstm_tui.tui.worker import EventInbox
+
+
+@dataclass
+class TrainingEvents(Message):
+    """New engine events of run `key` wait in `inbox`.
+
+    A newer message for the same run replaces a queued one: the inbox holds every event,
+    so a busy app applies a whole backlog at once instead of redrawing per batch.
+    """
+    key: str
+    inbox: EventInbox
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TrainingEvents) and message.key == self.key
+
+
+@dataclass
+class WorkerFailed(Message):
+    """The training process of run `key` died without reporting an end (crash, kill)."""
+    key: str
+    error: str

@@ -1,0 +1,406 @@
+"""The Lab screen: configure a task, a model and training; start runs; watch them learn.
+
+Panes (tabs, so the screen works from 80x24 up): Dataset, Model (with the live parameter
+summary), Training, Live (active runs, charts, gradient heatmap, text sample).  Two status
+lines stay visible under every pane: the selected run's progress and the config check.
+The forms come from ``config.field_specs``; training goes through ``app.start_training``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Grid, Horizontal, VerticalScroll
+from textual.lazy import Lazy
+from textual.screen import Screen
+from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
+                             TabPane)
+
+from lstm_tui.config import (TASKS, ConfigError, ModelConfig, RunConfig, TrainConfig,
+                             load_preset, parse_config, to_toml)
+from lstm_tui.report import fmt
+from lstm_tui.runs.store import atomic_write_text
+from lstm_tui.tui.live import RunState
+from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
+from lstm_tui.tui.widgets.config_form import ConfigForm
+from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
+
+PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
+RUN_COLUMNS = (("run", "run"), ("task", "task"), ("model", "model"), ("status", "status"),
+               ("step", "step"), ("best", "best"))
+
+
+def cuda_present() -> bool:
+    """An NVIDIA driver is installed (found without importing torch)."""
+    return shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia/version").exists()
+
+
+def device_labels() -> dict[str, str]:
+    cuda = cuda_present()
+    mps = sys.platform == "darwin" and platform.machine() == "arm64"
+    auto = "cuda" if cuda else "mps" if mps else "cpu"
+    return {"auto": f"auto ({auto})", "cuda": "cuda" if cuda else "cuda (none found)",
+            "mps": "mps" if mps else "mps (not here)"}
+
+
+class ActiveRuns(DataTable):
+    """The runs started from this app; the highlighted one is drawn."""
+
+    def on_mount(self) -> None:
+        for label, key in RUN_COLUMNS:
+            self.add_column(label, key=key)
+
+
+class LabScreen(Screen):
+    """Configure, start, stop, save/load presets, and watch the selected run."""
+
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Start", tooltip="Train this config in a new process"),
+        Binding("ctrl+g", "stop", "Stop", tooltip="Stop the selected run (ends interrupted)"),
+        Binding("ctrl+s", "save_preset", "Save", tooltip="Save the config as a preset file"),
+        Binding("ctrl+o", "load_preset", "Load", tooltip="Load a preset into the forms"),
+        Binding("ctrl+l", "pane('live')", "Live", tooltip="Show the live charts"),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    REDRAW_EVERY = 0.25          # seconds: charts redraw at most 4 times a second
+
+    def __init__(self, preset: Path | None = None) -> None:
+        super().__init__(id="lab")
+        self.preset = preset
+        self.selected: str | None = None
+        self.config: RunConfig | None = None
+        self.config_error = ""
+        self._dirty: set[str] = set()
+        self._drawn_once = False
+        self._summary_shown: tuple = ()
+        self._task_values: dict[str, dict] = {}
+        # Built here, mounted in their panes: the hidden panes mount after the first frame,
+        # and the config can be read and set before that.
+        self.task_form = ConfigForm("task", next(iter(TASKS.values())), skip=("kind",),
+                                    id="task-form")
+        self.model_form = ConfigForm("model", ModelConfig, id="model-form")
+        self.run_form = ConfigForm("", RunConfig, id="run-form")
+        self.train_form = ConfigForm("train", TrainConfig, labels={"device": device_labels()},
+                                     id="train-form")
+        self.task_info = Static(id="task-info")
+        self.summary = SummaryPanel(id="summary")
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="panes", initial="dataset"):
+            with TabPane(PANES["dataset"], id="dataset"):
+                with Horizontal(classes="pane-row"):
+                    with VerticalScroll(classes="form-column", id="task-column"):
+                        with Container(classes="config-form"):
+                            yield Label("kind", classes="field-name")
+                            yield Select([(k, k) for k in TASKS], value=self.kind,
+                                         allow_blank=False, compact=True, id="task-kind",
+                                         classes="field-editor")
+                            yield Static("the task the network learns", classes="field-help")
+                        yield self.task_form
+                    yield VerticalScroll(self.task_info, classes="side-panel")
+            with TabPane(PANES["model"], id="model"):
+                yield Lazy(Horizontal(
+                    VerticalScroll(self.model_form, classes="form-column"),
+                    VerticalScroll(self.summary, classes="side-panel"), classes="pane-row"))
+            with TabPane(PANES["training"], id="training"):
+                yield Lazy(VerticalScroll(self.run_form, self.train_form,
+                                          classes="form-column single"))
+            with TabPane(PANES["live"], id="live"):
+                yield Lazy(VerticalScroll(
+                    ActiveRuns(id="active-runs", cursor_type="row"),
+                    Grid(CurveChart("loss", id="chart-loss"),
+                         CurveChart("metric", id="chart-metric"),
+                         CurveChart("grad norm (log)", log_y=True, id="chart-grad"),
+                         CurveChart("per layer (log)", log_y=True, id="chart-layers"),
+                         id="charts"),
+                    GradHeatmap(id="heatmap"),
+                    Static(id="sample"), id="live-scroll"))
+        yield Static(id="run-status")
+        yield Static(id="check-status")
+        yield Footer(compact=True)
+
+    async def on_mount(self) -> None:
+        self.sub_title = str(self.app.runs_root)
+        if self.preset is not None:
+            await self.load(self.preset)
+        self.revalidate()
+        self.refresh_live(force=True)
+        self.set_interval(self.REDRAW_EVERY, self.refresh_live)
+
+    # ------------------------------------------------------------ forms
+
+    @property
+    def kind(self) -> str:
+        return self.task_form.cls.__dataclass_fields__["kind"].default
+
+    @property
+    def forms(self) -> list[ConfigForm]:
+        """In the order of the panes, so the first error named is the first one on screen."""
+        return [self.task_form, self.model_form, self.run_form, self.train_form]
+
+    def config_data(self) -> dict:
+        """The forms' valid values as preset tables."""
+        return {**self.run_form.values, "task": {"kind": self.kind, **self.task_form.values},
+                "model": dict(self.model_form.values), "train": dict(self.train_form.values)}
+
+    @on(ConfigForm.Changed)
+    def _form_changed(self, event: ConfigForm.Changed) -> None:
+        self.revalidate()
+
+    @on(Select.Changed, "#task-kind")
+    async def _kind_changed(self, event: Select.Changed) -> None:
+        # the select's value now, not the event's: a queued, stale Changed must not undo a load
+        await self.set_task(str(self.query_one("#task-kind", Select).value))
+        self.revalidate()
+
+    async def set_task(self, kind: str, values: dict | None = None) -> None:
+        """Show the fields of task `kind` (values given, remembered, or the defaults)."""
+        select = self.query_one("#task-kind", Select)
+        if select.value != kind:
+            with select.prevent(Select.Changed):
+                select.value = kind
+        if self.kind == kind:
+            if values:
+                self.task_form.set_values(values)
+            return
+        self._task_values[self.kind] = dict(self.task_form.values)
+        old, self.task_form = self.task_form, ConfigForm(
+            "task", TASKS[kind], values or self._task_values.get(kind), skip=("kind",),
+            id="task-form")
+        await old.remove()
+        await self.query_one("#task-column").mount(self.task_form)
+
+    def revalidate(self) -> RunConfig | None:
+        """Check the whole config (cross-field rules too); update summary and status line."""
+        forms = self.forms
+        self.config, self.config_error, key = None, "", None
+        field_errors = [e for f in forms for e in f.errors.values()]
+        if field_errors:
+            self.config_error = field_errors[0]
+        else:
+            try:
+                self.config = parse_config(self.config_data())
+            except ConfigError as exc:
+                self.config_error, key = str(exc), exc.key
+        for form in forms:
+            form.show_cross_error(key, self.config_error)
+        self._show_summary()
+        status = self.query_one("#check-status", Static)
+        status.set_class(bool(self.config_error), "-error")
+        if self.config_error:
+            more = f" (+{len(field_errors) - 1} more)" if len(field_errors) > 1 else ""
+            status.update(Text(f"✗ {self.config_error}{more}"), layout=False)
+        else:
+            cfg = self.config
+            status.update(Text(f"✓ ready: {cfg.task.kind}, {cfg.model.cell} "
+                               f"{cfg.model.hidden}×{cfg.model.layers}"
+                               f"{' bidirectional' if cfg.model.bidirectional else ''}"
+                               f" · ctrl+r starts it"), layout=False)
+        return self.config
+
+    def _show_summary(self) -> None:
+        """The task's sizes and the model's summary (redrawn only when they change)."""
+        task_form, model_form = self.task_form, self.model_form
+        if task_form.errors or model_form.errors:
+            shown: tuple = (None, "")
+        else:
+            task_cfg = task_form.cls(**task_form.values)
+            try:
+                shown = (task_cfg, describe(task_cfg, ModelConfig(**model_form.values)))
+            except (ConfigError, ValueError) as exc:   # an unreadable text; a kind shapes lacks
+                shown = (None, str(exc))
+        if shown == self._summary_shown:
+            return
+        self._summary_shown = shown
+        task_cfg, described = shown
+        if task_cfg is None:
+            error = described or "fix the fields marked in red"
+            self.task_info.update(Text(error, style="red" if described else "dim"))
+            self.summary.show(None, described)
+        else:
+            self.task_info.update(task_text(task_cfg, described[0]))
+            self.summary.show(described)
+
+    async def apply_config(self, cfg: RunConfig) -> None:
+        """Fill every form from a config (a loaded preset)."""
+        await self.set_task(cfg.task.kind, dataclasses.asdict(cfg.task))
+        self.model_form.set_values(dataclasses.asdict(cfg.model))
+        self.train_form.set_values(dataclasses.asdict(cfg.train))
+        self.run_form.set_values({"name": cfg.name, "description": cfg.description})
+        self.revalidate()
+
+    async def load(self, path: Path) -> bool:
+        try:
+            cfg = load_preset(path)
+        except ConfigError as exc:
+            self.notify(str(exc), title="cannot load preset", severity="error")
+            return False
+        await self.apply_config(cfg)
+        extra = " (its [sweep] table is for `lstm-lab sweep`; the base config is loaded)" \
+            if cfg.sweep is not None else ""
+        self.notify(f"loaded {path}{extra}", title="preset")
+        return True
+
+    # ------------------------------------------------------------ actions
+
+    def action_pane(self, pane: str) -> None:
+        """Show a pane and put the focus in it (a focus left behind would switch back)."""
+        self.query_one("#panes", TabbedContent).active = pane
+        self.set_focus(next(iter(self.query(f"#{pane} .field-editor, #{pane} #active-runs")),
+                            None))
+
+    def action_start(self) -> None:
+        cfg = self.revalidate()
+        if cfg is None:
+            self.notify(self.config_error, title="cannot start", severity="error")
+            return
+        key = self.app.start_training(cfg)
+        if key is None:
+            return
+        self.selected = key
+        self._dirty.add(key)
+        self.action_pane("live")
+        self.refresh_live(force=True)
+
+    def action_stop(self) -> None:
+        state = self.app.states.get(self.selected or "")
+        if state is None or not state.active:
+            self.notify("no training run is selected", severity="warning")
+            return
+        self.app.stop_training(state.key)
+
+    def action_stop_all(self) -> None:
+        for state in list(self.app.states.values()):
+            if state.active:
+                self.app.stop_training(state.key)
+
+    def action_save_preset(self) -> None:
+        from lstm_tui.tui.screens.presets import SavePresetScreen
+        cfg = self.revalidate()
+        if cfg is None:
+            self.notify(self.config_error, title="cannot save", severity="error")
+            return
+        stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in
+                       (cfg.name or f"{cfg.task.kind}-{cfg.model.cell}"))
+        self.app.push_screen(SavePresetScreen(f"{stem}.toml"),
+                             lambda path: path and self.save(path, cfg))
+
+    def save(self, path: Path, cfg: RunConfig) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, to_toml(cfg))
+        except OSError as exc:
+            self.notify(f"{path}: {exc.strerror or exc}", title="cannot save",
+                        severity="error")
+            return
+        self.notify(f"saved {path} (run it with `lstm-lab headless {path}`)", title="preset")
+
+    def action_load_preset(self) -> None:
+        from lstm_tui.tui.screens.presets import LoadPresetScreen
+
+        async def loaded(result: tuple[Path, RunConfig] | None) -> None:
+            if result is not None:
+                await self.load(result[0])
+        self.app.push_screen(LoadPresetScreen(), loaded)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """Actions without a key of their own (the app adds every bound one)."""
+        for pane, title in PANES.items():
+            yield SystemCommand(f"Show the {title} pane", f"switch the Lab to its {title} tab",
+                                lambda pane=pane: self.action_pane(pane))
+        yield SystemCommand("Stop all runs", "stop every run that is training",
+                            self.action_stop_all)
+
+    # ------------------------------------------------------------ live view
+
+    def run_changed(self, key: str) -> None:
+        """The app applied new events of run `key` (drawn at the next tick)."""
+        self._dirty.add(key)
+
+    @on(DataTable.RowHighlighted, "#active-runs")
+    def _run_selected(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value != self.selected:
+            self.selected = event.row_key.value
+            self.refresh_live(force=True)
+
+    def _row(self, state: RunState) -> tuple[str, ...]:
+        m = state.config.model
+        total = f"/{state.started.total_steps:,}" if state.started else ""
+        return (state.label, state.config.task.kind, f"{m.cell} {m.hidden}×{m.layers}",
+                state.status, f"{state.step:,}{total}", fmt(state.best))
+
+    def refresh_live(self, force: bool = False) -> None:
+        """Redraw what changed: rows of the runs table, the selected run's charts."""
+        if not self.query("#active-runs"):
+            return      # the Live pane is not mounted yet; the next tick draws
+        force, self._drawn_once = force or not self._drawn_once, True
+        states = self.app.states
+        dirty, self._dirty = self._dirty, set()
+        table = self.query_one("#active-runs", DataTable)
+        for key, state in states.items():
+            if key not in table.rows:
+                table.add_row(*self._row(state), key=key)
+                dirty.add(key)
+            elif key in dirty:
+                for (_, column), value in zip(RUN_COLUMNS, self._row(state)):
+                    table.update_cell(key, column, value, update_width=True)
+        if self.selected in table.rows and table.cursor_row != table.get_row_index(self.selected):
+            table.move_cursor(row=table.get_row_index(self.selected))
+        if force or self.selected in dirty:
+            self._draw(states.get(self.selected or ""))
+
+    @property
+    def live_shown(self) -> bool:
+        return self.query_one("#panes", TabbedContent).active == "live"
+
+    @on(TabbedContent.TabActivated, "#panes")
+    def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "live":
+            self.refresh_live(force=True)
+
+    def _draw(self, state: RunState | None) -> None:
+        """The status line always; the charts only while the Live pane is on show."""
+        status = self.query_one("#run-status", Static)
+        if state is None:
+            status.update(Text("no run yet · ctrl+r trains the config in a new process; "
+                               "several may run at once", style="dim"), layout=False)
+            self.query_one("#sample", Static).display = False
+            return
+        line = Text(f"{state.label}: ", style="bold")
+        line.append(state.progress_line())
+        if state.message:
+            line.append(f" · {state.message}",
+                        style="red" if state.status in ("failed", "diverged") else "dim")
+        status.update(line, layout=False)
+        status.set_class(state.status == "failed", "-error")
+        if self.live_shown:              # else drawn when the pane is shown
+            self._draw_charts(state)
+
+    def _draw_charts(self, state: RunState) -> None:
+        sample = self.query_one("#sample", Static)
+        stamp = (state.key, state.version)
+        self.query_one("#chart-loss", CurveChart).show(
+            [("train", state.train_loss), ("val", state.val_loss)], stamp)
+        self.query_one("#chart-metric", CurveChart).show(
+            [("train", state.train_metric), ("val", state.val_metric)], stamp, state.metric)
+        self.query_one("#chart-grad", CurveChart).show([("‖g‖", state.grad_norm)], stamp)
+        self.query_one("#chart-layers", CurveChart).show(sorted(state.layers.items()), stamp)
+        self.query_one("#heatmap", GradHeatmap).show(state.heat, stamp)
+        sample.display = state.sample is not None
+        s = state.sample
+        if s is not None and sample.border_title != (title := (
+                f"sample at step {s.step:,} (temperature {s.temperature:g})")):
+            sample.border_title = title
+            sample.update(Text(s.text))

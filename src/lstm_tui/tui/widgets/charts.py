@@ -1,0 +1,186 @@
+"""Live charts of one run: plotext line charts and a gradient-per-time-step heatmap.
+
+Both draw from a :class:`~lstm_tui.tui.live.RunState` and skip the work when neither the
+run (its ``version``) nor their size changed; the screen calls ``show`` at most ~4 times
+a second.  Curves are cut to about two points per column before plotting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from rich.text import Text
+from textual.widget import Widget
+from textual_plotext import PlotextPlot
+
+from lstm_tui.report import fmt
+from lstm_tui.tui.live import Series
+
+# (plotext name, Textual name) of each curve's colour: the same ANSI colour in both
+COLORS = (("cyan", "ansi_cyan"), ("orange", "ansi_yellow"), ("green+", "ansi_bright_green"),
+          ("magenta+", "ansi_bright_magenta"), ("blue+", "ansi_bright_blue"),
+          ("red", "ansi_red"), ("cyan+", "ansi_bright_cyan"), ("white", "ansi_bright_white"))
+MARKERS = ("hd", "dot", "x", "+", "*", "o", "#", "@")     # tell curves apart without colour
+KEYS = {"hd": "▀", "dot": "•"}
+# viridis, dark to bright: low gradient norms recede, large ones stand out
+RAMP = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
+        "#6ece58", "#b5de2b", "#fde725")
+SHADES = " ░▒▓█"     # the same scale without colour (NO_COLOR)
+
+
+def short(value: float) -> str:
+    """An axis label: 950, 12k, 1.5M."""
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.3g}"
+
+
+def step_ticks(lo: float, hi: float, count: int = 5) -> list[int]:
+    """About `count` round step numbers spanning [lo, hi]."""
+    if hi <= lo:
+        return [int(lo)]
+    raw = (hi - lo) / max(1, count - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    size = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / size) * size
+    return [int(first + i * size) for i in range(count + 1) if first + i * size <= hi]
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick positions on a log10 axis spanning [lo, hi]: whole decades, or a few in between."""
+    decades = list(range(math.ceil(lo), math.floor(hi) + 1))
+    if len(decades) >= 2:
+        return [float(d) for d in decades]
+    if hi - lo < 1e-12:
+        return [lo]
+    return [lo + (hi - lo) * i / 3 for i in range(4)]
+
+
+class CurveChart(PlotextPlot):
+    """Overlaid curves (label, Series) with an optional log y axis; the legend is the title."""
+
+    def __init__(self, title: str, *, log_y: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id, classes="chart")
+        self.caption = title
+        self.border_title = title
+        self.log_y = log_y
+        self._drawn: tuple | None = None
+
+    def show(self, curves: Sequence[tuple[str, Series]], version: object,
+             title: str | None = None) -> None:
+        """Plot the curves unless this very data was plotted at this size already."""
+        stamp = (version, self.size.width, self.size.height, len(curves), title)
+        if stamp == self._drawn:
+            return
+        self._drawn = stamp
+        self.caption = title or self.caption
+        plt = self.plt
+        plt.clear_figure()
+        plt.frame(False)
+        points = max(16, self.size.width)     # min and max of every two columns
+        views = [(label, *series.view(points)) for label, series in curves]
+        views = [v for v in views if v[1]]
+        # plotext's own log scale rewrites its data at every build: plot log10 values instead
+        log = self.log_y and all(y > 0 for _, _, ys in views for y in ys)
+        legend = [self.caption]
+        for i, (label, xs, ys) in enumerate(views):
+            (color, rich_color), marker = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
+            plt.plot(xs, [math.log10(y) for y in ys] if log else ys, marker=marker, color=color)
+            legend.append(f"[{rich_color}]{KEYS.get(marker, marker)}[/] {label}")
+        if views:
+            ticks = step_ticks(min(v[1][0] for v in views), max(v[1][-1] for v in views))
+            plt.xticks(ticks, [short(t) for t in ticks])
+            if log:
+                ys = [math.log10(y) for _, _, ys in views for y in ys]
+                yt = log_ticks(min(ys), max(ys))
+                plt.yticks(yt, [fmt(10 ** t, 2) for t in yt])
+        else:
+            plt.title("waiting for the first records")
+        title = "  ".join(legend)
+        if title != self.border_title:
+            self.border_title = title
+        self.refresh()
+
+    def render(self) -> Text:
+        try:
+            return super().render()
+        except Exception as exc:   # a plotting bug must not take the app down
+            return Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
+
+
+def _bucket(norms: Sequence[float], cols: int) -> list[float | None]:
+    """`norms` squeezed (or stretched) into `cols` cells; a cell's value is its mean."""
+    n = len(norms)
+    out: list[float | None] = []
+    for c in range(cols):
+        lo, hi = c * n // cols, max(c * n // cols + 1, (c + 1) * n // cols)
+        vals = [v for v in norms[lo:hi] if v is not None and math.isfinite(v) and v > 0]
+        out.append(sum(vals) / len(vals) if vals else None)
+    return out
+
+
+class GradHeatmap(Widget):
+    """Rows: validations (latest at the bottom); columns: time step t; colour: log ‖∂L/∂h_t‖.
+
+    Vanishing gradients show as a dark left side: the loss at the end of the sequence
+    barely reaches the early steps.
+    """
+
+    DEFAULT_CSS = """
+    GradHeatmap { height: 1fr; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id, classes="chart")
+        self.border_title = "gradient norm per time step ‖∂L/∂hₜ‖ (rows: validations)"
+        self.rows: list[tuple[int, tuple[float, ...]]] = []
+        self._drawn: tuple | None = None
+
+    def show(self, rows: Sequence[tuple[int, tuple[float, ...]]], version: object) -> None:
+        stamp = (version, self.size.width, self.size.height)
+        if stamp == self._drawn:
+            return
+        self._drawn = stamp
+        self.rows = list(rows)
+        self.refresh()
+
+    def render(self) -> Text:
+        width, height = self.size.width, self.size.height
+        if not self.rows:
+            return Text("appears at the first validation", style="dim")
+        label_w = max(len(f"{s:,}") for s, _ in self.rows) + 1
+        cells = max(1, width - label_w)
+        visible = self.rows[-max(1, height - 1):]
+        seq_len = max(len(n) for _, n in visible)
+        cols = min(cells, seq_len)
+        widen = max(1, cells // max(1, cols))
+        grid = [(step, _bucket(norms, cols)) for step, norms in visible]
+        logs = [math.log10(v) for _, row in grid for v in row if v is not None]
+        lo, hi = (min(logs), max(logs)) if logs else (0.0, 1.0)
+        span = (hi - lo) or 1.0
+        mono = self.app.no_color
+        text = Text(no_wrap=True, overflow="crop")
+        for step, row in grid:
+            text.append(f"{step:>{label_w - 1},} ", style="dim")
+            for v in row:
+                if v is None:
+                    text.append(" " * widen)
+                    continue
+                frac = (math.log10(v) - lo) / span
+                if mono:
+                    text.append(SHADES[min(len(SHADES) - 1, 1 + int(frac * (len(SHADES) - 1)))]
+                                * widen)
+                else:
+                    text.append("█" * widen, style=RAMP[min(len(RAMP) - 1, int(frac * len(RAMP)))])
+            text.append("\n")
+        legend = f"t = 0 … {seq_len - 1}   low {fmt(10 ** lo, 2)} "
+        text.append(" " * label_w + legend, style="dim")
+        if mono:
+            text.append(SHADES[1:])
+        else:
+            for color in RAMP:
+                text.append("█", style=color)
+        text.append(f" {fmt(10 ** hi, 2)} high", style="dim")
+        return text

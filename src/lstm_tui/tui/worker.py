@@ -1,0 +1,349 @@
+"""Training in a separate process per run, so a slow step, a crash or a CUDA error can
+neither freeze nor kill the UI.
+
+Child (spawned): ``start_run(cfg, root, [forwarder], stop_event.is_set)``; the
+:class:`BatchingForwarder` buffers the engine's events and puts them on a queue in batches
+from a timer (``FLUSH_HZ``), at once for the events that start or end a run; never one
+message per step.
+
+Parent: a plain thread per run drains the queue into the run's :class:`EventInbox` and
+posts a coalescing :class:`~lstm_tui.tui.messages.TrainingEvents`; a child that dies
+without a last event is reported with :class:`~lstm_tui.tui.messages.WorkerFailed`.
+Stopping sets the event; a child that has not ended ``stop_grace`` seconds later is
+terminated, and its run folder is marked ``interrupted``.
+
+The app only sees the :class:`Trainer` protocol, so tests hand it a fake one.  This
+module imports neither Textual nor torch at import time (the child imports it).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import itertools
+import json
+import multiprocessing as mp
+import os
+import queue
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from lstm_tui import events as ev
+from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
+from lstm_tui.runs.store import SUMMARY, atomic_write_json
+
+FLUSH_HZ = 15            # batches per second from a child
+STOP_GRACE = 5.0         # seconds a stopped child gets before it is terminated
+POLL = 0.1               # seconds between the parent's checks of a quiet child
+
+Post = Callable[[Any], object]   # App.post_message (thread-safe)
+
+
+@dataclass(frozen=True)
+class RunCreated:
+    """The child made the run folder (before the engine's RunStarted)."""
+    path: str
+
+
+URGENT = (RunCreated, ev.RunStarted, ev.Finished, ev.Failed)
+FINAL = (ev.Finished, ev.Failed)
+
+
+class EventInbox:
+    """Events of one run not yet applied by the app; filled by a thread, emptied by the app."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list = []
+
+    def put(self, events: list) -> None:
+        with self._lock:
+            self._events.extend(events)
+
+    def take(self) -> list:
+        with self._lock:
+            events, self._events = self._events, []
+        return events
+
+
+class TrainingHandle(Protocol):
+    """One run being trained; its events reach the app as TrainingEvents(key, inbox)."""
+    key: str
+    inbox: EventInbox
+
+    def stop(self) -> None:
+        """Ask the run to stop (returns at once; the run ends as `interrupted`)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the run has ended (True) or `timeout` passed (False)."""
+
+    @property
+    def alive(self) -> bool: ...
+
+
+class Trainer(Protocol):
+    def start(self, cfg: RunConfig, root: Path, post: Post) -> TrainingHandle:
+        """Start training `cfg` into the run store `root`; messages go to `post`."""
+
+
+def post_events(post: Post, key: str, inbox: EventInbox, events: list) -> None:
+    """Hand a batch to the app: into the inbox, then one (coalescing) message."""
+    from lstm_tui.tui.messages import TrainingEvents
+    inbox.put(events)
+    safe_post(post, TrainingEvents(key, inbox))
+
+
+def safe_post(post: Post, message: Any) -> None:
+    """Post from a worker thread; an app that has just closed its loop is no error."""
+    try:
+        post(message)
+    except RuntimeError:     # "Event loop is closed": the app quit meanwhile
+        pass
+
+
+# ---------------------------------------------------------------- the child
+
+class BatchingForwarder:
+    """Engine listener in the child: batches events onto `q` at `hz`, urgent ones at once."""
+
+    def __init__(self, q: Any, hz: float = FLUSH_HZ):
+        self._q = q
+        self._period = 1.0 / hz
+        self._lock = threading.Lock()
+        self._buffer: list = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="lstm-lab-forwarder",
+                                        daemon=True)
+
+    def start(self) -> BatchingForwarder:
+        self._thread.start()
+        return self
+
+    def __call__(self, event: object) -> None:
+        with self._lock:
+            self._buffer.append(event)
+        if isinstance(event, URGENT):
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:     # held while putting, so batches keep their order
+            if self._buffer:
+                batch, self._buffer = self._buffer, []
+                self._q.put(batch)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.flush()
+
+    def _loop(self) -> None:
+        while not self._closed.wait(self._period):
+            self.flush()
+
+
+def _child_main(cfg_data: dict, root: str, q: Any, stop: Any, log_path: str) -> None:
+    """Entry point of a training process (spawned)."""
+    # The parent's terminal belongs to the UI: anything printed here would tear it.
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    faulthandler.enable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C belongs to the UI, which stops us
+    forward = BatchingForwarder(q).start()
+    parent = os.getppid()
+
+    def should_stop() -> bool:      # asked to, or orphaned (the UI was killed)
+        return stop.is_set() or os.getppid() != parent
+
+    try:
+        from lstm_tui.experiment import start_run
+        cfg = parse_config(cfg_data)
+        start_run(cfg, Path(root), [forward], should_stop,
+                  on_created=lambda path: forward(RunCreated(str(path))))
+    except BaseException as exc:   # the engine reports its own failures; this is the rest
+        first = (str(exc).strip().splitlines() or [""])[0]
+        error = first if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {first}"
+        forward(ev.Failed(error=error[:500], step=0, traceback=traceback.format_exc()))
+    finally:
+        forward.close()
+        q.close()
+        q.join_thread()
+
+
+# ---------------------------------------------------------------- the parent
+
+class ProcessTrainer:
+    """The real trainer: one spawned process per run."""
+
+    def __init__(self, stop_grace: float = STOP_GRACE):
+        self.stop_grace = stop_grace
+        self._ctx = mp.get_context("spawn")
+
+    def start(self, cfg: RunConfig, root: Path, post: Post) -> ProcessHandle:
+        with _stdio_with_file_descriptors():    # queues and processes may start a helper
+            return ProcessHandle(self._ctx, cfg, Path(root), post, self.stop_grace)
+
+
+class ProcessHandle:
+    _ids = itertools.count(1)
+
+    def __init__(self, ctx: Any, cfg: RunConfig, root: Path, post: Post, stop_grace: float):
+        self.key = f"run-{os.getpid()}-{next(self._ids)}"
+        self.inbox = EventInbox()
+        self.run_dir: Path | None = None
+        self.batches = 0                 # batches received from the child
+        self._post = post
+        self._grace = stop_grace
+        self._stop_asked: float | None = None
+        self._ended = threading.Event()
+        self._queue = ctx.Queue()
+        self._stop = ctx.Event()
+        fd, self._log = tempfile.mkstemp(prefix="lstm-lab-worker-", suffix=".log")
+        os.close(fd)
+        self._process = ctx.Process(
+            target=_child_main, name=f"lstm-lab {cfg.name or cfg.task.kind}", daemon=True,
+            args=(config_to_dict(cfg), str(root), self._queue, self._stop, self._log))
+        self._process.start()
+        self._thread = threading.Thread(target=self._drain, name=f"drain {self.key}",
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._ended.is_set()
+
+    def stop(self) -> None:
+        if self._stop_asked is None:
+            self._stop_asked = time.monotonic()
+            self._stop.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._ended.wait(timeout)
+
+    # -- the drain thread
+    def _drain(self) -> None:
+        final, terminated = None, False
+        try:
+            while final is None:
+                try:
+                    final = self._deliver(self._queue.get(timeout=POLL)) or final
+                except queue.Empty:
+                    pass
+                if final is not None:
+                    break
+                if not self._process.is_alive():
+                    final = self._deliver_rest()
+                    break
+                if (self._stop_asked is not None and not terminated
+                        and time.monotonic() - self._stop_asked > self._grace):
+                    self._process.terminate()
+                    terminated = True
+            self._process.join(self._grace)
+            if self._process.is_alive():       # it said its last word but hangs on exit
+                self._process.kill()
+                self._process.join()
+            final = final or self._deliver_rest()
+            if final is None:
+                self._report_death(terminated)
+        finally:
+            self._cleanup()
+            self._ended.set()
+
+    def _deliver(self, batch: list) -> ev.Finished | ev.Failed | None:
+        self.batches += 1
+        for event in batch:
+            if isinstance(event, RunCreated):
+                self.run_dir = Path(event.path)
+        post_events(self._post, self.key, self.inbox, batch)
+        return next((e for e in batch if isinstance(e, FINAL)), None)
+
+    def _deliver_rest(self) -> ev.Finished | ev.Failed | None:
+        final = None
+        while True:
+            try:
+                batch = self._queue.get(timeout=POLL)
+            except (queue.Empty, EOFError, OSError):
+                return final
+            final = self._deliver(batch) or final
+
+    def _report_death(self, terminated: bool) -> None:
+        from lstm_tui.tui.messages import WorkerFailed
+        if terminated:
+            message = (f"the training process did not stop within {self._grace:g} s "
+                       "and was terminated")
+            self._mark_folder("interrupted", message)
+            post_events(self._post, self.key, self.inbox,
+                        [ev.Finished(status="interrupted", step=0, seconds=0.0, best=None,
+                                     final=None, message=message)])
+            return
+        error = death_message(self._process.exitcode, self._log)
+        self._mark_folder("failed", error)
+        safe_post(self._post, WorkerFailed(self.key, error))
+
+    def _mark_folder(self, status: str, message: str) -> None:
+        """The dead child left summary.json saying `running`: say what became of it."""
+        if self.run_dir is None:
+            return
+        path = self.run_dir / SUMMARY
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(summary, dict) and summary.get("status") == "running":
+            summary.update(status=status, message=message, updated=time.time())
+            atomic_write_json(path, summary)
+
+    def _cleanup(self) -> None:
+        try:
+            os.unlink(self._log)
+        except OSError:
+            pass
+        self._queue.close()
+        self._queue.cancel_join_thread()
+
+
+@contextmanager
+def _stdio_with_file_descriptors():
+    """Real files as sys.stdout/stderr while a process starts.
+
+    Textual captures them with objects whose fileno() is -1, which multiprocessing's
+    resource tracker would hand to the new process ("bad value(s) in fds_to_keep").
+    """
+    saved = sys.stdout, sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stdout = sys.stderr = devnull
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def death_message(exitcode: int | None, log_path: str) -> str:
+    """'the training process died (SIGSEGV): Fatal Python error: Segmentation fault'."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = signal.Signals(-exitcode).name
+        except ValueError:
+            how = f"signal {-exitcode}"
+    else:
+        how = f"exit code {exitcode}"
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            lines = [line.strip() for line in fh.read()[-4000:].splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    said = next((line for line in lines if "Fatal Python error" in line), None)
+    said = said or (lines[-1] if lines else "")
+    return f"the training process died ({how})" + (f": {said}" if said else "")

@@ -1,0 +1,54 @@
+"""Helpers for driving the app with Pilot (async tests run on a fresh event loop each)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+from textual.geometry import Region
+
+from lstm_tui.tui.app import make_app
+from tests.tui.fakes import FakeTrainer
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run `async def` tests here (no pytest-asyncio needed)."""
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        names = pyfuncitem._fixtureinfo.argnames
+        asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+        return True
+    return None
+
+
+@pytest.fixture
+def fake_trainer() -> FakeTrainer:
+    return FakeTrainer()
+
+
+@pytest.fixture
+def app(tmp_path, fake_trainer):
+    return make_app(tmp_path / "runs", trainer=fake_trainer)
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    """Focus an input, clear it and type `text` key by key, as a user would."""
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.press("home", "ctrl+k", *[_key(c) for c in text])
+    await pilot.pause()
+    await pilot.pause()     # the error line's height settles in a second layout pass
+
+
+def _key(char: str) -> str:
+    return {".": "full_stop", "-": "minus", " ": "space", "[": "left_square_bracket",
+            "]": "right_square_bracket", ",": "comma", "/": "slash", "_": "underscore"}.get(
+        char, char)
+
+
+def text_of(pilot, selector: str) -> str:
+    """The text a widget shows on screen, wrapped lines joined (runs of blanks as one)."""
+    widget = pilot.app.screen.query_one(selector)
+    lines = widget.render_lines(Region(0, 0, *widget.outer_size))
+    return " ".join(" ".join(strip.text for strip in lines).split())
