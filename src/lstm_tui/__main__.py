@@ -1,4 +1,4 @@
-from lstm_tui.cli import main
+from lstm_tui.entry import main
 
 if __name__ == "__main__":
     main()

@@ -14,8 +14,6 @@ class Sampler:
     """A char_lm model rebuilt from its run folder alone (config + checkpoint + vocabulary)."""
 
     def __init__(self, run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
-        import torch  # noqa: F401  (deferred: the TUI imports this module before it needs torch)
-
         from lstm_tui.models.network import build_model
         from lstm_tui.runs.checkpoint import load_checkpoint
 

@@ -167,3 +167,16 @@ def test_ctrl_c_saves_and_marks_interrupted(tmp_path):
     assert summary["status"] == "interrupted" and summary["steps"] > 0
     assert (run_dir / "last.pt").exists()
     assert os.path.getsize(run_dir / "last.pt") > 0
+
+
+def test_entry_point_knows_every_sub_command():
+    from lstm_tui.cli import command_names
+    from lstm_tui.entry import SUBCOMMANDS
+    assert command_names() == SUBCOMMANDS
+
+
+def test_starting_the_lab_does_not_load_the_cli_machinery():
+    code = ("import sys; import lstm_tui.entry, lstm_tui.tui.launch; "
+            "print('typer' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

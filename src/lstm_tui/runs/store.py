@@ -257,11 +257,8 @@ def _read_json(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _alive(summary: dict) -> bool:
-    """Is the process that writes this run still there?  (Only knowable on its own host.)"""
-    pid, host = summary.get("pid"), summary.get("host")
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return host is not None and host != socket.gethostname()
+def pid_alive(pid: int) -> bool:
+    """Is there a process `pid` on this host?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -269,6 +266,14 @@ def _alive(summary: dict) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _alive(summary: dict) -> bool:
+    """Is the process that writes this run still there?  (Only knowable on its own host.)"""
+    pid, host = summary.get("pid"), summary.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return host is not None and host != socket.gethostname()
+    return pid_alive(pid)
 
 
 def read_info(path: Path) -> RunInfo:

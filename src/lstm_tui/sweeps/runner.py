@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig, to_toml
-from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, read_info,
-                                 read_jsonl)
+from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, pid_alive,
+                                 read_info, read_jsonl)
 from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
 from lstm_tui.sweeps.spec import Point, SweepSpec, _show
 
@@ -313,7 +313,7 @@ class _Lock:
             other = int(pid)
         except (OSError, ValueError):
             other, host = 0, ""
-        if other and other != os.getpid() and host == socket.gethostname() and _alive(other):
+        if other and other != os.getpid() and host == socket.gethostname() and pid_alive(other):
             raise RunError(f"{self.path.parent}: this sweep is already running (pid {other}); "
                            "wait for it or stop it first")
         atomic_write_text(self.path, f"{os.getpid()} {socket.gethostname()}\n")
@@ -325,12 +325,3 @@ class _Lock:
         except OSError:
             pass
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -81,7 +81,29 @@ class Task(ABC):
         return output.reshape(-1, output.shape[-1])
 
 
-class RegressionTask(Task):
+class ArrayTask(Task):
+    """A task whose data are four tensors, ``x``/``y`` (train) and ``val_x``/``val_y``.
+
+    With ``codes = True`` the inputs are stored as integer codes and made one-hot per batch.
+    """
+
+    codes: bool = False
+
+    def keep(self, x: Tensor, y: Tensor, train_size: int) -> None:
+        """Store one draw split in two: the first `train_size` rows train, the rest validate."""
+        self.x, self.val_x = x[:train_size], x[train_size:]
+        self.y, self.val_y = y[:train_size], y[train_size:]
+
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
+        batches = shuffled_batches(self.x, self.y, batch_size, generator)
+        return one_hot_batches(batches, self.input_size) if self.codes else batches
+
+    def val_batches(self, batch_size: int) -> Iterator[Batch]:
+        batches = ordered_batches(self.val_x, self.val_y, batch_size)
+        return one_hot_batches(batches, self.input_size) if self.codes else batches
+
+
+class RegressionTask(ArrayTask):
     """A task with one real-valued target per sequence, scored by MAD in original units."""
 
     readout = "last"

@@ -15,14 +15,12 @@ Only those L steps are scored, so always answering "blank" earns nothing.
 
 from __future__ import annotations
 
-from typing import Iterator
 
 import torch
 from torch import Tensor
 
 from lstm_tui.config import AddingTask, CopyTask
-from lstm_tui.tasks.base import Batch, RegressionTask, Task, compact_codes, one_hot_batches, \
-    ordered_batches, shuffled_batches
+from lstm_tui.tasks.base import ArrayTask, RegressionTask, compact_codes
 from lstm_tui.tasks.shapes import copy_seq_len, copy_width
 
 
@@ -42,18 +40,13 @@ class Adding(RegressionTask):
         marks.scatter_(1, torch.stack((first, second), 1), 1.0)
         x = torch.stack((values, marks), -1)                          # (N, T, 2)
         y = (values * marks).sum(1)
-        self.x, self.val_x = x[:cfg.train_size], x[cfg.train_size:]
-        self.y, self.val_y = y[:cfg.train_size], y[cfg.train_size:]
-
-    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        return shuffled_batches(self.x, self.y, batch_size, generator)
-
-    def val_batches(self, batch_size: int) -> Iterator[Batch]:
-        return ordered_batches(self.val_x, self.val_y, batch_size)
+        self.keep(x, y, cfg.train_size)
 
 
-class Copy(Task):
+
+class Copy(ArrayTask):
     kind = "copy"
+    codes = True
     readout = "all"
     metric = "accuracy"
     goal = "max"
@@ -73,16 +66,8 @@ class Copy(Task):
         y = torch.full((n, self.seq_len), blank)
         y[:, -cfg.length:] = symbols
         x, y = compact_codes(x, self.input_size), compact_codes(y, self.input_size)
-        self.x, self.val_x = x[:cfg.train_size], x[cfg.train_size:]
-        self.y, self.val_y = y[:cfg.train_size], y[cfg.train_size:]
+        self.keep(x, y, cfg.train_size)
 
-    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        return one_hot_batches(shuffled_batches(self.x, self.y, batch_size, generator),
-                               self.input_size)
-
-    def val_batches(self, batch_size: int) -> Iterator[Batch]:
-        return one_hot_batches(ordered_batches(self.val_x, self.val_y, batch_size),
-                               self.input_size)
 
     # Scoring sees only the answer steps.  final_step_loss is the base class's: the last
     # step is always an answer step, so it is already consistent with this.

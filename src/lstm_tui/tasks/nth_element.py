@@ -7,17 +7,15 @@ network must carry that element across the remaining ``seq_len - 1 - n`` steps.
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import torch
 
 from lstm_tui.config import NthElementTask
-from lstm_tui.tasks.base import Batch, Task, compact_codes, one_hot_batches, ordered_batches, \
-    shuffled_batches
+from lstm_tui.tasks.base import ArrayTask, compact_codes
 
 
-class NthElement(Task):
+class NthElement(ArrayTask):
     kind = "nth_element"
+    codes = True
     readout = "last"
     metric = "accuracy"
     goal = "max"
@@ -32,13 +30,5 @@ class NthElement(Task):
                               generator=g)
         targets = codes[:, cfg.n].clone()
         codes = compact_codes(codes, cfg.features)
-        self.x, self.val_x = codes[:cfg.train_size], codes[cfg.train_size:]
-        self.y, self.val_y = targets[:cfg.train_size], targets[cfg.train_size:]
+        self.keep(codes, targets, cfg.train_size)
 
-    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        return one_hot_batches(shuffled_batches(self.x, self.y, batch_size, generator),
-                               self.input_size)
-
-    def val_batches(self, batch_size: int) -> Iterator[Batch]:
-        return one_hot_batches(ordered_batches(self.val_x, self.val_y, batch_size),
-                               self.input_size)

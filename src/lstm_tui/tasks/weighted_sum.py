@@ -11,13 +11,13 @@ back to the original units.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from lstm_tui.config import WeightedSumTask
-from lstm_tui.tasks.base import Batch, RegressionTask, ordered_batches, shuffled_batches
+from lstm_tui.tasks.base import RegressionTask
 
 
 def weighted_sum_target(window, weights: Sequence[float], positions: Sequence[int]):
@@ -76,14 +76,8 @@ class WeightedSum(RegressionTask):
             y = (y - self.target_offset) / self.target_scale
         x = torch.tensor(x, dtype=torch.float32).unsqueeze(-1)   # (N, T, 1)
         y = torch.tensor(y, dtype=torch.float32)                  # (N,)
-        self.x, self.val_x = x[:cfg.train_size], x[cfg.train_size:]
-        self.y, self.val_y = y[:cfg.train_size], y[cfg.train_size:]
+        self.keep(x, y, cfg.train_size)
 
-    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        return shuffled_batches(self.x, self.y, batch_size, generator)
-
-    def val_batches(self, batch_size: int) -> Iterator[Batch]:
-        return ordered_batches(self.val_x, self.val_y, batch_size)
 
 
 def _nonzero(std: float) -> float:

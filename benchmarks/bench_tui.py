@@ -1,0 +1,143 @@
+"""The lab's responsiveness: first frame, key latency while training, app vs headless
+steps/s, and the memory of a run's live state over 10^6 steps.
+
+    python benchmarks/bench_tui.py              # 3 rounds of 4000 steps
+    python benchmarks/bench_tui.py --quick      # a short smoke run
+
+Targets (issue 3): first frame < 0.5 s with torch not imported; a key press answered in
+< 100 ms while a run trains; the app's run >= 0.9x the steps/s of the same run headless
+(the two are interleaved, round by round, so a noisy machine hits both alike); memory
+flat over 10^6 steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from lstm_tui.config import RunConfig, TrainConfig, to_toml
+
+FIRST_FRAME = """
+import time, sys
+t0 = time.perf_counter()
+from lstm_tui.tui.app import make_app
+import asyncio
+async def main():
+    app = make_app(__import__('pathlib').Path(sys.argv[1]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        print(time.perf_counter() - t0, 'torch' in sys.modules)
+asyncio.run(main())
+"""
+
+
+def first_frame(root: Path) -> tuple[float, bool]:
+    """Seconds from the first import to the mounted, painted Lab screen (fresh process)."""
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(root)], capture_output=True,
+                         text=True, check=True)
+    seconds, torch_loaded = out.stdout.split()
+    return float(seconds), torch_loaded == "True"
+
+
+def headless_rate(cfg: RunConfig, root: Path) -> float:
+    preset = root / "bench.toml"
+    preset.write_text(to_toml(cfg))
+    out = root / f"h{time.monotonic_ns()}"
+    subprocess.run([sys.executable, "-m", "lstm_tui", "headless", str(preset), "--runs-dir",
+                    str(out)], capture_output=True, check=True)
+    summary = json.loads(next(out.iterdir()).joinpath("summary.json").read_text())
+    return summary["steps"] / summary["seconds"]
+
+
+async def app_rate(cfg: RunConfig, root: Path) -> tuple[float, list[float], float]:
+    """Train from the app with the Live pane showing; press a key every 0.2 s meanwhile."""
+    from textual import events
+
+    from lstm_tui.tui.app import make_app
+    from lstm_tui.tui.worker import ProcessTrainer
+    app = make_app(root / f"a{time.monotonic_ns()}", trainer=ProcessTrainer())
+    latencies = []
+    async with app.run_test(size=(120, 40)):
+        key = app.start_training(cfg)
+        app.screen.selected = key
+        app.screen.action_pane("live")
+        state = app.states[key]
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        while state.active:
+            t = time.perf_counter()
+            handled = asyncio.Event()
+            app.screen.post_message(events.Key("ctrl+l", None))
+            app.call_later(handled.set)  # runs once the key ahead of it was handled
+            await handled.wait()
+            latencies.append(time.perf_counter() - t)
+            await asyncio.sleep(0.2)
+        ui_cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        summary = json.loads((state.run_dir / "summary.json").read_text())
+    return summary["steps"] / summary["seconds"], latencies, ui_cpu
+
+
+def live_state_memory(steps: int) -> dict[int, float]:
+    """MB held by a run's live state (chart series included) after n StepMetrics."""
+    from lstm_tui import events as ev
+    from lstm_tui.tui.live import RunState
+    cfg = RunConfig()
+    state = RunState("bench", cfg)
+    marks, checkpoints = {}, {steps // 100, steps // 10, steps}
+    tracemalloc.start()
+    for n in range(1, steps + 1):
+        state.apply(ev.StepMetrics(step=n, epoch=n // 100, loss=1 / n, metric=0.5, lr=0.01,
+                                   grad_norm=1.0, grad_norms={"w": 1.0, "b": 0.5},
+                                   grad_means={"w": 0.1, "b": 0.1}, mean_abs_grad=0.1,
+                                   steps_per_sec=1000.0, seconds=n / 1000))
+        if n in checkpoints:
+            marks[n] = tracemalloc.get_traced_memory()[0] / 1e6
+    tracemalloc.stop()
+    return marks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=4000)
+    args = parser.parse_args()
+    rounds, steps = (1, 600) if args.quick else (args.rounds, args.steps)
+    cfg = RunConfig(name="bench", train=TrainConfig(steps=steps, log_every=10, eval_every=500,
+                                                    device="cpu", threads=1))
+    root = Path(tempfile.mkdtemp())
+    import torch
+    print(f"torch {torch.__version__}, cpu, {time.strftime('%Y-%m-%d')}; "
+          f"{steps} steps of nth_element lstm 32 per run, {rounds} interleaved rounds\n")
+
+    frames = [first_frame(root) for _ in range(3)]
+    print(f"first frame: median {statistics.median(f for f, _ in frames):.3f} s "
+          f"(target < 0.5 s); torch imported by then: {any(t for _, t in frames)}")
+
+    head, app, keys, cpu = [], [], [], []
+    for _ in range(rounds):
+        head.append(headless_rate(cfg, root))
+        rate, latencies, ui_cpu = asyncio.run(app_rate(cfg, root))
+        app.append(rate)
+        keys += latencies
+        cpu.append(ui_cpu)
+    h, a = statistics.median(head), statistics.median(app)
+    keys.sort()
+    print(f"steps/s: headless {h:,.0f}  app {a:,.0f}  ratio {a / h:.2f} (target >= 0.9)")
+    print(f"key press handled while training: median {1000 * keys[len(keys) // 2]:.1f} ms, "
+          f"max {1000 * keys[-1]:.1f} ms over {len(keys)} presses (target < 100 ms)")
+    print(f"UI process CPU while training: {100 * statistics.median(cpu):.0f}% of one core")
+    marks = live_state_memory(100_000 if args.quick else 1_000_000)
+    print("live state memory: " + ", ".join(f"{n:,} steps {mb:.2f} MB"
+                                             for n, mb in sorted(marks.items())))
+
+
+if __name__ == "__main__":
+    main()

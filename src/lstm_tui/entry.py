@@ -1,0 +1,22 @@
+"""`lstm-lab`: a sub-command, or else the interactive lab (optionally with a preset).
+
+The choice is made before typer and rich are imported, so the lab's first frame does
+not pay for the command-line machinery (tests check this list against the real one).
+"""
+
+from __future__ import annotations
+
+import sys
+
+SUBCOMMANDS = frozenset({"headless", "check", "presets", "runs", "compare", "sample", "sweep",
+                         "sweep-report", "serve"})
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args and (args[0] in SUBCOMMANDS or args[0] in ("--help", "-h")):
+        from lstm_tui.cli import app
+        app(prog_name="lstm-lab")
+        return
+    from lstm_tui.tui.launch import launch
+    sys.exit(launch(args))
