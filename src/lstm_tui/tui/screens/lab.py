@@ -71,7 +71,8 @@ class LabScreen(Screen):
         Binding("ctrl+l", "pane('live')", "Live", tooltip="Show the live charts"),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    REDRAW_EVERY = 0.25          # seconds: charts redraw at most 4 times a second
+    REDRAW_EVERY = 0.5           # seconds: charts redraw at most twice a second (each redraw
+                                 # costs ~25 ms of a core that a 2-core box needs for training)
 
     def __init__(self, preset: Path | None = None) -> None:
         super().__init__(id="lab")
