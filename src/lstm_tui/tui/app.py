@@ -48,6 +48,9 @@ MODES = (
          "lstm_tui.tui.screens.runs:RunsScreen", lambda app, cls: cls(app.runs_root)),
     Mode("sample", "f4", "Sample", "generate text from a char_lm run",
          "lstm_tui.tui.screens.sample:SampleScreen", lambda app, cls: cls(app.runs_root)),
+    Mode("sweep", "f5", "Sweep", "grid of runs over the Lab's config; watch the surface fill in",
+         "lstm_tui.tui.screens.sweep:SweepScreen",
+         lambda app, cls: cls(app.runs_root, app.lab.config if app.lab else None)),
 )
 
 

@@ -166,6 +166,11 @@ def _child_main(cfg_data: dict, root: str, q: Any, stop: Any, log_path: str) -> 
     try:
         from lstm_tui.experiment import start_run
         cfg = parse_config(cfg_data)
+        if not cfg.train.threads:
+            # Several runs may train side by side: one torch thread each is fastest for the
+            # small models of this lab (two threads ran ~5x slower on a busy 2-core box).
+            import torch
+            torch.set_num_threads(1)
         start_run(cfg, Path(root), [forward], should_stop,
                   on_created=lambda path: forward(RunCreated(str(path))))
     except BaseException as exc:   # the engine reports its own failures; this is the rest
