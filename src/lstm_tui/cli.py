@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -227,10 +226,26 @@ def sample(
 def sweep(
     preset: Annotated[str, typer.Argument(help="a preset with a sweep table (file or "
                                           "shipped name)")],
-    backend: Annotated[str, typer.Option(help="sequential | processes | ensemble")]
+    backend: Annotated[str, typer.Option(help="sequential | processes | ensemble | ray")]
     = "sequential",
     workers: Annotated[int, typer.Option(min=1, help="processes for the processes backend "
-                                         "(and for ensemble groups)")] = 1,
+                                         "(and for ensemble groups); points at once on "
+                                         "a local Ray instance")] = 1,
+    address: Annotated[Optional[str], typer.Option(
+        help="ray: join the cluster at HEAD:PORT (or auto, the one this node is in); "
+             "default: a local instance for this sweep", show_default=False)] = None,
+    cpus: Annotated[Optional[float], typer.Option(
+        help="ray: CPUs per point (default: the sweep table's cpus, else 1)",
+        show_default=False)] = None,
+    gpus: Annotated[Optional[float], typer.Option(
+        help="ray: GPUs per point; a fraction shares one, e.g. 0.25 (default: the "
+             "sweep table's gpus, else 0)", show_default=False)] = None,
+    retries: Annotated[Optional[int], typer.Option(
+        help="ray: tries again after a lost worker or node (default: the sweep "
+             "table's retries, else 2)", show_default=False)] = None,
+    ensemble: Annotated[bool, typer.Option(
+        "--ensemble", help="ray: one task per ensemble group (points of equal shapes "
+        "trained together) instead of one per point")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="allow more than 10,000 points")] = False,
     sets: Sets = None,
     runs_dir: RunsDir = None,
@@ -241,6 +256,8 @@ def sweep(
     and results.csv (a row per point: swept values, seed, status, best and final
     metric, steps, seconds, mean_abs_grad, ...). The points are printed sorted by
     the metric at the end; `lstm-lab sweep-report` draws heatmaps and curves.
+    --backend ray runs each point as a Ray task: on a local instance started for
+    the sweep, or on a cluster with --address (needs the ray extra of lstm-lab).
     """
     from lstm_tui.presets import resolve_preset
     from lstm_tui.sweeps.display import SweepDisplay
@@ -254,6 +271,16 @@ def sweep(
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")
     spec = parse_sweep(cfg, str(path), yes=yes)
+    ray_flags = {"--address": address, "--cpus": cpus, "--gpus": gpus, "--retries": retries,
+                 "--ensemble": ensemble or None}
+    if backend == "ray":   # the backend reads its options from the spec (see ray_backend)
+        from lstm_tui.sweeps.ray_backend import ray_options
+        spec.ray = ray_options(spec, address=address, cpus=cpus, gpus=gpus, retries=retries,
+                               ensemble=ensemble)
+    elif any(v is not None for v in ray_flags.values()):
+        flag = next(f for f, v in ray_flags.items() if v is not None)
+        raise ConfigError(flag, flag.lstrip("-"), f"is an option of --backend ray (the "
+                          f"{backend} backend runs on this machine)")
     display = SweepDisplay(out)
     stop = StopFlag()
     stop.install()
@@ -386,17 +413,11 @@ def serve(
     serve_lab(host, port, path, runs_root(runs_dir))
 
 
+def command_names() -> set[str]:
+    return {c.name or (c.callback.__name__ if c.callback else "") for c in
+            app.registered_commands}
+
+
 def main() -> None:
-    """Entry point: a sub-command, or the interactive lab (optionally with a preset)."""
-    args = sys.argv[1:]
-    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in
-                app.registered_commands}
-    if args and (args[0] in commands or args[0] in ("--help", "-h")):
-        app(prog_name="lstm-lab")
-        return
-    from lstm_tui.tui.launch import launch
-    sys.exit(launch(args))
-
-
-if __name__ == "__main__":
-    main()
+    from lstm_tui.entry import main as entry_main
+    entry_main()

@@ -224,7 +224,7 @@ def test_unknown_backend_or_workers_is_bad_input(tmp_path):
         _run(tmp_path, cfg, spec, backend="processes", workers=0)
     with pytest.raises(ConfigError, match="use --backend processes"):
         _run(tmp_path, cfg, spec, workers=2)
-    assert backends.backend_names() == ["sequential", "processes", "ensemble"]
+    assert backends.backend_names() == ["sequential", "processes", "ensemble", "ray"]
     assert not (tmp_path / "runs").exists()
 
 

@@ -99,6 +99,7 @@ BACKENDS: dict[str, str] = {
     "sequential": "lstm_tui.sweeps.backends:Sequential",
     "processes": "lstm_tui.sweeps.backends:Processes",
     "ensemble": "lstm_tui.sweeps.backends:Ensemble",
+    "ray": "lstm_tui.sweeps.ray_backend:RayBackend",      # pip install 'lstm-lab[ray]'
 }
 
 

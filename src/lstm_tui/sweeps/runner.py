@@ -128,7 +128,8 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     listen = listener or (lambda event: None)
     impl = make_backend(backend, workers, spec)
     points = spec.points()
-    _check_devices(points, spec.source)
+    if not getattr(impl, "remote", False):  # a remote backend's workers have their own devices
+        _check_devices(points, spec.source)
     sweep_dir = sweep_dir_for(root, spec)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     columns = columns_for(spec)

@@ -1,0 +1,591 @@
+"""The Ray backend: a sweep's points as Ray tasks, on this machine or on a cluster.
+
+    lstm-lab sweep PRESET.toml --backend ray [--address HOST:PORT|auto] [--workers N]
+                               [--cpus C] [--gpus G] [--retries R] [--ensemble]
+
+Without an address a local Ray instance (workers × cpus CPUs, bound to 127.0.0.1, no
+dashboard) is started for the sweep and stopped after it; with one, the sweep joins that
+cluster (``auto``: the cluster this node belongs to).  Ray is imported here only, and
+only when the backend runs: ``pip install 'lstm-lab[ray]'``.
+
+Each point is one Ray task (with ``ensemble``: each ensemble group, as the ensemble
+backend forms them) asking for ``cpus`` CPUs and ``gpus`` GPUs — a fraction lets several
+small models share one GPU.  The task is a streaming generator that is given configs and
+run names, never a path: it trains in a thread and yields the events in batches (every
+FLUSH_EVERY seconds, and at once on RunStarted, Finished and Failed); a checkpoint comes
+back as bytes (``torch.save`` to memory).  The driver — this process — is the only
+writer of the run store: it opens a point's run folder when its RunStarted arrives,
+feeds the events to a RunWriter, writes the checkpoint bytes atomically into the folder
+and hands the writer a CheckpointWritten that names them.  Workers need no shared
+filesystem, and every point is a normal run folder.
+
+Faults are the driver's to handle (tasks go out with ``max_retries=0``).  A task lost to
+a system failure (its worker process or node died, an object was lost) is submitted
+again up to ``retries`` times: members of a group that had finished are kept, the run
+folders of the others are reset (a fresh RunWriter, no duplicated records).  After the
+last try the point is recorded as failed with the reason.  Errors inside training are
+the engine's Failed events and are not retried.  A stop request (Ctrl-C) cancels the
+tasks in flight (``ray.cancel(force=True)``); started points are recorded as interrupted,
+and the same command resumes the sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import math
+import os
+import queue as queue_mod
+import shutil
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from lstm_tui import events as ev
+from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.runs.store import RunWriter
+from lstm_tui.sweeps.backends import (PointDone, PointTask, ProgressListener, Report,
+                                      StopCheck, done_from, ensemble_jobs, fan_out, open_point)
+
+FLUSH_EVERY = 0.25       # seconds between two batches of one task's events
+POLL = 0.1               # seconds between the driver's looks at should_stop
+CAPACITY_EVERY = 5.0     # seconds between the driver's looks at the cluster's size
+DEFAULT_RETRIES = 2      # when neither the command line nor the preset says
+FLUSH_NOW = (ev.RunStarted, ev.Finished, ev.Failed)
+
+
+# ---------------------------------------------------------------- options
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how the points run (see :func:`ray_options`)."""
+    address: str | None = None    # None: a local instance for this sweep; "auto"; HOST:PORT
+    cpus: float = 1.0             # per task (a group asks for as much as one point)
+    gpus: float = 0.0             # per task; a fraction shares a GPU
+    retries: int = DEFAULT_RETRIES
+    ensemble: bool = False        # one task per ensemble group instead of per point
+    where: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    # where each value came from: {"gpus": ("--gpus", "gpus")} or (preset, "sweep.gpus")
+
+    def at(self, name: str) -> tuple[str, str]:
+        return self.where.get(name, (f"--{name}", name))
+
+
+def ray_options(spec=None, *, address: str | None = None, cpus: float | None = None,
+                gpus: float | None = None, retries: int | None = None,
+                ensemble: bool = False) -> RayOptions:
+    """The options of a sweep: the command line's, else the preset's ``[sweep]`` table
+    (``cpus``, ``gpus``, ``retries``), else the defaults.  Bad values: ConfigError."""
+    table = (getattr(getattr(spec, "base", None), "sweep", None) or {}) if spec else {}
+    source = getattr(spec, "source", "") or ""
+    if cpus is None:
+        cpus, cpus_at = (getattr(spec, "cpus", 1.0) if spec else 1.0), (source, "sweep.cpus")
+    else:
+        cpus_at = ("--cpus", "cpus")
+    if gpus is None:
+        gpus, gpus_at = (getattr(spec, "gpus", 0.0) if spec else 0.0), (source, "sweep.gpus")
+    else:
+        gpus_at = ("--gpus", "gpus")
+    if retries is None:
+        retries = getattr(spec, "retries", 0) if "retries" in table else DEFAULT_RETRIES
+        retries_at = (source, "sweep.retries")
+    else:
+        retries_at = ("--retries", "retries")
+    _check_amount(cpus, *cpus_at, noun="CPUs")
+    _check_amount(gpus, *gpus_at, noun="GPUs")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(*retries_at, f"must be an integer >= 0, got {retries!r}")
+    return RayOptions(check_address(address), float(cpus), float(gpus), retries,
+                      bool(ensemble), {"cpus": cpus_at, "gpus": gpus_at, "retries": retries_at})
+
+
+def _check_amount(value: Any, source: str, key: str, noun: str) -> None:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
+          and math.isfinite(value) and value >= 0)
+    if not ok:
+        raise ConfigError(source, key, f"must be a number >= 0 ({noun} per point), "
+                          f"got {value!r}")
+    if value > 1 and value != int(value):
+        raise ConfigError(source, key, f"must be a whole number when above 1 (Ray splits one "
+                          f"{noun[:-1]}, not several), got {value!r}")
+
+
+def check_address(address: str | None) -> str | None:
+    """None, ``auto`` or HOST:PORT; anything else is a ConfigError."""
+    if address is None or address == "auto":
+        return address
+    if not isinstance(address, str) or "://" in address:
+        raise ConfigError("--address", "address", f"must be HOST:PORT of a Ray head node "
+                          f"(e.g. 10.0.0.5:6379) or auto, got {address!r} (Ray Client "
+                          "addresses are not supported: run the sweep on a cluster node)")
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError("--address", "address", f"must be HOST:PORT of a Ray head node "
+                          f"(e.g. 10.0.0.5:6379) or auto, got {address!r}")
+    return address
+
+
+# ---------------------------------------------------------------- the worker's side
+
+@dataclass(frozen=True)
+class CheckpointBytes:
+    """A checkpoint made on a worker, on its way to the driver (``tag``.pt)."""
+    tag: str
+    data: bytes
+
+
+def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: bool = False,
+               threads: int = 1, flush_every: float = FLUSH_EVERY
+               ) -> Iterator[list[tuple[int | None, Any]]]:
+    """Train a job's configs, yielding their events in batches of ``(member, item)``.
+
+    The body of the Ray task, a plain generator (so it is tested without Ray).  It writes
+    no file: checkpoints travel as :class:`CheckpointBytes`, and the CheckpointWritten
+    that follows names only the file (``best.pt``).  A job that breaks as a whole sends
+    ``(None, Failed)``.  Closing the generator (a cancelled task) stops the training.
+    """
+    import torch
+    torch.set_num_threads(max(1, int(threads)))   # a config's train.threads still wins
+    items: queue_mod.Queue = queue_mod.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def emit_for(i: int) -> Callable[[ev.Event], None]:
+        return lambda event: items.put((i, event))
+
+    def save_for(i: int) -> Callable[[str, dict], str]:
+        def save(tag: str, payload: dict) -> str:
+            buffer = io.BytesIO()
+            torch.save(payload, buffer)
+            items.put((i, CheckpointBytes(tag, buffer.getvalue())))
+            return f"{tag}.pt"          # the driver puts it in the run folder
+        return save
+
+    def work() -> None:
+        try:
+            emits = [emit_for(i) for i in range(len(configs))]
+            saves = [save_for(i) for i in range(len(configs))]
+            if ensemble:
+                from lstm_tui.sweeps.ensemble import train_ensemble
+                train_ensemble(list(configs), emits, stop.is_set, saves, run_ids=list(run_ids))
+            else:
+                for cfg, emit, save, run_id in zip(configs, emits, saves, run_ids):
+                    if stop.is_set():
+                        break
+                    _train_one(cfg, emit, stop.is_set, run_id, save)
+        except BaseException as exc:   # reported, never raised: the driver records it
+            import traceback
+            first = (str(exc).strip().splitlines() or [""])[0]
+            items.put((None, ev.Failed(error=f"{type(exc).__name__}: {first}"[:500], step=0,
+                                       traceback=traceback.format_exc())))
+        finally:
+            items.put(end)
+
+    thread = threading.Thread(target=work, name="lstm-lab-train", daemon=True)
+    thread.start()
+    batch: list = []
+    last = time.monotonic()
+    try:
+        while True:
+            try:
+                wait = max(0.0, last + flush_every - time.monotonic()) if batch else None
+                item = items.get(timeout=wait)
+            except queue_mod.Empty:
+                item = None
+            if item is end:
+                break
+            if item is not None:
+                batch.append(item)
+            now = time.monotonic()
+            urgent = item is not None and isinstance(item[1], FLUSH_NOW)
+            if batch and (urgent or now - last >= flush_every):
+                yield batch
+                batch, last = [], now
+        if batch:
+            yield batch
+    finally:
+        stop.set()          # a cancelled task: the training thread stops at its next step
+    thread.join()
+
+
+def _train_one(cfg: RunConfig, emit, should_stop, run_id: str, save) -> None:
+    from lstm_tui.training.engine import train
+    try:
+        train(cfg, emit, should_stop, run_id=run_id, save_checkpoint=save)
+    except ConfigError as exc:       # e.g. a device this worker lacks
+        emit(ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback=""))
+
+
+def _ray_job(configs, run_ids, ensemble, threads, flush_every):
+    """The Ray task (wrapped by ray.remote in :func:`_remote_job`)."""
+    yield from job_stream(configs, run_ids, ensemble, threads, flush_every)
+
+
+# ---------------------------------------------------------------- connecting
+
+def loopback_only() -> None:
+    """Make a local Ray instance bind 127.0.0.1 only (Ray's single-machine mode).
+
+    On Linux Ray replaces a loopback node address by the machine's own and listens on
+    every interface; with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 it stays on loopback.  The
+    variable is read when ray is imported (and inherited by Ray's processes), so it is
+    set first; in a process that imported ray already the constant is set as well.
+    Never for a driver that joins a cluster: its workers must be able to reach it.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        constants.ENABLE_RAY_CLUSTER = False
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--backend", "backend", "ray is not installed; install the extra "
+                          "with: pip install 'lstm-lab[ray]'") from None
+    return ray
+
+
+def connect(options: RayOptions, workers: int):
+    """(ray, started): joins the cluster at ``options.address``, reuses this process's
+    connection when there is one, else starts a local instance (started = True)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")   # no calls home
+    already = sys.modules.get("ray")
+    if already is not None and already.is_initialized():
+        return already, False
+    if options.address is None:
+        loopback_only()
+    ray = import_ray()
+    quiet = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    if options.address is None:
+        ray.init(address="local", num_cpus=max(1, math.ceil(workers * max(options.cpus, 1e-9))),
+                 **quiet)
+        return ray, True
+    try:
+        if options.address != "auto":
+            _probe(options.address)     # Ray itself would retry an unreachable head for minutes
+        ray.init(address=options.address, **quiet)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError("--address", "address", f"cannot join a Ray cluster at "
+                          f"{options.address}: {first[:300]}") from None
+    return ray, False
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Raise OSError when nothing listens at HOST:PORT."""
+    host, _, port = address.rpartition(":")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+        pass
+
+
+def _remote_job(ray):
+    return ray.remote(num_returns="streaming", max_retries=0)(_ray_job)
+
+
+# ---------------------------------------------------------------- the driver's side
+
+@dataclass
+class _Member:
+    """One point of a job, as the driver follows it."""
+    task: PointTask
+    report: Report
+    writer: RunWriter | None = None
+    emit: Callable[[ev.Event], None] | None = None
+    ended: bool = False
+    step: int = 0
+    seconds: float = 0.0
+    best: float | None = None
+    final: float | None = None
+
+    def open(self) -> None:
+        """A fresh run folder and RunWriter (a leftover of an earlier try is replaced)."""
+        self.close()
+        self.writer = open_point(self.task)
+        self.emit = fan_out(self.writer, ProgressListener(self.task, self.report))
+        self.step, self.seconds, self.best, self.final = 0, 0.0, None, None
+
+    def reset(self) -> None:
+        """Before a retry: the failed try's folder goes, the new try writes a new one."""
+        self.close()
+        self.writer = self.emit = None
+        shutil.rmtree(self.task.run_dir, ignore_errors=True)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def feed(self, item: Any) -> ev.Event | None:
+        """Record one item of the stream; returns the final event when it is one."""
+        if self.ended:
+            return None
+        if isinstance(item, ev.RunStarted) or self.writer is None:
+            self.open()
+        if isinstance(item, CheckpointBytes):
+            _write_bytes(Path(self.task.run_dir) / f"{item.tag}.pt", item.data)
+            return None
+        if isinstance(item, ev.CheckpointWritten):
+            item = dataclasses.replace(
+                item, path=str(Path(self.task.run_dir) / Path(item.path).name))
+        if isinstance(item, (ev.StepMetrics, ev.ValMetrics)):
+            self.step, self.seconds = item.step, item.seconds
+            if isinstance(item, ev.ValMetrics):
+                self.best, self.final = item.best, item.metric
+        self.emit(item)
+        if isinstance(item, (ev.Finished, ev.Failed)):
+            self.ended = True
+            return item
+        return None
+
+
+@dataclass
+class _Job:
+    """One Ray task: a point, or the points of one ensemble group."""
+    members: list[_Member]
+    tries: int = 0
+    stream: Any = None
+
+    def live(self) -> list[_Member]:
+        return [m for m in self.members if not m.ended]
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Replace `path` atomically (as runs.checkpoint.save_checkpoint does)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def describe(exc: BaseException) -> str:
+    """`WorkerCrashedError: The worker died unexpectedly ...` (one line, short)."""
+    cause = getattr(exc, "cause", None)
+    shown = cause if isinstance(cause, BaseException) else exc
+    first = (str(shown).strip().splitlines() or [""])[0]
+    return f"{type(shown).__name__}: {first}"[:240]
+
+
+class Driver:
+    """Submits jobs, relays their streams to run folders and `report`, retries lost
+    jobs.  `ray` is the ray module (or a stand-in with wait, get, cancel, exceptions)."""
+
+    def __init__(self, ray, remote, jobs: Sequence[Sequence[PointTask]], options: RayOptions,
+                 report: Report, should_stop: StopCheck, *, workers: int = 1,
+                 fixed_capacity: bool = False):
+        self.ray, self.remote, self.options = ray, remote, options
+        self.report, self.should_stop = report, should_stop
+        self.workers, self.fixed_capacity = workers, fixed_capacity
+        self.waiting: deque[_Job] = deque()
+        self.running: dict[Any, _Job] = {}
+        self._capacity, self._capacity_at = workers, -math.inf
+        self.add(jobs)
+
+    def add(self, jobs: Sequence[Sequence[PointTask]]) -> None:
+        self.waiting.extend(_Job([_Member(t, self.report) for t in job]) for job in jobs)
+
+    # -- the loop
+    def run(self) -> None:
+        try:
+            while self.waiting or self.running:
+                if self.should_stop():
+                    self.stop(report=True)
+                    return
+                while self.waiting and len(self.running) < self.capacity():
+                    self.submit(self.waiting.popleft())
+                streams = list(self.running)
+                ready, _ = self.ray.wait(streams, num_returns=1, timeout=POLL)
+                if ready and len(streams) > 1:
+                    ready, _ = self.ray.wait(streams, num_returns=len(streams), timeout=0)
+                for stream in ready:
+                    self.pull(stream)
+        except BaseException:
+            self.stop(report=False)      # a forced stop: folders say interrupted
+            raise
+
+    def capacity(self) -> int:
+        """How many jobs to keep in flight: `workers` on a local instance; on a cluster,
+        as many as its resources fit (looked at again every CAPACITY_EVERY seconds)."""
+        if self.fixed_capacity:
+            return self.workers
+        now = time.monotonic()
+        if now - self._capacity_at >= CAPACITY_EVERY:
+            self._capacity_at = now
+            total = self.ray.cluster_resources()
+            fits = [math.floor(total.get(name, 0.0) / amount + 1e-9)
+                    for name, amount in (("CPU", self.options.cpus), ("GPU", self.options.gpus))
+                    if amount > 0]
+            fit = min(fits) if fits else int(total.get("CPU", 1))
+            self._capacity = max(1, self.workers, fit)
+        return self._capacity
+
+    def submit(self, job: _Job) -> None:
+        opts: dict[str, Any] = {"num_cpus": self.options.cpus,
+                                "name": f"lstm-lab {Path(job.members[0].task.run_dir).name}"}
+        if self.options.gpus:
+            opts["num_gpus"] = self.options.gpus
+        job.stream = self.remote.options(**opts).remote(
+            [m.task.config for m in job.members],
+            [Path(m.task.run_dir).name for m in job.members],   # names only: no paths
+            self.options.ensemble, max(1, int(self.options.cpus)), FLUSH_EVERY)
+        self.running[job.stream] = job
+
+    def pull(self, stream) -> None:
+        """Take the next batch of a ready stream (or its end, or its error)."""
+        job = self.running[stream]
+        try:
+            ref = next(stream)
+        except StopIteration:
+            del self.running[stream]
+            for m in job.live():
+                self.finish(m, ev.Failed(error="the Ray task ended without a final event",
+                                         step=m.step, traceback=""))
+            return
+        except Exception as exc:           # an error may surface here or in get()
+            self.lost(job, exc)
+            return
+        try:
+            batch = self.ray.get(ref)
+        except Exception as exc:
+            self.lost(job, exc)
+            return
+        for index, item in batch:
+            if index is None:              # the job broke as a whole
+                for m in job.live():
+                    self.finish(m, item)
+                continue
+            final = job.members[index].feed(item)
+            if final is not None:
+                self.report(done_from(job.members[index].task.key, final))
+        if not job.live():
+            del self.running[stream]       # its end of stream is not awaited
+
+    def lost(self, job: _Job, exc: BaseException) -> None:
+        """A job that raised: a system failure is retried, anything else recorded."""
+        del self.running[job.stream]
+        errors = self.ray.exceptions
+        live = job.live()
+        if self.should_stop():         # Ctrl-C reached the workers first: not a fault
+            for m in live:
+                self.interrupt(m, report=True)
+            return
+        if isinstance(exc, errors.RayTaskError) and not _system_failure(errors, exc):
+            for m in live:      # an error of this code on the worker: trying again won't help
+                self.finish(m, ev.Failed(error=f"ray task: {describe(exc)}", step=m.step,
+                                         traceback=str(exc)[-4000:]))
+            return
+        job.tries += 1
+        if job.tries <= self.options.retries:
+            for m in live:
+                m.reset()
+            self.waiting.appendleft(_Job(live, job.tries))
+            return
+        tries = f"{job.tries} tr{'y' if job.tries == 1 else 'ies'}"
+        for m in live:
+            self.finish(m, ev.Failed(error=f"lost on Ray after {tries} (retries "
+                                     f"{self.options.retries}): {describe(exc)}",
+                                     step=m.step, traceback=""))
+
+    def finish(self, member: _Member, event: ev.Event) -> None:
+        """End a member with `event` (its folder records it; the driver hears it)."""
+        if member.ended:
+            return
+        if member.writer is None:
+            member.open()          # a point lost before it began still gets its folder
+        member.feed(event)
+        self.report(done_from(member.task.key, event))
+
+    def stop(self, report: bool) -> None:
+        """Cancel every task in flight; started points are recorded as interrupted."""
+        jobs = list(self.running.values())
+        self.running.clear()
+        for job in jobs:
+            try:
+                self.ray.cancel(job.stream, force=True)
+            except Exception:       # already finished, or the cluster is gone
+                pass
+        for job in jobs:
+            for m in job.live():
+                self.interrupt(m, report)
+        for job in jobs + list(self.waiting):
+            for m in job.members:
+                m.close()
+
+    def interrupt(self, member: _Member, report: bool) -> None:
+        """A started point ends as interrupted (resumed later); one never started stays
+        pending, unreported, as with the local backends."""
+        if member.writer is None or member.ended:
+            return
+        event = ev.Finished(status="interrupted", step=member.step, seconds=member.seconds,
+                            best=member.best, final=member.final,
+                            message=f"stopped at step {member.step} by request")
+        member.feed(event)
+        if report:
+            self.report(PointDone(member.task.key, "interrupted", event.message,
+                                  member.seconds))
+
+
+def _system_failure(errors, exc: BaseException) -> bool:
+    """A RayTaskError whose cause is Ray's own failure (a crashed worker, a lost object)."""
+    system = tuple(getattr(errors, name) for name in (
+        "WorkerCrashedError", "NodeDiedError", "ObjectLostError", "LocalRayletDiedError",
+        "RaySystemError", "OutOfMemoryError", "OwnerDiedError") if hasattr(errors, name))
+    return isinstance(exc, system) or isinstance(getattr(exc, "cause", None), system)
+
+
+# ---------------------------------------------------------------- the backend
+
+class RayBackend:
+    """Points (or ensemble groups) as Ray tasks; see the module docstring."""
+    name = "ray"
+    remote = True      # points train elsewhere: the driver's own devices do not matter
+
+    def __init__(self, workers: int = 1, spec=None):
+        self.workers = workers
+        self.spec = spec
+        self.options: RayOptions = getattr(spec, "ray", None) or ray_options(spec)
+        if self.options.ensemble:
+            self.name = "ray+ensemble"
+
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+        self._check_devices(tasks)
+        ray, started = connect(self.options, self.workers)
+        try:
+            self._check_resources(ray)
+            driver = Driver(ray, _remote_job(ray), [], self.options, report, should_stop,
+                            workers=self.workers, fixed_capacity=started)
+            jobs = (ensemble_jobs(tasks, driver.capacity()) if self.options.ensemble
+                    else [[t] for t in tasks])
+            driver.add(jobs)
+            driver.run()
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _check_devices(self, tasks: Sequence[PointTask]) -> None:
+        if self.options.gpus == 0 and any(t.config.train.device == "cuda" for t in tasks):
+            raise ConfigError(*self.options.at("gpus"), "is 0 but train.device is cuda: give each "
+                              "point a share of a GPU (--gpus 0.25, or gpus in the [sweep] "
+                              "table), or use train.device = auto")
+
+    def _check_resources(self, ray) -> None:
+        """A request that no node can ever meet would wait forever: say so instead."""
+        need = {"CPU": self.options.cpus, "GPU": self.options.gpus}
+        nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+        if any(all(r.get(k, 0.0) >= v for k, v in need.items() if v > 0) for r in nodes):
+            return
+        best = {k: max((r.get(k, 0.0) for r in nodes), default=0.0) for k in need}
+        short = [k for k, v in need.items() if v > 0 and best[k] < v]
+        what = ", ".join(f"{need[k]:g} {k} per point but its largest node has {best[k]:g}"
+                         for k in short) or "more than any node has"
+        raise ConfigError(*self.options.at("gpus" if "GPU" in short else "cpus"),
+                          f"the Ray cluster cannot run any point: asks for {what}")
