@@ -311,7 +311,7 @@ async def test_every_binding_shows_in_the_footer(app):
     async with app.run_test(size=(80, 24)) as pilot:
         footer = app.screen.query_one("Footer")
         keys = {k.description for k in footer.query("FooterKey")}
-        assert {"Start", "Stop", "Save", "Load", "Live", "Quit", "Runs", "Sample"} <= keys
+        assert {"Start", "Stop", "Save", "Load", "Quit", "Runs", "Sample", "Sweep"} <= keys
         # all of it fits in 80 columns
         assert max(k.region.right for k in footer.query("FooterKey")) <= 80
 

@@ -27,9 +27,11 @@ from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
                                     run_dir_name, run_sweep, sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
 from lstm_tui.tui.screens.runs import RunDetailScreen
-from lstm_tui.tui.screens.sweep import (ResultsRead, SweepEvents, SweepScreen, SweepState,
-                                        parse_axis_values, range_values, split_values,
-                                        sweep_keys)
+from lstm_tui.tui.messages import SweepEvents
+from lstm_tui.tui.screens.sweep import SweepScreen
+from lstm_tui.tui.sweep_process import ResultsRead
+from lstm_tui.tui.sweep_state import (SweepState, parse_axis_values, range_values,
+                                      split_values, sweep_keys)
 from lstm_tui.tui.widgets.heatmap import SHADES, Heatmap
 from lstm_tui.tui.worker import EventInbox
 
@@ -722,3 +724,13 @@ def test_the_screen_does_not_import_torch():
                          cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_the_sweep_process_and_state_import_neither_textual_nor_the_screen():
+    code = ("import sys; import lstm_tui.tui.sweep_process, lstm_tui.tui.sweep_state; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch') "
+            "or m.startswith('lstm_tui.tui.screens')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -106,7 +106,8 @@ class LabApp(App):
         return stack[0] if stack else None
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette lists every action: screens, every shown binding, screen extras."""
+        """The palette lists every action: screens, every binding (shown in the footer or
+        kept out of it for room), screen extras."""
         yield from super().get_system_commands(screen)
         for mode in MODES:
             yield SystemCommand(f"{mode.title} screen ({mode.key})", mode.help,
@@ -114,7 +115,7 @@ class LabApp(App):
         seen = {f"mode('{m.name}')" for m in MODES} | {"quit", "command_palette"}
         for active in screen.active_bindings.values():
             binding = active.binding
-            if not binding.show or binding.action in seen or not binding.description:
+            if binding.action in seen or not binding.description:
                 continue
             seen.add(binding.action)
             yield SystemCommand(f"{binding.description} ({binding.key})",

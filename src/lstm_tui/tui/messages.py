@@ -1,4 +1,5 @@
-"""The app's own messages: small dataclasses, posted (thread-safely) by the training workers."""
+"""The app's own messages: small dataclasses, posted (thread-safely) by the training workers
+and the sweep's process."""
 
 from __future__ import annotations
 
@@ -28,3 +29,13 @@ class WorkerFailed(Message):
     """The training process of run `key` died without reporting an end (crash, kill)."""
     key: str
     error: str
+
+
+@dataclass
+class SweepEvents(Message):
+    """New events of the Sweep screen's sweep wait in `inbox` (filled by
+    :class:`~lstm_tui.tui.sweep_process.SweepProcess`); a newer message replaces a queued one."""
+    inbox: EventInbox
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepEvents) and message.inbox is self.inbox

@@ -6,11 +6,17 @@ Child (spawned): ``start_run(cfg, root, [forwarder], stop_event.is_set)``; the
 from a timer (``FLUSH_HZ``), at once for the events that start or end a run; never one
 message per step.
 
-Parent: a plain thread per run drains the queue into the run's :class:`EventInbox` and
-posts a coalescing :class:`~lstm_tui.tui.messages.TrainingEvents`; a child that dies
-without a last event is reported with :class:`~lstm_tui.tui.messages.WorkerFailed`.
+Parent: a plain thread per run (in its :class:`ChildProcess`) drains the queue into the
+run's :class:`EventInbox` and posts a coalescing
+:class:`~lstm_tui.tui.messages.TrainingEvents`; a child that dies without a last event is
+reported with :class:`~lstm_tui.tui.messages.WorkerFailed`.
 Stopping sets the event; a child that has not ended ``stop_grace`` seconds later is
 terminated, and its run folder is marked ``interrupted``.
+
+The machinery both sides share is public, for the Sweep screen's process
+(:mod:`lstm_tui.tui.sweep_process`) to use too: :func:`child_session` sets a child up (its
+log, signals, forwarder, ``should_stop``) and closes its queue; :class:`ChildProcess`
+starts a child, drains its queue in a thread, stops it and, past the grace, terminates it.
 
 The app only sees the :class:`Trainer` protocol, so tests hand it a fake one.  This
 module imports neither Textual nor torch at import time (the child imports it).
@@ -33,7 +39,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
@@ -149,38 +155,58 @@ class BatchingForwarder:
             self.flush()
 
 
-def _child_main(cfg_data: dict, root: str, q: Any, stop: Any, log_path: str) -> None:
-    """Entry point of a training process (spawned)."""
+@contextmanager
+def child_session(q: Any, stop: Any, log_path: str,
+                  hz: float = FLUSH_HZ) -> Iterator[tuple[BatchingForwarder, Callable[[], bool]]]:
+    """A spawned child's setup and teardown: yields ``(forward, should_stop)``.
+
+    Its output goes to `log_path`, Ctrl-C is left to the UI, and ``should_stop`` is true
+    once `stop` is set or the parent is gone; on the way out the forwarder's last batch
+    is put and the queue is flushed.
+    """
     # The parent's terminal belongs to the UI: anything printed here would tear it.
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     faulthandler.enable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C belongs to the UI, which stops us
-    forward = BatchingForwarder(q).start()
+    forward = BatchingForwarder(q, hz).start()
     parent = os.getppid()
 
     def should_stop() -> bool:      # asked to, or orphaned (the UI was killed)
         return stop.is_set() or os.getppid() != parent
 
     try:
-        from lstm_tui.experiment import start_run
-        cfg = parse_config(cfg_data)
-        if not cfg.train.threads:
-            # Several runs may train side by side: one torch thread each is fastest for the
-            # small models of this lab (two threads ran ~5x slower on a busy 2-core box).
-            import torch
-            torch.set_num_threads(1)
-        start_run(cfg, Path(root), [forward], should_stop,
-                  on_created=lambda path: forward(RunCreated(str(path))))
-    except BaseException as exc:   # the engine reports its own failures; this is the rest
-        first = (str(exc).strip().splitlines() or [""])[0]
-        error = first if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {first}"
-        forward(ev.Failed(error=error[:500], step=0, traceback=traceback.format_exc()))
+        yield forward, should_stop
     finally:
         forward.close()
         q.close()
         q.join_thread()
+
+
+def error_line(exc: BaseException, known: tuple[type[BaseException], ...] = ()) -> str:
+    """An exception in one line of at most 500 characters; the type is named unless known."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return (first if isinstance(exc, known) else f"{type(exc).__name__}: {first}")[:500]
+
+
+def _child_main(cfg_data: dict, root: str, q: Any, stop: Any, log_path: str) -> None:
+    """Entry point of a training process (spawned)."""
+    with child_session(q, stop, log_path) as (forward, should_stop):
+        try:
+            from lstm_tui.experiment import start_run
+            cfg = parse_config(cfg_data)
+            if not cfg.train.threads:
+                # Several runs may train side by side: one torch thread each is fastest for
+                # the small models of this lab (two threads ran ~5x slower on a busy 2-core
+                # box).
+                import torch
+                torch.set_num_threads(1)
+            start_run(cfg, Path(root), [forward], should_stop,
+                      on_created=lambda path: forward(RunCreated(str(path))))
+        except BaseException as exc:   # the engine reports its own failures; this is the rest
+            forward(ev.Failed(error=error_line(exc, (ConfigError,)), step=0,
+                              traceback=traceback.format_exc()))
 
 
 # ---------------------------------------------------------------- the parent
@@ -192,33 +218,50 @@ class ProcessTrainer:
         self.stop_grace = stop_grace
         self._ctx = mp.get_context("spawn")
 
-    def start(self, cfg: RunConfig, root: Path, post: Post) -> ProcessHandle:
-        with _stdio_with_file_descriptors():    # queues and processes may start a helper
-            return ProcessHandle(self._ctx, cfg, Path(root), post, self.stop_grace)
+    def start(self, cfg: RunConfig, root: Path, post: Post) -> ChildProcess:
+        run = _RunDelivery(post)
+        return ChildProcess(
+            self._ctx, _child_main, (config_to_dict(cfg), str(root)), key=run.key,
+            inbox=run.inbox, name=f"lstm-lab {cfg.name or cfg.task.kind}",
+            what="training process", log_prefix="lstm-lab-worker-", daemon=True,
+            stop_grace=self.stop_grace, deliver=run.deliver, died=run.died)
 
 
-class ProcessHandle:
-    _ids = itertools.count(1)
+class ChildProcess:
+    """A spawned child that puts batches of events on a queue, and the thread draining it.
 
-    def __init__(self, ctx: Any, cfg: RunConfig, root: Path, post: Post, stop_grace: float):
-        self.key = f"run-{os.getpid()}-{next(self._ids)}"
-        self.inbox = EventInbox()
-        self.run_dir: Path | None = None
-        self.batches = 0                 # batches received from the child
-        self._post = post
+    The child runs ``target(*args, queue, stop_event, log_path)`` (see
+    :func:`child_session`).  Each batch goes to ``deliver(batch)``, which says whether it
+    held the child's last event.  A child that ends without one is reported to
+    ``died(terminated, message)``: ``terminated`` when it was stopped and had not ended
+    `stop_grace` seconds later, the message saying so or how the child died.
+    ``ended()`` is called last, once the process is gone.
+    """
+
+    def __init__(self, ctx: Any, target: Callable[..., None], args: tuple, *, key: str,
+                 inbox: EventInbox, name: str, what: str, log_prefix: str, daemon: bool,
+                 stop_grace: float, deliver: Callable[[list], bool],
+                 died: Callable[[bool, str], None],
+                 ended: Callable[[], None] | None = None) -> None:
+        self.key = key
+        self.inbox = inbox                # where `deliver` puts the events, for the app
+        self.batches = 0                  # batches received from the child
+        self._what = what                 # "training process": for the messages
         self._grace = stop_grace
+        self._deliver = deliver
+        self._died = died
+        self._on_end = ended
         self._stop_asked: float | None = None
         self._ended = threading.Event()
-        self._queue = ctx.Queue()
-        self._stop = ctx.Event()
-        fd, self._log = tempfile.mkstemp(prefix="lstm-lab-worker-", suffix=".log")
+        fd, self._log = tempfile.mkstemp(prefix=log_prefix, suffix=".log")
         os.close(fd)
-        self._process = ctx.Process(
-            target=_child_main, name=f"lstm-lab {cfg.name or cfg.task.kind}", daemon=True,
-            args=(config_to_dict(cfg), str(root), self._queue, self._stop, self._log))
-        self._process.start()
-        self._thread = threading.Thread(target=self._drain, name=f"drain {self.key}",
-                                        daemon=True)
+        with stdio_with_file_descriptors():     # queues and processes may start a helper
+            self._queue = ctx.Queue()
+            self._stop = ctx.Event()
+            self._process = ctx.Process(target=target, name=name, daemon=daemon,
+                                        args=(*args, self._queue, self._stop, self._log))
+            self._process.start()
+        self._thread = threading.Thread(target=self._drain, name=f"drain {key}", daemon=True)
         self._thread.start()
 
     @property
@@ -239,14 +282,14 @@ class ProcessHandle:
 
     # -- the drain thread
     def _drain(self) -> None:
-        final, terminated = None, False
+        final, terminated = False, False
         try:
-            while final is None:
+            while not final:
                 try:
-                    final = self._deliver(self._queue.get(timeout=POLL)) or final
+                    final = self._take(self._queue.get(timeout=POLL))
                 except queue.Empty:
                     pass
-                if final is not None:
+                if final:
                     break
                 if not self._process.is_alive():
                     final = self._deliver_rest()
@@ -260,42 +303,65 @@ class ProcessHandle:
                 self._process.kill()
                 self._process.join()
             final = final or self._deliver_rest()
-            if final is None:
-                self._report_death(terminated)
+            if not final:
+                self._died(terminated, f"the {self._what} did not stop within "
+                           f"{self._grace:g} s and was terminated" if terminated else
+                           death_message(self._process.exitcode, self._log, self._what))
         finally:
             self._cleanup()
             self._ended.set()
+            if self._on_end is not None:
+                self._on_end()
 
-    def _deliver(self, batch: list) -> ev.Finished | ev.Failed | None:
-        self.batches += 1
-        for event in batch:
-            if isinstance(event, RunCreated):
-                self.run_dir = Path(event.path)
-        post_events(self._post, self.key, self.inbox, batch)
-        return next((e for e in batch if isinstance(e, FINAL)), None)
-
-    def _deliver_rest(self) -> ev.Finished | ev.Failed | None:
-        final = None
+    def _deliver_rest(self) -> bool:
+        final = False
         while True:
             try:
                 batch = self._queue.get(timeout=POLL)
             except (queue.Empty, EOFError, OSError):
                 return final
-            final = self._deliver(batch) or final
+            final = self._take(batch) or final
 
-    def _report_death(self, terminated: bool) -> None:
+    def _take(self, batch: list) -> bool:
+        self.batches += 1
+        return self._deliver(batch)
+
+    def _cleanup(self) -> None:
+        try:
+            os.unlink(self._log)
+        except OSError:
+            pass
+        self._queue.close()
+        self._queue.cancel_join_thread()
+
+
+class _RunDelivery:
+    """What the drain thread does with one run's batches, and with a death unreported."""
+    _ids = itertools.count(1)
+
+    def __init__(self, post: Post) -> None:
+        self.key = f"run-{os.getpid()}-{next(self._ids)}"
+        self.inbox = EventInbox()
+        self.run_dir: Path | None = None
+        self._post = post
+
+    def deliver(self, batch: list) -> bool:
+        for event in batch:
+            if isinstance(event, RunCreated):
+                self.run_dir = Path(event.path)
+        post_events(self._post, self.key, self.inbox, batch)
+        return any(isinstance(e, FINAL) for e in batch)
+
+    def died(self, terminated: bool, message: str) -> None:
         from lstm_tui.tui.messages import WorkerFailed
         if terminated:
-            message = (f"the training process did not stop within {self._grace:g} s "
-                       "and was terminated")
             self._mark_folder("interrupted", message)
             post_events(self._post, self.key, self.inbox,
                         [ev.Finished(status="interrupted", step=0, seconds=0.0, best=None,
                                      final=None, message=message)])
             return
-        error = death_message(self._process.exitcode, self._log)
-        self._mark_folder("failed", error)
-        safe_post(self._post, WorkerFailed(self.key, error))
+        self._mark_folder("failed", message)
+        safe_post(self._post, WorkerFailed(self.key, message))
 
     def _mark_folder(self, status: str, message: str) -> None:
         """The dead child left summary.json saying `running`: say what became of it."""
@@ -310,17 +376,9 @@ class ProcessHandle:
             summary.update(status=status, message=message, updated=time.time())
             atomic_write_json(path, summary)
 
-    def _cleanup(self) -> None:
-        try:
-            os.unlink(self._log)
-        except OSError:
-            pass
-        self._queue.close()
-        self._queue.cancel_join_thread()
-
 
 @contextmanager
-def _stdio_with_file_descriptors():
+def stdio_with_file_descriptors() -> Iterator[None]:
     """Real files as sys.stdout/stderr while a process starts.
 
     Textual captures them with objects whose fileno() is -1, which multiprocessing's
@@ -335,7 +393,7 @@ def _stdio_with_file_descriptors():
             sys.stdout, sys.stderr = saved
 
 
-def death_message(exitcode: int | None, log_path: str) -> str:
+def death_message(exitcode: int | None, log_path: str, what: str = "training process") -> str:
     """'the training process died (SIGSEGV): Fatal Python error: Segmentation fault'."""
     if exitcode is not None and exitcode < 0:
         try:
@@ -351,4 +409,4 @@ def death_message(exitcode: int | None, log_path: str) -> str:
         lines = []
     said = next((line for line in lines if "Fatal Python error" in line), None)
     said = said or (lines[-1] if lines else "")
-    return f"the training process died ({how})" + (f": {said}" if said else "")
+    return f"the {what} died ({how})" + (f": {said}" if said else "")

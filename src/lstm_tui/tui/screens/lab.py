@@ -68,7 +68,8 @@ class LabScreen(Screen):
         Binding("ctrl+g", "stop", "Stop", tooltip="Stop the selected run (ends interrupted)"),
         Binding("ctrl+s", "save_preset", "Save", tooltip="Save the config as a preset file"),
         Binding("ctrl+o", "load_preset", "Load", tooltip="Load a preset into the forms"),
-        Binding("ctrl+l", "pane('live')", "Live", tooltip="Show the live charts"),
+        Binding("ctrl+l", "pane('live')", "Live", tooltip="Show the live charts",
+                show=False),  # the Live tab is one click away; the footer must fit 80 columns
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     REDRAW_EVERY = 0.5           # seconds: charts redraw at most twice a second (each redraw

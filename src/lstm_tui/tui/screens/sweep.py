@@ -19,13 +19,13 @@ Four views (tabs), a status line above them and the footer below:
   of one axis.
 
 Every number comes from :mod:`lstm_tui.sweeps.surface` (``surface``, ``lines``,
-``epoch_lines``); this module lays them out.
+``epoch_lines``) through :mod:`lstm_tui.tui.sweep_state`; this module lays them out.
 
-The sweep itself runs in a spawned process that calls ``sweeps.runner.run_sweep`` with a
-listener batching the runner's events onto a queue (``FLUSH_HZ``); a thread here drains
-the queue into an inbox and posts one coalescing :class:`SweepEvents` message.  Stop sets
-an event the child's ``should_stop`` reads; the sweep stays resumable, so launching the
-same definition again trains only what is left.  The UI process never imports torch.
+The sweep itself runs in a spawned process (:mod:`lstm_tui.tui.sweep_process`), whose
+events arrive batched in one coalescing :class:`~lstm_tui.tui.messages.SweepEvents`
+message.  Stop sets an event the child's ``should_stop`` reads; the sweep stays
+resumable, so launching the same definition again trains only what is left.  The UI
+process never imports torch.
 """
 
 from __future__ import annotations
@@ -33,21 +33,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import faulthandler
-import math
-import multiprocessing as mp
-import os
-import queue
-import signal
-import tempfile
-import threading
-import time
-import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -59,588 +47,30 @@ from textual.timer import Timer
 from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, Select, Static,
                              TabbedContent, TabPane)
 from textual.worker import Worker, WorkerState
-from textual_plotext import PlotextPlot
 
-from lstm_tui.config import (SECTIONS, TASKS, ConfigError, FieldSpec, RunConfig, allowed,
-                             check_value, config_to_dict, field_specs, parse_config,
-                             parse_value)
-from lstm_tui.runs.store import RunError
+from lstm_tui.config import ConfigError, RunConfig, allowed, parse_value
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.sweeps.backends import (PointProgress, PointStarted, backend_names,
-                                      make_backend)
-from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
-                                    SweepFinished, SweepStarted, read_results, sweep_dir_for)
-from lstm_tui.sweeps.spec import MAX_POINTS, TASK_METRICS, SweepSpec, _show, parse_sweep
+from lstm_tui.sweeps.backends import backend_names, make_backend
+from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
+                                    sweep_dir_for)
+from lstm_tui.sweeps.spec import SweepSpec, _show, parse_sweep
+from lstm_tui.tui.messages import SweepEvents
 from lstm_tui.tui.screens.runs import RunDetailScreen, one_line, report_worker_error
-from lstm_tui.tui.widgets.heatmap import Heatmap, hashable, leaf
-from lstm_tui.tui.widgets.run_charts import (MARKER_GLYPHS, Curve, CurvesPlot, rich_color,
-                                             series_color, series_marker)
-from lstm_tui.tui.worker import (BatchingForwarder, EventInbox, _stdio_with_file_descriptors,
-                                 death_message, safe_post)
+from lstm_tui.tui.sweep_process import SOURCE, SweepCrashed, start_sweep
+from lstm_tui.tui.sweep_state import (SEED, SweepState, cell_rows, current_value,
+                                      describe_random, duration, grid_size, metric_options,
+                                      parse_axis_values, range_values, results_stamp,
+                                      running_cells, surface_view, sweep_folders, sweep_keys)
+from lstm_tui.tui.widgets.band_plot import BandPlot
+from lstm_tui.tui.widgets.heatmap import Heatmap, leaf
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot
+from lstm_tui.tui.worker import ChildProcess
 
-SOURCE = ""                  # config problems found here name no file ("sweep.grid...: ...")
-ORIGIN = "lstm-lab's Sweep screen"  # where sweep.toml says the sweep came from
-FLUSH_HZ = 12                # event batches per second from the sweep's process
-STOP_GRACE = 20.0            # seconds a stopped sweep gets before its process is terminated
-POLL = 0.1                   # seconds between the drain thread's looks at a quiet child
 REDRAW_EVERY = 0.25          # views redraw at most 4 times a second
 WATCH_EVERY = 2.0            # seconds between looks at a sweep folder written elsewhere
-SEED = "seed"                # the pseudo-axis: one row (or column) per seed
 BEST = "best"                # an extra axis folded into the cells (the best of it shown)
 NO_AXIS = "none"
 
-
-# ---------------------------------------------------------------- defining axes
-
-def sweep_keys(cfg: RunConfig) -> list[tuple[str, FieldSpec]]:
-    """Every config key a sweep can vary (``section.key``), from the config dataclasses."""
-    sections = {"task": TASKS[cfg.task.kind], **SECTIONS}
-    return [(f"{section}.{spec.name}", spec) for section, cls in sections.items()
-            for spec in field_specs(cls) if f"{section}.{spec.name}" != "task.kind"]
-
-
-def current_value(cfg: RunConfig, key: str) -> Any:
-    section, name = key.split(".", 1)
-    return getattr(getattr(cfg, section), name)
-
-
-def split_values(raw: str) -> list[str]:
-    """'5, 10, [1,2]' -> ['5', '10', '[1,2]']: commas inside brackets or quotes stay."""
-    parts, depth, quote, token = [], 0, "", ""
-    for ch in raw:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
-            parts.append(token)
-            token = ""
-            continue
-        token += ch
-    parts.append(token)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def parse_token(spec: FieldSpec, token: str) -> Any:
-    """One typed value as ``--set`` reads it (TOML syntax; a bare word is a string)."""
-    if spec.kind == "str":
-        return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'" \
-            else token
-    if spec.kind.startswith("list") and not token.startswith("["):
-        token = f"[{token}]"
-    return parse_value(token)
-
-
-def parse_axis_values(key: str, spec: FieldSpec, raw: str) -> list:
-    """The values typed for axis `key`, checked; a ConfigError with the CLI's message."""
-    where = f"sweep.grid.{key}"
-    tokens = split_values(raw)
-    if not tokens:
-        raise ConfigError("", where, f"must be a non-empty list of values ({allowed(spec)}), "
-                          "got []")
-    values = [check_value(spec, parse_token(spec, t), "", where) for t in tokens]
-    for i, v in enumerate(values):
-        if v in values[:i]:
-            raise ConfigError("", where, f"lists {_show(v)} twice (values must differ)")
-    return values
-
-
-def range_values(key: str, spec: FieldSpec, low: str, high: str, count: str,
-                 log: bool) -> list:
-    """`count` values from low to high (evenly, or evenly in log space), checked."""
-    where = f"sweep.grid.{key}"
-    if spec.kind not in ("int", "float"):
-        raise ConfigError("", where, f"a range needs a numeric key; {key} is {allowed(spec)}: "
-                          "type its values instead")
-    lo = check_value(spec, parse_value(low.strip() or "''"), "", f"{where}.low")
-    hi = check_value(spec, parse_value(high.strip() or "''"), "", f"{where}.high")
-    n = parse_value(count.strip() or "''")
-    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_POINTS:
-        raise ConfigError("", f"{where}.count", f"must be an integer >= 2 and <= {MAX_POINTS:,}, "
-                          f"got {n!r}")
-    if not lo < hi:
-        raise ConfigError("", where, f"needs low < high, got low {lo!r}, high {hi!r}")
-    if log and lo <= 0:
-        raise ConfigError("", f"{where}.low", f"must be > 0 for a log range, got {lo!r}")
-    if log:
-        raw = [math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * i / (n - 1))
-               for i in range(n)]
-    else:
-        raw = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
-    out: list = []
-    for v in raw:
-        v = round(v) if spec.kind == "int" else float(f"{v:.6g}")
-        if v not in out:
-            out.append(v)
-    return [check_value(spec, v, "", where) for v in out]
-
-
-def grid_size(table: dict) -> int:
-    """Points of a sweep table by arithmetic alone (the live preview while typing)."""
-    grid = table.get("grid") or {}
-    sizes = [len(v) for v in grid.values() if isinstance(v, list)]
-    random = table.get("random")
-    samples = random.get("samples", 1) if isinstance(random, dict) else 1
-    seeds = table.get("seeds", 1)
-    n = math.prod(sizes) if sizes else (1 if isinstance(random, dict) else 0)
-    try:
-        return int(n * samples * seeds)
-    except TypeError:
-        return 0
-
-
-def describe_random(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_show(v) for v in value)
-    if isinstance(value, dict):
-        scale = "log-uniform" if value.get("log") else "uniform"
-        return f"{scale} {_show(value.get('low'))} … {_show(value.get('high'))}"
-    return _show(value)
-
-
-def metric_options(kind: str) -> dict[str, str]:
-    """metric -> default goal, as ``parse_sweep`` allows them for the task."""
-    task_metric, goal = TASK_METRICS[kind]
-    options = {task_metric: goal, "loss": "min"}
-    if kind == "char_lm":
-        options["bpc"] = "min"
-    return options
-
-
-def sweep_folders(root: Path) -> list[Path]:
-    """``sweep-*`` folders (with a sweep.toml) directly in the run store, newest first."""
-    try:
-        found = [p for p in Path(root).iterdir()
-                 if p.name.startswith("sweep-") and (p / SWEEP_FILE).is_file()]
-    except OSError:
-        return []
-    return sorted(found, key=lambda p: (-_mtime(p / RESULTS_FILE), p.name))
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-# ---------------------------------------------------------------- the sweep's process
-
-@dataclass(frozen=True)
-class SweepCrashed:
-    """The sweep ended without its SweepFinished: a bad definition, a lock, a dead process."""
-    error: str
-
-
-@dataclass(frozen=True)
-class ResultsRead:
-    """results.csv as it was when the sweep started (points done by earlier invocations)."""
-    rows: list
-
-
-FINAL = (SweepFinished, SweepCrashed)
-
-
-def _sweep_child(cfg_data: dict, root: str, backend: str, workers: int, q: Any, stop: Any,
-                 log_path: str) -> None:
-    """Entry point of the sweep's process (spawned): run_sweep with a batching listener."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)   # the terminal belongs to the UI
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    faulthandler.enable()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)       # the UI stops us through `stop`
-    forward = BatchingForwarder(q, FLUSH_HZ).start()
-    parent = os.getppid()
-
-    def should_stop() -> bool:                         # asked to, or orphaned
-        return stop.is_set() or os.getppid() != parent
-
-    try:
-        from lstm_tui.sweeps.runner import run_sweep
-        cfg = parse_config(cfg_data, SOURCE)
-        spec = parse_sweep(cfg, SOURCE)
-        run_sweep(ORIGIN, cfg, spec, Path(root), backend=backend, workers=workers,
-                  listener=forward, should_stop=should_stop)
-    except BaseException as exc:  # the runner records point failures itself; this is the rest
-        first = (str(exc).strip().splitlines() or [""])[0]
-        known = isinstance(exc, (ConfigError, RunError))
-        forward(SweepCrashed((first if known else f"{type(exc).__name__}: {first}")[:500]))
-        if not known:
-            traceback.print_exc()
-    finally:
-        forward.close()
-        q.close()
-        q.join_thread()
-
-
-class SweepEvents(Message):
-    """New events of the sweep wait in `inbox`; a newer message replaces a queued one."""
-
-    def __init__(self, inbox: EventInbox) -> None:
-        super().__init__()
-        self.inbox = inbox
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SweepEvents) and message.inbox is self.inbox
-
-
-class SweepProcess:
-    """One sweep in a spawned process; its events reach `post` as SweepEvents."""
-
-    def __init__(self, cfg: RunConfig, root: Path, backend: str, workers: int,
-                 post: Callable[[Message], object], stop_grace: float = STOP_GRACE) -> None:
-        self.inbox = EventInbox()
-        self._post = post
-        self._grace = stop_grace
-        self._stop_asked: float | None = None
-        self._ended = threading.Event()
-        ctx = mp.get_context("spawn")
-        fd, self._log = tempfile.mkstemp(prefix="lstm-lab-sweep-", suffix=".log")
-        os.close(fd)
-        with _stdio_with_file_descriptors():          # Textual's stdout has no descriptor
-            self._queue = ctx.Queue()
-            self._stop = ctx.Event()
-            # not a daemon: the processes backend starts a pool of its own
-            self._process = ctx.Process(
-                target=_sweep_child, name=f"lstm-lab sweep {cfg.name or cfg.task.kind}",
-                args=(config_to_dict(cfg), str(root), backend, workers, self._queue,
-                      self._stop, self._log), daemon=False)
-            self._process.start()
-        self._thread = threading.Thread(target=self._drain, name="lstm-lab sweep drain",
-                                        daemon=True)
-        self._thread.start()
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
-    def alive(self) -> bool:
-        return not self._ended.is_set()
-
-    def stop(self) -> None:
-        if self._stop_asked is None:
-            self._stop_asked = time.monotonic()
-            self._stop.set()
-
-    def wait(self, timeout: float) -> bool:
-        return self._ended.wait(timeout)
-
-    def _drain(self) -> None:
-        final, terminated = False, False
-        try:
-            while not final:
-                try:
-                    final = self._deliver(self._queue.get(timeout=POLL))
-                    continue
-                except queue.Empty:
-                    pass
-                if not self._process.is_alive():
-                    final = self._deliver_rest()
-                    break
-                if (self._stop_asked is not None and not terminated
-                        and time.monotonic() - self._stop_asked > self._grace):
-                    self._process.terminate()
-                    terminated = True
-            self._process.join(self._grace)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-            final = final or self._deliver_rest()
-            if not final:
-                error = (f"the sweep's process did not stop within {self._grace:g} s and was "
-                         "terminated; launching again resumes" if terminated else
-                         death_message(self._process.exitcode, self._log).replace(
-                             "training process", "sweep's process"))
-                self._put([SweepCrashed(error)])
-        finally:
-            try:
-                os.unlink(self._log)
-            except OSError:
-                pass
-            self._queue.close()
-            self._queue.cancel_join_thread()
-            self._ended.set()
-            safe_post(self._post, SweepEvents(self.inbox))   # the process is gone: say so
-
-    def _deliver(self, batch: list) -> bool:
-        events = []
-        for event in batch:
-            events.append(event)
-            if isinstance(event, SweepStarted):   # what earlier invocations left
-                events.append(ResultsRead(read_results(Path(event.sweep_dir) / RESULTS_FILE)))
-        self._put(events)
-        return any(isinstance(e, FINAL) for e in events)
-
-    def _deliver_rest(self) -> bool:
-        final = False
-        while True:
-            try:
-                batch = self._queue.get(timeout=POLL)
-            except (queue.Empty, EOFError, OSError):
-                return final
-            final = self._deliver(batch) or final
-
-    def _put(self, events: list) -> None:
-        self.inbox.put(events)
-        safe_post(self._post, SweepEvents(self.inbox))
-
-
-# ---------------------------------------------------------------- what the screen knows
-
-@dataclass
-class Running:
-    step: int
-    total: int
-    run_dir: str
-
-    @property
-    def fraction(self) -> float | None:
-        return min(1.0, self.step / self.total) if self.total else None
-
-
-class SweepState:
-    """One sweep as the screen shows it: its planned points, the results rows (by point
-    key) and the points running now.  Fed by the runner's events or by results.csv."""
-
-    def __init__(self, spec: SweepSpec, sweep_dir: Path,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.sweep_dir = Path(sweep_dir)
-        self.name = spec.name
-        self.axes = list(spec.axes)
-        self.metric, self.goal = spec.metric, spec.goal
-        self.points = {p.key: p for p in spec.points()}
-        self.plan = [{**p.values, SEED: p.seed} for p in spec.points()]
-        self.total = len(self.points)
-        self.rows: dict[str, dict] = {}
-        self.running: dict[str, Running] = {}
-        self.clock = clock
-        self.active = False          # our process is training it
-        self.stopping = False
-        self.ended = ""              # "", "finished", "interrupted", "crashed"
-        self.error = ""
-        self.started_at: float | None = None
-        self.done_at_start = 0
-        self.version = 0
-        self._planned: dict[str, list] = {}
-        self._best: tuple | None = None
-
-    # -- feeding
-    def set_rows(self, rows: Iterable[dict]) -> None:
-        self.rows = {r["key"]: r for r in rows if r.get("key") in self.points}
-        self.version += 1
-
-    def apply(self, event: Any) -> None:
-        if isinstance(event, SweepStarted):
-            self.sweep_dir = Path(event.sweep_dir)
-            self.active, self.ended, self.error = True, "", ""
-            self.started_at = self.clock()
-            self.done_at_start = event.done
-            self.running.clear()
-        elif isinstance(event, ResultsRead):
-            self.set_rows(event.rows)
-        elif isinstance(event, PointStarted):
-            self.running[event.key] = Running(0, event.total_steps, event.run_dir)
-        elif isinstance(event, PointProgress):
-            old = self.running.get(event.key)
-            self.running[event.key] = Running(event.step, event.total_steps,
-                                              old.run_dir if old else "")
-        elif isinstance(event, PointFinished):
-            self.running.pop(event.key, None)
-            if event.key in self.points:
-                self.rows[event.key] = event.row
-        elif isinstance(event, SweepFinished):
-            self.active = self.stopping = False
-            self.ended = "interrupted" if event.interrupted else "finished"
-            self.running.clear()
-        elif isinstance(event, SweepCrashed):
-            self.active = self.stopping = False
-            self.ended, self.error = "crashed", event.error
-            self.running.clear()
-        self.version += 1
-
-    # -- reading
-    @property
-    def done(self) -> int:
-        return sum(r.get("status") in DONE for r in self.rows.values())
-
-    def result_rows(self) -> list[dict]:
-        return [self.rows[k] for k in self.points if k in self.rows]
-
-    def planned(self, axis: str) -> list:
-        """Every value the axis takes in the plan (numbers ascending)."""
-        if axis not in self._planned:
-            self._planned[axis] = sf.axis_values(self.plan, axis)
-        return self._planned[axis]
-
-    def view_axes(self) -> list[str]:
-        """The axes a view may put across or down: the swept ones, then the seed."""
-        return self.axes + [SEED]
-
-    def default_xy(self) -> tuple[str, str]:
-        """The CLI's choice: of the first two axes, the one with more values down the rows;
-        a sweep of one axis gets a row per seed."""
-        if len(self.axes) >= 2:
-            x, y = sorted(self.axes[:2], key=lambda a: len(self.planned(a)))
-            return x, y
-        return self.axes[0], SEED
-
-    def eta(self) -> float | None:
-        """Seconds left, from the pace of this invocation (running points count pro rata)."""
-        if not self.active or self.started_at is None:
-            return None
-        progress = self.done - self.done_at_start + sum(
-            r.fraction or 0.0 for r in self.running.values())
-        elapsed = self.clock() - self.started_at
-        if progress <= 0 or elapsed <= 0:
-            return None
-        left = self.total - self.done - sum(r.fraction or 0.0 for r in self.running.values())
-        return max(0.0, left * elapsed / progress)
-
-    def best(self, column: str) -> sf.Group | None:
-        """The best grid point so far (mean over its seeds); cached per version."""
-        if self._best is None or self._best[:2] != (self.version, column):
-            found = sf.ranked(self.result_rows(), self.axes, column, self.goal)
-            self._best = (self.version, column,
-                          found[0] if found and found[0].stat is not None else None)
-        return self._best[2]
-
-    def point_values(self, key: str) -> dict:
-        p = self.points[key]
-        return {**p.values, SEED: p.seed}
-
-
-def surface_view(state: SweepState, x: str, y: str, column: str,
-                 where: dict[str, Any]) -> sf.Surface:
-    """sf.surface of the results, laid out over every planned value (cells to come
-    included) and folding only the axes that the plan varies."""
-    axes = state.axes + ([SEED] if SEED in (x, y) else [])
-    s = sf.surface(state.result_rows(), axes, x, y, column, state.goal, where=where,
-                   metric=column.replace("_", " "))
-    hidden = [a for a in state.axes if a not in (x, y) and a not in where
-              and len(state.planned(a)) > 1]
-    return dataclasses.replace(s, xs=_merged(state.planned(x), s.xs),
-                               ys=_merged(state.planned(y), s.ys), hidden=hidden)
-
-
-def _merged(planned: list, found: list) -> list:
-    seen = {hashable(v) for v in planned}
-    return list(planned) + [v for v in found if hashable(v) not in seen]
-
-
-def _matches(values: dict, where: dict[str, Any]) -> bool:
-    return bool(sf.filter_rows([values], where))
-
-
-def running_cells(state: SweepState, x: str, y: str,
-                  where: dict[str, Any]) -> dict[tuple, float | None]:
-    """(x value, y value) of every running point shown by the view -> its progress."""
-    out: dict[tuple, float | None] = {}
-    for key, run in state.running.items():
-        values = state.point_values(key)
-        if _matches(values, where):          # several in one cell: the furthest on
-            at = (hashable(values[x]), hashable(values[y]))
-            known = [f for f in (out.get(at), run.fraction) if f is not None]
-            out[at] = max(known) if known else None
-    return out
-
-
-def cell_rows(state: SweepState, x: str, y: str, xv: Any, yv: Any, column: str,
-              where: dict[str, Any]) -> list[dict]:
-    """Results rows of one cell, best first; then its running points (status running)."""
-    pin = {**where, x: xv, y: yv}
-    rows = sf.filter_rows(state.result_rows(), pin)
-    good = [r for r in rows if isinstance(r.get(column), (int, float))
-            and math.isfinite(r[column])]
-    bad = [r for r in rows if r not in good]
-    good.sort(key=lambda r: r[column], reverse=state.goal == "max")
-    running = []
-    for key, run in state.running.items():
-        values = state.point_values(key)
-        if _matches(values, pin):
-            running.append({**values, "run": run.run_dir, "status": "running",
-                            "steps": run.step, "_progress": run.fraction})
-    return good + bad + running
-
-
-# ---------------------------------------------------------------- the line chart
-
-class BandPlot(PlotextPlot):
-    """Lines of a metric along an axis, each with its min-max band over seeds (dotted);
-    axes of names (cells, optimizers) are placed evenly and labelled."""
-
-    DEFAULT_CSS = """
-    BandPlot {
-        width: 1fr;
-        height: 1fr;
-        min-height: 6;
-        border-top: solid $panel-lighten-2;
-        border-title-align: left;
-        border-title-color: $text;
-    }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.labels: tuple[str, ...] = ()
-        self.shown: list[sf.Line] = []
-
-    def show(self, lines: list[sf.Line], *, title: str, xlabel: str,
-             log_x: bool = False) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.frame(False)
-        self.shown = [line for line in lines if line.xs]
-        values: list = []
-        for line in self.shown:
-            values += [v for v in line.xs if not any(sf._same(v, s) for s in values)]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        log = log_x and numeric and values and all(v > 0 for v in values)
-        if numeric:
-            values.sort()
-
-        def place(v: Any) -> float:
-            if not numeric:
-                return float(next(i for i, s in enumerate(values) if sf._same(v, s)))
-            return math.log10(v) if log else float(v)
-
-        legend = []
-        for i, line in enumerate(self.shown):      # bands first: the means draw over them
-            if any(h != lo for h, lo in zip(line.highs, line.lows)):
-                xs = [place(v) for v in line.xs]
-                plt.plot(xs, line.lows, marker="·", color=series_color(i))
-                plt.plot(xs, line.highs, marker="·", color=series_color(i))
-        for i, line in enumerate(self.shown):
-            marker = series_marker(i)
-            plt.plot([place(v) for v in line.xs], line.means, marker=marker,
-                     color=series_color(i))
-            legend.append(f"[{rich_color(i)}]{MARKER_GLYPHS.get(marker, marker)}[/] "
-                          f"{escape(line.label)}")
-        if values:
-            shown = values if len(values) <= 12 else values[::math.ceil(len(values) / 12)]
-            plt.xticks([place(v) for v in shown], [sf.fmt(v, 3) for v in shown])
-        else:
-            plt.title("no finished points yet")
-        self.labels = tuple(line.label for line in self.shown)
-        head = f"[b]{escape(title)}[/b]"
-        if log:
-            head += " · log x"
-        self.border_title = "  ".join([head, *legend, "[dim]dotted: min-max over seeds[/]"
-                                       if self.shown else ""])
-        self.refresh()
-
-    def render(self):
-        try:
-            return super().render()
-        except Exception as exc:  # a plotting bug must not take the screen down
-            return Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
-
-
-# ---------------------------------------------------------------- the screen
 
 class SweepScreen(Screen):
     """Define a sweep from a config, launch it, watch its grid fill in, open its runs."""
@@ -649,120 +79,7 @@ class SweepScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
-    DEFAULT_CSS = """
-    SweepScreen #sweep-status {
-        height: 1;
-        padding: 0 1;
-        background: $surface;
-    }
-    SweepScreen #sweep-tabs {
-        height: 1fr;
-    }
-    SweepScreen TabPane {
-        padding: 0 1;
-    }
-    SweepScreen .row {
-        height: 1;
-        margin-bottom: 1;
-    }
-    SweepScreen.-short .row {
-        margin-bottom: 0;
-    }
-    SweepScreen .lbl {
-        padding: 0 1 0 0;
-        color: $text-muted;
-    }
-    SweepScreen .lbl.gap {
-        padding: 0 1 0 2;
-    }
-    SweepScreen .row > Button {
-        margin-left: 1;
-        min-width: 5;
-    }
-    SweepScreen #axis-key {
-        width: 2fr;
-        max-width: 40;
-    }
-    SweepScreen #axis-values {
-        width: 3fr;
-    }
-    SweepScreen #range-low, SweepScreen #range-high {
-        width: 10;
-        margin-right: 1;
-    }
-    SweepScreen #range-count {
-        width: 7;
-        margin-right: 1;
-    }
-    SweepScreen #range-log {
-        width: auto;
-    }
-    SweepScreen #axis-message {
-        height: auto;
-        max-height: 3;
-        color: $text-muted;
-        margin-bottom: 1;
-    }
-    SweepScreen.-short #axis-message {
-        margin-bottom: 0;
-    }
-    SweepScreen #axis-message.-error, SweepScreen #point-count.-error {
-        color: $text-error;
-    }
-    SweepScreen #axes-table {
-        height: 1fr;
-        min-height: 3;
-        margin-bottom: 1;
-    }
-    SweepScreen.-short #axes-table {
-        margin-bottom: 0;
-    }
-    SweepScreen #seeds, SweepScreen #workers {
-        width: 6;
-    }
-    SweepScreen #metric {
-        width: 16;
-    }
-    SweepScreen #goal {
-        width: 9;
-    }
-    SweepScreen #backend {
-        width: 16;
-    }
-    SweepScreen #point-count {
-        padding: 0 0 0 2;
-        width: 1fr;
-        height: 1;
-    }
-    SweepScreen #open-sweep {
-        width: 1fr;
-    }
-    SweepScreen .view-controls {
-        height: 1;
-    }
-    SweepScreen .view-controls Select {
-        width: 18;
-    }
-    SweepScreen #grid-fixed {
-        width: 1fr;
-        height: 1;
-    }
-    SweepScreen #cell-info {
-        height: 1;
-        background: $surface;
-    }
-    SweepScreen #cell-runs {
-        height: auto;
-        max-height: 7;
-    }
-    SweepScreen.-short #cell-runs {
-        max-height: 4;
-    }
-    SweepScreen #lines-logx {
-        width: auto;
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "sweep.tcss"
 
     BINDINGS = [
         Binding("ctrl+r", "launch", "Launch", tooltip="train the points not done yet "
@@ -815,7 +132,7 @@ class SweepScreen(Screen):
         self.spec: SweepSpec | None = None
         self.spec_error = ""
         self.state: SweepState | None = None
-        self.process: SweepProcess | None = None
+        self.process: ChildProcess | None = None
         self.x = self.y = ""
         self.fixed: dict[str, Any] = {}      # extra axis -> BEST or a value index
         self.spread = False
@@ -1283,7 +600,7 @@ class SweepScreen(Screen):
         self.state = SweepState(message.spec, message.path)
         self.state.set_rows(message.rows)
         self.open_path = message.path
-        self._rows_stamp = _stamp(message.path)
+        self._rows_stamp = results_stamp(message.path)
         self._refresh_folders()
         folders = self.query_one("#open-sweep", Select)
         if str(message.path) in {str(p) for p in sweep_folders(self.root)}:
@@ -1298,7 +615,7 @@ class SweepScreen(Screen):
         state = self.state
         if state is None or state.active or self._reading:
             return
-        stamp = _stamp(state.sweep_dir)
+        stamp = results_stamp(state.sweep_dir)
         if stamp == self._rows_stamp:
             return
         self._reading = True
@@ -1347,8 +664,8 @@ class SweepScreen(Screen):
         state.active, state.ended, state.error, state.stopping = True, "", "", False
         state.started_at = None
         try:
-            self.process = SweepProcess(cfg, self.root, self.backend, self.n_workers,
-                                        self.post_message)
+            self.process = start_sweep(cfg, self.root, self.backend, self.n_workers,
+                                       self.post_message)
         except Exception as exc:   # no process could be started
             state.active = False
             self.notify(f"{type(exc).__name__}: {exc}", title="cannot launch", severity="error")
@@ -1633,7 +950,7 @@ class SweepScreen(Screen):
             text.append(f"@ {label}", style="dim")
         eta = state.eta()
         if eta is not None:
-            text.append(f" · ETA {_duration(eta)}")
+            text.append(f" · ETA {duration(eta)}")
         if not state.active and 0 < done < total and state.ended != "crashed":
             text.append(" · ctrl+r resumes", style="dim")
         if state.ended == "crashed":
@@ -1818,20 +1135,3 @@ class SweepScreen(Screen):
                         "(it resumes with ctrl+r)", title="Sweep", severity="warning")
             return
         self.app.pop_screen()
-
-
-def _stamp(folder: Path) -> tuple:
-    try:
-        st = os.stat(Path(folder) / RESULTS_FILE)
-        return (st.st_mtime_ns, st.st_size, (Path(folder) / LOCK_FILE).exists())
-    except OSError:
-        return (None,)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

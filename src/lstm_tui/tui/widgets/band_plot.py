@@ -1,0 +1,80 @@
+"""The Sweep screen's Lines view: a metric along one axis, a line per value of another.
+
+Each line is a :class:`~lstm_tui.sweeps.surface.Line` (means over seeds, with the min and
+max); the widget draws what it is given and computes nothing.  Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual_plotext import PlotextPlot
+
+from lstm_tui.sweeps import surface as sf
+from lstm_tui.tui.widgets.run_charts import (MARKER_GLYPHS, CurvesPlot, rich_color,
+                                             series_color, series_marker)
+
+
+class BandPlot(PlotextPlot):
+    """Lines of a metric along an axis, each with its min-max band over seeds (dotted);
+    axes of names (cells, optimizers) are placed evenly and labelled."""
+
+    DEFAULT_CSS = CurvesPlot.DEFAULT_CSS.replace("CurvesPlot", "BandPlot")  # the same look
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.labels: tuple[str, ...] = ()
+        self.shown: list[sf.Line] = []
+
+    def show(self, lines: list[sf.Line], *, title: str, xlabel: str,
+             log_x: bool = False) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        plt.frame(False)
+        self.shown = [line for line in lines if line.xs]
+        values: list = []
+        for line in self.shown:
+            values += [v for v in line.xs if not any(sf._same(v, s) for s in values)]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        log = log_x and numeric and values and all(v > 0 for v in values)
+        if numeric:
+            values.sort()
+
+        def place(v: Any) -> float:
+            if not numeric:
+                return float(next(i for i, s in enumerate(values) if sf._same(v, s)))
+            return math.log10(v) if log else float(v)
+
+        legend = []
+        for i, line in enumerate(self.shown):      # bands first: the means draw over them
+            if any(h != lo for h, lo in zip(line.highs, line.lows)):
+                xs = [place(v) for v in line.xs]
+                plt.plot(xs, line.lows, marker="·", color=series_color(i))
+                plt.plot(xs, line.highs, marker="·", color=series_color(i))
+        for i, line in enumerate(self.shown):
+            marker = series_marker(i)
+            plt.plot([place(v) for v in line.xs], line.means, marker=marker,
+                     color=series_color(i))
+            legend.append(f"[{rich_color(i)}]{MARKER_GLYPHS.get(marker, marker)}[/] "
+                          f"{escape(line.label)}")
+        if values:
+            shown = values if len(values) <= 12 else values[::math.ceil(len(values) / 12)]
+            plt.xticks([place(v) for v in shown], [sf.fmt(v, 3) for v in shown])
+        else:
+            plt.title("no finished points yet")
+        self.labels = tuple(line.label for line in self.shown)
+        head = f"[b]{escape(title)}[/b]"
+        if log:
+            head += " · log x"
+        self.border_title = "  ".join([head, *legend, "[dim]dotted: min-max over seeds[/]"
+                                       if self.shown else ""])
+        self.refresh()
+
+    def render(self):
+        try:
+            return super().render()
+        except Exception as exc:  # a plotting bug must not take the screen down
+            return Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
