@@ -423,8 +423,11 @@ async def test_a_bad_launch_is_refused_with_the_message(tmp_path):
         await pilot.press("2")
         await pilot.pause()
         await pilot.press("ctrl+r")
-        await pilot.pause()
         screen = app.screen
+        for _ in range(40):  # the tab switch is posted; give a loaded machine time to show it
+            await pilot.pause(0.05)
+            if screen.query_one("#sweep-tabs").active == "define":
+                break
         assert screen.process is None
         assert screen.query_one("#sweep-tabs").active == "define"
         assert "sweep.grid: is empty" in shown(pilot, "#axis-message")

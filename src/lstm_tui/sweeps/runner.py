@@ -30,7 +30,7 @@ from lstm_tui.config import ConfigError, RunConfig, to_toml
 from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, pid_alive,
                                  read_info, read_jsonl)
 from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
-from lstm_tui.sweeps.spec import Point, SweepSpec, _show
+from lstm_tui.sweeps.spec import Point, SweepSpec, show_value
 
 SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
 DONE = ("completed", "stopped_early", "diverged", "failed")   # never trained again
@@ -103,7 +103,7 @@ def sweep_dir_for(root: Path, spec: SweepSpec) -> Path:
 
 def run_dir_name(point: Point, total: int) -> str:
     width = max(3, len(str(total - 1)))
-    values = "-".join(f"{k.rsplit('.', 1)[-1]}{_show(v)}" for k, v in point.values.items())
+    values = "-".join(f"{k.rsplit('.', 1)[-1]}{show_value(v)}" for k, v in point.values.items())
     return f"p{point.index:0{width}d}-{slug(values, 60)}-s{point.seed}".replace("--", "-")
 
 
@@ -271,7 +271,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)
-    return _show(value)
+    return show_value(value)
 
 
 def read_results(path: Path) -> list[dict]:

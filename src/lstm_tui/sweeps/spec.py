@@ -82,7 +82,7 @@ class Point:
 
     def label(self, short: bool = True) -> str:
         """'seq_len=10 hidden=16 seed=1' (leaf names when short)."""
-        parts = [f"{k.rsplit('.', 1)[-1] if short else k}={_show(v)}"
+        parts = [f"{k.rsplit('.', 1)[-1] if short else k}={show_value(v)}"
                  for k, v in self.values.items()]
         return " ".join(parts + [f"seed={self.seed}"])
 
@@ -182,7 +182,7 @@ def _parse_grid(grid: Any, data: dict, cfg: RunConfig, source: str) -> dict[str,
         checked = [check_value(spec, v, source, where) for v in values]
         for i, v in enumerate(checked):
             if v in checked[:i]:
-                raise ConfigError(source, where, f"lists {_show(v)} twice (values must differ)")
+                raise ConfigError(source, where, f"lists {show_value(v)} twice (values must differ)")
         out[key] = checked
     return out
 
@@ -354,7 +354,7 @@ def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:
     try:
         validate(cfg, spec.source)
     except ConfigError as exc:
-        shown = " ".join(f"{k}={_show(v)}" for k, v in values.items())
+        shown = " ".join(f"{k}={show_value(v)}" for k, v in values.items())
         table = "grid" if exc.key in spec.grid else "random" if exc.key in spec.random else ""
         key = f"sweep.{table}.{exc.key}" if table else "sweep"
         raise ConfigError(spec.source, key, f"the point {shown} is invalid: "
@@ -376,11 +376,11 @@ def point_key(values: dict, seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ",".join(_show(v) for v in value) + "]"
+        return "[" + ",".join(show_value(v) for v in value) + "]"
     return str(value)

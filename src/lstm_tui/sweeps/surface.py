@@ -26,7 +26,7 @@ from rich.text import Text
 from lstm_tui.config import ConfigError, load_preset, suggest
 from lstm_tui.runs.store import METRICS, read_jsonl
 from lstm_tui.sweeps.runner import RESULTS_FILE, SWEEP_FILE, read_results, typed
-from lstm_tui.sweeps.spec import _show, parse_sweep
+from lstm_tui.sweeps.spec import show_value, parse_sweep
 
 OK_STATUSES = ("completed", "stopped_early")
 
@@ -116,7 +116,7 @@ class Group:
         return sum(s in ("diverged", "failed") for s in self.statuses)
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
             not isinstance(a, bool) and not isinstance(b, bool):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
@@ -128,7 +128,7 @@ def _hashable(value: Any) -> Any:
 
 
 def filter_rows(rows: Iterable[dict], where: dict[str, Any] | None) -> list[dict]:
-    return [r for r in rows if all(_same(r.get(k), v) for k, v in (where or {}).items())]
+    return [r for r in rows if all(same_value(r.get(k), v) for k, v in (where or {}).items())]
 
 
 def groups(rows: Iterable[dict], axes: Sequence[str], column: str) -> list[Group]:
@@ -167,7 +167,7 @@ def axis_values(rows: Iterable[dict], axis: str) -> list[Any]:
     seen: list[Any] = []
     for r in rows:
         v = r.get(axis)
-        if v is not None and not any(_same(v, s) for s in seen):
+        if v is not None and not any(same_value(v, s) for s in seen):
             seen.append(v)
     if seen and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
         return sorted(seen)
@@ -246,7 +246,7 @@ def lines(rows: Iterable[dict], axes: Sequence[str], x: str, column: str, goal: 
                 best[at] = g
         xs = [v for v in axis_values(subset, x) if _hashable(v) in best]
         stats = [best[_hashable(v)].stat for v in xs]
-        label = f"{by.rsplit('.', 1)[-1]}={_show(bv)}" if by else column
+        label = f"{by.rsplit('.', 1)[-1]}={show_value(bv)}" if by else column
         out.append(Line(label, xs, [s.mean for s in stats], [s.min for s in stats],
                         [s.max for s in stats], [s.std for s in stats]))
     return out
@@ -273,7 +273,7 @@ def epoch_lines(rows: Iterable[dict], records: dict[str, list[dict]], axis: str,
                 per_epoch.setdefault(epoch, []).append(v)
         epochs = sorted(per_epoch)
         stats = [Stat.of(per_epoch[e]) for e in epochs]
-        out.append(Line(f"{axis.rsplit('.', 1)[-1]}={_show(value)}", epochs,
+        out.append(Line(f"{axis.rsplit('.', 1)[-1]}={show_value(value)}", epochs,
                         [s.mean for s in stats], [s.min for s in stats],
                         [s.max for s in stats], [s.std for s in stats]))
     return out
@@ -291,7 +291,7 @@ def fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return _show(value)
+        return show_value(value)
     if isinstance(value, int):
         return str(value)
     if not math.isfinite(value):
@@ -356,11 +356,11 @@ def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100
     labels: list[Any] = []
     for line in series:
         for v in line.xs:
-            if not any(_same(v, s) for s in labels):
+            if not any(same_value(v, s) for s in labels):
                 labels.append(v)
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels)
     where = (lambda v: v) if numeric else \
-        (lambda v: next(i for i, s in enumerate(labels) if _same(v, s)))
+        (lambda v: next(i for i, s in enumerate(labels) if same_value(v, s)))
     for i, line in enumerate(series):
         if not line.xs:
             continue

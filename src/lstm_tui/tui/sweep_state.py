@@ -29,7 +29,7 @@ from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
                                     SweepFinished, SweepStarted)
-from lstm_tui.sweeps.spec import MAX_POINTS, TASK_METRICS, SweepSpec, _show
+from lstm_tui.sweeps.spec import MAX_POINTS, TASK_METRICS, SweepSpec, show_value
 from lstm_tui.tui.sweep_process import ResultsRead, SweepCrashed
 
 SEED = "seed"                # the pseudo-axis: one row (or column) per seed
@@ -90,7 +90,7 @@ def parse_axis_values(key: str, spec: FieldSpec, raw: str) -> list:
     values = [check_value(spec, parse_token(spec, t), "", where) for t in tokens]
     for i, v in enumerate(values):
         if v in values[:i]:
-            raise ConfigError("", where, f"lists {_show(v)} twice (values must differ)")
+            raise ConfigError("", where, f"lists {show_value(v)} twice (values must differ)")
     return values
 
 
@@ -140,11 +140,11 @@ def grid_size(table: dict) -> int:
 
 def describe_random(value: Any) -> str:
     if isinstance(value, list):
-        return ", ".join(_show(v) for v in value)
+        return ", ".join(show_value(v) for v in value)
     if isinstance(value, dict):
         scale = "log-uniform" if value.get("log") else "uniform"
-        return f"{scale} {_show(value.get('low'))} … {_show(value.get('high'))}"
-    return _show(value)
+        return f"{scale} {show_value(value.get('low'))} … {show_value(value.get('high'))}"
+    return show_value(value)
 
 
 def metric_options(kind: str) -> dict[str, str]:

@@ -53,7 +53,7 @@ from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import backend_names, make_backend
 from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
                                     sweep_dir_for)
-from lstm_tui.sweeps.spec import SweepSpec, _show, parse_sweep
+from lstm_tui.sweeps.spec import SweepSpec, show_value, parse_sweep
 from lstm_tui.tui.messages import SweepEvents
 from lstm_tui.tui.screens.runs import RunDetailScreen, one_line, report_worker_error
 from lstm_tui.tui.sweep_process import SOURCE, SweepCrashed, start_sweep
@@ -263,7 +263,7 @@ class SweepScreen(Screen):
         """Put the config's keys and the table's settings into the Define widgets."""
         keys = self.query_one("#axis-key", Select)
         with keys.prevent(Select.Changed):
-            keys.set_options([(f"{key} = {_show(current_value(self.base, key))}", key)
+            keys.set_options([(f"{key} = {show_value(current_value(self.base, key))}", key)
                               for key, _ in sweep_keys(self.base)])
         options = metric_options(self.base.task.kind)
         metric = self.table.get("metric", next(iter(options)))
@@ -291,8 +291,8 @@ class SweepScreen(Screen):
         row = table.cursor_row
         table.clear()
         for key, values in (self.table.get("grid") or {}).items():
-            shown = ", ".join(_show(v) for v in values) if isinstance(values, list) \
-                else _show(values)
+            shown = ", ".join(show_value(v) for v in values) if isinstance(values, list) \
+                else show_value(values)
             count = str(len(values)) if isinstance(values, list) else "?"
             table.add_row(key, Text(count, justify="right"), shown, key=f"grid:{key}")
         random = self.table.get("random")
@@ -372,7 +372,7 @@ class SweepScreen(Screen):
         elif spec.kind == "bool":
             hint = "; e.g. false, true"
         widget.update(Text.assemble((key, "bold"), f": {spec.help} — {allowed(spec)} "
-                                    f"(now {_show(current_value(self.base, key))}){hint}"))
+                                    f"(now {show_value(current_value(self.base, key))}){hint}"))
 
     def _axis_key(self) -> str | None:
         value = self.query_one("#axis-key", Select).value
@@ -386,7 +386,7 @@ class SweepScreen(Screen):
             current = (self.table.get("grid") or {}).get(key)
             spec = dict(sweep_keys(self.base))[key]
             if isinstance(current, list):
-                values.value = ", ".join(_show(v) for v in current)
+                values.value = ", ".join(show_value(v) for v in current)
             elif spec.kind in ("choice", "bool"):
                 values.value = ", ".join(spec.choices) if spec.kind == "choice" \
                     else "false, true"
@@ -416,7 +416,7 @@ class SweepScreen(Screen):
         n = grid_size(trial)
         self._key_help(Text.assemble(
             (key, "bold"), f": {len(values)} value{'s' * (len(values) != 1)} "
-            f"({', '.join(_show(v) for v in values)}) → ", (f"{n:,} points", "bold"),
+            f"({', '.join(show_value(v) for v in values)}) → ", (f"{n:,} points", "bold"),
             "; Enter adds the axis"))
 
     @on(Input.Submitted, "#axis-values")
@@ -451,7 +451,7 @@ class SweepScreen(Screen):
             self._key_help(str(exc), error=True)
             return
         with self.query_one("#axis-values", Input).prevent(Input.Changed):
-            self.query_one("#axis-values", Input).value = ", ".join(_show(v) for v in values)
+            self.query_one("#axis-values", Input).value = ", ".join(show_value(v) for v in values)
         self._add_axis(key, values)
 
     def _add_axis(self, key: str, values: list) -> None:
@@ -945,7 +945,7 @@ class SweepScreen(Screen):
             text.append(f" · {len(state.running)} running{pct}")
         best = state.best(self._column())
         if best is not None:
-            label = " ".join(f"{leaf(a)}={_show(best.values[a])}" for a in state.axes)
+            label = " ".join(f"{leaf(a)}={show_value(best.values[a])}" for a in state.axes)
             text.append(f" · best {sf.fmt(best.stat.mean, 3)} ", style="bold")
             text.append(f"@ {label}", style="dim")
         eta = state.eta()
@@ -992,9 +992,9 @@ class SweepScreen(Screen):
         rows = cell_rows(state, self.x, self.y, xv, yv, column, where)
         cell = heatmap.cursor_cell()
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f"{leaf(self.x)}={_show(xv)} {leaf(self.y)}={_show(yv)}", style="bold")
+        line.append(f"{leaf(self.x)}={show_value(xv)} {leaf(self.y)}={show_value(yv)}", style="bold")
         for axis, value in where.items():
-            line.append(f" {leaf(axis)}={_show(value)}", style="bold")
+            line.append(f" {leaf(axis)}={show_value(value)}", style="bold")
         if cell is not None and cell.group.stat is not None:
             st = cell.group.stat
             line.append(f"  {column.replace('_', ' ')} {sf.fmt(st.mean)}")
@@ -1002,7 +1002,7 @@ class SweepScreen(Screen):
                 line.append(f" ±{sf.fmt(st.std, 2)} over {st.n} seeds "
                             f"(min {sf.fmt(st.min, 3)}, max {sf.fmt(st.max, 3)})")
             if cell.covered > 1:
-                best_of = " ".join(f"{leaf(a)}={_show(cell.group.values[a])}"
+                best_of = " ".join(f"{leaf(a)}={show_value(cell.group.values[a])}"
                                    for a in cell.group.values if a not in (self.x, self.y))
                 line.append(f"  best of {cell.covered}: {best_of}", style="dim")
             if cell.group.troubled:
@@ -1037,10 +1037,10 @@ class SweepScreen(Screen):
             style = {"running": "cyan", "diverged": "magenta", "failed": "red",
                      "interrupted": "yellow"}.get(status.split()[0] if status else "", "")
             run = str(r.get("run", ""))
-            table.add_row(Path(run).name.split("-", 1)[0], *(_show(r.get(a)) for a in extra),
-                          _show(r.get(SEED)), Text(status, style=style),
+            table.add_row(Path(run).name.split("-", 1)[0], *(show_value(r.get(a)) for a in extra),
+                          show_value(r.get(SEED)), Text(status, style=style),
                           Text(sf.fmt(r.get(column)), justify="right"),
-                          Text(_show(r.get("steps", "")), justify="right"),
+                          Text(show_value(r.get("steps", "")), justify="right"),
                           Text(sf.fmt(r.get("seconds"), 3) if r.get("seconds") is not None
                                else "", justify="right"),
                           key=run or None)

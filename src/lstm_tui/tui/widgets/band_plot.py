@@ -37,7 +37,7 @@ class BandPlot(PlotextPlot):
         self.shown = [line for line in lines if line.xs]
         values: list = []
         for line in self.shown:
-            values += [v for v in line.xs if not any(sf._same(v, s) for s in values)]
+            values += [v for v in line.xs if not any(sf.same_value(v, s) for s in values)]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         log = log_x and numeric and values and all(v > 0 for v in values)
         if numeric:
@@ -45,7 +45,7 @@ class BandPlot(PlotextPlot):
 
         def place(v: Any) -> float:
             if not numeric:
-                return float(next(i for i, s in enumerate(values) if sf._same(v, s)))
+                return float(next(i for i, s in enumerate(values) if sf.same_value(v, s)))
             return math.log10(v) if log else float(v)
 
         legend = []
