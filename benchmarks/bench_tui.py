@@ -29,18 +29,25 @@ FIRST_FRAME = """
 import time, sys
 t0 = time.perf_counter()
 from lstm_tui.tui.app import make_app
+from textual import events
 import asyncio
 async def main():
     app = make_app(__import__('pathlib').Path(sys.argv[1]))
-    async with app.run_test(size=(120, 40)) as pilot:
+    seen = {}
+    def hook(message):
+        # Ready: the first frame has been painted (Textual sends it after the first refresh)
+        if isinstance(message, events.Ready) and 'ready' not in seen:
+            seen['ready'] = time.perf_counter() - t0
+            seen['torch'] = 'torch' in sys.modules
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
         await pilot.pause()
-        print(time.perf_counter() - t0, 'torch' in sys.modules)
+    print(seen['ready'], seen['torch'])
 asyncio.run(main())
 """
 
 
 def first_frame(root: Path) -> tuple[float, bool]:
-    """Seconds from the first import to the mounted, painted Lab screen (fresh process)."""
+    """Seconds from the first import of the app to its first painted frame (fresh process)."""
     out = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(root)], capture_output=True,
                          text=True, check=True)
     seconds, torch_loaded = out.stdout.split()
