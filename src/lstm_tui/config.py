@@ -430,10 +430,6 @@ def config_to_dict(cfg: RunConfig) -> dict:
     return data
 
 
-def config_from_dict(data: dict, source: str = "") -> RunConfig:
-    return parse_config(data, source)
-
-
 def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
     """TOML text of a config; with comments, each key carries its help text."""
     data = config_to_dict(cfg) if isinstance(cfg, RunConfig) else cfg

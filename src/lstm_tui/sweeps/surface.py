@@ -28,7 +28,6 @@ from lstm_tui.runs.store import METRICS, read_jsonl
 from lstm_tui.sweeps.runner import RESULTS_FILE, SWEEP_FILE, read_results, typed
 from lstm_tui.sweeps.spec import show_value, parse_sweep
 
-OK_STATUSES = ("completed", "stopped_early")
 
 
 # ---------------------------------------------------------------- loading

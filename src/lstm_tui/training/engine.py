@@ -21,6 +21,7 @@ from lstm_tui.config import ConfigError, RunConfig, config_to_dict
 from lstm_tui.models import summarize
 from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
+from lstm_tui.tasks.base import bpc
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
 
 Emit = Callable[[ev.Event], None]
@@ -182,7 +183,7 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
             best_monitor, bad_evals = monitored, 0
         else:
             bad_evals += 1
-        extra = {"bpc": val_loss / math.log(2)} if task.metric == "perplexity" else {}
+        extra = {"bpc": bpc(val_loss)} if task.metric == "perplexity" else {}
         emit(ev.ValMetrics(step=step, epoch=step // steps_per_epoch, loss=val_loss,
                            metric=val_metric, best=best_metric, is_best=improved, extra=extra,
                            seconds=elapsed()))
