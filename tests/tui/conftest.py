@@ -6,6 +6,7 @@ import asyncio
 import inspect
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from lstm_tui.tui.app import make_app
@@ -52,3 +53,17 @@ def text_of(pilot, selector: str) -> str:
     widget = pilot.app.screen.query_one(selector)
     lines = widget.render_lines(Region(0, 0, *widget.outer_size))
     return " ".join(" ".join(strip.text for strip in lines).split())
+
+
+class Host(App):
+    """A bare app that shows one screen (the screens are usable standalone)."""
+
+    def __init__(self, make_screen) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+
+    def compose(self) -> ComposeResult:
+        return []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen())

@@ -27,6 +27,7 @@ from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.widgets.run_charts import (Curve, CurvesPlot, MetricsTail, decimate, ema,
                                              log_ticks)
 from lstm_tui.tui.widgets.slider import Slider
+from tests.tui.conftest import Host
 
 # ---------------------------------------------------------------- synthetic runs
 
@@ -152,20 +153,6 @@ def store(tmp_path) -> tuple[Path, dict[str, Path]]:
 
 
 # ---------------------------------------------------------------- hosting a screen
-
-class Host(App):
-    """A bare app that shows one screen (the screens are usable standalone)."""
-
-    def __init__(self, make_screen) -> None:
-        super().__init__()
-        self.make_screen = make_screen
-
-    def compose(self) -> ComposeResult:
-        return []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen())
-
 
 async def settle(pilot, rounds: int = 3) -> None:
     """Let thread workers finish and their messages land; draw pending plots."""

@@ -34,6 +34,7 @@ from lstm_tui.tui.sweep_state import (SweepState, parse_axis_values, range_value
                                       split_values, sweep_keys)
 from lstm_tui.tui.widgets.heatmap import SHADES, Heatmap
 from lstm_tui.tui.worker import EventInbox
+from tests.tui.conftest import Host
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
              "val_size": 32}
@@ -119,20 +120,6 @@ def _write_run(path: Path, cfg, value: float, status: str) -> None:
 
 
 # ---------------------------------------------------------------- hosting
-
-class Host(App):
-    """A bare app showing one screen (the Sweep screen stands alone)."""
-
-    def __init__(self, make_screen) -> None:
-        super().__init__()
-        self.make_screen = make_screen
-
-    def compose(self) -> ComposeResult:
-        return []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen())
-
 
 async def settle(pilot, rounds: int = 3) -> None:
     for _ in range(rounds):
@@ -420,17 +407,24 @@ async def test_stop_keeps_the_finished_points_and_launching_again_resumes(tmp_pa
 async def test_a_bad_launch_is_refused_with_the_message(tmp_path):
     app = Host(lambda: SweepScreen(tmp_path / "runs", tiny_config()))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await pilot.pause()
-        await pilot.press("ctrl+r")
         screen = app.screen
-        for _ in range(40):  # the tab switch is posted; give a loaded machine time to show it
-            await pilot.pause(0.05)
-            if screen.query_one("#sweep-tabs").active == "define":
-                break
+        tabs = screen.query_one("#sweep-tabs")
+        await pilot.press("2")
+        await wait_until(pilot, lambda: tabs.active == "grid")
+        await pilot.press("ctrl+r")
+        # the refusal switches back to Define and explains; a loaded machine may take a while
+        await wait_until(pilot, lambda: tabs.active == "define"
+                         and "sweep.grid: is empty" in shown(pilot, "#axis-message"))
         assert screen.process is None
-        assert screen.query_one("#sweep-tabs").active == "define"
+        assert tabs.active == "define"
         assert "sweep.grid: is empty" in shown(pilot, "#axis-message")
+
+
+async def wait_until(pilot, condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
 
 
 # ---------------------------------------------------------------- live events, no process

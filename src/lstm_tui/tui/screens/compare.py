@@ -17,11 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Footer, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import differing_keys, fmt
 from lstm_tui.runs.store import CONFIG, METRICS, RunInfo, read_info
 from lstm_tui.tui.screens.runs import (CSS_FILE, POLL_SECONDS, display_name, folder_stamp,
@@ -118,7 +117,7 @@ def build_curves(runs: list[ComparedRun], req: CurveRequest) -> tuple[list[Curve
     return curves, title, note
 
 
-class CompareScreen(Screen):
+class CompareScreen(PollingScreen):
     """Overlaid curves of a chosen metric, the config keys that differ, best/final side by side."""
 
     CSS_PATH = CSS_FILE
@@ -170,7 +169,6 @@ class CompareScreen(Screen):
         self._diff_shown: list = []
         self._busy = False
         self._syncing = False
-        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="cmp-controls"):
@@ -194,8 +192,7 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(self.poll_seconds, self.poll)
-        self.poll()
+        self.start_polling()
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -203,14 +200,6 @@ class CompareScreen(Screen):
             if event.worker.group == "compare-load":
                 self._busy = False
             report_worker_error(self, event.worker)
-
-    def on_screen_suspend(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()
-
-    def on_screen_resume(self) -> None:
-        if self._timer is not None:
-            self._timer.resume()
 
     # -- data
     def poll(self) -> None:

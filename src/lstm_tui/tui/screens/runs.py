@@ -26,10 +26,10 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
@@ -207,7 +207,7 @@ NARROW_WIDTH = 100
 NARROW_HIDDEN = {"cell", "hidden"}
 
 
-class RunsScreen(Screen):
+class RunsScreen(PollingScreen):
     """Every run in the store as a sortable, filterable, live table."""
 
     CSS_PATH = CSS_FILE
@@ -252,7 +252,6 @@ class RunsScreen(Screen):
         self.loaded = False
         self.scan_count = 0
         self._scanning = False
-        self._timer: Timer | None = None
         self._shown: list[tuple[str, tuple]] = []
 
     def compose(self) -> ComposeResult:
@@ -270,8 +269,7 @@ class RunsScreen(Screen):
     def on_mount(self) -> None:
         self.narrow = self.app.size.width < NARROW_WIDTH
         self._build_columns()
-        self._timer = self.set_interval(self.poll_seconds, self.poll)
-        self.poll()
+        self.start_polling()
 
     # -- polling
     def poll(self) -> None:
@@ -300,13 +298,7 @@ class RunsScreen(Screen):
             self.query_one(DataTable).loading = False
         self.refresh_table()
 
-    def on_screen_suspend(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()
-
-    def on_screen_resume(self) -> None:
-        if self._timer is not None:
-            self._timer.resume()
+    def on_screen_resume(self) -> None:   # PollingScreen resumes the timer
         if self.loaded:
             self.poll()
 
@@ -546,7 +538,7 @@ class RunSnapshot:
     summary: dict
 
 
-class RunDetailScreen(Screen):
+class RunDetailScreen(PollingScreen):
     """One run: its curves (train/val loss and task metric), summary and config, live."""
 
     CSS_PATH = CSS_FILE
@@ -585,7 +577,6 @@ class RunDetailScreen(Screen):
         self.curves: dict[str, tuple[str, list[Curve]]] = {}
         self.log_y = False
         self._stamp: tuple | None = None
-        self._timer: Timer | None = None
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -604,16 +595,7 @@ class RunDetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(self.poll_seconds, self.poll)
-        self.poll()
-
-    def on_screen_suspend(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()
-
-    def on_screen_resume(self) -> None:
-        if self._timer is not None:
-            self._timer.resume()
+        self.start_polling()
 
     def poll(self) -> None:
         if not self._busy:

@@ -123,27 +123,20 @@ class Heatmap(Widget, can_focus=True):
         Binding("enter", "choose", "Open run"),
     ]
 
-    class CursorMoved(Message):
+    class _CellMessage(Message):
+        def __init__(self, heatmap: Heatmap, x: Any, y: Any) -> None:
+            super().__init__()
+            self.heatmap, self.x, self.y = heatmap, x, y
+
+        @property
+        def control(self) -> Heatmap:
+            return self.heatmap
+
+    class CursorMoved(_CellMessage):
         """The cursor is on the cell (x value, y value)."""
 
-        def __init__(self, heatmap: Heatmap, x: Any, y: Any) -> None:
-            super().__init__()
-            self.heatmap, self.x, self.y = heatmap, x, y
-
-        @property
-        def control(self) -> Heatmap:
-            return self.heatmap
-
-    class CellChosen(Message):
+    class CellChosen(_CellMessage):
         """Enter (or a click on the cursor's cell) on the cell (x value, y value)."""
-
-        def __init__(self, heatmap: Heatmap, x: Any, y: Any) -> None:
-            super().__init__()
-            self.heatmap, self.x, self.y = heatmap, x, y
-
-        @property
-        def control(self) -> Heatmap:
-            return self.heatmap
 
     def __init__(self, *, empty_message: str = "nothing to show yet", name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
