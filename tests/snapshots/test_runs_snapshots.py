@@ -11,31 +11,21 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from lstm_tui.tui.screens.compare import CompareScreen
 from lstm_tui.tui.screens.runs import RunDetailScreen, RunsScreen
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.widgets.run_charts import CurvesPlot
+from tests.tui.conftest import Host as StandaloneHost
 from tests.tui.test_runs_screens import BASE_TIME, synthetic_store
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 NO_POLL = 3600.0   # nothing changes during a snapshot
 
 
-class Host(App):
+class Host(StandaloneHost):
     TITLE = "lstm-lab"
-
-    def __init__(self, make_screen) -> None:
-        super().__init__()
-        self.make_screen = make_screen
-
-    def compose(self) -> ComposeResult:
-        return []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen())
 
 
 async def settle(pilot) -> None:
