@@ -57,6 +57,7 @@ from lstm_tui.models import summarize
 from lstm_tui.tasks.shapes import describe_task
 from lstm_tui.training import engine
 from lstm_tui.training.optim import learning_rate, set_lr
+from lstm_tui.training.window import Window, better
 
 Emit = Callable[[ev.Event], None]
 SaveCheckpoint = Callable[[str, dict], str]
@@ -613,7 +614,7 @@ class _Ensemble:
 
     def _loop(self, should_stop: Callable[[], bool]) -> None:
         self.started = time.perf_counter()
-        self.window = _Window()
+        self.window = Window()
         while self.step < self.total_steps and self.active:
             self.data.new_epoch()
             while self.step < self.total_steps and self.active:
@@ -659,7 +660,7 @@ class _Ensemble:
         if logging_step or eval_step:
             self._prepare_log()
             self._each(self._log)
-            self.window = _Window()
+            self.window = Window()
         if eval_step:
             t0 = time.perf_counter()
             self._each(self._validate)
@@ -776,7 +777,7 @@ class _Ensemble:
         mb.emit(ev.CheckpointWritten(step=self.step, tag=tag, path=path))
 
     def _validate(self, mb: _Member, row: int) -> None:
-        """engine._train's validate(), for one member."""
+        """The engine's validation (engine._Run._validate), for one member."""
         tc, task, model = mb.cfg.train, mb.exp.task, mb.exp.model
         self._load_row(mb, row)
         val_loss, val_metric = engine.evaluate(model, task, tc.batch_size)
@@ -784,11 +785,11 @@ class _Ensemble:
         if not math.isfinite(val_loss):
             self._finish(mb, "diverged", engine.DIVERGED_ADVICE.format(step=self.step, lr=mb.lr))
             return
-        if _better(val_metric, mb.best, task.goal, tc.min_delta):
+        if better(val_metric, mb.best, task.goal, tc.min_delta):
             mb.best = val_metric
         monitor_goal = task.goal if tc.monitor == "metric" else "min"
         monitored = val_metric if tc.monitor == "metric" else val_loss
-        improved = _better(monitored, mb.best_monitor, monitor_goal, tc.min_delta)
+        improved = better(monitored, mb.best_monitor, monitor_goal, tc.min_delta)
         if improved:
             mb.best_monitor, mb.bad_evals = monitored, 0
         else:
@@ -922,30 +923,6 @@ class _StackedBatches:
         self.generators = [self.generators[r] for r in rows]
         if self.perms is not None:
             self.perms = self.perms.index_select(0, index)
-
-
-def _better(value: float, best: float | None, goal: str, min_delta: float) -> bool:
-    if best is None:
-        return True
-    return value > best + min_delta if goal == "max" else value < best - min_delta
-
-
-class _Window:
-    """The group's train metrics between two log records, kept on the device."""
-
-    def __init__(self) -> None:
-        self.losses: list[Tensor] = []      # (M,) per step
-        self.metric_total: Tensor | float = 0.0
-        self.metric_count = 0               # per member (equal for all)
-        self.count = 0
-        self.started = time.perf_counter()
-        self.paused = 0.0
-
-    def add(self, losses: Tensor, metric: Tensor, count: int) -> None:
-        self.losses.append(losses)
-        self.metric_total = self.metric_total + metric
-        self.metric_count += count
-        self.count += 1
 
 
 __all__ = ["group_key", "member_bytes", "train_ensemble", "unbatchable_reason"]

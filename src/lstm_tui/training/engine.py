@@ -23,6 +23,7 @@ from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
 from lstm_tui.tasks.base import bpc
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
+from lstm_tui.training.window import Window, better
 
 Emit = Callable[[ev.Event], None]
 SaveCheckpoint = Callable[[str, dict], str]
@@ -65,29 +66,6 @@ def build(cfg: RunConfig, device: torch.device | None = None) -> Experiment:
     return Experiment(task, model, optimizer, device)
 
 
-class _Window:
-    """Train metrics accumulated on the device between two log records (one sync per log)."""
-
-    def __init__(self) -> None:
-        self.losses: list[torch.Tensor] = []
-        self.metric_total: torch.Tensor | float = 0.0
-        self.metric_count = 0
-        self.started = time.perf_counter()
-        self.paused = 0.0
-
-    def add(self, loss: torch.Tensor, metric: tuple[torch.Tensor, int]) -> None:
-        self.losses.append(loss.detach())
-        self.metric_total = self.metric_total + metric[0].detach()
-        self.metric_count += metric[1]
-
-    def first_nonfinite(self) -> int | None:
-        """Index, within the window, of the first step whose loss was NaN or infinite."""
-        if not self.losses:
-            return None
-        bad = ~torch.isfinite(torch.stack(self.losses))
-        return int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
-
-
 def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: False, *,
           run_id: str = "", save_checkpoint: SaveCheckpoint | None = None,
           resume: dict | None = None) -> ev.Finished | ev.Failed:
@@ -107,207 +85,237 @@ def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: 
 
 def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: str,
            save_checkpoint: SaveCheckpoint | None, resume: dict | None):
-    tc = cfg.train
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
-    exp = build(cfg)
-    task, model, optimizer = exp.task, exp.model, exp.optimizer
-    params = [p for p in model.parameters() if p.requires_grad]
-    names = [n for n, p in model.named_parameters() if p.requires_grad]
-    steps_per_epoch = task.steps_per_epoch(tc.batch_size)
-    total_steps = tc.steps or tc.epochs * steps_per_epoch
-    eval_every = tc.eval_every or steps_per_epoch
-    generator = torch.Generator().manual_seed(tc.seed)
+    return _Run(cfg, emit, save_checkpoint, resume).run(should_stop, run_id)
 
-    step, best_metric, best_monitor, bad_evals, final_metric = 0, None, None, 0, None
-    if resume:
-        if resume.get("vocab") != task.vocab:
+
+class _Run:
+    """One run's live state; `run` reads top to bottom as the training loop.
+
+    Every figure the loop keeps (best values, the log window, the last logged gradient
+    figures) is an attribute, so the helpers below share it without closures.
+    """
+
+    def __init__(self, cfg: RunConfig, emit: Emit, save_checkpoint: SaveCheckpoint | None,
+                 resume: dict | None):
+        self.cfg, self.tc, self.emit, self.save = cfg, cfg.train, emit, save_checkpoint
+        tc = self.tc
+        if tc.threads:
+            torch.set_num_threads(tc.threads)
+        self.exp = build(cfg)
+        self.task, self.model, self.optimizer = self.exp.task, self.exp.model, self.exp.optimizer
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.names = [n for n, p in self.model.named_parameters() if p.requires_grad]
+        self.n_params = sum(p.numel() for p in self.params)
+        self.steps_per_epoch = self.task.steps_per_epoch(tc.batch_size)
+        self.total_steps = tc.steps or tc.epochs * self.steps_per_epoch
+        self.eval_every = tc.eval_every or self.steps_per_epoch
+        self.generator = torch.Generator().manual_seed(tc.seed)
+        self.lbfgs = isinstance(self.optimizer, torch.optim.LBFGS)
+        self.step, self.bad_evals = 0, 0
+        self.best_metric = self.best_monitor = self.final_metric = None
+        if resume:
+            self._resume(resume)
+        self.current_lr = learning_rate(tc, self.step)
+        self.window = Window()
+        # the gradient figures of the last logging step, kept on the device until its log
+        device = self.exp.device
+        self.last_norm = torch.zeros((), device=device)
+        self.last_norms: list[torch.Tensor] = []
+        self.last_means: list[torch.Tensor] = []
+        self.abs_total = torch.zeros((), device=device)
+        self.started = time.perf_counter()
+
+    def _resume(self, resume: dict) -> None:
+        if resume.get("vocab") != self.task.vocab:
             raise ConfigError("", "task", "the checkpoint's vocabulary differs from the task's "
                               "(the text or normalize setting changed); cannot resume")
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        step, bad_evals = resume["step"], resume.get("bad_evals", 0)
-        best_metric, best_monitor = resume.get("best"), resume.get("best_monitor")
-        final_metric = resume.get("final")
-        generator.set_state(resume["generator"])
+        self.model.load_state_dict(resume["model"])
+        self.optimizer.load_state_dict(resume["optimizer"])
+        self.step, self.bad_evals = resume["step"], resume.get("bad_evals", 0)
+        self.best_metric, self.best_monitor = resume.get("best"), resume.get("best_monitor")
+        self.final_metric = resume.get("final")
+        self.generator.set_state(resume["generator"])
         torch.set_rng_state(resume["rng"])
 
-    summary = summarize(cfg.model, task.input_size, task.output_size, task.seq_len, task.readout)
-    emit(ev.RunStarted(run_id=run_id, config=config_to_dict(cfg), summary=summary,
-                       device=str(exp.device), total_steps=total_steps,
-                       steps_per_epoch=steps_per_epoch, dataset_size=task.train_size,
-                       metric=task.metric, goal=task.goal, start_step=step))
+    # ---- the loop
 
-    started = time.perf_counter()
-    lbfgs = isinstance(optimizer, torch.optim.LBFGS)
+    def run(self, should_stop: Callable[[], bool], run_id: str) -> ev.Finished:
+        cfg, task, tc = self.cfg, self.task, self.tc
+        summary = summarize(cfg.model, task.input_size, task.output_size, task.seq_len,
+                            task.readout)
+        self.emit(ev.RunStarted(run_id=run_id, config=config_to_dict(cfg), summary=summary,
+                                device=str(self.exp.device), total_steps=self.total_steps,
+                                steps_per_epoch=self.steps_per_epoch,
+                                dataset_size=task.train_size, metric=task.metric,
+                                goal=task.goal, start_step=self.step))
+        self.started = time.perf_counter()
+        self.window = Window()
+        self.model.train()
+        while self.step < self.total_steps:
+            state = None
+            for x, y in task.train_batches(tc.batch_size, self.generator):
+                if self.step >= self.total_steps:
+                    break
+                if should_stop():
+                    stop = self._log()
+                    if stop:
+                        return self._finish(*stop)
+                    self._checkpoint("last")
+                    return self._finish("interrupted", f"stopped at step {self.step} by request")
+                state, stop = self._train_step(x, y, state)
+                if stop:
+                    return self._finish(*stop)
+        return self._finish("completed", f"trained {self.step} steps")
 
-    def elapsed() -> float:
-        return time.perf_counter() - started
+    def _train_step(self, x, y, state):
+        """One optimizer step, then its log and validation; returns the state carried to
+        the next batch and (status, message) when training must end."""
+        tc = self.tc
+        lr = learning_rate(tc, self.step)
+        if lr != self.current_lr:
+            self.current_lr = lr
+            set_lr(self.optimizer, lr)
+        self.step += 1
+        step = self.step
+        logging_step = step % tc.log_every == 0 or step == self.total_steps
+        if self.lbfgs:   # the closure runs several times: keep the first evaluation's figures
+            evaluations = []
 
-    def checkpoint(tag: str) -> None:
-        if save_checkpoint is None:
-            return
-        payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                   "config": config_to_dict(cfg), "vocab": task.vocab, "step": step,
-                   "epoch": step // steps_per_epoch, "seed": tc.seed, "best": best_metric,
-                   "best_monitor": best_monitor, "final": final_metric, "bad_evals": bad_evals,
-                   "generator": generator.get_state(), "rng": torch.get_rng_state()}
-        path = save_checkpoint(tag, payload)
-        emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
+            def closure():
+                evaluations.append(self._forward_backward(x, y, state, logging_step))
+                return evaluations[-1][0]
+            self.optimizer.step(closure)
+            loss, output, new_state, norms, total_norm, means = evaluations[0]
+        else:
+            loss, output, new_state, norms, total_norm, means = self._forward_backward(
+                x, y, state, logging_step)
+            self.optimizer.step()
+        if self.task.stateful:
+            state = detach_state(new_state)
+        self.window.add(loss, *self.task.metric_sum(output.detach(), y))
+        if logging_step:
+            self.last_norm, self.last_norms = total_norm, norms
+            self.last_means = [m / p.numel() for m, p in zip(means, self.params)]
+            self.abs_total = torch.stack(means).sum()
+        eval_step = step % self.eval_every == 0 or step == self.total_steps
+        if logging_step or eval_step:
+            stop = self._log()
+            if stop:
+                return state, stop
+        if eval_step:
+            self.model.eval()
+            stop = self._validate()
+            self.model.train()
+            if stop:
+                return state, stop
+            state = detach_state(state)
+        return state, None
 
-    def finish(status: str, message: str = "") -> ev.Finished:
-        event = ev.Finished(status=status, step=step, seconds=elapsed(), best=best_metric,
-                            final=final_metric, message=message)
-        emit(event)
+    def _forward_backward(self, x, y, state, logging_step: bool):
+        """Loss and gradients of one batch, with the gradient figures a log needs."""
+        self.optimizer.zero_grad(set_to_none=True)
+        output, new_state = self.model(x, state)
+        loss = self.task.loss(output, y)
+        loss.backward()
+        grads = [p.grad for p in self.params]
+        norms, total_norm, means = [], None, []
+        if logging_step:  # before clipping: the raw gradient is what the seed plots
+            means = [g.abs().sum() for g in grads]
+        if logging_step or self.tc.grad_clip > 0:  # norms are only needed for these
+            norms, total_norm = grad_norms_and_clip(grads, self.tc.grad_clip)
+        return loss, output, new_state, norms, total_norm, means
+
+    # ---- records
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def _finish(self, status: str, message: str = "") -> ev.Finished:
+        event = ev.Finished(status=status, step=self.step, seconds=self._elapsed(),
+                            best=self.best_metric, final=self.final_metric, message=message)
+        self.emit(event)
         return event
 
-    def better(value: float, best: float | None, goal: str) -> bool:
-        if best is None:
-            return True
-        return value > best + tc.min_delta if goal == "max" else value < best - tc.min_delta
+    def _log(self) -> tuple[str, str] | None:
+        """Emit the window's train record; returns ('diverged', advice) on a non-finite loss."""
+        window, step = self.window, self.step
+        bad = window.first_nonfinite()
+        if bad is not None:
+            first_bad = step - window.count + bad + 1
+            return "diverged", DIVERGED_ADVICE.format(step=first_bad, lr=self.current_lr)
+        count = window.count
+        if count:
+            # one host sync for the whole window and the per-parameter gradient figures
+            losses = torch.stack(window.losses)
+            figures = torch.stack([f.float() for f in (
+                losses.mean(), window.metric_total, self.last_norm, *self.last_norms,
+                *self.last_means, self.abs_total)]).tolist()
+            loss, metric_total, gnorm = figures[0], figures[1], figures[2]
+            k = len(self.last_norms)
+            norms, means = figures[3:3 + k], figures[3 + k:3 + 2 * k]
+            seconds = time.perf_counter() - window.started - window.paused
+            rate = count / seconds if seconds > 0 else 0.0
+            self.emit(ev.StepMetrics(
+                step=step, epoch=step // self.steps_per_epoch, loss=loss,
+                metric=self.task.reduce_metric(metric_total, window.metric_count),
+                lr=self.current_lr, grad_norm=gnorm, grad_norms=dict(zip(self.names, norms)),
+                grad_means=dict(zip(self.names, means)),
+                mean_abs_grad=figures[-1] / max(1, self.n_params), steps_per_sec=rate,
+                seconds=self._elapsed(), examples_per_sec=rate * self.tc.batch_size))
+        self.window = Window()
+        return None
 
-    def validate() -> tuple[str, str] | None:
+    def _validate(self) -> tuple[str, str] | None:
         """Evaluate, record, checkpoint; returns (status, message) when training must end."""
-        nonlocal best_metric, best_monitor, bad_evals, final_metric
+        cfg, tc, task, model, step = self.cfg, self.tc, self.task, self.model, self.step
         t0 = time.perf_counter()
         val_loss, val_metric = evaluate(model, task, tc.batch_size)
-        final_metric = val_metric
+        self.final_metric = val_metric
         if not math.isfinite(val_loss):
-            return "diverged", DIVERGED_ADVICE.format(step=step, lr=current_lr)
-        if better(val_metric, best_metric, task.goal):
-            best_metric = val_metric
+            return "diverged", DIVERGED_ADVICE.format(step=step, lr=self.current_lr)
+        if better(val_metric, self.best_metric, task.goal, tc.min_delta):
+            self.best_metric = val_metric
         monitor_goal = task.goal if tc.monitor == "metric" else "min"
         monitored = val_metric if tc.monitor == "metric" else val_loss
-        improved = better(monitored, best_monitor, monitor_goal)
+        improved = better(monitored, self.best_monitor, monitor_goal, tc.min_delta)
         if improved:
-            best_monitor, bad_evals = monitored, 0
+            self.best_monitor, self.bad_evals = monitored, 0
         else:
-            bad_evals += 1
+            self.bad_evals += 1
         extra = {"bpc": bpc(val_loss)} if task.metric == "perplexity" else {}
-        emit(ev.ValMetrics(step=step, epoch=step // steps_per_epoch, loss=val_loss,
-                           metric=val_metric, best=best_metric, is_best=improved, extra=extra,
-                           seconds=elapsed()))
-        emit(ev.TimestepGradients(step=step, norms=tuple(probe_timestep_grads(model, task))))
+        self.emit(ev.ValMetrics(step=step, epoch=step // self.steps_per_epoch, loss=val_loss,
+                                metric=val_metric, best=self.best_metric, is_best=improved,
+                                extra=extra, seconds=self._elapsed()))
+        self.emit(ev.TimestepGradients(step=step, norms=tuple(probe_timestep_grads(model, task))))
         if task.vocab is not None and getattr(cfg.task, "sample_length", 0):
             from lstm_tui.models.sampling import generate
             text = "".join(generate(model, task.encode, task.decode, len(task.vocab), prime="",
                                     length=cfg.task.sample_length,
                                     temperature=cfg.task.sample_temperature,
-                                    seed=tc.seed + step, device=exp.device))
-            emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature, text=text))
+                                    seed=tc.seed + step, device=self.exp.device))
+            self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,
+                                    text=text))
         if improved:
-            checkpoint("best")
-        checkpoint("last")
-        window.paused += time.perf_counter() - t0
-        if tc.patience and bad_evals >= tc.patience:
-            return "stopped_early", (f"no improvement of val {tc.monitor} in {bad_evals} "
+            self._checkpoint("best")
+        self._checkpoint("last")
+        self.window.paused += time.perf_counter() - t0
+        if tc.patience and self.bad_evals >= tc.patience:
+            return "stopped_early", (f"no improvement of val {tc.monitor} in {self.bad_evals} "
                                      f"evaluations (patience {tc.patience})")
         return None
 
-    def log() -> tuple[str, str] | None:
-        """Emit the window's train record; returns ('diverged', advice) on a non-finite loss."""
-        nonlocal window
-        bad = window.first_nonfinite()
-        if bad is not None:
-            first_bad = step - len(window.losses) + bad + 1
-            return "diverged", DIVERGED_ADVICE.format(step=first_bad, lr=current_lr)
-        count = len(window.losses)
-        if count:
-            # one host sync for the whole window and the per-parameter gradient figures
-            losses = torch.stack(window.losses)
-            figures = torch.stack([f.float() for f in (
-                losses.mean(), window.metric_total, last_norm, *last_norms, *last_means,
-                abs_total)]).tolist()
-            loss, metric_total, gnorm = figures[0], figures[1], figures[2]
-            k = len(last_norms)
-            norms, means = figures[3:3 + k], figures[3 + k:3 + 2 * k]
-            seconds = time.perf_counter() - window.started - window.paused
-            rate = count / seconds if seconds > 0 else 0.0
-            emit(ev.StepMetrics(
-                step=step, epoch=step // steps_per_epoch, loss=loss,
-                metric=task.reduce_metric(metric_total, window.metric_count), lr=current_lr,
-                grad_norm=gnorm, grad_norms=dict(zip(names, norms)),
-                grad_means=dict(zip(names, means)),
-                mean_abs_grad=figures[-1] / max(1, n_params), steps_per_sec=rate,
-                seconds=elapsed(), examples_per_sec=rate * tc.batch_size))
-        window = _Window()
-        return None
-
-    n_params = sum(p.numel() for p in params)
-    window = _Window()
-    current_lr = learning_rate(tc, step)
-    last_norm = torch.zeros((), device=exp.device)
-    last_norms: list[torch.Tensor] = []
-    last_means: list[torch.Tensor] = []
-    abs_total = torch.zeros((), device=exp.device)
-    model.train()
-
-    while step < total_steps:
-        state = None
-        for x, y in task.train_batches(tc.batch_size, generator):
-            if step >= total_steps:
-                break
-            if should_stop():
-                stop = log()
-                if stop:
-                    return finish(*stop)
-                checkpoint("last")
-                return finish("interrupted", f"stopped at step {step} by request")
-            lr = learning_rate(tc, step)
-            if lr != current_lr:
-                current_lr = lr
-                set_lr(optimizer, lr)
-            step += 1
-            logging_step = step % tc.log_every == 0 or step == total_steps
-
-            def closure():
-                nonlocal output, new_state, loss, norms, total_norm, means
-                optimizer.zero_grad(set_to_none=True)
-                output, new_state = model(x, state)
-                loss = task.loss(output, y)
-                loss.backward()
-                grads = [p.grad for p in params]
-                if logging_step:  # before clipping: the raw gradient is what the seed plots
-                    means = [g.abs().sum() for g in grads]
-                if logging_step or tc.grad_clip > 0:  # norms are only needed for these
-                    norms, total_norm = grad_norms_and_clip(grads, tc.grad_clip)
-                return loss
-
-            output = new_state = loss = total_norm = None
-            norms, means = [], []
-            if lbfgs:
-                first = {}
-
-                def lbfgs_closure():
-                    value = closure()
-                    first.setdefault("out", (output, new_state, loss, norms, total_norm, means))
-                    return value
-                optimizer.step(lbfgs_closure)
-                output, new_state, loss, norms, total_norm, means = first["out"]
-            else:
-                closure()
-                optimizer.step()
-            if task.stateful:
-                state = detach_state(new_state)
-            window.add(loss, task.metric_sum(output.detach(), y))
-            if logging_step:
-                last_norm, last_norms = total_norm, norms
-                last_means = [m / p.numel() for m, p in zip(means, params)]
-                abs_total = torch.stack(means).sum()
-            eval_step = step % eval_every == 0 or step == total_steps
-            if logging_step or eval_step:
-                stop = log()
-                if stop:
-                    return finish(*stop)
-            if eval_step:
-                model.eval()
-                stop = validate()
-                model.train()
-                if stop:
-                    return finish(*stop)
-                state = detach_state(state)
-
-    return finish("completed", f"trained {step} steps")
+    def _checkpoint(self, tag: str) -> None:
+        if self.save is None:
+            return
+        tc, step = self.tc, self.step
+        payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                   "config": config_to_dict(self.cfg), "vocab": self.task.vocab, "step": step,
+                   "epoch": step // self.steps_per_epoch, "seed": tc.seed,
+                   "best": self.best_metric, "best_monitor": self.best_monitor,
+                   "final": self.final_metric, "bad_evals": self.bad_evals,
+                   "generator": self.generator.get_state(), "rng": torch.get_rng_state()}
+        path = self.save(tag, payload)
+        self.emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
 
 
 @torch.no_grad()
