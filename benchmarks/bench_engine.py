@@ -6,6 +6,7 @@ script prints the median steps/s of each and their ratio (target: engine >= 0.95
 
     python benchmarks/bench_engine.py            # nth_element and char_lm, 5 rounds
     python benchmarks/bench_engine.py --quick    # a short smoke run
+    python benchmarks/bench_engine.py --device cuda --grid   # on a GPU, plus hidden x batch
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from lstm_tui.events import RunStarted, StepMetrics
 from lstm_tui.experiment import start_run
 from lstm_tui.models.network import detach_state
 from lstm_tui.training.engine import build, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _device import add_device_option, clock, describe, resolve  # noqa: E402
 
 CONFIGS = {
     "nth_element lstm h32 T20": {
@@ -46,6 +50,16 @@ CONFIGS = {
 }
 
 
+def grid_configs() -> dict:
+    """nth_element LSTMs over hidden x batch (the GPU sizes of issue 14)."""
+    return {f"nth_element lstm h{h} b{b}": {
+        "task": {"kind": "nth_element", "seq_len": 20, "features": 10, "n": 3,
+                 "train_size": 100_000, "val_size": 1000},
+        "model": {"cell": "lstm", "hidden": h},
+        "train": {"optimizer": "adam", "lr": 0.01, "batch_size": b, "grad_clip": 1.0}}
+        for h in (64, 256, 1024) for b in (32, 256)}
+
+
 def plain_loop(cfg, steps: int) -> float:
     """The loop a researcher would write by hand: no metrics, no events, no files.
 
@@ -59,7 +73,8 @@ def plain_loop(cfg, steps: int) -> float:
     gen = torch.Generator().manual_seed(cfg.train.seed)
     model.train()
     done, state = 0, None
-    start = time.perf_counter()
+    device = str(exp.device)
+    start = clock(device)
     while done < steps:
         for x, y in task.train_batches(cfg.train.batch_size, gen):
             opt.zero_grad(set_to_none=True)
@@ -74,7 +89,7 @@ def plain_loop(cfg, steps: int) -> float:
             done += 1
             if done == steps:
                 break
-    return steps / (time.perf_counter() - start)
+    return steps / (clock(device) - start)
 
 
 def engine_run(cfg, steps: int, record: bool) -> float:
@@ -87,9 +102,10 @@ def engine_run(cfg, steps: int, record: bool) -> float:
 
     def emit(event):
         if isinstance(event, RunStarted):
-            marks["start"] = time.perf_counter()
+            marks["start"] = clock(event.device)
         elif isinstance(event, StepMetrics) and event.step == steps:
-            marks["end"] = time.perf_counter()
+            marks["end"] = clock(device)   # the record synced already; this is cheap
+    device = resolve(cfg.train.device)
     if record:
         with tempfile.TemporaryDirectory() as root:
             start_run(cfg, Path(root), [emit])
@@ -105,17 +121,27 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest "
                         "for small models here)")
+    add_device_option(parser)
+    parser.add_argument("--configs", default="",
+                        help="comma-separated subset of the configs (by the start of their label)")
+    parser.add_argument("--grid", action="store_true",
+                        help="also nth_element LSTM over hidden {64, 256, 1024} x batch {32, 256}")
     args = parser.parse_args()
     rounds, steps = (2, 100) if args.quick else (args.rounds, args.steps)
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, device cpu, threads {torch.get_num_threads()}, "
+    device = resolve(args.device)
+    print(f"torch {torch.__version__}, device {describe(device)}, threads {torch.get_num_threads()}, "
           f"python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
     print(f"{steps} steps per measurement, {rounds} interleaved rounds, median steps/s\n")
     print(f"{'config':34} {'plain':>9} {'engine':>9} {'ratio':>7} {'engine+store':>13} {'ratio':>7}")
-    for label, data in CONFIGS.items():
+    configs = {k: v for k, v in CONFIGS.items()
+               if not args.configs or any(k.startswith(c.strip()) for c in args.configs.split(","))}
+    if args.grid:
+        configs.update(grid_configs())
+    for label, data in configs.items():
         # one validation at the end: the plain loop has none, the engine keeps its overhead
         data = {**data, "train": {**data["train"], "steps": steps, "eval_every": steps,
-                                  "log_every": 10}}
+                                  "log_every": 10, "device": device}}
         cfg = parse_config(data)
         plain_loop(cfg, 20)  # warm-up: allocator, oneDNN kernels
         plain, engine, stored = [], [], []

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_ensemble.py            # ~1.5-2.5 minutes on 2 CPU cores
     python benchmarks/bench_ensemble.py --quick    # a smoke run of ~10 seconds
+    python benchmarks/bench_ensemble.py --device cuda --members 32,128,512,2048
 
 The grid is the sweep backends' target case: hidden 16, seq_len 20, 8 learning rates x
 4 seeds, the same number of steps each (recall the element 3 before the end: learnable
@@ -21,7 +22,6 @@ import datetime
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -30,8 +30,12 @@ import torch  # noqa: E402
 
 from lstm_tui import events as ev  # noqa: E402
 from lstm_tui.config import parse_config  # noqa: E402
+from lstm_tui.sweeps import ensemble  # noqa: E402
 from lstm_tui.sweeps.ensemble import group_key, train_ensemble  # noqa: E402
 from lstm_tui.training import engine  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _device import add_device_option, clock, describe, resolve, sync  # noqa: E402
 
 LRS = (0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05)
 SEEDS = (0, 1, 2, 3)
@@ -49,21 +53,40 @@ def grid(steps: int, device: str) -> list:
 
 
 def run_sequential(configs) -> tuple[float, list]:
-    start = time.perf_counter()
+    device = resolve(configs[0].train.device)
+    start = clock(device)
     results = [engine.train(cfg, lambda e: None) for cfg in configs]
-    return time.perf_counter() - start, results
+    return clock(device) - start, results
 
 
 def run_ensemble(configs) -> tuple[float, list]:
-    start = time.perf_counter()
-    results = train_ensemble(configs, [lambda e: None] * len(configs), lambda: False,
-                             [None] * len(configs))
-    return time.perf_counter() - start, results
+    device = resolve(configs[0].train.device)
+    start = clock(device)
+    if len(configs) == 1:     # train_ensemble hands a lone config to the engine
+        results = ensemble._Ensemble(configs, [lambda e: None], [None], [""]).run(lambda: False)
+    else:
+        results = train_ensemble(configs, [lambda e: None] * len(configs), lambda: False,
+                                 [None] * len(configs))
+    return clock(device) - start, results
 
 
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
+def members_scaling(device: str, sizes: list[int], steps: int) -> None:
+    """Seconds per step and member-steps/s as the group grows (lr 0.01, seeds 0..M-1)."""
+    def configs(m: int) -> list:
+        return [parse_config({
+            "name": f"s{seed}",
+            "task": {"kind": "nth_element", "seq_len": 20, "features": 10, "n": 17,
+                     "train_size": 5000, "val_size": 1000},
+            "model": {"cell": "lstm", "hidden": 16},
+            "train": {"optimizer": "adam", "lr": 0.01, "seed": seed, "steps": steps,
+                      "eval_every": steps, "batch_size": 32, "log_every": 10,
+                      "device": device}}) for seed in range(m)]
+    run_ensemble(configs(2))   # warm-up
+    print(f"  members  seconds/step  member-steps/s  ({steps} steps, one validation at the end)")
+    for m in [1, *sizes]:
+        seconds, results = run_ensemble(configs(m))
+        assert all(r.status == "completed" for r in results), results[:1]
+        print(f"  {m:7d}  {seconds / steps:12.5f}  {m * steps / seconds:14.0f}", flush=True)
 
 
 def bench(device: str, steps: int, repeats: int) -> float:
@@ -126,23 +149,27 @@ def main() -> int:
                         help="torch threads for both ways (default 1, as the sweep's worker "
                              "processes use; 0 = torch's default, which on a busy machine "
                              "suffers from OpenMP oversubscription)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_option(parser, default="auto")
+    parser.add_argument("--members", default="",
+                        help="also time groups of these sizes, e.g. 32,128,512,2048")
     args = parser.parse_args()
     steps = args.steps or (30 if args.quick else 300)
     repeats = args.repeats or (1 if args.quick else 3)
     if args.threads:
         torch.set_num_threads(args.threads)
-    devices = ["cpu"] if args.device == "cpu" else ["cuda"] if args.device == "cuda" else (
-        ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    devices = [resolve(args.device)] if args.device != "auto" else (
+        ["cpu", resolve("cuda")] if torch.cuda.is_available() else ["cpu"])
     print(f"bench_ensemble  {datetime.datetime.now():%Y-%m-%d %H:%M}  torch {torch.__version__}  "
           f"python {platform.python_version()}  {platform.machine()}")
     print(f"  32 points (8 lr x 4 seeds), nth_element seq_len 20 n 17, LSTM hidden 16, batch 32, "
           f"adam, {steps} steps each; {repeats} repeat(s); torch threads "
           f"{torch.get_num_threads()}")
     for device in devices:
-        name = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu"
+        name = describe(device) if device != "cpu" else platform.processor() or "cpu"
         print(f"\n[{device}] {name}")
         bench(device, steps, repeats)
+        if args.members:
+            members_scaling(device, [int(m) for m in args.members.split(",")], steps)
     return 0
 
 

@@ -29,15 +29,18 @@ from lstm_tui.config import parse_config  # noqa: E402
 from lstm_tui.sweeps.runner import run_sweep  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _device import add_device_option, clock, describe, resolve  # noqa: E402
 
-def make_spec(steps: int, lrs: int, seeds: int):
+
+def make_spec(steps: int, lrs: int, seeds: int, device: str = "cpu"):
     cfg = parse_config({
         "name": "bench",
         "task": {"kind": "nth_element", "seq_len": 20, "features": 10, "n": 2,
                  "train_size": 2000, "val_size": 500},
         "model": {"cell": "lstm", "hidden": 16},
         "train": {"optimizer": "adam", "steps": steps, "batch_size": 32, "eval_every": steps,
-                  "log_every": 10},
+                  "log_every": 10, "device": device},
         "sweep": {"grid": {"train.lr": [0.001 * 2 ** i for i in range(lrs)]}, "seeds": seeds},
     }, "bench")
     return cfg, parse_sweep(cfg, "bench")
@@ -53,25 +56,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny grid, few steps")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
+    add_device_option(parser)
     args = parser.parse_args()
     steps, lrs, seeds = (20, 4, 1) if args.quick else (args.steps, 8, 2)
-    cfg, spec = make_spec(steps, lrs, seeds)
+    device = resolve(args.device)
+    cfg, spec = make_spec(steps, lrs, seeds, args.device)
     import torch
-    print(f"{len(spec.points())} points (nth-element LSTM 16, seq_len 20, {steps} steps); "
+    print(f"{len(spec.points())} points (nth-element LSTM 16, seq_len 20, {steps} steps) on "
+          f"{describe(device)}; "
           f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"{torch.get_num_threads()} torch threads in-process")
     backends = [("sequential", 1), ("processes", args.workers), ("ensemble", 1),
                 ("ensemble", args.workers)]
     times, losses = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        warm_cfg, warm = make_spec(5, 1, 1)       # first-call costs (imports) out of the timing
+        warm_cfg, warm = make_spec(5, 1, 1, args.device)       # first-call costs (imports) out of the timing
         run_sweep("warm", warm_cfg, warm, Path(tmp) / "warm")
         for name, workers in backends:
             label = name if workers == 1 else f"{name} x{workers}"
-            start = time.perf_counter()
+            start = clock(device)
             result = run_sweep("bench", cfg, spec, Path(tmp) / label.replace(" ", ""),
                                backend=name, workers=workers)
-            times[label] = time.perf_counter() - start
+            times[label] = clock(device) - start
             assert result.complete, f"{label}: {result.done}/{result.total} points"
             losses[label] = final_losses(result)
     base = times["sequential"]

@@ -115,13 +115,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args()
     rounds, steps = (1, 600) if args.quick else (args.rounds, args.steps)
     cfg = RunConfig(name="bench", train=TrainConfig(steps=steps, log_every=10, eval_every=500,
-                                                    device="cpu", threads=1))
+                                                    device=args.device, threads=1))
     root = Path(tempfile.mkdtemp())
     import torch
-    print(f"torch {torch.__version__}, cpu, {time.strftime('%Y-%m-%d')}; "
+    from lstm_tui.training.engine import select_device
+    print(f"torch {torch.__version__}, {select_device(args.device)}, {time.strftime('%Y-%m-%d')}; "
           f"{steps} steps of nth_element lstm 32 per run, {rounds} interleaved rounds\n")
 
     frames = [first_frame(root) for _ in range(3)]

@@ -69,7 +69,7 @@ def headless(
                                           "--resume, a run folder")],
     sets: Sets = None,
     runs_dir: RunsDir = None,
-    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | mps")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | cuda:N | mps")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run folder SOURCE "
                                          "from its last checkpoint")] = False,
 ) -> None:
@@ -111,9 +111,9 @@ def headless(
 
 
 def _check_device(device: str) -> None:
-    if device not in ("auto", "cpu", "cuda", "mps"):
-        raise ConfigError("--device", "train.device",
-                          f"must be one of auto, cpu, cuda, mps, got {device!r}")
+    from lstm_tui.config import TrainConfig, check_value, field_specs
+    spec = next(s for s in field_specs(TrainConfig) if s.name == "device")
+    check_value(spec, device, "--device", "train.device")
 
 
 @app.command()

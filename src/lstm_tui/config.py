@@ -30,10 +30,12 @@ class ConfigError(ValueError):
 
 
 def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-        exclusive_min: bool = False, exclusive_max: bool = False, factory: Any = None) -> Any:
-    """A config field: default value, help text and an optional range."""
+        exclusive_min: bool = False, exclusive_max: bool = False, factory: Any = None,
+        indexed: tuple[str, ...] = ()) -> Any:
+    """A config field: default value, help text and an optional range.  `indexed` names
+    choices that may also be written `choice:N` (cuda:1, the second GPU)."""
     meta = {"help": help, "min": min, "max": max,
-            "exclusive_min": exclusive_min, "exclusive_max": exclusive_max}
+            "exclusive_min": exclusive_min, "exclusive_max": exclusive_max, "indexed": indexed}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -151,8 +153,13 @@ class TrainConfig:
     eval_every: int = opt(0, "steps between validations (0 = once per epoch)", min=0)
     log_every: int = opt(10, "steps between train metric records", min=1)
     seed: int = opt(0, "seed of data, init and batch order", min=0)
-    device: Literal["auto", "cpu", "cuda", "mps"] = opt("auto", "auto = cuda, then mps, then cpu")
+    device: Literal["auto", "cpu", "cuda", "mps"] = opt(
+        "auto", "auto = cuda, then mps, then cpu; cuda:N = the N-th GPU", indexed=("cuda",))
     threads: int = opt(0, "torch CPU threads (0 = torch's default)", min=0, max=1024)
+    tf32: bool = opt(False, "TF32 for cuDNN RNNs and matmuls together on CUDA (faster; "
+                     "false = exact FP32 everywhere)")
+    deterministic: bool = opt(False, "deterministic cuDNN/cuBLAS kernels: identical CUDA reruns "
+                              "(slower)")
 
 
 @dataclass
@@ -184,6 +191,7 @@ class FieldSpec:
     max: float | None = None
     exclusive_min: bool = False
     exclusive_max: bool = False
+    indexed: tuple[str, ...] = ()  # choices that also take an index: cuda -> cuda:1
 
 
 def field_specs(cls: type) -> list[FieldSpec]:
@@ -204,14 +212,16 @@ def field_specs(cls: type) -> list[FieldSpec]:
         m = f.metadata
         specs.append(FieldSpec(f.name, kind, default, m.get("help", ""), choices,
                                m.get("min"), m.get("max"),
-                               m.get("exclusive_min", False), m.get("exclusive_max", False)))
+                               m.get("exclusive_min", False), m.get("exclusive_max", False),
+                               tuple(m.get("indexed", ()))))
     return specs
 
 
 def allowed(spec: FieldSpec) -> str:
     """'an integer >= 1', 'one of lstm, gru', ... for error messages."""
     if spec.kind == "choice":
-        return "one of " + ", ".join(spec.choices)
+        return "one of " + ", ".join(spec.choices) + "".join(
+            f" or {name}:N" for name in spec.indexed)
     noun = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
             "list[float]": "a list of numbers", "list[int]": "a list of integers"}[spec.kind]
     bounds = []
@@ -240,7 +250,7 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
             raise bad()
         return value
     if spec.kind == "choice":
-        if value not in spec.choices:
+        if value not in spec.choices and not is_indexed_choice(spec, value):
             hint = suggest(str(value), spec.choices)
             raise bad(f" (did you mean {hint!r}?)" if hint else "")
         return value
@@ -259,6 +269,14 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
     if lo_bad or hi_bad:
         raise bad()
     return value
+
+
+def is_indexed_choice(spec: FieldSpec, value: Any) -> bool:
+    """`value` is one of the spec's indexed choices with an index (cuda:0, cuda:1, ...)."""
+    if not isinstance(value, str) or ":" not in value:
+        return False
+    name, _, index = value.partition(":")
+    return name in spec.indexed and index.isdigit() and index == str(int(index))
 
 
 def suggest(word: str, options: typing.Iterable[str]) -> str | None:

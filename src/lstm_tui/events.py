@@ -44,6 +44,7 @@ class RunStarted:
     metric: str                # "accuracy" | "mad" | "perplexity"
     goal: str                  # "max" | "min"
     start_step: int = 0        # > 0 when resumed
+    notes: tuple[str, ...] = ()  # caveats the run's record should keep (e.g. reproducibility)
 
 
 @dataclass(frozen=True)

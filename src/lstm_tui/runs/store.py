@@ -136,6 +136,8 @@ class RunWriter:
                                 dataset_size=event.dataset_size)
             if event.start_step:
                 self.summary["seconds_before"] = self.summary.get("seconds", 0.0)
+            if event.notes:
+                self.summary["notes"] = list(event.notes)
             self._write_summary()
         elif isinstance(event, ev.StepMetrics):
             self._append(self._metrics, {

@@ -42,6 +42,7 @@ from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.runs.store import RunWriter
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
+EXIT_CUDA_BROKEN = 70     # a pool worker's exit status after a CUDA error
 POLL = 0.1                # seconds between the driver's looks at a pool
 
 
@@ -259,7 +260,8 @@ class Ensemble:
         self.workers = workers
 
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
-        jobs = ensemble_jobs(tasks, self.workers)
+        # on a GPU a group is one batched model: splitting it would undo the batching
+        jobs = ensemble_jobs(tasks, self.workers, split=not _on_cuda(tasks))
         if self.workers == 1:
             for job in jobs:
                 if should_stop():
@@ -270,15 +272,16 @@ class Ensemble:
             run_pool(jobs, _group_job, self.workers, report, should_stop)
 
 
-def ensemble_jobs(tasks: Sequence[PointTask], workers: int) -> list[list[PointTask]]:
-    """Tasks grouped by `ensemble.group_key` (in first-seen order); with several workers,
-    big groups are split until there are about as many jobs as workers."""
+def ensemble_jobs(tasks: Sequence[PointTask], workers: int,
+                  split: bool = True) -> list[list[PointTask]]:
+    """Tasks grouped by `ensemble.group_key` (in first-seen order); with several workers
+    (and `split`), big groups are split until there are about as many jobs as workers."""
     from lstm_tui.sweeps import ensemble
     groups: dict = {}
     for task in tasks:
         groups.setdefault(ensemble.group_key(task.config), []).append(task)
     jobs = list(groups.values())
-    while workers > 1 and len(jobs) < workers:
+    while split and workers > 1 and len(jobs) < workers:
         biggest = max(range(len(jobs)), key=lambda i: len(jobs[i]))
         group = jobs[biggest]
         if len(group) < 2:
@@ -295,8 +298,20 @@ _STOP = None
 _PARENT = 0
 
 
-def _init_worker(queue, stop) -> None:
-    """Runs first in every pool process: one thread, Ctrl-C left to the driver."""
+def _on_cuda(tasks: Sequence[PointTask]) -> bool:
+    """Whether these points train on a GPU (as engine.select_device would resolve them)."""
+    devices = {t.config.train.device for t in tasks}
+    if any(d.startswith("cuda") for d in devices):
+        return True
+    if "auto" not in devices:
+        return False
+    from lstm_tui.training.placement import gpu_count
+    return gpu_count() > 0
+
+
+def _init_worker(queue, stop, slots=None) -> None:
+    """Runs first in every pool process: one thread, Ctrl-C left to the driver, and a
+    GPU of its own when there are several (`slots` counts the workers started)."""
     global _QUEUE, _STOP, _PARENT
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
@@ -304,6 +319,11 @@ def _init_worker(queue, stop) -> None:
     import torch
     torch.set_num_threads(1)
     import lstm_tui.training.engine  # noqa: F401  (imports paid at start, not by a point)
+    if slots is not None:
+        from lstm_tui.training import placement
+        with slots.get_lock():
+            slot, slots.value = slots.value, slots.value + 1
+        placement.claim(slot)
 
 
 def _worker_should_stop() -> bool:
@@ -314,13 +334,28 @@ def _worker_should_stop() -> bool:
 def _points_job(tasks: list[PointTask]) -> list[PointDone]:
     if _worker_should_stop():
         return []          # stopped before it began: not reported, so still pending
-    return [train_point(t, _QUEUE.put, _worker_should_stop) for t in tasks]
+    return _exit_if_cuda_broken([train_point(t, _QUEUE.put, _worker_should_stop)
+                                 for t in tasks])
 
 
 def _group_job(tasks: list[PointTask]) -> list[PointDone]:
     if _worker_should_stop():
         return []
-    return train_group(tasks, _QUEUE.put, _worker_should_stop)
+    return _exit_if_cuda_broken(train_group(tasks, _QUEUE.put, _worker_should_stop))
+
+
+def _exit_if_cuda_broken(results: list[PointDone]) -> list[PointDone]:
+    """After a CUDA error this process's context is broken and would fail every later
+    point it is handed: send the results through the queue and exit, so the driver
+    runs the points not yet begun in a fresh process."""
+    from lstm_tui.training.placement import is_cuda_fatal
+    if not any(r.status == "failed" and is_cuda_fatal(r.message) for r in results):
+        return results
+    for r in results:
+        _QUEUE.put(r)
+    _QUEUE.close()
+    _QUEUE.join_thread()
+    os._exit(EXIT_CUDA_BROKEN)
 
 
 def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[PointDone]],
@@ -334,6 +369,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
     ctx = mp.get_context("spawn")
     messages = ctx.Queue()
     stop = ctx.Event()
+    slots = ctx.Value("i", 0)      # one slot per worker started: its GPU when there are several
     started: set[str] = set()
     finished: set[str] = set()
 
@@ -358,7 +394,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
         while remaining:
             with ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=ctx,
                                      initializer=_init_worker,
-                                     initargs=(messages, stop)) as pool:
+                                     initargs=(messages, stop, slots)) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
                 try:
                     remaining = _drive(futures, started, finished, relay, drain, stop,

@@ -54,8 +54,9 @@ from torch.nn import functional as F
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
 from lstm_tui.models import summarize
+from lstm_tui.tasks import build_task
 from lstm_tui.tasks.shapes import describe_task
-from lstm_tui.training import engine
+from lstm_tui.training import engine, placement, rng
 from lstm_tui.training.optim import learning_rate, set_lr
 from lstm_tui.training.window import Window, better
 
@@ -83,6 +84,8 @@ RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
 ADAGRAD_EPS = 1e-10
 # Bytes of batched buffers one ensemble may hold; bigger groups train in chunks.
 WORKSPACE_BUDGET = 2 * 2 ** 30
+GPU_FREE_SHARE = 0.7     # of a GPU's free memory (the allocator's cache and cuBLAS need room)
+PARAM_COPIES = 8         # per parameter: model, stacks, grad, 2 optimizer states, temporaries
 
 
 # ---------------------------------------------------------------- grouping
@@ -146,7 +149,8 @@ def train_ensemble(configs: Sequence[RunConfig], emits: Sequence[Emit],
     if len(configs) == 1 or unbatchable_reason(configs[0]) is not None:
         return [engine.train(c, e, should_stop, run_id=i, save_checkpoint=s)
                 for c, e, s, i in zip(configs, emits, saves, ids)]
-    size = max(1, WORKSPACE_BUDGET // member_bytes(configs[0]))
+    size = max(1, workspace_budget(engine.select_device(configs[0].train.device))
+               // member_bytes(configs[0]))
     if len(configs) > size:   # too big for one batch of buffers: chunk after chunk
         return [r for k in range(0, len(configs), size)
                 for r in train_ensemble(configs[k:k + size], emits[k:k + size], should_stop,
@@ -155,19 +159,45 @@ def train_ensemble(configs: Sequence[RunConfig], emits: Sequence[Emit],
 
 
 def member_bytes(cfg: RunConfig) -> int:
-    """About how many bytes of batched buffers one member adds to an ensemble (the
-    states, gates and their gradients of every step, float32)."""
+    """About how many bytes one member adds to an ensemble on its device: the batched
+    buffers of the recurrence (states, gates and their gradients of every step), its
+    data (the stacked copy of its training set and its own validation set), and its
+    parameters (its own model, its row of the stacks, the gradient, optimizer states
+    and the update's temporaries), all float32 but the data as stored."""
     shape = describe_task(cfg.task)
     per_layer = 24 * cfg.model.hidden * shape.seq_len * cfg.train.batch_size * 4
-    return per_layer * cfg.model.layers * (2 if cfg.model.bidirectional else 1)
+    buffers = per_layer * cfg.model.layers * (2 if cfg.model.bidirectional else 1)
+    task = build_task(cfg.task, cfg.train.seed)     # on the CPU: only its sizes are read
+    data = 2 * sum(v.numel() * v.element_size() for v in vars(task).values()
+                   if isinstance(v, Tensor))   # its task's tensors and the stacked copy
+    params = summarize(cfg.model, task.input_size, task.output_size, task.seq_len,
+                       task.readout).total
+    return buffers + data + params * 4 * PARAM_COPIES
+
+
+def workspace_budget(device: torch.device) -> int:
+    """Bytes an ensemble may hold on `device`: WORKSPACE_BUDGET on the CPU; on a GPU,
+    a share of what is free there now (within this process's memory fraction, when one
+    was set), so a big group on a small card trains in chunks."""
+    if device.type != "cuda":
+        return WORKSPACE_BUDGET
+    free, total = torch.cuda.mem_get_info(device)
+    fraction = placement.memory_fraction()
+    if fraction is not None:
+        free = min(free, int(fraction * total) - torch.cuda.memory_reserved(device))
+    return max(0, int(free * GPU_FREE_SHARE))
 
 
 # ---------------------------------------------------------------- the batched recurrence
 
 def _squash(x: Tensor, out: Tensor, activation: str, minus_one: Tensor) -> Tensor:
     """out = the cell activation of x, where x was computed doubled for tanh:
-    tanh(z) = 2·sigmoid(2z) − 1, ~3× faster than torch.tanh on this CPU build (and one
-    sigmoid serves all four LSTM gates), within 2e-7 of it.  `out` may be `x`."""
+    tanh(z) = 2·sigmoid(2z) − 1, ~3× faster than torch.tanh on the CPU (and one
+    sigmoid serves all four LSTM gates), within 2e-7 of it.  `out` may be `x`.
+    "torch_tanh" is plain torch.tanh of an undoubled x: what the GPU path uses, where
+    the trick gains nothing (see _activation)."""
+    if activation == "torch_tanh":
+        return torch.tanh(x, out=out)
     if activation == "softsign":
         if out is not x:
             out.copy_(x)
@@ -185,6 +215,11 @@ def _dact(y: Tensor, activation: str, out: Tensor) -> Tensor:
 def _sigmoid_slope(a: Tensor, out: Tensor) -> Tensor:
     """sigmoid'(z) = a (1 − a) from a = sigmoid(z), into `out`."""
     return torch.addcmul(a, a, a, value=-1, out=out)
+
+
+def _activation(name: str, device: torch.device) -> str:
+    """The activation the recurrence computes: the sigmoid-based tanh pays only on the CPU."""
+    return "torch_tanh" if name == "tanh" and device.type != "cpu" else name
 
 
 class _Workspace:
@@ -468,6 +503,10 @@ class _Ensemble:
 
     def _keep_only(self, rows: list[int]) -> None:
         """Drop the finished members' rows from every stack."""
+        kept = {id(self.active[r]) for r in rows}
+        for mb in self.active:
+            if id(mb) not in kept:
+                mb.exp = None          # its model and data: nothing reads them once it ended
         if not rows:
             self.active = []
             return
@@ -500,7 +539,8 @@ class _Ensemble:
                 suffix = f"_l{k}{'_reverse' if d else ''}"
                 w_ih, w_hh, b_ih, b_hh = (params[f"rnn.{kind}{suffix}"] for kind in
                                           ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-                spec = _Layer(self.cell, self.activation, only_last, d == 1, self.workspace,
+                spec = _Layer(self.cell, _activation(self.activation, self.device), only_last,
+                              d == 1, self.workspace,
                               (k, d))
                 outs.append(_Recurrent.apply(layer_in, w_ih, w_hh, b_ih, b_hh, spec))
             layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
@@ -563,11 +603,14 @@ class _Ensemble:
         if self.step and self.state:
             slices = {k: v[row].detach().split(self.numels) for k, v in self.state.items()}
             for j, param in enumerate(member.exp.model.parameters()):
-                state = {k: slices[k][j].view(self.shapes[j]).clone() for k in slices}
+                state = {k: slices[k][j].view(self.shapes[j]).to("cpu", copy=True)
+                         for k in slices}
                 if self.optimizer != "momentum":
                     state["step"] = torch.tensor(float(self.step), dtype=torch.float32)
                 opt.state[param] = state
-        return opt.state_dict()
+        saved = opt.state_dict()
+        opt.state.clear()      # the payload holds the only reference until it is written
+        return saved
 
     # ---- the loop
 
@@ -766,13 +809,15 @@ class _Ensemble:
             return
         self._load_row(mb, row)
         tc = mb.cfg.train
-        payload = {"model": {k: v.detach().clone() for k, v in mb.exp.model.state_dict().items()},
+        # copied to the CPU: a checkpoint never holds device memory after it is written
+        payload = {"model": {k: v.detach().to("cpu", copy=True)
+                             for k, v in mb.exp.model.state_dict().items()},
                    "optimizer": self._optimizer_state(mb, row),
                    "config": config_to_dict(mb.cfg), "vocab": mb.exp.task.vocab,
                    "step": self.step, "epoch": self.step // self.steps_per_epoch,
                    "seed": tc.seed, "best": mb.best, "best_monitor": mb.best_monitor,
                    "final": mb.final, "bad_evals": mb.bad_evals,
-                   "generator": mb.generator.get_state(), "rng": torch.get_rng_state()}
+                   "generator": mb.generator.get_state(), **rng.states(self.device)}
         path = mb.save(tag, payload)
         mb.emit(ev.CheckpointWritten(step=self.step, tag=tag, path=path))
 

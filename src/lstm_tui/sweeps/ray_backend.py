@@ -222,8 +222,13 @@ def _train_one(cfg: RunConfig, emit, should_stop, run_id: str, save) -> None:
         emit(ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback=""))
 
 
-def _ray_job(configs, run_ids, ensemble, threads, flush_every):
-    """The Ray task (wrapped by ray.remote in :func:`_remote_job`)."""
+def _ray_job(configs, run_ids, ensemble, threads, flush_every, gpu_share=None):
+    """The Ray task (wrapped by ray.remote in :func:`_remote_job`).  Ray gives a task with
+    a fractional `gpus` a share of a card but does not limit its memory: `gpu_share`
+    caps it, so tasks sharing a GPU cannot starve each other."""
+    if gpu_share:
+        from lstm_tui.training import placement
+        placement.cap_memory(gpu_share)
     yield from job_stream(configs, run_ids, ensemble, threads, flush_every)
 
 
@@ -436,7 +441,8 @@ class Driver:
         job.stream = self.remote.options(**opts).remote(
             [m.task.config for m in job.members],
             [Path(m.task.run_dir).name for m in job.members],   # names only: no paths
-            self.options.ensemble, max(1, int(self.options.cpus)), FLUSH_EVERY)
+            self.options.ensemble, max(1, int(self.options.cpus)), FLUSH_EVERY,
+            **({"gpu_share": self.options.gpus} if 0 < self.options.gpus < 1 else {}))
         self.running[job.stream] = job
 
     def pull(self, stream) -> None:
@@ -572,7 +578,8 @@ class RayBackend:
                 ray.shutdown()
 
     def _check_devices(self, tasks: Sequence[PointTask]) -> None:
-        if self.options.gpus == 0 and any(t.config.train.device == "cuda" for t in tasks):
+        if self.options.gpus == 0 and any(t.config.train.device.startswith("cuda")
+                                      for t in tasks):
             raise ConfigError(*self.options.at("gpus"), "is 0 but train.device is cuda: give each "
                               "point a share of a GPU (--gpus 0.25, or gpus in the [sweep] "
                               "table), or use train.device = auto")

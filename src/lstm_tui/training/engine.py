@@ -8,6 +8,7 @@ and the sweep backends are all just listeners.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import traceback
@@ -23,6 +24,7 @@ from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
 from lstm_tui.tasks.base import bpc
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
+from lstm_tui.training import policy, rng
 from lstm_tui.training.window import Window, better
 
 Emit = Callable[[ev.Event], None]
@@ -37,10 +39,20 @@ def select_device(name: str) -> torch.device:
     """`auto` picks cuda, then mps, then cpu; asking for a missing device is a ConfigError."""
     has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("", "train.device", "cuda was asked for but torch sees no CUDA device "
-                          "(allowed here: auto, cpu)")
+        if torch.cuda.is_available():   # the process's current GPU (see training.placement)
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("mps" if has_mps else "cpu")
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConfigError("", "train.device", f"{name} was asked for but torch sees no CUDA "
+                              "device (allowed here: auto, cpu)")
+        index = int(name.partition(":")[2] or torch.cuda.current_device())
+        if index >= count:
+            raise ConfigError("", "train.device", f"{name} was asked for but torch sees {count} "
+                              f"CUDA device(s) (allowed here: auto, cpu, cuda, cuda:0.."
+                              f"cuda:{count - 1})")
+        return torch.device("cuda", index)
     if name == "mps" and not has_mps:
         raise ConfigError("", "train.device", "mps was asked for but is not available "
                           "(allowed here: auto, cpu)")
@@ -57,7 +69,12 @@ class Experiment:
 
 
 def build(cfg: RunConfig, device: torch.device | None = None) -> Experiment:
-    """Task, model and optimizer of a config, seeded so the same config builds the same run."""
+    """Task, model and optimizer of a config, seeded so the same config builds the same run.
+
+    Sets the process's numeric policy (train.tf32, train.deterministic) first, so every
+    path of the run (fused, step-wise, validation, sampling) computes under one policy.
+    """
+    policy.apply(policy.from_config(cfg.train))
     device = device or select_device(cfg.train.device)
     task = build_task(cfg.task, cfg.train.seed).to(device)
     torch.manual_seed(cfg.train.seed)
@@ -135,7 +152,7 @@ class _Run:
         self.best_metric, self.best_monitor = resume.get("best"), resume.get("best_monitor")
         self.final_metric = resume.get("final")
         self.generator.set_state(resume["generator"])
-        torch.set_rng_state(resume["rng"])
+        rng.restore(resume, self.exp.device)
 
     # ---- the loop
 
@@ -147,7 +164,8 @@ class _Run:
                                 device=str(self.exp.device), total_steps=self.total_steps,
                                 steps_per_epoch=self.steps_per_epoch,
                                 dataset_size=task.train_size, metric=task.metric,
-                                goal=task.goal, start_step=self.step))
+                                goal=task.goal, start_step=self.step,
+                                notes=rng.notes(self.model, self.exp.device)))
         self.started = time.perf_counter()
         self.window = Window()
         self.model.train()
@@ -289,10 +307,11 @@ class _Run:
         self.emit(ev.TimestepGradients(step=step, norms=tuple(probe_timestep_grads(model, task))))
         if task.vocab is not None and getattr(cfg.task, "sample_length", 0):
             from lstm_tui.models.sampling import generate
-            text = "".join(generate(model, task.encode, task.decode, len(task.vocab), prime="",
-                                    length=cfg.task.sample_length,
+            # one character at a time costs two host syncs each on a GPU: sample on the CPU
+            text = "".join(generate(cpu_copy(model), task.encode, task.decode, len(task.vocab),
+                                    prime="", length=cfg.task.sample_length,
                                     temperature=cfg.task.sample_temperature,
-                                    seed=tc.seed + step, device=self.exp.device))
+                                    seed=tc.seed + step, device=torch.device("cpu")))
             self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,
                                     text=text))
         if improved:
@@ -313,9 +332,30 @@ class _Run:
                    "epoch": step // self.steps_per_epoch, "seed": tc.seed,
                    "best": self.best_metric, "best_monitor": self.best_monitor,
                    "final": self.final_metric, "bad_evals": self.bad_evals,
-                   "generator": self.generator.get_state(), "rng": torch.get_rng_state()}
+                   "generator": self.generator.get_state(), **rng.states(self.exp.device)}
         path = self.save(tag, payload)
         self.emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
+
+
+def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself when it is on the CPU, else a CPU copy of it (same weights and
+    mode) for work that runs step by step, such as sampling text."""
+    first = next(model.parameters(), None)
+    if first is None or first.device.type == "cpu":
+        return model
+    return copy_to_cpu(model)
+
+
+def copy_to_cpu(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model` whose tensors are copied straight to the CPU (no second copy on
+    the device on the way)."""
+    memo: dict[int, object] = {}
+    for p in model.parameters():
+        memo[id(p)] = torch.nn.Parameter(p.detach().to("cpu", copy=True),
+                                         requires_grad=p.requires_grad)
+    for b in model.buffers():
+        memo[id(b)] = b.detach().to("cpu", copy=True)
+    return copy.deepcopy(model, memo)
 
 
 @torch.no_grad()

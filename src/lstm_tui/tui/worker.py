@@ -190,11 +190,15 @@ def error_line(exc: BaseException, known: tuple[type[BaseException], ...] = ()) 
     return (first if isinstance(exc, known) else f"{type(exc).__name__}: {first}")[:500]
 
 
-def _child_main(cfg_data: dict, root: str, q: Any, stop: Any, log_path: str) -> None:
-    """Entry point of a training process (spawned)."""
+def _child_main(cfg_data: dict, root: str, slot: int, q: Any, stop: Any,
+                log_path: str) -> None:
+    """Entry point of a training process (spawned); `slot` picks its GPU when there are
+    several (lstm_tui.training.placement)."""
     with child_session(q, stop, log_path) as (forward, should_stop):
         try:
             from lstm_tui.experiment import start_run
+            from lstm_tui.training import placement
+            placement.claim(slot)
             cfg = parse_config(cfg_data)
             if not cfg.train.threads:
                 # Several runs may train side by side: one torch thread each is fastest for
@@ -217,11 +221,13 @@ class ProcessTrainer:
     def __init__(self, stop_grace: float = STOP_GRACE):
         self.stop_grace = stop_grace
         self._ctx = mp.get_context("spawn")
+        self._started = 0              # runs started: round robin over the GPUs
 
     def start(self, cfg: RunConfig, root: Path, post: Post) -> ChildProcess:
         run = _RunDelivery(post)
+        slot, self._started = self._started, self._started + 1
         return ChildProcess(
-            self._ctx, _child_main, (config_to_dict(cfg), str(root)), key=run.key,
+            self._ctx, _child_main, (config_to_dict(cfg), str(root), slot), key=run.key,
             inbox=run.inbox, name=f"lstm-lab {cfg.name or cfg.task.kind}",
             what="training process", log_prefix="lstm-lab-worker-", daemon=True,
             stop_grace=self.stop_grace, deliver=run.deliver, died=run.died)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-import shutil
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -25,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
                              TabPane)
 
+from lstm_tui import devices
 from lstm_tui.config import (TASKS, ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
 from lstm_tui.report import fmt
@@ -40,8 +40,8 @@ RUN_COLUMNS = (("run", "run"), ("task", "task"), ("model", "model"), ("status", 
 
 
 def cuda_present() -> bool:
-    """An NVIDIA driver is installed (found without importing torch)."""
-    return shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia/version").exists()
+    """torch here can use CUDA (asked without importing torch: lstm_tui.devices)."""
+    return devices.cuda_present()
 
 
 def device_labels() -> dict[str, str]:
