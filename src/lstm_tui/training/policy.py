@@ -32,8 +32,12 @@ def apply(policy: Policy) -> Policy:
     """Set the policy for this process (every call sets every flag, so a process that
     trains several runs in turn never keeps the previous run's settings)."""
     precision = policy.fp32_precision
-    torch.backends.cuda.matmul.fp32_precision = precision
-    torch.backends.cudnn.rnn.fp32_precision = precision
+    if hasattr(torch.backends.cudnn, "rnn"):     # torch >= 2.9: one setting per backend
+        torch.backends.cuda.matmul.fp32_precision = precision
+        torch.backends.cudnn.rnn.fp32_precision = precision
+    else:                                       # older torch: cuDNN has one switch for all
+        torch.backends.cuda.matmul.allow_tf32 = policy.tf32
+        torch.backends.cudnn.allow_tf32 = policy.tf32
     if policy.deterministic:
         # read by torch when it sets up cuBLAS; set before the first CUDA matmul
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
@@ -45,9 +49,12 @@ def apply(policy: Policy) -> Policy:
 
 def current() -> Policy:
     """The policy now in force (what a run records and what the tests check)."""
-    return Policy(tf32=torch.backends.cuda.matmul.fp32_precision == "tf32"
-                  and torch.backends.cudnn.rnn.fp32_precision == "tf32",
-                  deterministic=torch.are_deterministic_algorithms_enabled())
+    if hasattr(torch.backends.cudnn, "rnn"):
+        tf32 = (torch.backends.cuda.matmul.fp32_precision == "tf32"
+                and torch.backends.cudnn.rnn.fp32_precision == "tf32")
+    else:
+        tf32 = torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    return Policy(tf32=tf32, deterministic=torch.are_deterministic_algorithms_enabled())
 
 
 def from_config(train_cfg) -> Policy:
