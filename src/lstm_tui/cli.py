@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lstm_tui.config import ConfigError, load_preset
+from lstm_tui.errors import first_line
 from lstm_tui.runs.store import RunError, list_runs, load_run, resolve_run, runs_root
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False,
@@ -27,19 +28,27 @@ EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
 RunsDir = Annotated[Optional[Path], typer.Option("--runs-dir", help="run store "
                     "(default: $LSTM_LAB_RUNS or ./runs)", show_default=False)]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", help="override a key, e.g. "
-                 "--set task.seq_len=30 (repeatable)", show_default=False)]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                 help="override a key, e.g. --set task.seq_len=30 (repeatable)",
+                 show_default=False)]
 
 
 def bad_input(fn):
-    """Domain errors become one line on stderr and exit code 2."""
+    """Domain errors become one line on stderr and exit code 2; a file-system error the
+    core did not expect (a disk that filled, a folder made read-only) exit code 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (ConfigError, RunError) as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(first_line(exc))}", highlight=False,
+                      soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            err.print(f"[red]error:[/] {escape(where + (exc.strerror or first_line(exc)))}",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
     return wrapper
 
 
@@ -97,7 +106,9 @@ def headless(
                              "(`lstm-lab sweep` runs the grid)"), style="dim")
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
-    out.print(display.final_table(last))
+    from lstm_tui.runs.store import SUMMARY, read_summary
+    total = read_summary(Path(run_dir) / SUMMARY)[0].get("seconds")
+    out.print(display.final_table(last, total_seconds=total if resume else None))
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
@@ -215,7 +226,14 @@ def sample(
         raise ConfigError("--checkpoint", "checkpoint",
                           f"must be one of best, last, got {checkpoint!r}")
     sampler = Sampler(resolve_run(runs_root(runs_dir), ref), checkpoint)
-    out.print(prime, end="", highlight=False, markup=False)
+    seen = sampler.decode(sampler.encode(prime))   # what the model is fed, echoed as such
+    if seen != prime:
+        dropped = len(prime) - len(seen)
+        err.print(escape(f"note: the prime as the model saw it ({sampler.normalize} "
+                         f"normalization): {seen!r}" + (f"; {dropped} character(s) outside "
+                         "its vocabulary dropped" if dropped else "")),
+                  highlight=False, soft_wrap=True)
+    out.print(seen, end="", highlight=False, markup=False)
     for ch in sampler.stream(prime, length, temperature, seed):
         out.print(ch, end="", highlight=False, markup=False)
     out.print()
@@ -401,16 +419,32 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on; keep loopback and use an "
                                       "SSH port forward to reach a remote box")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    allow_remote: Annotated[bool, typer.Option(
+        "--allow-remote", help="listen on a non-loopback --host: anyone who reaches it can "
+        "train and write files as you, so a token printed at start is then required")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Serve the interactive lab in a web browser (textual-serve)."""
     from lstm_tui.presets import resolve_preset
+    from lstm_tui.tui.serve import is_loopback, new_token
     from lstm_tui.tui.serve import serve as serve_lab
+    token = None
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ConfigError("--host", "host", f"{host} is not a loopback address: the "
+                              "served lab can train and write files as you, so it listens "
+                              "beyond this machine only with --allow-remote (then behind a "
+                              "token); or keep 127.0.0.1 and use an SSH port forward")
+        token = new_token()
     path = None
     if preset is not None:
         path = resolve_preset(preset)
         load_preset(path)     # a bad preset fails here, not in every browser tab
-    serve_lab(host, port, path, runs_root(runs_dir))
+    if token:
+        err.print(f"[yellow]listening on {escape(host)}:{port} beyond loopback[/]; access "
+                  f"token: [bold]{token}[/] (the page asks for it; or open "
+                  f"http://HOST:{port}/?token={token})", highlight=False, soft_wrap=True)
+    serve_lab(host, port, path, runs_root(runs_dir), token=token)
 
 
 def command_names() -> set[str]:

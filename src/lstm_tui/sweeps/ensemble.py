@@ -53,10 +53,12 @@ from torch.nn import functional as F
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
+from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.tasks.shapes import describe_task
 from lstm_tui.training import engine
 from lstm_tui.training.optim import learning_rate, set_lr
+from lstm_tui.training.threads import apply_threads, step_work
 
 Emit = Callable[[ev.Event], None]
 SaveCheckpoint = Callable[[str, dict], str]
@@ -414,8 +416,6 @@ class _Ensemble:
     def _setup(self) -> None:
         """The shared stacks, from the members' own models (built by engine.build)."""
         tc = self.configs[0].train
-        if tc.threads:
-            torch.set_num_threads(tc.threads)
         first = self.active[0]
         task, model = first.exp.task, first.exp.model
         self.device = first.exp.device
@@ -425,6 +425,8 @@ class _Ensemble:
         self.shapes = [tuple(p.shape) for p in model.parameters()]
         self.numels = [p.numel() for p in model.parameters()]
         self.n_params = sum(self.numels)
+        # the group trains as one model of all its members: that is the work to thread
+        apply_threads(tc.threads, step_work(self.n_params * len(self.active), tc.batch_size))
         self.kind, self.readout = task.kind, task.readout
         self.cell, self.activation = model.cell, model.activation
         self.layers, self.directions = model.layers, model.directions
@@ -687,8 +689,7 @@ class _Ensemble:
             self._keep_only(rows)
 
     def _fail(self, mb: _Member, exc: BaseException) -> None:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        mb.result = ev.Failed(error=f"{type(exc).__name__}: {first}"[:500], step=self.step,
+        mb.result = ev.Failed(error=error_line(exc), step=self.step,
                               traceback=traceback.format_exc())
         try:
             mb.emit(mb.result)

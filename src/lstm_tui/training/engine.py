@@ -18,10 +18,12 @@ import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
+from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
 from lstm_tui.tasks.base import bpc
+from lstm_tui.training.threads import apply_threads, step_work
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
 
 Emit = Callable[[ev.Event], None]
@@ -29,6 +31,12 @@ SaveCheckpoint = Callable[[str, dict], str]
 
 DIVERGED_ADVICE = ("loss became non-finite at step {step}: lower train.lr (now {lr:g}), "
                    "set train.grad_clip (e.g. 1.0) or standardize the inputs")
+# A finite loss this many times its first logged value also counts as diverged (a loss
+# at 1e13 is no result); far beyond the early swings of any task here.
+GROWTH_LIMIT = 1000.0
+GREW_ADVICE = ("train loss grew to {loss:.3g}, over {factor:g}x its start ({start:.3g}), by step "
+               "{step}: lower train.lr (now {lr:g}), set train.grad_clip (e.g. 1.0) or "
+               "standardize the inputs")
 PROBE_BATCH = 256   # sequences used for the gradient-per-time-step view
 
 
@@ -98,8 +106,7 @@ def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: 
     except ConfigError:
         raise
     except Exception as exc:  # a run that fails must be reported, not crash its listeners
-        first = (str(exc).strip().splitlines() or [""])[0]
-        event = ev.Failed(error=f"{type(exc).__name__}: {first}"[:500], step=step,
+        event = ev.Failed(error=error_line(exc), step=step,
                           traceback=traceback.format_exc())
         emit(event)
         return event
@@ -108,9 +115,9 @@ def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: 
 def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: str,
            save_checkpoint: SaveCheckpoint | None, resume: dict | None):
     tc = cfg.train
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
     exp = build(cfg)
+    apply_threads(tc.threads, step_work(sum(p.numel() for p in exp.model.parameters()),
+                                        tc.batch_size))
     task, model, optimizer = exp.task, exp.model, exp.optimizer
     params = [p for p in model.parameters() if p.requires_grad]
     names = [n for n, p in model.named_parameters() if p.requires_grad]
@@ -205,8 +212,9 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
         return None
 
     def log() -> tuple[str, str] | None:
-        """Emit the window's train record; returns ('diverged', advice) on a non-finite loss."""
-        nonlocal window
+        """Emit the window's train record; returns ("diverged", advice) on a non-finite loss
+        or one past GROWTH_LIMIT times its start."""
+        nonlocal window, start_loss
         bad = window.first_nonfinite()
         if bad is not None:
             first_bad = step - len(window.losses) + bad + 1
@@ -230,10 +238,17 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
                 grad_means=dict(zip(names, means)),
                 mean_abs_grad=figures[-1] / max(1, n_params), steps_per_sec=rate,
                 seconds=elapsed(), examples_per_sec=rate * tc.batch_size))
+            if start_loss is None:
+                start_loss = float(losses[0])   # the untrained model's loss (synced once)
+            if start_loss > 0 and loss > GROWTH_LIMIT * start_loss:
+                return "diverged", GREW_ADVICE.format(loss=loss, factor=GROWTH_LIMIT,
+                                                      start=start_loss, step=step,
+                                                      lr=current_lr)
         window = _Window()
         return None
 
     n_params = sum(p.numel() for p in params)
+    start_loss: float | None = None
     window = _Window()
     current_lr = learning_rate(tc, step)
     last_norm = torch.zeros((), device=exp.device)
