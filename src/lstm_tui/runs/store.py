@@ -556,7 +556,7 @@ def read_info(path: Path) -> RunInfo:
         config = check_run_config(path / CONFIG)
     except RunError as exc:
         info.error = str(exc)
-        config = {}
+        config = _lenient_toml(path / CONFIG)   # still show what can be read
     task, model = config.get("task", {}), config.get("model", {})
     if config:
         info.task = str(task.get("kind", "nth_element"))
@@ -582,6 +582,17 @@ def read_info(path: Path) -> RunInfo:
     info.sweep = summary.get("sweep", "")
     info.empty = bool(summary.get("empty")) or (status in FINAL_STATUSES and not info.steps)
     return info
+
+
+def _lenient_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.loads(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    if not all(isinstance(data.get(k, {}), dict) for k in ("task", "model")):
+        return {}
+    return data
 
 
 def list_runs(root: Path) -> list[RunInfo]:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 
 # Work of one step, counted as trainable parameters x batch size (about half the
-# multiply-adds of one time step), below which a second thread does not pay.  Measured
-# with benchmarks/bench_threads.py (RESULTS.md): two threads first beat one by >= 1.3x
-# on a quiet machine at about this size.
-MIN_WORK_PER_THREAD = 4_000_000
+# multiply-adds of one time step), that each thread past the first needs.  Measured with
+# benchmarks/bench_threads.py on a shared 2-core box (RESULTS.md, 2026-12-01): with other
+# jobs running, 2 threads were slower than 1 for every LSTM up to hidden 1024 x batch 64
+# (work 2.8e8: 0.47x; hidden 32: 0.01x), so only models beyond that get a second thread.
+MIN_WORK_PER_THREAD = 300_000_000
 
 _budget: int | None = None
 
