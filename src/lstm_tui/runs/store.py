@@ -144,6 +144,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 _TEXT_FIELDS = ("split", "text")
+_NESTED_FIELDS = ("grad_norms", "grad_means", "timestep_grad_norms")
 
 
 def _clean_record(value: Any) -> dict | None:
@@ -162,7 +163,10 @@ def _clean_record(value: Any) -> dict | None:
         elif isinstance(item, (int, float)) or item is None:
             out[key] = item if item is None or math.isfinite(item) else None
         elif isinstance(item, (dict, list)):
-            out[key] = item   # grad_norms, timestep_grad_norms: checked where drawn
+            if key in _NESTED_FIELDS:   # grad_norms, timestep_grad_norms: checked where drawn
+                out[key] = item
+            else:
+                out[key] = None
         else:
             out[key] = None   # a string where a number belongs
     if "split" in value and out.get("split") not in ("train", "val"):
@@ -580,7 +584,8 @@ def read_info(path: Path) -> RunInfo:
     info.created = float(summary.get("created") or stamp)
     info.updated = float(summary.get("updated") or info.created)
     info.sweep = summary.get("sweep", "")
-    info.empty = bool(summary.get("empty")) or (status in FINAL_STATUSES and not info.steps)
+    info.empty = bool(summary.get("empty")) or (status in FINAL_STATUSES
+                                                 and summary.get("steps") == 0)
     return info
 
 
