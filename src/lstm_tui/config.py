@@ -365,9 +365,9 @@ def validate(cfg: RunConfig, source: str = "") -> None:
                               " or empty for the built-in corpus)")
         if t.text and not t.max_chars and Path(t.text).expanduser().stat().st_size > MAX_TEXT:
             size = Path(t.text).expanduser().stat().st_size
-            raise ConfigError(source, "task.text", f"{t.text!r} is {size / 1e6:,.0f} MB; at most "
-                              f"{MAX_TEXT // 10**6} MB of text is used (set task.max_chars to "
-                              "train on its first part)")
+            raise ConfigError(source, "task.text", f"{t.text!r} is {size:,} bytes; at most "
+                              f"{MAX_TEXT:,} are used whole (set task.max_chars to train on "
+                              "its first part)")
         if t.max_chars > MAX_TEXT:
             raise ConfigError(source, "task.max_chars", f"must be <= {MAX_TEXT:,} (the most "
                               f"text a run holds in memory), got {t.max_chars:,}")
