@@ -19,6 +19,33 @@ from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.errors import first_line
 from lstm_tui.runs.store import RunError, list_runs, load_run, resolve_run, runs_root
 
+def _plain_help_types() -> None:
+    """typer 0.29's --help prints Python types (``<list[str]>``, and ``<bool>`` on flags that
+    take no value): show click's words instead (TEXT, INTEGER, PATH; nothing on a flag)."""
+    from typer import core
+    base = getattr(core, "_TyperParameter", None)
+    if base is None or getattr(base, "_lstm_lab_plain", False):
+        return
+    words = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "bool": "BOOLEAN",
+             "path": "PATH", "file": "FILE", "directory": "DIRECTORY"}
+    original = base.display_type
+
+    def display_type(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        label = original(self, ctx)
+        if not (isinstance(label, str) and label.startswith("<") and label.endswith(">")):
+            return label
+        label = label[1:-1].removesuffix(" range")
+        many = label.startswith("list[") and label.endswith("]")
+        label = label[5:-1] if many else label
+        # a list is a repeatable option (or an argument typer already marks with ...)
+        return "|".join(words.get(part, part.upper()) for part in label.split("|"))
+    base.display_type = display_type
+    base._lstm_lab_plain = True
+
+
+_plain_help_types()
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False,
                   help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.")
 out = Console()
@@ -333,7 +360,8 @@ def sweep_report(
                                               "axis (line chart)")] = None,
     epochs: Annotated[Optional[str], typer.Option("--epochs", help="metric by epoch, one "
                                                   "line per value of this axis")] = None,
-    where: Annotated[Optional[list[str]], typer.Option("--where", help="keep rows with "
+    where: Annotated[Optional[list[str]], typer.Option("--where", metavar="AXIS=VALUE",
+                     help="keep rows with "
                      "AXIS=VALUE (repeatable)", show_default=False)] = None,
     final: Annotated[bool, typer.Option("--final", help="use the final metric instead of "
                                         "the best")] = False,
