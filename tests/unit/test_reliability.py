@@ -323,3 +323,11 @@ def test_an_empty_run_is_marked_empty(tmp_path):
                        message="stopped at step 0 by request"))
     assert json.loads((tmp_path / SUMMARY).read_text())["empty"] is True
     assert read_info(tmp_path).empty
+
+
+def test_a_run_killed_at_start_up_is_listed_as_empty(tmp_path):
+    writer = RunWriter(tmp_path, parse_config({}))
+    os.close(writer.lock._fd)                     # killed before its first step
+    writer.lock._fd = None
+    info = read_info(tmp_path)
+    assert info.status == "interrupted" and info.empty

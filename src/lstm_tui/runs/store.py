@@ -584,8 +584,9 @@ def read_info(path: Path) -> RunInfo:
     info.created = float(summary.get("created") or stamp)
     info.updated = float(summary.get("updated") or info.created)
     info.sweep = summary.get("sweep", "")
-    info.empty = bool(summary.get("empty")) or (status in FINAL_STATUSES
-                                                 and summary.get("steps") == 0)
+    # a writer killed at start-up never wrote `empty`: no steps recorded says the same
+    info.empty = bool(summary.get("empty")) or (
+        status in FINAL_STATUSES and summary.get("steps", 0) == 0 and "steps must" not in note)
     return info
 
 
