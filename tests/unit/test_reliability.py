@@ -163,8 +163,13 @@ def test_the_token_gate_asks_for_the_token_and_lets_it_in():
 
     async def scenario() -> None:
         app = web.Application(middlewares=[token_middleware("s3cret")])
-        app.router.add_get("/", lambda r: web.Response(text="the lab"))
-        app.router.add_get("/ws", lambda r: web.Response(text="socket"))
+        async def lab(request):
+            return web.Response(text="the lab")
+
+        async def socket(request):
+            return web.Response(text="socket")
+        app.router.add_get("/", lab)
+        app.router.add_get("/ws", socket)
         async with TestClient(TestServer(app)) as client:
             page = await client.get("/")
             assert page.status == 401 and "access token" in await page.text()
@@ -272,6 +277,24 @@ def test_a_read_only_runs_dir_is_one_line(tmp_path):
     root.mkdir(mode=0o500)
     result = CliRunner().invoke(app, ["headless", "nth_element_lstm", "--runs-dir", str(root)])
     assert result.exit_code == 2 and "permission denied" in result.stderr
+
+
+def test_a_runs_dir_that_refuses_writing_is_one_line(tmp_path, monkeypatch):
+    """The read-only case for a root user (whom chmod does not stop): mkdir refused."""
+    from typer.testing import CliRunner
+
+    from lstm_tui.cli import app
+    real = Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if str(self).startswith(str(tmp_path / "ro")):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "mkdir", refused)
+    result = CliRunner().invoke(app, ["headless", "nth_element_lstm", "--runs-dir",
+                                      str(tmp_path / "ro")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'ro'}: permission denied"]
 
 
 def test_stale_temporary_files_are_cleaned_when_a_writer_starts(tmp_path):
