@@ -35,11 +35,15 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        if "weights only load failed" in str(exc).lower() or "weights_only" in str(exc):
-            raise ValueError(f"{path}: refused: it holds Python objects besides tensors, and "
-                             "loading those could run code; lstm-lab loads only plain "
-                             "checkpoints (weights_only)") from None
-        raise ValueError(f"{path}: corrupt checkpoint ({first_line(exc, 200)})") from None
+        text = str(exc)
+        if "Unsupported global" in text:   # a pickled class or function: torch refused it
+            name = text.split("GLOBAL ", 1)[-1].split(" ", 1)[0] if "GLOBAL " in text else ""
+            raise ValueError(f"{path}: refused: it holds Python objects besides tensors"
+                             f"{f' ({name})' if name else ''}, and loading those could run "
+                             "code; lstm-lab loads only plain checkpoints") from None
+        if "WeightsUnpickler error:" in text:   # torch's advice hides the real fault
+            text = text.split("WeightsUnpickler error:", 1)[1]
+        raise ValueError(f"{path}: corrupt checkpoint ({first_line(text, 200)})") from None
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise ValueError(f"{path}: not an lstm-lab checkpoint (no model or config)")
     return payload
