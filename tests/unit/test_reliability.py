@@ -354,3 +354,20 @@ def test_a_run_killed_at_start_up_is_listed_as_empty(tmp_path):
     writer.lock._fd = None
     info = read_info(tmp_path)
     assert info.status == "interrupted" and info.empty
+
+
+def test_the_ensemble_applies_the_same_growth_rule():
+    from lstm_tui.sweeps.ensemble import train_ensemble
+    from lstm_tui.training.engine import train
+    base = {"task": {"kind": "weighted_sum", "seq_len": 4, "train_size": 64, "val_size": 32},
+            "model": {"cell": "rnn", "hidden": 8},
+            "train": {"optimizer": "sgd", "steps": 60, "log_every": 5, "seed": 0}}
+    cfgs = []
+    for lr in (1000.0, 0.001):
+        data = json.loads(json.dumps(base))
+        data["train"]["lr"] = lr
+        cfgs.append(parse_config(data))
+    results = train_ensemble(cfgs, [lambda e: None] * 2)
+    alone = [train(c, lambda e: None) for c in cfgs]
+    assert [r.status for r in results] == [a.status for a in alone] == ["diverged", "completed"]
+    assert results[0].message == alone[0].message

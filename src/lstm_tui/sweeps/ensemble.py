@@ -398,6 +398,7 @@ class _Member:
     final: float | None = None
     result: Result | None = None
     run_id: str = ""
+    start_loss: float | None = None   # the untrained loss, for engine.GROWTH_LIMIT
 
 
 class _Ensemble:
@@ -723,6 +724,7 @@ class _Ensemble:
         if self.last_norm is not None:
             rows += [self.last_norm.unsqueeze(0), self.last_norms, self.last_means,
                      self.abs_total.unsqueeze(0)]
+        rows.append(losses[0:1])                       # each member's first loss, last
         self._figures = torch.cat(rows).t().tolist()                          # per member
         self._rate_seconds = time.perf_counter() - w.started - w.paused
 
@@ -752,6 +754,13 @@ class _Ensemble:
             grad_means=dict(zip(self.names, means)) if means else {},
             mean_abs_grad=abs_total / max(1, self.n_params), steps_per_sec=rate,
             seconds=self._elapsed(), examples_per_sec=rate * self.batch_size))
+        if mb.start_loss is None:
+            mb.start_loss = fig[-1]
+        if mb.start_loss > 0 and loss > engine.GROWTH_LIMIT * mb.start_loss:
+            self._finish(mb, "diverged", engine.GREW_ADVICE.format(
+                loss=loss, factor=engine.GROWTH_LIMIT, start=mb.start_loss, step=self.step,
+                lr=mb.lr))
+            return True
         return False
 
     def _load_row(self, mb: _Member, row: int) -> None:
