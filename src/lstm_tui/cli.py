@@ -16,8 +16,36 @@ from rich.console import Console
 from rich.markup import escape
 
 from lstm_tui.config import ConfigError, load_preset
+from lstm_tui.errors import first_line
 from lstm_tui.runs.store import RunError, list_runs, load_run, resolve_run, runs_root
 
+def _plain_help_types() -> None:
+    """typer 0.29's --help prints Python types (``<list[str]>``, and ``<bool>`` on flags that
+    take no value): show click's words instead (TEXT, INTEGER, PATH; nothing on a flag)."""
+    from typer import core
+    base = getattr(core, "_TyperParameter", None)
+    if base is None or getattr(base, "_lstm_lab_plain", False):
+        return
+    words = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "bool": "BOOLEAN",
+             "path": "PATH", "file": "FILE", "directory": "DIRECTORY"}
+    original = base.display_type
+
+    def display_type(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        label = original(self, ctx)
+        if not (isinstance(label, str) and label.startswith("<") and label.endswith(">")):
+            return label
+        label = label[1:-1].removesuffix(" range")
+        many = label.startswith("list[") and label.endswith("]")
+        label = label[5:-1] if many else label
+        # a list is a repeatable option (or an argument typer already marks with ...)
+        return "|".join(words.get(part, part.upper()) for part in label.split("|"))
+    base.display_type = display_type
+    base._lstm_lab_plain = True
+
+
+_plain_help_types()
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False,
                   help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.")
 out = Console()
@@ -27,19 +55,27 @@ EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
 RunsDir = Annotated[Optional[Path], typer.Option("--runs-dir", help="run store "
                     "(default: $LSTM_LAB_RUNS or ./runs)", show_default=False)]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", help="override a key, e.g. "
-                 "--set task.seq_len=30 (repeatable)", show_default=False)]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                 help="override a key, e.g. --set task.seq_len=30 (repeatable)",
+                 show_default=False)]
 
 
 def bad_input(fn):
-    """Domain errors become one line on stderr and exit code 2."""
+    """Domain errors become one line on stderr and exit code 2; a file-system error the
+    core did not expect (a disk that filled, a folder made read-only) exit code 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (ConfigError, RunError) as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(first_line(exc))}", highlight=False,
+                      soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            err.print(f"[red]error:[/] {escape(where + (exc.strerror or first_line(exc)))}",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
     return wrapper
 
 
@@ -97,7 +133,9 @@ def headless(
                              "(`lstm-lab sweep` runs the grid)"), style="dim")
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
-    out.print(display.final_table(last))
+    from lstm_tui.runs.store import SUMMARY, read_summary
+    total = read_summary(Path(run_dir) / SUMMARY)[0].get("seconds")
+    out.print(display.final_table(last, total_seconds=total if resume else None))
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
@@ -215,7 +253,14 @@ def sample(
         raise ConfigError("--checkpoint", "checkpoint",
                           f"must be one of best, last, got {checkpoint!r}")
     sampler = Sampler(resolve_run(runs_root(runs_dir), ref), checkpoint)
-    out.print(prime, end="", highlight=False, markup=False)
+    seen = sampler.decode(sampler.encode(prime))   # what the model is fed, echoed as such
+    if seen != prime:
+        dropped = len(prime) - len(seen)
+        err.print(escape(f"note: the prime as the model saw it ({sampler.normalize} "
+                         f"normalization): {seen!r}" + (f"; {dropped} character(s) outside "
+                         "its vocabulary dropped" if dropped else "")),
+                  highlight=False, soft_wrap=True)
+    out.print(seen, end="", highlight=False, markup=False)
     for ch in sampler.stream(prime, length, temperature, seed):
         out.print(ch, end="", highlight=False, markup=False)
     out.print()
@@ -315,7 +360,8 @@ def sweep_report(
                                               "axis (line chart)")] = None,
     epochs: Annotated[Optional[str], typer.Option("--epochs", help="metric by epoch, one "
                                                   "line per value of this axis")] = None,
-    where: Annotated[Optional[list[str]], typer.Option("--where", help="keep rows with "
+    where: Annotated[Optional[list[str]], typer.Option("--where", metavar="AXIS=VALUE",
+                     help="keep rows with "
                      "AXIS=VALUE (repeatable)", show_default=False)] = None,
     final: Annotated[bool, typer.Option("--final", help="use the final metric instead of "
                                         "the best")] = False,
@@ -401,16 +447,32 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on; keep loopback and use an "
                                       "SSH port forward to reach a remote box")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    allow_remote: Annotated[bool, typer.Option(
+        "--allow-remote", help="listen on a non-loopback --host: anyone who reaches it can "
+        "train and write files as you, so a token printed at start is then required")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Serve the interactive lab in a web browser (textual-serve)."""
     from lstm_tui.presets import resolve_preset
+    from lstm_tui.tui.serve import is_loopback, new_token
     from lstm_tui.tui.serve import serve as serve_lab
+    token = None
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ConfigError("--host", "host", f"{host} is not a loopback address: the "
+                              "served lab can train and write files as you, so it listens "
+                              "beyond this machine only with --allow-remote (then behind a "
+                              "token); or keep 127.0.0.1 and use an SSH port forward")
+        token = new_token()
     path = None
     if preset is not None:
         path = resolve_preset(preset)
         load_preset(path)     # a bad preset fails here, not in every browser tab
-    serve_lab(host, port, path, runs_root(runs_dir))
+    if token:
+        err.print(f"[yellow]listening on {escape(host)}:{port} beyond loopback[/]; access "
+                  f"token: [bold]{token}[/] (the page asks for it; or open "
+                  f"http://HOST:{port}/?token={token})", highlight=False, soft_wrap=True)
+    serve_lab(host, port, path, runs_root(runs_dir), token=token)
 
 
 def command_names() -> set[str]:

@@ -46,7 +46,7 @@ def opt(default: Any, help: str, *, min: float | None = None, max: float | None 
 @dataclass
 class NthElementTask:
     """Random ints in [0, features), one-hot; predict the element at index n (classification)."""
-    kind: Literal["nth_element"] = opt("nth_element", "task kind (see TASKS)")
+    kind: Literal["nth_element"] = opt("nth_element", "task kind (README: Tasks)")
     seq_len: int = opt(5, "sequence length", min=1, max=100_000)
     features: int = opt(10, "number of distinct values (one-hot width)", min=2, max=100_000)
     n: int = opt(2, "index of the element to recall (0-based, < seq_len)", min=0)
@@ -57,7 +57,7 @@ class NthElementTask:
 @dataclass
 class WeightedSumTask:
     """Ints in (-50, 50); predict a weighted sum of chosen positions (regression, MAD)."""
-    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (see TASKS)")
+    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (README: Tasks)")
     seq_len: int = opt(5, "sequence length", min=2, max=100_000)
     weights: list[float] = opt(None, "weights of the summed positions", factory=lambda: [0.6, 0.3])
     positions: list[int] = opt(None, "positions summed (0 = first, -1 = last)",
@@ -75,7 +75,7 @@ class WeightedSumTask:
 @dataclass
 class CharLMTask:
     """Character language model over a text file or the built-in corpus (perplexity)."""
-    kind: Literal["char_lm"] = opt("char_lm", "task kind (see TASKS)")
+    kind: Literal["char_lm"] = opt("char_lm", "task kind (README: Tasks)")
     text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs)")
     normalize: Literal["text8", "none"] = opt(
         "text8", "text8: lowercase a-z and space (27 symbols); none: every character")
@@ -91,7 +91,7 @@ class CharLMTask:
 @dataclass
 class AddingTask:
     """Adding problem: sum the two marked values of a random sequence (regression, MAD)."""
-    kind: Literal["adding"] = opt("adding", "task kind (see TASKS)")
+    kind: Literal["adding"] = opt("adding", "task kind (README: Tasks)")
     seq_len: int = opt(50, "sequence length", min=2, max=100_000)
     train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
     val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
@@ -100,7 +100,7 @@ class AddingTask:
 @dataclass
 class CopyTask:
     """Copy task: remember `length` symbols across `delay` blanks, then write them back."""
-    kind: Literal["copy"] = opt("copy", "task kind (see TASKS)")
+    kind: Literal["copy"] = opt("copy", "task kind (README: Tasks)")
     length: int = opt(10, "symbols to remember", min=1, max=10_000)
     delay: int = opt(20, "blank steps between the symbols and the recall cue", min=0, max=100_000)
     symbols: int = opt(8, "alphabet size", min=2, max=1000)
@@ -155,7 +155,8 @@ class TrainConfig:
     seed: int = opt(0, "seed of data, init and batch order", min=0)
     device: Literal["auto", "cpu", "cuda", "mps"] = opt(
         "auto", "auto = cuda, then mps, then cpu; cuda:N = the N-th GPU", indexed=("cuda",))
-    threads: int = opt(0, "torch CPU threads (0 = torch's default)", min=0, max=1024)
+    threads: int = opt(0, "torch CPU threads (0 = automatic: 1 unless the model is big "
+                                "enough to gain from more)", min=0, max=1024)
     tf32: bool = opt(False, "TF32 for cuDNN RNNs and matmuls together on CUDA (faster; "
                      "false = exact FP32 everywhere)")
     deterministic: bool = opt(False, "deterministic cuDNN/cuBLAS kernels: identical CUDA reruns "
@@ -349,6 +350,11 @@ def _top_spec(name: str) -> FieldSpec:
     return next(s for s in field_specs(RunConfig) if s.name == name)
 
 
+# The most text (bytes of a file read whole, or task.max_chars) a char_lm run takes:
+# the corpus is held a few times over (text, codes), so 100 MB (text8's size) is ~1.5 GB.
+MAX_TEXT = 100_000_000
+
+
 def validate(cfg: RunConfig, source: str = "") -> None:
     """Checks that involve more than one field."""
     t, m = cfg.task, cfg.model
@@ -375,6 +381,14 @@ def validate(cfg: RunConfig, source: str = "") -> None:
         if t.text and not Path(t.text).expanduser().is_file():
             raise ConfigError(source, "task.text", f"no such file {t.text!r} (a UTF-8 text file,"
                               " or empty for the built-in corpus)")
+        if t.text and not t.max_chars and Path(t.text).expanduser().stat().st_size > MAX_TEXT:
+            size = Path(t.text).expanduser().stat().st_size
+            raise ConfigError(source, "task.text", f"{t.text!r} is {size:,} bytes; at most "
+                              f"{MAX_TEXT:,} are used whole (set task.max_chars to train on "
+                              "its first part)")
+        if t.max_chars > MAX_TEXT:
+            raise ConfigError(source, "task.max_chars", f"must be <= {MAX_TEXT:,} (the most "
+                              f"text a run holds in memory), got {t.max_chars:,}")
 
 
 # ---------------------------------------------------------------- files and overrides
@@ -432,10 +446,24 @@ def parse_value(raw: str) -> Any:
 
 
 def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunConfig:
-    """Read, override and check a preset file."""
+    """Read, override and check a preset file; a fault the overrides brought in is
+    blamed on the --set that did it, not on the file."""
+    overrides = list(overrides)
     data = read_toml(path)
-    data = apply_overrides(data, overrides)
-    return parse_config(data, str(path))
+    merged = apply_overrides(data, overrides)
+    try:
+        return parse_config(merged, str(path))
+    except ConfigError as exc:
+        if not overrides:
+            raise
+        culprit = [o for o in overrides if o.split("=", 1)[0].strip() == exc.key]
+        if not culprit:
+            try:
+                parse_config(data, str(path))
+            except ConfigError:
+                raise exc from None   # the file is at fault on its own
+        where = f"--set {culprit[-1]}" if culprit else "--set"
+        raise ConfigError(where, exc.key, exc.message) from None
 
 
 # ---------------------------------------------------------------- writing

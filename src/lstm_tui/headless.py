@@ -71,14 +71,20 @@ class HeadlessDisplay:
         elif isinstance(event, (ev.Finished, ev.Failed)):
             self.progress.stop()
 
-    def final_table(self, event: ev.Event) -> Table:
+    def final_table(self, event: ev.Event, total_seconds: float | None = None) -> Table:
+        """The result; after a resume, `total_seconds` (summary.json's, every session)
+        is shown beside this session's time."""
         table = Table(title="Result", title_justify="left", show_header=False)
         table.add_column(style="bold")
         table.add_column()
         if isinstance(event, ev.Finished):
             table.add_row("status", event.status)
             table.add_row("steps", f"{event.step:,}")
-            table.add_row("seconds", f"{event.seconds:.1f}")
+            if total_seconds is None:
+                table.add_row("seconds", f"{event.seconds:.1f}")
+            else:
+                table.add_row("seconds, this session", f"{event.seconds:.1f}")
+                table.add_row("seconds, all sessions", f"{total_seconds:.1f} (summary.json)")
             table.add_row(f"best {self.metric}", fmt(event.best))
             table.add_row(f"final {self.metric}", fmt(event.final))
             if event.message:

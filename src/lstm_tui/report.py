@@ -61,7 +61,8 @@ def runs_table(runs: Sequence[RunInfo]) -> Table:
         table.add_column(name, no_wrap=True, justify="right" if name in ("hidden", "best",
                                                                           "age") else "left")
     for r in runs:
-        status = r.status if not r.error else f"{r.status}: {r.error}"
+        status = r.status + (" (empty)" if r.empty else "")
+        status = status if not r.error else f"{status}: {r.error}"
         best = f"{fmt(r.best)} {METRIC_ABBREV.get(r.metric, r.metric)}" if r.best is not None \
             else "-"
         table.add_row(r.name, r.task, r.cell, str(r.hidden or "-"), status, best, age(r.age))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+from lstm_tui.errors import first_line
 from lstm_tui.runs.store import RunError, load_run
 
 CHECKPOINTS = ("best", "last")
@@ -36,14 +37,20 @@ class Sampler:
         self.checkpoint = path
         self.device = device
         self.model = build_model(cfg.model, len(self.vocab), len(self.vocab), "all")
-        self.model.load_state_dict(payload["model"])
+        try:
+            self.model.load_state_dict(payload["model"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise RunError(f"{path}: does not fit the model of {Path(run_dir) / 'config.toml'} "
+                           f"({first_line(exc, 200)}); was the config edited?") from None
         self.model.to(device).eval()
         self._index = {ch: i for i, ch in enumerate(self.vocab)}
 
     def encode(self, text: str):
+        """Codes of `text` normalized as the training text was; unknown characters dropped."""
         import torch
-        if self.normalize == "text8":
-            text = "".join(ch if "a" <= ch <= "z" else " " for ch in text.lower())
+
+        from lstm_tui.tasks.shapes import normalize_text
+        text = normalize_text(text, self.normalize)
         return torch.tensor([self._index[ch] for ch in text if ch in self._index],
                             dtype=torch.long)
 

@@ -122,7 +122,8 @@ def test_corrupt_run_folder_is_one_line(runs_dir):
     assert result.exit_code == 2 and "config.toml: corrupt" in result.stderr
     assert "Traceback" not in result.output
     (run_dir / "last.pt").write_bytes(b"not a checkpoint")
-    (run_dir / "config.toml").write_text("[task]\nkind = 'char_lm'\nmax_chars = 3000\n")
+    (run_dir / "config.toml").write_text("[task]\nkind = 'char_lm'\nmax_chars = 3000\n"
+                                         "# end of the resolved config\n")   # complete
     (run_dir / "best.pt").unlink()
     result = runner.invoke(app, ["sample", run_dir.name])
     assert result.exit_code == 2 and "corrupt checkpoint" in result.stderr

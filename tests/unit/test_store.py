@@ -11,7 +11,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import parse_config
 from lstm_tui.runs.store import (RunError, RunWriter, atomic_write_json, list_runs, load_run,
                                  new_run_dir, read_info, read_jsonl, resolve_run,
-                                 truncate_metrics)
+                                 truncate_metrics, WRITER_LOCK)
 
 SUMMARY = ev.ModelSummary(rows=(), total=123, trainable=123)
 
@@ -64,7 +64,21 @@ def test_truncated_last_line_is_skipped(tmp_path):
 def test_dead_writer_is_listed_interrupted_and_live_one_running(tmp_path):
     cfg = parse_config({})
     run_dir = new_run_dir(tmp_path, cfg)
-    RunWriter(run_dir, cfg)(_started())
+    writer = RunWriter(run_dir, cfg)
+    writer(_started())
+    assert read_info(run_dir).status == "running"   # its writer lock is held
+    os.close(writer.lock._fd)                        # the writer dies: the OS drops the lock
+    writer.lock._fd = None
+    assert (run_dir / WRITER_LOCK).exists()
+    assert read_info(run_dir).status == "interrupted"
+
+
+def test_a_folder_without_a_writer_lock_falls_back_to_the_pid(tmp_path):
+    cfg = parse_config({})
+    run_dir = new_run_dir(tmp_path, cfg)
+    writer = RunWriter(run_dir, cfg)
+    writer(_started())
+    writer.lock.release()                            # as written by an older version
     assert read_info(run_dir).status == "running"   # this process is alive
     summary = json.loads((run_dir / "summary.json").read_text())
     summary["pid"] = 2 ** 22 + 12345                  # no such process

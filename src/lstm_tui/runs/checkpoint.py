@@ -8,16 +8,22 @@ from pathlib import Path
 
 import torch
 
+from lstm_tui.errors import first_line
+
 
 def save_checkpoint(path: Path, payload: dict) -> Path:
     """torch.save to a temporary file, then rename: a crash never leaves half a checkpoint."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(payload, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:   # a full disk: no half-written temporary left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -29,8 +35,15 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: corrupt checkpoint ({first[:200]})") from None
+        text = str(exc)
+        if "Unsupported global" in text:   # a pickled class or function: torch refused it
+            name = text.split("GLOBAL ", 1)[-1].split(" ", 1)[0] if "GLOBAL " in text else ""
+            raise ValueError(f"{path}: refused: it holds Python objects besides tensors"
+                             f"{f' ({name})' if name else ''}, and loading those could run "
+                             "code; lstm-lab loads only plain checkpoints") from None
+        if "WeightsUnpickler error:" in text:   # torch's advice hides the real fault
+            text = text.split("WeightsUnpickler error:", 1)[1]
+        raise ValueError(f"{path}: corrupt checkpoint ({first_line(text, 200)})") from None
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise ValueError(f"{path}: not an lstm-lab checkpoint (no model or config)")
     return payload

@@ -8,13 +8,20 @@ A run folder holds
   samples.jsonl      text samples of char_lm runs
   best.pt, last.pt   checkpoints (see lstm_tui.runs.checkpoint)
 
-Readers skip a truncated last line and list a run whose writer died as `interrupted`.
-This module imports neither torch nor Textual: the TUI lists runs without loading torch.
+  .writer.lock       held (flock) by the one process writing the folder; see runs.lock
+
+Readers skip a truncated last line and list a run whose writer died as `interrupted`;
+every field they read is checked (:func:`read_summary`, :func:`read_jsonl`,
+:func:`check_run_config`), so one damaged folder is listed with a note and never hides
+the others.  This module imports neither torch nor Textual: the TUI lists runs without
+loading torch.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import re
 import socket
@@ -26,10 +33,16 @@ from typing import Any
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, parse_config, to_toml
+from lstm_tui.errors import first_line
+from lstm_tui.runs.lock import FolderLock, LockHeld, is_held
 
 ENV_VAR = "LSTM_LAB_RUNS"
 CONFIG, SUMMARY, METRICS = "config.toml", "summary.json", "metrics.jsonl"
 DIAGNOSTICS, SAMPLES = "diagnostics.jsonl", "samples.jsonl"
+WRITER_LOCK = ".writer.lock"
+# the last line of every config.toml the writer makes: a file without it (and without the
+# [train] table's last key, for runs of older versions) was cut short or emptied
+CONFIG_END = "# end of the resolved config\n"
 FINAL_STATUSES = ("completed", "stopped_early", "interrupted", "diverged", "failed")
 
 
@@ -42,16 +55,60 @@ def runs_root(explicit: str | os.PathLike | None = None) -> Path:
     return Path(explicit or os.environ.get(ENV_VAR) or "runs")
 
 
+def check_root(root: Path) -> Path:
+    """The run store as a folder, or a RunError saying why it cannot be one."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise RunError(f"{root}: is a file, not a folder of runs (give --runs-dir a folder)")
+    return root
+
+
+def fs_error(path: Path, exc: OSError) -> RunError:
+    """An OSError as one line naming the path: 'runs/x: permission denied'."""
+    reason = (exc.strerror or first_line(exc)).lower() if isinstance(exc, OSError) else exc
+    if getattr(exc, "errno", None) == errno.ENOSPC:
+        reason = "no space left on the device"
+    return RunError(f"{path}: {reason}")
+
+
 # ---------------------------------------------------------------- atomic files
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Replace `path` so that readers see the old or the new file, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:   # a full disk: leave no half-written temporary behind
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+
+
+_TMP = re.compile(r"^\..+\.(\d+)\.tmp$")
+
+
+def clean_stale_tmp(folder: Path) -> list[Path]:
+    """Remove `.NAME.PID.tmp` files left by writers that died mid-write; returns them."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = _TMP.match(path.name)
+        if match and int(match.group(1)) != os.getpid() and not pid_alive(int(match.group(1))):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -59,20 +116,62 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """Every complete JSON line of a file; a line cut short by a crash is skipped."""
+    """Every complete, well-typed JSON record of a file (metrics, diagnostics, samples).
+
+    A line cut short by a crash, a line that is not an object, and a record whose `step`
+    is not a whole number >= 0 are skipped; a field holding something other than a
+    number where numbers are expected is dropped from its record.  Missing or unreadable
+    (a folder in its place): no records.
+    """
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        fh = open(path, "rb")
+    except OSError:
         return []
     records = []
-    for line in raw.splitlines():
+    with fh:
         try:
-            value = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(value, dict):
-            records.append(value)
+            for line in fh:
+                try:
+                    value = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+                    continue
+                record = _clean_record(value)
+                if record is not None:
+                    records.append(record)
+        except OSError:
+            pass
     return records
+
+
+_TEXT_FIELDS = ("split", "text")
+_NESTED_FIELDS = ("grad_norms", "grad_means", "timestep_grad_norms")
+
+
+def _clean_record(value: Any) -> dict | None:
+    if not isinstance(value, dict):
+        return None
+    step = value.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        return None
+    out = {}
+    for key, item in value.items():
+        if key in _TEXT_FIELDS:
+            if isinstance(item, str):
+                out[key] = item
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, (int, float)) or item is None:
+            out[key] = item if item is None or math.isfinite(item) else None
+        elif isinstance(item, (dict, list)):
+            if key in _NESTED_FIELDS:   # grad_norms, timestep_grad_norms: checked where drawn
+                out[key] = item
+            else:
+                out[key] = None
+        else:
+            out[key] = None   # a string where a number belongs
+    if "split" in value and out.get("split") not in ("train", "val"):
+        return None
+    return out
 
 
 def _clean(value: float | None) -> float | None:
@@ -90,7 +189,11 @@ def _slug(text: str) -> str:
 
 def new_run_dir(root: Path, cfg: RunConfig, prefix: str = "") -> Path:
     """A fresh, uniquely named folder: 20261123-161502-nth-lstm-lstm32."""
-    root.mkdir(parents=True, exist_ok=True)
+    check_root(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fs_error(root, exc) from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     label = _slug(cfg.name or cfg.task.kind)
     base = f"{prefix}{stamp}-{label}-{cfg.model.cell}{cfg.model.hidden}"
@@ -101,30 +204,55 @@ def new_run_dir(root: Path, cfg: RunConfig, prefix: str = "") -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise fs_error(root, exc) from None
     raise RunError(f"{root}: cannot create a new run folder named {base}")
+
+
+def lock_run(run_dir: Path) -> FolderLock:
+    """The folder's writer lock, taken: RunError when a live process already writes it."""
+    lock = FolderLock(Path(run_dir) / WRITER_LOCK)
+    try:
+        return lock.acquire()
+    except LockHeld as exc:
+        raise RunError(f"{run_dir}: this run is still being written by pid {exc.pid or '?'} "
+                       "(its writer is alive); wait for it or stop it first") from None
+    except OSError as exc:
+        raise fs_error(Path(run_dir), exc) from None
 
 
 class RunWriter:
     """A listener that records one run's events into its folder.
 
-    Call it with every event; pass `save_checkpoint` to the engine.
+    Call it with every event; pass `save_checkpoint` to the engine.  It holds the
+    folder's writer lock from start to end (`lock`: one already taken, e.g. by a resume
+    that checked the folder first); RunError when another live process holds it.
     """
 
-    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False):
+    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
+                 lock: FolderLock | None = None):
         self.dir = Path(run_dir)
+        self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
-        if resume:
-            self.summary = _read_json(self.dir / SUMMARY) or {}
-        else:
-            atomic_write_text(self.dir / CONFIG, to_toml(cfg))
-        self.summary.update(status="running", pid=os.getpid(), host=socket.gethostname(),
-                            updated=self.started)
-        self.summary.setdefault("created", self.started)
-        self.summary.setdefault("name", self.dir.name)
-        self.summary.setdefault("seconds_before", 0.0)
-        self._write_summary()
-        self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
+        self.write_error = ""
+        try:
+            clean_stale_tmp(self.dir)
+            if resume:
+                self.summary = read_summary(self.dir / SUMMARY)[0]
+                self.summary.pop("empty", None)
+            else:
+                atomic_write_text(self.dir / CONFIG, to_toml(cfg) + CONFIG_END)
+            self.summary.update(status="running", pid=os.getpid(),
+                                host=socket.gethostname(), updated=self.started)
+            self.summary.setdefault("created", self.started)
+            self.summary.setdefault("name", self.dir.name)
+            self.summary.setdefault("seconds_before", 0.0)
+            self._write_summary()
+            self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
+        except OSError as exc:
+            self.lock.release()
+            raise fs_error(self.dir, exc) from None
         self._metric_name = "metric"
 
     # -- the listener
@@ -177,12 +305,10 @@ class RunWriter:
                                 seconds=self.summary["seconds_before"] + event.seconds,
                                 best=_clean(event.best), final=_clean(event.final),
                                 message=event.message)
-            self._write_summary()
-            self.close()
+            self._end()
         elif isinstance(event, ev.Failed):
             self.summary.update(status="failed", steps=event.step, message=event.error)
-            self._write_summary()
-            self.close()
+            self._end()
 
     def save_checkpoint(self, tag: str, payload: dict) -> str:
         """Write best.pt / last.pt atomically (the engine calls this)."""
@@ -190,8 +316,32 @@ class RunWriter:
         return str(save_checkpoint(self.dir / f"{tag}.pt", payload))
 
     def close(self) -> None:
-        if not self._metrics.closed:
-            self._metrics.close()
+        try:
+            if not self._metrics.closed:
+                self._metrics.close()
+        except OSError:
+            pass
+        self.lock.release()
+
+    def _end(self) -> None:
+        """The last summary: never raises, so a full disk still ends the run cleanly."""
+        if not self.summary.get("steps"):
+            self.summary["empty"] = True   # stopped before its first step: `rm --empty`
+        try:
+            self._write_summary()
+        except OSError as exc:
+            self.write_error = str(fs_error(self.dir / SUMMARY, exc))
+            self._write_summary_in_place()
+        self.close()
+
+    def _write_summary_in_place(self) -> None:
+        """No room for a new file: overwrite the old summary's own blocks instead."""
+        try:
+            with open(self.dir / SUMMARY, "r+b") as fh:
+                fh.write((json.dumps(self.summary, separators=(",", ":")) + "\n").encode())
+                fh.truncate()
+        except OSError:
+            pass
 
     def _append(self, fh, record: dict) -> None:
         fh.write(json.dumps(record, allow_nan=False) + "\n")
@@ -224,6 +374,7 @@ class RunInfo:
     updated: float = 0.0
     sweep: str = ""
     error: str = ""          # why the folder could not be read fully
+    empty: bool = False      # ended before its first step (nothing to look at)
 
     @property
     def age(self) -> float:
@@ -251,12 +402,127 @@ class Run:
         return parse_config(self.config, str(self.info.path / CONFIG))
 
 
-def _read_json(path: Path) -> dict | None:
+# ---------------------------------------------------------------- summary.json, checked
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 53
+
+
+def _number(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            and abs(v) < 1e300)
+
+
+def _seconds(v: Any) -> bool:
+    return _number(v) and v >= 0
+
+
+# what each field of summary.json must hold, and how to say it
+SUMMARY_FIELDS: dict[str, tuple[Any, str]] = {
+    "status": (lambda v: v in ev.STATUSES, f"one of {', '.join(ev.STATUSES)}"),
+    "steps": (_count, "a whole number >= 0"),
+    "total_steps": (_count, "a whole number >= 0"),
+    "params": (_count, "a whole number >= 0"),
+    "dataset_size": (_count, "a whole number >= 0"),
+    "pid": (lambda v: _count(v) and 0 < v < 2 ** 31, "a process id"),
+    "seconds": (_seconds, "a number of seconds >= 0"),
+    "seconds_before": (_seconds, "a number of seconds >= 0"),
+    "created": (_seconds, "a time stamp"),
+    "updated": (_seconds, "a time stamp"),
+    "best": (lambda v: v is None or _number(v), "a finite number or null"),
+    "final": (lambda v: v is None or _number(v), "a finite number or null"),
+    "metric": (lambda v: isinstance(v, str), "a string"),
+    "goal": (lambda v: v in ("min", "max"), "min or max"),
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "host": (lambda v: isinstance(v, str), "a string"),
+    "sweep": (lambda v: isinstance(v, str), "a string"),
+    "sweep_point": (lambda v: isinstance(v, str), "a string"),
+    "message": (lambda v: isinstance(v, str), "a string"),
+    "device": (lambda v: isinstance(v, str), "a string"),
+    "empty": (lambda v: isinstance(v, bool), "true or false"),
+    "checkpoints": (lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and isinstance(x, str) for k, x in v.items()),
+        "a table of file names"),
+}
+
+
+def read_summary(path: Path) -> tuple[dict, str]:
+    """summary.json checked field by field: (the fields that are right, a note or "").
+
+    The one reader of summary.json.  A missing file is ({}, ""); an unreadable one is
+    ({}, why); a field of the wrong type (``"steps": "abc"``, ``1e400``, a pid past any
+    real one) is left out and named in the note, so callers can use what remains as is.
+    Fields it does not know are passed through untouched.
+    """
+    path = Path(path)
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SUMMARY_BYTES + 1)
+    except FileNotFoundError:
+        return {}, ""
+    except OSError as exc:
+        return {}, str(fs_error(path, exc))
+    if len(raw) > MAX_SUMMARY_BYTES:
+        return {}, f"{path}: unreadable (larger than {MAX_SUMMARY_BYTES // 1024} KiB)"
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        return {}, f"{path}: unreadable ({first_line(exc, 120)})"
+    if not isinstance(value, dict):
+        return {}, f"{path}: unreadable (not a JSON object)"
+    clean, bad = {}, []
+    for key, item in value.items():
+        check = SUMMARY_FIELDS.get(key)
+        if check is None or check[0](item):
+            clean[key] = item
+        else:
+            bad.append(f"{key} must be {check[1]}, got {json.dumps(item)[:40]}")
+    note = f"{path}: {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "") \
+        if bad else ""
+    return clean, note
+
+
+MAX_SUMMARY_BYTES = 1 << 20
+
+
+def check_run_config(path: Path) -> dict:
+    """A run's config.toml, read and checked whole: RunError names the file and the fault.
+
+    Besides the config's own rules, it must be complete: the writer ends it with
+    CONFIG_END, so a file cut short (or emptied) is not taken for the defaults.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing; this folder is not a complete run") from None
+    except IsADirectoryError:
+        raise RunError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise fs_error(path, exc) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise RunError(f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)")
+    try:
+        text = raw.decode("utf-8")
+        config = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RunError(f"{path}: corrupt ({first_line(exc)})") from None
+    train = config.get("train")
+    complete = text.endswith(CONFIG_END) or (
+        all(isinstance(config.get(t), dict) and config.get(t) for t in ("task", "model"))
+        and isinstance(train, dict) and "threads" in train)
+    if not complete:
+        raise RunError(f"{path}: cut short or emptied (a run's config ends with the line "
+                       f"{CONFIG_END.strip()!r}); this folder cannot be used")
+    try:
+        parse_config(config, str(path))
+    except ConfigError as exc:
+        raise RunError(str(exc)) from None
+    return config
+
+
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def pid_alive(pid: int) -> bool:
@@ -270,8 +536,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _alive(summary: dict) -> bool:
-    """Is the process that writes this run still there?  (Only knowable on its own host.)"""
+def _alive(path: Path, summary: dict) -> bool:
+    """Is the process that writes this run still there?
+
+    Its writer lock says so on any host that shares the folder's locks; a folder from a
+    version without the lock falls back to the pid (only knowable on its own host)."""
+    if (path / WRITER_LOCK).exists():
+        return is_held(path / WRITER_LOCK)
     pid, host = summary.get("pid"), summary.get("host")
     if not isinstance(pid, int) or host != socket.gethostname():
         return host is not None and host != socket.gethostname()
@@ -283,42 +554,58 @@ def read_info(path: Path) -> RunInfo:
     path = Path(path)
     info = RunInfo(path=path, name=path.name)
     try:
-        config = tomllib.loads((path / CONFIG).read_text(encoding="utf-8"))
-        task = config.get("task", {})
-        model = config.get("model", {})
+        stamp = path.stat().st_mtime
+    except OSError:
+        stamp = 0.0
+    info.created = info.updated = stamp
+    try:
+        config = check_run_config(path / CONFIG)
+    except RunError as exc:
+        info.error = str(exc)
+        config = _lenient_toml(path / CONFIG)   # still show what can be read
+    task, model = config.get("task", {}), config.get("model", {})
+    if config:
         info.task = str(task.get("kind", "nth_element"))
         info.cell = str(model.get("cell", "lstm"))
         info.hidden = model.get("hidden", 32)
-    except FileNotFoundError:
-        info.error = f"{path / CONFIG}: missing"
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        info.error = f"{path / CONFIG}: unreadable ({exc})"
-    summary = _read_json(path / SUMMARY)
-    if summary is None:
-        info.status = "interrupted"
-        if (path / SUMMARY).exists():
-            info.error = info.error or f"{path / SUMMARY}: unreadable"
-        info.created = info.updated = path.stat().st_mtime
+    summary, note = read_summary(path / SUMMARY)
+    if note:
+        info.error = "; ".join(e for e in (info.error, note) if e)
+    if not summary:
         return info
     status = summary.get("status", "interrupted")
-    if status == "running" and not _alive(summary):
+    if status == "running" and not _alive(path, summary):
         status = "interrupted"
-    info.status = status if status in ev.STATUSES else "interrupted"
-    info.metric = str(summary.get("metric", ""))
-    info.goal = str(summary.get("goal", ""))
+    info.status = status
+    info.metric = summary.get("metric", "")
+    info.goal = summary.get("goal", "")
     info.best, info.final = summary.get("best"), summary.get("final")
-    info.steps = int(summary.get("steps") or 0)
+    info.steps = summary.get("steps") or 0
     info.seconds = float(summary.get("seconds") or 0.0)
     info.params = summary.get("params")
-    info.created = float(summary.get("created") or path.stat().st_mtime)
+    info.created = float(summary.get("created") or stamp)
     info.updated = float(summary.get("updated") or info.created)
-    info.sweep = str(summary.get("sweep", ""))
+    info.sweep = summary.get("sweep", "")
+    # a writer killed at start-up never wrote `empty`: no steps recorded says the same
+    info.empty = bool(summary.get("empty")) or (
+        status in FINAL_STATUSES and summary.get("steps", 0) == 0 and "steps must" not in note)
     return info
+
+
+def _lenient_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.loads(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    if not all(isinstance(data.get(k, {}), dict) for k in ("task", "model")):
+        return {}
+    return data
 
 
 def list_runs(root: Path) -> list[RunInfo]:
     """Every run folder under `root` (sweep groups included), oldest first."""
-    root = Path(root)
+    root = check_root(Path(root))
     if not root.is_dir():
         return []
     found = [read_info(p.parent) for p in root.glob("**/" + CONFIG)]
@@ -348,24 +635,15 @@ def load_run(path: Path) -> Run:
     """A run folder read whole; RunError names the file when the config is unusable."""
     path = Path(path)
     info = read_info(path)
-    config_path = path / CONFIG
-    try:
-        config = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        parse_config(config, str(config_path))
-    except FileNotFoundError:
-        raise RunError(f"{config_path}: missing; this folder is not a complete run") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunError(f"{config_path}: corrupt ({str(exc).splitlines()[0]})") from None
-    except ConfigError as exc:
-        raise RunError(str(exc)) from None
-    summary = _read_json(path / SUMMARY) or {}
+    config = check_run_config(path / CONFIG)
+    summary = read_summary(path / SUMMARY)[0]
     return Run(info=info, config=config, summary=summary, metrics=read_jsonl(path / METRICS))
 
 
 def truncate_metrics(path: Path, after_step: int) -> None:
     """Drop records past a checkpoint before resuming from it (atomically)."""
     for name in (METRICS, DIAGNOSTICS, SAMPLES):
+        if not (path / name).is_file():
+            continue
         records = [r for r in read_jsonl(path / name) if r.get("step", 0) <= after_step]
-        if (path / name).exists():
-            atomic_write_text(path / name, "".join(json.dumps(r) + "\n" for r in records))
-
+        atomic_write_text(path / name, "".join(json.dumps(r) + "\n" for r in records))

@@ -17,7 +17,7 @@ plus one line in :data:`BACKENDS` (imported only when chosen).  Points are train
 same whatever the backend.
 
   sequential  one point after another, in this process
-  processes   a spawn pool of `workers` processes, one torch thread each
+  processes   a spawn pool of `workers` processes, each with its share of the CPUs
   ensemble    points of equal shapes trained together as one batched model
               (lstm_tui.sweeps.ensemble); with workers > 1 the groups share a spawn pool
 """
@@ -39,6 +39,7 @@ from typing import Callable, Iterable, Protocol, Sequence, Union
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.errors import error_line
 from lstm_tui.runs.store import RunWriter
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
@@ -211,8 +212,7 @@ def train_group(tasks: Sequence[PointTask], report: Report,
                                           [w.save_checkpoint for w in writers], **extra)
     except Exception as exc:  # a broken group is recorded point by point; the sweep goes on
         import traceback
-        first = (str(exc).strip().splitlines() or [""])[0]
-        failed = ev.Failed(error=f"ensemble: {type(exc).__name__}: {first}"[:500], step=0,
+        failed = ev.Failed(error=f"ensemble: {error_line(exc)}"[:500], step=0,
                            traceback=traceback.format_exc())
         done = []
         for t, w in zip(tasks, writers):
@@ -241,7 +241,7 @@ class Sequential:
 
 
 class Processes:
-    """A spawn pool of `workers` processes (one torch thread each); one point per job."""
+    """A spawn pool of `workers` processes (CPUs shared out); one point per job."""
     name = "processes"
 
     def __init__(self, workers: int = 2, spec=None):
@@ -309,15 +309,17 @@ def _on_cuda(tasks: Sequence[PointTask]) -> bool:
     return gpu_count() > 0
 
 
-def _init_worker(queue, stop, slots=None) -> None:
-    """Runs first in every pool process: one thread, Ctrl-C left to the driver, and a
-    GPU of its own when there are several (`slots` counts the workers started)."""
+def _init_worker(queue, stop, workers: int = 1, slots=None) -> None:
+    """Runs first in every pool process: its share of the CPUs, Ctrl-C left to the
+    driver, a lifeline that ends it when the driver is gone, and a GPU of its own when
+    there are several (`slots` counts the workers started)."""
     global _QUEUE, _STOP, _PARENT
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    from lstm_tui.sweeps.lifeline import watch_parent
+    from lstm_tui.training.threads import cpu_count, set_cpu_budget
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
     _QUEUE, _STOP, _PARENT = queue, stop, os.getppid()
-    import torch
-    torch.set_num_threads(1)
+    watch_parent(_PARENT)
+    set_cpu_budget(max(1, cpu_count() // max(1, workers)))   # the engine applies the rule
     import lstm_tui.training.engine  # noqa: F401  (imports paid at start, not by a point)
     if slots is not None:
         from lstm_tui.training import placement
@@ -394,7 +396,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
         while remaining:
             with ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=ctx,
                                      initializer=_init_worker,
-                                     initargs=(messages, stop, slots)) as pool:
+                                     initargs=(messages, stop, workers, slots)) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
                 try:
                     remaining = _drive(futures, started, finished, relay, drain, stop,

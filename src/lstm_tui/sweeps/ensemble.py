@@ -53,12 +53,14 @@ from torch.nn import functional as F
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
+from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.tasks import build_task
 from lstm_tui.tasks.shapes import describe_task
 from lstm_tui.training import engine, placement, rng
 from lstm_tui.training.optim import learning_rate, set_lr
 from lstm_tui.training.window import Window, better
+from lstm_tui.training.threads import apply_threads, step_work
 
 Emit = Callable[[ev.Event], None]
 SaveCheckpoint = Callable[[str, dict], str]
@@ -432,6 +434,7 @@ class _Member:
     final: float | None = None
     result: Result | None = None
     run_id: str = ""
+    start_loss: float | None = None   # the untrained loss, for engine.GROWTH_LIMIT
 
 
 class _Ensemble:
@@ -450,8 +453,6 @@ class _Ensemble:
     def _setup(self) -> None:
         """The shared stacks, from the members' own models (built by engine.build)."""
         tc = self.configs[0].train
-        if tc.threads:
-            torch.set_num_threads(tc.threads)
         first = self.active[0]
         task, model = first.exp.task, first.exp.model
         self.device = first.exp.device
@@ -461,6 +462,8 @@ class _Ensemble:
         self.shapes = [tuple(p.shape) for p in model.parameters()]
         self.numels = [p.numel() for p in model.parameters()]
         self.n_params = sum(self.numels)
+        # the group trains as one model of all its members: that is the work to thread
+        apply_threads(tc.threads, step_work(self.n_params * len(self.active), tc.batch_size))
         self.kind, self.readout = task.kind, task.readout
         self.cell, self.activation = model.cell, model.activation
         self.layers, self.directions = model.layers, model.directions
@@ -731,8 +734,7 @@ class _Ensemble:
             self._keep_only(rows)
 
     def _fail(self, mb: _Member, exc: BaseException) -> None:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        mb.result = ev.Failed(error=f"{type(exc).__name__}: {first}"[:500], step=self.step,
+        mb.result = ev.Failed(error=error_line(exc), step=self.step,
                               traceback=traceback.format_exc())
         try:
             mb.emit(mb.result)
@@ -766,6 +768,7 @@ class _Ensemble:
         if self.last_norm is not None:
             rows += [self.last_norm.unsqueeze(0), self.last_norms, self.last_means,
                      self.abs_total.unsqueeze(0)]
+        rows.append(losses[0:1])                       # each member's first loss, last
         self._figures = torch.cat(rows).t().tolist()                          # per member
         self._rate_seconds = time.perf_counter() - w.started - w.paused
 
@@ -795,6 +798,13 @@ class _Ensemble:
             grad_means=dict(zip(self.names, means)) if means else {},
             mean_abs_grad=abs_total / max(1, self.n_params), steps_per_sec=rate,
             seconds=self._elapsed(), examples_per_sec=rate * self.batch_size))
+        if mb.start_loss is None:
+            mb.start_loss = fig[-1]
+        if mb.start_loss > 0 and loss > engine.GROWTH_LIMIT * mb.start_loss:
+            self._finish(mb, "diverged", engine.GREW_ADVICE.format(
+                loss=loss, factor=engine.GROWTH_LIMIT, start=mb.start_loss, step=self.step,
+                lr=mb.lr))
+            return True
         return False
 
     def _load_row(self, mb: _Member, row: int) -> None:

@@ -49,6 +49,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.errors import error_line, first_line
 from lstm_tui.runs.store import RunWriter
 from lstm_tui.sweeps.backends import (PointDone, PointTask, ProgressListener, Report,
                                       StopCheck, done_from, ensemble_jobs, fan_out, open_point)
@@ -151,7 +152,9 @@ def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: b
     ``(None, Failed)``.  Closing the generator (a cancelled task) stops the training.
     """
     import torch
-    torch.set_num_threads(max(1, int(threads)))   # a config's train.threads still wins
+
+    from lstm_tui.training.threads import set_cpu_budget
+    set_cpu_budget(threads)   # the CPUs Ray gave the task; the engine applies the rule
     items: queue_mod.Queue = queue_mod.Queue()
     stop = threading.Event()
     end = object()
@@ -181,8 +184,7 @@ def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: b
                     _train_one(cfg, emit, stop.is_set, run_id, save)
         except BaseException as exc:   # reported, never raised: the driver records it
             import traceback
-            first = (str(exc).strip().splitlines() or [""])[0]
-            items.put((None, ev.Failed(error=f"{type(exc).__name__}: {first}"[:500], step=0,
+            items.put((None, ev.Failed(error=error_line(exc), step=0,
                                        traceback=traceback.format_exc())))
         finally:
             items.put(end)
@@ -279,9 +281,8 @@ def connect(options: RayOptions, workers: int):
             _probe(options.address)     # Ray itself would retry an unreachable head for minutes
         ray.init(address=options.address, **quiet)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ConfigError("--address", "address", f"cannot join a Ray cluster at "
-                          f"{options.address}: {first[:300]}") from None
+                          f"{options.address}: {first_line(exc, 300)}") from None
     return ray, False
 
 
@@ -376,8 +377,7 @@ def describe(exc: BaseException) -> str:
     """`WorkerCrashedError: The worker died unexpectedly ...` (one line, short)."""
     cause = getattr(exc, "cause", None)
     shown = cause if isinstance(cause, BaseException) else exc
-    first = (str(shown).strip().splitlines() or [""])[0]
-    return f"{type(shown).__name__}: {first}"[:240]
+    return error_line(shown, limit=240)
 
 
 class Driver:

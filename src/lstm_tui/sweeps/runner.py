@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import re
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, to_toml
-from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, pid_alive,
-                                 read_info, read_jsonl)
+from lstm_tui.runs.lock import FolderLock, LockHeld
+from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, check_root,
+                                 clean_stale_tmp, fs_error, read_info, read_jsonl,
+                                 read_summary)
 from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
 from lstm_tui.sweeps.spec import Point, SweepSpec, show_value
 
@@ -130,11 +130,15 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     points = spec.points()
     if not getattr(impl, "remote", False):  # a remote backend's workers have their own devices
         _check_devices(points, spec.source)
-    sweep_dir = sweep_dir_for(root, spec)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    sweep_dir = sweep_dir_for(check_root(root), spec)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fs_error(sweep_dir, exc) from None
     columns = columns_for(spec)
     by_key = {p.key: p for p in points}
     with _Lock(sweep_dir):
+        clean_stale_tmp(sweep_dir)
         atomic_write_text(sweep_dir / SWEEP_FILE, _sweep_toml(preset_path, cfg, sweep_dir))
         rows = _known_rows(sweep_dir, spec, points, columns)
         _write_results(sweep_dir, columns, rows, points)
@@ -208,12 +212,8 @@ def build_row(point: Point, run_dir: Path, spec: SweepSpec, columns: list[str],
         pick = max if spec.goal == "max" else min
         best = pick(series) if series else None
         final = last_val.get(spec.metric)
-    summary_message = ""
-    if message is None:
-        try:
-            summary_message = json.loads((run_dir / SUMMARY).read_text()).get("message", "")
-        except (OSError, ValueError):
-            pass
+    summary_message = read_summary(run_dir / SUMMARY)[0].get("message", "") \
+        if message is None else ""
     row = {
         "point": point.index, "run": run_dir.name, **point.values, "seed": point.seed,
         "status": status or (info.status if info else "failed"),
@@ -240,18 +240,10 @@ def _known_rows(sweep_dir: Path, spec: SweepSpec, points: list[Point],
         if rows.get(p.key, {}).get("status") in DONE:
             continue
         run_dir = sweep_dir / run_dir_name(p, len(points))
-        summary = _read_summary(run_dir)
+        summary = read_summary(run_dir / SUMMARY)[0]
         if summary.get("sweep_point") == p.key and summary.get("status") in DONE:
             rows[p.key] = build_row(p, run_dir, spec, columns)
     return rows
-
-
-def _read_summary(run_dir: Path) -> dict:
-    try:
-        value = json.loads((run_dir / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _write_results(sweep_dir: Path, columns: list[str], rows: dict[str, dict],
@@ -274,14 +266,32 @@ def _cell(value: Any) -> str:
     return show_value(value)
 
 
+TEXT_COLUMNS = ("run", "key", "message", "status")
+
+
 def read_results(path: Path) -> list[dict]:
-    """results.csv rows with numbers, booleans and lists typed again (missing file: [])."""
+    """results.csv rows with numbers, booleans and lists typed again (missing file: []).
+
+    Rows that cannot be a result (garbage bytes, a row without its key or run, a status
+    that is none) are skipped: the run folders are the source, and a resume rebuilds
+    those rows from them.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return []
-    return [{k: typed(v) if k not in ("run", "key", "message", "status") else v
-             for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    except OSError as exc:
+        raise fs_error(Path(path), exc) from None
+    rows = []
+    try:
+        for row in csv.DictReader(io.StringIO(text.replace("\0", ""))):
+            if None in row or not isinstance(row.get("key"), str) or not row.get("run") \
+                    or row.get("status") not in ev.STATUSES:
+                continue
+            rows.append({k: typed(v) if k not in TEXT_COLUMNS else v for k, v in row.items()})
+    except csv.Error:
+        pass
+    return rows
 
 
 def typed(text: str | None) -> Any:
@@ -303,26 +313,21 @@ def typed(text: str | None) -> Any:
 # ---------------------------------------------------------------- one driver per sweep
 
 class _Lock:
-    """A pid file: two live drivers of one sweep would train the same points twice."""
+    """The sweep's driver lock (an OS lock, see runs.lock): two live drivers of one sweep
+    would train the same points twice."""
 
     def __init__(self, sweep_dir: Path):
-        self.path = sweep_dir / LOCK_FILE
+        self.lock = FolderLock(sweep_dir / LOCK_FILE)
 
     def __enter__(self) -> "_Lock":
         try:
-            pid, host = self.path.read_text().split()[:2]
-            other = int(pid)
-        except (OSError, ValueError):
-            other, host = 0, ""
-        if other and other != os.getpid() and host == socket.gethostname() and pid_alive(other):
-            raise RunError(f"{self.path.parent}: this sweep is already running (pid {other}); "
-                           "wait for it or stop it first")
-        atomic_write_text(self.path, f"{os.getpid()} {socket.gethostname()}\n")
+            self.lock.acquire()
+        except LockHeld as exc:
+            raise RunError(f"{self.lock.path.parent}: this sweep is already running (pid "
+                           f"{exc.pid or '?'}); wait for it or stop it first") from None
+        except OSError as exc:
+            raise fs_error(self.lock.path.parent, exc) from None
         return self
 
     def __exit__(self, *exc) -> None:
-        try:
-            self.path.unlink()
-        except OSError:
-            pass
-
+        self.lock.release()

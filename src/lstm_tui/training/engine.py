@@ -19,10 +19,12 @@ import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
+from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
 from lstm_tui.tasks.base import bpc
+from lstm_tui.training.threads import apply_threads, step_work
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
 from lstm_tui.training import policy, rng
 from lstm_tui.training.window import Window, better
@@ -32,6 +34,12 @@ SaveCheckpoint = Callable[[str, dict], str]
 
 DIVERGED_ADVICE = ("loss became non-finite at step {step}: lower train.lr (now {lr:g}), "
                    "set train.grad_clip (e.g. 1.0) or standardize the inputs")
+# A finite loss this many times its first logged value also counts as diverged (a loss
+# at 1e13 is no result); far beyond the early swings of any task here.
+GROWTH_LIMIT = 1000.0
+GREW_ADVICE = ("train loss grew to {loss:.3g}, over {factor:g}x its start ({start:.3g}), by step "
+               "{step}: lower train.lr (now {lr:g}), set train.grad_clip (e.g. 1.0) or "
+               "standardize the inputs")
 PROBE_BATCH = 256   # sequences used for the gradient-per-time-step view
 
 
@@ -93,8 +101,7 @@ def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: 
     except ConfigError:
         raise
     except Exception as exc:  # a run that fails must be reported, not crash its listeners
-        first = (str(exc).strip().splitlines() or [""])[0]
-        event = ev.Failed(error=f"{type(exc).__name__}: {first}"[:500], step=step,
+        event = ev.Failed(error=error_line(exc), step=step,
                           traceback=traceback.format_exc())
         emit(event)
         return event
@@ -116,9 +123,9 @@ class _Run:
                  resume: dict | None):
         self.cfg, self.tc, self.emit, self.save = cfg, cfg.train, emit, save_checkpoint
         tc = self.tc
-        if tc.threads:
-            torch.set_num_threads(tc.threads)
         self.exp = build(cfg)
+        apply_threads(tc.threads, step_work(sum(p.numel() for p in self.exp.model.parameters()),
+                                            tc.batch_size))
         self.task, self.model, self.optimizer = self.exp.task, self.exp.model, self.exp.optimizer
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.names = [n for n, p in self.model.named_parameters() if p.requires_grad]
@@ -134,6 +141,7 @@ class _Run:
             self._resume(resume)
         self.current_lr = learning_rate(tc, self.step)
         self.window = Window()
+        self.start_loss: float | None = None   # the first logged loss, for GROWTH_LIMIT
         # the gradient figures of the last logging step, kept on the device until its log
         device = self.exp.device
         self.last_norm = torch.zeros((), device=device)
@@ -255,7 +263,8 @@ class _Run:
         return event
 
     def _log(self) -> tuple[str, str] | None:
-        """Emit the window's train record; returns ('diverged', advice) on a non-finite loss."""
+        """Emit the window's train record; returns ("diverged", advice) on a non-finite loss
+        or one past GROWTH_LIMIT times its start."""
         window, step = self.window, self.step
         bad = window.first_nonfinite()
         if bad is not None:
@@ -280,6 +289,12 @@ class _Run:
                 grad_means=dict(zip(self.names, means)),
                 mean_abs_grad=figures[-1] / max(1, self.n_params), steps_per_sec=rate,
                 seconds=self._elapsed(), examples_per_sec=rate * self.tc.batch_size))
+            if self.start_loss is None:
+                self.start_loss = float(losses[0])   # the untrained model's loss (synced once)
+            if self.start_loss > 0 and loss > GROWTH_LIMIT * self.start_loss:
+                return "diverged", GREW_ADVICE.format(loss=loss, factor=GROWTH_LIMIT,
+                                                      start=self.start_loss, step=step,
+                                                      lr=self.current_lr)
         self.window = Window()
         return None
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import faulthandler
 import itertools
-import json
 import multiprocessing as mp
 import os
 import queue
@@ -43,7 +42,8 @@ from typing import Any, Callable, Iterator, Protocol
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
-from lstm_tui.runs.store import SUMMARY, atomic_write_json
+from lstm_tui.errors import error_line
+from lstm_tui.runs.store import SUMMARY, atomic_write_json, read_summary
 
 FLUSH_HZ = 15            # batches per second from a child
 STOP_GRACE = 5.0         # seconds a stopped child gets before it is terminated
@@ -184,12 +184,6 @@ def child_session(q: Any, stop: Any, log_path: str,
         q.join_thread()
 
 
-def error_line(exc: BaseException, known: tuple[type[BaseException], ...] = ()) -> str:
-    """An exception in one line of at most 500 characters; the type is named unless known."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return (first if isinstance(exc, known) else f"{type(exc).__name__}: {first}")[:500]
-
-
 def _child_main(cfg_data: dict, root: str, slot: int, q: Any, stop: Any,
                 log_path: str) -> None:
     """Entry point of a training process (spawned); `slot` picks its GPU when there are
@@ -200,12 +194,6 @@ def _child_main(cfg_data: dict, root: str, slot: int, q: Any, stop: Any,
             from lstm_tui.training import placement
             placement.claim(slot)
             cfg = parse_config(cfg_data)
-            if not cfg.train.threads:
-                # Several runs may train side by side: one torch thread each is fastest for
-                # the small models of this lab (two threads ran ~5x slower on a busy 2-core
-                # box).
-                import torch
-                torch.set_num_threads(1)
             start_run(cfg, Path(root), [forward], should_stop,
                       on_created=lambda path: forward(RunCreated(str(path))))
         except BaseException as exc:   # the engine reports its own failures; this is the rest
@@ -374,11 +362,8 @@ class _RunDelivery:
         if self.run_dir is None:
             return
         path = self.run_dir / SUMMARY
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        if isinstance(summary, dict) and summary.get("status") == "running":
+        summary = read_summary(path)[0]
+        if summary.get("status") == "running":
             summary.update(status=status, message=message, updated=time.time())
             atomic_write_json(path, summary)
 

@@ -9,7 +9,6 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -32,7 +31,9 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
+from lstm_tui.errors import first_line
 from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
+from lstm_tui.runs.store import read_summary as store_read_summary
 from lstm_tui.tui.widgets.run_charts import (METRIC_SHORT, Curve, CurvesPlot, MetricsTail,
                                              decimate, finite_pairs)
 
@@ -84,8 +85,7 @@ def best_text(info: RunInfo) -> str:
 
 def one_line(exc: BaseException) -> str:
     """The first line of an error's message (the core's errors are one-liners already)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return first_line(exc)
 
 
 def report_worker_error(screen: Screen, worker: Worker) -> None:
@@ -96,12 +96,8 @@ def report_worker_error(screen: Screen, worker: Worker) -> None:
 
 
 def read_summary(path: Path) -> dict:
-    """summary.json as a dict; {} when it is missing or damaged."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+    """summary.json's well-typed fields; {} when it is missing or damaged."""
+    return store_read_summary(path)[0]
 
 
 # ---------------------------------------------------------------- watching the store

@@ -1,0 +1,107 @@
+"""One writer per folder, enforced by the OS: an exclusive ``flock`` on a lock file.
+
+A run folder's writer (a training run, or a resume) and a sweep's driver hold
+such a lock for as long as they write.  The OS drops it when the holder dies, however it
+dies, so a lock file left by a killed process is free again at once; its text (``pid
+host``) only names the holder in the message.  The holder removes the file when it ends,
+so its presence plus :func:`is_held` tells a reader that a writer is alive.
+Pure Python (POSIX ``fcntl``); no torch.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import time
+from pathlib import Path
+
+TRIES, PAUSE = 5, 0.04   # a reader's probe holds the lock for microseconds: try a few times
+
+
+class LockHeld(Exception):
+    """The lock belongs to a live process (``pid``, 0 when unknown)."""
+
+    def __init__(self, path: Path, pid: int):
+        self.path, self.pid = path, pid
+        super().__init__(f"{path}: held by pid {pid or '?'}")
+
+
+class FolderLock:
+    """An exclusive lock on ``path``; ``acquire`` raises LockHeld when another has it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> "FolderLock":
+        for attempt in range(TRIES):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if attempt == TRIES - 1:
+                    raise LockHeld(self.path, holder_pid(self.path)) from None
+                time.sleep(PAUSE)
+                continue
+            # the holder before us may have removed the file after we opened it: then
+            # our lock is on a name nobody else sees, so start again on the new file
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            self._fd = fd
+            return self
+        raise LockHeld(self.path, holder_pid(self.path))
+
+    def release(self) -> None:
+        """Remove the file, then let go (in this order, see acquire)."""
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def holder_pid(path: Path) -> int:
+    """The pid written in a lock file (0 when unreadable)."""
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def is_held(path: Path) -> bool:
+    """Does a live process hold the lock at ``path``?  (False when there is no file.)"""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)   # closing drops the probe's shared lock
+    return False
