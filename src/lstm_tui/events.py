@@ -97,6 +97,13 @@ class CheckpointWritten:
 
 
 @dataclass(frozen=True)
+class TaskReport:
+    """Task figures merged into summary.json's top level: e.g. {"baselines": {...}} before
+    training, {"test": {...}} at the end (measured with the best weights)."""
+    figures: dict
+
+
+@dataclass(frozen=True)
 class Finished:
     status: str          # "completed" | "stopped_early" | "interrupted" | "diverged"
     step: int
@@ -114,6 +121,6 @@ class Failed:
 
 
 Event = (RunStarted | StepMetrics | ValMetrics | TimestepGradients | TextSample
-         | CheckpointWritten | Finished | Failed)
+         | CheckpointWritten | TaskReport | Finished | Failed)
 
 STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed")

@@ -26,6 +26,7 @@ from typing import Any
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, parse_config, to_toml
+from lstm_tui.tasks.registry import DEFAULT_KIND
 
 ENV_VAR = "LSTM_LAB_RUNS"
 CONFIG, SUMMARY, METRICS = "config.toml", "summary.json", "metrics.jsonl"
@@ -166,6 +167,9 @@ class RunWriter:
             with open(self.dir / SAMPLES, "a", encoding="utf-8") as fh:
                 self._append(fh, {"step": event.step, "temperature": event.temperature,
                                   "text": event.text})
+        elif isinstance(event, ev.TaskReport):
+            self.summary.update(event.figures)
+            self._write_summary()
         elif isinstance(event, ev.CheckpointWritten):
             self.summary.setdefault("checkpoints", {})[event.tag] = Path(event.path).name
             self.summary["steps"] = event.step
@@ -284,7 +288,7 @@ def read_info(path: Path) -> RunInfo:
         config = tomllib.loads((path / CONFIG).read_text(encoding="utf-8"))
         task = config.get("task", {})
         model = config.get("model", {})
-        info.task = str(task.get("kind", "nth_element"))
+        info.task = str(task.get("kind", DEFAULT_KIND))
         info.cell = str(model.get("cell", "lstm"))
         info.hidden = model.get("hidden", 32)
     except FileNotFoundError:

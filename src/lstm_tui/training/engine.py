@@ -21,7 +21,7 @@ from lstm_tui.config import ConfigError, RunConfig, config_to_dict
 from lstm_tui.models import summarize
 from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
-from lstm_tui.tasks.base import bpc
+from lstm_tui.training import task_reports
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
 
 Emit = Callable[[ev.Event], None]
@@ -137,6 +137,8 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
                        device=str(exp.device), total_steps=total_steps,
                        steps_per_epoch=steps_per_epoch, dataset_size=task.train_size,
                        metric=task.metric, goal=task.goal, start_step=step))
+    task_reports.start(task, emit)
+    best_weights = task_reports.BestWeights(task)
 
     started = time.perf_counter()
     lbfgs = isinstance(optimizer, torch.optim.LBFGS)
@@ -151,11 +153,13 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
                    "config": config_to_dict(cfg), "vocab": task.vocab, "step": step,
                    "epoch": step // steps_per_epoch, "seed": tc.seed, "best": best_metric,
                    "best_monitor": best_monitor, "final": final_metric, "bad_evals": bad_evals,
-                   "generator": generator.get_state(), "rng": torch.get_rng_state()}
+                   "generator": generator.get_state(), "rng": torch.get_rng_state(),
+                   **task.checkpoint_extra()}
         path = save_checkpoint(tag, payload)
         emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
 
     def finish(status: str, message: str = "") -> ev.Finished:
+        best_weights.finish(model, tc.batch_size, status, emit)
         event = ev.Finished(status=status, step=step, seconds=elapsed(), best=best_metric,
                             final=final_metric, message=message)
         emit(event)
@@ -183,7 +187,7 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
             best_monitor, bad_evals = monitored, 0
         else:
             bad_evals += 1
-        extra = {"bpc": bpc(val_loss)} if task.metric == "perplexity" else {}
+        extra = task.val_extra(val_loss)
         emit(ev.ValMetrics(step=step, epoch=step // steps_per_epoch, loss=val_loss,
                            metric=val_metric, best=best_metric, is_best=improved, extra=extra,
                            seconds=elapsed()))
@@ -196,6 +200,7 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
                                     seed=tc.seed + step, device=exp.device))
             emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature, text=text))
         if improved:
+            best_weights.improved(model)
             checkpoint("best")
         checkpoint("last")
         window.paused += time.perf_counter() - t0

@@ -25,10 +25,11 @@ from textual.screen import Screen
 from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
                              TabPane)
 
-from lstm_tui.config import (TASKS, ConfigError, ModelConfig, RunConfig, TrainConfig,
+from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import atomic_write_text
+from lstm_tui.tasks.registry import config_classes
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
@@ -87,7 +88,7 @@ class LabScreen(Screen):
         self._task_values: dict[str, dict] = {}
         # Built here, mounted in their panes: the hidden panes mount after the first frame,
         # and the config can be read and set before that.
-        self.task_form = ConfigForm("task", next(iter(TASKS.values())), skip=("kind",),
+        self.task_form = ConfigForm("task", next(iter(config_classes().values())), skip=("kind",),
                                     id="task-form")
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
         self.run_form = ConfigForm("", RunConfig, id="run-form")
@@ -106,7 +107,7 @@ class LabScreen(Screen):
                     with VerticalScroll(classes="form-column", id="task-column"):
                         with Container(classes="config-form"):
                             yield Label("kind", classes="field-name")
-                            yield Select([(k, k) for k in TASKS], value=self.kind,
+                            yield Select([(k, k) for k in config_classes()], value=self.kind,
                                          allow_blank=False, compact=True, id="task-kind",
                                          classes="field-editor")
                             yield Static("the task the network learns", classes="field-help")
@@ -179,7 +180,7 @@ class LabScreen(Screen):
             return
         self._task_values[self.kind] = dict(self.task_form.values)
         old, self.task_form = self.task_form, ConfigForm(
-            "task", TASKS[kind], values or self._task_values.get(kind), skip=("kind",),
+            "task", config_classes()[kind], values or self._task_values.get(kind), skip=("kind",),
             id="task-form")
         await old.remove()
         await self.query_one("#task-column").mount(self.task_form)
