@@ -132,7 +132,7 @@ TOP_LEVEL = ("name", "description", "task", "model", "train", "sweep")
 class FieldSpec:
     """What a front end needs to show and check one option."""
     name: str
-    kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]"
+    kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]" | "list[str]"
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -169,7 +169,8 @@ def allowed(spec: FieldSpec) -> str:
     if spec.kind == "choice":
         return "one of " + ", ".join(spec.choices)
     noun = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
-            "list[float]": "a list of numbers", "list[int]": "a list of integers"}[spec.kind]
+            "list[float]": "a list of numbers", "list[int]": "a list of integers",
+            "list[str]": "a list of strings"}[spec.kind]
     bounds = []
     if spec.min is not None:
         bounds.append(f"{'>' if spec.exclusive_min else '>='} {_number(spec.min)}")
@@ -200,6 +201,10 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
             hint = suggest(str(value), spec.choices)
             raise bad(f" (did you mean {hint!r}?)" if hint else "")
         return value
+    if spec.kind == "list[str]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad()
+        return list(value)
     if spec.kind.startswith("list"):
         item = int if spec.kind == "list[int]" else float
         if not isinstance(value, list) or not all(_is_number(v, item) for v in value):

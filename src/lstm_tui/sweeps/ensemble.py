@@ -831,7 +831,8 @@ class _TaskBatches:
 
     def next(self) -> tuple[Tensor, Tensor] | None:
         try:
-            return self.layout([next(it) for it in self.iters], self.workspace)
+            return self.layout([next(it) for it in self.iters], self.workspace,
+                               self.members[0].exp.task.readout == "all")
         except StopIteration:
             return None
 
@@ -840,13 +841,16 @@ class _TaskBatches:
         self.iters = [self.iters[r] for r in rows]
 
     @staticmethod
-    def layout(batches: list[tuple[Tensor, Tensor]], workspace: _Workspace):
+    def layout(batches: list[tuple[Tensor, Tensor]], workspace: _Workspace,
+               per_step: bool = True):
         """Batches stacked time-major within each member: x (M, T, B, I) and y (M, B),
-        or (M, T, B) when there is a target per step."""
+        or (M, T, B) when there is a target per step (`per_step`), or (M, B, O) when a
+        single read-out has several targets."""
         xs = [bx.transpose(0, 1) for bx, _ in batches]
         x = workspace.get(("x",), (len(xs), *xs[0].shape), xs[0])
         torch.stack(xs, out=x)
-        y = torch.stack([by.transpose(0, 1) if by.dim() > 1 else by for _, by in batches])
+        y = torch.stack([by.transpose(0, 1) if by.dim() > 1 and per_step else by
+                         for _, by in batches])
         return x, y
 
 
