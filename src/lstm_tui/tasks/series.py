@@ -219,7 +219,7 @@ def _prepare(table: Table, key: str) -> Prepared:
     used = list(dict.fromkeys([*features, *cfg.target]))
     data = np.stack([table.columns[n] for n in used], 1)            # (N, C) float64
     labels = table.raw[cfg.time] if cfg.time else np.arange(table.rows)
-    if cfg.time:
+    if cfg.time and not _sorted(labels):
         order = np.argsort(labels, kind="stable")
         data, labels = data[order], labels[order]
     data, labels, dropped = _clean(data, labels, used, cfg, table.path)
@@ -236,12 +236,22 @@ def _prepare(table: Table, key: str) -> Prepared:
     else:
         offset, scale = np.zeros(data.shape[1]), np.ones(data.shape[1])
     scale = np.where(scale > 1e-12, scale, 1.0)      # a constant column stays as is
-    normed = ((data - offset) / scale).astype(np.float32)
     fi = [used.index(n) for n in features]
     ti = [used.index(n) for n in cfg.target]
-    return Prepared(np.ascontiguousarray(normed[:, fi]), np.ascontiguousarray(normed[:, ti]),
-                    data[:, ti], offset[ti], scale[ti], tuple(features), tuple(cfg.target),
+    raw_targets = data[:, ti]                        # a copy, in original units
+    data -= offset                                   # in place: no second full-size copy
+    data /= scale
+    return Prepared(data[:, fi].astype(np.float32), data[:, ti].astype(np.float32),
+                    raw_targets, offset[ti], scale[ti], tuple(features), tuple(cfg.target),
                     bounds, labels, dropped)
+
+
+def _sorted(labels) -> bool:
+    import numpy as np
+    try:
+        return bool(np.all(labels[1:] >= labels[:-1]))
+    except TypeError:        # mixed types: let argsort say what it can
+        return False
 
 
 def _clean(data, labels, used: list[str], cfg: SeriesTask, path: str):
