@@ -90,7 +90,9 @@ class HeadlessDisplay:
                 table.add_row(label, value)
             lines = confusion_lines(self.figures)
             if lines:
-                table.add_row("confusion", Text("\n".join(lines[1:])))
+                split = self.figures["confusion"].get("split", "val")
+                table.add_row(f"confusion ({split})\nrows: true\ncolumns: predicted",
+                              Text("\n".join(lines[1:])))
             if event.message:
                 table.add_row("note", event.message)
         else:

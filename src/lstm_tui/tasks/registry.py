@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping
 
 GROUP = "lstm_lab.tasks"          # entry-point group of task plugins
 DEFAULT_KIND = "nth_element"      # the kind of a preset that names none
-BUILTIN = ("nth_element", "weighted_sum", "char_lm", "memory", "series")   # modules under lstm_tui.tasks that declare SPECS
+BUILTIN = ("nth_element", "weighted_sum", "char_lm", "memory", "series",
+           "sequence_classification")   # modules under lstm_tui.tasks that declare SPECS
 
 
 @dataclass(frozen=True)
