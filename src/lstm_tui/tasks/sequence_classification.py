@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstm_tui.config import ConfigError, opt
+from lstm_tui.tasks.datafiles import locate
 from lstm_tui.tasks.registry import TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -57,7 +58,7 @@ def read_labelled(path: str, key: str) -> Labelled:
     """A labelled-sequence file (cached by path, mtime and size); ConfigError naming `key`."""
     if not path:
         raise ConfigError("", key, "is required: a UCR-layout CSV/TSV file, or .npz")
-    file = Path(path).expanduser()
+    file = locate(path)
     try:
         stat = file.stat()
     except OSError:

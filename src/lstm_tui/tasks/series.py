@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstm_tui.config import ConfigError, opt, suggest
+from lstm_tui.tasks.datafiles import locate
 from lstm_tui.tasks.registry import TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -72,9 +73,9 @@ class Table:
 
 def read_table(path: str, key: str = "task.path") -> Table:
     """The table at `path` (cached by path, mtime and size); ConfigError naming `key`."""
-    file = Path(path).expanduser()
     if not path:
         raise ConfigError("", key, "is required: a CSV/TSV file with a header row, or .npy")
+    file = locate(path)
     try:
         stat = file.stat()
     except OSError:
