@@ -39,6 +39,8 @@ class TaskSpec:
                     the checks that involve more than one field, or the data file
     samples_text:   the task's runs can be sampled as text (``lstm-lab sample``)
     data_path:      the config field naming a data file (the Dataset pane's file field)
+    presets:        preset files the task ships (listed by ``lstm-lab presets``, found by
+                    name like the shipped ones)
     """
     kind: str
     config: type
@@ -52,6 +54,7 @@ class TaskSpec:
     samples_text: bool = False
     data_path: str = ""
     summary: str = ""
+    presets: tuple[str, ...] = ()
 
     @property
     def batchable(self) -> bool:
