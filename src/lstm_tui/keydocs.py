@@ -16,8 +16,13 @@ def key_table(cls: type) -> str:
         if spec.name == "kind":
             continue
         lines.append(f"| `{spec.name}` | `{_toml_value(spec.default)}` | "
-                     f"{allowed(spec).replace('|', '/')} | {spec.help} |")
+                     f"{allowed(spec).replace('|', '/')} | {_cell(spec.help)} |")
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell (a bare | would end the cell)."""
+    return text.replace("|", "\\|")
 
 
 def task_section(kind: str) -> str:

@@ -41,6 +41,8 @@ class TaskSpec:
     data_path:      the config field naming a data file (the Dataset pane's file field)
     presets:        preset files the task ships (listed by ``lstm-lab presets``, found by
                     name like the shipped ones)
+    preview:        ``cfg -> Preview`` of the data before training (the Dataset pane's
+                    chart), without torch; ConfigError as ``check`` says it
     """
     kind: str
     config: type
@@ -55,6 +57,7 @@ class TaskSpec:
     data_path: str = ""
     summary: str = ""
     presets: tuple[str, ...] = ()
+    preview: Callable[[Any], "Preview"] | None = None
 
     @property
     def batchable(self) -> bool:
@@ -71,6 +74,20 @@ class TaskSpec:
             module, _, name = build.partition(":")
             build = getattr(importlib.import_module(module), name)
         return build(cfg, seed)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A task's data drawn before training: curves, split borders and a few lines of text.
+
+    curves:  (label, xs, ys) each, already cut to a few thousand points
+    borders: (label, x) vertical marks, e.g. where val and test start
+    notes:   lines of text (counts per split or class, the file's columns)
+    """
+    title: str
+    curves: tuple = ()
+    borders: tuple = ()
+    notes: tuple[str, ...] = ()
 
 
 _SPECS: dict[str, TaskSpec] = {}
@@ -217,3 +234,16 @@ def samples_text(kind: str) -> bool:
     """Whether runs of `kind` can be sampled as text (unknown kinds cannot)."""
     spec = get(kind)
     return spec is not None and spec.samples_text
+
+
+def data_preview(cfg: Any) -> Preview | None:
+    """The task's preview of its data, or None (no preview, or the data cannot be read:
+    the config check says why)."""
+    from lstm_tui.config import ConfigError
+    spec = get(cfg.kind)
+    if spec is None or spec.preview is None:
+        return None
+    try:
+        return spec.preview(cfg)
+    except ConfigError:
+        return None

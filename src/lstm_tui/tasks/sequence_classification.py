@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import ConfigError, opt
 from lstm_tui.tasks.datafiles import locate
-from lstm_tui.tasks.registry import TaskSpec
+from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
 MIN_SEQUENCES = 10      # fewer sequences than this in a split measure nothing
@@ -215,6 +215,28 @@ def load(cfg: SequenceClassificationTask, source: str = "") -> Dataset:
                    bool((all_lengths != seq_len).any()))
 
 
+def preview(cfg: SequenceClassificationTask, per_class: int = 2) -> Preview:
+    """A few example sequences of each class (first feature), and the class counts."""
+    import numpy as np
+    data = load(cfg)
+    split = stratified(data.train.labels, cfg.val_fraction, 0)
+    curves, counts = [], []
+    labels = data.train.labels
+    for c in data.classes:
+        rows = np.flatnonzero(labels == c)
+        counts.append(f"{c}: {len(rows)}")
+        for i in rows[:per_class]:
+            length = int(data.train.lengths[i])
+            curves.append((f"class {c}", list(range(length)),
+                           data.train.values[i, :length, 0].tolist()))
+    notes = (f"classes (training file): {', '.join(counts)}",
+             f"train {len(split.train)} · val {len(split.val)} (stratified)"
+             + (f" · test {len(data.test.labels)}" if data.test is not None else ""),
+             f"length {data.seq_len}" + (" (unequal: padded + mask channel)" if data.masked
+                                         else "") + f" · {data.features} feature(s) per step")
+    return Preview(f"{per_class} example sequences per class", tuple(curves), (), notes)
+
+
 def shape(cfg: SequenceClassificationTask) -> TaskShape:
     data = load(cfg)
     split = stratified(data.train.labels, cfg.val_fraction, 0)
@@ -229,4 +251,5 @@ def check(cfg, source: str) -> None:
 SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   "lstm_tui.tasks.sequence_classification_data:SequenceClassification",
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
+                  preview=preview,
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import ConfigError, opt, suggest
 from lstm_tui.tasks.datafiles import locate
-from lstm_tui.tasks.registry import TaskSpec
+from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
 MIN_WINDOWS = 10        # fewer windows than this in a split cannot measure anything
@@ -341,6 +341,38 @@ def skill(model_mae: float | None, persistence_mae: float | None) -> float | Non
     return 1.0 - model_mae / persistence_mae
 
 
+# ---------------------------------------------------------------- preview
+
+PREVIEW_POINTS = 2000
+
+
+def preview(cfg: SeriesTask) -> Preview:
+    """The target columns over the whole file with the split borders, and the counts."""
+    import numpy as np
+    table = read_table(cfg.path)
+    prep = prepare(cfg)
+    step = max(1, prep.raw_targets.shape[0] // PREVIEW_POINTS)
+    rows = np.arange(0, prep.raw_targets.shape[0], step)
+    xs = [float(x) for x in rows]
+    curves = tuple((name, xs, prep.raw_targets[rows, k].tolist())
+                   for k, name in enumerate(prep.target))
+    borders = (("val", float(prep.bounds[1])), ("test", float(prep.bounds[2])))
+    counts = []
+    for split in ("train", "val", "test"):
+        start, end = prep.span(split)
+        counts.append(f"{split} {end - start:,} rows "
+                      f"({prep.windows(split, cfg.window, cfg.horizon):,} windows)")
+    kinds = [f"{n}{'' if table.columns[n] is not None else ' (text)'}" for n in table.names]
+    notes = ("  ".join(counts),
+             f"columns of {Path(cfg.path).name}: {', '.join(kinds)}",
+             f"inputs: {', '.join(prep.features)} · targets: {', '.join(prep.target)}"
+             + (f" · {prep.dropped} rows dropped (missing)" if prep.dropped else ""))
+    first, last = prep.time[0], prep.time[-1]
+    title = f"{', '.join(prep.target)} by row" + (f" ({cfg.time} {first} … {last})"
+                                                  if cfg.time else "")
+    return Preview(title, curves, borders, notes)
+
+
 # ---------------------------------------------------------------- spec
 
 def shape(cfg: SeriesTask) -> TaskShape:
@@ -359,4 +391,5 @@ def check(cfg, source: str) -> None:
 
 SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", shape,
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
+                  preview=preview,
                   summary="forecast columns of your own CSV/TSV/NPY table")]

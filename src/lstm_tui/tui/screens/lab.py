@@ -29,10 +29,11 @@ from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import atomic_write_text
-from lstm_tui.tasks.registry import config_classes
+from lstm_tui.tasks.registry import config_classes, data_preview
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
+from lstm_tui.tui.widgets.data_preview import DataPreview
 from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
 
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
@@ -95,6 +96,7 @@ class LabScreen(Screen):
         self.train_form = ConfigForm("train", TrainConfig, labels={"device": device_labels()},
                                      id="train-form")
         self.task_info = Static(id="task-info")
+        self.data_preview = DataPreview(id="data-preview")
         self.summary = SummaryPanel(id="summary")
 
     # ------------------------------------------------------------ layout
@@ -112,7 +114,7 @@ class LabScreen(Screen):
                                          classes="field-editor")
                             yield Static("the task the network learns", classes="field-help")
                         yield self.task_form
-                    yield VerticalScroll(self.task_info, classes="side-panel")
+                    yield VerticalScroll(self.task_info, self.data_preview, classes="side-panel")
             with TabPane(PANES["model"], id="model"):
                 yield Lazy(Horizontal(
                     VerticalScroll(self.model_form, classes="form-column"),
@@ -232,9 +234,11 @@ class LabScreen(Screen):
             error = described or "fix the fields marked in red"
             self.task_info.update(Text(error, style="red" if described else "dim"))
             self.summary.show(None, described)
+            self.data_preview.show(None)
         else:
             self.task_info.update(task_text(task_cfg, described[0]))
             self.summary.show(described)
+            self.data_preview.show(data_preview(task_cfg))
 
     async def apply_config(self, cfg: RunConfig) -> None:
         """Fill every form from a config (a loaded preset)."""

@@ -1,0 +1,56 @@
+"""The Dataset pane for the file-based kinds: a preview of the data with the split or
+class counts, and the same one-line messages as `lstm-lab check` for wrong choices."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Static
+
+from lstm_tui.config import ConfigError, load_preset
+from lstm_tui.tui.app import make_app
+from tests.conftest import PRESETS
+from tests.tui.conftest import text_of, type_into
+from tests.tui.fakes import FakeTrainer
+
+SIZE = (120, 40)
+
+
+async def test_a_series_preset_shows_its_splits_and_a_wrong_column_says_did_you_mean(tmp_path):
+    app = make_app(tmp_path / "runs", trainer=FakeTrainer(),
+                   preset=PRESETS / "series_sunspots.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        preview = app.screen.query_one("#data-preview")
+        assert preview.has_class("-shown")
+        notes = str(app.screen.query_one("#preview-notes", Static).render())
+        assert "train 217 rows (197 windows)" in notes and "test 46 rows" in notes
+        assert "columns of sunspots_yearly.csv: year, sunspots" in notes
+        await type_into(pilot, "#task-target-input", "sunspot")
+        await pilot.pause()
+        status = text_of(pilot, "#check-status")
+        cfg = load_preset(PRESETS / "series_sunspots.toml")
+        cfg.task.target = ["sunspot"]
+        try:
+            from lstm_tui.config import validate
+            validate(cfg)
+        except ConfigError as exc:
+            expected = str(exc)
+        assert "did you mean 'sunspots'?" in expected and expected in status
+        assert not preview.has_class("-shown")
+
+
+async def test_a_classification_preset_shows_classes_and_counts(tmp_path):
+    app = make_app(tmp_path / "runs", trainer=FakeTrainer(),
+                   preset=PRESETS / "classify_italy_power.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        notes = str(app.screen.query_one("#preview-notes", Static).render())
+        assert "classes (training file): 1: 34, 2: 33" in notes
+        assert "train 53 · val 14 (stratified) · test 1029" in notes
+        assert app.screen.query_one("#task-path-input", Input).value == \
+            "ItalyPowerDemand_TRAIN.tsv"
+
+
+async def test_a_synthetic_kind_shows_no_preview(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one("#data-preview").has_class("-shown")
