@@ -189,3 +189,35 @@ def test_ensemble_members_of_a_series_equal_their_runs(csv):
         assert reports(got)[0] == reports(alone)[0]                  # the baselines
         assert reports(got)[1]["test"]["mae"] == pytest.approx(reports(alone)[1]["test"]["mae"],
                                                                rel=1e-4)
+
+
+def test_a_series_sweep_on_the_ensemble_backend(tmp_path, csv):
+    path = tmp_path / "sweep.toml"
+    path.write_text(f"""name = "s"
+[task]
+kind = "series"
+path = "{csv}"
+target = ["load"]
+window = 8
+[model]
+hidden = 6
+[train]
+steps = 6
+eval_every = 3
+batch_size = 16
+[sweep]
+grid = {{ "train.lr" = [0.01, 0.003] }}
+metric = "mae"
+""")
+    root = tmp_path / "runs"
+    result = runner.invoke(app, ["sweep", str(path), "--runs-dir", str(root),
+                                 "--backend", "ensemble"])
+    assert result.exit_code == 0, result.output
+    assert "by best mae (lower is better)" in result.stdout
+    (folder,) = root.glob("sweep-s-*")
+    runs = [p for p in folder.iterdir() if p.is_dir()]
+    assert len(runs) == 2
+    for run in runs:
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "completed" and "persistence" in summary["baselines"]
+        assert "test" in summary
