@@ -54,3 +54,34 @@ async def test_a_synthetic_kind_shows_no_preview(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert not app.screen.query_one("#data-preview").has_class("-shown")
+
+
+async def test_live_pane_of_a_series_run_shows_forecast_and_persistence_line(tmp_path):
+    from lstm_tui import events as ev
+    from lstm_tui.tui.widgets.charts import CurveChart
+    from tests.tui.fakes import step
+    trainer = FakeTrainer()
+    app = make_app(tmp_path / "runs", trainer=trainer, preset=PRESETS / "series_sunspots.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        handle = trainer.handles[0]
+        cfg = trainer.configs[0]
+        forecast = lab.query_one("#chart-forecast", CurveChart)
+        assert not forecast.display      # nothing to show before the first validation
+        handle.emit(ev.TaskReport(figures={"baselines": {"persistence": {"mae": 29.5},
+                                                         "mean": {"mae": 53.1}}}),
+                    step(cfg, 450),
+                    ev.ValMetrics(step=450, epoch=4, loss=0.2, metric=14.0, best=14.0,
+                                  is_best=True),
+                    ev.Forecast(step=450, rows=(237, 238, 239), truth=(10.0, 40.0, 90.0),
+                                forecast=(12.0, 35.0, 80.0), target="sunspots"))
+        await pilot.pause(lab.REDRAW_EVERY + 0.1)
+        lab.refresh_live(force=True)
+        await pilot.pause()
+        metric = lab.query_one("#chart-metric", CurveChart)
+        assert "persistence" in str(metric.border_title) and "mean" in str(metric.border_title)
+        assert forecast.display and "forecast" in str(forecast.border_title)
+        assert "sunspots at step 450" in str(forecast.border_title)

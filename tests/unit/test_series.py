@@ -189,6 +189,11 @@ def test_ensemble_members_of_a_series_equal_their_runs(csv):
         assert reports(got)[0] == reports(alone)[0]                  # the baselines
         assert reports(got)[1]["test"]["mae"] == pytest.approx(reports(alone)[1]["test"]["mae"],
                                                                rel=1e-4)
+        forecasts = lambda evs: [e for e in evs if type(e).__name__ == "Forecast"]
+        assert len(forecasts(got)) == len(forecasts(alone)) == 2          # one per validation
+        mine, theirs = forecasts(got)[-1], forecasts(alone)[-1]
+        assert mine.rows == theirs.rows and len(mine.rows) == 45 - 8      # the val windows
+        assert mine.forecast == pytest.approx(theirs.forecast, rel=1e-4, abs=1e-4)
 
 
 def test_a_series_sweep_on_the_ensemble_backend(tmp_path, csv):

@@ -786,6 +786,7 @@ class _Ensemble:
                               extra=extra, seconds=self._elapsed()))
         mb.emit(ev.TimestepGradients(step=self.step,
                                      norms=tuple(engine.probe_timestep_grads(model, task))))
+        task_reports.forecast(task, model, self.step, mb.emit)
         if improved:
             mb.best_weights.improved(model)
             self._checkpoint(mb, row, "best")

@@ -91,6 +91,10 @@ class Task(ABC):
         """Figures for summary.json measured at the end with the best weights (e.g. test)."""
         return {}
 
+    def val_forecast(self, model) -> dict | None:
+        """Fields of an ``events.Forecast`` (minus step) to show at a validation, or None."""
+        return None
+
     def checkpoint_extra(self) -> dict:
         """What a checkpoint must keep besides the weights to use the model (e.g. classes)."""
         return {}

@@ -106,6 +106,20 @@ class Series(Task):
         shape = (-1, self.horizon, self.n_targets)
         return torch.cat(preds).view(shape).cpu(), torch.cat(truths).view(shape).cpu()
 
+    FORECAST_WINDOWS = 120
+
+    def val_forecast(self, model) -> dict | None:
+        """h = 1 forecasts of the first target over the first validation windows."""
+        saved = self.starts["val"]
+        self.starts["val"] = saved[:self.FORECAST_WINDOWS]
+        try:
+            pred, truth = self.forecast(model, "val")
+        finally:
+            self.starts["val"] = saved
+        rows = (self.starts["val"][:len(pred)] + self.window).tolist()
+        return {"rows": tuple(int(r) for r in rows), "truth": tuple(truth[:, 0, 0].tolist()),
+                "forecast": tuple(pred[:, 0, 0].tolist()), "target": self.prep.target[0]}
+
     def final_report(self, model, batch_size: int) -> dict:
         if not len(self.starts["test"]) or self.cfg.test_fraction == 0:
             return {}

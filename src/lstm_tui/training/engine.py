@@ -192,6 +192,7 @@ def _train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool], run_id: 
                            metric=val_metric, best=best_metric, is_best=improved, extra=extra,
                            seconds=elapsed()))
         emit(ev.TimestepGradients(step=step, norms=tuple(probe_timestep_grads(model, task))))
+        task_reports.forecast(task, model, step, emit)
         if task.vocab is not None and getattr(cfg.task, "sample_length", 0):
             from lstm_tui.models.sampling import generate
             text = "".join(generate(model, task.encode, task.decode, len(task.vocab), prime="",

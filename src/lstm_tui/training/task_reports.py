@@ -21,6 +21,13 @@ def start(task, emit: Callable[[ev.Event], None]) -> None:
         emit(ev.TaskReport(figures=figures))
 
 
+def forecast(task, model: torch.nn.Module, step: int, emit: Callable[[ev.Event], None]) -> None:
+    """Emit the task's forecast-vs-truth stretch at a validation (series tasks)."""
+    fields = task.val_forecast(model)
+    if fields:
+        emit(ev.Forecast(step=step, **fields))
+
+
 class BestWeights:
     """A copy of the weights at the best validation, kept only for tasks with a final
     report (the checkpoint files belong to the listener; the engine cannot read them)."""

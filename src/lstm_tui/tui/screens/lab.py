@@ -131,6 +131,7 @@ class LabScreen(Screen):
                          CurveChart("per layer (log)", log_y=True, id="chart-layers"),
                          id="charts"),
                     GradHeatmap(id="heatmap"),
+                    CurveChart("forecast vs truth (val)", id="chart-forecast"),
                     Static(id="sample"), id="live-scroll"))
         yield Static(id="run-status")
         yield Static(id="check-status")
@@ -401,7 +402,14 @@ class LabScreen(Screen):
         self.query_one("#chart-loss", CurveChart).show(
             [("train", state.train_loss), ("val", state.val_loss)], stamp)
         self.query_one("#chart-metric", CurveChart).show(
-            [("train", state.train_metric), ("val", state.val_metric)], stamp, state.metric)
+            [("train", state.train_metric), ("val", state.val_metric),
+             *state.baseline_lines()], stamp, state.metric)
+        forecast = self.query_one("#chart-forecast", CurveChart)
+        forecast.display = state.forecast is not None
+        if state.forecast is not None:
+            forecast.show(state.forecast_curves(), stamp,
+                          f"{state.forecast.target} at step {state.forecast.step:,}: "
+                          "forecast vs truth (val)")
         self.query_one("#chart-grad", CurveChart).show([("‖g‖", state.grad_norm)], stamp)
         self.query_one("#chart-layers", CurveChart).show(sorted(state.layers.items()), stamp)
         self.query_one("#heatmap", GradHeatmap).show(state.heat, stamp)
