@@ -22,31 +22,40 @@ def verdict(value: float | None, reference: str = "persistence") -> str:
 def result_rows(figures: dict, metric: str, best: float | None) -> list[tuple[str, str]]:
     """(label, value) rows of a run's task figures; empty when the task reports none."""
     rows: list[tuple[str, str]] = []
-    baselines = figures.get("baselines") or {}
-    test = figures.get("test") or {}
+    baselines = _table(figures.get("baselines"))     # a hand-edited file may hold anything
+    test = _table(figures.get("test"))
     for name, values in baselines.items():
-        if not isinstance(values, dict) or metric not in values:
+        if not isinstance(values, dict) or not _number(values.get(metric)):
             continue
         text = f"val {fmt(values[metric])}"
-        if isinstance(values.get("test"), dict) and metric in values["test"]:
+        if _number(_table(values.get("test")).get(metric)):
             text += f"  test {fmt(values['test'][metric])}"
         rows.append((f"{name} baseline {metric}", text))
-    persistence = baselines.get("persistence")
-    if isinstance(persistence, dict) and persistence.get(metric):
+    persistence = _table(baselines.get("persistence"))
+    if _number(persistence.get(metric)) and _number(best):
         rows.append(("val skill", verdict(skill(best, persistence[metric]))))
     for key, value in test.items():
-        if key == "skill":
+        if key == "skill" and _number(value):
             rows.append(("test skill", verdict(value)))
-        elif isinstance(value, (int, float)):
+        elif _number(value):
             rows.append((f"test {key}", fmt(value)))
     return rows
 
 
+def _table(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def confusion_lines(figures: dict) -> list[str]:
     """The confusion matrix (rows: true class, columns: predicted) as aligned text."""
-    confusion = figures.get("confusion") or {}
+    confusion = _table(figures.get("confusion"))
     classes, matrix = confusion.get("classes"), confusion.get("matrix")
-    if not classes or not matrix:
+    if not isinstance(classes, list) or not isinstance(matrix, list) or not classes \
+            or not all(isinstance(row, list) for row in matrix):
         return []
     labels = [str(c) for c in classes]
     width = max(5, *(len(s) for s in labels), *(len(str(v)) for row in matrix for v in row))

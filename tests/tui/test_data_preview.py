@@ -3,6 +3,8 @@ class counts, and the same one-line messages as `lstm-lab check` for wrong choic
 
 from __future__ import annotations
 
+import json
+
 from textual.widgets import Input, Static
 
 from lstm_tui.config import ConfigError, load_preset
@@ -85,3 +87,31 @@ async def test_live_pane_of_a_series_run_shows_forecast_and_persistence_line(tmp
         assert "persistence" in str(metric.border_title) and "mean" in str(metric.border_title)
         assert forecast.display and "forecast" in str(forecast.border_title)
         assert "sunspots at step 450" in str(forecast.border_title)
+
+
+async def test_run_detail_shows_baselines_skill_and_confusion(tmp_path):
+    from lstm_tui.tui.screens.runs import RunDetailScreen
+    from tests.tui.conftest import Host
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "config.toml").write_text('[task]\nkind = "sequence_classification"\n'
+                                     'path = "ItalyPowerDemand_TRAIN.tsv"\n')
+    (run / "summary.json").write_text(json.dumps({
+        "status": "completed", "metric": "accuracy", "goal": "max", "best": 0.93,
+        "final": 0.9, "steps": 10, "baselines": {"majority": {"accuracy": 0.5,
+                                                               "test": {"accuracy": 0.49}}},
+        "test": {"accuracy": 0.926},
+        "confusion": {"split": "test", "classes": [1, 2], "matrix": [[461, 52], [24, 492]]}}))
+    app = Host(lambda: RunDetailScreen(tmp_path / "runs", run))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        widget = app.screen.query_one("#detail-summary")
+        shown = "\n".join("".join(s.text for s in widget.render_line(y))
+                          for y in range(widget.size.height))
+        assert "majority baseline accuracy" in shown and "val 0.5  test 0.49" in shown
+        assert "test accuracy" in shown and "0.926" in shown
+        assert "461" in shown and "492" in shown

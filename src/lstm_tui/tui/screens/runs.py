@@ -33,6 +33,7 @@ from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
+from lstm_tui.task_figures import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.widgets.run_charts import (METRIC_SHORT, Curve, CurvesPlot, MetricsTail,
                                              decimate, finite_pairs)
@@ -692,6 +693,10 @@ class RunDetailScreen(PollingScreen):
         ]
         if info.error:
             rows.insert(1, ("error", Text(info.error, style="bold red")))
+        rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
+        confusion = confusion_lines(s)
+        if confusion:
+            rows.append(("confusion", Text("\n".join(confusion))))
         for key, value in rows:
             table.add_row(key, value)
         self.query_one("#detail-summary", Static).update(table)
