@@ -65,6 +65,7 @@ def bad_input(fn):
     core did not expect (a disk that filled, a folder made read-only) exit code 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        plugin_warnings()
         try:
             return fn(*args, **kwargs)
         except (ConfigError, RunError) as exc:
@@ -77,6 +78,19 @@ def bad_input(fn):
                       highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
     return wrapper
+
+
+def plugin_warnings() -> None:
+    """A broken task plugin is one line on stderr; the command goes on without it."""
+    from lstm_tui.tasks.registry import problems
+    global _warned
+    if not _warned:
+        _warned = True
+        for line in problems():
+            err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+_warned = False
 
 
 class StopFlag:
@@ -185,6 +199,7 @@ def list_presets() -> None:
     from rich.table import Table
 
     from lstm_tui.presets import shipped_presets
+    plugin_warnings()
     table = Table(title="Shipped presets (use the name or the path)", title_justify="left")
     table.add_column("name")
     table.add_column("kind")

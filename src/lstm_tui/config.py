@@ -42,75 +42,31 @@ def opt(default: Any, help: str, *, min: float | None = None, max: float | None 
 
 
 # ---------------------------------------------------------------- tasks
-
-@dataclass
-class NthElementTask:
-    """Random ints in [0, features), one-hot; predict the element at index n (classification)."""
-    kind: Literal["nth_element"] = opt("nth_element", "task kind (README: Tasks)")
-    seq_len: int = opt(5, "sequence length", min=1, max=100_000)
-    features: int = opt(10, "number of distinct values (one-hot width)", min=2, max=100_000)
-    n: int = opt(2, "index of the element to recall (0-based, < seq_len)", min=0)
-    train_size: int = opt(5000, "training sequences", min=1, max=10_000_000)
-    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
+# Each task kind's config dataclass lives in its own module under lstm_tui.tasks and is
+# found through lstm_tui.tasks.registry; ``TASKS`` (kind -> config class) and the class
+# names stay reachable from here for existing callers (see __getattr__ below).
 
 
-@dataclass
-class WeightedSumTask:
-    """Ints in (-50, 50); predict a weighted sum of chosen positions (regression, MAD)."""
-    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (README: Tasks)")
-    seq_len: int = opt(5, "sequence length", min=2, max=100_000)
-    weights: list[float] = opt(None, "weights of the summed positions", factory=lambda: [0.6, 0.3])
-    positions: list[int] = opt(None, "positions summed (0 = first, -1 = last)",
-                               factory=lambda: [0, -1])
-    mode: Literal["simple", "realistic"] = opt(
-        "simple", "simple: independent windows; realistic: one autoregressive series")
-    noise_std: float = opt(0.0, "std of Gaussian noise added to each target", min=0.0)
-    standardize: bool = opt(False, "standardize inputs and targets (MAD stays in original units)")
-    low: int = opt(-50, "values drawn from the open interval (low, high)")
-    high: int = opt(50, "values drawn from the open interval (low, high)")
-    train_size: int = opt(5000, "training windows", min=1, max=10_000_000)
-    val_size: int = opt(1000, "validation windows", min=1, max=10_000_000)
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):   # the import machinery asks for __path__ and friends
+        raise AttributeError(name)
+    from lstm_tui.tasks import registry
+    if name == "TASKS":
+        return registry.config_classes()
+    for cls in registry.config_classes().values():
+        if cls.__name__ == name:
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass
-class CharLMTask:
-    """Character language model over a text file or the built-in corpus (perplexity)."""
-    kind: Literal["char_lm"] = opt("char_lm", "task kind (README: Tasks)")
-    text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs)")
-    normalize: Literal["text8", "none"] = opt(
-        "text8", "text8: lowercase a-z and space (27 symbols); none: every character")
-    seq_len: int = opt(10, "unrollings (characters per truncated-BPTT segment)", min=1, max=100_000)
-    val_fraction: float = opt(0.1, "fraction of the text held out for validation",
-                              min=0.0, max=0.5, exclusive_min=True)
-    max_chars: int = opt(0, "use at most this many characters (0 = all)", min=0)
-    sample_length: int = opt(200, "characters sampled at each validation (0 = none)", min=0)
-    sample_temperature: float = opt(0.8, "softmax temperature of those samples",
-                                    min=0.0, exclusive_min=True, max=100.0)
+def _task_class(kind: str, source: str = "") -> type:
+    from lstm_tui.tasks.registry import spec_of
+    return spec_of(kind, source).config
 
 
-@dataclass
-class AddingTask:
-    """Adding problem: sum the two marked values of a random sequence (regression, MAD)."""
-    kind: Literal["adding"] = opt("adding", "task kind (README: Tasks)")
-    seq_len: int = opt(50, "sequence length", min=2, max=100_000)
-    train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
-    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
-
-
-@dataclass
-class CopyTask:
-    """Copy task: remember `length` symbols across `delay` blanks, then write them back."""
-    kind: Literal["copy"] = opt("copy", "task kind (README: Tasks)")
-    length: int = opt(10, "symbols to remember", min=1, max=10_000)
-    delay: int = opt(20, "blank steps between the symbols and the recall cue", min=0, max=100_000)
-    symbols: int = opt(8, "alphabet size", min=2, max=1000)
-    train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
-    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
-
-
-TASKS: dict[str, type] = {cls.__dataclass_fields__["kind"].default: cls for cls in
-                          (NthElementTask, WeightedSumTask, CharLMTask, AddingTask, CopyTask)}
-TaskConfig = NthElementTask | WeightedSumTask | CharLMTask | AddingTask | CopyTask
+def _default_task() -> Any:
+    from lstm_tui.tasks.registry import DEFAULT_KIND
+    return _task_class(DEFAULT_KIND)()
 
 
 # ---------------------------------------------------------------- model and training
@@ -168,7 +124,7 @@ class RunConfig:
     """A whole experiment: what a preset file holds once resolved."""
     name: str = opt("", "short name used in the run folder")
     description: str = opt("", "what this run should show")
-    task: TaskConfig = field(default_factory=NthElementTask)
+    task: Any = field(default_factory=_default_task)   # a registered task's config
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sweep: dict | None = None  # checked by lstm_tui.sweeps; kept raw here
@@ -184,7 +140,7 @@ TOP_LEVEL = ("name", "description", "task", "model", "train", "sweep")
 class FieldSpec:
     """What a front end needs to show and check one option."""
     name: str
-    kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]"
+    kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]" | "list[str]"
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -224,7 +180,8 @@ def allowed(spec: FieldSpec) -> str:
         return "one of " + ", ".join(spec.choices) + "".join(
             f" or {name}:N" for name in spec.indexed)
     noun = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
-            "list[float]": "a list of numbers", "list[int]": "a list of integers"}[spec.kind]
+            "list[float]": "a list of numbers", "list[int]": "a list of integers",
+            "list[str]": "a list of strings"}[spec.kind]
     bounds = []
     if spec.min is not None:
         bounds.append(f"{'>' if spec.exclusive_min else '>='} {_number(spec.min)}")
@@ -255,6 +212,10 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
             hint = suggest(str(value), spec.choices)
             raise bad(f" (did you mean {hint!r}?)" if hint else "")
         return value
+    if spec.kind == "list[str]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad()
+        return list(value)
     if spec.kind.startswith("list"):
         item = int if spec.kind == "list[int]" else float
         if not isinstance(value, list) or not all(_is_number(v, item) for v in value):
@@ -325,17 +286,13 @@ def parse_config(data: dict, source: str = "") -> RunConfig:
     task_table = dict(data.get("task", {}))
     if not isinstance(data.get("task", {}), dict):
         raise ConfigError(source, "task", "must be a table")
-    kind = task_table.get("kind", "nth_element")
-    if kind not in TASKS:
-        hint = suggest(str(kind), TASKS)
-        extra = f" (did you mean {hint!r}?)" if hint else ""
-        raise ConfigError(source, "task.kind",
-                          f"must be one of {', '.join(TASKS)}, got {kind!r}{extra}")
+    kind = task_table.get("kind", _default_kind())
+    task_cls = _task_class(kind, source)
     cfg = RunConfig(
         name=check_value(_top_spec("name"), data.get("name", ""), source, "name"),
         description=check_value(_top_spec("description"), data.get("description", ""),
                                 source, "description"),
-        task=_build(TASKS[kind], task_table, source, "task"),
+        task=_build(task_cls, task_table, source, "task"),
         model=_build(ModelConfig, data.get("model", {}), source, "model"),
         train=_build(TrainConfig, data.get("train", {}), source, "train"),
         sweep=data.get("sweep"),
@@ -356,39 +313,16 @@ MAX_TEXT = 100_000_000
 
 
 def validate(cfg: RunConfig, source: str = "") -> None:
-    """Checks that involve more than one field."""
-    t, m = cfg.task, cfg.model
-    if isinstance(t, NthElementTask) and t.n >= t.seq_len:
-        raise ConfigError(source, "task.n", f"must be < task.seq_len ({t.seq_len}), got {t.n}")
-    if isinstance(t, WeightedSumTask):
-        if len(t.weights) != len(t.positions) or not t.weights:
-            raise ConfigError(source, "task.weights",
-                              f"must have as many entries as task.positions ({len(t.positions)})"
-                              f" and at least one, got {len(t.weights)}")
-        for p in t.positions:
-            if not -t.seq_len <= p < t.seq_len:
-                raise ConfigError(source, "task.positions",
-                                  f"must lie in [-{t.seq_len}, {t.seq_len - 1}] for seq_len "
-                                  f"{t.seq_len}, got {p}")
-        if t.high - t.low < 2:
-            raise ConfigError(source, "task.high", f"must exceed task.low + 1 "
-                              f"(the open interval needs an integer), got {t.low}..{t.high}")
-    if isinstance(t, CharLMTask):
-        if m.bidirectional:
-            raise ConfigError(source, "model.bidirectional",
-                              "must be false for char_lm (a backward pass sees the characters "
-                              "it is asked to predict)")
-        if t.text and not Path(t.text).expanduser().is_file():
-            raise ConfigError(source, "task.text", f"no such file {t.text!r} (a UTF-8 text file,"
-                              " or empty for the built-in corpus)")
-        if t.text and not t.max_chars and Path(t.text).expanduser().stat().st_size > MAX_TEXT:
-            size = Path(t.text).expanduser().stat().st_size
-            raise ConfigError(source, "task.text", f"{t.text!r} is {size:,} bytes; at most "
-                              f"{MAX_TEXT:,} are used whole (set task.max_chars to train on "
-                              "its first part)")
-        if t.max_chars > MAX_TEXT:
-            raise ConfigError(source, "task.max_chars", f"must be <= {MAX_TEXT:,} (the most "
-                              f"text a run holds in memory), got {t.max_chars:,}")
+    """Checks that involve more than one field (or the task's data file): the task's own."""
+    from lstm_tui.tasks.registry import spec_of
+    spec = spec_of(cfg.task.kind, source)
+    if spec.check is not None:
+        spec.check(cfg, source)
+
+
+def _default_kind() -> str:
+    from lstm_tui.tasks.registry import DEFAULT_KIND
+    return DEFAULT_KIND
 
 
 # ---------------------------------------------------------------- files and overrides
@@ -429,7 +363,7 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "
         table = data.setdefault(section, {})
         if section == "task" and leaf == "kind" and value != table.get("kind"):
             table = data[section] = {}  # a new task kind starts from its own defaults
-        cls = SECTIONS.get(section) or TASKS.get(table.get("kind", "nth_element"), NthElementTask)
+        cls = SECTIONS.get(section) or _task_class(table.get("kind", _default_kind()), source)
         names = [s.name for s in field_specs(cls)]
         if leaf not in names:
             raise _unknown(source, key, names)
@@ -483,7 +417,9 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
     for key in ("name", "description"):
         if data.get(key):
             lines.append(f"{key} = {_toml_value(data[key])}")
-    classes = {"task": TASKS.get(data.get("task", {}).get("kind", ""), None),
+    from lstm_tui.tasks.registry import get
+    spec = get(data.get("task", {}).get("kind", ""))
+    classes = {"task": spec.config if spec else None,
                "model": ModelConfig, "train": TrainConfig}
     for section in ("task", "model", "train", "sweep"):
         if section not in data or data[section] is None:

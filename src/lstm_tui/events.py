@@ -98,6 +98,24 @@ class CheckpointWritten:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    """At a validation: the model's one-step-ahead forecasts beside the truth over a
+    stretch of validation windows (first target, original units; series tasks)."""
+    step: int
+    rows: tuple[int, ...]
+    truth: tuple[float, ...]
+    forecast: tuple[float, ...]
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """Task figures merged into summary.json's top level: e.g. {"baselines": {...}} before
+    training, {"test": {...}} at the end (measured with the best weights)."""
+    figures: dict
+
+
+@dataclass(frozen=True)
 class Finished:
     status: str          # "completed" | "stopped_early" | "interrupted" | "diverged"
     step: int
@@ -115,6 +133,6 @@ class Failed:
 
 
 Event = (RunStarted | StepMetrics | ValMetrics | TimestepGradients | TextSample
-         | CheckpointWritten | Finished | Failed)
+         | CheckpointWritten | Forecast | TaskReport | Finished | Failed)
 
 STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed")

@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from lstm_tui import events as ev
 from lstm_tui.report import fmt, summary_table
+from lstm_tui.task_figures import confusion_lines, result_rows
 
 PLAIN_EVERY = 10.0   # seconds between train lines when output is not a terminal
 
@@ -34,6 +36,7 @@ class HeadlessDisplay:
         )
         self.task_id = None
         self.metric = "metric"
+        self.figures: dict = {}         # the task's baselines, test block, confusion
         self._last_plain = 0.0
 
     def __call__(self, event: ev.Event) -> None:
@@ -66,6 +69,8 @@ class HeadlessDisplay:
             mark = " *" if event.is_best else ""
             out.print(f"step {event.step} epoch {event.epoch} val loss {fmt(event.loss)} "
                       f"{self.metric} {fmt(event.metric)}{extra} (best {fmt(event.best)}){mark}")
+        elif isinstance(event, ev.TaskReport):
+            self.figures.update(event.figures)
         elif isinstance(event, ev.TextSample):
             out.print(f"[dim]sample (T={event.temperature:g}):[/] {event.text!r}")
         elif isinstance(event, (ev.Finished, ev.Failed)):
@@ -87,6 +92,13 @@ class HeadlessDisplay:
                 table.add_row("seconds, all sessions", f"{total_seconds:.1f} (summary.json)")
             table.add_row(f"best {self.metric}", fmt(event.best))
             table.add_row(f"final {self.metric}", fmt(event.final))
+            for label, value in result_rows(self.figures, self.metric, event.best):
+                table.add_row(label, value)
+            lines = confusion_lines(self.figures)
+            if lines:
+                split = self.figures["confusion"].get("split", "val")
+                table.add_row(f"confusion ({split})\nrows: true\ncolumns: predicted",
+                              Text("\n".join(lines[1:])))
             if event.message:
                 table.add_row("note", event.message)
         else:

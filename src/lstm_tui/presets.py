@@ -25,9 +25,16 @@ class PresetInfo:
     is_sweep: bool
 
 
+def preset_files() -> list[Path]:
+    """The shipped presets, then those of task plugins (TaskSpec.presets)."""
+    from lstm_tui.tasks.registry import get, kinds
+    extra = [Path(p) for kind in kinds() for p in get(kind).presets]
+    return sorted(presets_dir().glob("*.toml")) + [p for p in extra if p.is_file()]
+
+
 def shipped_presets() -> list[PresetInfo]:
     found = []
-    for path in sorted(presets_dir().glob("*.toml")):
+    for path in preset_files():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
@@ -42,8 +49,10 @@ def resolve_preset(ref: str) -> Path:
     path = Path(ref)
     if path.is_file():
         return path
-    shipped = presets_dir() / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-    if shipped.is_file() and len(path.parts) == 1:
-        return shipped
+    name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
+    if len(path.parts) == 1:
+        for shipped in preset_files():
+            if shipped.name == name:
+                return shipped
     names = ", ".join(p.name for p in shipped_presets())
     raise ConfigError(str(ref), "", f"no such preset file (shipped presets: {names})")

@@ -20,7 +20,8 @@ class Sampler:
 
         run = load_run(Path(run_dir))
         cfg = run.run_config()
-        if cfg.task.kind != "char_lm":
+        from lstm_tui.tasks.registry import samples_text
+        if not samples_text(cfg.task.kind):
             raise RunError(f"{run_dir}: task is {cfg.task.kind}; sampling needs a char_lm run")
         path = Path(run_dir) / f"{checkpoint}.pt"
         if checkpoint == "best" and not path.exists():

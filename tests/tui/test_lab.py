@@ -12,6 +12,9 @@ from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from lstm_tui import events as ev
 from lstm_tui.config import TASKS, ConfigError, RunConfig, load_preset, opt
+from lstm_tui.tasks import registry
+from lstm_tui.tasks.registry import TaskSpec
+from lstm_tui.tasks.shapes import TaskShape
 from lstm_tui.presets import resolve_preset
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.messages import WorkerFailed
@@ -114,7 +117,11 @@ async def test_a_new_task_key_appears_without_ui_code(tmp_path, monkeypatch):
         kind: str = opt("parity", "task kind")
         bits: int = opt(8, "bits per string", min=1)
 
-    monkeypatch.setitem(TASKS, "parity", Parity)
+    registry.kinds()   # built-ins loaded, then a copy of the table that the test may change
+    monkeypatch.setattr(registry, "_SPECS", dict(registry._SPECS))
+    shape = lambda cfg: TaskShape(1, 2, cfg.bits, "last", 100, 10, "accuracy", "max", None)
+    assert registry.register(TaskSpec("parity", Parity, "no.such:module", shape,
+                                      "accuracy", "max"))
     app = make_app(tmp_path, trainer=FakeTrainer())
     async with app.run_test(size=SIZE) as pilot:
         lab = app.screen

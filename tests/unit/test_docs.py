@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lstm_tui.config import TASKS, ModelConfig, TrainConfig, field_specs
+from lstm_tui.config import ModelConfig, TrainConfig, field_specs
+from lstm_tui.keydocs import all_sections
+from lstm_tui.tasks import registry
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
@@ -16,9 +18,16 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_readme_documents_every_preset_key():
-    for cls in (*TASKS.values(), ModelConfig, TrainConfig):
+    for cls in (*registry.config_classes().values(), ModelConfig, TrainConfig):
         for spec in field_specs(cls):
             if spec.name != "kind":
                 assert f"| `{spec.name}` |" in README, f"{cls.__name__}.{spec.name}"
-    for kind in TASKS:
+    for kind in registry.kinds():
         assert f'kind = "{kind}"' in README
+
+
+def test_readme_key_tables_are_the_generated_ones():
+    """Each table equals ``python -m lstm_tui.keydocs``'s: defaults, ranges and help stay true."""
+    for part in all_sections().split("#### ")[1:]:
+        section = "#### " + part.rstrip("\n")
+        assert section in README, section.splitlines()[0]

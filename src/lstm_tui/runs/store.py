@@ -35,6 +35,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, parse_config, to_toml
 from lstm_tui.errors import first_line
 from lstm_tui.runs.lock import FolderLock, LockHeld, is_held
+from lstm_tui.tasks.registry import DEFAULT_KIND
 
 ENV_VAR = "LSTM_LAB_RUNS"
 CONFIG, SUMMARY, METRICS = "config.toml", "summary.json", "metrics.jsonl"
@@ -296,6 +297,9 @@ class RunWriter:
             with open(self.dir / SAMPLES, "a", encoding="utf-8") as fh:
                 self._append(fh, {"step": event.step, "temperature": event.temperature,
                                   "text": event.text})
+        elif isinstance(event, ev.TaskReport):
+            self.summary.update(event.figures)
+            self._write_summary()
         elif isinstance(event, ev.CheckpointWritten):
             self.summary.setdefault("checkpoints", {})[event.tag] = Path(event.path).name
             self.summary["steps"] = event.step
@@ -565,7 +569,7 @@ def read_info(path: Path) -> RunInfo:
         config = _lenient_toml(path / CONFIG)   # still show what can be read
     task, model = config.get("task", {}), config.get("model", {})
     if config:
-        info.task = str(task.get("kind", "nth_element"))
+        info.task = str(task.get("kind", DEFAULT_KIND))
         info.cell = str(model.get("cell", "lstm"))
         info.hidden = model.get("hidden", 32)
     summary, note = read_summary(path / SUMMARY)

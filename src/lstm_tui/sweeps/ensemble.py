@@ -34,8 +34,9 @@ the member's row into its own ``SequenceModel`` and calls ``engine.evaluate`` an
 
 Not batched (such a config gets a group key of its own, and ``train_ensemble`` hands it
 to ``engine.train``): lbfgs (a closure per run), dropout (its masks come from the global
-RNG, so members could not equal their separate runs), and tasks other than nth_element,
-weighted_sum, adding and copy (char_lm carries its state across batches).
+RNG, so members could not equal their separate runs), and task kinds whose spec declares
+no ``member_fields`` (char_lm carries its state across batches).  How a batch of members'
+outputs is scored is the task's own ``member_scores``.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
 from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
-from lstm_tui.tasks import build_task
+from lstm_tui.tasks import build_task, registry
 from lstm_tui.tasks.shapes import describe_task
-from lstm_tui.training import engine, placement, rng
+from lstm_tui.training import engine, placement, rng, task_reports
 from lstm_tui.training.optim import learning_rate, set_lr
 from lstm_tui.training.window import Window, better
 from lstm_tui.training.threads import apply_threads, step_work
@@ -68,15 +69,7 @@ Result = ev.Finished | ev.Failed
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
 CELLS = ("lstm", "gru", "rnn")
-# Task fields that only change the data's values, never a shape or the batch structure:
-# members may differ in them (and in val_size: validation runs member by member).
-MEMBER_TASK_FIELDS = {
-    "nth_element": {"n", "val_size"},
-    "weighted_sum": {"weights", "positions", "mode", "noise_std", "standardize", "low",
-                     "high", "val_size"},
-    "adding": {"val_size"},
-    "copy": {"val_size"},
-}
+# Task fields members may differ in are the task spec's member_fields (registry).
 MEMBER_MODEL_FIELDS = {"init", "forget_bias"}
 MEMBER_TRAIN_FIELDS = {"lr", "momentum", "weight_decay", "lr_decay", "lr_decay_every",
                        "grad_clip", "patience", "monitor", "min_delta", "seed"}
@@ -94,7 +87,8 @@ PARAM_COPIES = 8         # per parameter: model, stacks, grad, 2 optimizer state
 
 def unbatchable_reason(cfg: RunConfig) -> str | None:
     """Why `cfg` cannot be an ensemble member (None when it can)."""
-    if cfg.task.kind not in MEMBER_TASK_FIELDS:
+    spec = registry.get(cfg.task.kind)
+    if spec is None or not spec.batchable:
         return f"task {cfg.task.kind} is not batched (stateful or unsupported)"
     if cfg.train.optimizer not in OPTIMIZERS:
         return f"optimizer {cfg.train.optimizer} needs a closure per run"
@@ -117,7 +111,7 @@ def group_key(cfg: RunConfig) -> Hashable:
         data.pop(key, None)
     if unbatchable_reason(cfg) is not None:
         return ("engine", json.dumps(data, sort_keys=True, default=str))
-    for name in MEMBER_TASK_FIELDS[cfg.task.kind]:
+    for name in registry.spec_of(cfg.task.kind).member_fields:
         data["task"].pop(name, None)
     for name in MEMBER_MODEL_FIELDS:
         data["model"].pop(name, None)
@@ -435,6 +429,7 @@ class _Member:
     result: Result | None = None
     run_id: str = ""
     start_loss: float | None = None   # the untrained loss, for engine.GROWTH_LIMIT
+    best_weights: task_reports.BestWeights | None = None
 
 
 class _Ensemble:
@@ -556,21 +551,7 @@ class _Ensemble:
     def _score(self, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor, int]:
         """Per-member (mean loss, metric sum) and the metric's count per member, as
         task.loss and task.metric_sum compute them (the order of the terms aside)."""
-        m = out.shape[0]
-        if self.kind == "copy":   # only the answer steps are scored
-            length = self.active[0].exp.task.length
-            out, y = out[:, -length:], y[:, -length:]
-        if self.kind in ("nth_element", "copy"):
-            logits = out.reshape(-1, out.shape[-1])
-            loss = F.cross_entropy(logits, y.reshape(-1), reduction="none").view(m, -1).mean(1)
-            with torch.no_grad():
-                metric = (logits.argmax(-1) == y.reshape(-1)).view(m, -1).sum(1).float()
-            return loss, metric, y[0].numel()
-        diff = out.reshape(m, -1) - y.reshape(m, -1)
-        loss = diff.square().mean(1)
-        with torch.no_grad():
-            metric = diff.abs().sum(1) * self.target_scale
-        return loss, metric, y[0].numel()
+        return self.active[0].exp.task.member_scores(out, y, self.target_scale)
 
     # ---- gradients and optimizers
 
@@ -657,6 +638,8 @@ class _Ensemble:
                               steps_per_epoch=self.steps_per_epoch,
                               dataset_size=task.train_size, metric=task.metric,
                               goal=task.goal, start_step=0))
+        task_reports.start(task, mb.emit)
+        mb.best_weights = task_reports.BestWeights(task)
 
     def _loop(self, should_stop: Callable[[], bool]) -> None:
         self.started = time.perf_counter()
@@ -742,6 +725,8 @@ class _Ensemble:
             pass
 
     def _finish(self, mb: _Member, status: str, message: str = "") -> None:
+        if mb.best_weights is not None:
+            mb.best_weights.finish(mb.exp.model, mb.cfg.train.batch_size, status, mb.emit)
         mb.result = ev.Finished(status=status, step=self.step, seconds=self._elapsed(),
                                 best=mb.best, final=mb.final, message=message)
         mb.emit(mb.result)
@@ -827,7 +812,8 @@ class _Ensemble:
                    "step": self.step, "epoch": self.step // self.steps_per_epoch,
                    "seed": tc.seed, "best": mb.best, "best_monitor": mb.best_monitor,
                    "final": mb.final, "bad_evals": mb.bad_evals,
-                   "generator": mb.generator.get_state(), **rng.states(self.device)}
+                   "generator": mb.generator.get_state(), **rng.states(self.device),
+                   **mb.exp.task.checkpoint_extra()}
         path = mb.save(tag, payload)
         mb.emit(ev.CheckpointWritten(step=self.step, tag=tag, path=path))
 
@@ -849,13 +835,15 @@ class _Ensemble:
             mb.best_monitor, mb.bad_evals = monitored, 0
         else:
             mb.bad_evals += 1
-        extra = {"bpc": val_loss / math.log(2)} if task.metric == "perplexity" else {}
+        extra = task.val_extra(val_loss)
         mb.emit(ev.ValMetrics(step=self.step, epoch=self.step // self.steps_per_epoch,
                               loss=val_loss, metric=val_metric, best=mb.best, is_best=improved,
                               extra=extra, seconds=self._elapsed()))
         mb.emit(ev.TimestepGradients(step=self.step,
                                      norms=tuple(engine.probe_timestep_grads(model, task))))
+        task_reports.forecast(task, model, self.step, mb.emit)
         if improved:
+            mb.best_weights.improved(model)
             self._checkpoint(mb, row, "best")
         self._checkpoint(mb, row, "last")
         if tc.patience and mb.bad_evals >= tc.patience:
@@ -899,7 +887,8 @@ class _TaskBatches:
 
     def next(self) -> tuple[Tensor, Tensor] | None:
         try:
-            return self.layout([next(it) for it in self.iters], self.workspace)
+            return self.layout([next(it) for it in self.iters], self.workspace,
+                               self.members[0].exp.task.readout == "all")
         except StopIteration:
             return None
 
@@ -908,13 +897,16 @@ class _TaskBatches:
         self.iters = [self.iters[r] for r in rows]
 
     @staticmethod
-    def layout(batches: list[tuple[Tensor, Tensor]], workspace: _Workspace):
+    def layout(batches: list[tuple[Tensor, Tensor]], workspace: _Workspace,
+               per_step: bool = True):
         """Batches stacked time-major within each member: x (M, T, B, I) and y (M, B),
-        or (M, T, B) when there is a target per step."""
+        or (M, T, B) when there is a target per step (`per_step`), or (M, B, O) when a
+        single read-out has several targets."""
         xs = [bx.transpose(0, 1) for bx, _ in batches]
         x = workspace.get(("x",), (len(xs), *xs[0].shape), xs[0])
         torch.stack(xs, out=x)
-        y = torch.stack([by.transpose(0, 1) if by.dim() > 1 else by for _, by in batches])
+        y = torch.stack([by.transpose(0, 1) if by.dim() > 1 and per_step else by
+                         for _, by in batches])
         return x, y
 
 
@@ -931,7 +923,7 @@ class _StackedBatches:
     def __init__(self, members: list[_Member], batch_size: int, workspace: _Workspace,
                  generators: list[torch.Generator] | None = None):
         tasks = [mb.exp.task for mb in members]
-        if any(t.kind not in MEMBER_TASK_FIELDS for t in tasks):
+        if any(not registry.spec_of(t.kind).batchable or not hasattr(t, "x") for t in tasks):
             raise ValueError("not a stackable task")
         self.x = torch.stack([t.x for t in tasks])
         self.y = torch.stack([t.y for t in tasks])

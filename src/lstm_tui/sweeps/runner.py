@@ -31,6 +31,7 @@ from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, 
                                  read_summary)
 from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
 from lstm_tui.sweeps.spec import Point, SweepSpec, show_value
+from lstm_tui.tasks import registry
 
 SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
 DONE = ("completed", "stopped_early", "diverged", "failed")   # never trained again
@@ -109,7 +110,7 @@ def run_dir_name(point: Point, total: int) -> str:
 
 def columns_for(spec: SweepSpec) -> list[str]:
     """results.csv columns: the swept values, then what each run gave."""
-    extra = list(EXTRA_COLUMNS) + (["bpc"] if spec.base.task.kind == "char_lm" else [])
+    extra = list(EXTRA_COLUMNS) + list(registry.spec_of(spec.base.task.kind).metrics)
     return (["point", "run", *spec.axes, "seed", "status", f"best_{spec.metric}",
              f"final_{spec.metric}", "steps", "seconds", "params", *extra, "message", "key"])
 
@@ -205,7 +206,9 @@ def build_row(point: Point, run_dir: Path, spec: SweepSpec, columns: list[str],
     val = [r for r in records if r.get("split") == "val"]
     last_train, last_val = (train[-1] if train else {}), (val[-1] if val else {})
     task_metric = info.metric if info and info.metric else None
-    if spec.metric == task_metric or (task_metric is None and spec.metric not in ("loss", "bpc")):
+    extras = registry.spec_of(spec.base.task.kind).metrics
+    if spec.metric == task_metric or (task_metric is None and spec.metric != "loss"
+                                      and spec.metric not in extras):
         best, final = (info.best, info.final) if info else (None, None)
     else:
         series = [r[spec.metric] for r in val if r.get(spec.metric) is not None]
@@ -223,7 +226,8 @@ def build_row(point: Point, run_dir: Path, spec: SweepSpec, columns: list[str],
         "params": info.params if info else None,
         "val_loss": last_val.get("loss"), "train_loss": last_train.get("loss"),
         "mean_abs_grad": last_train.get("mean_abs_grad"),
-        "grad_norm": last_train.get("grad_norm"), "bpc": last_val.get("bpc"),
+        "grad_norm": last_train.get("grad_norm"),
+        **{name: last_val.get(name) for name in extras},
         "message": (message if message is not None else summary_message or "")[:300],
         "key": point.key,
     }

@@ -32,18 +32,15 @@ import random as _random
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstm_tui.config import (SECTIONS, TASKS, ConfigError, FieldSpec, NthElementTask,
-                             RunConfig, allowed, check_value, config_to_dict, field_specs,
-                             suggest, validate)
+from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
+                             check_value, config_to_dict, field_specs, suggest, validate)
+from lstm_tui.tasks import registry
 
 MAX_POINTS = 10_000
 SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries")
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
 GOALS = ("max", "min")
-TASK_METRICS = {"nth_element": ("accuracy", "max"), "copy": ("accuracy", "max"),
-                "weighted_sum": ("mad", "min"), "adding": ("mad", "min"),
-                "char_lm": ("perplexity", "min")}
 
 
 @dataclass(frozen=True)
@@ -283,8 +280,8 @@ def axis_spec(key: str, data: dict, source: str, where: str) -> FieldSpec:
 
 
 def _sections(data: dict) -> dict[str, type]:
-    kind = data.get("task", {}).get("kind", "nth_element")
-    return {"task": TASKS.get(kind, NthElementTask), **SECTIONS}
+    kind = data.get("task", {}).get("kind", registry.DEFAULT_KIND)
+    return {"task": registry.spec_of(kind).config, **SECTIONS}
 
 
 # ---------------------------------------------------------------- scalars
@@ -302,11 +299,9 @@ def _number(table: dict, key: str, default: Any, source: str, *, integer: bool =
 
 
 def _parse_metric(table: dict, cfg: RunConfig, source: str) -> tuple[str, str]:
-    task_metric, task_goal = TASK_METRICS[cfg.task.kind]
-    options = {task_metric: task_goal, "loss": "min"}
-    if cfg.task.kind == "char_lm":
-        options["bpc"] = "min"
-    metric = table.get("metric", task_metric)
+    spec = registry.spec_of(cfg.task.kind)
+    options = spec.metric_options()
+    metric = table.get("metric", spec.metric)
     if metric not in options:
         hint = suggest(str(metric), options)
         extra = f" (did you mean {hint!r}?)" if hint else ""

@@ -1,34 +1,15 @@
-"""The tasks: synthetic sequence problems and a character language model.
+"""The tasks: synthetic sequence problems, a character language model, your own series
+and labelled sequences, and plugins.
 
-:func:`build_task` makes the data (and imports torch); :func:`describe_task` gives the
-same sizes from the config alone, for front ends that must not wait for torch.
+Each kind is a :class:`~lstm_tui.tasks.registry.TaskSpec` in its own module; the
+registry finds it by kind.  :func:`build_task` makes the data (and imports torch);
+:func:`describe_task` gives the same sizes from the config alone, for front ends that
+must not wait for torch.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from lstm_tui.tasks.registry import TaskSpec, build_task, describe_task, get, kinds, spec_of
+from lstm_tui.tasks.shapes import TaskShape
 
-from lstm_tui.tasks.shapes import TaskShape, describe_task
-
-if TYPE_CHECKING:
-    from lstm_tui.tasks.base import Task
-
-__all__ = ["TaskShape", "build_task", "describe_task"]
-
-# kind -> (module, class); modules are imported on first use because they import torch.
-_TASKS = {
-    "nth_element": ("nth_element", "NthElement"),
-    "weighted_sum": ("weighted_sum", "WeightedSum"),
-    "char_lm": ("char_lm", "CharLM"),
-    "adding": ("memory", "Adding"),
-    "copy": ("memory", "Copy"),
-}
-
-
-def build_task(cfg, seed: int) -> "Task":
-    """The task `cfg` describes, its data generated deterministically from `seed`."""
-    if cfg.kind not in _TASKS:
-        raise ValueError(f"unknown task kind {cfg.kind!r} (known: {', '.join(_TASKS)})")
-    module, name = _TASKS[cfg.kind]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)(cfg, seed)
+__all__ = ["TaskShape", "TaskSpec", "build_task", "describe_task", "get", "kinds", "spec_of"]

@@ -67,6 +67,38 @@ class Task(ABC):
     def reduce_metric(self, total: float, count: int) -> float:
         return total / max(count, 1)
 
+    def val_extra(self, val_loss: float) -> dict[str, float]:
+        """Further validation figures recorded beside loss and metric (the spec's metrics)."""
+        return {}
+
+    def member_scores(self, out: Tensor, y: Tensor, scale: Tensor) -> tuple[Tensor, Tensor, int]:
+        """Ensemble scoring: outputs of M members stacked on dim 0 -> per-member mean loss
+        (M,), metric sum (M,) and the metric's count per member, as `loss` and
+        `metric_sum` compute them for each member's own run.  `scale` is the members'
+        ``target_scale`` (M,)."""
+        m = out.shape[0]
+        logits = out.reshape(-1, out.shape[-1])
+        loss = F.cross_entropy(logits, y.reshape(-1), reduction="none").view(m, -1).mean(1)
+        with torch.no_grad():
+            metric = (logits.argmax(-1) == y.reshape(-1)).view(m, -1).sum(1).float()
+        return loss, metric, y[0].numel()
+
+    def start_report(self) -> dict:
+        """Figures for summary.json known before training (e.g. baselines)."""
+        return {}
+
+    def final_report(self, model, batch_size: int) -> dict:
+        """Figures for summary.json measured at the end with the best weights (e.g. test)."""
+        return {}
+
+    def val_forecast(self, model) -> dict | None:
+        """Fields of an ``events.Forecast`` (minus step) to show at a validation, or None."""
+        return None
+
+    def checkpoint_extra(self) -> dict:
+        """What a checkpoint must keep besides the weights to use the model (e.g. classes)."""
+        return {}
+
     def final_step_loss(self, output: Tensor, y: Tensor) -> Tensor:
         """Loss of the last time step's prediction, summed over the batch.
 
@@ -121,6 +153,14 @@ class RegressionTask(ArrayTask):
 
     def final_step_loss(self, output: Tensor, y: Tensor) -> Tensor:
         return F.mse_loss(output.reshape(-1), y.reshape(-1), reduction="sum")
+
+    def member_scores(self, out: Tensor, y: Tensor, scale: Tensor) -> tuple[Tensor, Tensor, int]:
+        m = out.shape[0]
+        diff = out.reshape(m, -1) - y.reshape(m, -1)
+        loss = diff.square().mean(1)
+        with torch.no_grad():
+            metric = diff.abs().sum(1) * scale
+        return loss, metric, y[0].numel()
 
 
 def shuffled_batches(x: Tensor, y: Tensor, batch_size: int,

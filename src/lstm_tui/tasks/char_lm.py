@@ -1,98 +1,65 @@
-"""Character language model with truncated backpropagation through time (perplexity).
+"""Character language model (perplexity): config and spec.
 
-The text (a UTF-8 file or the built-in corpus, see :mod:`lstm_tui.tasks.shapes`) is
-split: the last `val_fraction` validates, the rest trains.  As in the Udacity deep
-learning assignment 6, a split is cut into B contiguous streams, one per batch row;
-batch k reads characters ``k*T .. (k+1)*T`` of every stream and predicts the next
-character at each step, so consecutive batches continue the same streams and the engine
-carries the hidden state from one to the next (``stateful``).  An epoch is one pass, in
-order; the seed plays no part (the text is the data).
+The text preparation lives in :mod:`lstm_tui.tasks.shapes` (so the task and its
+description read the very same text); the torch side, truncated backpropagation through
+time over contiguous streams, is :mod:`lstm_tui.tasks.char_lm_data`.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
-import numpy as np
-import torch
-from torch import Tensor
-from torch.nn import functional as F
-
-from lstm_tui.config import CharLMTask, ConfigError
-from lstm_tui.tasks.base import Batch, Task, compact_codes, one_hot, perplexity
-from lstm_tui.tasks.shapes import char_val_size, load_corpus, normalize_text
+from lstm_tui.config import MAX_TEXT, ConfigError, opt
+from lstm_tui.tasks.registry import TaskSpec
+from lstm_tui.tasks.shapes import TaskShape, char_val_size, load_corpus
 
 
-class CharLM(Task):
-    kind = "char_lm"
-    readout = "all"
-    metric = "perplexity"
-    goal = "min"
-    stateful = True
+@dataclass
+class CharLMTask:
+    """Character language model over a text file or the built-in corpus (perplexity)."""
+    kind: Literal["char_lm"] = opt("char_lm", "task kind (README: Tasks)")
+    text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs)")
+    normalize: Literal["text8", "none"] = opt(
+        "text8", "text8: lowercase a-z and space (27 symbols); none: every character")
+    seq_len: int = opt(10, "unrollings (characters per truncated-BPTT segment)", min=1, max=100_000)
+    val_fraction: float = opt(0.1, "fraction of the text held out for validation",
+                              min=0.0, max=0.5, exclusive_min=True)
+    max_chars: int = opt(0, "use at most this many characters (0 = all)", min=0)
+    sample_length: int = opt(200, "characters sampled at each validation (0 = none)", min=0)
+    sample_temperature: float = opt(0.8, "softmax temperature of those samples",
+                                    min=0.0, exclusive_min=True, max=100.0)
 
-    def __init__(self, cfg: CharLMTask, seed: int):
-        corpus = load_corpus(cfg.text, cfg.normalize, cfg.max_chars)
-        self.normalize = cfg.normalize
-        self.vocab = list(corpus.vocab)
-        self.input_size = self.output_size = len(self.vocab)
-        self.seq_len = cfg.seq_len
-        # Sorted code points of the vocabulary: encoding is one searchsorted.
-        self._points = np.array([ord(c) for c in self.vocab], dtype=np.uint32)
-        codes = self.encode(corpus.text)
-        self.val_size = char_val_size(len(codes), cfg.val_fraction)
-        self.train_size = len(codes) - self.val_size
-        for part, size in (("training", self.train_size), ("validation", self.val_size)):
-            if size < cfg.seq_len + 1:
-                raise ConfigError("", "task.seq_len", f"the {part} text has {size} characters,"
-                                  f" fewer than seq_len + 1 = {cfg.seq_len + 1}; use a longer "
-                                  "text, a larger max_chars or val_fraction, or a shorter seq_len")
-        codes = compact_codes(codes, len(self.vocab))
-        self.train_codes, self.val_codes = codes[:self.train_size], codes[self.train_size:]
 
-    # ---- text <-> codes
-    def encode(self, text: str) -> Tensor:
-        """Int64 codes of `text`, normalized like the corpus; characters outside the
-        vocabulary are dropped."""
-        points = np.frombuffer(normalize_text(text, self.normalize).encode("utf-32-le"),
-                               dtype=np.uint32)
-        index = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)
-        known = self._points[index] == points
-        return torch.from_numpy(index[known].astype(np.int64))
+def shape(cfg: CharLMTask) -> TaskShape:
+    corpus = load_corpus(cfg.text, cfg.normalize, cfg.max_chars)
+    n_val = char_val_size(len(corpus.text), cfg.val_fraction)
+    size = len(corpus.vocab)
+    return TaskShape(size, size, cfg.seq_len, "all", len(corpus.text) - n_val, n_val,
+                     "perplexity", "min", size)
 
-    def decode(self, codes) -> str:
-        codes = codes.tolist() if isinstance(codes, Tensor) else codes
-        return "".join(self.vocab[int(c)] for c in codes)
 
-    # ---- batches
-    def steps_per_epoch(self, batch_size: int) -> int:
-        return self._streams(self.train_codes, batch_size)[1]
+def check(cfg, source: str) -> None:
+    t = cfg.task
+    if cfg.model.bidirectional:
+        raise ConfigError(source, "model.bidirectional",
+                          "must be false for char_lm (a backward pass sees the characters "
+                          "it is asked to predict)")
+    if t.text and not Path(t.text).expanduser().is_file():
+        raise ConfigError(source, "task.text", f"no such file {t.text!r} (a UTF-8 text file,"
+                          " or empty for the built-in corpus)")
+    if t.text and not t.max_chars and Path(t.text).expanduser().stat().st_size > MAX_TEXT:
+        size = Path(t.text).expanduser().stat().st_size
+        raise ConfigError(source, "task.text", f"{t.text!r} is {size:,} bytes; at most "
+                          f"{MAX_TEXT:,} are used whole (set task.max_chars to train on "
+                          "its first part)")
+    if t.max_chars > MAX_TEXT:
+        raise ConfigError(source, "task.max_chars", f"must be <= {MAX_TEXT:,} (the most "
+                          f"text a run holds in memory), got {t.max_chars:,}")
 
-    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
-        return self._segments(self.train_codes, batch_size)
 
-    def val_batches(self, batch_size: int) -> Iterator[Batch]:
-        return self._segments(self.val_codes, batch_size)
-
-    def _streams(self, codes: Tensor, batch_size: int) -> tuple[Tensor, int]:
-        """(B, S) contiguous streams and the number of T-step segments in each.
-
-        B is capped so every stream holds at least one segment plus its next character.
-        """
-        rows = max(1, min(batch_size, len(codes) // (self.seq_len + 1)))
-        length = len(codes) // rows
-        return codes[:rows * length].view(rows, length), (length - 1) // self.seq_len
-
-    def _segments(self, codes: Tensor, batch_size: int) -> Iterator[Batch]:
-        streams, steps = self._streams(codes, batch_size)
-        t = self.seq_len
-        for k in range(steps):
-            window = streams[:, k * t:(k + 1) * t + 1]
-            yield one_hot(window[:, :-1], self.input_size), window[:, 1:].long()
-
-    # ---- scoring
-    def metric_sum(self, output: Tensor, y: Tensor) -> tuple[Tensor, int]:
-        """(summed cross entropy in nats, characters predicted)."""
-        return F.cross_entropy(self._flat(output), y.reshape(-1), reduction="sum"), y.numel()
-
-    def reduce_metric(self, total: float, count: int) -> float:
-        return perplexity(total / max(count, 1))
+SPECS = [TaskSpec("char_lm", CharLMTask, "lstm_tui.tasks.char_lm_data:CharLM", shape,
+                  "perplexity", "min", metrics={"bpc": "min"}, check=check,
+                  samples_text=True, data_path="text",
+                  summary="character language model over a text file")]

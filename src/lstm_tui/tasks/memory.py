@@ -1,81 +1,57 @@
-"""Long-memory benchmarks: the adding problem and the copy task.
+"""Long-memory benchmarks, the adding problem and the copy task: configs and specs.
 
 Adding: each step carries a value uniform in [0, 1) and a marker; exactly two steps are
 marked, one in each half of the sequence, and the target is the sum of their values
-(regression, MAD).
-
-Copy: with `symbols` symbols (codes 0..symbols-1), blank = ``symbols`` and the recall
-cue = ``symbols + 1``, an input sequence reads::
-
-    s_1 .. s_L | blank x delay | cue | blank x L          (seq_len = 2L + delay + 1)
-
-and the target is blank everywhere except the last L steps, which hold s_1 .. s_L.
-Only those L steps are scored, so always answering "blank" earns nothing.
+(regression, MAD).  Copy: remember `length` symbols across `delay` blanks, then write
+them back after a recall cue (accuracy over the answer steps only).  The data is built by
+:mod:`lstm_tui.tasks.memory_data` (torch).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
 
-import torch
-from torch import Tensor
-
-from lstm_tui.config import AddingTask, CopyTask
-from lstm_tui.tasks.base import ArrayTask, RegressionTask, compact_codes
-from lstm_tui.tasks.shapes import copy_seq_len, copy_width
-
-
-class Adding(RegressionTask):
-    kind = "adding"
-    input_size = 2
-
-    def __init__(self, cfg: AddingTask, seed: int):
-        self.seq_len = t = cfg.seq_len
-        self.train_size, self.val_size = cfg.train_size, cfg.val_size
-        n = cfg.train_size + cfg.val_size
-        g = torch.Generator().manual_seed(seed)
-        values = torch.rand(n, t, generator=g)
-        first = torch.randint(0, t // 2, (n,), generator=g)          # [0, T/2)
-        second = torch.randint(t // 2, t, (n,), generator=g)         # [T/2, T)
-        marks = torch.zeros(n, t)
-        marks.scatter_(1, torch.stack((first, second), 1), 1.0)
-        x = torch.stack((values, marks), -1)                          # (N, T, 2)
-        y = (values * marks).sum(1)
-        self.keep(x, y, cfg.train_size)
+from lstm_tui.config import opt
+from lstm_tui.tasks.registry import TaskSpec
+from lstm_tui.tasks.shapes import TaskShape, copy_seq_len, copy_width
 
 
-
-class Copy(ArrayTask):
-    kind = "copy"
-    codes = True
-    readout = "all"
-    metric = "accuracy"
-    goal = "max"
-
-    def __init__(self, cfg: CopyTask, seed: int):
-        self.length = cfg.length
-        self.input_size = self.output_size = copy_width(cfg.symbols)
-        self.seq_len = copy_seq_len(cfg.length, cfg.delay)
-        self.train_size, self.val_size = cfg.train_size, cfg.val_size
-        n = cfg.train_size + cfg.val_size
-        blank, cue = cfg.symbols, cfg.symbols + 1
-        g = torch.Generator().manual_seed(seed)
-        symbols = torch.randint(0, cfg.symbols, (n, cfg.length), generator=g)
-        x = torch.full((n, self.seq_len), blank)
-        x[:, :cfg.length] = symbols
-        x[:, cfg.length + cfg.delay] = cue
-        y = torch.full((n, self.seq_len), blank)
-        y[:, -cfg.length:] = symbols
-        x, y = compact_codes(x, self.input_size), compact_codes(y, self.input_size)
-        self.keep(x, y, cfg.train_size)
+@dataclass
+class AddingTask:
+    """Adding problem: sum the two marked values of a random sequence (regression, MAD)."""
+    kind: Literal["adding"] = opt("adding", "task kind (README: Tasks)")
+    seq_len: int = opt(50, "sequence length", min=2, max=100_000)
+    train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
 
 
-    # Scoring sees only the answer steps.  final_step_loss is the base class's: the last
-    # step is always an answer step, so it is already consistent with this.
-    def loss(self, output: Tensor, y: Tensor) -> Tensor:
-        return super().loss(*self._answers(output, y))
+@dataclass
+class CopyTask:
+    """Copy task: remember `length` symbols across `delay` blanks, then write them back."""
+    kind: Literal["copy"] = opt("copy", "task kind (README: Tasks)")
+    length: int = opt(10, "symbols to remember", min=1, max=10_000)
+    delay: int = opt(20, "blank steps between the symbols and the recall cue", min=0, max=100_000)
+    symbols: int = opt(8, "alphabet size", min=2, max=1000)
+    train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
 
-    def metric_sum(self, output: Tensor, y: Tensor) -> tuple[Tensor, int]:
-        return super().metric_sum(*self._answers(output, y))
 
-    def _answers(self, output: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        return output[:, -self.length:], y[:, -self.length:]
+def adding_shape(cfg: AddingTask) -> TaskShape:
+    return TaskShape(2, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size, "mad", "min", None)
+
+
+def copy_shape(cfg: CopyTask) -> TaskShape:
+    width = copy_width(cfg.symbols)
+    return TaskShape(width, width, copy_seq_len(cfg.length, cfg.delay), "all",
+                     cfg.train_size, cfg.val_size, "accuracy", "max", None)
+
+
+SPECS = [
+    TaskSpec("adding", AddingTask, "lstm_tui.tasks.memory_data:Adding", adding_shape,
+             "mad", "min", member_fields=frozenset({"val_size"}),
+             summary="sum the two marked values of a long sequence"),
+    TaskSpec("copy", CopyTask, "lstm_tui.tasks.memory_data:Copy", copy_shape,
+             "accuracy", "max", member_fields=frozenset({"val_size"}),
+             summary="remember symbols across a delay and write them back"),
+]

@@ -28,34 +28,15 @@ class TaskShape:
     readout: str           # "last" | "all"
     train_size: int        # sequences, or characters for char_lm
     val_size: int
-    metric: str            # "accuracy" | "mad" | "perplexity"
+    metric: str            # the primary metric: "accuracy" | "mad" | "perplexity" | "mae" ...
     goal: str              # "max" | "min"
     vocab_size: int | None
 
 
 def describe_task(cfg) -> TaskShape:
     """The shape of the task `cfg` builds (equal to the built task's attributes)."""
-    kind = cfg.kind
-    if kind == "nth_element":
-        return TaskShape(cfg.features, cfg.features, cfg.seq_len, "last",
-                         cfg.train_size, cfg.val_size, "accuracy", "max", None)
-    if kind == "weighted_sum":
-        return TaskShape(1, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size,
-                         "mad", "min", None)
-    if kind == "adding":
-        return TaskShape(2, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size,
-                         "mad", "min", None)
-    if kind == "copy":
-        width = copy_width(cfg.symbols)
-        return TaskShape(width, width, copy_seq_len(cfg.length, cfg.delay), "all",
-                         cfg.train_size, cfg.val_size, "accuracy", "max", None)
-    if kind == "char_lm":
-        corpus = load_corpus(cfg.text, cfg.normalize, cfg.max_chars)
-        n_val = char_val_size(len(corpus.text), cfg.val_fraction)
-        size = len(corpus.vocab)
-        return TaskShape(size, size, cfg.seq_len, "all", len(corpus.text) - n_val, n_val,
-                         "perplexity", "min", size)
-    raise ValueError(f"unknown task kind {kind!r}")
+    from lstm_tui.tasks.registry import describe_task as describe
+    return describe(cfg)
 
 
 # ---------------------------------------------------------------- copy layout

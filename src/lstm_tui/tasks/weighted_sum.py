@@ -3,21 +3,37 @@
 Values are integers from the open interval (low, high).  In "simple" mode every window is
 drawn independently.  In "realistic" mode there is one autoregressive series: each target
 (plus noise) is appended to the series and becomes the last input of the next window, and
-the windows slide by one step; the first ``train_size`` windows train, the next
-``val_size`` validate (a chronological split).  With ``standardize`` the inputs and the
-targets are scaled by the training set's mean and std; ``target_scale`` brings the MAD
-back to the original units.
+the windows slide by one step (a chronological split).  The config, the spec and the
+target arithmetic live here (numpy, imported when used); the tensors are built by
+:mod:`lstm_tui.tasks.weighted_sum_data`.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Literal, Sequence
 
-import numpy as np
-import torch
+from lstm_tui.config import ConfigError, opt
+from lstm_tui.tasks.registry import TaskSpec
+from lstm_tui.tasks.shapes import TaskShape
 
-from lstm_tui.config import WeightedSumTask
-from lstm_tui.tasks.base import RegressionTask
+
+@dataclass
+class WeightedSumTask:
+    """Ints in (-50, 50); predict a weighted sum of chosen positions (regression, MAD)."""
+    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (README: Tasks)")
+    seq_len: int = opt(5, "sequence length", min=2, max=100_000)
+    weights: list[float] = opt(None, "weights of the summed positions", factory=lambda: [0.6, 0.3])
+    positions: list[int] = opt(None, "positions summed (0 = first, -1 = last)",
+                               factory=lambda: [0, -1])
+    mode: Literal["simple", "realistic"] = opt(
+        "simple", "simple: independent windows; realistic: one autoregressive series")
+    noise_std: float = opt(0.0, "std of Gaussian noise added to each target", min=0.0)
+    standardize: bool = opt(False, "standardize inputs and targets (MAD stays in original units)")
+    low: int = opt(-50, "values drawn from the open interval (low, high)")
+    high: int = opt(50, "values drawn from the open interval (low, high)")
+    train_size: int = opt(5000, "training windows", min=1, max=10_000_000)
+    val_size: int = opt(1000, "validation windows", min=1, max=10_000_000)
 
 
 def weighted_sum_target(window, weights: Sequence[float], positions: Sequence[int]):
@@ -25,15 +41,17 @@ def weighted_sum_target(window, weights: Sequence[float], positions: Sequence[in
 
     `window` is one sequence or a (N, seq_len) array of them.
     """
+    import numpy as np
     window = np.asarray(window, dtype=np.float64)
     return window[..., list(positions)] @ np.asarray(weights, dtype=np.float64)
 
 
 def realistic_series(initial: Sequence[float], steps: int, weights: Sequence[float],
                      positions: Sequence[int], noise_std: float = 0.0,
-                     rng: np.random.Generator | None = None) -> np.ndarray:
+                     rng=None):
     """`initial` followed by `steps` values, each the weighted sum of the previous
     ``len(initial)`` values plus N(0, noise_std) noise drawn from `rng` (float64)."""
+    import numpy as np
     series = [float(v) for v in initial]
     width = len(series)
     offsets = [p % width for p in positions]   # python-style positions -> window offsets
@@ -47,39 +65,30 @@ def realistic_series(initial: Sequence[float], steps: int, weights: Sequence[flo
     return np.asarray(series)
 
 
-class WeightedSum(RegressionTask):
-    kind = "weighted_sum"
-    input_size = 1
 
-    def __init__(self, cfg: WeightedSumTask, seed: int):
-        self.seq_len = cfg.seq_len
-        self.train_size, self.val_size = cfg.train_size, cfg.val_size
-        rng = np.random.default_rng(seed)
-        n = cfg.train_size + cfg.val_size
-        if cfg.mode == "simple":
-            x = rng.integers(cfg.low + 1, cfg.high, size=(n, cfg.seq_len)).astype(np.float64)
-            y = weighted_sum_target(x, cfg.weights, cfg.positions)
-            if cfg.noise_std > 0:
-                y = y + rng.normal(0.0, cfg.noise_std, n)
-        else:
-            initial = rng.integers(cfg.low + 1, cfg.high, size=cfg.seq_len)
-            series = realistic_series(initial, n, cfg.weights, cfg.positions,
-                                      cfg.noise_std, rng)
-            x = np.lib.stride_tricks.sliding_window_view(series, cfg.seq_len)[:n]
-            y = series[cfg.seq_len:]
-        self.target_scale, self.target_offset = 1.0, 0.0   # model units -> original units
-        if cfg.standardize:
-            train_x, train_y = x[:cfg.train_size], y[:cfg.train_size]
-            x_mean, x_std = train_x.mean(), _nonzero(train_x.std())
-            self.target_offset, self.target_scale = float(train_y.mean()), _nonzero(train_y.std())
-            x = (x - x_mean) / x_std
-            y = (y - self.target_offset) / self.target_scale
-        x = torch.tensor(x, dtype=torch.float32).unsqueeze(-1)   # (N, T, 1)
-        y = torch.tensor(y, dtype=torch.float32)                  # (N,)
-        self.keep(x, y, cfg.train_size)
+def shape(cfg: WeightedSumTask) -> TaskShape:
+    return TaskShape(1, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size, "mad", "min", None)
 
 
+def check(cfg, source: str) -> None:
+    t = cfg.task
+    if len(t.weights) != len(t.positions) or not t.weights:
+        raise ConfigError(source, "task.weights",
+                          f"must have as many entries as task.positions ({len(t.positions)})"
+                          f" and at least one, got {len(t.weights)}")
+    for p in t.positions:
+        if not -t.seq_len <= p < t.seq_len:
+            raise ConfigError(source, "task.positions",
+                              f"must lie in [-{t.seq_len}, {t.seq_len - 1}] for seq_len "
+                              f"{t.seq_len}, got {p}")
+    if t.high - t.low < 2:
+        raise ConfigError(source, "task.high", f"must exceed task.low + 1 "
+                          f"(the open interval needs an integer), got {t.low}..{t.high}")
 
-def _nonzero(std: float) -> float:
-    """A std safe to divide by (a constant set, e.g. a decayed series, has std 0)."""
-    return float(std) if std > 1e-12 else 1.0
+
+# Fields that only change the data's values, never a shape: ensemble members may differ.
+SPECS = [TaskSpec("weighted_sum", WeightedSumTask, "lstm_tui.tasks.weighted_sum_data:WeightedSum",
+                  shape, "mad", "min",
+                  member_fields=frozenset({"weights", "positions", "mode", "noise_std",
+                                           "standardize", "low", "high", "val_size"}),
+                  check=check, summary="predict a weighted sum of chosen positions")]

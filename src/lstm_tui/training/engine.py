@@ -23,7 +23,7 @@ from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task
-from lstm_tui.tasks.base import bpc
+from lstm_tui.training import task_reports
 from lstm_tui.training.threads import apply_threads, step_work
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
 from lstm_tui.training import policy, rng
@@ -149,6 +149,7 @@ class _Run:
         self.last_means: list[torch.Tensor] = []
         self.abs_total = torch.zeros((), device=device)
         self.started = time.perf_counter()
+        self.best_weights = task_reports.BestWeights(self.task)
 
     def _resume(self, resume: dict) -> None:
         if resume.get("vocab") != self.task.vocab:
@@ -174,6 +175,7 @@ class _Run:
                                 dataset_size=task.train_size, metric=task.metric,
                                 goal=task.goal, start_step=self.step,
                                 notes=rng.notes(self.model, self.exp.device)))
+        task_reports.start(task, self.emit)
         self.started = time.perf_counter()
         self.window = Window()
         self.model.train()
@@ -257,6 +259,7 @@ class _Run:
         return time.perf_counter() - self.started
 
     def _finish(self, status: str, message: str = "") -> ev.Finished:
+        self.best_weights.finish(self.model, self.tc.batch_size, status, self.emit)
         event = ev.Finished(status=status, step=self.step, seconds=self._elapsed(),
                             best=self.best_metric, final=self.final_metric, message=message)
         self.emit(event)
@@ -315,11 +318,12 @@ class _Run:
             self.best_monitor, self.bad_evals = monitored, 0
         else:
             self.bad_evals += 1
-        extra = {"bpc": bpc(val_loss)} if task.metric == "perplexity" else {}
+        extra = task.val_extra(val_loss)
         self.emit(ev.ValMetrics(step=step, epoch=step // self.steps_per_epoch, loss=val_loss,
                                 metric=val_metric, best=self.best_metric, is_best=improved,
                                 extra=extra, seconds=self._elapsed()))
         self.emit(ev.TimestepGradients(step=step, norms=tuple(probe_timestep_grads(model, task))))
+        task_reports.forecast(task, model, step, self.emit)
         if task.vocab is not None and getattr(cfg.task, "sample_length", 0):
             from lstm_tui.models.sampling import generate
             # one character at a time costs two host syncs each on a GPU: sample on the CPU
@@ -330,6 +334,7 @@ class _Run:
             self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,
                                     text=text))
         if improved:
+            self.best_weights.improved(model)
             self._checkpoint("best")
         self._checkpoint("last")
         self.window.paused += time.perf_counter() - t0
@@ -347,7 +352,8 @@ class _Run:
                    "epoch": step // self.steps_per_epoch, "seed": tc.seed,
                    "best": self.best_metric, "best_monitor": self.best_monitor,
                    "final": self.final_metric, "bad_evals": self.bad_evals,
-                   "generator": self.generator.get_state(), **rng.states(self.exp.device)}
+                   "generator": self.generator.get_state(), **rng.states(self.exp.device),
+                   **self.task.checkpoint_extra()}
         path = self.save(tag, payload)
         self.emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
 

@@ -74,6 +74,11 @@ class LabApp(App):
         for mode in MODES:
             self.add_mode(mode.name, partial(self._build, mode))
 
+    def on_mount(self) -> None:
+        from lstm_tui.tasks.registry import problems
+        for line in problems():   # a broken task plugin: said once, the lab goes on
+            self.notify(line, title="task plugin skipped", severity="warning", timeout=15)
+
     # ------------------------------------------------------------ screens
 
     def _screen_class(self, mode: Mode) -> type:

@@ -132,6 +132,8 @@ class RunState:
     last: ev.StepMetrics | None = None
     last_val: ev.ValMetrics | None = None
     sample: ev.TextSample | None = None
+    forecast: ev.Forecast | None = None
+    baselines: dict = field(default_factory=dict)    # the task's, e.g. persistence MAE
     train_loss: Series = field(default_factory=Series)
     val_loss: Series = field(default_factory=Series)
     train_metric: Series = field(default_factory=Series)
@@ -185,6 +187,10 @@ class RunState:
             self.heat.append((event.step, tuple(event.norms)))
         elif isinstance(event, ev.TextSample):
             self.sample = event
+        elif isinstance(event, ev.Forecast):
+            self.forecast = event
+        elif isinstance(event, ev.TaskReport):
+            self.baselines.update(event.figures.get("baselines") or {})
         elif isinstance(event, ev.RunStarted):
             self.started = event
             if self.status == "starting":
@@ -195,6 +201,31 @@ class RunState:
             self.final, self.status, self.message = event, "failed", event.error
         elif isinstance(event, RunCreated):
             self.run_dir = Path(event.path)
+
+    def baseline_lines(self) -> list[tuple[str, Series]]:
+        """Flat lines of the baselines' validation metric across the val curve's steps."""
+        xs = self.val_metric.xs
+        lines = []
+        for name, figures in self.baselines.items():
+            value = figures.get(self.metric) if isinstance(figures, dict) else None
+            if value is None or not xs:
+                continue
+            line = Series()
+            line.append(min(xs[0], self.train_metric.xs[0] if self.train_metric.xs else xs[0]),
+                        value)
+            line.append(xs[-1], value)
+            lines.append((name, line))
+        return lines
+
+    def forecast_curves(self) -> list[tuple[str, Series]]:
+        f = self.forecast
+        if f is None:
+            return []
+        truth, pred = Series(), Series()
+        for row, t, p in zip(f.rows, f.truth, f.forecast):
+            truth.append(row, t)
+            pred.append(row, p)
+        return [("truth", truth), ("forecast", pred)]
 
     def fail(self, error: str) -> None:
         """The worker died without a last event."""

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from lstm_tui.config import (SECTIONS, TASKS, ConfigError, FieldSpec, RunConfig, allowed,
+from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
                              check_value, field_specs, parse_value)
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
                                     SweepFinished, SweepStarted)
-from lstm_tui.sweeps.spec import MAX_POINTS, TASK_METRICS, SweepSpec, show_value
+from lstm_tui.sweeps.spec import MAX_POINTS, SweepSpec, show_value
+from lstm_tui.tasks import registry
 from lstm_tui.tui.sweep_process import ResultsRead, SweepCrashed
 
 SEED = "seed"                # the pseudo-axis: one row (or column) per seed
@@ -39,7 +40,7 @@ SEED = "seed"                # the pseudo-axis: one row (or column) per seed
 
 def sweep_keys(cfg: RunConfig) -> list[tuple[str, FieldSpec]]:
     """Every config key a sweep can vary (``section.key``), from the config dataclasses."""
-    sections = {"task": TASKS[cfg.task.kind], **SECTIONS}
+    sections = {"task": registry.spec_of(cfg.task.kind).config, **SECTIONS}
     return [(f"{section}.{spec.name}", spec) for section, cls in sections.items()
             for spec in field_specs(cls) if f"{section}.{spec.name}" != "task.kind"]
 
@@ -149,11 +150,7 @@ def describe_random(value: Any) -> str:
 
 def metric_options(kind: str) -> dict[str, str]:
     """metric -> default goal, as ``parse_sweep`` allows them for the task."""
-    task_metric, goal = TASK_METRICS[kind]
-    options = {task_metric: goal, "loss": "min"}
-    if kind == "char_lm":
-        options["bpc"] = "min"
-    return options
+    return registry.spec_of(kind).metric_options()
 
 
 def sweep_folders(root: Path) -> list[Path]:

@@ -25,13 +25,15 @@ from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, T
                              TabPane)
 
 from lstm_tui import devices
-from lstm_tui.config import (TASKS, ConfigError, ModelConfig, RunConfig, TrainConfig,
+from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import atomic_write_text
+from lstm_tui.tasks.registry import config_classes, data_preview
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
+from lstm_tui.tui.widgets.data_preview import DataPreview
 from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
 
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
@@ -87,13 +89,14 @@ class LabScreen(Screen):
         self._task_values: dict[str, dict] = {}
         # Built here, mounted in their panes: the hidden panes mount after the first frame,
         # and the config can be read and set before that.
-        self.task_form = ConfigForm("task", next(iter(TASKS.values())), skip=("kind",),
+        self.task_form = ConfigForm("task", next(iter(config_classes().values())), skip=("kind",),
                                     id="task-form")
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
         self.run_form = ConfigForm("", RunConfig, id="run-form")
         self.train_form = ConfigForm("train", TrainConfig, labels={"device": device_labels()},
                                      id="train-form")
         self.task_info = Static(id="task-info")
+        self.data_preview = DataPreview(id="data-preview")
         self.summary = SummaryPanel(id="summary")
 
     # ------------------------------------------------------------ layout
@@ -106,12 +109,12 @@ class LabScreen(Screen):
                     with VerticalScroll(classes="form-column", id="task-column"):
                         with Container(classes="config-form"):
                             yield Label("kind", classes="field-name")
-                            yield Select([(k, k) for k in TASKS], value=self.kind,
+                            yield Select([(k, k) for k in config_classes()], value=self.kind,
                                          allow_blank=False, compact=True, id="task-kind",
                                          classes="field-editor")
                             yield Static("the task the network learns", classes="field-help")
                         yield self.task_form
-                    yield VerticalScroll(self.task_info, classes="side-panel")
+                    yield VerticalScroll(self.task_info, self.data_preview, classes="side-panel")
             with TabPane(PANES["model"], id="model"):
                 yield Lazy(Horizontal(
                     VerticalScroll(self.model_form, classes="form-column"),
@@ -128,6 +131,7 @@ class LabScreen(Screen):
                          CurveChart("per layer (log)", log_y=True, id="chart-layers"),
                          id="charts"),
                     GradHeatmap(id="heatmap"),
+                    CurveChart("forecast vs truth (val)", id="chart-forecast"),
                     Static(id="sample"), id="live-scroll"))
         yield Static(id="run-status")
         yield Static(id="check-status")
@@ -179,7 +183,7 @@ class LabScreen(Screen):
             return
         self._task_values[self.kind] = dict(self.task_form.values)
         old, self.task_form = self.task_form, ConfigForm(
-            "task", TASKS[kind], values or self._task_values.get(kind), skip=("kind",),
+            "task", config_classes()[kind], values or self._task_values.get(kind), skip=("kind",),
             id="task-form")
         await old.remove()
         await self.query_one("#task-column").mount(self.task_form)
@@ -231,9 +235,11 @@ class LabScreen(Screen):
             error = described or "fix the fields marked in red"
             self.task_info.update(Text(error, style="red" if described else "dim"))
             self.summary.show(None, described)
+            self.data_preview.show(None)
         else:
             self.task_info.update(task_text(task_cfg, described[0]))
             self.summary.show(described)
+            self.data_preview.show(data_preview(task_cfg))
 
     async def apply_config(self, cfg: RunConfig) -> None:
         """Fill every form from a config (a loaded preset)."""
@@ -396,7 +402,14 @@ class LabScreen(Screen):
         self.query_one("#chart-loss", CurveChart).show(
             [("train", state.train_loss), ("val", state.val_loss)], stamp)
         self.query_one("#chart-metric", CurveChart).show(
-            [("train", state.train_metric), ("val", state.val_metric)], stamp, state.metric)
+            [("train", state.train_metric), ("val", state.val_metric),
+             *state.baseline_lines()], stamp, state.metric)
+        forecast = self.query_one("#chart-forecast", CurveChart)
+        forecast.display = state.forecast is not None
+        if state.forecast is not None:
+            forecast.show(state.forecast_curves(), stamp,
+                          f"{state.forecast.target} at step {state.forecast.step:,}: "
+                          "forecast vs truth (val)")
         self.query_one("#chart-grad", CurveChart).show([("‖g‖", state.grad_norm)], stamp)
         self.query_one("#chart-layers", CurveChart).show(sorted(state.layers.items()), stamp)
         self.query_one("#heatmap", GradHeatmap).show(state.heat, stamp)

@@ -34,6 +34,8 @@ from lstm_tui.report import fmt
 from lstm_tui.errors import first_line
 from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
 from lstm_tui.runs.store import read_summary as store_read_summary
+from lstm_tui.task_figures import confusion_lines, result_rows
+from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.widgets.run_charts import (METRIC_SHORT, Curve, CurvesPlot, MetricsTail,
                                              decimate, finite_pairs)
 
@@ -504,7 +506,7 @@ class RunsScreen(PollingScreen):
         info = self.current_run()
         if info is None:
             return
-        if info.task != "char_lm":
+        if not samples_text(info.task):
             self.notify(f"{info.name} is a {info.task} run; sampling needs a char_lm run.",
                         title="Sample", severity="warning")
             return
@@ -551,7 +553,7 @@ class RunDetailScreen(PollingScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sample":   # only char_lm runs can be sampled
-            return self.snapshot is not None and self.snapshot.info.task == "char_lm"
+            return self.snapshot is not None and samples_text(self.snapshot.info.task)
         return True
 
     class Loaded(Message):
@@ -687,6 +689,10 @@ class RunDetailScreen(PollingScreen):
         ]
         if info.error:
             rows.insert(1, ("error", Text(info.error, style="bold red")))
+        rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
+        confusion = confusion_lines(s)
+        if confusion:
+            rows.append(("confusion", Text("\n".join(confusion))))
         for key, value in rows:
             table.add_row(key, value)
         self.query_one("#detail-summary", Static).update(table)
@@ -716,7 +722,7 @@ class RunDetailScreen(PollingScreen):
 
     def action_sample(self) -> None:
         info = self.snapshot.info if self.snapshot else None
-        if info is None or info.task != "char_lm":
+        if info is None or not samples_text(info.task):
             task = info.task if info else "unknown"
             self.notify(f"This is a {task} run; sampling needs a char_lm run.",
                         title="Sample", severity="warning")

@@ -26,6 +26,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
+from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.screens.runs import CSS_FILE, display_name, one_line, report_worker_error
 from lstm_tui.tui.widgets.slider import Slider
 
@@ -211,7 +212,7 @@ class SampleScreen(Screen):
 
     @work(thread=True, group="sample-list", exit_on_error=False)
     def _list_runs(self) -> None:
-        runs = [r for r in list_runs(self.root) if r.task == "char_lm" and not r.error]
+        runs = [r for r in list_runs(self.root) if samples_text(r.task) and not r.error]
         if self.run_path is not None and all(r.path != self.run_path for r in runs):
             try:
                 runs.append(read_info(self.run_path))
@@ -226,7 +227,7 @@ class SampleScreen(Screen):
         options = []
         for r in self.runs:
             label = display_name(r, self.root)
-            if r.task != "char_lm":
+            if not samples_text(r.task):
                 label += f" ({r.task})"
             options.append((label, str(r.path)))
         default = self.run_path or (self.runs[0].path if self.runs else None)
@@ -261,7 +262,7 @@ class SampleScreen(Screen):
                 return one_line(exc)
         if info.error:
             return info.error
-        if info.task != "char_lm":
+        if not samples_text(info.task):
             return (f"{display_name(info, self.root)} is a {info.task} run; "
                     "sampling needs a char_lm run")
         return ""

@@ -25,7 +25,10 @@ Editor = Input | Select | Checkbox
 
 
 def show_value(spec: FieldSpec, value: Any) -> str:
-    """The text an Input shows for a value (TOML-like, as `--set` takes it)."""
+    """The text an Input shows for a value (TOML-like, as `--set` takes it; a list of
+    names, e.g. columns, as plain comma-separated words)."""
+    if spec.kind == "list[str]":
+        return ", ".join(value)
     if spec.kind.startswith("list"):
         return "[" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v)
                                for v in value) + "]"
@@ -39,6 +42,8 @@ def parse_field(spec: FieldSpec, raw: str) -> Any:
     if spec.kind == "str":
         return raw
     raw = raw.strip()
+    if spec.kind == "list[str]" and not raw.startswith("["):
+        return [w.strip().strip("'\"") for w in raw.split(",") if w.strip()]
     if spec.kind.startswith("list") and not raw.startswith("["):
         raw = f"[{raw}]"
     return parse_value(raw)

@@ -1,0 +1,249 @@
+"""The task registry: everything the program knows about a task kind, found by its kind.
+
+A task kind is one :class:`TaskSpec`, declared in the kind's own module under
+``lstm_tui.tasks`` (or in another installed package, through the entry-point group
+``lstm_lab.tasks``).  The preset loader, ``check``, the engine, sweeps, the ensemble
+backend, the run store and the TUI all ask this module; none of them names a kind.
+
+This module and the specs import neither torch nor Textual: a spec points at its torch
+code by a ``"module:attribute"`` string that is imported on first build.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+GROUP = "lstm_lab.tasks"          # entry-point group of task plugins
+DEFAULT_KIND = "nth_element"      # the kind of a preset that names none
+BUILTIN = ("nth_element", "weighted_sum", "char_lm", "memory", "series",
+           "sequence_classification")   # modules under lstm_tui.tasks that declare SPECS
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task kind.
+
+    kind:           the ``task.kind`` value
+    config:         its config dataclass; fields made with ``config.opt`` (default, help,
+                    range, ``Literal`` choices), a ``kind`` field first whose default is `kind`
+    build:          ``"module:attribute"`` (or a callable) giving ``(cfg, seed) -> Task``;
+                    imported on first build, as it imports torch
+    shape:          ``cfg -> TaskShape`` without torch (equal to the built task's attributes)
+    metric, goal:   the primary validation metric and whether "max" or "min" is better
+    metrics:        further metrics a sweep may rank by, name -> goal (``loss`` is always one)
+    member_fields:  task fields ensemble members may differ in; None = cannot be batched
+    check:          ``(cfg: RunConfig, source) -> None``, raising ConfigError naming the key;
+                    the checks that involve more than one field, or the data file
+    samples_text:   the task's runs can be sampled as text (``lstm-lab sample``)
+    data_path:      the config field naming a data file (the Dataset pane's file field)
+    presets:        preset files the task ships (listed by ``lstm-lab presets``, found by
+                    name like the shipped ones)
+    preview:        ``cfg -> Preview`` of the data before training (the Dataset pane's
+                    chart), without torch; ConfigError as ``check`` says it
+    """
+    kind: str
+    config: type
+    build: str | Callable[[Any, int], Any]
+    shape: Callable[[Any], Any]
+    metric: str
+    goal: str
+    metrics: Mapping[str, str] = field(default_factory=dict)
+    member_fields: frozenset[str] | None = None
+    check: Callable[[Any, str], None] | None = None
+    samples_text: bool = False
+    data_path: str = ""
+    summary: str = ""
+    presets: tuple[str, ...] = ()
+    preview: Callable[[Any], "Preview"] | None = None
+
+    @property
+    def batchable(self) -> bool:
+        return self.member_fields is not None
+
+    def metric_options(self) -> dict[str, str]:
+        """metric -> goal of everything a sweep may rank this task's runs by."""
+        return {self.metric: self.goal, "loss": "min", **self.metrics}
+
+    def make(self, cfg: Any, seed: int) -> Any:
+        """The built task (imports the torch implementation on first use)."""
+        build = self.build
+        if isinstance(build, str):
+            module, _, name = build.partition(":")
+            build = getattr(importlib.import_module(module), name)
+        return build(cfg, seed)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A task's data drawn before training: curves, split borders and a few lines of text.
+
+    curves:  (label, xs, ys) each, already cut to a few thousand points
+    borders: (label, x) vertical marks, e.g. where val and test start
+    notes:   lines of text (counts per split or class, the file's columns)
+    """
+    title: str
+    curves: tuple = ()
+    borders: tuple = ()
+    notes: tuple[str, ...] = ()
+
+
+_SPECS: dict[str, TaskSpec] = {}
+_PROBLEMS: list[str] = []
+_loaded = False
+
+
+def _problem(text: str) -> None:
+    _PROBLEMS.append(text)
+
+
+def _valid(spec: Any, where: str) -> TaskSpec | None:
+    """`spec` if it is a usable TaskSpec, else None with the problem recorded."""
+    import dataclasses
+    if not isinstance(spec, TaskSpec):
+        _problem(f"{where}: not a TaskSpec (got {type(spec).__name__})")
+        return None
+    if not dataclasses.is_dataclass(spec.config):
+        _problem(f"{where}: spec {spec.kind!r}: config is not a dataclass")
+        return None
+    kind_field = spec.config.__dataclass_fields__.get("kind")
+    if kind_field is None or kind_field.default != spec.kind:
+        _problem(f"{where}: spec {spec.kind!r}: its config needs a field "
+                 f"kind = {spec.kind!r} (the default)")
+        return None
+    if spec.goal not in ("max", "min"):
+        _problem(f"{where}: spec {spec.kind!r}: goal must be max or min, got {spec.goal!r}")
+        return None
+    if spec.kind in _SPECS:
+        _problem(f"{where}: task kind {spec.kind!r} is already registered; ignored")
+        return None
+    return spec
+
+
+def register(spec: TaskSpec, where: str = "") -> bool:
+    """Add a spec (built-ins, plugins, tests); False (and a recorded problem) if unusable."""
+    _load()
+    ok = _valid(spec, where or f"task {getattr(spec, 'kind', spec)!r}")
+    if ok is not None:
+        _SPECS[ok.kind] = ok
+    return ok is not None
+
+
+def unregister(kind: str) -> None:
+    """Remove a kind (tests)."""
+    _SPECS.pop(kind, None)
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name in BUILTIN:
+        module = importlib.import_module(f"lstm_tui.tasks.{name}")
+        for spec in module.SPECS:
+            _SPECS[spec.kind] = spec
+    _load_plugins()
+
+
+def _load_plugins() -> None:
+    """Specs from installed packages; a broken one is one recorded line, never a crash."""
+    from importlib.metadata import entry_points
+    try:
+        found = list(entry_points(group=GROUP))
+    except Exception as exc:  # a broken installation must not stop the lab
+        _problem(f"task plugins: cannot list entry points: {exc}")
+        return
+    for ep in found:
+        where = f"task plugin {ep.name!r} ({ep.value})"
+        try:
+            loaded = ep.load()
+            specs = loaded() if callable(loaded) and not isinstance(loaded, TaskSpec) else loaded
+            specs = specs if isinstance(specs, (list, tuple)) else [specs]
+        except Exception as exc:  # import errors of third-party code: reported, skipped
+            first = (str(exc).strip().splitlines() or [""])[0]
+            _problem(f"{where}: {type(exc).__name__}: {first}")
+            continue
+        for spec in specs:
+            ok = _valid(spec, where)
+            if ok is not None:
+                _SPECS[ok.kind] = ok
+
+
+def kinds() -> list[str]:
+    """Every registered kind: the built-ins in their order, then plugins."""
+    _load()
+    return list(_SPECS)
+
+
+def get(kind: str) -> TaskSpec | None:
+    _load()
+    return _SPECS.get(kind)
+
+
+def spec_of(kind: str, source: str = "", key: str = "task.kind") -> TaskSpec:
+    """The spec of `kind`, or a ConfigError listing the kinds (with a "did you mean")."""
+    from lstm_tui.config import ConfigError, suggest
+    spec = get(kind)
+    if spec is None:
+        hint = suggest(str(kind), kinds())
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, key, f"must be one of {', '.join(kinds())}, "
+                          f"got {kind!r}{extra}")
+    return spec
+
+
+def config_classes() -> dict[str, type]:
+    """kind -> config dataclass."""
+    _load()
+    return {kind: spec.config for kind, spec in _SPECS.items()}
+
+
+def problems() -> list[str]:
+    """One line per plugin that could not be loaded (for front ends to show)."""
+    _load()
+    return list(_PROBLEMS)
+
+
+def report_problems(stream=None) -> None:
+    """Write the plugin problems to stderr once per process (headless commands)."""
+    global _reported
+    if _reported:
+        return
+    _reported = True
+    for line in problems():
+        print(f"warning: {line}", file=stream or sys.stderr)
+
+
+_reported = False
+
+
+def build_task(cfg: Any, seed: int) -> Any:
+    """The task `cfg` describes, its data generated deterministically from `seed`."""
+    return spec_of(cfg.kind).make(cfg, seed)
+
+
+def describe_task(cfg: Any) -> Any:
+    """The shape of the task `cfg` builds, without torch."""
+    return spec_of(cfg.kind).shape(cfg)
+
+
+def samples_text(kind: str) -> bool:
+    """Whether runs of `kind` can be sampled as text (unknown kinds cannot)."""
+    spec = get(kind)
+    return spec is not None and spec.samples_text
+
+
+def data_preview(cfg: Any) -> Preview | None:
+    """The task's preview of its data, or None (no preview, or the data cannot be read:
+    the config check says why)."""
+    from lstm_tui.config import ConfigError
+    spec = get(cfg.kind)
+    if spec is None or spec.preview is None:
+        return None
+    try:
+        return spec.preview(cfg)
+    except ConfigError:
+        return None
