@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig
+from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.store import (CONFIG, RunError, RunWriter, load_run, new_run_dir,
                                  truncate_metrics)
 
@@ -30,8 +31,8 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     if on_created:
         on_created(run_dir)
     writer = RunWriter(run_dir, cfg)
-    return run_dir, train(cfg, _fan_out(writer, listeners), should_stop, run_id=run_dir.name,
-                          save_checkpoint=writer.save_checkpoint)
+    return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
+                          run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
 
 
 def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
@@ -54,7 +55,8 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
     select_device(cfg.train.device)
     truncate_metrics(Path(run_dir), payload["step"])
     writer = RunWriter(Path(run_dir), cfg, resume=True)
-    return Path(run_dir), train(cfg, _fan_out(writer, listeners), should_stop,
+    return Path(run_dir), train(cfg, instrument(Path(run_dir), _fan_out(writer, listeners)),
+                                should_stop,
                                 run_id=Path(run_dir).name, save_checkpoint=writer.save_checkpoint,
                                 resume=payload)
 

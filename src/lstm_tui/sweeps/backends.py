@@ -183,10 +183,12 @@ def done_from(key: str, last: ev.Event) -> PointDone:
 def train_point(task: PointTask, report: Report, should_stop: StopCheck) -> PointDone:
     """Train one point into its run folder (what `experiment.start_run` does, plus the
     sweep marker); a failure is recorded in the folder and returned, never raised."""
+    from lstm_tui.runs.resources import instrument
     from lstm_tui.training.engine import train
     writer = open_point(task)
     try:
-        last = train(task.config, fan_out(writer, ProgressListener(task, report)), should_stop,
+        last = train(task.config, instrument(Path(task.run_dir), fan_out(
+                     writer, ProgressListener(task, report))), should_stop,
                      run_id=Path(task.run_dir).name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:       # e.g. a checkpoint or device problem found late
         last = ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback="")
