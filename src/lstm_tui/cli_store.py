@@ -51,13 +51,14 @@ def _cell(row, key: str) -> str:
     return str(value)
 
 
-def _columns(keys: list[str], rows) -> list:
-    """Table columns: the default set, or NAME plus the ones --columns asks for."""
+def _columns(keys: list[str], rows, optional: bool) -> list:
+    """Table columns for `keys`; `optional`: some may be left out when space is short
+    (the default set; never the columns --columns asks for)."""
     from lstm_tui.text_table import Col
     right = {"hidden", "best", "final", "steps", "seconds", "params", "age"}
     shape = {   # drop tier (1-9: says what the name says; 10+: optional), wrap floor
         "cell": (1, 0), "hidden": (2, 0), "steps": (11, 0), "task": (12, 0),
-        "name": (0, 32), "tags": (0, 12), "note": (0, 20), "error": (0, 20),
+        "note": (13, 20), "name": (0, 32), "tags": (0, 12), "error": (0, 20),
     }
     cols = []
     for key in keys:
@@ -66,7 +67,7 @@ def _columns(keys: list[str], rows) -> list:
                                       not isinstance(r.value(key), bool) for r in rows)
         cols.append(Col(key, key, right=numeric and key not in ("name", "tags", "note"),
                         wrap=key in ("name", "tags", "note", "error") or "." in key,
-                        drop=drop, floor=floor))
+                        drop=drop if optional else 0, floor=floor, clip=key == "note"))
     return cols
 
 
@@ -129,10 +130,11 @@ def runs(
         out.print(f"no runs match (of {len(everything)} in {root}/)", highlight=False,
                   soft_wrap=True)
         return
-    if not keys:
+    chosen = bool(keys)
+    if not chosen:
         keys = ["name", "task", "cell", "hidden", "status", "steps", "best", "age"]
         keys += [k for k in ("tags", "note") if any(r.value(k) for r in rows)]
-    cols = _columns(keys, rows)
+    cols = _columns(keys, rows, optional=not chosen)
     cells = [[_cell(r, c.key) for c in cols] for r in rows]
     terminal = out.is_terminal
     kept, lines = layout(cols, cells, out.width if terminal else None)
@@ -151,7 +153,7 @@ def runs(
                 for i, (col, piece) in enumerate(zip(kept, seg)):
                     if i:
                         line.append("  ")
-                    style = "bold" if n == 0 else \
+                    style = "" if not piece.strip() else "bold" if n == 0 else \
                         STATUS_STYLES.get(status, "") if col.key == "status" else ""
                     line.append(piece, style=style)
                 line.rstrip()

@@ -27,6 +27,7 @@ class Col:
     drop: int = 0              # > 0: may be left out when space is short (1 goes first;
                                # 1-9 before any column wraps, 10+ only after)
     floor: int = 0             # a wrappable column first wraps down to this width only
+    clip: bool = False         # one line: cut at a word break with … (free text, notes)
 
 
 def pieces(text: str) -> list[str]:
@@ -56,8 +57,23 @@ def _natural(cols: Sequence[Col], rows: Sequence[Sequence[str]]) -> list[int]:
     return [max([len(c.header)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
 
 
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` at a word break, with … when anything was left out."""
+    if len(text) <= width:
+        return text
+    kept = ""
+    for piece in pieces(text):
+        if len(kept) + len(piece.rstrip()) > width - 1:
+            break
+        kept += piece
+    return (kept.rstrip() or text[:width - 1]) + "…"
+
+
 def _floor(col: Col, i: int, rows: Sequence[Sequence[str]], natural: int) -> int:
-    """Narrowest width that breaks no word: the longest piece (at least col.floor)."""
+    """Narrowest width that breaks no word: the longest piece (for a clipped column,
+    its floor)."""
+    if col.clip:
+        return min(natural, max(col.floor, len(col.header)))
     longest = max([len(col.header)] + [len(p.rstrip()) for r in rows for p in pieces(r[i])])
     return min(natural, max(longest, len(col.header)))
 
@@ -80,8 +96,8 @@ def fit(cols: Sequence[Col], rows: Sequence[Sequence[str]],
                 return
             keep.remove(i)
 
-    def shrink(floor) -> None:         # the widest wrappable column gives first
-        for i in sorted((i for i in keep if cols[i].wrap), key=lambda i: -widths[i]):
+    def shrink(floor) -> None:         # the rightmost wrappable column gives first
+        for i in sorted((i for i in keep if cols[i].wrap), reverse=True):
             excess = total() - width
             if excess <= 0:
                 return
@@ -95,6 +111,9 @@ def fit(cols: Sequence[Col], rows: Sequence[Sequence[str]],
     drop(range(10, 100))                                     # then the useful extras
     shrink(word_floor)                                       # down to the longest word
     shrink(lambda i: max(4, len(cols[i].header)))            # last resort: cut words
+    natural = _natural(cols, rows)
+    for i in (i for i in keep if cols[i].wrap):               # room left after a drop
+        widths[i] += max(0, min(width - total(), natural[i] - widths[i]))
     return keep, [widths[i] for i in keep]
 
 
@@ -105,7 +124,7 @@ def layout(cols: Sequence[Col], rows: Sequence[Sequence[str]],
     kept = [cols[i] for i in keep]
 
     def cell_lines(text: str, col: Col, w: int) -> list[str]:
-        lines = wrap(text, w) if len(text) > w else [text]
+        lines = [clip(text, w)] if col.clip else wrap(text, w) if len(text) > w else [text]
         return [line.rjust(w) if col.right else line.ljust(w) for line in lines]
 
     out = []

@@ -131,7 +131,7 @@ def record_end(run_dir: Path, device: str) -> None:
     atomic_write_json(path, data)
 
 
-def _bytes(n: Any) -> str:
+def human_bytes(n: Any) -> str:
     if not isinstance(n, (int, float)) or isinstance(n, bool):
         return "-"
     for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
@@ -151,9 +151,9 @@ def display_rows(prov: dict[str, Any]) -> list[tuple[str, str]]:
     peak = prov.get("peak") if isinstance(prov.get("peak"), dict) else {}
     memory = "-"
     if peak:
-        memory = f"RSS {_bytes(peak.get('rss_bytes'))}"
+        memory = f"RSS {human_bytes(peak.get('rss_bytes'))}"
         if peak.get("cuda_max_allocated_bytes") is not None:
-            memory += f", CUDA {_bytes(peak['cuda_max_allocated_bytes'])}"
+            memory += f", CUDA {human_bytes(peak['cuda_max_allocated_bytes'])}"
     return [
         ("lstm-lab", str(prov.get("lstm_lab") or "-")),
         ("git", f"{str(git.get('commit'))[:12]}{' (dirty)' if git.get('dirty') else ''}"
