@@ -229,11 +229,13 @@ def record(row: Row) -> dict[str, Any]:
     info = row.info
     data = {key: field_value(info, key, row.rel) for key in FIELDS if key != "age"}
     data["best"], data["final"] = _finite(info.best), _finite(info.final)
-    data["config"] = row.config
+    data["sweep"] = info.sweep or None
+    data["config"] = {k: _finite(v) if isinstance(v, float) else v for k, v in row.config.items()}
     return data
 
 
 def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they are written as null."""
     return value if _number(value) is not None else None
 
 
