@@ -232,7 +232,7 @@ class RunsScreen(PollingScreen):
         Binding("c", "compare", "Compare"),
         Binding("s", "sample", "Sample"),
         Binding("t", "tag", "Tag", tooltip="+tag -tag on the marked runs (or this one)"),
-        Binding("n", "note", "Note", tooltip="write a note on this run"),
+        Binding("n", "note", "Note", show=False, tooltip="write a note on this run"),
         Binding("d,delete", "remove", "Remove", tooltip="move the marked runs (or this one) "
                 "to the trash; `lstm-lab restore` brings them back"),
         Binding("slash", "focus_filter", "Filter", show=False),
@@ -428,6 +428,9 @@ class RunsScreen(PollingScreen):
                 line.append("corrupt: ", style="bold red")
                 line.append(info.error)
             else:
+                if info.note:      # first: the line is cut at the screen's edge
+                    line.append("note: ", style="bold")
+                    line.append(info.note + "  ·  ")
                 line.append(str(info.path), style="dim")
                 bits = []
                 if info.params:
@@ -438,9 +441,6 @@ class RunsScreen(PollingScreen):
                     bits.append(f"final {info.metric} {fmt(info.final)}")
                 if bits:
                     line.append("  ·  " + " · ".join(bits))
-                if info.note:
-                    line.append("  ·  note: ", style="bold")
-                    line.append(info.note)
         self.query_one("#runs-info", Static).update(line)
 
     @on(DataTable.RowHighlighted)
