@@ -20,6 +20,7 @@ from lstm_tui.runs import provenance
 
 RESOURCES = "resources.jsonl"
 EVERY = 5.0              # seconds between samples: cheap, and enough for a trend
+IDLE_STOP = 600.0        # a run that emits nothing this long has ended without saying so
 NVML_HINT = "pip install 'lstm-lab[nvml]'"
 
 Emit = Callable[[Any], None]
@@ -82,6 +83,7 @@ class ResourceSampler:
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._pending: tuple | None = None
+        self._taken = self._started
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lstm-lab-resources",
                                         daemon=True)
@@ -102,10 +104,13 @@ class ResourceSampler:
     def take(self) -> tuple | None:
         with self._lock:
             pending, self._pending = self._pending, None
+            self._taken = time.monotonic()
         return pending
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
+            if time.monotonic() - self._taken > max(IDLE_STOP, 3 * self.every):
+                return        # e.g. the engine raised instead of emitting Failed
             try:
                 sample = self.sample_now()
             except Exception:         # the process table is gone at exit: stop quietly
