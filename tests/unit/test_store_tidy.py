@@ -194,3 +194,18 @@ def test_purge_empties_the_trash_and_a_half_moved_entry_is_skipped(root):
 def test_the_sweep_file_names_agree_with_the_sweep_runner():
     from lstm_tui.sweeps import runner
     assert (liveness.SWEEP_FILE, liveness.SWEEP_LOCK) == (runner.SWEEP_FILE, runner.LOCK_FILE)
+
+
+def test_the_store_keeping_modules_load_neither_torch_nor_a_front_end():
+    import subprocess
+    import sys
+    modules = ["lstm_tui.runs.listing", "lstm_tui.runs.tags", "lstm_tui.runs.trash",
+               "lstm_tui.runs.liveness", "lstm_tui.runs.provenance", "lstm_tui.runs.resources",
+               "lstm_tui.text_table"]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print('\\n'.join(sys.modules))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert "lstm_tui.runs.resources" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("torch", "rich", "textual", "typer",
+                                                         "psutil", "pynvml")}

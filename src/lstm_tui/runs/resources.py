@@ -119,8 +119,9 @@ class ResourceSampler:
                 self._pending = sample
 
 
-def instrument(run_dir: Path, emit: Emit, every: float = EVERY) -> Emit:
-    """Wrap a run's emit: provenance at start and end, resource samples in between."""
+def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = True) -> Emit:
+    """Wrap a run's emit: provenance at start and end, resource samples in between
+    (unless `sample` is false: runs sharing a process need them once)."""
     run_dir = Path(run_dir)
     state: dict[str, Any] = {"sampler": None, "device": "cpu", "step": 0}
 
@@ -129,9 +130,9 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY) -> Emit:
         if sampler is not None:
             taken = sampler.take()
             if taken is not None:
-                sample = ev.ResourceSample(state["step"], *taken)
-                _append(run_dir, sample)
-                emit(sample)
+                record = ev.ResourceSample(state["step"], *taken)
+                _append(run_dir, record)
+                emit(record)
         step = getattr(event, "step", None)
         if isinstance(step, int):
             state["step"] = step
@@ -141,8 +142,9 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY) -> Emit:
             state["step"] = event.start_step
             _quietly(provenance.record_start, run_dir, event.device)
             try:
-                state["sampler"] = ResourceSampler(event.device, every).start()
-            except Exception:     # psutil missing or refused: the run goes on unsampled
+                state["sampler"] = ResourceSampler(event.device, every).start() if sample \
+                    else None
+            except (ImportError, OSError):   # no psutil, or refused: the run goes unsampled
                 state["sampler"] = None
         elif isinstance(event, (ev.Finished, ev.Failed)):
             if sampler is not None:

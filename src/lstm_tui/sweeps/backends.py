@@ -201,9 +201,12 @@ def train_group(tasks: Sequence[PointTask], report: Report,
     """Train points of one ensemble group together (lstm_tui.sweeps.ensemble)."""
     import inspect
 
+    from lstm_tui.runs.resources import instrument
     from lstm_tui.sweeps import ensemble
     writers = [open_point(t) for t in tasks]
-    emits = [fan_out(w, ProgressListener(t, report)) for t, w in zip(tasks, writers)]
+    # the members share one process: its resource samples go to the first member only
+    emits = [instrument(Path(t.run_dir), fan_out(w, ProgressListener(t, report)), sample=i == 0)
+             for i, (t, w) in enumerate(zip(tasks, writers))]
     extra = {}
     if "run_ids" in inspect.signature(ensemble.train_ensemble).parameters:
         extra["run_ids"] = [Path(t.run_dir).name for t in tasks]
