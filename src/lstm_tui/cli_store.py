@@ -17,10 +17,10 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from lstm_tui.cli import EXIT_BAD_INPUT, RunsDir, bad_input, err, out
+from lstm_tui.cli import RunsDir, bad_input, err, out
 from lstm_tui.cli_complete import complete_run, complete_sweep_or_run
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import RunError, list_runs, resolve_run, runs_root
+from lstm_tui.runs.store import RunError, list_runs, read_info, resolve_run, runs_root
 
 EXIT_DECLINED = 1
 STATUS_STYLES = {"running": "bold cyan", "completed": "green", "stopped_early": "green",
@@ -181,7 +181,6 @@ def tag(
         raise RunError("tag: name at least one run (then +TAG / -TAG)")
     folders = list(dict.fromkeys(resolve_run(root, ref) for ref in refs))
     for folder in folders:
-        from lstm_tui.runs.store import read_info
         tags = change_tags(folder, change) if change.add or change.remove \
             else read_info(folder).tags
         out.print(f"{folder.name}: {' '.join(tags) or '(no tags)'}", highlight=False,
@@ -197,7 +196,6 @@ def note(
     runs_dir: RunsDir = None,
 ) -> None:
     """Write a note on a run (kept in its folder; the config and metrics are untouched)."""
-    from lstm_tui.runs.store import read_info
     from lstm_tui.runs.tags import set_note
     folder = resolve_run(runs_root(runs_dir), ref)
     if text is None:
