@@ -39,6 +39,7 @@ from typing import Callable, Iterable, Protocol, Sequence, Union
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.store import RunWriter
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
@@ -183,7 +184,6 @@ def done_from(key: str, last: ev.Event) -> PointDone:
 def train_point(task: PointTask, report: Report, should_stop: StopCheck) -> PointDone:
     """Train one point into its run folder (what `experiment.start_run` does, plus the
     sweep marker); a failure is recorded in the folder and returned, never raised."""
-    from lstm_tui.runs.resources import instrument
     from lstm_tui.training.engine import train
     writer = open_point(task)
     try:
@@ -201,7 +201,6 @@ def train_group(tasks: Sequence[PointTask], report: Report,
     """Train points of one ensemble group together (lstm_tui.sweeps.ensemble)."""
     import inspect
 
-    from lstm_tui.runs.resources import instrument
     from lstm_tui.sweeps import ensemble
     writers = [open_point(t) for t in tasks]
     # the members share one process: its resource samples go to the first member only
