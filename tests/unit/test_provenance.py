@@ -132,3 +132,32 @@ def test_sweep_points_record_their_provenance(tmp_path, backend):
     for run in runs:
         prov = provenance.read_provenance(run.path)
         assert prov["torch"] and prov["device"] == "cpu" and prov["peak"]["rss_bytes"] > 0
+
+
+def test_gpu_samples_come_from_nvml_when_it_is_there(monkeypatch):
+    """nvidia-ml-py stands in here as a fake pynvml: the sampler asks it for the device's
+    utilisation and memory; without it (or on a CPU run) the GPU fields stay None."""
+    import types
+
+    from lstm_tui.runs import resources
+
+    class Util:
+        gpu = 87
+
+    class Mem:
+        used, total = 3 * 2**30, 80 * 2**30
+
+    fake = types.SimpleNamespace(
+        nvmlInit=lambda: None,
+        nvmlDeviceGetHandleByIndex=lambda i: ("gpu", i),
+        nvmlDeviceGetHandleByUUID=lambda u: (_ for _ in ()).throw(RuntimeError(u)),
+        nvmlDeviceGetUtilizationRates=lambda h: Util,
+        nvmlDeviceGetMemoryInfo=lambda h: Mem)
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    sampler = resources.ResourceSampler("cuda:1", every=60)
+    assert sampler._gpu.handle == ("gpu", 1)
+    _, cpu, rss, util, used, total = sampler.sample_now()
+    assert (util, used, total) == (87.0, 3 * 2**30, 80 * 2**30) and rss > 0
+    assert resources.ResourceSampler("cpu", every=60).sample_now()[3:] == (None, None, None)
+    monkeypatch.setitem(sys.modules, "pynvml", None)          # not installed
+    assert resources.ResourceSampler("cuda:0", every=60).sample_now()[3:] == (None, None, None)
