@@ -78,6 +78,7 @@ def test_git_commit_and_dirty_flag_of_the_working_directory(tmp_path):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
     assert provenance.environment("cpu", cwd=tmp_path)["git"] is None
     git("init", "-q")
+    provenance._git.cache_clear()
     (tmp_path / "a.txt").write_text("one")
     git("add", "a.txt")
     git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x")
@@ -86,6 +87,8 @@ def test_git_commit_and_dirty_flag_of_the_working_directory(tmp_path):
     env = provenance.environment("cpu", cwd=tmp_path)
     assert env["git"]["commit"] == head and env["git"]["dirty"] is False
     (tmp_path / "a.txt").write_text("two")
+    assert provenance.environment("cpu", cwd=tmp_path)["git"]["dirty"] is False   # cached
+    provenance._git.cache_clear()
     assert provenance.environment("cpu", cwd=tmp_path)["git"]["dirty"] is True
 
 

@@ -15,6 +15,7 @@ driver call leaves a field null, never a failed run.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import resource
@@ -32,7 +33,10 @@ from lstm_tui.runs.store import _read_json, atomic_write_json
 PROVENANCE = "provenance.json"
 
 
+@functools.lru_cache(maxsize=8)
 def _git(cwd: Path) -> dict[str, Any] | None:
+    """Asked once per process and folder: a sweep worker training many points does not
+    run git for each (and the code it runs is what it imported at start anyway)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                               timeout=5, check=True).stdout.strip()
@@ -82,7 +86,8 @@ def _torch_facts(device: str) -> dict[str, Any]:
 
 def environment(device: str, cwd: Path | None = None) -> dict[str, Any]:
     """The software and machine this process trains with."""
-    return {"lstm_lab": __version__, "git": _git(Path(cwd or os.getcwd())),
+    git = _git(Path(cwd or os.getcwd()).resolve())
+    return {"lstm_lab": __version__, "git": dict(git) if git else None,
             "python": platform.python_version(), **_torch_facts(device), "device": device,
             "host": socket.gethostname(), "platform": platform.platform(),
             "pid": os.getpid(), "command": shlex.join(sys.argv), "started": time.time()}
