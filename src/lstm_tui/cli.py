@@ -15,9 +15,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from lstm_tui.cli_complete import complete_preset, complete_run
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.errors import first_line
-from lstm_tui.runs.store import RunError, list_runs, load_run, resolve_run, runs_root
+from lstm_tui.runs.store import RunError, load_run, resolve_run, runs_root
 
 def _plain_help_types() -> None:
     """typer 0.29's --help prints Python types (``<list[str]>``, and ``<bool>`` on flags that
@@ -46,8 +47,11 @@ def _plain_help_types() -> None:
 
 
 _plain_help_types()
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False,
-                  help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.")
+app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_is_help=False,
+                  help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.\n\n"
+                  "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
+                  "preset, a file or a shipped name, loaded). RUN arguments take a run "
+                  "folder, its name, or latest / latest~1 / ...")
 out = Console()
 err = Console(stderr=True)
 
@@ -116,7 +120,7 @@ class StopFlag:
 @bad_input
 def headless(
     source: Annotated[str, typer.Argument(help="preset file or shipped preset name; with "
-                                          "--resume, a run folder")],
+                                          "--resume, a run", autocompletion=complete_preset)],
     sets: Sets = None,
     runs_dir: RunsDir = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | cuda:N | mps")] = None,
@@ -170,7 +174,8 @@ def _check_device(device: str) -> None:
 
 @app.command()
 @bad_input
-def check(preset: Annotated[str, typer.Argument(help="preset file or shipped preset name")],
+def check(preset: Annotated[str, typer.Argument(help="preset file or shipped preset name",
+                                                autocompletion=complete_preset)],
           sets: Sets = None) -> None:
     """Validate a preset (and overrides) without training."""
     from lstm_tui.models.summary import summarize
@@ -211,21 +216,9 @@ def list_presets() -> None:
 
 @app.command()
 @bad_input
-def runs(runs_dir: RunsDir = None) -> None:
-    """List the runs in the run store."""
-    from lstm_tui.report import runs_table
-    root = runs_root(runs_dir)
-    found = list_runs(root)
-    if not found:
-        out.print(f"no runs in {root}/")
-        return
-    out.print(runs_table(found))
-
-
-@app.command()
-@bad_input
 def compare(
-    refs: Annotated[list[str], typer.Argument(help="two or more runs (folder or name)")],
+    refs: Annotated[list[str], typer.Argument(help="two or more runs (folder, name, latest, "
+                                              "latest~N)", autocompletion=complete_run)],
     metric: Annotated[Optional[str], typer.Option(help="metric to plot (default: the task's; "
                                                   "or loss, grad_norm, mean_abs_grad)")] = None,
     split: Annotated[str, typer.Option(help="val | train")] = "val",
@@ -253,7 +246,8 @@ def compare(
 @app.command()
 @bad_input
 def sample(
-    ref: Annotated[str, typer.Argument(help="a char_lm run (folder or name)")],
+    ref: Annotated[str, typer.Argument(help="a char_lm run (folder, name, latest, latest~N)",
+                                       autocompletion=complete_run)],
     temperature: Annotated[float, typer.Option(min=0.0, help="softmax temperature; "
                                                "near 0 = argmax")] = 1.0,
     prime: Annotated[str, typer.Option(help="text fed through the model first")] = "",
@@ -285,7 +279,7 @@ def sample(
 @bad_input
 def sweep(
     preset: Annotated[str, typer.Argument(help="a preset with a sweep table (file or "
-                                          "shipped name)")],
+                                          "shipped name)", autocompletion=complete_preset)],
     backend: Annotated[str, typer.Option(help="sequential | processes | ensemble | ray")]
     = "sequential",
     workers: Annotated[int, typer.Option(min=1, help="processes for the processes backend "
@@ -458,7 +452,8 @@ def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
 @bad_input
 def serve(
     preset: Annotated[Optional[str], typer.Argument(help="preset file or shipped preset "
-                                                    "name to open the lab with")] = None,
+                                                    "name to open the lab with",
+                                                    autocompletion=complete_preset)] = None,
     host: Annotated[str, typer.Option(help="address to listen on; keep loopback and use an "
                                       "SSH port forward to reach a remote box")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
@@ -488,6 +483,10 @@ def serve(
                   f"token: [bold]{token}[/] (the page asks for it; or open "
                   f"http://HOST:{port}/?token={token})", highlight=False, soft_wrap=True)
     serve_lab(host, port, path, runs_root(runs_dir), token=token)
+
+
+from lstm_tui import cli_store  # noqa: E402  (its commands use the helpers above)
+cli_store.register(app)
 
 
 def command_names() -> set[str]:

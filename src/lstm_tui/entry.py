@@ -6,15 +6,19 @@ not pay for the command-line machinery (tests check this list against the real o
 
 from __future__ import annotations
 
+import os
 import sys
 
 SUBCOMMANDS = frozenset({"headless", "check", "presets", "runs", "compare", "sample", "sweep",
-                         "sweep-report", "serve"})
+                         "sweep-report", "serve", "tag", "note", "rm", "restore"})
+CLI_OPTIONS = ("--help", "-h", "--version", "--install-completion", "--show-completion")
+COMPLETE_VAR = "_LSTM_LAB_COMPLETE"      # set by the shell's completion script
 
 
 def main() -> None:
     args = sys.argv[1:]
-    if args and (args[0] in SUBCOMMANDS or args[0] in ("--help", "-h")):
+    if COMPLETE_VAR in os.environ or (args and (args[0] in SUBCOMMANDS
+                                                 or args[0] in CLI_OPTIONS)):
         from lstm_tui.cli import app
         app(prog_name="lstm-lab")
         return

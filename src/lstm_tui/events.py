@@ -132,7 +132,22 @@ class Failed:
     traceback: str = ""
 
 
+@dataclass(frozen=True)
+class ResourceSample:
+    """The training process's CPU and memory (and the GPU's, through NVML) at one moment.
+
+    Not emitted by the engine: lstm_tui.runs.resources samples in a thread and hands the
+    newest sample to the listeners before the engine's next event."""
+    step: int
+    seconds: float                       # since the run (or resume) started
+    cpu_percent: float                   # of one core (200 = two cores busy)
+    rss_bytes: int
+    gpu_util: float | None = None        # percent, None without NVML or on a CPU run
+    gpu_mem_bytes: int | None = None     # used on the device
+    gpu_mem_total: int | None = None
+
+
 Event = (RunStarted | StepMetrics | ValMetrics | TimestepGradients | TextSample
-         | CheckpointWritten | Forecast | TaskReport | Finished | Failed)
+         | CheckpointWritten | Forecast | TaskReport | Finished | Failed | ResourceSample)
 
 STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed")

@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import first_line
+from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.store import (CONFIG, RunError, RunWriter, fs_error, load_run, lock_run,
                                  new_run_dir, truncate_metrics)
 
@@ -37,7 +38,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
         on_created(run_dir)
     writer = RunWriter(run_dir, cfg)
     try:
-        return run_dir, train(cfg, _fan_out(writer, listeners), should_stop,
+        return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
                               run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:
         # the task could not be built (a text too short, ...): bad input, not a run
@@ -81,7 +82,7 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
     except BaseException:
         lock.release()
         raise
-    return run_dir, train(cfg, _fan_out(writer, listeners), should_stop,
+    return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
                           run_id=run_dir.name, save_checkpoint=writer.save_checkpoint,
                           resume=payload)
 

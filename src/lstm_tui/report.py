@@ -6,11 +6,12 @@ import math
 import os
 from typing import Iterable, Sequence
 
-from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from lstm_tui.events import ModelSummary
-from lstm_tui.runs.store import Run, RunInfo
+from lstm_tui.runs.listing import flatten
+from lstm_tui.runs.store import Run
 
 
 def fmt(value: float | int | None, digits: int = 4) -> str:
@@ -48,39 +49,6 @@ def summary_table(summary: ModelSummary) -> Table:
 METRIC_ABBREV = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 
 
-def runs_table(runs: Sequence[RunInfo]) -> Table:
-    table = Table(title=f"{len(runs)} runs", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    # the name and task fold; the short columns never wrap, so 80 columns stay legible
-    table.add_column("name", overflow="fold", min_width=20)
-    table.add_column("task", overflow="fold")
-    for name in ("cell", "hidden", "status", "best", "age"):
-        if name == "status":
-            table.add_column(name, overflow="fold")  # a damaged folder's error may be long
-            continue
-        table.add_column(name, no_wrap=True, justify="right" if name in ("hidden", "best",
-                                                                          "age") else "left")
-    for r in runs:
-        status = r.status + (" (empty)" if r.empty else "")
-        status = status if not r.error else f"{status}: {r.error}"
-        best = f"{fmt(r.best)} {METRIC_ABBREV.get(r.metric, r.metric)}" if r.best is not None \
-            else "-"
-        table.add_row(r.name, r.task, r.cell, str(r.hidden or "-"), status, best, age(r.age))
-    return table
-
-
-def flatten(config: dict, prefix: str = "") -> dict[str, object]:
-    """{"model": {"hidden": 32}} -> {"model.hidden": 32}"""
-    flat: dict[str, object] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def differing_keys(configs: Iterable[dict]) -> dict[str, list[object]]:
     """Only the config keys whose values differ between the runs (missing shown as None)."""
     flats = [flatten(c) for c in configs]
@@ -111,7 +79,26 @@ def compare_table(runs: Sequence[Run]) -> Table:
     table.add_row("steps", *(str(r.info.steps) for r in runs))
     table.add_row("seconds", *(fmt(r.info.seconds, 3) for r in runs))
     table.add_row("params", *(fmt(r.info.params) for r in runs))
+    table.add_row("tags", *(" ".join(r.info.tags) or "-" for r in runs))
+    table.add_row("note", *(r.info.note or "-" for r in runs))
+    add_environment(table, runs)
     return table
+
+
+def add_environment(table: Table, runs: Sequence[Run]) -> None:
+    """Provenance side by side; rows whose environment differs are flagged."""
+    from lstm_tui.runs.provenance import differing_env, display_rows, read_provenance
+    provs = [read_provenance(r.info.path) for r in runs]
+    shown = [dict(display_rows(p)) for p in provs]
+    if not any(shown):
+        return
+    differ = differing_env(provs)
+    table.add_section()
+    table.add_row("environment", *(("[yellow]differs: " + ", ".join(differ) + "[/]")
+                                   if differ else "same" for _ in runs))
+    for label in dict.fromkeys(k for s in shown for k in s):
+        mark = f"[yellow]≠ {label}[/]" if label in differ else label
+        table.add_row(mark, *(escape(s.get(label, "not recorded")) for s in shown))
 
 
 def curves_text(series: Sequence[tuple[str, list[float], list[float]]], title: str,

@@ -7,6 +7,11 @@ A run folder holds
   diagnostics.jsonl  gradient norm per time step, one line per validation
   samples.jsonl      text samples of char_lm runs
   best.pt, last.pt   checkpoints (see lstm_tui.runs.checkpoint)
+  annotations.json   tags and a note added later (lstm_tui.runs.tags); never the above
+  provenance.json    software, machine and peak memory (lstm_tui.runs.provenance)
+  resources.jsonl    CPU/memory (and GPU) samples while training
+
+Removed runs wait in <root>/.trash/ (lstm_tui.runs.trash); no listing looks there.
 
   .writer.lock       held (flock) by the one process writing the folder; see runs.lock
 
@@ -44,6 +49,8 @@ WRITER_LOCK = ".writer.lock"
 # the last line of every config.toml the writer makes: a file without it (and without the
 # [train] table's last key, for runs of older versions) was cut short or emptied
 CONFIG_END = "# end of the resolved config\n"
+ANNOTATIONS, TRASH = "annotations.json", ".trash"
+LATEST = re.compile(r"latest(?:~(\d+))?")
 FINAL_STATUSES = ("completed", "stopped_early", "interrupted", "diverged", "failed")
 
 
@@ -379,6 +386,8 @@ class RunInfo:
     sweep: str = ""
     error: str = ""          # why the folder could not be read fully
     empty: bool = False      # ended before its first step (nothing to look at)
+    tags: tuple[str, ...] = ()
+    note: str = ""
 
     @property
     def age(self) -> float:
@@ -557,6 +566,10 @@ def read_info(path: Path) -> RunInfo:
     """The listing of one run folder; never raises for a damaged folder."""
     path = Path(path)
     info = RunInfo(path=path, name=path.name)
+    notes = _read_json(path / ANNOTATIONS) or {}
+    tags = notes.get("tags")
+    info.tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+    info.note = notes.get("note") if isinstance(notes.get("note"), str) else ""
     try:
         stamp = path.stat().st_mtime
     except OSError:
@@ -612,17 +625,26 @@ def list_runs(root: Path) -> list[RunInfo]:
     root = check_root(Path(root))
     if not root.is_dir():
         return []
-    found = [read_info(p.parent) for p in root.glob("**/" + CONFIG)]
+    found = [read_info(p.parent) for p in root.glob("**/" + CONFIG)
+             if TRASH not in p.relative_to(root).parts]
     found += [read_info(p.parent) for p in root.glob("**/" + SUMMARY)
-              if not (p.parent / CONFIG).exists()]
+              if not (p.parent / CONFIG).exists() and TRASH not in p.relative_to(root).parts]
     return sorted(found, key=lambda r: (r.created, r.name))
 
 
 def resolve_run(root: Path, ref: str) -> Path:
-    """A run folder from a path, a folder name under `root`, or a unique name prefix."""
-    direct = Path(ref)
-    if (direct / CONFIG).exists() or (direct / SUMMARY).exists():
-        return direct
+    """A run folder from a path, a folder name under `root`, a unique name prefix, or
+    `latest` / `latest~N` (the newest run, the one before it, ...)."""
+    latest = LATEST.fullmatch(ref)
+    if latest:
+        runs = list_runs(root)
+        back = int(latest.group(1) or 0)
+        if back >= len(runs):
+            raise RunError(f"{ref}: there are only {len(runs)} runs under {root}/")
+        return runs[-1 - back].path
+    for direct in (Path(ref), Path(root) / ref):    # a path, or one relative to the store
+        if (direct / CONFIG).exists() or (direct / SUMMARY).exists():
+            return direct
     candidates = [r.path for r in list_runs(root) if r.name == ref]
     if not candidates:
         candidates = [r.path for r in list_runs(root) if r.name.startswith(ref)]

@@ -40,6 +40,7 @@ from typing import Callable, Iterable, Protocol, Sequence, Union
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import error_line
+from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.store import RunWriter
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
@@ -188,7 +189,8 @@ def train_point(task: PointTask, report: Report, should_stop: StopCheck) -> Poin
     from lstm_tui.training.engine import train
     writer = open_point(task)
     try:
-        last = train(task.config, fan_out(writer, ProgressListener(task, report)), should_stop,
+        last = train(task.config, instrument(Path(task.run_dir), fan_out(
+                     writer, ProgressListener(task, report))), should_stop,
                      run_id=Path(task.run_dir).name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:       # e.g. a checkpoint or device problem found late
         last = ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback="")
@@ -203,7 +205,9 @@ def train_group(tasks: Sequence[PointTask], report: Report,
 
     from lstm_tui.sweeps import ensemble
     writers = [open_point(t) for t in tasks]
-    emits = [fan_out(w, ProgressListener(t, report)) for t, w in zip(tasks, writers)]
+    # the members share one process: its resource samples go to the first member only
+    emits = [instrument(Path(t.run_dir), fan_out(w, ProgressListener(t, report)), sample=i == 0)
+             for i, (t, w) in enumerate(zip(tasks, writers))]
     extra = {}
     if "run_ids" in inspect.signature(ensemble.train_ensemble).parameters:
         extra["run_ids"] = [Path(t.run_dir).name for t in tasks]

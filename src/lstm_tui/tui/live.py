@@ -19,6 +19,7 @@ from pathlib import Path
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig
 from lstm_tui.report import fmt
+from lstm_tui.runs.resources import resource_text
 from lstm_tui.runs.store import FINAL_STATUSES
 from lstm_tui.tui.worker import RunCreated
 
@@ -134,6 +135,7 @@ class RunState:
     sample: ev.TextSample | None = None
     forecast: ev.Forecast | None = None
     baselines: dict = field(default_factory=dict)    # the task's, e.g. persistence MAE
+    resources: ev.ResourceSample | None = None   # the newest CPU/memory (GPU) sample
     train_loss: Series = field(default_factory=Series)
     val_loss: Series = field(default_factory=Series)
     train_metric: Series = field(default_factory=Series)
@@ -201,6 +203,8 @@ class RunState:
             self.final, self.status, self.message = event, "failed", event.error
         elif isinstance(event, RunCreated):
             self.run_dir = Path(event.path)
+        elif isinstance(event, ev.ResourceSample):
+            self.resources = event
 
     def baseline_lines(self) -> list[tuple[str, Series]]:
         """Flat lines of the baselines' validation metric across the val curve's steps."""
@@ -268,4 +272,6 @@ class RunState:
             parts.append(f"loss {fmt(last.loss)}")
         if s:
             parts.append(s.device)
+        if self.resources is not None and self.active:
+            parts.append(resource_text(self.resources))
         return " · ".join(parts)

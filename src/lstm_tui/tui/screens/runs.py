@@ -32,10 +32,15 @@ from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
 from lstm_tui.errors import first_line
-from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
+from lstm_tui.runs.provenance import display_rows, read_provenance
+from lstm_tui.runs.store import (ANNOTATIONS, CONFIG, METRICS, SUMMARY, RunError, RunInfo,
+                                 read_info)
 from lstm_tui.runs.store import read_summary as store_read_summary
+from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
+from lstm_tui.runs.trash import check_removable, move_to_trash
 from lstm_tui.task_figures import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
+from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt
 from lstm_tui.tui.widgets.run_charts import (METRIC_SHORT, Curve, CurvesPlot, MetricsTail,
                                              decimate, finite_pairs)
 
@@ -78,6 +83,14 @@ def display_name(info: RunInfo, root: Path) -> str:
     return "/".join(STAMP.sub("", part) for part in parts)
 
 
+def name_text(info: RunInfo, root: Path, marked: bool = False) -> Text:
+    """The name shown, followed by the run's tags as #tag."""
+    text = Text(display_name(info, root), style="bold" if marked else "")
+    for tag in info.tags:
+        text.append(f" #{tag}", style="magenta")
+    return text
+
+
 def best_text(info: RunInfo) -> str:
     if info.best is None:
         return "-"
@@ -104,7 +117,7 @@ def read_summary(path: Path) -> dict:
 
 # ---------------------------------------------------------------- watching the store
 
-WATCHED = (CONFIG, SUMMARY, METRICS)
+WATCHED = (CONFIG, SUMMARY, METRICS, ANNOTATIONS)
 
 
 def folder_stamp(folder: Path) -> tuple:
@@ -216,6 +229,10 @@ class RunsScreen(PollingScreen):
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
         Binding("s", "sample", "Sample"),
+        Binding("t", "tag", "Tag", tooltip="+tag -tag on the marked runs (or this one)"),
+        Binding("n", "note", "Note", show=False, tooltip="write a note on this run"),
+        Binding("d,delete", "remove", "Remove", tooltip="move the marked runs (or this one) "
+                "to the trash; `lstm-lab restore` brings them back"),
         Binding("slash", "focus_filter", "Filter", show=False),
         Binding("1", "sort(1)", "Sort", key_display="1-8",
                 tooltip="sort by column 1-8 (again: reverse); or click a header"),
@@ -317,7 +334,8 @@ class RunsScreen(PollingScreen):
         tokens = self.filter_text.lower().split()
         runs = [r for r in self.runs
                 if all(t in " ".join((display_name(r, self.root), r.task, r.cell,
-                                      status_of(r))).lower() for t in tokens)]
+                                      status_of(r), *(f"#{g}" for g in r.tags))).lower()
+                       for t in tokens)]
         col = next(c for c in COLUMNS if c.key == self.sort_column)
         by_name = lambda r: display_name(r, self.root).lower()  # noqa: E731
         runs.sort(key=by_name)
@@ -329,7 +347,7 @@ class RunsScreen(PollingScreen):
         marked = info.path in self.marked
         return {
             "mark": Text("●", style="bold cyan") if marked else Text(" "),
-            "name": Text(display_name(info, self.root), style="bold" if marked else ""),
+            "name": name_text(info, self.root, marked),
             "task": Text(info.task),
             "cell": Text(info.cell),
             "hidden": Text(str(info.hidden) if info.hidden is not None else "-", justify="right"),
@@ -408,6 +426,9 @@ class RunsScreen(PollingScreen):
                 line.append("corrupt: ", style="bold red")
                 line.append(info.error)
             else:
+                if info.note:      # first: the line is cut at the screen's edge
+                    line.append("note: ", style="bold")
+                    line.append(info.note + "  ·  ")
                 line.append(str(info.path), style="dim")
                 bits = []
                 if info.params:
@@ -502,6 +523,83 @@ class RunsScreen(PollingScreen):
         from lstm_tui.tui.screens.compare import CompareScreen
         self.app.push_screen(CompareScreen(self.root, paths))
 
+    def _targets(self) -> list[RunInfo]:
+        """The marked runs, else the one under the cursor."""
+        marked = [r for r in self.visible_runs() if r.path in self.marked]
+        current = self.current_run()
+        return marked or ([current] if current is not None else [])
+
+    def action_tag(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        what = targets[0].name if len(targets) == 1 else f"{len(targets)} marked runs"
+        self.app.push_screen(TextPrompt(f"Tags of {what}", placeholder="+good -bad",
+                                        help=f"{TAG_HELP}   escape: cancel"),
+                             lambda ops: self._apply_tags(targets, ops))
+
+    def _apply_tags(self, targets: list[RunInfo], ops: str | None) -> None:
+        if not ops or not ops.strip():
+            return
+        try:
+            change = parse_tag_ops(ops.split())
+            for info in targets:
+                change_tags(info.path, change)
+        except RunError as exc:
+            self.notify(one_line(exc), title="Tag", severity="error")
+            return
+        self.notify(f"{len(targets)} run(s): {ops.strip()}", title="Tagged")
+        self.poll()
+
+    def action_note(self) -> None:
+        info = self.current_run()
+        if info is None:
+            return
+        self.app.push_screen(TextPrompt(f"Note on {info.name}", value=info.note,
+                                        placeholder="what this run is for, what to check",
+                                        help="enter: save (empty clears)   escape: cancel"),
+                             lambda text: self._apply_note(info, text))
+
+    def _apply_note(self, info: RunInfo, text: str | None) -> None:
+        if text is None:
+            return
+        try:
+            set_note(info.path, text)
+        except RunError as exc:
+            self.notify(one_line(exc), title="Note", severity="error")
+            return
+        self.poll()
+
+    def action_remove(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        try:      # a running run is refused before anything is asked or moved
+            for info in targets:
+                check_removable(self.root, info.path)
+        except RunError as exc:
+            self.notify(one_line(exc), title="Remove", severity="error", timeout=8)
+            return
+        names = "\n".join(display_name(r, self.root) for r in targets[:8])
+        more = f"\n... and {len(targets) - 8} more" if len(targets) > 8 else ""
+        self.app.push_screen(
+            ConfirmDialog(f"Move {len(targets)} run(s) to {self.root / '.trash'}?",
+                          names + more + "\n(`lstm-lab restore NAME` brings one back)"),
+            lambda yes: self._remove(targets) if yes else None)
+
+    def _remove(self, targets: list[RunInfo]) -> None:
+        moved = 0
+        for info in targets:
+            try:
+                move_to_trash(self.root, info.path)
+                moved += 1
+            except (RunError, OSError) as exc:
+                self.notify(one_line(exc), title="Remove", severity="error", timeout=8)
+            self.marked.discard(info.path)
+        if moved:
+            self.notify(f"{moved} run(s) moved to the trash", title="Removed")
+        self.poll()
+
     def action_sample(self) -> None:
         info = self.current_run()
         if info is None:
@@ -534,6 +632,7 @@ class RunSnapshot:
     info: RunInfo
     config_text: str
     summary: dict
+    provenance: dict | None = None
 
 
 class RunDetailScreen(PollingScreen):
@@ -630,7 +729,7 @@ class RunDetailScreen(PollingScreen):
         except OSError as exc:
             config_text = f"# {self.run_path / CONFIG}: {one_line(exc)}"
         summary = read_summary(self.run_path / SUMMARY)
-        return RunSnapshot(info, config_text, summary)
+        return RunSnapshot(info, config_text, summary, read_provenance(self.run_path))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -686,7 +785,12 @@ class RunDetailScreen(PollingScreen):
             ("updated", stamp(info.updated)),
             ("checkpoints", ", ".join(sorted((s.get("checkpoints") or {}).values())) or "-"),
             ("message", str(s.get("message", "")) or "-"),
+            ("tags", " ".join(f"#{t}" for t in info.tags) or "-"),
+            ("note", info.note or "-"),
         ]
+        environment = display_rows(snap.provenance or {})
+        rows.append(("environment", "" if environment else "not recorded"))
+        rows += [(f"  {label}", text) for label, text in environment]
         if info.error:
             rows.insert(1, ("error", Text(info.error, style="bold red")))
         rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block

@@ -1,0 +1,244 @@
+"""`lstm-lab runs`: which runs (filters), in which order, with which columns, as records.
+
+Pure data: no rich, no torch.  A run is looked at as one flat mapping of its listing
+fields (name, status, best, tags, ...) and its config keys (model.cell, train.lr, ...),
+so --where, --columns and --sort all name things the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from lstm_tui import events as ev
+from lstm_tui.config import ConfigError
+from lstm_tui.runs.store import CONFIG, RunInfo
+
+JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away
+
+FIELDS = ("name", "path", "sweep", "task", "cell", "hidden", "status", "metric", "goal",
+          "best", "final", "steps", "seconds", "params", "created", "updated", "age", "tags",
+          "note", "error")
+STATUS_CHOICES = (*ev.STATUSES, "corrupt")
+OPS = ("<=", ">=", "!=", "=", "<", ">", "~")
+WHERE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|!=|=|<|>|~)\s*(.*?)\s*")
+WHERE_HELP = ("KEY OP VALUE with OP one of = != < <= > >= ~ (contains), e.g. "
+              "model.cell=gru or 'train.lr<0.01'")
+
+
+@dataclass
+class Row:
+    """One listed run: its RunInfo and its config flattened to dotted keys."""
+    info: RunInfo
+    rel: str                                   # its folder relative to the store
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        if key in FIELDS:
+            return field_value(self.info, key, self.rel)
+        return self.config.get(key)
+
+
+def field_value(info: RunInfo, key: str, rel: str = "") -> Any:
+    if key == "name":
+        return rel or info.name
+    if key == "path":
+        return str(info.path)
+    if key == "status":
+        return "corrupt" if info.error else info.status
+    if key == "age":
+        return info.age
+    if key == "tags":
+        return list(info.tags)
+    if key == "error":
+        return info.error or None
+    return getattr(info, key)
+
+
+def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
+    """{"model": {"hidden": 32}} -> {"model.hidden": 32}"""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The run's config.toml flattened; {} when it is missing or damaged."""
+    try:
+        return flatten(tomllib.loads((Path(folder) / CONFIG).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def rows_of(infos: Sequence[RunInfo], root: Path) -> list[Row]:
+    rows = []
+    for info in infos:
+        try:
+            rel = info.path.relative_to(root).as_posix()
+        except ValueError:
+            rel = info.name
+        rows.append(Row(info, rel, read_config(info.path)))
+    return rows
+
+
+# ---------------------------------------------------------------- --where
+
+@dataclass(frozen=True)
+class Where:
+    key: str
+    op: str
+    value: str
+
+    def __call__(self, row: Row) -> bool:
+        have = row.value(self.key)
+        if isinstance(have, list):                       # tags: =/!= ask membership
+            inside = any(_same(t, self.value) for t in have)
+            if self.op == "~":
+                return any(self.value.lower() in t.lower() for t in have)
+            return inside if self.op == "=" else not inside if self.op == "!=" else False
+        if self.op == "~":
+            return have is not None and self.value.lower() in str(have).lower()
+        if self.op in ("=", "!="):
+            return _same(have, self.value) == (self.op == "=")
+        number = _number(have)
+        if number is None:
+            return False
+        want = float(self.value)
+        return {"<": number < want, "<=": number <= want, ">": number > want,
+                ">=": number >= want}[self.op]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _same(have: Any, text: str) -> bool:
+    if have is None:
+        return text.lower() in ("none", "null", "-", "")
+    if isinstance(have, bool):
+        return text.lower() == str(have).lower()
+    if isinstance(have, (int, float)):
+        try:
+            return float(have) == float(text)
+        except ValueError:
+            return False
+    return str(have) == text
+
+
+def parse_where(text: str, known: set[str]) -> Where:
+    """`model.cell=gru` -> Where; ConfigError naming the key and what is allowed."""
+    m = WHERE.fullmatch(text)
+    if not m:
+        raise ConfigError("--where", "", f"{text!r}: expected {WHERE_HELP}")
+    key, op, value = m.groups()
+    check_key(key, known, "--where")
+    if op in ("<", "<=", ">", ">="):
+        try:
+            float(value)
+        except ValueError:
+            raise ConfigError("--where", key, f"{op} needs a number, got {value!r}") from None
+    return Where(key, op, value)
+
+
+def check_key(key: str, known: set[str], option: str) -> None:
+    if key in known:
+        return
+    close = difflib.get_close_matches(key, sorted(known), n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else \
+        f"listing fields: {', '.join(FIELDS)}, or a config key such as model.cell"
+    raise ConfigError(option, key, f"unknown field; {hint}")
+
+
+def known_keys(rows: Sequence[Row]) -> set[str]:
+    return set(FIELDS).union(*(r.config for r in rows))
+
+
+# ---------------------------------------------------------------- selecting
+
+@dataclass
+class Query:
+    where: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    sweep: str | None = None
+    sort: str | None = None
+    descending: bool = False
+    limit: int | None = None
+
+
+def select(rows: list[Row], q: Query) -> list[Row]:
+    """Filter, sort and cut `rows` (which come oldest first) as the query says."""
+    known = known_keys(rows)
+    wheres = [parse_where(w, known) for w in q.where]
+    for status in q.status:
+        if status not in STATUS_CHOICES:
+            raise ConfigError("--status", "status", f"{status!r}: must be one of "
+                              f"{', '.join(STATUS_CHOICES)}")
+    if q.sort:
+        check_key(q.sort, known, "--sort")
+    out = [r for r in rows
+           if all(w(r) for w in wheres)
+           and (not q.status or r.value("status") in q.status)
+           and all(t in r.info.tags for t in q.tags)
+           and (q.sweep is None or _in_sweep(r, q.sweep))]
+    if q.sort:                       # sorted: the first N
+        out = sort_rows(out, q.sort, q.descending)
+        return out[:q.limit] if q.limit is not None else out
+    if q.limit is not None:          # the default order is oldest first: the N newest
+        out = out[-q.limit:] if q.limit > 0 else []
+    return out[::-1] if q.descending else out
+
+
+def _in_sweep(row: Row, name: str) -> bool:
+    group = row.rel.split("/")[0] if "/" in row.rel else ""
+    return name in (row.info.sweep, group) or (bool(group) and group.startswith(name))
+
+
+def sort_rows(rows: list[Row], key: str, descending: bool = False) -> list[Row]:
+    """Ascending by `key` (missing values last); `best` puts each run's best first by its
+    task's goal (higher accuracy, lower loss)."""
+    def sort_key(row: Row) -> tuple:
+        value = row.value(key)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return (1, 0, "")
+        if key == "best" and isinstance(value, (int, float)):
+            value = -value if row.info.goal == "max" else value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (0, 0, float(value))
+        return (0, 1, str(value).lower())
+    present = sorted((r for r in rows if sort_key(r)[0] == 0), key=sort_key,
+                     reverse=descending)
+    return present + [r for r in rows if sort_key(r)[0] == 1]
+
+
+# ---------------------------------------------------------------- the JSON document
+
+def record(row: Row) -> dict[str, Any]:
+    """One run in `lstm-lab runs --json` (see the README's table of these fields)."""
+    info = row.info
+    data = {key: field_value(info, key, row.rel) for key in FIELDS if key != "age"}
+    data["best"], data["final"] = _finite(info.best), _finite(info.final)
+    data["sweep"] = info.sweep or None
+    data["config"] = {k: _finite(v) if isinstance(v, float) else v for k, v in row.config.items()}
+    return data
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they are written as null."""
+    return value if _number(value) is not None else None
+
+
+def document(rows: Sequence[Row], root: Path) -> dict[str, Any]:
+    return {"format": JSON_FORMAT, "runs_dir": str(root), "count": len(rows),
+            "runs": [record(r) for r in rows]}
