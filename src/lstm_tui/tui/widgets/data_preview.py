@@ -29,15 +29,20 @@ class DataPreview(Vertical):
     DataPreview Static { height: auto; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.plot = PlotextPlot(id="preview-plot")   # mounted on first use: start-up stays light
+
     def compose(self) -> ComposeResult:
-        yield PlotextPlot(id="preview-plot")
         yield Static(id="preview-notes")
 
     def show(self, preview: Preview | None) -> None:
         self.set_class(preview is not None, "-shown")
         if preview is None:
             return
-        plt = self.query_one(PlotextPlot).plt
+        if not self.plot.is_attached:
+            self.mount(self.plot, before=0)
+        plt = self.plot.plt
         plt.clear_figure()
         plt.title(preview.title)
         colors: dict[str, str] = {}
@@ -50,5 +55,5 @@ class DataPreview(Vertical):
             plt.vertical_line(x, color="gray")
         if preview.borders:
             plt.xlabel("  ".join(f"{label} from {x:g}" for label, x in preview.borders))
-        self.query_one(PlotextPlot).refresh()
+        self.plot.refresh()
         self.query_one("#preview-notes", Static).update(Text("\n".join(preview.notes)))
