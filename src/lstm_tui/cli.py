@@ -207,6 +207,12 @@ def sample(
     length: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
     seed: Annotated[Optional[int], typer.Option(help="seed for reproducible samples")] = None,
     checkpoint: Annotated[str, typer.Option(help="best | last")] = "best",
+    top_k: Annotated[Optional[int], typer.Option(min=1, help="draw only from the K most "
+                                                 "likely characters", show_default=False)]
+    = None,
+    show_probs: Annotated[bool, typer.Option("--show-probs", help="colour each character "
+                                             "by the probability the model gave it")]
+    = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Generate text from a char_lm run."""
@@ -215,8 +221,12 @@ def sample(
         raise ConfigError("--checkpoint", "checkpoint",
                           f"must be one of best, last, got {checkpoint!r}")
     sampler = Sampler(resolve_run(runs_root(runs_dir), ref), checkpoint)
+    if show_probs:
+        from lstm_tui.cli_inspect import print_scored
+        print_scored(prime, sampler.scored(prime, length, temperature, seed, top_k))
+        return
     out.print(prime, end="", highlight=False, markup=False)
-    for ch in sampler.stream(prime, length, temperature, seed):
+    for ch in sampler.stream(prime, length, temperature, seed, top_k):
         out.print(ch, end="", highlight=False, markup=False)
     out.print()
 
@@ -411,6 +421,10 @@ def serve(
         path = resolve_preset(preset)
         load_preset(path)     # a bad preset fails here, not in every browser tab
     serve_lab(host, port, path, runs_root(runs_dir))
+
+
+from lstm_tui import cli_inspect  # noqa: E402  (registers `inspect`)
+cli_inspect.register(app)
 
 
 def command_names() -> set[str]:

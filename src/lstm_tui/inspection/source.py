@@ -59,8 +59,9 @@ def checkpoint_file(run_dir: Path, checkpoint: str) -> Path:
     if checkpoint == "best" and not path.exists():
         path = Path(run_dir) / "last.pt"
     if not path.exists():
-        raise RunError(f"{Path(run_dir) / (checkpoint + '.pt')}: missing; this run has no "
-                       "checkpoint yet (one is saved at each validation)")
+        which = "neither best.pt nor last.pt" if checkpoint == "best" else "no last.pt"
+        raise RunError(f"{run_dir}: no checkpoint yet ({which}; a run saves one at each "
+                       "validation)")
     return path
 
 
@@ -185,11 +186,14 @@ def input_labels(task, x: Tensor, vocab: list[str] | None = None) -> list[str]:
     if onehot and x.shape[-1] > 1:
         codes = x.argmax(-1).tolist()
         return [vocab[c] if vocab and c < len(vocab) else str(c) for c in codes]
-    return [",".join(_short(v) for v in row) for row in x.tolist()]
+    return ["|".join(_short(v) for v in row) for row in x.tolist()]
 
 
 def _short(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+    value = float(value)
+    if value.is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.3g}"
 
 
 # ---------------------------------------------------------------- the record
