@@ -62,7 +62,7 @@ def inspect(
     """Run a trained model over one sequence and show its gates, cell state, hidden state,
     predictions and saliency, computed from the checkpoint's weights."""
     from lstm_tui.inspection import analysis
-    from lstm_tui.inspection.record import DIRECTIONS, GATES
+    from lstm_tui.inspection.schema import DIRECTIONS, GATES
 
     chosen = [name for name, on in (("--index", index is not None), ("--text", text is not None),
                                     ("--random", random_)) if on]
@@ -104,7 +104,7 @@ def inspect(
     trace = record.trace(layer, direction)
 
     if as_json:
-        out.file.write(json.dumps(record.to_json(layer, direction)) + "\n")
+        out.file.write(json.dumps(record.to_json(layer, direction), allow_nan=False) + "\n")
         if output is None:
             return
     pictures = _pictures(record, trace, gate or names, units, top, unit, find,

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from lstm_tui.inspection.record import SIGMOID, Record
+from lstm_tui.inspection.schema import SIGMOID, Record
 
 # viridis, dark to bright, for values in [0, 1]
 SEQUENTIAL = ((68, 1, 84), (72, 40, 120), (62, 73, 137), (49, 104, 142), (38, 130, 142),

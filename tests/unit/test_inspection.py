@@ -9,7 +9,8 @@ import torch
 
 from lstm_tui.config import ConfigError, ModelConfig
 from lstm_tui.inspection import analysis
-from lstm_tui.inspection.record import GATES, SIGMOID, run_sequence, trace_stack
+from lstm_tui.inspection.record import run_sequence, trace_stack
+from lstm_tui.inspection.schema import GATES, SIGMOID
 from lstm_tui.models.network import SequenceModel
 
 CASES = [(cell, layers, bi) for cell in ("lstm", "gru", "rnn") for layers in (1, 3)
@@ -121,3 +122,13 @@ def test_units_and_features():
     assert ranked[-1] == (2, 0.0)      # a constant unit correlates with nothing
     with pytest.raises(ConfigError):
         analysis.text_feature(text, "vowel")
+
+
+def test_json_has_no_nan():
+    from lstm_tui.inspection.schema import LayerTrace, Record
+    record = Record("r", "best.pt", 1, "nth_element", "rnn", "tanh", 1, 1, 1, ["1"], None,
+                    [LayerTrace(0, "forward", {"hidden": [[float("nan")]]})],
+                    [float("inf")], [{"step": 0, "value": 1.5, "target": 2.0}])
+    data = record.to_json()
+    assert data["gates"]["hidden"] == [[None]] and data["saliency"] == [None]
+    assert data["predictions"][0]["value"] == 1.5

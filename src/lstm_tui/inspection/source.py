@@ -20,7 +20,8 @@ import torch
 from torch import Tensor
 
 from lstm_tui.config import ConfigError, RunConfig
-from lstm_tui.inspection.record import Record, predictions, run_sequence
+from lstm_tui.inspection.record import predictions, run_sequence
+from lstm_tui.inspection.schema import Record
 from lstm_tui.runs.store import RunError, load_run
 
 CHECKPOINTS = ("best", "last")

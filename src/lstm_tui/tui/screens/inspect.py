@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.inspection.record import GATES, Record
+from lstm_tui.inspection.schema import GATES, Record
 from lstm_tui.inspection_view import Scale, coloured_text, visible
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
 from lstm_tui.tui.screens.runs import display_name, one_line, report_worker_error
