@@ -62,6 +62,12 @@ class Scale:
         r, g, bl = (round(a[k] + (b[k] - a[k]) * w) for k in range(3))
         return f"rgb({r},{g},{bl})"
 
+    def ink(self, value: float) -> str:
+        """A text colour readable on `colour(value)`."""
+        f = self.fraction(value)
+        light = 0.2 <= f <= 0.8 if self.diverging else f >= 0.6
+        return "black" if light else "white"
+
     def glyph(self, value: float) -> str:
         return SHADES[min(len(SHADES) - 1, int(self.fraction(value) * len(SHADES)))]
 
@@ -113,12 +119,8 @@ def heatmap(values: Sequence[Sequence[float]], tokens: Sequence[str], units: Seq
                 v = values[t][u]
                 mark = cursor is not None and cursor == (t, u)
                 if colour:
-                    ch = ("◆" if mark else " ") * cw
-                    style = f"on {scale.colour(v)}"
-                    if mark:
-                        style = f"bold white on {scale.colour(v)}" if scale.fraction(v) < .5 \
-                            else f"bold black on {scale.colour(v)}"
-                    out.append(ch, style=style)
+                    out.append(("◆" if mark else " ") * cw,
+                               style=f"bold {scale.ink(v)} on {scale.colour(v)}")
                 else:
                     out.append(("◆" if mark else scale.glyph(v)) * cw, style="")
                 out.append(gap)
@@ -163,8 +165,7 @@ def coloured_text(text: str, values: Sequence[float], scale: Scale, *, colour: b
     out = Text()
     if colour:
         for ch, v in zip(text, values):
-            style = f"{'white' if scale.fraction(v) < .35 and not scale.diverging else 'black'}" \
-                    f" on {scale.colour(v)}"
+            style = f"{scale.ink(v)} on {scale.colour(v)}"
             if ch == "\n":
                 out.append("↵", style=style)
                 out.append("\n")

@@ -139,8 +139,7 @@ class SampleColumn(Vertical):
             from lstm_tui.inspection_view import Scale
             scale = Scale(0.0, 1.0, False)
             for ch, p in zip(self.generated, self.probs):
-                text.append(ch, style=f"{'white' if p < .35 else 'black'} on "
-                                      f"{scale.colour(p)}")
+                text.append(ch, style=f"{scale.ink(p)} on {scale.colour(p)}")
         else:
             text.append(self.generated)
         self.query_one(".sample-text", Static).update(text)
