@@ -65,7 +65,7 @@ class Scale:
     def ink(self, value: float) -> str:
         """A text colour readable on `colour(value)`."""
         f = self.fraction(value)
-        light = 0.2 <= f <= 0.8 if self.diverging else f >= 0.6
+        light = 0.1 <= f <= 0.9 if self.diverging else f >= 0.6
         return "black" if light else "white"
 
     def glyph(self, value: float) -> str:
