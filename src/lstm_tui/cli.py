@@ -254,6 +254,12 @@ def sample(
     length: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
     seed: Annotated[Optional[int], typer.Option(help="seed for reproducible samples")] = None,
     checkpoint: Annotated[str, typer.Option(help="best | last")] = "best",
+    top_k: Annotated[Optional[int], typer.Option(min=1, help="draw only from the K most "
+                                                 "likely characters", show_default=False)]
+    = None,
+    show_probs: Annotated[bool, typer.Option("--show-probs", help="colour each character "
+                                             "by the probability the model gave it")]
+    = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Generate text from a char_lm run."""
@@ -269,8 +275,12 @@ def sample(
                          f"normalization): {seen!r}" + (f"; {dropped} character(s) outside "
                          "its vocabulary dropped" if dropped else "")),
                   highlight=False, soft_wrap=True)
+    if show_probs:
+        from lstm_tui.cli_inspect import print_scored
+        print_scored(seen, sampler.scored(prime, length, temperature, seed, top_k))
+        return
     out.print(seen, end="", highlight=False, markup=False)
-    for ch in sampler.stream(prime, length, temperature, seed):
+    for ch in sampler.stream(prime, length, temperature, seed, top_k):
         out.print(ch, end="", highlight=False, markup=False)
     out.print()
 
@@ -487,6 +497,10 @@ def serve(
 
 from lstm_tui import cli_store  # noqa: E402  (its commands use the helpers above)
 cli_store.register(app)
+
+
+from lstm_tui import cli_inspect  # noqa: E402  (registers `inspect`)
+cli_inspect.register(app)
 
 
 def command_names() -> set[str]:

@@ -59,8 +59,16 @@ class Sampler:
         return "".join(self.vocab[int(i)] for i in codes)
 
     def stream(self, prime: str = "", length: int = 200, temperature: float = 1.0,
-               seed: int | None = None) -> Iterator[str]:
+               seed: int | None = None, top_k: int | None = None) -> Iterator[str]:
         """Characters one at a time; temperature near 0 is argmax."""
-        from lstm_tui.models.sampling import generate
-        return generate(self.model, self.encode, self.decode, len(self.vocab), prime=prime,
-                        length=length, temperature=temperature, seed=seed, device=self.device)
+        for char, _ in self.scored(prime, length, temperature, seed, top_k):
+            yield char
+
+    def scored(self, prime: str = "", length: int = 200, temperature: float = 1.0,
+               seed: int | None = None,
+               top_k: int | None = None) -> Iterator[tuple[str, float]]:
+        """(character, the probability the model gave it) one at a time."""
+        from lstm_tui.models.sampling import generate_scored
+        return generate_scored(self.model, self.encode, self.decode, len(self.vocab),
+                               prime=prime, length=length, temperature=temperature,
+                               seed=seed, device=self.device, top_k=top_k)

@@ -7,10 +7,14 @@ import sys
 
 CORE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.models",
         "lstm_tui.training.engine", "lstm_tui.runs.store", "lstm_tui.runs.checkpoint",
-        "lstm_tui.experiment", "lstm_tui.sampler", "lstm_tui.headless", "lstm_tui.cli"]
+        "lstm_tui.experiment", "lstm_tui.sampler", "lstm_tui.headless", "lstm_tui.cli",
+        "lstm_tui.inspection.record", "lstm_tui.inspection.source", "lstm_tui.cli_inspect",
+        "lstm_tui.inspection_view"]
 TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.tasks.shapes",
               "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.store",
-              "lstm_tui.report", "lstm_tui.presets", "lstm_tui.sampler", "lstm_tui.cli"]
+              "lstm_tui.report", "lstm_tui.presets", "lstm_tui.sampler", "lstm_tui.cli",
+              "lstm_tui.inspection", "lstm_tui.inspection.analysis",
+              "lstm_tui.inspection.schema", "lstm_tui.inspection_view"]
 
 
 def loaded_after(modules: list[str]) -> set[str]:
@@ -49,3 +53,15 @@ def test_nothing_imports_ray_until_the_ray_backend_runs():
     loaded = set(out.stdout.split())
     assert "lstm_tui.sweeps.ray_backend" in loaded and "lstm_tui.tui.app" in loaded
     assert not {m for m in loaded if m == "ray" or m.startswith("ray.")}
+
+
+def test_the_inspection_core_imports_neither_textual_nor_rich():
+    loaded = loaded_after(["lstm_tui.inspection.record", "lstm_tui.inspection.source",
+                           "lstm_tui.inspection.analysis"])
+    assert "torch" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("textual", "rich")}
+
+
+def test_the_inspect_screen_does_not_import_torch_until_it_loads():
+    loaded = loaded_after(["lstm_tui.tui.screens.inspect", "lstm_tui.tui.screens.sample"])
+    assert "lstm_tui.tui.screens.inspect" in loaded and "torch" not in loaded

@@ -14,10 +14,10 @@ from lstm_tui.models.summary import format_summary, param_count, summarize
 
 if TYPE_CHECKING:
     from lstm_tui.models.network import SequenceModel, build_model, detach_state
-    from lstm_tui.models.sampling import generate
+    from lstm_tui.models.sampling import generate, generate_scored
 
 _LAZY = {"SequenceModel": "network", "build_model": "network", "detach_state": "network",
-         "generate": "sampling"}
+         "generate": "sampling", "generate_scored": "sampling"}
 
 __all__ = ["summarize", "format_summary", "param_count", *_LAZY]
 

@@ -20,8 +20,21 @@ GREEDY_TEMPERATURE = 1e-3  # at or below this, sampling is argmax
 def generate(model: nn.Module, encode: Callable[[str], Sequence[int]],
              decode: Callable[[Sequence[int]], str], vocab_size: int, prime: str,
              length: int, temperature: float, seed: int | None = None,
-             device: torch.device | str = "cpu") -> Iterator[str]:
-    """Yield `length` new characters that continue `prime` (the prime is not yielded).
+             device: torch.device | str = "cpu", top_k: int | None = None) -> Iterator[str]:
+    """Yield `length` new characters that continue `prime` (see :func:`generate_scored`)."""
+    for char, _ in generate_scored(model, encode, decode, vocab_size, prime, length,
+                                   temperature, seed, device, top_k):
+        yield char
+
+
+def generate_scored(model: nn.Module, encode: Callable[[str], Sequence[int]],
+                    decode: Callable[[Sequence[int]], str], vocab_size: int, prime: str,
+                    length: int, temperature: float, seed: int | None = None,
+                    device: torch.device | str = "cpu",
+                    top_k: int | None = None) -> Iterator[tuple[str, float]]:
+    """Yield `length` new characters that continue `prime` (the prime is not yielded),
+    each with the probability the model gave it (softmax of its logits at temperature 1,
+    before temperature and top-k reshape the distribution it is drawn from).
 
     `encode` maps a string to symbol indices (a list or a tensor), `decode` indices to a
     string.  The prime is run through the model to build its state.  With an empty
@@ -30,12 +43,15 @@ def generate(model: nn.Module, encode: Callable[[str], Sequence[int]],
     reads like the start of a word); when the vocabulary cannot encode a space, from a
     symbol drawn uniformly with the seeded generator.  Each step samples from
     softmax(logits / temperature) with a ``torch.Generator`` seeded by `seed` (None:
-    fresh entropy); temperature <= 1e-3, 0 included, takes the argmax instead.  Each
+    fresh entropy); temperature <= 1e-3, 0 included, takes the argmax instead.  With
+    `top_k`, only the k most likely characters can be drawn.  Each
     step runs without gradients in eval mode and the model's mode is restored before the
     character is yielded, so a paused stream leaves the model as it was.
     """
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
     if length <= 0:
         return
     gen = torch.Generator()  # on the CPU: the sampled distribution is small
@@ -48,11 +64,12 @@ def generate(model: nn.Module, encode: Callable[[str], Sequence[int]],
     with _inference(model):
         logits, state = _step(model, codes, vocab_size, device, None)
     for n in range(length):
-        code = _sample(logits, temperature, gen)
+        code = _sample(logits, temperature, gen, top_k)
+        prob = float(torch.softmax(logits, -1)[code])
         if n < length - 1:  # the last character needs no further forward pass
             with _inference(model):
                 logits, state = _step(model, [code], vocab_size, device, state)
-        yield decode([code])
+        yield decode([code]), prob
 
 
 def _codes(encode: Callable[[str], Sequence[int]], text: str) -> list[int]:
@@ -95,8 +112,12 @@ def _step(model: nn.Module, codes: Sequence[int], vocab_size: int,
     return logits.float().cpu(), state
 
 
-def _sample(logits: Tensor, temperature: float, gen: torch.Generator) -> int:
+def _sample(logits: Tensor, temperature: float, gen: torch.Generator,
+            top_k: int | None = None) -> int:
     if temperature <= GREEDY_TEMPERATURE:
         return int(logits.argmax())
+    if top_k is not None and top_k < logits.numel():
+        kth = logits.topk(top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits / temperature, dim=-1)
     return int(torch.multinomial(probs, 1, generator=gen))

@@ -233,6 +233,7 @@ class RunsScreen(PollingScreen):
         Binding("n", "note", "Note", show=False, tooltip="write a note on this run"),
         Binding("d,delete", "remove", "Remove", tooltip="move the marked runs (or this one) "
                 "to the trash; `lstm-lab restore` brings them back"),
+        Binding("i", "inspect", "Inspect"),
         Binding("slash", "focus_filter", "Filter", show=False),
         Binding("1", "sort(1)", "Sort", key_display="1-8",
                 tooltip="sort by column 1-8 (again: reverse); or click a header"),
@@ -611,6 +612,12 @@ class RunsScreen(PollingScreen):
         from lstm_tui.tui.screens.sample import SampleScreen
         self.app.push_screen(SampleScreen(self.root, info.path))
 
+    def action_inspect(self) -> None:
+        info = self.current_run()
+        if info is not None:
+            from lstm_tui.tui.screens.inspect import InspectScreen
+            self.app.push_screen(InspectScreen(self.root, info.path))
+
 
 # ---------------------------------------------------------------- one run in detail
 
@@ -648,11 +655,14 @@ class RunDetailScreen(PollingScreen):
         Binding("3", "tab('config')", "Config", show=False),
         Binding("l", "toggle_log", "Log y"),
         Binding("s", "sample", "Sample"),
+        Binding("i", "inspect", "Inspect"),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sample":   # only char_lm runs can be sampled
             return self.snapshot is not None and samples_text(self.snapshot.info.task)
+        if action == "inspect":  # a finished run: its checkpoints no longer change
+            return self.snapshot is not None and self.snapshot.info.status != "running"
         return True
 
     class Loaded(Message):
@@ -833,4 +843,8 @@ class RunDetailScreen(PollingScreen):
             return
         from lstm_tui.tui.screens.sample import SampleScreen
         self.app.push_screen(SampleScreen(self.root, self.run_path))
+
+    def action_inspect(self) -> None:
+        from lstm_tui.tui.screens.inspect import InspectScreen
+        self.app.push_screen(InspectScreen(self.root, self.run_path))
 

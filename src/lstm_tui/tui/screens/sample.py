@@ -42,21 +42,23 @@ class Job:
     run: Path
     checkpoint: str
     temperature: float
+    top_k: int | None = None
 
 
 @dataclass
 class _Stream:
     """One column's generator while it runs, and the text not yet shown."""
     column: SampleColumn
-    chars: Iterator[str]
+    chars: Iterator[tuple[str, float]]
     about: str
     count: int = 0
-    buffer: list[str] = field(default_factory=list)
+    buffer: list[tuple[str, float]] = field(default_factory=list)
 
-    def take(self) -> str:
-        text = "".join(self.buffer)
+    def take(self) -> tuple[str, list[float]]:
+        text = "".join(c for c, _ in self.buffer)
+        probs = [p for _, p in self.buffer]
         self.buffer.clear()
-        return text
+        return text, probs
 
 
 class SampleColumn(Vertical):
@@ -68,6 +70,8 @@ class SampleColumn(Vertical):
         self.temperature = temperature
         self.prime = ""
         self.generated = ""
+        self.probs: list[float] = []     # the model's probability of each generated char
+        self.show_probs = False
         self.state = "idle"          # idle | loading | generating | done | error
         self.message = ""
 
@@ -103,11 +107,11 @@ class SampleColumn(Vertical):
     def slider(self) -> Slider:
         return self.query_one(f"#temp-{self.side}", Slider)
 
-    def job(self) -> Job | None:
+    def job(self, top_k: int | None = None) -> Job | None:
         path = self.run_path
         if path is None:
             return None
-        return Job(self.side, path, self.checkpoint, self.slider.value)
+        return Job(self.side, path, self.checkpoint, self.slider.value, top_k)
 
     # -- what the screen writes
     def set_status(self, state: str, message: str) -> None:
@@ -117,17 +121,28 @@ class SampleColumn(Vertical):
         self.query_one(".sample-status", Static).update(Text(message, style=style))
 
     def begin(self, prime: str) -> None:
-        self.prime, self.generated = prime, ""
+        self.prime, self.generated, self.probs = prime, "", []
         self._render_text()
 
-    def append(self, chunk: str) -> None:
+    def append(self, chunk: str, probs: list[float] | None = None) -> None:
         self.generated += chunk
+        self.probs += probs or [1.0] * len(chunk)
+        self._render_text()
+
+    def colour_by_probability(self, on: bool) -> None:
+        self.show_probs = on
         self._render_text()
 
     def _render_text(self) -> None:
         text = Text()
         text.append(self.prime, style="dim underline")
-        text.append(self.generated)
+        if self.show_probs:
+            from lstm_tui.inspection_view import Scale
+            scale = Scale(0.0, 1.0, False)
+            for ch, p in zip(self.generated, self.probs):
+                text.append(ch, style=f"{scale.ink(p)} on {scale.colour(p)}")
+        else:
+            text.append(self.generated)
         self.query_one(".sample-text", Static).update(text)
         self.query_one(".sample-scroll", VerticalScroll).scroll_end(animate=False)
 
@@ -143,6 +158,8 @@ class SampleScreen(Screen):
         Binding("g", "generate", "Generate"),
         Binding("x", "stop", "Stop"),
         Binding("b", "toggle_b", "Column B"),
+        Binding("p", "toggle_probs", "Probabilities",
+                tooltip="colour each character by the probability the model gave it"),
         Binding("r", "reload", "Reload runs", show=False),
     ]
 
@@ -168,6 +185,7 @@ class SampleScreen(Screen):
         self.generating = False
         self.generations = 0
         self.seed_used: int | None = None
+        self.show_probs = False
         self._samplers: dict[tuple, object] = {}
 
     def compose(self) -> ComposeResult:
@@ -178,6 +196,8 @@ class SampleScreen(Screen):
             yield Label("seed", classes="sample-label")
             yield Input("", placeholder="random", id="sample-seed", type="integer",
                         compact=True)
+            yield Label("top-k", classes="sample-label")
+            yield Input("", placeholder="all", id="sample-topk", type="integer", compact=True)
             yield Button("Generate", id="sample-go", variant="primary", compact=True)
         with Horizontal(id="sample-columns"):
             yield SampleColumn("A", 0.5, id="sample-a")
@@ -279,8 +299,17 @@ class SampleScreen(Screen):
             col.set_status("idle", "press g to generate")
 
     # -- generating
-    def _settings(self) -> tuple[str, int, int] | str:
+    def _settings(self) -> tuple[str, int, int, int | None] | str:
         prime = self.query_one("#sample-prime", Input).value
+        raw_top_k = self.query_one("#sample-topk", Input).value.strip()
+        top_k = None
+        if raw_top_k:
+            try:
+                top_k = int(raw_top_k)
+            except ValueError:
+                return f"top-k must be a whole number or empty, got {raw_top_k!r}"
+            if top_k < 1:
+                return f"top-k must be 1 or more (empty: all characters), got {top_k}"
         raw_length = self.query_one("#sample-length", Input).value.strip()
         raw_seed = self.query_one("#sample-seed", Input).value.strip()
         try:
@@ -296,7 +325,7 @@ class SampleScreen(Screen):
                 return f"seed must be a whole number or empty, got {raw_seed!r}"
         else:
             seed = random.randrange(2 ** 31)
-        return prime, length, seed
+        return prime, length, seed, top_k
 
     def action_generate(self) -> None:
         if self.generating:
@@ -307,7 +336,7 @@ class SampleScreen(Screen):
             for col in self.columns:
                 col.set_status("error", settings)
             return
-        prime, length, seed = settings
+        prime, length, seed, top_k = settings
         self.seed_used = seed
         jobs = []
         for col in self.columns:
@@ -317,7 +346,7 @@ class SampleScreen(Screen):
                 continue
             col.begin(prime)
             col.set_status("loading", "loading the model…")
-            jobs.append(col.job())
+            jobs.append(col.job(top_k))
         if not jobs:
             return
         self._set_generating(True)
@@ -348,13 +377,14 @@ class SampleScreen(Screen):
             col = columns[job.side]
             try:
                 sampler = self._sampler(job)
-                chars = iter(sampler.stream(prime, length, job.temperature, seed))
+                chars = iter(sampler.scored(prime, length, job.temperature, seed, job.top_k))
             except Exception as exc:  # RunError, ValueError, a state dict that does not fit...
-                call(self._flush, col, "", "error", one_line(exc))
+                call(self._flush, col, ("", []), "error", one_line(exc))
                 continue
             temp = "argmax" if job.temperature == 0 else f"T {job.temperature:.2f}"
-            about = f"{temp} · step {sampler.step} · seed {seed}"
-            call(self._flush, col, "", "generating", f"{about} · generating…")
+            top = f" · top-{job.top_k}" if job.top_k and job.temperature else ""
+            about = f"{temp}{top} · step {sampler.step} · seed {seed}"
+            call(self._flush, col, ("", []), "generating", f"{about} · generating…")
             streams.append(_Stream(col, chars, about))
         last = time.monotonic()
         while streams and not worker.is_cancelled:
@@ -379,12 +409,13 @@ class SampleScreen(Screen):
                  f"{stream.about} · stopped at {stream.count} chars")
         self.post_message(self.Finished(worker.is_cancelled))
 
-    def _flush(self, col: SampleColumn, chunk: str, state: str, message: str) -> None:
+    def _flush(self, col: SampleColumn, chunk: tuple[str, list[float]], state: str,
+               message: str) -> None:
         """Text and status from the generating thread (a closed screen ignores them)."""
         if not col.is_attached:
             return
-        if chunk:
-            col.append(chunk)
+        if chunk[0]:
+            col.append(*chunk)
         if state:
             col.set_status(state, message)
 
@@ -417,6 +448,11 @@ class SampleScreen(Screen):
     @on(Input.Submitted)
     def _submitted(self) -> None:
         self.action_generate()
+
+    def action_toggle_probs(self) -> None:
+        self.show_probs = not self.show_probs
+        for col in self.query(SampleColumn):
+            col.colour_by_probability(self.show_probs)
 
     def action_toggle_b(self) -> None:
         col = self.column("B")
