@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 SUBCOMMANDS = frozenset({"headless", "check", "presets", "runs", "compare", "sample", "sweep",
-                         "sweep-report", "serve"})
+                         "sweep-report", "serve", "export"})
 
 
 def main() -> None:
