@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from lstm_tui.config import ConfigError, load_preset
-from lstm_tui.console import console
+from lstm_tui.console import colorful, console
 from lstm_tui.runs.store import RunError, list_runs, load_run, resolve_run, runs_root
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False,
@@ -222,8 +222,8 @@ def compare(
         print_json(compare_doc(loaded, split, key, series))
         return
     out.print(compare_table(loaded))
-    out.print(curves_text(series, f"{split} {key}", width=min(out.width, 120) - 1, log_y=log),
-              highlight=False)
+    out.print(curves_text(series, f"{split} {key}", width=min(out.width, 120) - 1, log_y=log,
+                          color=colorful(out)), highlight=False)
 
 
 @app.command()
@@ -397,11 +397,15 @@ def sweep_report(
     if view.show_table:
         out.print(sf.results_table(rows, data.axes, data.metric, data.goal, limit, column))
     if view.surface is not None:
-        for table in sf.heatmap_tables(view.surface, out.width):
+        # fitted to the terminal; in a file or a pipe, to 120 columns any editor shows
+        for table in sf.heatmap_tables(view.surface, out.width if out.is_terminal else width):
             out.print(table)
     elif view.lines is not None:
-        out.print(Text.from_ansi(sf.lines_text(view.lines, view.title.replace("band", "dotted"),
-                                               view.xlabel, width - 1, log_x=view.log_x)))
+        color = colorful(out)   # without colour, dotted bands would bury the lines
+        title = view.title.replace("band:", "dotted:") if color else \
+            view.title.replace("; band: min-max", "")
+        out.print(Text.from_ansi(sf.lines_text(view.lines, title, view.xlabel, width - 1,
+                                               log_x=view.log_x, band=color, color=color)))
 
 
 def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):

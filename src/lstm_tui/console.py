@@ -30,3 +30,8 @@ class CliConsole(Console):
 
 def console(stderr: bool = False) -> Console:
     return CliConsole(stderr=stderr)
+
+
+def colorful(con: Console) -> bool:
+    """Will `con` show colours?  Not in a file or a pipe, nor under NO_COLOR."""
+    return con.color_system is not None and not con.no_color

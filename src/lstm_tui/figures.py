@@ -98,6 +98,9 @@ def lines(path: Path, fmt_: str, series, *, title: str, xlabel: str, ylabel: str
                             linewidth=0)
     if not numeric:
         ax.set_xticks(range(len(labels)), [fmt(v) for v in labels])
+    elif all(isinstance(v, int) for v in labels):   # epochs, lengths: no 1.5 ticks
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     elif log_x and labels and all(v > 0 for v in labels):
         ax.set_xscale("log")
     _style(ax, title, xlabel, ylabel)
@@ -124,7 +127,7 @@ def heatmap(path: Path, fmt_: str, s) -> None:
             grid[i, j] = st.mean
             notes[i, j] = f"{st.mean:.3g}" + (f"\n±{st.std:.2g}" if st.n > 1 else "") + mark
     width = min(16.0, max(4.5, 0.62 * len(s.xs) + 2.2))
-    height = min(12.0, max(3.0, 0.42 * len(s.ys) + 1.6))
+    height = min(12.0, max(3.6, 0.42 * len(s.ys) + 1.6))
     fig, ax = _figure(width, height)
     cmap = "viridis" if s.goal == "max" else "viridis_r"
     masked = np.ma.masked_invalid(grid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Callable, Iterable, Sequence
 
 from rich import box
@@ -140,17 +139,24 @@ def compare_series(runs: Sequence[Run], split: str, key: str
     return series
 
 
+# Without colour, lines are told apart by their marker (rich drops colour in a file).
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
+
+
 def curves_text(series: Sequence[tuple[str, list[float], list[float]]], title: str,
-                width: int, height: int = 18, log_y: bool = False) -> Text:
+                width: int, height: int = 18, log_y: bool = False, color: bool = True) -> Text:
     """Overlaid line charts (plotext), one line per (label, xs, ys), as rich Text: rich
-    measures it right (no split rows) and drops its colours in a file or under NO_COLOR."""
+    measures it right (no split rows) and drops its colours in a file or under NO_COLOR;
+    with `color` off each line has its own marker instead."""
     import plotext as plt
     plt.clear_figure()
+    plt.limitsize(False, False)   # plotext would clip to its own idea of the terminal
     plt.plotsize(max(40, width), height)
-    plt.theme("clear" if os.environ.get("NO_COLOR") else "pro")
-    for label, xs, ys in series:
+    plt.theme("pro" if color else "clear")
+    for i, (label, xs, ys) in enumerate(series):
         if xs:
-            plt.plot(xs, ys, label=short_label(label, max(20, width - 20)))
+            plt.plot(xs, ys, label=short_label(label, max(20, width - 20)),
+                     marker="hd" if color else PLAIN_MARKERS[i % len(PLAIN_MARKERS)])
     if log_y and all(v > 0 for _, _, ys in series for v in ys):
         plt.yscale("log")
     plt.title(title)

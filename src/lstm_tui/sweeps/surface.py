@@ -379,14 +379,22 @@ def heatmap_tables(s: Surface, width: int, digits: int = 3) -> list[Table]:
 PALETTE = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
 
 
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")   # lines told apart without colour
+
+
 def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100,
-               height: int = 20, log_x: bool = False, band: bool = True) -> str:
+               height: int = 20, log_x: bool = False, band: bool = True,
+               color: bool | None = None) -> str:
     """Lines as a plotext chart; the band (min–max over seeds) is drawn as dotted lines of
-    the same color.  Non-numeric x values are placed evenly and labelled."""
+    the same color.  Non-numeric x values are placed evenly and labelled.  Without
+    `color` (default: unless NO_COLOR is set) each line has its own marker."""
     import plotext as plt
+    if color is None:
+        color = not os.environ.get("NO_COLOR")
     plt.clear_figure()
+    plt.limitsize(False, False)   # plotext would clip to its own idea of the terminal
     plt.plotsize(max(40, width), max(10, height))
-    plt.theme("clear" if os.environ.get("NO_COLOR") else "pro")
+    plt.theme("pro" if color else "clear")
     labels: list[Any] = []
     for line in series:
         for v in line.xs:
@@ -398,12 +406,13 @@ def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100
     for i, line in enumerate(series):
         if not line.xs:
             continue
-        color = PALETTE[i % len(PALETTE)]
+        hue = PALETTE[i % len(PALETTE)]
         xs = [where(v) for v in line.xs]
-        plt.plot(xs, line.means, label=line.label[:30], color=color, marker="hd")
+        marker = "hd" if color else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
+        plt.plot(xs, line.means, label=line.label[:30], color=hue, marker=marker)
         if band and any(h != lo for h, lo in zip(line.highs, line.lows)):
-            plt.plot(xs, line.lows, color=color, marker="·")
-            plt.plot(xs, line.highs, color=color, marker="·")
+            plt.plot(xs, line.lows, color=hue, marker="·")
+            plt.plot(xs, line.highs, color=hue, marker="·")
     if not numeric and labels:
         plt.xticks(list(range(len(labels))), [fmt(v) for v in labels])
     if log_x and numeric and labels and all(v > 0 for v in labels):
