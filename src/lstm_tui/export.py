@@ -164,7 +164,10 @@ def hparam_values(run: Run) -> dict[str, int | float | str | bool]:
     for key, value in flatten(run.config).items():
         if key in SKIPPED_CONFIG or value is None:
             continue
-        out[key] = value if isinstance(value, (int, float, str, bool)) else json.dumps(value)
+        if isinstance(value, bool):   # the writer would store it as the number 0 or 1
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
     return out
 
 
