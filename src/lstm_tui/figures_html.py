@@ -150,7 +150,8 @@ def heatmap_chart(s) -> Chart:
     if s.hidden:
         title += f"; each cell the best over {', '.join(s.hidden)}"
     return Chart(title, [trace], {"xaxis": {"title": {"text": s.x}, "type": "category"},
-                                  "yaxis": {"title": {"text": s.y}, "type": "category"}},
+                                  "yaxis": {"title": {"text": s.y}, "type": "category",
+                                            "autorange": "reversed"}},   # as in the terminal
                  height=max(360, 40 + 28 * len(s.ys)))
 
 
@@ -160,8 +161,7 @@ def surface_chart(s) -> Chart:
     xs, xaxis = _axis(s.xs)
     ys, yaxis = _axis(s.ys)
     trace = {"type": "surface", "x": xs, "y": ys, "z": z, "text": text, **_scale(s.goal),
-             "connectgaps": False, "contours": {"z": {"show": True, "usecolormap": True,
-                                                     "project": {"z": True}}},
+             "connectgaps": False,
              "hovertemplate": f"{s.x} %{{x}}<br>{s.y} %{{y}}<br>{s.metric} %{{z:.4g}}"
                               "<extra></extra>"}
     scene = {"xaxis": {"title": {"text": s.x}, **xaxis},
