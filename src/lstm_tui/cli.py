@@ -382,9 +382,14 @@ def sweep_report(
     column = f"{'final' if final else 'best'}_{data.metric}"
     width = min(out.width, 120)
     if not rows:
-        if as_json or target:
-            raise ConfigError(str(data.path), "", f"no results yet ({data.total} points; run "
-                              "`lstm-lab sweep`)")
+        if target:
+            raise ConfigError(str(data.path), "", f"no results yet to draw ({data.total} "
+                              "points; run `lstm-lab sweep`)")
+        if as_json:
+            from lstm_tui.jsondocs import sweep_doc
+            from lstm_tui.sweeps.views import SweepView
+            print_json(sweep_doc(data, rows, column, pinned, SweepView("table")))
+            return
         out.print(f"no results yet in {data.path} ({data.total} points; run `lstm-lab sweep`)")
         return
     view = sweep_view(data, rows, pinned, column, x=x, y=y, by=by, epochs=epochs, log_x=log_x)

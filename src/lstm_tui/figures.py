@@ -8,6 +8,7 @@ backend, no global state) and take the same plain data as the terminal charts.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,8 +36,15 @@ def _figure(width: float, height: float):
     return fig, fig.add_subplot()
 
 
+def _title(ax, title: str) -> None:
+    """A left-aligned title, wrapped to the figure's width (about 13 characters an inch of axes)."""
+    width = ax.figure.get_size_inches()[0]
+    ax.set_title(textwrap.fill(title, max(30, int((width - 1.6) * 13))), fontsize=10,
+                 loc="left")   # the axes start about an inch in; a colorbar takes more
+
+
 def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, fontsize=10, loc="left")
+    _title(ax, title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3, linewidth=0.6)
@@ -94,8 +102,8 @@ def lines(path: Path, fmt_: str, series, *, title: str, xlabel: str, ylabel: str
         (drawn,) = ax.plot(xs, line.means, marker="o", markersize=3.5, linewidth=1.4,
                            label=line.label)
         if any(h != lo for h, lo in zip(line.highs, line.lows)):
-            ax.fill_between(xs, line.lows, line.highs, color=drawn.get_color(), alpha=0.18,
-                            linewidth=0)
+            ax.fill_between(xs, line.lows, line.highs, color=drawn.get_color(),
+                            alpha=0.18 if len(series) <= 2 else 0.09, linewidth=0)
     if not numeric:
         ax.set_xticks(range(len(labels)), [fmt(v) for v in labels])
     elif all(isinstance(v, int) for v in labels):   # epochs, lengths: no 1.5 ticks
@@ -151,5 +159,5 @@ def heatmap(path: Path, fmt_: str, s) -> None:
     title = f"{s.metric}: mean over seeds"
     if s.hidden:
         title += f"; each cell the best over {', '.join(s.hidden)}"
-    ax.set_title(title, fontsize=10, loc="left")
+    _title(ax, title)
     _save(fig, path, fmt_)
