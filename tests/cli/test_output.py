@@ -337,3 +337,13 @@ def test_export_tensorboard_reads_back_with_tensorboard(runs_dir, tmp_path):
     (logdir / "b-run" / "notes.txt").write_text("mine")
     bad(invoke("export", b.name, "--tensorboard", logdir, "--force"), "not replacing it")
     assert (logdir / "b-run" / "notes.txt").read_text() == "mine"
+
+
+def test_sweep_report_json_before_any_result(tmp_path):
+    sweep = fake_sweep(tmp_path, {"task.seq_len": [4, 8], "model.cell": ["lstm", "gru"]})
+    (sweep / "results.csv").write_text("")
+    result = invoke("sweep-report", sweep, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["rows"] == 0 and doc["points"] == [] and doc["total"] == 8
+    bad(invoke("sweep-report", sweep, "-o", tmp_path / "x.png"), "no results yet")
