@@ -200,7 +200,7 @@ def compare(
                                           "(fields: see the README)")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="also write the curves to a figure: .png, .svg, .pdf "
-        "(lstm-lab[plots]) or .html (interactive, self-contained)", show_default=False)] = None,
+        "(the plots extra) or .html (interactive, self-contained)", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --output "
                                         "file")] = False,
     runs_dir: RunsDir = None,
@@ -354,7 +354,7 @@ def sweep_report(
                                           "(fields: see the README)")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="also write the view to a figure: .png, .svg, .pdf "
-        "(lstm-lab[plots]) or .html (interactive, with a 3-D surface of two axes)",
+        "(the plots extra) or .html (interactive, with a 3-D surface of two axes)",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --output "
                                         "file")] = False,

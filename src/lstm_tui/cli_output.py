@@ -20,13 +20,6 @@ from lstm_tui.export import atomic_write, check_new_file
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
 
-OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", help="also write a figure: .png, .svg, .pdf (lstm-lab[plots]: "
-    "matplotlib) or .html (interactive, one self-contained file)", show_default=False)]
-ForceOpt = Annotated[bool, typer.Option("--force", help="replace an existing --output file")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout "
-                                       "instead (fields: see the README)")]
-
 
 def print_json(doc: dict) -> None:
     from lstm_tui.jsondocs import dumps
@@ -123,13 +116,13 @@ def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, A
 
 @bad_input
 def export(
-    refs: Annotated[list[str], typer.Argument(metavar="RUN...", help="runs (folder or name)")],
+    refs: Annotated[list[str], typer.Argument(metavar="RUN", help="runs (folder or name)")],
     csv_file: Annotated[Optional[Path], typer.Option(
         "--csv", help="one long table: run, step, split, metric, value, epoch, time, then "
         "the config columns", show_default=False)] = None,
     tensorboard: Annotated[Optional[Path], typer.Option(
         "--tensorboard", help="a folder of TensorBoard event files per run (scalars and "
-        "hparams; lstm-lab[tensorboard])", show_default=False)] = None,
+        "hparams; the tensorboard extra)", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing CSV file or "
                                         "exported run folders")] = False,
     runs_dir: RunsDir = None,
