@@ -106,6 +106,8 @@ def atomic_write(path: Path, write) -> None:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:   # a read-only folder, a full disk: one line, the old file kept
+        raise ConfigError(str(path), "", f"cannot write it ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -175,6 +177,14 @@ def write_tensorboard(root: Path, runs: Sequence[Run], force: bool = False) -> l
     """A folder of event files per run under `root`; returns the folders."""
     SummaryWriter, hparams = import_writer()
     check_tensorboard_dir(root, runs, force)
+    try:
+        return _write_tensorboard(root, runs, SummaryWriter, hparams)
+    except OSError as exc:   # a read-only folder, a full disk: one line, old exports kept
+        raise ConfigError(f"--tensorboard {root}", "", f"cannot write it "
+                          f"({exc.strerror or exc})") from None
+
+
+def _write_tensorboard(root: Path, runs: Sequence[Run], SummaryWriter, hparams) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     written = []
     for run, name in zip(runs, unique_names(runs)):

@@ -347,3 +347,9 @@ def test_sweep_report_json_before_any_result(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["rows"] == 0 and doc["points"] == [] and doc["total"] == 8
     bad(invoke("sweep-report", sweep, "-o", tmp_path / "x.png"), "no results yet")
+
+
+def test_a_folder_that_cannot_be_written_is_one_line(runs_dir):
+    a = fake_run(runs_dir, "a-run")
+    bad(invoke("export", a.name, "--csv", "/proc/lstm-lab-export.csv"), "cannot write it")
+    bad(invoke("export", a.name, "--tensorboard", "/proc/lstm-lab-tb"), "cannot write it")
