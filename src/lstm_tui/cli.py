@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from lstm_tui.cli_complete import complete_preset, complete_run
 from lstm_tui.config import ConfigError, load_preset
+from lstm_tui.console import colorful, console
 from lstm_tui.errors import first_line
 from lstm_tui.runs.store import RunError, load_run, resolve_run, runs_root
 
@@ -52,8 +53,8 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_i
                   "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
                   "preset, a file or a shipped name, loaded). RUN arguments take a run "
                   "folder, its name, or latest / latest~1 / ...")
-out = Console()
-err = Console(stderr=True)
+out = console()              # never wrapped at 80 columns in a file or a pipe
+err = console(stderr=True)
 
 EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -111,7 +112,9 @@ class StopFlag:
             if self.requested and signum == signal.SIGINT:
                 raise KeyboardInterrupt
             self.requested = True
-            err.print("[yellow]stopping after this step (Ctrl-C again to force)...[/]")
+            # through the live console in a terminal: a line above the bar, not into it
+            (out if out.is_terminal else err).print(
+                "[yellow]stopping after this step (Ctrl-C again to force)...[/]")
         signal.signal(signal.SIGINT, handler)
         signal.signal(signal.SIGTERM, handler)
 
@@ -176,7 +179,9 @@ def _check_device(device: str) -> None:
 @bad_input
 def check(preset: Annotated[str, typer.Argument(help="preset file or shipped preset name",
                                                 autocompletion=complete_preset)],
-          sets: Sets = None) -> None:
+          sets: Sets = None,
+          as_json: Annotated[bool, typer.Option("--json", help="print one JSON document "
+                                                "(fields: see the README)")] = False) -> None:
     """Validate a preset (and overrides) without training."""
     from lstm_tui.models.summary import summarize
     from lstm_tui.presets import resolve_preset
@@ -188,6 +193,13 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     shape = describe_task(cfg.task)
     summary = summarize(cfg.model, shape.input_size, shape.output_size, shape.seq_len,
                         shape.readout)
+    if as_json:
+        from lstm_tui.cli_output import print_json
+        from lstm_tui.jsondocs import check_doc
+        from lstm_tui.sweeps.spec import parse_sweep
+        spec = parse_sweep(cfg, str(path)) if cfg.sweep is not None else None
+        print_json(check_doc(path, cfg, shape, summary, spec))
+        return
     out.print(f"[green]ok[/] {path}: task {cfg.task.kind}, {cfg.model.cell} "
               f"{cfg.model.hidden}x{cfg.model.layers}, {summary.total:,} parameters, "
               f"{shape.train_size:,} training examples")
@@ -199,12 +211,19 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
 
 
 @app.command("presets")
-def list_presets() -> None:
+def list_presets(as_json: Annotated[bool, typer.Option("--json", help="print one JSON "
+                                                       "document (fields: see the README)")]
+                 = False) -> None:
     """List the presets shipped with lstm-lab."""
     from rich.table import Table
 
     from lstm_tui.presets import shipped_presets
     plugin_warnings()
+    if as_json:
+        from lstm_tui.cli_output import print_json
+        from lstm_tui.jsondocs import presets_doc
+        print_json(presets_doc(shipped_presets()))
+        return
     table = Table(title="Shipped presets (use the name or the path)", title_justify="left")
     table.add_column("name")
     table.add_column("kind")
@@ -223,24 +242,34 @@ def compare(
                                                   "or loss, grad_norm, mean_abs_grad)")] = None,
     split: Annotated[str, typer.Option(help="val | train")] = "val",
     log: Annotated[bool, typer.Option("--log", help="log-scale y axis")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
+                                          "(fields: see the README)")] = False,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="also write the curves to a figure: .png, .svg, .pdf "
+        "(the plots extra) or .html (interactive, self-contained)", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --output "
+                                        "file")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Config keys that differ, best/final metrics side by side, overlaid curves."""
-    from lstm_tui.report import compare_table, curves_text
+    from lstm_tui.cli_output import compare_figure, figure_target, print_json
+    from lstm_tui.report import compare_series, compare_table, curves_text
     if split not in ("val", "train"):
-        raise ConfigError("--split", "split", f"must be one of val, train, got {split!r}")
+        raise ConfigError("--split", "", f"must be one of val, train, got {split!r}")
+    target = figure_target(output, force)
     root = runs_root(runs_dir)
     loaded = [load_run(resolve_run(root, ref)) for ref in refs]
-    out.print(compare_table(loaded))
     key = metric or loaded[0].info.metric or "loss"
-    series = [(r.info.name, *r.series(split, key)) for r in loaded]
-    if not any(xs for _, xs, _ in series):
-        known = sorted({k for r in loaded for rec in r.metrics if rec.get("split") == split
-                        for k, v in rec.items() if isinstance(v, (int, float))} - {"step"})
-        raise ConfigError("--metric", "metric", f"no {split} records of {key!r} in these runs "
-                          f"(recorded: {', '.join(known) or 'none yet'})")
-    out.print(curves_text(series, f"{split} {key}", width=min(out.width, 120), log_y=log),
-              highlight=False, markup=False)
+    series = compare_series(loaded, split, key)
+    if target:
+        compare_figure(target, loaded, series, split, key, log)
+    if as_json:
+        from lstm_tui.jsondocs import compare_doc
+        print_json(compare_doc(loaded, split, key, series))
+        return
+    out.print(compare_table(loaded))
+    out.print(curves_text(series, f"{split} {key}", width=min(out.width, 120) - 1, log_y=log,
+                          color=colorful(out)), highlight=False)
 
 
 @app.command()
@@ -386,6 +415,14 @@ def sweep_report(
                                         "the best")] = False,
     log_x: Annotated[bool, typer.Option("--log-x", help="log-scale x axis (charts)")] = False,
     limit: Annotated[int, typer.Option(min=1, help="rows of the result table")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
+                                          "(fields: see the README)")] = False,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="also write the view to a figure: .png, .svg, .pdf "
+        "(the plots extra) or .html (interactive, with a 3-D surface of two axes)",
+        show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --output "
+                                        "file")] = False,
     sets: Sets = None,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -394,51 +431,51 @@ def sweep_report(
     no option: the result table and a heatmap of two axes (one axis: a line).
     --x A --y B: heatmap of the metric over A × B, mean ±std over seeds; each
       cell is the best over the axes not shown, unless pinned with --where.
+      A heatmap wider than the terminal is transposed, or split into parts.
     --x A [--by B]: the metric along A with a min-max band over seeds, a line
       per value of B (RNN vs LSTM over sequence length: --x seq_len --by cell).
     --epochs A: validation metric by epoch for each value of A (mean of runs).
     """
-    from rich.text import Text
-
+    from lstm_tui.cli_output import figure_target, print_json, sweep_figure
     from lstm_tui.sweeps import surface as sf
+    from lstm_tui.sweeps.views import sweep_view
 
+    target = figure_target(output, force)
     data = _load_sweep(sweep_ref, sets or [], runs_dir)
     pinned = sf.parse_where(where or [], data.axes)
     rows = sf.filter_rows(data.rows, pinned)
     column = f"{'final' if final else 'best'}_{data.metric}"
     width = min(out.width, 120)
     if not rows:
+        if target:
+            raise ConfigError(str(data.path), "", f"no results yet to draw ({data.total} "
+                              "points; run `lstm-lab sweep`)")
+        if as_json:
+            from lstm_tui.jsondocs import sweep_doc
+            from lstm_tui.sweeps.views import SweepView
+            print_json(sweep_doc(data, rows, column, pinned, SweepView("table")))
+            return
         out.print(f"no results yet in {data.path} ({data.total} points; run `lstm-lab sweep`)")
         return
-    if epochs:
-        axis = sf.resolve_axis(epochs, data.axes, "--epochs")
-        curves = sf.epoch_lines(rows, sf.load_records(data.path, rows), axis, data.metric)
-        out.print(Text.from_ansi(sf.lines_text(
-            curves, f"val {data.metric} by epoch, per {axis} (mean of runs; dotted: min-max)",
-            "epoch", width)))
+    view = sweep_view(data, rows, pinned, column, x=x, y=y, by=by, epochs=epochs, log_x=log_x)
+    if target:
+        sweep_figure(target, view, data, rows, pinned, column)
+    if as_json:
+        from lstm_tui.jsondocs import sweep_doc
+        print_json(sweep_doc(data, rows, column, pinned, view))
         return
-    if x is None and y is None and by is None:
+    if view.show_table:
         out.print(sf.results_table(rows, data.axes, data.metric, data.goal, limit, column))
-        free = [a for a in data.axes if a not in pinned]
-        if len(free) >= 2:   # the axis with more values runs down the rows
-            x, y = sorted(free[:2], key=lambda a: len(sf.axis_values(rows, a)))
-        elif free:
-            x = free[0]
-        else:
-            return
-    if x is None:
-        raise ConfigError("--x", "x", "is needed with --y or --by (the axis along the chart)")
-    x = sf.resolve_axis(x, data.axes, "--x")
-    if y is not None:
-        y = sf.resolve_axis(y, data.axes, "--y")
-        out.print(sf.heatmap_table(sf.surface(rows, data.axes, x, y, column, data.goal,
-                                              metric=column.replace("_", " "))))
-        return
-    by_axis = sf.resolve_axis(by, data.axes, "--by") if by else None
-    series = sf.lines(rows, data.axes, x, column, data.goal, by=by_axis)
-    out.print(Text.from_ansi(sf.lines_text(
-        series, f"{column.replace('_', ' ')} over {x} (mean over seeds; dotted: min-max)", x,
-        width, log_x=log_x)))
+    if view.surface is not None:
+        # fitted to the terminal; in a file or a pipe, to 120 columns any editor shows
+        for table in sf.heatmap_tables(view.surface, out.width if out.is_terminal else width):
+            out.print(table)
+    elif view.lines is not None:
+        color = colorful(out)   # without colour, dotted bands would bury the lines
+        title = view.title.replace("band:", "dotted:") if color else \
+            view.title.replace("; band: min-max", "")
+        out.print(Text.from_ansi(sf.lines_text(view.lines, title, view.xlabel, width - 1,
+                                               log_x=view.log_x, band=color, color=color)))
 
 
 def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
@@ -511,3 +548,7 @@ def command_names() -> set[str]:
 def main() -> None:
     from lstm_tui.entry import main as entry_main
     entry_main()
+
+
+from lstm_tui.cli_output import register as _register_output  # noqa: E402  (needs app)
+_register_output(app)

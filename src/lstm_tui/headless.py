@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 from rich.table import Table
@@ -72,7 +73,9 @@ class HeadlessDisplay:
         elif isinstance(event, ev.TaskReport):
             self.figures.update(event.figures)
         elif isinstance(event, ev.TextSample):
-            out.print(f"[dim]sample (T={event.temperature:g}):[/] {event.text!r}")
+            # escaped: a sample may hold '[' (markup); soft_wrap: one line, never cut
+            out.print(f"[dim]sample (T={event.temperature:g}):[/] {escape(repr(event.text))}",
+                      soft_wrap=True)
         elif isinstance(event, (ev.Finished, ev.Failed)):
             self.progress.stop()
 

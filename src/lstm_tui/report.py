@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import math
-import os
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from lstm_tui.config import ConfigError
 from lstm_tui.events import ModelSummary
+from lstm_tui.numbers import fmt  # noqa: F401  (callers import it from here too)
 from lstm_tui.runs.listing import flatten
-from lstm_tui.runs.store import Run
-
-
-def fmt(value: float | int | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.{digits}g}" if abs(value) < 1e5 else f"{value:.4e}"
+from lstm_tui.runs.store import Run, RunInfo
 
 
 def age(seconds: float) -> str:
@@ -61,7 +52,22 @@ def differing_keys(configs: Iterable[dict]) -> dict[str, list[object]]:
     return out
 
 
+# The rows under the config keys, one value per run; a new row is one more entry here.
+RESULT_ROWS: list[tuple[str, Callable[[Run], str]]] = [
+    ("status", lambda r: r.info.status),
+    ("metric", lambda r: r.info.metric or "-"),
+    ("best", lambda r: fmt(r.info.best)),
+    ("final", lambda r: fmt(r.info.final)),
+    ("steps", lambda r: fmt(r.info.steps)),
+    ("seconds", lambda r: fmt(r.info.seconds, 3)),
+    ("params", lambda r: fmt(r.info.params)),
+    ("tags", lambda r: " ".join(r.info.tags) or "-"),
+    ("note", lambda r: r.info.note or "-"),
+]
+
+
 def compare_table(runs: Sequence[Run]) -> Table:
+    """Config keys that differ, then RESULT_ROWS, a column per run."""
     table = Table(title="Comparison", title_justify="left")
     table.add_column("")
     for run in runs:
@@ -72,15 +78,8 @@ def compare_table(runs: Sequence[Run]) -> Table:
     if not diff:
         table.add_row("(configs)", *("identical" for _ in runs))
     table.add_section()
-    table.add_row("status", *(r.info.status for r in runs))
-    table.add_row("metric", *(r.info.metric or "-" for r in runs))
-    table.add_row("best", *(fmt(r.info.best) for r in runs))
-    table.add_row("final", *(fmt(r.info.final) for r in runs))
-    table.add_row("steps", *(str(r.info.steps) for r in runs))
-    table.add_row("seconds", *(fmt(r.info.seconds, 3) for r in runs))
-    table.add_row("params", *(fmt(r.info.params) for r in runs))
-    table.add_row("tags", *(" ".join(r.info.tags) or "-" for r in runs))
-    table.add_row("note", *(r.info.note or "-" for r in runs))
+    for label, value in RESULT_ROWS:
+        table.add_row(label, *(value(r) for r in runs))
     add_environment(table, runs)
     return table
 
@@ -101,22 +100,53 @@ def add_environment(table: Table, runs: Sequence[Run]) -> None:
         table.add_row(mark, *(escape(s.get(label, "not recorded")) for s in shown))
 
 
+def short_label(label: str, room: int) -> str:
+    """A legend label that fits `room` characters: run names differ at both ends (the
+    date in front, the model at the back), so the middle goes."""
+    if len(label) <= room:
+        return label
+    keep = max(room - 1, 2)
+    return label[:(keep + 1) // 2] + "…" + label[len(label) - keep // 2:]
+
+
+def plottable(runs: Sequence[Run], split: str) -> list[str]:
+    """The numeric series recorded for `split` in these runs (bookkeeping left out)."""
+    return sorted({k for r in runs for rec in r.metrics if rec.get("split") == split
+                   for k, v in rec.items() if isinstance(v, (int, float))
+                   and not isinstance(v, bool)} - {"step", "epoch", "time"})
+
+
+def compare_series(runs: Sequence[Run], split: str, key: str
+                   ) -> list[tuple[str, list[float], list[float]]]:
+    """(run name, steps, values) of `key` for every run; ConfigError when no run has it."""
+    series = [(r.info.name, *r.series(split, key)) for r in runs]
+    if not any(xs for _, xs, _ in series):
+        known = plottable(runs, split)
+        raise ConfigError(f"--metric {key}", "", f"no {split} records of it in these runs "
+                          f"({split} records have: {', '.join(known) or 'nothing yet'})")
+    return series
+
+
+# Without colour, lines are told apart by their marker (rich drops colour in a file).
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
+
+
 def curves_text(series: Sequence[tuple[str, list[float], list[float]]], title: str,
-                width: int, height: int = 18, log_y: bool = False) -> str:
-    """Overlaid line charts as text (plotext), one line per (label, xs, ys)."""
+                width: int, height: int = 18, log_y: bool = False, color: bool = True) -> Text:
+    """Overlaid line charts (plotext), one line per (label, xs, ys), as rich Text: rich
+    measures it right (no split rows) and drops its colours in a file or under NO_COLOR;
+    with `color` off each line has its own marker instead."""
     import plotext as plt
     plt.clear_figure()
+    plt.limitsize(False, False)   # plotext would clip to its own idea of the terminal
     plt.plotsize(max(40, width), height)
-    if os.environ.get("NO_COLOR"):
-        plt.theme("clear")
-    else:
-        plt.theme("pro")
-    for label, xs, ys in series:
+    plt.theme("pro" if color else "clear")
+    for i, (label, xs, ys) in enumerate(series):
         if xs:
-            plt.plot(xs, ys, label=label[-30:])
+            plt.plot(xs, ys, label=short_label(label, max(20, width - 20)),
+                     marker="hd" if color else PLAIN_MARKERS[i % len(PLAIN_MARKERS)])
     if log_y and all(v > 0 for _, _, ys in series for v in ys):
         plt.yscale("log")
     plt.title(title)
     plt.xlabel("step")
-    return plt.build()
-
+    return Text.from_ansi(plt.build())

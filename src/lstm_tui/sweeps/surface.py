@@ -13,6 +13,7 @@ unless `where` pins the other axes.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import statistics
@@ -24,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_tui.config import ConfigError, load_preset, suggest
+from lstm_tui.numbers import fmt
 from lstm_tui.runs.store import METRICS, read_jsonl
 from lstm_tui.sweeps.runner import RESULTS_FILE, SWEEP_FILE, read_results, typed
 from lstm_tui.sweeps.spec import show_value, parse_sweep
@@ -286,18 +288,6 @@ def load_records(sweep_dir: Path, rows: Iterable[dict]) -> dict[str, list[dict]]
 
 # ---------------------------------------------------------------- rendering
 
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return show_value(value)
-    if isinstance(value, int):
-        return str(value)
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.{digits}g}"
-
-
 def _shade(fraction: float) -> str:
     """Red (worst) through yellow to green (best), as a rich background style."""
     fraction = min(1.0, max(0.0, fraction))
@@ -308,22 +298,27 @@ def _shade(fraction: float) -> str:
     return f"black on rgb({r},{min(g, 200)},60)"
 
 
-def heatmap_table(s: Surface, digits: int = 3) -> Table:
-    """The surface as a table: one row per y value, one column per x value, each cell
-    'mean ±std' colored from worst (red) to best (green); '!' marks diverged/failed seeds."""
+def heatmap_table(s: Surface, digits: int = 3, xs: Sequence[Any] | None = None,
+                  note: str = "") -> Table:
+    """The surface as a table: one row per y value, one column per x value (or per value
+    of `xs`, a part of them), each cell 'mean ±std' colored from worst (red) to best
+    (green); '!' marks diverged/failed seeds."""
+    xs = s.xs if xs is None else xs
     title = f"{s.metric} (mean ±std over seeds; {'higher' if s.goal == 'max' else 'lower'} " \
             "is better)"
     caption = f"rows: {s.y}, columns: {s.x}"
     if s.hidden:
         caption += f"; each cell is the best over {', '.join(s.hidden)}"
+    if note:
+        caption += f"; {note}"
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     table.add_column(f"{s.y.rsplit('.', 1)[-1]} \\ {s.x.rsplit('.', 1)[-1]}", style="bold")
-    for xv in s.xs:
+    for xv in xs:
         table.add_column(fmt(xv), justify="center")
     span = s.range()
     for yv in s.ys:
         cells = []
-        for xv in s.xs:
+        for xv in xs:
             c = s.cell(xv, yv)
             if c is None:
                 cells.append(Text("·", style="dim"))
@@ -341,17 +336,65 @@ def heatmap_table(s: Surface, digits: int = 3) -> Table:
     return table
 
 
+def transposed(s: Surface) -> Surface:
+    """The same surface with its axes swapped (x values down the rows)."""
+    return Surface(s.y, s.x, s.ys, s.xs, {(k[1], k[0]): c for k, c in s.cells.items()},
+                   s.metric, s.goal, s.hidden)
+
+
+def _natural_width(table: Table) -> int:
+    from rich.console import Console
+    from rich.measure import Measurement
+    console = Console(width=100_000, file=io.StringIO())
+    return Measurement.get(console, console.options, table).maximum
+
+
+def heatmap_tables(s: Surface, width: int, digits: int = 3) -> list[Table]:
+    """heatmap_table made to fit `width` columns, never squeezed into '…' cells: as it is;
+    else transposed, when that fits; else its columns split over several tables.  The
+    caption says which."""
+    table = heatmap_table(s, digits)
+    if _natural_width(table) <= width:
+        return [table]
+    flipped = transposed(s)
+    table = heatmap_table(flipped, digits, note=f"transposed to fit {width} columns")
+    if _natural_width(table) <= width:
+        return [table]
+    if len(flipped.xs) < len(s.xs):   # split the orientation with fewer columns
+        s = flipped
+    parts: list[list[Any]] = [[]]
+    for xv in s.xs:
+        if parts[-1] and _natural_width(heatmap_table(s, digits, parts[-1] + [xv])) > width:
+            parts.append([])
+        parts[-1].append(xv)
+    tables, start = [], 0
+    for part in parts:
+        note = (f"columns {start + 1}-{start + len(part)} of {len(s.xs)} "
+                f"(split to fit {width} columns)")
+        tables.append(heatmap_table(s, digits, part, note))
+        start += len(part)
+    return tables
+
+
 PALETTE = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
 
 
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")   # lines told apart without colour
+
+
 def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100,
-               height: int = 20, log_x: bool = False, band: bool = True) -> str:
+               height: int = 20, log_x: bool = False, band: bool = True,
+               color: bool | None = None) -> str:
     """Lines as a plotext chart; the band (min–max over seeds) is drawn as dotted lines of
-    the same color.  Non-numeric x values are placed evenly and labelled."""
+    the same color.  Non-numeric x values are placed evenly and labelled.  Without
+    `color` (default: unless NO_COLOR is set) each line has its own marker."""
     import plotext as plt
+    if color is None:
+        color = not os.environ.get("NO_COLOR")
     plt.clear_figure()
+    plt.limitsize(False, False)   # plotext would clip to its own idea of the terminal
     plt.plotsize(max(40, width), max(10, height))
-    plt.theme("clear" if os.environ.get("NO_COLOR") else "pro")
+    plt.theme("pro" if color else "clear")
     labels: list[Any] = []
     for line in series:
         for v in line.xs:
@@ -363,12 +406,13 @@ def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100
     for i, line in enumerate(series):
         if not line.xs:
             continue
-        color = PALETTE[i % len(PALETTE)]
+        hue = PALETTE[i % len(PALETTE)]
         xs = [where(v) for v in line.xs]
-        plt.plot(xs, line.means, label=line.label[:30], color=color, marker="hd")
+        marker = "hd" if color else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
+        plt.plot(xs, line.means, label=line.label[:30], color=hue, marker=marker)
         if band and any(h != lo for h, lo in zip(line.highs, line.lows)):
-            plt.plot(xs, line.lows, color=color, marker="·")
-            plt.plot(xs, line.highs, color=color, marker="·")
+            plt.plot(xs, line.lows, color=hue, marker="·")
+            plt.plot(xs, line.highs, color=hue, marker="·")
     if not numeric and labels:
         plt.xticks(list(range(len(labels))), [fmt(v) for v in labels])
     if log_x and numeric and labels and all(v > 0 for v in labels):

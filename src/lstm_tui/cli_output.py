@@ -1,0 +1,161 @@
+"""Results out of the lab, from the command line: `lstm-lab export`, the `--output`
+figures of `compare` and `sweep-report`, and the `--json` printer.
+
+Every output is checked before any work is done (extension, an existing file without
+--force, a missing extra) and written atomically, so bad input is one line, exit 2, and
+nothing already on disk is lost.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from lstm_tui.cli import RunsDir, bad_input, err, out
+from lstm_tui.config import ConfigError
+from lstm_tui.export import atomic_write, check_new_file
+
+FIGURE_FORMATS = ("png", "svg", "pdf", "html")
+
+
+def print_json(doc: dict) -> None:
+    from lstm_tui.jsondocs import dumps
+    sys.stdout.write(dumps(doc) + "\n")
+    sys.stdout.flush()
+
+
+def figure_target(path: Optional[Path], force: bool) -> Optional[tuple[Path, str]]:
+    """(path, format) of an --output figure, checked before any work: extension, folder,
+    an existing file, and that the library it needs is installed."""
+    if path is None:
+        return None
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in FIGURE_FORMATS:
+        raise ConfigError(f"--output {path}", "", f"unknown extension {path.suffix or '(none)'!r}"
+                          f"; use one of {', '.join('.' + k for k in FIGURE_FORMATS)}")
+    check_new_file(path, force, "--output")
+    if kind == "html":
+        from lstm_tui.figures_html import plotly_js
+        plotly_js()
+    else:
+        from lstm_tui.figures import import_matplotlib
+        import_matplotlib()
+    return path, kind
+
+
+def _written(path: Path) -> None:
+    err.print(f"figure: {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def compare_figure(target: tuple[Path, str], runs, series, split: str, key: str,
+                   log_y: bool) -> None:
+    path, kind = target
+    title = f"{split} {key}"
+    if kind == "html":
+        from lstm_tui import figures_html as fh
+        from lstm_tui.report import RESULT_ROWS, differing_keys
+        diff = differing_keys(r.config for r in runs)
+        rows = [[k, *(str(v) for v in vals)] for k, vals in diff.items()]
+        rows += [[label, *(value(r) for r in runs)] for label, value in RESULT_ROWS]
+        page = fh.Page(f"lstm-lab compare: {title}",
+                       [fh.curves_chart(series, title, key, log_y)],
+                       [("Config keys that differ, and results", ["", *(r.info.name for r in
+                                                                         runs)], rows)])
+        atomic_write(path, lambda tmp: fh.write(tmp, page))
+    else:
+        from lstm_tui import figures
+        atomic_write(path, lambda tmp: figures.curves(tmp, kind, series, title=title,
+                                                      ylabel=key, log_y=log_y))
+    _written(path)
+
+
+def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, Any],
+                 column: str) -> None:
+    from lstm_tui.sweeps.views import surface_3d
+    path, kind = target
+    if view.kind == "table":
+        raise ConfigError(f"--output {path}", "", "nothing to draw: every axis is pinned "
+                          "by --where")
+    if kind == "html":
+        from lstm_tui import figures_html as fh
+        from lstm_tui.numbers import fmt
+        from lstm_tui.sweeps.surface import ranked
+        charts = [fh.heatmap_chart(view.surface) if view.surface is not None else
+                  fh.lines_chart(view.lines, view.title, view.xlabel, view.ylabel, view.log_x)]
+        s3 = surface_3d(view, data, rows, pinned, column)
+        if s3 is not None:
+            charts.append(fh.surface_chart(s3))
+        header = ["#", *(a.rsplit(".", 1)[-1] for a in data.axes), column.replace("_", " "),
+                  "±std", "seeds", "status"]
+        table = [[str(i), *(fmt(g.values[a]) for a in data.axes),
+                  fmt(g.stat.mean) if g.stat else "-",
+                  fmt(g.stat.std, 2) if g.stat and g.stat.n > 1 else "-", str(len(g.runs)),
+                  ", ".join(sorted(set(g.statuses)))]
+                 for i, g in enumerate(ranked(rows, data.axes, column, data.goal), 1)]
+        notes = [f"{data.path}: {len(rows)} of {data.total} runs"
+                 + (f"; where {', '.join(f'{k}={v}' for k, v in pinned.items())}"
+                    if pinned else "")]
+        page = fh.Page(f"lstm-lab sweep-report: {data.name}", charts,
+                       [(f"Points by {column.replace('_', ' ')} "
+                         f"({'higher' if data.goal == 'max' else 'lower'} is better)",
+                         header, table)], notes)
+        atomic_write(path, lambda tmp: fh.write(tmp, page))
+    else:
+        from lstm_tui import figures
+        if view.surface is not None:
+            atomic_write(path, lambda tmp: figures.heatmap(tmp, kind, view.surface))
+        else:
+            atomic_write(path, lambda tmp: figures.lines(
+                tmp, kind, view.lines, title=view.title, xlabel=view.xlabel,
+                ylabel=view.ylabel, log_x=view.log_x))
+    _written(path)
+
+
+@bad_input
+def export(
+    refs: Annotated[list[str], typer.Argument(metavar="RUN", help="runs (folder or name)")],
+    csv_file: Annotated[Optional[Path], typer.Option(
+        "--csv", help="one long table: run, step, split, metric, value, epoch, time, then "
+        "the config columns", show_default=False)] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option(
+        "--tensorboard", help="a folder of TensorBoard event files per run (scalars and "
+        "hparams; the tensorboard extra)", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing CSV file or "
+                                        "exported run folders")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Export runs' metrics to a CSV table or TensorBoard event files."""
+    from lstm_tui.export import check_tensorboard_dir, import_writer, write_csv, \
+        write_tensorboard
+    from lstm_tui.runs.store import load_run, resolve_run, runs_root
+    if csv_file is None and tensorboard is None:
+        raise ConfigError("export", "", "say where: --csv FILE and/or --tensorboard DIR")
+    root = runs_root(runs_dir)
+    paths: list[Path] = []
+    for ref in refs:
+        path = resolve_run(root, ref)
+        if path.resolve() not in [p.resolve() for p in paths]:
+            paths.append(path)
+    runs = [load_run(p) for p in paths]
+    # every check before the first byte is written
+    if csv_file is not None:
+        check_new_file(csv_file, force, "--csv")
+    if tensorboard is not None:
+        import_writer()
+        check_tensorboard_dir(tensorboard, runs, force)
+    if csv_file is not None:
+        n = write_csv(csv_file, runs)
+        out.print(f"csv: {csv_file} ({n:,} rows, {len(runs)} run{'s' * (len(runs) != 1)})",
+                  highlight=False, markup=False, soft_wrap=True)
+    if tensorboard is not None:
+        folders = write_tensorboard(tensorboard, runs, force)
+        out.print(f"tensorboard: {tensorboard} ({len(folders)} run"
+                  f"{'s' * (len(folders) != 1)}); open with: tensorboard --logdir "
+                  f"{tensorboard}", highlight=False, markup=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

@@ -1,0 +1,23 @@
+"""The one number formatter of every front end (tables, charts, the TUI, figure labels)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A value as a short label: None '-', ints grouped (12,345), floats to `digits`
+    significant digits (switching to 1.235e+05 form when long), booleans and lists as
+    TOML writes them, anything else as its str."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(fmt(v, digits) for v in value) + "]"
+    return str(value)
