@@ -12,7 +12,7 @@ from lstm_tui.config import ConfigError
 from lstm_tui.events import ModelSummary
 from lstm_tui.numbers import fmt  # noqa: F401  (callers import it from here too)
 from lstm_tui.runs.listing import flatten
-from lstm_tui.runs.store import Run, RunInfo
+from lstm_tui.runs.store import Run
 
 
 def age(seconds: float) -> str:
