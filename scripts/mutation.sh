@@ -27,11 +27,11 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PATH="$VENV/bin:$PATH"
 # group -> "mutated globs|test files and pytest options"
 declare -A MUTATE TESTS
 MUTATE[training]='"src/lstm_tui/training/*"'
-TESTS[training]='"tests/unit/test_engine.py", "tests/unit/test_engine_contract.py", "tests/unit/test_experiment.py", "--deselect", "tests/unit/test_engine.py::test_nth_element_easy_mode_converges", "--deselect", "tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run"'
+TESTS[training]='"tests/unit/test_engine.py", "tests/unit/test_optim.py", "tests/unit/test_engine_contract.py", "tests/unit/test_experiment.py", "--deselect", "tests/unit/test_engine.py::test_nth_element_easy_mode_converges", "--deselect", "tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run"'
 MUTATE[models]='"src/lstm_tui/models/*"'
 TESTS[models]='"tests/unit/test_models.py", "tests/unit/test_sampling_distribution.py", "tests/unit/test_engine_contract.py"'
 MUTATE[runs]='"src/lstm_tui/runs/*"'
-TESTS[runs]='"tests/unit/test_store.py", "tests/unit/test_store_atomic.py", "tests/unit/test_experiment.py"'
+TESTS[runs]='"tests/unit/test_store.py", "tests/unit/test_store_atomic.py", "tests/unit/test_experiment.py", "--deselect", "tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run"'
 MUTATE[tasks]='"src/lstm_tui/tasks/*"'
 TESTS[tasks]='"tests/unit/test_tasks.py", "tests/unit/test_engine_contract.py"'
 MUTATE[config]='"src/lstm_tui/config.py"'

@@ -156,3 +156,22 @@ def test_gradients_do_not_pile_up_between_steps(optimizer):
     assert len(norms) == 5 and norms[0] > 0
     for n in norms[1:]:
         assert n == pytest.approx(norms[0], rel=1e-4), norms
+
+
+def _tiny() -> dict:
+    return {"task": {"kind": "nth_element", "seq_len": 4, "features": 4, "n": 1,
+                     "train_size": 64, "val_size": 32},
+            "model": {"hidden": 4}, "train": {"batch_size": 16, "steps": 4, "eval_every": 4}}
+
+
+def test_the_run_id_reaches_the_start_event():
+    events, _ = run(_tiny(), run_id="run-42")
+    assert events[0].run_id == "run-42" and events[0].start_step == 0
+
+
+def test_a_failure_without_a_message_is_still_one_line_at_its_step(monkeypatch):
+    def boom(self, x, state=None):
+        raise RuntimeError()
+    monkeypatch.setattr(SequenceModel, "forward", boom)
+    events, last = run(_tiny())
+    assert isinstance(last, ev.Failed) and last.error == "RuntimeError: " and last.step == 0
