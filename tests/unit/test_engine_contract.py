@@ -175,3 +175,34 @@ def test_a_failure_without_a_message_is_still_one_line_at_its_step(monkeypatch):
     monkeypatch.setattr(SequenceModel, "forward", boom)
     events, last = run(_tiny())
     assert isinstance(last, ev.Failed) and last.error == "RuntimeError: " and last.step == 0
+
+
+def test_without_steps_training_runs_whole_epochs():
+    data = _tiny()
+    data["train"] |= {"steps": 0, "epochs": 2, "eval_every": 0}
+    events, last = run(data)
+    per_epoch = events[0].steps_per_epoch
+    assert per_epoch == 4 and events[0].total_steps == 2 * per_epoch
+    assert last.status == "completed" and last.step == 2 * per_epoch
+    assert [v.step for v in of(events, ev.ValMetrics)] == [per_epoch, 2 * per_epoch]
+
+
+def test_train_threads_sets_torch_threads():
+    before = torch.get_num_threads()
+    try:
+        data = _tiny()
+        data["train"]["threads"] = 2
+        run(data)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_resuming_with_another_vocabulary_is_a_config_error():
+    from lstm_tui.config import ConfigError
+    with pytest.raises(ConfigError) as info:
+        run(_tiny(), resume={"vocab": ["a", "b"], "step": 2})
+    assert info.value.key == "task" and info.value.source == ""
+    assert str(info.value).startswith("task: ")
+    assert str(info.value.message).startswith("the checkpoint's vocabulary differs from the "
+                                              "task's (the text or normalize setting changed)")
