@@ -16,6 +16,7 @@
 # MUTATION_CHILDREN (default 1) mutants run at once; the box is shared.
 # MUTATION_SAMPLE=N tests a seeded random sample of N mutants per group instead of all
 # (the score is then an estimate; TESTING.md says which groups were sampled).
+# MUTATION_ONLY=survivors re-tests only the group's surviving mutants (after new tests).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +32,7 @@ TESTS[training]='"tests/unit/test_engine.py", "tests/unit/test_optim.py", "tests
 MUTATE[models]='"src/lstm_tui/models/*"'
 TESTS[models]='"tests/unit/test_models.py", "tests/unit/test_sampling_distribution.py", "tests/unit/test_engine_contract.py"'
 MUTATE[runs]='"src/lstm_tui/runs/*"'
-TESTS[runs]='"tests/unit/test_store.py", "tests/unit/test_store_atomic.py", "tests/unit/test_experiment.py", "--deselect", "tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run"'
+TESTS[runs]='"tests/unit/test_store.py", "tests/unit/test_store_contract.py", "tests/unit/test_store_atomic.py", "tests/unit/test_experiment.py", "--deselect", "tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run"'
 MUTATE[tasks]='"src/lstm_tui/tasks/*"'
 TESTS[tasks]='"tests/unit/test_tasks.py", "tests/unit/test_engine_contract.py"'
 MUTATE[config]='"src/lstm_tui/config.py"'
@@ -59,17 +60,24 @@ pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
 pytest_add_cli_args_test_selection = [${TESTS[$group]}]
 process_isolation = "fork"          # fork from the process that ran the stats: torch already imported
 timeout_multiplier = 5.0
+# never mutate a line that sends a signal: a mutant could signal another process
+do_not_mutate_patterns = ["os\\.kill", "killpg"]
 TOML
     echo "== $group: $(date -u +%H:%M:%S) mutating ${MUTATE[$group]}"
     # subprocesses started by the tests (spawn workers, child pythons) import the mutants
     # too; the folder must exist before Python starts, or its importer cache skips it
     mkdir -p "$dir/mutants/src"
     names=()
-    if [ -n "${MUTATION_SAMPLE:-}" ]; then
+    if [ "${MUTATION_ONLY:-}" = survivors ]; then
+        mapfile -t names < <(cd "$dir" && mutmut results 2>/dev/null \
+            | sed -n 's/^ *\([^ :]*__mutmut_[0-9]*\): *survived.*/\1/p')
+        echo "== $group: re-testing ${#names[@]} survivors"
+        [ ${#names[@]} -gt 0 ] || continue
+    elif [ -n "${MUTATION_SAMPLE:-}" ]; then
         # generate the mutants and the test map without running any, then draw the sample
         (cd "$dir" && PYTHONPATH="$dir/mutants/src" mutmut run "no.such.mutant" >/dev/null 2>&1 || true)
         mapfile -t names < <(cd "$dir" && mutmut results --all true 2>/dev/null \
-            | sed -n 's/^ *\([A-Za-z0-9_.]*__mutmut_[0-9]*\):.*/\1/p' \
+            | sed -n 's/^ *\([^ :]*__mutmut_[0-9]*\):.*/\1/p' \
             | python3 -c "import random, sys; n = sys.stdin.read().split(); random.Random(16).shuffle(n); print(*sorted(n[:$MUTATION_SAMPLE]), sep='\n')")
         echo "== $group: sample of ${#names[@]} mutants"
     fi
