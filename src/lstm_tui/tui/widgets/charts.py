@@ -67,6 +67,7 @@ class CurveChart(PlotextPlot):
         self.border_title = title
         self.log_y = log_y
         self._drawn: tuple | None = None
+        self.plotted: list[tuple[str, list, list]] = []   # (label, xs, ys) as last drawn: what each curve holds
 
     def show(self, curves: Sequence[tuple[str, Series]], version: object,
              title: str | None = None) -> None:
@@ -82,6 +83,7 @@ class CurveChart(PlotextPlot):
         points = max(16, self.size.width)     # min and max of every two columns
         views = [(label, *series.view(points)) for label, series in curves]
         views = [v for v in views if v[1]]
+        self.plotted = views
         # plotext's own log scale rewrites its data at every build: plot log10 values instead
         log = self.log_y and all(y > 0 for _, _, ys in views for y in ys)
         legend = [self.caption]

@@ -1,0 +1,77 @@
+"""Optimizers, the step-decay schedule and clipping, as the engine uses them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lstm_tui.config import TrainConfig
+from lstm_tui.training.optim import (build_optimizer, grad_norms_and_clip, learning_rate,
+                                     set_lr)
+
+
+def _params():
+    return [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
+
+
+@pytest.mark.parametrize("name,kind,extra", [
+    ("sgd", torch.optim.SGD, {"momentum": 0}), ("momentum", torch.optim.SGD, {"momentum": 0.7}),
+    ("adam", torch.optim.Adam, {}), ("rmsprop", torch.optim.RMSprop, {}),
+    ("adagrad", torch.optim.Adagrad, {}),
+    ("lbfgs", torch.optim.LBFGS, {"max_iter": 4, "history_size": 10,
+                                  "line_search_fn": "strong_wolfe"})])
+def test_each_optimizer_gets_the_configured_hyperparameters(name, kind, extra):
+    cfg = TrainConfig(optimizer=name, lr=0.03, momentum=0.7,
+                      weight_decay=0.0 if name == "lbfgs" else 0.25)
+    params = _params()
+    opt = build_optimizer(iter(params), cfg)     # any iterable of parameters
+    assert type(opt) is kind
+    group = opt.param_groups[0]
+    assert group["lr"] == 0.03 and group["params"] == params
+    if name != "lbfgs":
+        assert group["weight_decay"] == 0.25
+    for key, value in extra.items():
+        assert group[key] == value, key
+
+
+def test_unknown_optimizer_is_an_error():
+    cfg = TrainConfig()
+    object.__setattr__(cfg, "optimizer", "adamw")
+    with pytest.raises(ValueError, match="train.optimizer: unknown 'adamw'"):
+        build_optimizer(_params(), cfg)
+
+
+def test_learning_rate_staircase():
+    cfg = TrainConfig(lr=2.0, lr_decay=0.5, lr_decay_every=3)
+    assert [learning_rate(cfg, s) for s in range(7)] == [2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.5]
+    assert learning_rate(TrainConfig(lr=2.0, lr_decay=0.5, lr_decay_every=0), 99) == 2.0
+    assert learning_rate(TrainConfig(lr=2.0, lr_decay=1.0, lr_decay_every=1), 99) == 2.0
+
+
+def test_set_lr_sets_every_group():
+    a, b = _params()
+    opt = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 5.0}], lr=1.0)
+    set_lr(opt, 0.125)
+    assert [g["lr"] for g in opt.param_groups] == [0.125, 0.125]
+
+
+def test_norms_are_taken_before_clipping_and_clipping_reaches_max_norm():
+    grads = [torch.full((3,), 4.0), torch.full((4,), 3.0)]
+    norms, total = grad_norms_and_clip(grads, 2.0)
+    assert math.isclose(float(total), math.sqrt(84), rel_tol=1e-6)
+    assert [float(n) for n in norms] == pytest.approx([math.sqrt(48), 6.0])
+    assert float(torch.linalg.vector_norm(torch.cat(grads))) == pytest.approx(2.0, rel=1e-5)
+    # the direction is kept: every element scaled by the same factor
+    assert float(grads[0][0] / grads[1][0]) == pytest.approx(4 / 3)
+
+
+@pytest.mark.parametrize("max_norm", [0.0, 10.0])
+def test_gradients_within_the_bound_or_unclipped_are_left_alone(max_norm):
+    grads = [torch.tensor([0.3, -0.4]), torch.tensor([1.2])]
+    before = [g.clone() for g in grads]
+    norms, total = grad_norms_and_clip(grads, max_norm)
+    assert float(total) == pytest.approx(1.3)
+    for g, b in zip(grads, before):
+        assert torch.equal(g, b)
