@@ -416,8 +416,3 @@ def serve(
 def command_names() -> set[str]:
     return {c.name or (c.callback.__name__ if c.callback else "") for c in
             app.registered_commands}
-
-
-def main() -> None:
-    from lstm_tui.entry import main as entry_main
-    entry_main()

@@ -22,12 +22,12 @@ from textual.widgets import DataTable, Input
 
 from lstm_tui.config import parse_config, to_toml
 from lstm_tui.tui.screens.compare import CompareScreen
-from lstm_tui.tui.screens.runs import RunDetailScreen, RunsScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
+from lstm_tui.tui.screens.runs import RunsScreen
 from lstm_tui.tui.screens.sample import SampleScreen
-from lstm_tui.tui.widgets.run_charts import (Curve, CurvesPlot, MetricsTail, decimate, ema,
-                                             log_ticks)
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
 from lstm_tui.tui.widgets.slider import Slider
-from tests.tui.conftest import Host
+from tests.tui.conftest import Host, record_notifications
 
 # ---------------------------------------------------------------- synthetic runs
 
@@ -186,30 +186,6 @@ def cell(table: DataTable, row: Path, column: str) -> str:
 
 # ---------------------------------------------------------------- chart helpers
 
-def test_decimate_keeps_extremes_and_ends_within_budget():
-    n = 100_000
-    xs = list(range(n))
-    ys = [math.sin(i / 500) for i in xs]
-    ys[12_345] = 50.0      # a spike a stride would miss
-    ys[67_890] = -50.0
-    dx, dy = decimate(xs, ys, 2000)
-    assert len(dx) <= 2000 and len(dx) == len(dy)
-    assert dx == sorted(dx) and dx[0] == 0 and dx[-1] == n - 1
-    assert 50.0 in dy and -50.0 in dy
-    assert all(ys[int(x)] == y for x, y in zip(dx, dy))   # only real points
-    assert decimate([1, 2, 3], [4, 5, 6], 2000) == ([1, 2, 3], [4, 5, 6])
-
-
-def test_ema_debiased_and_log_ticks():
-    assert ema([1.0, 2.0, 3.0], 0) == [1.0, 2.0, 3.0]
-    assert ema([5.0, 5.0, 5.0], 0.9) == pytest.approx([5.0, 5.0, 5.0])
-    smoothed = ema([0.0, 10.0, 0.0, 10.0], 0.5)
-    assert max(smoothed) < 10.0 and smoothed[0] == 0.0
-    ticks, labels = log_ticks(-3.0, 0.5)
-    assert labels[:4] == ["0.001", "0.01", "0.1", "1"]
-    assert all(-3.0 <= t <= 0.5 for t in ticks)
-
-
 def test_metrics_tail_reads_only_new_lines_and_restarts_on_replace(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "split": "train", "loss": 1.0, "time": 0.5, '
@@ -294,7 +270,7 @@ async def test_an_empty_store_says_how_to_fill_it(tmp_path):
 
 async def test_a_folder_that_cannot_be_read_is_listed_not_fatal(store, monkeypatch):
     root, runs = store
-    import lstm_tui.tui.screens.runs as runs_module
+    import lstm_tui.tui.store_watcher as runs_module
     real = runs_module.read_info
 
     def flaky(path):
@@ -407,11 +383,12 @@ async def test_compare_needs_two_marked_runs(store):
     root, runs = store
     app = Host(lambda: RunsScreen(root, clock=lambda: BASE_TIME))
     async with app.run_test(size=(120, 40)) as pilot:
+        said = record_notifications(app)
         await settle(pilot)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
-        assert any("Mark two or more" in n.message for n in app._notifications)
+        assert any("Mark two or more" in message for message in said)
 
 
 async def test_marking_two_runs_compares_them(real_store):

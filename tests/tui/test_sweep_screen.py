@@ -26,14 +26,16 @@ from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
                                     _write_results, columns_for, read_results,
                                     run_dir_name, run_sweep, sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
-from lstm_tui.tui.screens.runs import RunDetailScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.messages import SweepEvents
 from lstm_tui.tui.screens.sweep import SweepScreen
 from lstm_tui.tui.sweep_process import ResultsRead
 from lstm_tui.tui.sweep_state import (SweepState, parse_axis_values, range_values,
                                       split_values, sweep_keys)
-from lstm_tui.tui.widgets.heatmap import SHADES, Heatmap
-from lstm_tui.tui.worker import EventInbox
+from lstm_tui.tui.plotting import SHADES
+from lstm_tui.tui.widgets.heatmap import Heatmap
+from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.inbox import EventInbox
 from tests.tui.conftest import Host
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -125,8 +127,7 @@ async def settle(pilot, rounds: int = 3) -> None:
     for _ in range(rounds):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-    pilot.app.screen._dirty = True
-    pilot.app.screen._redraw()
+    pilot.app.screen.refresh_views()
     await pilot.pause()
 
 
@@ -385,8 +386,7 @@ async def test_stop_keeps_the_finished_points_and_launching_again_resumes(tmp_pa
         await wait_for(pilot, lambda: screen.state.done >= 1, what="a first point")
         # the running cell is marked while it trains
         await wait_for(pilot, lambda: screen.state.running, what="a running point")
-        screen._dirty = True
-        screen._redraw()                  # no await: no event can come in between
+        screen.refresh_views()            # no await: no event can come in between
         assert "▶" in " ".join(lines_of(screen.query_one(Heatmap)))
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: screen.state.ended, what="the stop")
@@ -606,7 +606,8 @@ async def test_lines_and_epochs_views(tmp_path):
         await settle(pilot)
         plot = screen.query_one("#lines-plot")
         # along seq_len (most values), a line per cell (fewest), from sf.lines
-        assert (screen.lines_x, screen.lines_by) == ("task.seq_len", "model.cell")
+        lines = screen.query_one(LinesView)
+        assert (lines.x, lines.by) == ("task.seq_len", "model.cell")
         assert plot.labels == ("cell=lstm", "cell=gru")
         want = sf.lines(screen.state.result_rows(), screen.state.axes, "task.seq_len",
                         "best_accuracy", "max", by="model.cell")

@@ -20,43 +20,12 @@ from lstm_tui import events as ev
 from lstm_tui.config import RunConfig
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import FINAL_STATUSES
+from lstm_tui.tui.plotting import decimate
 from lstm_tui.tui.worker import RunCreated
 
 MAX_POINTS = 2000     # points kept per series
 HEAT_ROWS = 256       # validations kept for the gradient-per-time-step heatmap
 ACTIVE = ("starting", "running", "stopping")
-
-
-def minmax_decimate(xs: list[float], ys: list[float], n_out: int) -> tuple[list, list]:
-    """At most `n_out` points of (xs, ys): the first, the last, and per bucket its min and max.
-
-    Keeping both extremes of every bucket (in their x order) means a spike or a dip is
-    never averaged away, whatever the zoom.
-    """
-    n = len(xs)
-    if n <= n_out:
-        return list(xs), list(ys)
-    n_out = max(n_out, 4)
-    buckets = (n_out - 2) // 2
-    inner = n - 2
-    out_x, out_y = [xs[0]], [ys[0]]
-    for b in range(buckets):
-        lo = 1 + b * inner // buckets
-        hi = 1 + (b + 1) * inner // buckets
-        if lo >= hi:
-            continue
-        i_min = i_max = lo
-        for i in range(lo + 1, hi):
-            if ys[i] < ys[i_min]:
-                i_min = i
-            elif ys[i] > ys[i_max]:
-                i_max = i
-        for i in sorted({i_min, i_max}):
-            out_x.append(xs[i])
-            out_y.append(ys[i])
-    out_x.append(xs[-1])
-    out_y.append(ys[-1])
-    return out_x, out_y
 
 
 class Series:
@@ -79,11 +48,11 @@ class Series:
         self.xs.append(x)
         self.ys.append(y)
         if len(self.xs) > self.capacity:
-            self.xs, self.ys = minmax_decimate(self.xs, self.ys, self.capacity // 2)
+            self.xs, self.ys = decimate(self.xs, self.ys, self.capacity // 2)
 
     def view(self, n: int) -> tuple[list[float], list[float]]:
         """At most `n` points to draw (a chart needs about two per column)."""
-        return minmax_decimate(self.xs, self.ys, n)
+        return decimate(self.xs, self.ys, max(4, n))
 
     def __len__(self) -> int:
         return len(self.xs)

@@ -297,6 +297,16 @@ class SweepState:
         return {**p.values, SEED: p.seed}
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What the Sweep screen hands down to its views: the sweep (None: none yet), its
+    version when handed, and the results column shown (``best_accuracy``...).  Equal when
+    nothing a view draws from changed."""
+    state: SweepState | None
+    version: int = 0
+    column: str = ""
+
+
 def surface_view(state: SweepState, x: str, y: str, column: str,
                  where: dict[str, Any]) -> sf.Surface:
     """sf.surface of the results, laid out over every planned value (cells to come

@@ -23,11 +23,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import differing_keys, fmt
 from lstm_tui.runs.store import CONFIG, METRICS, RunInfo, read_info
-from lstm_tui.tui.screens.runs import (CSS_FILE, POLL_SECONDS, display_name, folder_stamp,
-                                       one_line, report_worker_error, status_of, status_text)
-from lstm_tui.tui.widgets.run_charts import (MARKER_GLYPHS, Curve, CurvesPlot, MetricsTail,
-                                             decimate, ema, finite_pairs, rich_color,
-                                             series_marker)
+from lstm_tui.tui.errors import one_line, report_worker_error
+from lstm_tui.tui.plotting import decimate, ema, finite_pairs, marker_glyph, rich_color
+from lstm_tui.tui.run_labels import display_name, status_of, status_text
+from lstm_tui.tui.store_watcher import POLL_SECONDS, folder_stamp
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
 from lstm_tui.tui.widgets.slider import Slider
 
 RESULT_COLUMNS = [(key, Text(label, justify=justify)) for key, label, justify in (
@@ -66,8 +66,7 @@ class ComparedRun:
     @property
     def glyph(self) -> str:
         """The run's marker in the plot (its legend in the tables)."""
-        marker = series_marker(self.index)
-        return MARKER_GLYPHS.get(marker, marker)
+        return marker_glyph(self.index)
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def build_curves(runs: list[ComparedRun], req: CurveRequest) -> tuple[list[Curve
 class CompareScreen(PollingScreen):
     """Overlaid curves of a chosen metric, the config keys that differ, best/final side by side."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = "#cmp-metric"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 

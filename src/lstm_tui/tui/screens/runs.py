@@ -1,4 +1,4 @@
-"""The Runs screen: every run in the store, live; and the detail view of one run.
+"""The Runs screen: every run in the store, live (a run in detail: ``run_detail.py``).
 
 The store is polled every POLL_SECONDS in a thread worker that stats each run's
 config.toml, summary.json and metrics.jsonl and rereads only the runs whose files
@@ -9,175 +9,32 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
-from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
-from lstm_tui.tui.widgets.run_charts import (METRIC_SHORT, Curve, CurvesPlot, MetricsTail,
-                                             decimate, finite_pairs)
-
-POLL_SECONDS = 1.5
-CSS_FILE = "runs.tcss"
-
-STATUS_STYLES = {
-    "running": "bold cyan",
-    "completed": "green",
-    "stopped_early": "green",
-    "interrupted": "yellow",
-    "diverged": "magenta",
-    "failed": "bold red",
-    "corrupt": "bold red",
-}
+from lstm_tui.runs.store import RunInfo
+from lstm_tui.tui.errors import one_line, report_worker_error
+from lstm_tui.tui.run_labels import best_text, display_name, status_of, status_text
+from lstm_tui.tui.screens.compare import CompareScreen
+from lstm_tui.tui.screens.polling import PollingScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
+from lstm_tui.tui.screens.sample import SampleScreen
+from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
-
-
-def status_of(info: RunInfo) -> str:
-    """The status shown: a folder that could not be read fully is 'corrupt'."""
-    return "corrupt" if info.error else info.status
-
-
-def status_text(status: str) -> Text:
-    mark = "● " if status == "running" else ""
-    return Text(mark + status, style=STATUS_STYLES.get(status, ""))
-
-
-STAMP = re.compile(r"^\d{8}-\d{6}-(?=.)")
-
-
-def display_name(info: RunInfo, root: Path) -> str:
-    """The folder relative to the store (sweep groups show as group/run), without the
-    creation stamp that new_run_dir puts in front (the age column tells it)."""
-    try:
-        parts = info.path.relative_to(root).parts or (info.name,)
-    except ValueError:
-        parts = (info.name,)
-    return "/".join(STAMP.sub("", part) for part in parts)
-
-
-def best_text(info: RunInfo) -> str:
-    if info.best is None:
-        return "-"
-    short = METRIC_SHORT.get(info.metric, info.metric)
-    return f"{fmt(info.best)} {short}".strip()
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an error's message (the core's errors are one-liners already)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def report_worker_error(screen: Screen, worker: Worker) -> None:
-    """The one place a background failure surfaces: a notification, never a crash."""
-    error = worker.error or RuntimeError("unknown error")
-    screen.notify(f"{type(error).__name__}: {one_line(error)}", title=f"{worker.name} failed",
-                  severity="error", timeout=8)
-
-
-def read_summary(path: Path) -> dict:
-    """summary.json as a dict; {} when it is missing or damaged."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-# ---------------------------------------------------------------- watching the store
-
-WATCHED = (CONFIG, SUMMARY, METRICS)
-
-
-def folder_stamp(folder: Path) -> tuple:
-    """(mtime, size) of a run's watched files: when it changes, the run changed."""
-    stamp = []
-    for name in WATCHED:
-        try:
-            st = os.stat(folder / name)
-            stamp.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            stamp.append(None)
-    return tuple(stamp)
-
-
-class StoreWatcher:
-    """Cheap change detection over a run store: stat files, reread only what changed."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.infos: dict[Path, RunInfo] = {}
-        self._stamps: dict[Path, tuple] = {}
-
-    def run_dirs(self) -> list[Path]:
-        """Folders holding a config.toml or a summary.json, at any depth (hidden ones skipped)."""
-        found, stack = [], [self.root]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            names = set()
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    else:
-                        names.add(entry.name)
-                except OSError:
-                    continue
-            if CONFIG in names or SUMMARY in names:
-                found.append(Path(folder))
-        return found
-
-    def scan(self) -> bool:
-        """Bring `infos` up to date; True when any run appeared, changed or vanished."""
-        found = set(self.run_dirs())
-        changed = False
-        for gone in set(self.infos) - found:
-            del self.infos[gone]
-            self._stamps.pop(gone, None)
-            changed = True
-        for folder in found:
-            stamp = folder_stamp(folder)
-            old = self.infos.get(folder)
-            if old is not None and stamp == self._stamps.get(folder) and old.status != "running":
-                continue
-            try:
-                info = read_info(folder)
-            except Exception as exc:  # a folder vanishing mid-scan, a permission error...
-                info = RunInfo(path=folder, name=folder.name, error=f"{folder}: {one_line(exc)}")
-            self._stamps[folder] = stamp
-            if info != old:
-                self.infos[folder] = info
-                changed = True
-        return changed
-
-    def runs(self) -> list[RunInfo]:
-        return sorted(self.infos.values(), key=lambda r: (r.created, r.name))
 
 
 # ---------------------------------------------------------------- the runs table
@@ -210,7 +67,7 @@ NARROW_HIDDEN = {"cell", "hidden"}
 class RunsScreen(PollingScreen):
     """Every run in the store as a sortable, filterable, live table."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = "#runs-table"
 
     BINDINGS = [
@@ -501,7 +358,6 @@ class RunsScreen(PollingScreen):
             self.notify("Mark two or more runs with space, then press c.",
                         title="Compare", severity="warning")
             return
-        from lstm_tui.tui.screens.compare import CompareScreen
         self.app.push_screen(CompareScreen(self.root, paths))
 
     def action_sample(self) -> None:
@@ -512,219 +368,4 @@ class RunsScreen(PollingScreen):
             self.notify(f"{info.name} is a {info.task} run; sampling needs a char_lm run.",
                         title="Sample", severity="warning")
             return
-        from lstm_tui.tui.screens.sample import SampleScreen
         self.app.push_screen(SampleScreen(self.root, info.path))
-
-
-# ---------------------------------------------------------------- one run in detail
-
-def run_curves(tail: MetricsTail, metric: str) -> dict[str, tuple[str, list[Curve]]]:
-    """Train/val curves of the loss and of the task metric, decimated (worker side)."""
-    out = {}
-    for plot_id, key in (("detail-loss", "loss"), ("detail-metric", metric)):
-        curves = []
-        if key:
-            for i, split in enumerate(("train", "val")):
-                xs, ys = finite_pairs(*tail.series(split, key))
-                curves.append(Curve(split, *decimate(xs, ys), index=i))
-        out[plot_id] = (key, curves)
-    return out
-
-
-@dataclass
-class RunSnapshot:
-    info: RunInfo
-    config_text: str
-    summary: dict
-
-
-class RunDetailScreen(PollingScreen):
-    """One run: its curves (train/val loss and task metric), summary and config, live."""
-
-    CSS_PATH = CSS_FILE
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-wide")]
-
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("1", "tab('curves')", "Curves/summary/config", key_display="1-3"),
-        Binding("2", "tab('summary')", "Summary", show=False),
-        Binding("3", "tab('config')", "Config", show=False),
-        Binding("l", "toggle_log", "Log y"),
-        Binding("s", "sample", "Sample"),
-    ]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "sample":   # only char_lm runs can be sampled
-            return self.snapshot is not None and self.snapshot.info.task == "char_lm"
-        return True
-
-    class Loaded(Message):
-        """What the load worker found: a new snapshot and/or new curves (None: unchanged)."""
-
-        def __init__(self, snapshot: RunSnapshot | None,
-                     curves: dict[str, tuple[str, list[Curve]]] | None) -> None:
-            super().__init__()
-            self.snapshot, self.curves = snapshot, curves
-
-    def __init__(self, root: Path, run_path: Path, *, clock: Clock = time.time,
-                 poll_seconds: float = POLL_SECONDS) -> None:
-        super().__init__()
-        self.root, self.run_path = Path(root), Path(run_path)
-        self.clock = clock
-        self.poll_seconds = poll_seconds
-        self.tail = MetricsTail(self.run_path / METRICS)
-        self.snapshot: RunSnapshot | None = None
-        self.curves: dict[str, tuple[str, list[Curve]]] = {}
-        self.log_y = False
-        self._stamp: tuple | None = None
-        self._busy = False
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text(self.run_path.name, style="bold"), id="detail-title")
-        with TabbedContent(initial="curves", id="detail-tabs"):
-            with TabPane("Curves", id="curves"):
-                with Container(id="detail-curves"):
-                    yield CurvesPlot(id="detail-loss")
-                    yield CurvesPlot(id="detail-metric")
-            with TabPane("Summary", id="summary"):
-                with VerticalScroll():
-                    yield Static("", id="detail-summary")
-            with TabPane("Config", id="config"):
-                with VerticalScroll():
-                    yield Static("", id="detail-config")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.start_polling()
-
-    def poll(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self._load()
-
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self._busy = False
-            report_worker_error(self, event.worker)
-
-    @work(thread=True, group="detail-load", exit_on_error=False)
-    def _load(self) -> None:
-        stamp = folder_stamp(self.run_path)
-        curves_changed = self.tail.update()
-        if stamp == self._stamp and not curves_changed:
-            self.post_message(self.Loaded(None, None))
-            return
-        snapshot = self._read_snapshot() if stamp != self._stamp else None
-        self._stamp = stamp
-        current = snapshot or self.snapshot
-        metric = current.info.metric if current else ""
-        self.post_message(self.Loaded(snapshot, run_curves(self.tail, metric)))
-
-    def _read_snapshot(self) -> RunSnapshot:
-        try:
-            info = read_info(self.run_path)
-        except Exception as exc:
-            info = RunInfo(path=self.run_path, name=self.run_path.name,
-                           error=f"{self.run_path}: {one_line(exc)}")
-        try:
-            config_text = (self.run_path / CONFIG).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            config_text = f"# {self.run_path / CONFIG}: {one_line(exc)}"
-        summary = read_summary(self.run_path / SUMMARY)
-        return RunSnapshot(info, config_text, summary)
-
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        self._busy = False
-        if message.snapshot is not None:
-            self.snapshot = message.snapshot
-            self._show_info()
-            self.refresh_bindings()
-        if message.curves is not None:
-            self.curves = message.curves
-            self.draw_curves()
-
-    def _show_info(self) -> None:
-        snap = self.snapshot
-        info = snap.info
-        title = Text()
-        title.append(display_name(info, self.root), style="bold")
-        title.append("  ")
-        title.append_text(status_text(status_of(info)))
-        if info.best is not None:
-            title.append(f"  best {info.metric} {fmt(info.best)}")
-        title.append(f"  step {info.steps:,}  ")
-        title.append(f"{info.task} · {info.cell} {info.hidden or ''}", style="dim")
-        self.query_one("#detail-title", Static).update(title)
-
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
-        s = snap.summary
-
-        def stamp(t: float | None) -> str:
-            if not t:
-                return "-"
-            ago = fmt_age(max(0.0, self.clock() - t))
-            return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f"  ({ago} ago)"
-
-        rows = [
-            ("folder", str(info.path)),
-            ("status", status_text(status_of(info))),
-            ("task", info.task),
-            ("model", f"{info.cell}, hidden {info.hidden}"),
-            ("metric", f"{info.metric} ({'higher' if info.goal == 'max' else 'lower'} is better)"
-             if info.metric else "-"),
-            ("best", fmt(info.best)),
-            ("final", fmt(info.final)),
-            ("steps", f"{info.steps:,}" + (f" of {s['total_steps']:,}"
-                                             if isinstance(s.get("total_steps"), int) else "")),
-            ("seconds", fmt(info.seconds, 3)),
-            ("params", fmt(info.params)),
-            ("device", str(s.get("device", "-"))),
-            ("host / pid", f"{s.get('host', '-')} / {s.get('pid', '-')}"),
-            ("created", stamp(info.created)),
-            ("updated", stamp(info.updated)),
-            ("checkpoints", ", ".join(sorted((s.get("checkpoints") or {}).values())) or "-"),
-            ("message", str(s.get("message", "")) or "-"),
-        ]
-        if info.error:
-            rows.insert(1, ("error", Text(info.error, style="bold red")))
-        for key, value in rows:
-            table.add_row(key, value)
-        self.query_one("#detail-summary", Static).update(table)
-        self.query_one("#detail-config", Static).update(
-            Syntax(snap.config_text, "toml", theme="ansi_dark", background_color="default",
-                   word_wrap=True))
-
-    def draw_curves(self) -> None:
-        for plot_id, (key, curves) in self.curves.items():
-            title = (key or "task metric") + (" · log y" if self.log_y else "")
-            empty = not any(c.xs for c in curves)
-            self.query_one(f"#{plot_id}", CurvesPlot).show(
-                curves, title=title, log_y=self.log_y,
-                message="no metrics recorded yet" if empty else "")
-
-    # -- actions
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
-
-    def action_toggle_log(self) -> None:
-        self.log_y = not self.log_y
-        self.draw_curves()
-
-    def action_sample(self) -> None:
-        info = self.snapshot.info if self.snapshot else None
-        if info is None or info.task != "char_lm":
-            task = info.task if info else "unknown"
-            self.notify(f"This is a {task} run; sampling needs a char_lm run.",
-                        title="Sample", severity="warning")
-            return
-        from lstm_tui.tui.screens.sample import SampleScreen
-        self.app.push_screen(SampleScreen(self.root, self.run_path))
-

@@ -26,7 +26,8 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
-from lstm_tui.tui.screens.runs import CSS_FILE, display_name, one_line, report_worker_error
+from lstm_tui.tui.errors import one_line, report_worker_error
+from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.widgets.slider import Slider
 
 FLUSH_SECONDS = 0.05      # text reaches the UI at most 20 times a second
@@ -134,7 +135,7 @@ class SampleColumn(Vertical):
 class SampleScreen(Screen):
     """Sample text from char_lm runs at one or two temperatures, streamed as it comes."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = "#temp-A"
 
     BINDINGS = [

@@ -14,8 +14,8 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.tui.widgets.run_charts import (MARKER_GLYPHS, CurvesPlot, rich_color,
-                                             series_color, series_marker)
+from lstm_tui.tui.plotting import legend_entry, series_color, series_marker
+from lstm_tui.tui.widgets.run_charts import CurvesPlot
 
 
 class BandPlot(PlotextPlot):
@@ -55,11 +55,9 @@ class BandPlot(PlotextPlot):
                 plt.plot(xs, line.lows, marker="·", color=series_color(i))
                 plt.plot(xs, line.highs, marker="·", color=series_color(i))
         for i, line in enumerate(self.shown):
-            marker = series_marker(i)
-            plt.plot([place(v) for v in line.xs], line.means, marker=marker,
+            plt.plot([place(v) for v in line.xs], line.means, marker=series_marker(i),
                      color=series_color(i))
-            legend.append(f"[{rich_color(i)}]{MARKER_GLYPHS.get(marker, marker)}[/] "
-                          f"{escape(line.label)}")
+            legend.append(legend_entry(i, line.label))
         if values:
             shown = values if len(values) <= 12 else values[::math.ceil(len(values) / 12)]
             plt.xticks([place(v) for v in shown], [sf.fmt(v, 3) for v in shown])

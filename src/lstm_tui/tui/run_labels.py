@@ -1,0 +1,55 @@
+"""How a run is named and described on screen: its status, short name and best metric.
+
+Shared by the Runs, Compare, Sample and run detail screens.  Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.text import Text
+
+from lstm_tui.report import fmt
+from lstm_tui.runs.store import RunInfo
+
+METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
+STATUS_STYLES = {
+    "running": "bold cyan",
+    "completed": "green",
+    "stopped_early": "green",
+    "interrupted": "yellow",
+    "diverged": "magenta",
+    "failed": "bold red",
+    "corrupt": "bold red",
+}
+
+
+def status_of(info: RunInfo) -> str:
+    """The status shown: a folder that could not be read fully is 'corrupt'."""
+    return "corrupt" if info.error else info.status
+
+
+def status_text(status: str) -> Text:
+    mark = "● " if status == "running" else ""
+    return Text(mark + status, style=STATUS_STYLES.get(status, ""))
+
+
+STAMP = re.compile(r"^\d{8}-\d{6}-(?=.)")
+
+
+def display_name(info: RunInfo, root: Path) -> str:
+    """The folder relative to the store (sweep groups show as group/run), without the
+    creation stamp that new_run_dir puts in front (the age column tells it)."""
+    try:
+        parts = info.path.relative_to(root).parts or (info.name,)
+    except ValueError:
+        parts = (info.name,)
+    return "/".join(STAMP.sub("", part) for part in parts)
+
+
+def best_text(info: RunInfo) -> str:
+    if info.best is None:
+        return "-"
+    short = METRIC_SHORT.get(info.metric, info.metric)
+    return f"{fmt(info.best)} {short}".strip()
