@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from textual.widgets import DataTable, Input
 from lstm_tui.config import parse_config, to_toml
 from lstm_tui.tui.screens.compare import CompareScreen
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
-from lstm_tui.tui.screens.runs import RunsScreen
+from lstm_tui.tui.screens.runs import RunsScreen, plan_columns
+from lstm_tui.tui.run_labels import best_text, fit, display_name, run_choice, started_text
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
 from lstm_tui.tui.widgets.slider import Slider
@@ -379,6 +381,50 @@ async def test_detail_of_a_corrupt_folder_shows_its_error(real_store):
         assert "error" in summary and "config.toml: unreadable" in summary
 
 
+def test_columns_fit_the_width_and_the_name_shrinks_last():
+    natural = {"mark": 3, "name": 60, "task": 13, "cell": 6, "hidden": 8, "status": 11,
+               "best": 12, "steps": 7, "age": 17}
+    keys, name = plan_columns(200, natural)
+    assert len(keys) == 9 and name == 60                    # room for everything
+    keys, name = plan_columns(120, natural)
+    assert keys == ["mark", "name", "task", "cell", "hidden", "status", "best", "steps",
+                    "age"] and name == 120 - 77 - 18        # the name gives way, all stay
+    keys, name = plan_columns(110, natural)
+    assert "hidden" not in keys and "task" in keys         # then an optional column goes
+    keys, name = plan_columns(78, natural)
+    assert keys == ["mark", "name", "status", "best", "steps", "age"]   # all three went
+    assert name == 78 - 50 - 12                             # and the name is cut
+    long = "sweep-nth-features-0a1b2c/p012-features=40-seed=1-lstm32"
+    assert fit(long, 21) == long[:10] + "…" + long[-10:] and len(fit(long, 21)) == 21
+    assert fit("short", 21) == "short"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_long_names_leave_room_for_what_tells_runs_apart(store, size):
+    """Three runs of one long name: time, status and best still show, at 120 and 80."""
+    root, runs = store
+    for n, status in enumerate(("completed", "failed", "completed")):
+        write_run(root, f"20261105-0{n}0000-char-lm-udacity-long-preset-name-lstm64",
+                  model={"hidden": 64}, created=BASE_TIME - 3600 * (n + 1), status=status,
+                  scale=1 + n / 10)
+    app = Host(lambda: RunsScreen(root, clock=lambda: BASE_TIME))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert {"name", "status", "best", "age"} <= set(screen.columns_shown)
+        assert ("task" in screen.columns_shown) == (size[0] >= 100)
+        width = sum(c.get_render_width(table) for c in table.columns.values())
+        assert width <= table.size.width
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        long = [r for r in rows if str(r[1]).startswith("char-lm-u")]
+        assert len(long) == 3 and len({str(r[1]) for r in long}) == 1   # the same name...
+        age = list(table.columns).index("age")
+        assert len({str(r[age]).split()[1] for r in long}) == 3    # ...told apart by time
+        assert {str(r[list(table.columns).index("status")]) for r in long} == \
+            {"completed", "failed"}
+
+
 async def test_compare_needs_two_marked_runs(store):
     root, runs = store
     app = Host(lambda: RunsScreen(root, clock=lambda: BASE_TIME))
@@ -592,6 +638,39 @@ async def test_sample_two_temperatures_side_by_side(real_store):
         assert "step 20" in a.message
 
 
+async def test_sampling_in_the_lab_uses_one_torch_thread(real_store, monkeypatch):
+    """Two streams of characters on torch's default thread pool crawled on a busy
+    machine (~6 s for 2 x 300 characters, issue 12): the generating thread uses one."""
+    import torch
+
+    from lstm_tui.tui.screens.sample import SAMPLE_THREADS
+    asked = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads",
+                        lambda n: (asked.append((n, threading.current_thread().name)),
+                                   real(n)))
+    app = Host(lambda: SampleScreen(real_store["root"], real_store["lm"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await generate(pilot, 0.0, 1.0)
+        assert screen.column("A").state == "done"
+    assert SAMPLE_THREADS == 1 and asked
+    assert all(n == 1 and name != "MainThread" for n, name in asked)
+
+
+async def test_the_run_picker_tells_same_named_runs_apart(real_store):
+    lm = real_store["lm"]
+    app = Host(lambda: SampleScreen(real_store["root"], lm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        select = app.screen.column("A").run_select
+        info = next(r for r in app.screen.runs if r.path == lm)
+        want = run_choice(info, real_store["root"])
+        assert f"{started_text(info.created)} · {info.status} · {best_text(info)}" in want
+        shown = " ".join(visible_text(select.query_one("SelectCurrent #label")).split())
+        assert f"{display_name(info, real_store['root'])} · {started_text(info.created)}" in shown
+
+
 async def test_sample_at_temperature_zero_is_the_argmax_text_twice(real_store):
     lm = real_store["lm"]
     app = Host(lambda: SampleScreen(real_store["root"], lm))
@@ -684,7 +763,7 @@ def test_the_screens_do_not_import_torch(store, tmp_path):
         import asyncio, sys
         from pathlib import Path
         from textual.app import App
-        from lstm_tui.tui.screens.runs import RunsScreen
+        from lstm_tui.tui.screens.runs import RunsScreen, plan_columns
 
         root = Path({str(root)!r})
 

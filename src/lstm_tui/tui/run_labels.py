@@ -6,6 +6,7 @@ Shared by the Runs, Compare, Sample and run detail screens.  Nothing here import
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -53,3 +54,27 @@ def best_text(info: RunInfo) -> str:
         return "-"
     short = METRIC_SHORT.get(info.metric, info.metric)
     return f"{fmt(info.best)} {short}".strip()
+
+
+def started_text(created: float) -> str:
+    """When a run started, in local time: 11-05 14:03 (what tells same-named runs apart)."""
+    if not created:
+        return "-"
+    return time.strftime("%m-%d %H:%M", time.localtime(created))
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut in the middle (the start and the end of a run
+    name tell it apart: its sweep or preset, and its cell and size)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def run_choice(info: RunInfo, root: Path) -> str:
+    """A run in a picker: its name, when it started, its status and best metric."""
+    return f"{display_name(info, root)} · {started_text(info.created)} · " \
+           f"{status_of(info)} · {best_text(info)}"

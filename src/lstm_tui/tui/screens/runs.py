@@ -27,7 +27,8 @@ from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import RunInfo
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.run_labels import best_text, display_name, status_of, status_text
+from lstm_tui.tui.run_labels import (best_text, display_name, fit, started_text, status_of,
+                                     status_text)
 from lstm_tui.tui.screens.compare import CompareScreen
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
@@ -57,11 +58,32 @@ COLUMNS = (
     Column("best", "best", lambda r: (r.best is None, r.best if r.best is not None else 0.0),
            "right"),
     Column("steps", "steps", lambda r: r.steps, "right"),
-    Column("age", "age", lambda r: -(r.created or r.updated), "right"),
+    Column("age", "started", lambda r: -(r.created or r.updated), "right"),
 )
 SORTABLE = [c for c in COLUMNS if c.sort is not None]
-NARROW_WIDTH = 100
-NARROW_HIDDEN = {"cell", "hidden"}
+DROP_FIRST = ("hidden", "cell", "task")   # what goes when the terminal is narrow
+NAME_WANTS = 24      # the name column's width before a column is dropped for it
+NAME_MIN = 12
+CELL_PAD = 2         # a DataTable cell's padding (one each side)
+
+
+def plan_columns(width: int, natural: dict[str, int]) -> tuple[list[str], int]:
+    """The columns shown in `width` cells and the name column's width.
+
+    Every column gets its natural width; when the name column would get less than it
+    wants, the optional columns go (hidden, cell, then task), and only then does the
+    name shrink (cut in the middle): status, best and the start time always show."""
+    keys = [c.key for c in COLUMNS]
+
+    def room() -> int:
+        return width - sum(natural.get(k, 0) + CELL_PAD for k in keys if k != "name") \
+            - CELL_PAD
+
+    for key in DROP_FIRST:
+        if room() >= min(natural.get("name", 0), NAME_WANTS):
+            break
+        keys.remove(key)
+    return keys, max(NAME_MIN, min(natural.get("name", 0), room()))
 
 
 class RunsScreen(PollingScreen):
@@ -72,9 +94,10 @@ class RunsScreen(PollingScreen):
 
     BINDINGS = [
         Binding("enter", "open", "Open"),
-        Binding("space", "toggle_mark", "Mark"),
+        Binding("space", "toggle_mark", "Mark ↓", tooltip="mark the run (c compares the "
+                "marked runs) and move to the next"),
         Binding("c", "compare", "Compare"),
-        Binding("s", "sample", "Sample"),
+        Binding("s", "sample", "Sample", show=False),   # the footer's f4 says Sample
         Binding("slash", "focus_filter", "Filter", show=False),
         Binding("1", "sort(1)", "Sort", key_display="1-8",
                 tooltip="sort by column 1-8 (again: reverse); or click a header"),
@@ -105,7 +128,8 @@ class RunsScreen(PollingScreen):
         self.sort_column = "age"
         self.sort_reverse = False
         self.filter_text = ""
-        self.narrow = False
+        self.columns_shown: list[str] = []
+        self.name_width = 0
         self.loaded = False
         self.scan_count = 0
         self._scanning = False
@@ -124,8 +148,6 @@ class RunsScreen(PollingScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.narrow = self.app.size.width < NARROW_WIDTH
-        self._build_columns()
         self.start_polling()
 
     # -- polling
@@ -188,43 +210,59 @@ class RunsScreen(PollingScreen):
         marked = info.path in self.marked
         return {
             "mark": Text("●", style="bold cyan") if marked else Text(" "),
-            "name": Text(display_name(info, self.root), style="bold" if marked else ""),
+            "name": Text(display_name(info, self.root), style="bold" if marked else "",
+                         no_wrap=True),
             "task": Text(info.task),
             "cell": Text(info.cell),
             "hidden": Text(str(info.hidden) if info.hidden is not None else "-", justify="right"),
             "status": status_text(status_of(info)),
             "best": Text(best_text(info), justify="right"),
             "steps": Text(str(info.steps), justify="right"),
-            "age": Text(fmt_age(max(0.0, now - (info.created or info.updated))),
+            "age": Text(f"{started_text(info.created or info.updated)} "
+                        f"{fmt_age(max(0.0, now - (info.created or info.updated))):>3}",
                         justify="right"),
         }
 
     def visible_columns(self) -> list[Column]:
-        """At narrow widths cell and hidden go (new_run_dir names end in e.g. lstm32)."""
-        return [c for c in COLUMNS if not (self.narrow and c.key in NARROW_HIDDEN)]
+        """The columns that fit the terminal (see plan_columns)."""
+        return [c for c in COLUMNS if c.key in self.columns_shown]
+
+    def _plan(self, cells: list[dict[str, Text]]) -> tuple[list[str], int]:
+        table = self.query_one(DataTable)
+        width = (table.size.width or self.app.size.width) - 2     # the scrollbar's room
+        natural = {c.key: max([len(c.label) + 2] + [t.cell_len for t in
+                                                     (row[c.key] for row in cells)])
+                   for c in COLUMNS}
+        return plan_columns(width, natural)
 
     def _build_columns(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
         for col in self.visible_columns():
-            table.add_column(self._header(col), key=col.key)
+            table.add_column(self._header(col), key=col.key,
+                             width=self.name_width if col.key == "name" else None)
         self._shown = []
 
-    def on_resize(self, event) -> None:
-        narrow = event.size.width < NARROW_WIDTH
-        if narrow != self.narrow:
-            self.narrow = narrow
-            self._build_columns()
+    def on_resize(self) -> None:
+        if self.loaded:
             self.refresh_table()
 
     def refresh_table(self) -> None:
         """Show the visible runs: changed cells are updated in place, and the rows are
-        rebuilt only when the set or the order of the runs shown changed."""
+        rebuilt only when the set or the order of the runs shown changed (or the columns
+        that fit the terminal did)."""
         table = self.query_one(DataTable)
         runs = self.visible_runs()
-        keys = [c.key for c in self.visible_columns()]
-        rows = [(str(r.path), [cells[k] for k in keys])
-                for r in runs for cells in (self._cells(r),)]
+        all_cells = [self._cells(r) for r in runs]
+        keys, name_width = self._plan(all_cells)
+        if (keys, name_width) != (self.columns_shown, self.name_width):
+            self.columns_shown, self.name_width = keys, name_width
+            self._build_columns()
+        for cells in all_cells:
+            name = cells["name"]
+            if name.cell_len > name_width:
+                cells["name"] = Text(fit(name.plain, name_width), style=name.style)
+        rows = [(str(r.path), [cells[k] for k in keys]) for r, cells in zip(runs, all_cells)]
         shown = [(key, tuple(str(c) for c in cells)) for key, cells in rows]
         if [k for k, _ in shown] == [k for k, _ in self._shown]:
             for (key, cells), (_, old) in zip(rows, self._shown):

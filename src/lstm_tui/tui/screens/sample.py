@@ -27,9 +27,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.run_labels import display_name
+from lstm_tui.tui.run_labels import display_name, run_choice
 from lstm_tui.tui.widgets.slider import Slider
 
+SAMPLE_THREADS = 1         # torch threads of the UI process (it only ever samples)
 FLUSH_SECONDS = 0.05      # text reaches the UI at most 20 times a second
 MAX_LENGTH = 20_000      # the text is re-wrapped as it grows: keep it readable
 CHECKPOINTS = ("best", "last")
@@ -226,7 +227,7 @@ class SampleScreen(Screen):
         self.runs = sorted(message.runs, key=lambda r: -(r.created or r.updated))
         options = []
         for r in self.runs:
-            label = display_name(r, self.root)
+            label = run_choice(r, self.root)       # time, status and best tell runs apart
             if r.task != "char_lm":
                 label += f" ({r.task})"
             options.append((label, str(r.path)))
@@ -325,7 +326,13 @@ class SampleScreen(Screen):
 
     def _sampler(self, job: Job):
         """A cached Sampler per (run, checkpoint file, mtime): torch is imported here."""
+        import torch
+
         from lstm_tui.sampler import Sampler
+        # One character at a time is far too little work to share out: torch's default
+        # thread pool spins, and on a busy machine made 2 x 300 characters take ~6 s here
+        # against well under a second on one thread (the UI process trains nothing).
+        torch.set_num_threads(SAMPLE_THREADS)
         ckpt = job.run / f"{job.checkpoint}.pt"
         try:
             mtime = ckpt.stat().st_mtime_ns
