@@ -317,6 +317,20 @@ async def test_every_binding_shows_in_the_footer(app):
         assert max(k.region.right for k in footer.query("FooterKey")) <= 80
 
 
+async def test_tab_from_the_tab_bar_lands_on_the_first_field(app):
+    async with app.run_test(size=SIZE) as pilot:
+        for pane, first in (("dataset", "task-kind"), ("model", None), ("training", None)):
+            app.screen.action_pane(pane)
+            await pilot.pause()
+            app.screen.query_one("Tabs").focus()
+            await pilot.press("tab")
+            await pilot.pause()
+            focused = app.focused
+            assert focused is not None and "form-column" not in focused.classes, pane
+            assert focused.id == first if first else focused.id.endswith("-input"), \
+                (pane, focused)
+
+
 async def test_narrow_terminals_get_the_narrow_layout(app):
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.screen.has_class("-narrow")

@@ -34,6 +34,7 @@ from lstm_tui.tui.sweep_state import (SweepState, parse_axis_values, range_value
                                       split_values, sweep_keys)
 from lstm_tui.tui.plotting import SHADES
 from lstm_tui.tui.widgets.heatmap import Heatmap
+from lstm_tui.tui.widgets.band_plot import BandPlot
 from lstm_tui.tui.widgets.sweep_lines import LinesView
 from lstm_tui.tui.inbox import EventInbox
 from tests.tui.conftest import Host
@@ -620,6 +621,49 @@ async def test_lines_and_epochs_views(tmp_path):
         assert curves.state.labels == ("seq_len=5", "seq_len=10", "seq_len=20",
                                        "seq_len=40")
         assert curves.state.xlabel == "epoch"
+
+
+def test_a_single_valued_axis_is_never_the_grid_x():
+    """train.epochs = [5] swept with two real axes: x and y are the real ones."""
+    cfg = tiny_config({"grid": {"train.epochs": [5], "task.seq_len": [3, 4, 5],
+                                "model.cell": ["lstm", "gru"]}})
+    state = SweepState(parse_sweep(cfg, "tiny.toml"), Path("x"))
+    assert set(state.default_xy()) == {"task.seq_len", "model.cell"}
+    one = tiny_config({"grid": {"train.epochs": [5], "model.cell": ["lstm", "gru"]}})
+    assert SweepState(parse_sweep(one, "tiny.toml"), Path("x")).default_xy() == \
+        ("model.cell", "seed")
+
+
+class BandHost(App):
+    def compose(self) -> ComposeResult:
+        yield BandPlot(id="band")
+
+
+async def test_lines_of_equal_values_get_a_narrow_axis_and_a_plain_label(tmp_path):
+    app = BandHost()
+    async with app.run_test(size=(80, 16)) as pilot:
+        plot = app.query_one(BandPlot)
+        flat = sf.Line("cell=lstm", [5, 10, 20], [1.0] * 3, [1.0] * 3, [1.0] * 3, [0.0] * 3)
+        plot.show([flat], title="best accuracy", xlabel="task.seq_len")
+        await pilot.pause()
+        assert plot.y_range == pytest.approx((0.95, 1.05))
+        text = " ".join(lines_of(plot))
+        assert "1.05" in text and "0.95" in text and "1.5" not in text
+        rising = sf.Line("x", [5, 10], [0.5, 1.0], [0.5, 1.0], [0.5, 1.0], [0.0, 0.0])
+        plot.show([rising], title="t", xlabel="x")
+        assert plot.y_range is None                     # real data: plotext's own range
+    # the Lines view's selector reads "one line", not "a line per nothing"
+    root = tmp_path / "runs"
+    folder = synthetic_sweep(root, grid={"task.seq_len": [5, 10, 20, 40], "model.hidden": [8]},
+                             seeds=1)
+    host = Host(lambda: SweepScreen(root, sweep_dir=folder))
+    async with host.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        view = host.screen.query_one(LinesView)
+        assert view.by == "none"
+        assert shown(pilot, "#lines-by #label") == "one line"
 
 
 # ---------------------------------------------------------------- the heatmap widget

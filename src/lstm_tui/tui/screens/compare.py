@@ -29,6 +29,7 @@ from lstm_tui.tui.run_labels import display_name, status_of, status_text
 from lstm_tui.tui.store_watcher import POLL_SECONDS, folder_stamp
 from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
 from lstm_tui.tui.widgets.slider import Slider
+from lstm_tui.tui.widgets.check import Check
 
 RESULT_COLUMNS = [(key, Text(label, justify=justify)) for key, label, justify in (
     ("n", "#", "left"), ("status", "status", "left"), ("metric", "metric", "left"),
@@ -177,7 +178,7 @@ class CompareScreen(PollingScreen):
                          id="cmp-split", compact=True)
             yield Select([(f"x: {x}", x) for x in X_AXES], value="step", allow_blank=False,
                          id="cmp-x", compact=True)
-            yield Checkbox("log y", False, id="cmp-log", compact=True)
+            yield Check("log y", False, id="cmp-log", compact=True)
             yield Slider(0.0, minimum=0.0, maximum=0.95, step=0.05, label="EMA",
                          zero_label="off", id="cmp-smooth")
         yield CurvesPlot(id="cmp-plot", empty_message="loading runs")

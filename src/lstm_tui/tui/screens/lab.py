@@ -60,6 +60,11 @@ class ActiveRuns(DataTable):
             self.add_column(label, key=key)
 
 
+class FormColumn(VerticalScroll, can_focus=False):
+    """A scrolling column of form fields that is not a stop of its own: Tab from the tab
+    bar lands on the first field (a focused field scrolls itself into view)."""
+
+
 class LabScreen(Screen):
     """Configure, start, stop, save/load presets, and watch the selected run."""
 
@@ -103,7 +108,7 @@ class LabScreen(Screen):
         with TabbedContent(id="panes", initial="dataset"):
             with TabPane(PANES["dataset"], id="dataset"):
                 with Horizontal(classes="pane-row"):
-                    with VerticalScroll(classes="form-column", id="task-column"):
+                    with FormColumn(classes="form-column", id="task-column"):
                         with Container(classes="config-form"):
                             yield Label("kind", classes="field-name")
                             yield Select([(k, k) for k in TASKS], value=self.kind,
@@ -114,11 +119,11 @@ class LabScreen(Screen):
                     yield VerticalScroll(self.task_info, classes="side-panel")
             with TabPane(PANES["model"], id="model"):
                 yield Lazy(Horizontal(
-                    VerticalScroll(self.model_form, classes="form-column"),
+                    FormColumn(self.model_form, classes="form-column"),
                     VerticalScroll(self.summary, classes="side-panel"), classes="pane-row"))
             with TabPane(PANES["training"], id="training"):
-                yield Lazy(VerticalScroll(self.run_form, self.train_form,
-                                          classes="form-column single"))
+                yield Lazy(FormColumn(self.run_form, self.train_form,
+                                      classes="form-column single"))
             with TabPane(PANES["live"], id="live"):
                 yield Lazy(VerticalScroll(
                     ActiveRuns(id="active-runs", cursor_type="row"),

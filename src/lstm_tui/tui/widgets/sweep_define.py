@@ -32,6 +32,7 @@ from lstm_tui.tui.messages import SweepDefined, SweepFolderPicked
 from lstm_tui.tui.sweep_process import SOURCE
 from lstm_tui.tui.sweep_state import (current_value, describe_random, grid_size, metric_options,
                                       parse_axis_values, range_values, sweep_folders, sweep_keys)
+from lstm_tui.tui.widgets.check import Check
 
 
 class DefineView(Vertical):
@@ -60,7 +61,7 @@ class DefineView(Vertical):
             yield Input(placeholder="low", id="range-low", compact=True)
             yield Input(placeholder="high", id="range-high", compact=True)
             yield Input(placeholder="count", id="range-count", compact=True)
-            yield Checkbox("log", id="range-log", compact=True)
+            yield Check("log", id="range-log", compact=True)
             yield Button("Add range", id="range-add", compact=True)
         yield Static(id="axis-message")
         yield DataTable(id="axes-table", cursor_type="row", zebra_stripes=True)

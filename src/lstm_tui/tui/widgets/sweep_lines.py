@@ -21,6 +21,7 @@ from lstm_tui.sweeps import surface as sf
 from lstm_tui.tui.sweep_state import Shown, SweepState
 from lstm_tui.tui.widgets.band_plot import BandPlot
 from lstm_tui.tui.widgets.heatmap import leaf
+from lstm_tui.tui.widgets.check import Check
 
 NO_AXIS = "none"
 
@@ -41,9 +42,9 @@ class LinesView(Vertical):
         with Horizontal(classes="view-controls"):
             yield Label("x", classes="lbl")
             yield Select([], prompt="–", id="lines-x", compact=True)
-            yield Label("a line per", classes="lbl gap")
+            yield Label("lines", classes="lbl gap")
             yield Select([], prompt="–", id="lines-by", compact=True)
-            yield Checkbox("log x", id="lines-logx", compact=True)
+            yield Check("log x", id="lines-logx", compact=True)
         yield BandPlot(id="lines-plot")
 
     def watch_shown(self, old: Shown, new: Shown) -> None:
@@ -78,7 +79,8 @@ class LinesView(Vertical):
                 else NO_AXIS
         axis_options = [(leaf(a), a) for a in state.axes]
         self._set_select("#lines-x", axis_options, self.x)
-        self._set_select("#lines-by", [("nothing", NO_AXIS)] + axis_options, self.by)
+        self._set_select("#lines-by", [("one line", NO_AXIS)]
+                         + [(f"per {leaf(a)}", a) for a in state.axes], self.by)
 
     def _set_select(self, selector: str, options: list, value: Any) -> None:
         select = self.query_one(selector, Select)
