@@ -27,7 +27,8 @@ from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.screens.runs import RunsScreen, plan_columns
 from lstm_tui.tui.run_labels import best_text, fit, display_name, run_choice, started_text
 from lstm_tui.tui.screens.sample import SampleScreen
-from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
+from lstm_tui.tui.widgets.charts import GradHeatmap
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail, read_heat_rows
 from lstm_tui.tui.widgets.slider import Slider
 from tests.tui.conftest import Host, record_notifications
 
@@ -355,10 +356,10 @@ async def test_enter_opens_the_detail_with_curves_summary_and_config(real_store)
         metric = detail.query_one("#detail-metric", CurvesPlot).state
         assert loss.labels == ("train", "val") and loss.points == (2, 2)
         assert metric.title == "perplexity"
-        await pilot.press("3")
+        await pilot.press("4")
         await pilot.pause()
         assert 'kind = "char_lm"' in visible_text(detail.query_one("#detail-config"))
-        await pilot.press("2")
+        await pilot.press("3")
         await pilot.pause()
         summary = visible_text(detail.query_one("#detail-summary"))
         assert "perplexity (lower is better)" in summary and "best.pt, last.pt" in summary
@@ -369,13 +370,43 @@ async def test_enter_opens_the_detail_with_curves_summary_and_config(real_store)
         assert isinstance(app.screen, RunsScreen)
 
 
+async def test_a_headless_run_shows_its_gradient_heatmap(real_store):
+    """diagnostics.jsonl of a run trained elsewhere: the heatmap of the Live pane."""
+    run = real_store["nth8"]
+    want = read_heat_rows(run / "diagnostics.jsonl")
+    assert len(want) == 2 and all(len(norms) == 5 for _, norms in want)   # 2 validations
+    app = Host(lambda: RunDetailScreen(real_store["root"], run))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        heatmap = app.screen.query_one("#detail-heatmap", GradHeatmap)
+        assert heatmap.rows == want
+        text = visible_text(heatmap)
+        assert "t = 0 … 4" in text and "appears at the first validation" not in text
+
+
+def test_heat_rows_are_read_from_the_end_and_bad_lines_skipped(tmp_path):
+    path = tmp_path / "diagnostics.jsonl"
+    lines = [json.dumps({"step": s, "timestep_grad_norms": [s, s / 2]}) for s in range(1, 301)]
+    lines[150] = "not json"
+    lines[151] = json.dumps({"step": "x", "timestep_grad_norms": [1]})
+    path.write_text("\n".join(lines) + '\n{"step": 301, "timestep_gr')   # cut short
+    rows = read_heat_rows(path, rows=256)
+    assert len(rows) == 256 and rows[-1] == (300, (300.0, 150.0))
+    assert 151 not in [s for s, _ in rows] and 152 not in [s for s, _ in rows]
+    few = read_heat_rows(path, rows=256, max_bytes=200)        # a window of the end only
+    assert few and few[-1][0] == 300 and len(few) < 10
+    assert read_heat_rows(tmp_path / "missing.jsonl") == []
+
+
 async def test_detail_of_a_corrupt_folder_shows_its_error(real_store):
     app = Host(lambda: RunDetailScreen(real_store["root"], real_store["corrupt"]))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert "corrupt" in visible_text(app.screen.query_one("#detail-title"))
         assert app.screen.query_one("#detail-loss", CurvesPlot).state.labels == ()
-        await pilot.press("2")
+        await pilot.press("3")
         await pilot.pause()
         summary = visible_text(app.screen.query_one("#detail-summary"))
         assert "error" in summary and "config.toml: unreadable" in summary

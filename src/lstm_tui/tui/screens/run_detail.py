@@ -1,4 +1,5 @@
-"""A run in detail: its curves (train/val loss and task metric), summary and config, live.
+"""A run in detail: its curves (train/val loss and task metric), the gradient per time step
+(diagnostics.jsonl, as the Live pane shows it), summary and config, live.
 
 Opened from the Runs screen (Enter), a sweep's cell, or anything else that knows a run
 folder.  The folder is reread in a thread worker when its files change, so a run still
@@ -26,14 +27,15 @@ from textual.worker import Worker, WorkerState
 
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
-from lstm_tui.runs.store import CONFIG, METRICS, SUMMARY, RunInfo, read_info
+from lstm_tui.runs.store import CONFIG, DIAGNOSTICS, METRICS, SUMMARY, RunInfo, read_info
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import decimate, finite_pairs
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.store_watcher import POLL_SECONDS, folder_stamp
-from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
+from lstm_tui.tui.widgets.charts import GradHeatmap
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail, read_heat_rows
 
 Clock = Callable[[], float]
 
@@ -76,9 +78,10 @@ class RunDetailScreen(PollingScreen):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("1", "tab('curves')", "Curves/summary/config", key_display="1-3"),
-        Binding("2", "tab('summary')", "Summary", show=False),
-        Binding("3", "tab('config')", "Config", show=False),
+        Binding("1", "tab('curves')", "Curves/gradients/summary/config", key_display="1-4"),
+        Binding("2", "tab('gradients')", "Gradients", show=False),
+        Binding("3", "tab('summary')", "Summary", show=False),
+        Binding("4", "tab('config')", "Config", show=False),
         Binding("l", "toggle_log", "Log y"),
         Binding("s", "sample", "Sample"),
     ]
@@ -92,9 +95,10 @@ class RunDetailScreen(PollingScreen):
         """What the load worker found: a new snapshot and/or new curves (None: unchanged)."""
 
         def __init__(self, snapshot: RunSnapshot | None,
-                     curves: dict[str, tuple[str, list[Curve]]] | None) -> None:
+                     curves: dict[str, tuple[str, list[Curve]]] | None,
+                     heat: list[tuple[int, tuple[float, ...]]] | None = None) -> None:
             super().__init__()
-            self.snapshot, self.curves = snapshot, curves
+            self.snapshot, self.curves, self.heat = snapshot, curves, heat
 
     def __init__(self, root: Path, run_path: Path, *, clock: Clock = time.time,
                  poll_seconds: float = POLL_SECONDS) -> None:
@@ -106,6 +110,7 @@ class RunDetailScreen(PollingScreen):
         self.snapshot: RunSnapshot | None = None
         self.curves: dict[str, tuple[str, list[Curve]]] = {}
         self.log_y = False
+        self.heat: list[tuple[int, tuple[float, ...]]] = []   # diagnostics.jsonl's rows
         self._stamp: tuple | None = None
         self._busy = False
 
@@ -116,6 +121,8 @@ class RunDetailScreen(PollingScreen):
                 with Container(id="detail-curves"):
                     yield CurvesPlot(id="detail-loss")
                     yield CurvesPlot(id="detail-metric")
+            with TabPane("Gradients", id="gradients"):
+                yield GradHeatmap(id="detail-heatmap")
             with TabPane("Summary", id="summary"):
                 with VerticalScroll():
                     yield Static("", id="detail-summary")
@@ -149,7 +156,9 @@ class RunDetailScreen(PollingScreen):
         self._stamp = stamp
         current = snapshot or self.snapshot
         metric = current.info.metric if current else ""
-        self.post_message(self.Loaded(snapshot, run_curves(self.tail, metric)))
+        # a validation appends to diagnostics.jsonl and metrics.jsonl alike
+        heat = read_heat_rows(self.run_path / DIAGNOSTICS)
+        self.post_message(self.Loaded(snapshot, run_curves(self.tail, metric), heat))
 
     def _read_snapshot(self) -> RunSnapshot:
         try:
@@ -174,6 +183,10 @@ class RunDetailScreen(PollingScreen):
         if message.curves is not None:
             self.curves = message.curves
             self.draw_curves()
+        if message.heat is not None:
+            self.heat = message.heat
+            version = (len(self.heat), self.heat[-1][0] if self.heat else None)
+            self.query_one("#detail-heatmap", GradHeatmap).show(self.heat, version)
 
     def _show_info(self) -> None:
         snap = self.snapshot

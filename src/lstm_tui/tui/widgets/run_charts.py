@@ -145,6 +145,42 @@ class MetricsTail:
         return xs, ys
 
 
+HEAT_ROWS = 256             # validations shown in the gradient-per-time-step heatmap
+HEAT_BYTES = 8 << 20        # at most the last 8 MB of diagnostics.jsonl are read
+
+
+def read_heat_rows(path: Path, rows: int = HEAT_ROWS,
+                   max_bytes: int = HEAT_BYTES) -> list[tuple[int, tuple[float, ...]]]:
+    """The last `rows` validations of a run's diagnostics.jsonl as (step, ‖∂L/∂h_t‖ per
+    t), read from the end of the file (never more than `max_bytes`); lines that are cut
+    short, damaged or of another shape are skipped, a missing file is no rows."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            start = max(0, size - max_bytes)
+            fh.seek(start)
+            data = fh.read(size - start)
+    except OSError:
+        return []
+    lines = data.split(b"\n")
+    if start > 0:
+        lines = lines[1:]                    # the first one is cut by the window
+    found: list[tuple[int, tuple[float, ...]]] = []
+    for line in reversed(lines):
+        if len(found) >= rows:
+            break
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        norms = record.get("timestep_grad_norms") if isinstance(record, dict) else None
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool) or not isinstance(norms, list):
+            continue
+        found.append((step, tuple(_number(v) for v in norms)))
+    return found[::-1]
+
+
 # ---------------------------------------------------------------- the plot widget
 
 @dataclass(frozen=True)
