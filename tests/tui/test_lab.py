@@ -153,6 +153,23 @@ async def test_start_and_live_update(app, fake_trainer):
         assert table.get_row("fake-1")[4] == "500/1,000"
 
 
+async def test_the_status_line_and_the_run_row_fit_80_columns(app, fake_trainer):
+    async with app.run_test(size=(80, 24)) as pilot:
+        lab = app.screen
+        await type_into(pilot, "#run-name-input", "char-lm-udacity-long-name")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        lab.refresh_live(force=True)
+        await pilot.pause()
+        status = text_of(pilot, "#run-status")
+        assert "…" not in status and "ETA" in status and "best accuracy" in status
+        table = lab.query_one("#active-runs", DataTable)
+        assert "task" not in [c.value for c in table.columns]        # the model tells it
+        width = sum(c.get_render_width(table) for c in table.columns.values())
+        assert width <= table.size.width
+        assert table.get_row("fake-1")[2] == "running"
+
+
 async def test_event_floods_are_coalesced(app, fake_trainer):
     """Many batches queued at once are applied by one message (can_replace)."""
     seen = []

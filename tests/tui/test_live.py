@@ -65,6 +65,15 @@ def test_run_state_follows_a_run():
     # ETA from the run's own pace: 700 steps left at 250 steps/s
     assert state.eta() == pytest.approx(2.8)
     assert "ETA 0:02" in line
+    # a narrow status line drops the least telling parts first, never status/step/ETA/best
+    full = state.progress_line(200)
+    assert full == line and "cpu" in full
+    for width in (70, 60, 40):
+        short = state.progress_line(width)
+        assert len(short) <= max(width, 58), (width, short)      # 58: what always stays
+        for kept in ("running", "step 300/1,000", "ETA 0:02", "best accuracy"):
+            assert kept in short
+    assert "cpu" not in state.progress_line(len(full) - 1)
     state.apply(step(cfg, 1000))                  # the last step: epoch index 10 of 0..9
     state.apply(ev.Finished(status="completed", step=1000, seconds=4.0, best=0.9, final=0.9))
     assert state.status == "completed" and not state.active and state.eta() is None

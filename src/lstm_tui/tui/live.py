@@ -187,23 +187,29 @@ class RunState:
             return None
         return (s.total_steps - last.step) * last.seconds / done
 
-    def progress_line(self) -> str:
-        """epoch · step n/N · steps/s · ETA · best (all from events: no wall clock here)."""
-        parts = [self.status]
+    def progress_line(self, width: int | None = None) -> str:
+        """status · step n/N · epoch · ETA · best · steps/s · loss · device (all from
+        events: no wall clock here), in at most `width` characters: the device goes
+        first, then steps/s, epoch and loss; status, step, ETA and best always stay."""
+        parts: list[tuple[str, int]] = [(self.status, 0)]     # (text, drop order)
         s, last = self.started, self.last
         if s:
             epochs = max(1, math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
-            parts.append(f"step {self.step:,}/{s.total_steps:,}")
+            parts.append((f"step {self.step:,}/{s.total_steps:,}", 0))
             # epoch is step // steps_per_epoch: the last step of an epoch reads as the next
-            parts.append(f"epoch {min((last.epoch if last else 0) + 1, epochs)}/{epochs}")
+            parts.append((f"epoch {min((last.epoch if last else 0) + 1, epochs)}/{epochs}", 3))
         eta = self.eta()
         if eta is not None:
-            parts.append(f"ETA {clock(eta)}")
+            parts.append((f"ETA {clock(eta)}", 0))
         if self.best is not None:
-            parts.append(f"best {self.metric} {fmt(self.best)}")
+            parts.append((f"best {self.metric} {fmt(self.best)}", 0))
         if last:
-            parts.append(f"{last.steps_per_sec:,.0f} steps/s")
-            parts.append(f"loss {fmt(last.loss)}")
+            parts.append((f"{last.steps_per_sec:,.0f} steps/s", 2))
+            parts.append((f"loss {fmt(last.loss)}", 4))
         if s:
-            parts.append(s.device)
-        return " · ".join(parts)
+            parts.append((s.device, 1))
+        for drop in (1, 2, 3, 4):
+            if width is None or len(" · ".join(t for t, _ in parts)) <= width:
+                break
+            parts = [(t, d) for t, d in parts if d != drop]
+        return " · ".join(t for t, _ in parts)
