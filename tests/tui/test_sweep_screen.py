@@ -618,9 +618,11 @@ async def test_lines_and_epochs_views(tmp_path):
         await settle(pilot)
         curves = screen.query_one("#epochs-plot")
         curves.flush()
-        assert curves.state.labels == ("seq_len=5", "seq_len=10", "seq_len=20",
-                                       "seq_len=40")
+        assert curves.state.labels == ("5", "10", "20", "40")      # the title names the axis
+        assert "per seq_len" in curves.state.title
         assert curves.state.xlabel == "epoch"
+        border = lines_of(curves)[0]
+        assert "…" not in border and all(f" {v}" in border for v in ("5", "10", "20", "40"))
 
 
 def test_a_single_valued_axis_is_never_the_grid_x():

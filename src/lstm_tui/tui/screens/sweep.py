@@ -80,9 +80,9 @@ class SweepScreen(Screen):
         Binding("3", "view('lines')", "Lines", show=False),
         Binding("4", "view('epochs')", "Epochs", show=False),
         Binding("s", "toggle_spread", "Spread", tooltip="show ±std over seeds in the cells"),
-        Binding("f", "toggle_final", "Best/final", tooltip="best or final metric of each run"),
-        Binding("t", "swap_axes", "Swap x/y"),
-        Binding("o", "open_folder", "Open sweep", tooltip="open a sweep folder of the store"),
+        Binding("f", "toggle_final", "Final", tooltip="best or final metric of each run"),
+        Binding("t", "swap_axes", "Swap", tooltip="swap the x and y axes"),
+        Binding("o", "open_folder", "Open", tooltip="open a sweep folder of the store"),
         Binding("delete", "remove_axis", "Remove axis", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -134,7 +134,7 @@ class SweepScreen(Screen):
                 yield LinesView()
             with TabPane("Epochs", id="epochs"):
                 yield EpochsView()
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._ticks = [self.set_interval(REDRAW_EVERY, self.refresh_views),
@@ -410,6 +410,8 @@ class SweepScreen(Screen):
             return self._tab() == "grid" and self.state is not None
         if action == "toggle_final":
             return self._tab() in ("grid", "lines") and self.state is not None
+        if action == "back":             # only when pushed over another screen
+            return len(self.app.screen_stack) > 1
         return True
 
     @on(RunPicked)

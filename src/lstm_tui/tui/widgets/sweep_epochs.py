@@ -101,10 +101,14 @@ class EpochsView(Vertical):
         state = self.shown.state
         if state is None:
             return
-        curves = [Curve(line.label, [float(x) for x in line.xs], line.means, index=i)
+        axis = leaf(message.key[2])
+        # the title names the axis once, so a legend item is its value: "5", not
+        # "features=5" (a legend of those was cut short at 120 columns)
+        curves = [Curve(line.label.removeprefix(f"{axis}="), [float(x) for x in line.xs],
+                        line.means, index=i)
                   for i, line in enumerate(message.lines) if line.xs]
         self.query_one("#epochs-plot", CurvesPlot).show(
-            curves, title=f"val {state.metric} per {leaf(message.key[2])} (mean of runs)",
+            curves, title=f"mean val {state.metric} per {axis}",
             xlabel="epoch", message="" if curves else "no validation records yet")
 
     @on(Worker.StateChanged)
