@@ -7,6 +7,7 @@ the tests extend) make up the stores.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -697,9 +698,15 @@ async def test_the_run_picker_tells_same_named_runs_apart(real_store):
         select = app.screen.column("A").run_select
         info = next(r for r in app.screen.runs if r.path == lm)
         want = run_choice(info, real_store["root"])
-        assert f"{started_text(info.created)} · {info.status} · {best_text(info)}" in want
-        shown = " ".join(visible_text(select.query_one("SelectCurrent #label")).split())
-        assert f"{display_name(info, real_store['root'])} · {started_text(info.created)}" in shown
+        assert info.status == "completed"          # said only when it is something else
+        assert want == f"{display_name(info, real_store['root'])}  " \
+            f"{started_text(info.created)}  {best_text(info)}"
+        assert visible_text(select.query_one("SelectCurrent #label")).strip() == want
+        # a narrow picker shows the name only: the line under it tells the run apart
+        status = visible_text(app.screen.column("A").query_one(".sample-status"))
+        assert f"{started_text(info.created)} · completed · best {best_text(info)}" in status
+        failed = dataclasses.replace(info, status="failed")
+        assert run_choice(failed, real_store["root"]).endswith(f"{best_text(info)}  failed")
 
 
 async def test_sample_at_temperature_zero_is_the_argmax_text_twice(real_store):

@@ -75,6 +75,10 @@ def fit(text: str, width: int) -> str:
 
 
 def run_choice(info: RunInfo, root: Path) -> str:
-    """A run in a picker: its name, when it started, its status and best metric."""
-    return f"{display_name(info, root)} · {started_text(info.created)} · " \
-           f"{status_of(info)} · {best_text(info)}"
+    """A run in a picker, short enough for a narrow select: its name, when it started, its
+    best metric, and its status unless it simply completed."""
+    status = status_of(info)
+    shown = [display_name(info, root), started_text(info.created), best_text(info)]
+    if status != "completed":
+        shown.append(status)
+    return "  ".join(shown)

@@ -27,7 +27,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.run_labels import display_name, run_choice
+from lstm_tui.tui.run_labels import (best_text, display_name, run_choice, started_text,
+                                     status_of)
 from lstm_tui.tui.widgets.slider import Slider
 
 SAMPLE_THREADS = 1         # torch threads of the UI process (it only ever samples)
@@ -246,10 +247,18 @@ class SampleScreen(Screen):
                                         "(task.kind = \"char_lm\").")
         elif first:
             for col in self.query(SampleColumn):
-                col.set_status("idle", "press g to generate")
+                col.set_status("idle", self.ready_text(col.run_path))
                 problem = self.run_problem(col.run_path)
                 if problem:
                     col.set_status("error", problem)
+
+    def ready_text(self, path: Path | None) -> str:
+        """The chosen run told apart (a narrow picker shows only its name), then what to do."""
+        info = next((r for r in self.runs if r.path == path), None)
+        if info is None:
+            return "press g to generate"
+        return f"{started_text(info.created)} · {status_of(info)} · best {best_text(info)}" \
+               " · press g to generate"
 
     def run_problem(self, path: Path | None) -> str:
         """Why a run cannot be sampled, found without torch ('' when it looks fine)."""
@@ -277,7 +286,7 @@ class SampleScreen(Screen):
         if problem:
             col.set_status("error", problem)
         elif col.state in ("error", "idle"):
-            col.set_status("idle", "press g to generate")
+            col.set_status("idle", self.ready_text(Path(str(event.value))))
 
     # -- generating
     def _settings(self) -> tuple[str, int, int] | str:
