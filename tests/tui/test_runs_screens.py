@@ -617,7 +617,7 @@ async def test_slider_keys_and_mouse_change_the_value():
         assert slider.value == 0.0
         await pilot.pause()
         assert changes == pytest.approx([1.05, 1.0, 0.95, 1.45, 2.0, 0.0])  # not the clamped one
-        start, width = slider._bar_geometry()
+        start, width = slider.bar_geometry()
         pad = slider.styles.padding.left
         await pilot.click(Slider, offset=(pad + start + width - 1, 0))   # the far end
         assert slider.value == 2.0

@@ -705,12 +705,12 @@ async def test_heatmap_places_values_in_their_cells():
         assert cell_texts(heatmap)[("5", "16")] == "5.16 ±0.0005"
         assert cell_texts(heatmap)[("20", "16")] == "·"          # not run, not running
         # colours: the best cell is the brightest of the ramp, the worst the darkest
-        best = heatmap._cell(heatmap.surface, 2, 0, False, True)[1]
-        worst = heatmap._cell(heatmap.surface, 0, 0, False, True)[1]
+        best = heatmap.cell_look(heatmap.surface, 2, 0, False, True)[1]
+        worst = heatmap.cell_look(heatmap.surface, 0, 0, False, True)[1]
         assert best.endswith("#fde725") and worst.endswith("#440154")
         # for a 'min' goal the scale turns round
         heatmap.show(_surface("min"))
-        assert heatmap._cell(heatmap.surface, 0, 0, False, True)[1].endswith("#fde725")
+        assert heatmap.cell_look(heatmap.surface, 0, 0, False, True)[1].endswith("#fde725")
 
 
 async def test_heatmap_without_colour_shows_shades(monkeypatch):

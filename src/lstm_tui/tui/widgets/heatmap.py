@@ -312,7 +312,7 @@ class Heatmap(Widget, can_focus=True):
                     continue
                 for i in lay.cols:
                     at_cursor = (i, j) == (cursor_col, cursor_row)
-                    content, style = self._cell(s, i, j, mono, show_text=line == middle)
+                    content, style = self.cell_look(s, i, j, mono, show_text=line == middle)
                     inner = lay.cell_width - 3
                     body = _fit(content, inner).center(inner)
                     left, right = " ", " "
@@ -325,8 +325,9 @@ class Heatmap(Widget, can_focus=True):
         text.append_text(self._legend(s, lay, mono))
         return text
 
-    def _cell(self, s: Surface, i: int, j: int, mono: bool,
-              show_text: bool) -> tuple[str, str]:
+    def cell_look(self, s: Surface, i: int, j: int, mono: bool,
+                  show_text: bool) -> tuple[str, str]:
+        """(text, Rich style) of the cell at column i, row j of surface `s`."""
         x, y = s.xs[i], s.ys[j]
         cell = s.cell(x, y)
         running = self.running.get((hashable(x), hashable(y)), -1.0)
