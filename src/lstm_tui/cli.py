@@ -545,10 +545,5 @@ def command_names() -> set[str]:
             app.registered_commands}
 
 
-def main() -> None:
-    from lstm_tui.entry import main as entry_main
-    entry_main()
-
-
 from lstm_tui.cli_output import register as _register_output  # noqa: E402  (needs app)
 _register_output(app)

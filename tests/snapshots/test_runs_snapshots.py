@@ -14,7 +14,8 @@ import pytest
 from textual.widgets import Input
 
 from lstm_tui.tui.screens.compare import CompareScreen
-from lstm_tui.tui.screens.runs import RunDetailScreen, RunsScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
+from lstm_tui.tui.screens.runs import RunsScreen
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.widgets.run_charts import CurvesPlot
 from tests.tui.conftest import Host as StandaloneHost

@@ -46,8 +46,7 @@ def settle_then(*keys: str):
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False            # a blinking cursor would make frames differ
         screen = pilot.app.screen
-        screen._dirty = True
-        screen._redraw()
+        screen.refresh_views()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         for plot in screen.query(CurvesPlot):

@@ -67,3 +67,16 @@ class Host(App):
 
     def on_mount(self) -> None:
         self.push_screen(self.make_screen())
+
+
+def record_notifications(app: App) -> list[str]:
+    """The messages of every notification the app shows from now on."""
+    said: list[str] = []
+    real = app.notify
+
+    def notify(message, *args, **kwargs):
+        said.append(str(message))
+        return real(message, *args, **kwargs)
+
+    app.notify = notify
+    return said

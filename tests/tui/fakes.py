@@ -14,7 +14,8 @@ from lstm_tui import events as ev
 from lstm_tui.config import RunConfig, config_to_dict
 from lstm_tui.models.summary import summarize
 from lstm_tui.tasks.shapes import describe_task
-from lstm_tui.tui.worker import EventInbox, RunCreated, post_events
+from lstm_tui.tui.inbox import EventInbox
+from lstm_tui.tui.worker import RunCreated, post_events
 
 
 def started(cfg: RunConfig, run_id: str = "fake-run", total_steps: int = 1000) -> ev.RunStarted:

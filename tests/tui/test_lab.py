@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from textual.filter import Monochrome
 from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from lstm_tui import events as ev
@@ -21,7 +20,7 @@ from lstm_tui.tui.messages import WorkerFailed
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
 from tests.conftest import PRESETS
-from tests.tui.conftest import text_of, type_into
+from tests.tui.conftest import record_notifications, text_of, type_into
 from tests.tui.fakes import FakeTrainer, step, training_script
 
 SIZE = (120, 40)
@@ -150,7 +149,7 @@ async def test_start_and_live_update(app, fake_trainer):
         table = lab.query_one("#active-runs", DataTable)
         assert table.row_count == 1 and table.get_row("fake-1")[3] == "running"
         loss = lab.query_one("#chart-loss", CurveChart)
-        assert loss._drawn is not None and "train" in str(loss.border_title)
+        assert "train" in str(loss.border_title)
         assert len(lab.query_one("#heatmap", GradHeatmap).rows) == 4
         # more events arrive: the view follows within one redraw tick
         handle = fake_trainer.handles[0]
@@ -158,6 +157,23 @@ async def test_start_and_live_update(app, fake_trainer):
         await pilot.pause(lab.REDRAW_EVERY + 0.1)
         assert "step 500/1,000" in text_of(pilot, "#run-status")
         assert table.get_row("fake-1")[4] == "500/1,000"
+
+
+async def test_the_status_line_and_the_run_row_fit_80_columns(app, fake_trainer):
+    async with app.run_test(size=(80, 24)) as pilot:
+        lab = app.screen
+        await type_into(pilot, "#run-name-input", "char-lm-udacity-long-name")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        lab.refresh_live(force=True)
+        await pilot.pause()
+        status = text_of(pilot, "#run-status")
+        assert "…" not in status and "ETA" in status and "best accuracy" in status
+        table = lab.query_one("#active-runs", DataTable)
+        assert "task" not in [c.value for c in table.columns]        # the model tells it
+        width = sum(c.get_render_width(table) for c in table.columns.values())
+        assert width <= table.size.width
+        assert table.get_row("fake-1")[2] == "running"
 
 
 async def test_event_floods_are_coalesced(app, fake_trainer):
@@ -215,13 +231,14 @@ async def test_a_failed_run_is_shown_and_the_app_stays_usable(tmp_path):
     trainer = FakeTrainer(failing)
     app = make_app(tmp_path, trainer=trainer)
     async with app.run_test(size=SIZE) as pilot:
+        said = record_notifications(app)
         await pilot.press("ctrl+r")
         await pilot.pause()
         app.screen.refresh_live()
         assert app.states["fake-1"].status == "failed"
         status = text_of(pilot, "#run-status")
         assert "failed" in status and "CUDA error: out of memory" in status
-        assert any("out of memory" in str(n.message) for n in app._notifications)
+        assert any("out of memory" in message for message in said)
         # a worker that died without a word is reported too
         app.post_message(WorkerFailed("fake-1", "the training process died (SIGKILL)"))
         await pilot.pause()
@@ -323,6 +340,20 @@ async def test_every_binding_shows_in_the_footer(app):
         assert max(k.region.right for k in footer.query("FooterKey")) <= 80
 
 
+async def test_tab_from_the_tab_bar_lands_on_the_first_field(app):
+    async with app.run_test(size=SIZE) as pilot:
+        for pane, first in (("dataset", "task-kind"), ("model", None), ("training", None)):
+            app.screen.action_pane(pane)
+            await pilot.pause()
+            app.screen.query_one("Tabs").focus()
+            await pilot.press("tab")
+            await pilot.pause()
+            focused = app.focused
+            assert focused is not None and "form-column" not in focused.classes, pane
+            assert focused.id == first if first else focused.id.endswith("-input"), \
+                (pane, focused)
+
+
 async def test_narrow_terminals_get_the_narrow_layout(app):
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.screen.has_class("-narrow")
@@ -353,7 +384,6 @@ async def _screenshot_colors(no_color: bool, monkeypatch) -> set[str]:
         app.screen.refresh_live(force=True)
         await pilot.pause()
         assert app.no_color == no_color
-        assert any(isinstance(f, Monochrome) for f in app._filters) == no_color
         svg = app.export_screenshot()
     colors = set(re.findall(r"#([0-9a-f]{6})", svg))
     # the window frame the SVG exporter draws around the terminal is not the app's

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 
@@ -10,35 +9,13 @@ import pytest
 
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig
-from lstm_tui.tui.live import (MAX_POINTS, RunState, Series, clock, layer_norms, layer_of,
-                               minmax_decimate)
-from lstm_tui.tui.widgets.charts import log_ticks, short, step_ticks
+from lstm_tui.tui.live import MAX_POINTS, RunState, Series, clock, layer_norms, layer_of
 from lstm_tui.tui.widgets.summary_table import rule_of_thumb
 from lstm_tui.tui.worker import BatchingForwarder, RunCreated, death_message
 from tests.tui.fakes import started, step, training_script, validation
 
 
-# ---------------------------------------------------------------- decimation
-
-def test_decimate_keeps_short_series_whole():
-    xs, ys = list(range(10)), [float(v) for v in range(10)]
-    assert minmax_decimate(xs, ys, 20) == (xs, ys)
-
-
-def test_decimate_bounds_points_and_keeps_extremes_in_order():
-    rng = random.Random(0)
-    xs = list(range(100_000))
-    ys = [rng.gauss(0, 1) for _ in xs]
-    ys[31_337], ys[77_777] = 50.0, -50.0          # a spike and a dip
-    out_x, out_y = minmax_decimate(xs, ys, 500)
-    assert len(out_x) <= 500
-    assert out_x == sorted(out_x) and len(set(out_x)) == len(out_x)
-    assert (out_x[0], out_x[-1]) == (0, 99_999)    # the ends are kept
-    assert max(out_y) == 50.0 and min(out_y) == -50.0
-    assert 31_337 in out_x and 77_777 in out_x
-    # every kept point is a real point of the series
-    assert all(ys[x] == y for x, y in zip(out_x, out_y))
-
+# ---------------------------------------------------------------- bounded series
 
 def test_series_stays_bounded_over_a_million_steps():
     s = Series()
@@ -88,6 +65,15 @@ def test_run_state_follows_a_run():
     # ETA from the run's own pace: 700 steps left at 250 steps/s
     assert state.eta() == pytest.approx(2.8)
     assert "ETA 0:02" in line
+    # a narrow status line drops the least telling parts first, never status/step/ETA/best
+    full = state.progress_line(200)
+    assert full == line and "cpu" in full
+    for width in (70, 60, 40):
+        short = state.progress_line(width)
+        assert len(short) <= max(width, 58), (width, short)      # 58: what always stays
+        for kept in ("running", "step 300/1,000", "ETA 0:02", "best accuracy"):
+            assert kept in short
+    assert "cpu" not in state.progress_line(len(full) - 1)
     state.apply(step(cfg, 1000))                  # the last step: epoch index 10 of 0..9
     state.apply(ev.Finished(status="completed", step=1000, seconds=4.0, best=0.9, final=0.9))
     assert state.status == "completed" and not state.active and state.eta() is None
@@ -106,13 +92,8 @@ def test_run_state_failure_and_stop():
     assert other.status == "failed" and not other.active
 
 
-def test_clock_and_ticks():
+def test_clock():
     assert clock(5) == "0:05" and clock(3725) == "1:02:05"
-    assert step_ticks(10, 400) == [100, 200, 300, 400]
-    assert step_ticks(0, 1_000_000)[-1] == 1_000_000
-    assert short(1500) == "1.5k" and short(2_000_000) == "2M" and short(40) == "40"
-    assert log_ticks(-5.2, -0.1) == [-5.0, -4.0, -3.0, -2.0, -1.0]
-    assert len(log_ticks(0.1, 0.4)) == 4
 
 
 def test_rule_of_thumb_says_over_and_under():

@@ -7,6 +7,7 @@ the tests extend) make up the stores.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,12 +24,14 @@ from textual.widgets import DataTable, Input
 
 from lstm_tui.config import parse_config, to_toml
 from lstm_tui.tui.screens.compare import CompareScreen
-from lstm_tui.tui.screens.runs import RunDetailScreen, RunsScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
+from lstm_tui.tui.screens.runs import RunsScreen, plan_columns
+from lstm_tui.tui.run_labels import best_text, fit, display_name, run_choice, started_text
 from lstm_tui.tui.screens.sample import SampleScreen
-from lstm_tui.tui.widgets.run_charts import (Curve, CurvesPlot, MetricsTail, decimate, ema,
-                                             log_ticks)
+from lstm_tui.tui.widgets.charts import GradHeatmap
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail, read_heat_rows
 from lstm_tui.tui.widgets.slider import Slider
-from tests.tui.conftest import Host
+from tests.tui.conftest import Host, record_notifications
 
 # ---------------------------------------------------------------- synthetic runs
 
@@ -186,30 +190,6 @@ def cell(table: DataTable, row: Path, column: str) -> str:
 
 # ---------------------------------------------------------------- chart helpers
 
-def test_decimate_keeps_extremes_and_ends_within_budget():
-    n = 100_000
-    xs = list(range(n))
-    ys = [math.sin(i / 500) for i in xs]
-    ys[12_345] = 50.0      # a spike a stride would miss
-    ys[67_890] = -50.0
-    dx, dy = decimate(xs, ys, 2000)
-    assert len(dx) <= 2000 and len(dx) == len(dy)
-    assert dx == sorted(dx) and dx[0] == 0 and dx[-1] == n - 1
-    assert 50.0 in dy and -50.0 in dy
-    assert all(ys[int(x)] == y for x, y in zip(dx, dy))   # only real points
-    assert decimate([1, 2, 3], [4, 5, 6], 2000) == ([1, 2, 3], [4, 5, 6])
-
-
-def test_ema_debiased_and_log_ticks():
-    assert ema([1.0, 2.0, 3.0], 0) == [1.0, 2.0, 3.0]
-    assert ema([5.0, 5.0, 5.0], 0.9) == pytest.approx([5.0, 5.0, 5.0])
-    smoothed = ema([0.0, 10.0, 0.0, 10.0], 0.5)
-    assert max(smoothed) < 10.0 and smoothed[0] == 0.0
-    ticks, labels = log_ticks(-3.0, 0.5)
-    assert labels[:4] == ["0.001", "0.01", "0.1", "1"]
-    assert all(-3.0 <= t <= 0.5 for t in ticks)
-
-
 def test_metrics_tail_reads_only_new_lines_and_restarts_on_replace(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "split": "train", "loss": 1.0, "time": 0.5, '
@@ -294,7 +274,7 @@ async def test_an_empty_store_says_how_to_fill_it(tmp_path):
 
 async def test_a_folder_that_cannot_be_read_is_listed_not_fatal(store, monkeypatch):
     root, runs = store
-    import lstm_tui.tui.screens.runs as runs_module
+    import lstm_tui.tui.store_watcher as runs_module
     real = runs_module.read_info
 
     def flaky(path):
@@ -377,10 +357,10 @@ async def test_enter_opens_the_detail_with_curves_summary_and_config(real_store)
         metric = detail.query_one("#detail-metric", CurvesPlot).state
         assert loss.labels == ("train", "val") and loss.points == (2, 2)
         assert metric.title == "perplexity"
-        await pilot.press("3")
+        await pilot.press("4")
         await pilot.pause()
         assert 'kind = "char_lm"' in visible_text(detail.query_one("#detail-config"))
-        await pilot.press("2")
+        await pilot.press("3")
         await pilot.pause()
         summary = visible_text(detail.query_one("#detail-summary"))
         assert "perplexity (lower is better)" in summary and "best.pt, last.pt" in summary
@@ -391,27 +371,102 @@ async def test_enter_opens_the_detail_with_curves_summary_and_config(real_store)
         assert isinstance(app.screen, RunsScreen)
 
 
+async def test_a_headless_run_shows_its_gradient_heatmap(real_store):
+    """diagnostics.jsonl of a run trained elsewhere: the heatmap of the Live pane."""
+    run = real_store["nth8"]
+    want = read_heat_rows(run / "diagnostics.jsonl")
+    assert len(want) == 2 and all(len(norms) == 5 for _, norms in want)   # 2 validations
+    app = Host(lambda: RunDetailScreen(real_store["root"], run))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        heatmap = app.screen.query_one("#detail-heatmap", GradHeatmap)
+        assert heatmap.rows == want
+        text = visible_text(heatmap)
+        assert "t = 0 … 4" in text and "appears at the first validation" not in text
+
+
+def test_heat_rows_are_read_from_the_end_and_bad_lines_skipped(tmp_path):
+    path = tmp_path / "diagnostics.jsonl"
+    lines = [json.dumps({"step": s, "timestep_grad_norms": [s, s / 2]}) for s in range(1, 301)]
+    lines[150] = "not json"
+    lines[151] = json.dumps({"step": "x", "timestep_grad_norms": [1]})
+    path.write_text("\n".join(lines) + '\n{"step": 301, "timestep_gr')   # cut short
+    rows = read_heat_rows(path, rows=256)
+    assert len(rows) == 256 and rows[-1] == (300, (300.0, 150.0))
+    assert 151 not in [s for s, _ in rows] and 152 not in [s for s, _ in rows]
+    few = read_heat_rows(path, rows=256, max_bytes=200)        # a window of the end only
+    assert few and few[-1][0] == 300 and len(few) < 10
+    assert read_heat_rows(tmp_path / "missing.jsonl") == []
+
+
 async def test_detail_of_a_corrupt_folder_shows_its_error(real_store):
     app = Host(lambda: RunDetailScreen(real_store["root"], real_store["corrupt"]))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert "corrupt" in visible_text(app.screen.query_one("#detail-title"))
         assert app.screen.query_one("#detail-loss", CurvesPlot).state.labels == ()
-        await pilot.press("2")
+        await pilot.press("3")
         await pilot.pause()
         summary = visible_text(app.screen.query_one("#detail-summary"))
         assert "error" in summary and "config.toml: corrupt" in summary   # one reader, one word
+
+
+def test_columns_fit_the_width_and_the_name_shrinks_last():
+    natural = {"mark": 3, "name": 60, "task": 13, "cell": 6, "hidden": 8, "status": 11,
+               "best": 12, "steps": 7, "age": 17}
+    keys, name = plan_columns(200, natural)
+    assert len(keys) == 9 and name == 60                    # room for everything
+    keys, name = plan_columns(120, natural)
+    assert keys == ["mark", "name", "task", "cell", "hidden", "status", "best", "steps",
+                    "age"] and name == 120 - 77 - 18        # the name gives way, all stay
+    keys, name = plan_columns(110, natural)
+    assert "hidden" not in keys and "task" in keys         # then an optional column goes
+    keys, name = plan_columns(78, natural)
+    assert keys == ["mark", "name", "status", "best", "steps", "age"]   # all three went
+    assert name == 78 - 50 - 12                             # and the name is cut
+    long = "sweep-nth-features-0a1b2c/p012-features=40-seed=1-lstm32"
+    assert fit(long, 21) == long[:10] + "…" + long[-10:] and len(fit(long, 21)) == 21
+    assert fit("short", 21) == "short"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_long_names_leave_room_for_what_tells_runs_apart(store, size):
+    """Three runs of one long name: time, status and best still show, at 120 and 80."""
+    root, runs = store
+    for n, status in enumerate(("completed", "failed", "completed")):
+        write_run(root, f"20261105-0{n}0000-char-lm-udacity-long-preset-name-lstm64",
+                  model={"hidden": 64}, created=BASE_TIME - 3600 * (n + 1), status=status,
+                  scale=1 + n / 10)
+    app = Host(lambda: RunsScreen(root, clock=lambda: BASE_TIME))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert {"name", "status", "best", "age"} <= set(screen.columns_shown)
+        assert ("task" in screen.columns_shown) == (size[0] >= 100)
+        width = sum(c.get_render_width(table) for c in table.columns.values())
+        assert width <= table.size.width
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        long = [r for r in rows if str(r[1]).startswith("char-lm-u")]
+        assert len(long) == 3 and len({str(r[1]) for r in long}) == 1   # the same name...
+        age = list(table.columns).index("age")
+        assert len({str(r[age]).split()[1] for r in long}) == 3    # ...told apart by time
+        assert {str(r[list(table.columns).index("status")]) for r in long} == \
+            {"completed", "failed"}
 
 
 async def test_compare_needs_two_marked_runs(store):
     root, runs = store
     app = Host(lambda: RunsScreen(root, clock=lambda: BASE_TIME))
     async with app.run_test(size=(120, 40)) as pilot:
+        said = record_notifications(app)
         await settle(pilot)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
-        assert any("Mark two or more" in n.message for n in app._notifications)
+        assert any("Mark two or more" in message for message in said)
 
 
 async def test_marking_two_runs_compares_them(real_store):
@@ -562,7 +617,7 @@ async def test_slider_keys_and_mouse_change_the_value():
         assert slider.value == 0.0
         await pilot.pause()
         assert changes == pytest.approx([1.05, 1.0, 0.95, 1.45, 2.0, 0.0])  # not the clamped one
-        start, width = slider._bar_geometry()
+        start, width = slider.bar_geometry()
         pad = slider.styles.padding.left
         await pilot.click(Slider, offset=(pad + start + width - 1, 0))   # the far end
         assert slider.value == 2.0
@@ -613,6 +668,45 @@ async def test_sample_two_temperatures_side_by_side(real_store):
         assert b.generated == direct_sample(lm, "the ", 40, 1.5, 3)
         assert visible_text(a.query_one(".sample-text")).startswith("the " + a.generated[:10])
         assert "step 20" in a.message
+
+
+async def test_sampling_in_the_lab_uses_one_torch_thread(real_store, monkeypatch):
+    """Two streams of characters on torch's default thread pool crawled on a busy
+    machine (~6 s for 2 x 300 characters, issue 12): the generating thread uses one."""
+    import torch
+
+    from lstm_tui.tui.screens.sample import SAMPLE_THREADS
+    asked = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads",
+                        lambda n: (asked.append((n, threading.current_thread().name)),
+                                   real(n)))
+    app = Host(lambda: SampleScreen(real_store["root"], real_store["lm"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await generate(pilot, 0.0, 1.0)
+        assert screen.column("A").state == "done"
+    assert SAMPLE_THREADS == 1 and asked
+    assert all(n == 1 and name != "MainThread" for n, name in asked)
+
+
+async def test_the_run_picker_tells_same_named_runs_apart(real_store):
+    lm = real_store["lm"]
+    app = Host(lambda: SampleScreen(real_store["root"], lm))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        select = app.screen.column("A").run_select
+        info = next(r for r in app.screen.runs if r.path == lm)
+        want = run_choice(info, real_store["root"])
+        assert info.status == "completed"          # said only when it is something else
+        assert want == f"{display_name(info, real_store['root'])}  " \
+            f"{started_text(info.created)}  {best_text(info)}"
+        assert visible_text(select.query_one("SelectCurrent #label")).strip() == want
+        # a narrow picker shows the name only: the line under it tells the run apart
+        status = visible_text(app.screen.column("A").query_one(".sample-status"))
+        assert f"{started_text(info.created)} · completed · best {best_text(info)}" in status
+        failed = dataclasses.replace(info, status="failed")
+        assert run_choice(failed, real_store["root"]).endswith(f"{best_text(info)}  failed")
 
 
 async def test_sample_at_temperature_zero_is_the_argmax_text_twice(real_store):
@@ -707,7 +801,7 @@ def test_the_screens_do_not_import_torch(store, tmp_path):
         import asyncio, sys
         from pathlib import Path
         from textual.app import App
-        from lstm_tui.tui.screens.runs import RunsScreen
+        from lstm_tui.tui.screens.runs import RunsScreen, plan_columns
 
         root = Path({str(root)!r})
 

@@ -26,14 +26,17 @@ from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
                                     _write_results, columns_for, read_results,
                                     run_dir_name, run_sweep, sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
-from lstm_tui.tui.screens.runs import RunDetailScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.messages import SweepEvents
 from lstm_tui.tui.screens.sweep import SweepScreen
 from lstm_tui.tui.sweep_process import ResultsRead
 from lstm_tui.tui.sweep_state import (SweepState, parse_axis_values, range_values,
                                       split_values, sweep_keys)
-from lstm_tui.tui.widgets.heatmap import SHADES, Heatmap
-from lstm_tui.tui.worker import EventInbox
+from lstm_tui.tui.plotting import SHADES
+from lstm_tui.tui.widgets.heatmap import Heatmap
+from lstm_tui.tui.widgets.band_plot import BandPlot
+from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.inbox import EventInbox
 from tests.tui.conftest import Host
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -125,8 +128,7 @@ async def settle(pilot, rounds: int = 3) -> None:
     for _ in range(rounds):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-    pilot.app.screen._dirty = True
-    pilot.app.screen._redraw()
+    pilot.app.screen.refresh_views()
     await pilot.pause()
 
 
@@ -385,8 +387,7 @@ async def test_stop_keeps_the_finished_points_and_launching_again_resumes(tmp_pa
         await wait_for(pilot, lambda: screen.state.done >= 1, what="a first point")
         # the running cell is marked while it trains
         await wait_for(pilot, lambda: screen.state.running, what="a running point")
-        screen._dirty = True
-        screen._redraw()                  # no await: no event can come in between
+        screen.refresh_views()            # no await: no event can come in between
         assert "▶" in " ".join(lines_of(screen.query_one(Heatmap)))
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: screen.state.ended, what="the stop")
@@ -606,7 +607,8 @@ async def test_lines_and_epochs_views(tmp_path):
         await settle(pilot)
         plot = screen.query_one("#lines-plot")
         # along seq_len (most values), a line per cell (fewest), from sf.lines
-        assert (screen.lines_x, screen.lines_by) == ("task.seq_len", "model.cell")
+        lines = screen.query_one(LinesView)
+        assert (lines.x, lines.by) == ("task.seq_len", "model.cell")
         assert plot.labels == ("cell=lstm", "cell=gru")
         want = sf.lines(screen.state.result_rows(), screen.state.axes, "task.seq_len",
                         "best_accuracy", "max", by="model.cell")
@@ -616,9 +618,54 @@ async def test_lines_and_epochs_views(tmp_path):
         await settle(pilot)
         curves = screen.query_one("#epochs-plot")
         curves.flush()
-        assert curves.state.labels == ("seq_len=5", "seq_len=10", "seq_len=20",
-                                       "seq_len=40")
+        assert curves.state.labels == ("5", "10", "20", "40")      # the title names the axis
+        assert "per seq_len" in curves.state.title
         assert curves.state.xlabel == "epoch"
+        border = lines_of(curves)[0]
+        assert "…" not in border and all(f" {v}" in border for v in ("5", "10", "20", "40"))
+
+
+def test_a_single_valued_axis_is_never_the_grid_x():
+    """train.epochs = [5] swept with two real axes: x and y are the real ones."""
+    cfg = tiny_config({"grid": {"train.epochs": [5], "task.seq_len": [3, 4, 5],
+                                "model.cell": ["lstm", "gru"]}})
+    state = SweepState(parse_sweep(cfg, "tiny.toml"), Path("x"))
+    assert set(state.default_xy()) == {"task.seq_len", "model.cell"}
+    one = tiny_config({"grid": {"train.epochs": [5], "model.cell": ["lstm", "gru"]}})
+    assert SweepState(parse_sweep(one, "tiny.toml"), Path("x")).default_xy() == \
+        ("model.cell", "seed")
+
+
+class BandHost(App):
+    def compose(self) -> ComposeResult:
+        yield BandPlot(id="band")
+
+
+async def test_lines_of_equal_values_get_a_narrow_axis_and_a_plain_label(tmp_path):
+    app = BandHost()
+    async with app.run_test(size=(80, 16)) as pilot:
+        plot = app.query_one(BandPlot)
+        flat = sf.Line("cell=lstm", [5, 10, 20], [1.0] * 3, [1.0] * 3, [1.0] * 3, [0.0] * 3)
+        plot.show([flat], title="best accuracy", xlabel="task.seq_len")
+        await pilot.pause()
+        assert plot.y_range == pytest.approx((0.95, 1.05))
+        text = " ".join(lines_of(plot))
+        assert "1.05" in text and "0.95" in text and "1.5" not in text
+        rising = sf.Line("x", [5, 10], [0.5, 1.0], [0.5, 1.0], [0.5, 1.0], [0.0, 0.0])
+        plot.show([rising], title="t", xlabel="x")
+        assert plot.y_range is None                     # real data: plotext's own range
+    # the Lines view's selector reads "one line", not "a line per nothing"
+    root = tmp_path / "runs"
+    folder = synthetic_sweep(root, grid={"task.seq_len": [5, 10, 20, 40], "model.hidden": [8]},
+                             seeds=1)
+    host = Host(lambda: SweepScreen(root, sweep_dir=folder))
+    async with host.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        view = host.screen.query_one(LinesView)
+        assert view.by == "none"
+        assert shown(pilot, "#lines-by #label") == "one line"
 
 
 # ---------------------------------------------------------------- the heatmap widget
@@ -658,12 +705,12 @@ async def test_heatmap_places_values_in_their_cells():
         assert cell_texts(heatmap)[("5", "16")] == "5.16 ±0.0005"
         assert cell_texts(heatmap)[("20", "16")] == "·"          # not run, not running
         # colours: the best cell is the brightest of the ramp, the worst the darkest
-        best = heatmap._cell(heatmap.surface, 2, 0, False, True)[1]
-        worst = heatmap._cell(heatmap.surface, 0, 0, False, True)[1]
+        best = heatmap.cell_look(heatmap.surface, 2, 0, False, True)[1]
+        worst = heatmap.cell_look(heatmap.surface, 0, 0, False, True)[1]
         assert best.endswith("#fde725") and worst.endswith("#440154")
         # for a 'min' goal the scale turns round
         heatmap.show(_surface("min"))
-        assert heatmap._cell(heatmap.surface, 0, 0, False, True)[1].endswith("#fde725")
+        assert heatmap.cell_look(heatmap.surface, 0, 0, False, True)[1].endswith("#fde725")
 
 
 async def test_heatmap_without_colour_shows_shades(monkeypatch):

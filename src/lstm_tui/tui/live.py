@@ -21,43 +21,12 @@ from lstm_tui.config import RunConfig
 from lstm_tui.report import fmt
 from lstm_tui.runs.resources import resource_text
 from lstm_tui.runs.store import FINAL_STATUSES
+from lstm_tui.tui.plotting import decimate
 from lstm_tui.tui.worker import RunCreated
 
 MAX_POINTS = 2000     # points kept per series
 HEAT_ROWS = 256       # validations kept for the gradient-per-time-step heatmap
 ACTIVE = ("starting", "running", "stopping")
-
-
-def minmax_decimate(xs: list[float], ys: list[float], n_out: int) -> tuple[list, list]:
-    """At most `n_out` points of (xs, ys): the first, the last, and per bucket its min and max.
-
-    Keeping both extremes of every bucket (in their x order) means a spike or a dip is
-    never averaged away, whatever the zoom.
-    """
-    n = len(xs)
-    if n <= n_out:
-        return list(xs), list(ys)
-    n_out = max(n_out, 4)
-    buckets = (n_out - 2) // 2
-    inner = n - 2
-    out_x, out_y = [xs[0]], [ys[0]]
-    for b in range(buckets):
-        lo = 1 + b * inner // buckets
-        hi = 1 + (b + 1) * inner // buckets
-        if lo >= hi:
-            continue
-        i_min = i_max = lo
-        for i in range(lo + 1, hi):
-            if ys[i] < ys[i_min]:
-                i_min = i
-            elif ys[i] > ys[i_max]:
-                i_max = i
-        for i in sorted({i_min, i_max}):
-            out_x.append(xs[i])
-            out_y.append(ys[i])
-    out_x.append(xs[-1])
-    out_y.append(ys[-1])
-    return out_x, out_y
 
 
 class Series:
@@ -80,11 +49,11 @@ class Series:
         self.xs.append(x)
         self.ys.append(y)
         if len(self.xs) > self.capacity:
-            self.xs, self.ys = minmax_decimate(self.xs, self.ys, self.capacity // 2)
+            self.xs, self.ys = decimate(self.xs, self.ys, self.capacity // 2)
 
     def view(self, n: int) -> tuple[list[float], list[float]]:
         """At most `n` points to draw (a chart needs about two per column)."""
-        return minmax_decimate(self.xs, self.ys, n)
+        return decimate(self.xs, self.ys, max(4, n))
 
     def __len__(self) -> int:
         return len(self.xs)
@@ -253,25 +222,31 @@ class RunState:
             return None
         return (s.total_steps - last.step) * last.seconds / done
 
-    def progress_line(self) -> str:
-        """epoch · step n/N · steps/s · ETA · best (all from events: no wall clock here)."""
-        parts = [self.status]
+    def progress_line(self, width: int | None = None) -> str:
+        """status · step n/N · epoch · ETA · best · steps/s · loss · device (all from
+        events: no wall clock here), in at most `width` characters: the device goes
+        first, then steps/s, epoch and loss; status, step, ETA and best always stay."""
+        parts: list[tuple[str, int]] = [(self.status, 0)]     # (text, drop order)
         s, last = self.started, self.last
         if s:
             epochs = max(1, math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
-            parts.append(f"step {self.step:,}/{s.total_steps:,}")
+            parts.append((f"step {self.step:,}/{s.total_steps:,}", 0))
             # epoch is step // steps_per_epoch: the last step of an epoch reads as the next
-            parts.append(f"epoch {min((last.epoch if last else 0) + 1, epochs)}/{epochs}")
+            parts.append((f"epoch {min((last.epoch if last else 0) + 1, epochs)}/{epochs}", 3))
         eta = self.eta()
         if eta is not None:
-            parts.append(f"ETA {clock(eta)}")
+            parts.append((f"ETA {clock(eta)}", 0))
         if self.best is not None:
-            parts.append(f"best {self.metric} {fmt(self.best)}")
+            parts.append((f"best {self.metric} {fmt(self.best)}", 0))
         if last:
-            parts.append(f"{last.steps_per_sec:,.0f} steps/s")
-            parts.append(f"loss {fmt(last.loss)}")
+            parts.append((f"{last.steps_per_sec:,.0f} steps/s", 2))
+            parts.append((f"loss {fmt(last.loss)}", 4))
         if s:
-            parts.append(s.device)
+            parts.append((s.device, 1))
         if self.resources is not None and self.active:
-            parts.append(resource_text(self.resources))
-        return " · ".join(parts)
+            parts.append((resource_text(self.resources), 1))   # goes with the device
+        for drop in (1, 2, 3, 4):
+            if width is None or len(" · ".join(t for t, _ in parts)) <= width:
+                break
+            parts = [(t, d) for t, d in parts if d != drop]
+        return " · ".join(t for t, _ in parts)

@@ -1,13 +1,18 @@
 """The app's own messages: small dataclasses, posted (thread-safely) by the training workers
-and the sweep's process."""
+and the sweep's process, and by the Sweep screen's views to their screen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from lstm_tui.tui.worker import EventInbox
+from lstm_tui.tui.inbox import EventInbox
+
+if TYPE_CHECKING:
+    from lstm_tui.sweeps.spec import SweepSpec
 
 
 @dataclass
@@ -39,3 +44,28 @@ class SweepEvents(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SweepEvents) and message.inbox is self.inbox
+
+
+# ---------------------------------------------------------------- the Sweep screen's views
+
+@dataclass
+class SweepDefined(Message):
+    """The Define view's sweep changed: its spec, or None and the one-line `error`.
+
+    `loaded` is True when the definition came from a config or a folder rather than an
+    edit (the screen keeps showing an opened folder then)."""
+    spec: SweepSpec | None
+    error: str
+    loaded: bool = False
+
+
+@dataclass
+class SweepFolderPicked(Message):
+    """A ``sweep-*`` folder of the store was chosen to be opened."""
+    path: Path
+
+
+@dataclass
+class RunPicked(Message):
+    """A view asks for a run folder to be opened in the run detail screen."""
+    path: Path

@@ -8,7 +8,7 @@ reach the queue in batches (``FLUSH_HZ``); a sweep that ends without its
 
 Parent: :func:`start_sweep` starts the child as a
 :class:`~lstm_tui.tui.worker.ChildProcess`, whose thread drains the queue into an
-:class:`~lstm_tui.tui.worker.EventInbox`; one coalescing
+:class:`~lstm_tui.tui.inbox.EventInbox`; one coalescing
 :class:`~lstm_tui.tui.messages.SweepEvents` says there is more.  After ``SweepStarted`` it adds
 :class:`ResultsRead`: what earlier invocations left in results.csv.  Stop sets an event
 the child's ``should_stop`` reads; a child still there ``stop_grace`` seconds later is
@@ -29,7 +29,8 @@ from lstm_tui.runs.store import RunError
 from lstm_tui.sweeps.runner import (RESULTS_FILE, SweepFinished, SweepStarted, read_results,
                                     run_sweep)
 from lstm_tui.sweeps.spec import parse_sweep
-from lstm_tui.tui.worker import (ChildProcess, EventInbox, Post, child_session, error_line,
+from lstm_tui.tui.inbox import EventInbox
+from lstm_tui.tui.worker import (ChildProcess, Post, child_session, error_line,
                                  safe_post)
 
 SOURCE = ""                  # config problems found here name no file ("sweep.grid...: ...")

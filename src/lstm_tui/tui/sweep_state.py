@@ -262,12 +262,13 @@ class SweepState:
         return self.axes + [SEED]
 
     def default_xy(self) -> tuple[str, str]:
-        """The CLI's choice: of the first two axes, the one with more values down the rows;
-        a sweep of one axis gets a row per seed."""
-        if len(self.axes) >= 2:
-            x, y = sorted(self.axes[:2], key=lambda a: len(self.planned(a)))
+        """The CLI's choice: of the first two axes that take more than one value, the one
+        with more values down the rows; a sweep of one such axis gets a row per seed."""
+        varied = [a for a in self.axes if len(self.planned(a)) > 1]   # one value: no axis
+        if len(varied) >= 2:
+            x, y = sorted(varied[:2], key=lambda a: len(self.planned(a)))
             return x, y
-        return self.axes[0], SEED
+        return (varied or self.axes)[0], SEED
 
     def eta(self) -> float | None:
         """Seconds left, from the pace of this invocation (running points count pro rata)."""
@@ -292,6 +293,16 @@ class SweepState:
     def point_values(self, key: str) -> dict:
         p = self.points[key]
         return {**p.values, SEED: p.seed}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the Sweep screen hands down to its views: the sweep (None: none yet), its
+    version when handed, and the results column shown (``best_accuracy``...).  Equal when
+    nothing a view draws from changed."""
+    state: SweepState | None
+    version: int = 0
+    column: str = ""
 
 
 def surface_view(state: SweepState, x: str, y: str, column: str,

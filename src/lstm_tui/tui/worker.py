@@ -44,6 +44,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
 from lstm_tui.errors import error_line
 from lstm_tui.runs.store import SUMMARY, atomic_write_json, read_summary
+from lstm_tui.tui.inbox import EventInbox
 
 FLUSH_HZ = 15            # batches per second from a child
 STOP_GRACE = 5.0         # seconds a stopped child gets before it is terminated
@@ -60,23 +61,6 @@ class RunCreated:
 
 URGENT = (RunCreated, ev.RunStarted, ev.Finished, ev.Failed)
 FINAL = (ev.Finished, ev.Failed)
-
-
-class EventInbox:
-    """Events of one run not yet applied by the app; filled by a thread, emptied by the app."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._events: list = []
-
-    def put(self, events: list) -> None:
-        with self._lock:
-            self._events.extend(events)
-
-    def take(self) -> list:
-        with self._lock:
-            events, self._events = self._events, []
-        return events
 
 
 class TrainingHandle(Protocol):

@@ -1,1 +1,2 @@
-"""One module per screen: lab (configure and train), runs, compare, sample (and more later)."""
+"""One module per screen: lab (configure and train), runs, run_detail, compare, sample,
+sweep, presets."""

@@ -23,12 +23,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import differing_keys, fmt
 from lstm_tui.runs.store import CONFIG, METRICS, RunInfo, read_info
-from lstm_tui.tui.screens.runs import (CSS_FILE, POLL_SECONDS, display_name, folder_stamp,
-                                       one_line, report_worker_error, status_of, status_text)
-from lstm_tui.tui.widgets.run_charts import (MARKER_GLYPHS, Curve, CurvesPlot, MetricsTail,
-                                             decimate, ema, finite_pairs, rich_color,
-                                             series_marker)
+from lstm_tui.tui.errors import one_line, report_worker_error
+from lstm_tui.tui.plotting import decimate, ema, finite_pairs, marker_glyph, rich_color
+from lstm_tui.tui.run_labels import display_name, status_of, status_text
+from lstm_tui.tui.store_watcher import POLL_SECONDS, folder_stamp
+from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
 from lstm_tui.tui.widgets.slider import Slider
+from lstm_tui.tui.widgets.check import Check
 
 RESULT_COLUMNS = [(key, Text(label, justify=justify)) for key, label, justify in (
     ("n", "#", "left"), ("status", "status", "left"), ("metric", "metric", "left"),
@@ -66,8 +67,7 @@ class ComparedRun:
     @property
     def glyph(self) -> str:
         """The run's marker in the plot (its legend in the tables)."""
-        marker = series_marker(self.index)
-        return MARKER_GLYPHS.get(marker, marker)
+        return marker_glyph(self.index)
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def build_curves(runs: list[ComparedRun], req: CurveRequest) -> tuple[list[Curve
 class CompareScreen(PollingScreen):
     """Overlaid curves of a chosen metric, the config keys that differ, best/final side by side."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = "#cmp-metric"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
@@ -178,7 +178,7 @@ class CompareScreen(PollingScreen):
                          id="cmp-split", compact=True)
             yield Select([(f"x: {x}", x) for x in X_AXES], value="step", allow_blank=False,
                          id="cmp-x", compact=True)
-            yield Checkbox("log y", False, id="cmp-log", compact=True)
+            yield Check("log y", False, id="cmp-log", compact=True)
             yield Slider(0.0, minimum=0.0, maximum=0.95, step=0.05, label="EMA",
                          zero_label="off", id="cmp-smooth")
         yield CurvesPlot(id="cmp-plot", empty_message="loading runs")

@@ -39,6 +39,7 @@ from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
 RUN_COLUMNS = (("run", "run"), ("task", "task"), ("model", "model"), ("status", "status"),
                ("step", "step"), ("best", "best"))
+NARROW_RUNS = 100
 
 
 def cuda_present() -> bool:
@@ -55,11 +56,27 @@ def device_labels() -> dict[str, str]:
 
 
 class ActiveRuns(DataTable):
-    """The runs started from this app; the highlighted one is drawn."""
+    """The runs started from this app; the highlighted one is drawn.  Below
+    NARROW_RUNS columns the task column goes (the model and the name tell the run)."""
 
     def on_mount(self) -> None:
+        self.fit_columns(self.app.size.width)
+
+    def fit_columns(self, width: int) -> bool:
+        """Show the columns that fit `width`; True when they changed (rows cleared)."""
+        keys = [k for _, k in RUN_COLUMNS if not (k == "task" and width < NARROW_RUNS)]
+        if [c.value for c in self.columns] == keys:
+            return False
+        self.clear(columns=True)
         for label, key in RUN_COLUMNS:
-            self.add_column(label, key=key)
+            if key in keys:
+                self.add_column(label, key=key)
+        return True
+
+
+class FormColumn(VerticalScroll, can_focus=False):
+    """A scrolling column of form fields that is not a stop of its own: Tab from the tab
+    bar lands on the first field (a focused field scrolls itself into view)."""
 
 
 class LabScreen(Screen):
@@ -106,7 +123,7 @@ class LabScreen(Screen):
         with TabbedContent(id="panes", initial="dataset"):
             with TabPane(PANES["dataset"], id="dataset"):
                 with Horizontal(classes="pane-row"):
-                    with VerticalScroll(classes="form-column", id="task-column"):
+                    with FormColumn(classes="form-column", id="task-column"):
                         with Container(classes="config-form"):
                             yield Label("kind", classes="field-name")
                             yield Select([(k, k) for k in config_classes()], value=self.kind,
@@ -117,11 +134,11 @@ class LabScreen(Screen):
                     yield VerticalScroll(self.task_info, self.data_preview, classes="side-panel")
             with TabPane(PANES["model"], id="model"):
                 yield Lazy(Horizontal(
-                    VerticalScroll(self.model_form, classes="form-column"),
+                    FormColumn(self.model_form, classes="form-column"),
                     VerticalScroll(self.summary, classes="side-panel"), classes="pane-row"))
             with TabPane(PANES["training"], id="training"):
-                yield Lazy(VerticalScroll(self.run_form, self.train_form,
-                                          classes="form-column single"))
+                yield Lazy(FormColumn(self.run_form, self.train_form,
+                                      classes="form-column single"))
             with TabPane(PANES["live"], id="live"):
                 yield Lazy(VerticalScroll(
                     ActiveRuns(id="active-runs", cursor_type="row"),
@@ -343,11 +360,12 @@ class LabScreen(Screen):
             self.selected = event.row_key.value
             self.refresh_live(force=True)
 
-    def _row(self, state: RunState) -> tuple[str, ...]:
+    def _row(self, state: RunState) -> dict[str, str]:
         m = state.config.model
         total = f"/{state.started.total_steps:,}" if state.started else ""
-        return (state.label, state.config.task.kind, f"{m.cell} {m.hidden}×{m.layers}",
-                state.status, f"{state.step:,}{total}", fmt(state.best))
+        return {"run": state.label, "task": state.config.task.kind,
+                "model": f"{m.cell} {m.hidden}×{m.layers}", "status": state.status,
+                "step": f"{state.step:,}{total}", "best": fmt(state.best)}
 
     def refresh_live(self, force: bool = False) -> None:
         """Redraw what changed: rows of the runs table, the selected run's charts."""
@@ -356,14 +374,18 @@ class LabScreen(Screen):
         force, self._drawn_once = force or not self._drawn_once, True
         states = self.app.states
         dirty, self._dirty = self._dirty, set()
-        table = self.query_one("#active-runs", DataTable)
+        table = self.query_one("#active-runs", ActiveRuns)
+        if table.fit_columns(self.app.size.width):
+            force = True
+        columns = [c.value for c in table.columns]
         for key, state in states.items():
+            row = self._row(state)
             if key not in table.rows:
-                table.add_row(*self._row(state), key=key)
+                table.add_row(*(row[c] for c in columns), key=key)
                 dirty.add(key)
             elif key in dirty:
-                for (_, column), value in zip(RUN_COLUMNS, self._row(state)):
-                    table.update_cell(key, column, value, update_width=True)
+                for column in columns:
+                    table.update_cell(key, column, row[column], update_width=True)
         if self.selected in table.rows and table.cursor_row != table.get_row_index(self.selected):
             table.move_cursor(row=table.get_row_index(self.selected))
         if force or self.selected in dirty:
@@ -387,7 +409,8 @@ class LabScreen(Screen):
             self.query_one("#sample", Static).display = False
             return
         line = Text(f"{state.label}: ", style="bold")
-        line.append(state.progress_line())
+        room = (status.size.width or self.app.size.width) - 2 - line.cell_len
+        line.append(state.progress_line(room))
         if state.message:
             line.append(f" · {state.message}",
                         style="red" if state.status in ("failed", "diverged") else "dim")

@@ -1,4 +1,4 @@
-"""The Runs screen: every run in the store, live; and the detail view of one run.
+"""The Runs screen: every run in the store, live (a run in detail: ``run_detail.py``).
 
 The store is polled every POLL_SECONDS in a thread worker that stats each run's
 config.toml, summary.json and metrics.jsonl and rereads only the runs whose files
@@ -9,186 +9,37 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
-from lstm_tui.errors import first_line
-from lstm_tui.runs.provenance import display_rows, read_provenance
-from lstm_tui.runs.store import (ANNOTATIONS, CONFIG, METRICS, SUMMARY, RunError, RunInfo,
-                                 read_info)
-from lstm_tui.runs.store import read_summary as store_read_summary
+from lstm_tui.runs.store import RunError, RunInfo
 from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
 from lstm_tui.runs.trash import check_removable, move_to_trash
-from lstm_tui.task_figures import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
+from lstm_tui.tui.errors import one_line, report_worker_error
+from lstm_tui.tui.run_labels import (best_text, display_name, name_text, fit, started_text, status_of,
+                                     status_text)
+from lstm_tui.tui.screens.compare import CompareScreen
+from lstm_tui.tui.screens.polling import PollingScreen
+from lstm_tui.tui.screens.run_detail import RunDetailScreen
+from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt
-from lstm_tui.tui.widgets.run_charts import (METRIC_SHORT, Curve, CurvesPlot, MetricsTail,
-                                             decimate, finite_pairs)
-
-POLL_SECONDS = 1.5
-CSS_FILE = "runs.tcss"
-
-STATUS_STYLES = {
-    "running": "bold cyan",
-    "completed": "green",
-    "stopped_early": "green",
-    "interrupted": "yellow",
-    "diverged": "magenta",
-    "failed": "bold red",
-    "corrupt": "bold red",
-}
+from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
-
-
-def status_of(info: RunInfo) -> str:
-    """The status shown: a folder that could not be read fully is 'corrupt'."""
-    return "corrupt" if info.error else info.status
-
-
-def status_text(status: str) -> Text:
-    mark = "● " if status == "running" else ""
-    return Text(mark + status, style=STATUS_STYLES.get(status, ""))
-
-
-STAMP = re.compile(r"^\d{8}-\d{6}-(?=.)")
-
-
-def display_name(info: RunInfo, root: Path) -> str:
-    """The folder relative to the store (sweep groups show as group/run), without the
-    creation stamp that new_run_dir puts in front (the age column tells it)."""
-    try:
-        parts = info.path.relative_to(root).parts or (info.name,)
-    except ValueError:
-        parts = (info.name,)
-    return "/".join(STAMP.sub("", part) for part in parts)
-
-
-def name_text(info: RunInfo, root: Path, marked: bool = False) -> Text:
-    """The name shown, followed by the run's tags as #tag."""
-    text = Text(display_name(info, root), style="bold" if marked else "")
-    for tag in info.tags:
-        text.append(f" #{tag}", style="magenta")
-    return text
-
-
-def best_text(info: RunInfo) -> str:
-    if info.best is None:
-        return "-"
-    short = METRIC_SHORT.get(info.metric, info.metric)
-    return f"{fmt(info.best)} {short}".strip()
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an error's message (the core's errors are one-liners already)."""
-    return first_line(exc)
-
-
-def report_worker_error(screen: Screen, worker: Worker) -> None:
-    """The one place a background failure surfaces: a notification, never a crash."""
-    error = worker.error or RuntimeError("unknown error")
-    screen.notify(f"{type(error).__name__}: {one_line(error)}", title=f"{worker.name} failed",
-                  severity="error", timeout=8)
-
-
-def read_summary(path: Path) -> dict:
-    """summary.json's well-typed fields; {} when it is missing or damaged."""
-    return store_read_summary(path)[0]
-
-
-# ---------------------------------------------------------------- watching the store
-
-WATCHED = (CONFIG, SUMMARY, METRICS, ANNOTATIONS)
-
-
-def folder_stamp(folder: Path) -> tuple:
-    """(mtime, size) of a run's watched files: when it changes, the run changed."""
-    stamp = []
-    for name in WATCHED:
-        try:
-            st = os.stat(folder / name)
-            stamp.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            stamp.append(None)
-    return tuple(stamp)
-
-
-class StoreWatcher:
-    """Cheap change detection over a run store: stat files, reread only what changed."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.infos: dict[Path, RunInfo] = {}
-        self._stamps: dict[Path, tuple] = {}
-
-    def run_dirs(self) -> list[Path]:
-        """Folders holding a config.toml or a summary.json, at any depth (hidden ones skipped)."""
-        found, stack = [], [self.root]
-        while stack:
-            folder = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            names = set()
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    else:
-                        names.add(entry.name)
-                except OSError:
-                    continue
-            if CONFIG in names or SUMMARY in names:
-                found.append(Path(folder))
-        return found
-
-    def scan(self) -> bool:
-        """Bring `infos` up to date; True when any run appeared, changed or vanished."""
-        found = set(self.run_dirs())
-        changed = False
-        for gone in set(self.infos) - found:
-            del self.infos[gone]
-            self._stamps.pop(gone, None)
-            changed = True
-        for folder in found:
-            stamp = folder_stamp(folder)
-            old = self.infos.get(folder)
-            if old is not None and stamp == self._stamps.get(folder) and old.status != "running":
-                continue
-            try:
-                info = read_info(folder)
-            except Exception as exc:  # a folder vanishing mid-scan, a permission error...
-                info = RunInfo(path=folder, name=folder.name, error=f"{folder}: {one_line(exc)}")
-            self._stamps[folder] = stamp
-            if info != old:
-                self.infos[folder] = info
-                changed = True
-        return changed
-
-    def runs(self) -> list[RunInfo]:
-        return sorted(self.infos.values(), key=lambda r: (r.created, r.name))
 
 
 # ---------------------------------------------------------------- the runs table
@@ -211,29 +62,51 @@ COLUMNS = (
     Column("best", "best", lambda r: (r.best is None, r.best if r.best is not None else 0.0),
            "right"),
     Column("steps", "steps", lambda r: r.steps, "right"),
-    Column("age", "age", lambda r: -(r.created or r.updated), "right"),
+    Column("age", "started", lambda r: -(r.created or r.updated), "right"),
 )
 SORTABLE = [c for c in COLUMNS if c.sort is not None]
-NARROW_WIDTH = 100
-NARROW_HIDDEN = {"cell", "hidden"}
+DROP_FIRST = ("hidden", "cell", "task")   # what goes when the terminal is narrow
+NAME_WANTS = 24      # the name column's width before a column is dropped for it
+NAME_MIN = 12
+CELL_PAD = 2         # a DataTable cell's padding (one each side)
+
+
+def plan_columns(width: int, natural: dict[str, int]) -> tuple[list[str], int]:
+    """The columns shown in `width` cells and the name column's width.
+
+    Every column gets its natural width; when the name column would get less than it
+    wants, the optional columns go (hidden, cell, then task), and only then does the
+    name shrink (cut in the middle): status, best and the start time always show."""
+    keys = [c.key for c in COLUMNS]
+
+    def room() -> int:
+        return width - sum(natural.get(k, 0) + CELL_PAD for k in keys if k != "name") \
+            - CELL_PAD
+
+    for key in DROP_FIRST:
+        if room() >= min(natural.get("name", 0), NAME_WANTS):
+            break
+        keys.remove(key)
+    return keys, max(NAME_MIN, min(natural.get("name", 0), room()))
 
 
 class RunsScreen(PollingScreen):
     """Every run in the store as a sortable, filterable, live table."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = "#runs-table"
 
     BINDINGS = [
         Binding("enter", "open", "Open"),
-        Binding("space", "toggle_mark", "Mark"),
+        Binding("space", "toggle_mark", "Mark ↓", tooltip="mark the run (c compares the "
+                "marked runs) and move to the next"),
         Binding("c", "compare", "Compare"),
-        Binding("s", "sample", "Sample"),
+        Binding("s", "sample", "Sample", show=False),   # the footer's f4 says Sample
+        Binding("i", "inspect", "Inspect"),
         Binding("t", "tag", "Tag", tooltip="+tag -tag on the marked runs (or this one)"),
         Binding("n", "note", "Note", show=False, tooltip="write a note on this run"),
         Binding("d,delete", "remove", "Remove", tooltip="move the marked runs (or this one) "
                 "to the trash; `lstm-lab restore` brings them back"),
-        Binding("i", "inspect", "Inspect"),
         Binding("slash", "focus_filter", "Filter", show=False),
         Binding("1", "sort(1)", "Sort", key_display="1-8",
                 tooltip="sort by column 1-8 (again: reverse); or click a header"),
@@ -264,7 +137,8 @@ class RunsScreen(PollingScreen):
         self.sort_column = "age"
         self.sort_reverse = False
         self.filter_text = ""
-        self.narrow = False
+        self.columns_shown: list[str] = []
+        self.name_width = 0
         self.loaded = False
         self.scan_count = 0
         self._scanning = False
@@ -283,8 +157,6 @@ class RunsScreen(PollingScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.narrow = self.app.size.width < NARROW_WIDTH
-        self._build_columns()
         self.start_polling()
 
     # -- polling
@@ -355,36 +227,51 @@ class RunsScreen(PollingScreen):
             "status": status_text(status_of(info)),
             "best": Text(best_text(info), justify="right"),
             "steps": Text(str(info.steps), justify="right"),
-            "age": Text(fmt_age(max(0.0, now - (info.created or info.updated))),
+            "age": Text(f"{started_text(info.created or info.updated)} "
+                        f"{fmt_age(max(0.0, now - (info.created or info.updated))):>3}",
                         justify="right"),
         }
 
     def visible_columns(self) -> list[Column]:
-        """At narrow widths cell and hidden go (new_run_dir names end in e.g. lstm32)."""
-        return [c for c in COLUMNS if not (self.narrow and c.key in NARROW_HIDDEN)]
+        """The columns that fit the terminal (see plan_columns)."""
+        return [c for c in COLUMNS if c.key in self.columns_shown]
+
+    def _plan(self, cells: list[dict[str, Text]]) -> tuple[list[str], int]:
+        table = self.query_one(DataTable)
+        width = (table.size.width or self.app.size.width) - 2     # the scrollbar's room
+        natural = {c.key: max([len(c.label) + 2] + [t.cell_len for t in
+                                                     (row[c.key] for row in cells)])
+                   for c in COLUMNS}
+        return plan_columns(width, natural)
 
     def _build_columns(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
         for col in self.visible_columns():
-            table.add_column(self._header(col), key=col.key)
+            table.add_column(self._header(col), key=col.key,
+                             width=self.name_width if col.key == "name" else None)
         self._shown = []
 
-    def on_resize(self, event) -> None:
-        narrow = event.size.width < NARROW_WIDTH
-        if narrow != self.narrow:
-            self.narrow = narrow
-            self._build_columns()
+    def on_resize(self) -> None:
+        if self.loaded:
             self.refresh_table()
 
     def refresh_table(self) -> None:
         """Show the visible runs: changed cells are updated in place, and the rows are
-        rebuilt only when the set or the order of the runs shown changed."""
+        rebuilt only when the set or the order of the runs shown changed (or the columns
+        that fit the terminal did)."""
         table = self.query_one(DataTable)
         runs = self.visible_runs()
-        keys = [c.key for c in self.visible_columns()]
-        rows = [(str(r.path), [cells[k] for k in keys])
-                for r in runs for cells in (self._cells(r),)]
+        all_cells = [self._cells(r) for r in runs]
+        keys, name_width = self._plan(all_cells)
+        if (keys, name_width) != (self.columns_shown, self.name_width):
+            self.columns_shown, self.name_width = keys, name_width
+            self._build_columns()
+        for cells in all_cells:
+            name = cells["name"]
+            if name.cell_len > name_width:
+                cells["name"] = Text(fit(name.plain, name_width), style=name.style)
+        rows = [(str(r.path), [cells[k] for k in keys]) for r, cells in zip(runs, all_cells)]
         shown = [(key, tuple(str(c) for c in cells)) for key, cells in rows]
         if [k for k, _ in shown] == [k for k, _ in self._shown]:
             for (key, cells), (_, old) in zip(rows, self._shown):
@@ -521,7 +408,6 @@ class RunsScreen(PollingScreen):
             self.notify("Mark two or more runs with space, then press c.",
                         title="Compare", severity="warning")
             return
-        from lstm_tui.tui.screens.compare import CompareScreen
         self.app.push_screen(CompareScreen(self.root, paths))
 
     def _targets(self) -> list[RunInfo]:
@@ -609,7 +495,6 @@ class RunsScreen(PollingScreen):
             self.notify(f"{info.name} is a {info.task} run; sampling needs a char_lm run.",
                         title="Sample", severity="warning")
             return
-        from lstm_tui.tui.screens.sample import SampleScreen
         self.app.push_screen(SampleScreen(self.root, info.path))
 
     def action_inspect(self) -> None:
@@ -617,234 +502,3 @@ class RunsScreen(PollingScreen):
         if info is not None:
             from lstm_tui.tui.screens.inspect import InspectScreen
             self.app.push_screen(InspectScreen(self.root, info.path))
-
-
-# ---------------------------------------------------------------- one run in detail
-
-def run_curves(tail: MetricsTail, metric: str) -> dict[str, tuple[str, list[Curve]]]:
-    """Train/val curves of the loss and of the task metric, decimated (worker side)."""
-    out = {}
-    for plot_id, key in (("detail-loss", "loss"), ("detail-metric", metric)):
-        curves = []
-        if key:
-            for i, split in enumerate(("train", "val")):
-                xs, ys = finite_pairs(*tail.series(split, key))
-                curves.append(Curve(split, *decimate(xs, ys), index=i))
-        out[plot_id] = (key, curves)
-    return out
-
-
-@dataclass
-class RunSnapshot:
-    info: RunInfo
-    config_text: str
-    summary: dict
-    provenance: dict | None = None
-
-
-class RunDetailScreen(PollingScreen):
-    """One run: its curves (train/val loss and task metric), summary and config, live."""
-
-    CSS_PATH = CSS_FILE
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-wide")]
-
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("1", "tab('curves')", "Curves/summary/config", key_display="1-3"),
-        Binding("2", "tab('summary')", "Summary", show=False),
-        Binding("3", "tab('config')", "Config", show=False),
-        Binding("l", "toggle_log", "Log y"),
-        Binding("s", "sample", "Sample"),
-        Binding("i", "inspect", "Inspect"),
-    ]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "sample":   # only char_lm runs can be sampled
-            return self.snapshot is not None and samples_text(self.snapshot.info.task)
-        if action == "inspect":  # a finished run: its checkpoints no longer change
-            return self.snapshot is not None and self.snapshot.info.status != "running"
-        return True
-
-    class Loaded(Message):
-        """What the load worker found: a new snapshot and/or new curves (None: unchanged)."""
-
-        def __init__(self, snapshot: RunSnapshot | None,
-                     curves: dict[str, tuple[str, list[Curve]]] | None) -> None:
-            super().__init__()
-            self.snapshot, self.curves = snapshot, curves
-
-    def __init__(self, root: Path, run_path: Path, *, clock: Clock = time.time,
-                 poll_seconds: float = POLL_SECONDS) -> None:
-        super().__init__()
-        self.root, self.run_path = Path(root), Path(run_path)
-        self.clock = clock
-        self.poll_seconds = poll_seconds
-        self.tail = MetricsTail(self.run_path / METRICS)
-        self.snapshot: RunSnapshot | None = None
-        self.curves: dict[str, tuple[str, list[Curve]]] = {}
-        self.log_y = False
-        self._stamp: tuple | None = None
-        self._busy = False
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text(self.run_path.name, style="bold"), id="detail-title")
-        with TabbedContent(initial="curves", id="detail-tabs"):
-            with TabPane("Curves", id="curves"):
-                with Container(id="detail-curves"):
-                    yield CurvesPlot(id="detail-loss")
-                    yield CurvesPlot(id="detail-metric")
-            with TabPane("Summary", id="summary"):
-                with VerticalScroll():
-                    yield Static("", id="detail-summary")
-            with TabPane("Config", id="config"):
-                with VerticalScroll():
-                    yield Static("", id="detail-config")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.start_polling()
-
-    def poll(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self._load()
-
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self._busy = False
-            report_worker_error(self, event.worker)
-
-    @work(thread=True, group="detail-load", exit_on_error=False)
-    def _load(self) -> None:
-        stamp = folder_stamp(self.run_path)
-        curves_changed = self.tail.update()
-        if stamp == self._stamp and not curves_changed:
-            self.post_message(self.Loaded(None, None))
-            return
-        snapshot = self._read_snapshot() if stamp != self._stamp else None
-        self._stamp = stamp
-        current = snapshot or self.snapshot
-        metric = current.info.metric if current else ""
-        self.post_message(self.Loaded(snapshot, run_curves(self.tail, metric)))
-
-    def _read_snapshot(self) -> RunSnapshot:
-        try:
-            info = read_info(self.run_path)
-        except Exception as exc:
-            info = RunInfo(path=self.run_path, name=self.run_path.name,
-                           error=f"{self.run_path}: {one_line(exc)}")
-        try:
-            config_text = (self.run_path / CONFIG).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            config_text = f"# {self.run_path / CONFIG}: {one_line(exc)}"
-        summary = read_summary(self.run_path / SUMMARY)
-        return RunSnapshot(info, config_text, summary, read_provenance(self.run_path))
-
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        self._busy = False
-        if message.snapshot is not None:
-            self.snapshot = message.snapshot
-            self._show_info()
-            self.refresh_bindings()
-        if message.curves is not None:
-            self.curves = message.curves
-            self.draw_curves()
-
-    def _show_info(self) -> None:
-        snap = self.snapshot
-        info = snap.info
-        title = Text()
-        title.append(display_name(info, self.root), style="bold")
-        title.append("  ")
-        title.append_text(status_text(status_of(info)))
-        if info.best is not None:
-            title.append(f"  best {info.metric} {fmt(info.best)}")
-        title.append(f"  step {info.steps:,}  ")
-        title.append(f"{info.task} · {info.cell} {info.hidden or ''}", style="dim")
-        self.query_one("#detail-title", Static).update(title)
-
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
-        s = snap.summary
-
-        def stamp(t: float | None) -> str:
-            if not t:
-                return "-"
-            ago = fmt_age(max(0.0, self.clock() - t))
-            return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f"  ({ago} ago)"
-
-        rows = [
-            ("folder", str(info.path)),
-            ("status", status_text(status_of(info))),
-            ("task", info.task),
-            ("model", f"{info.cell}, hidden {info.hidden}"),
-            ("metric", f"{info.metric} ({'higher' if info.goal == 'max' else 'lower'} is better)"
-             if info.metric else "-"),
-            ("best", fmt(info.best)),
-            ("final", fmt(info.final)),
-            ("steps", f"{info.steps:,}" + (f" of {s['total_steps']:,}"
-                                             if isinstance(s.get("total_steps"), int) else "")),
-            ("seconds", fmt(info.seconds, 3)),
-            ("params", fmt(info.params)),
-            ("device", str(s.get("device", "-"))),
-            ("host / pid", f"{s.get('host', '-')} / {s.get('pid', '-')}"),
-            ("created", stamp(info.created)),
-            ("updated", stamp(info.updated)),
-            ("checkpoints", ", ".join(sorted((s.get("checkpoints") or {}).values())) or "-"),
-            ("message", str(s.get("message", "")) or "-"),
-            ("tags", " ".join(f"#{t}" for t in info.tags) or "-"),
-            ("note", info.note or "-"),
-        ]
-        environment = display_rows(snap.provenance or {})
-        rows.append(("environment", "" if environment else "not recorded"))
-        rows += [(f"  {label}", text) for label, text in environment]
-        if info.error:
-            rows.insert(1, ("error", Text(info.error, style="bold red")))
-        rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
-        confusion = confusion_lines(s)
-        if confusion:
-            rows.append(("confusion", Text("\n".join(confusion))))
-        for key, value in rows:
-            table.add_row(key, value)
-        self.query_one("#detail-summary", Static).update(table)
-        self.query_one("#detail-config", Static).update(
-            Syntax(snap.config_text, "toml", theme="ansi_dark", background_color="default",
-                   word_wrap=True))
-
-    def draw_curves(self) -> None:
-        for plot_id, (key, curves) in self.curves.items():
-            title = (key or "task metric") + (" · log y" if self.log_y else "")
-            empty = not any(c.xs for c in curves)
-            self.query_one(f"#{plot_id}", CurvesPlot).show(
-                curves, title=title, log_y=self.log_y,
-                message="no metrics recorded yet" if empty else "")
-
-    # -- actions
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
-
-    def action_toggle_log(self) -> None:
-        self.log_y = not self.log_y
-        self.draw_curves()
-
-    def action_sample(self) -> None:
-        info = self.snapshot.info if self.snapshot else None
-        if info is None or not samples_text(info.task):
-            task = info.task if info else "unknown"
-            self.notify(f"This is a {task} run; sampling needs a char_lm run.",
-                        title="Sample", severity="warning")
-            return
-        from lstm_tui.tui.screens.sample import SampleScreen
-        self.app.push_screen(SampleScreen(self.root, self.run_path))
-
-    def action_inspect(self) -> None:
-        from lstm_tui.tui.screens.inspect import InspectScreen
-        self.app.push_screen(InspectScreen(self.root, self.run_path))
-

@@ -27,9 +27,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
 from lstm_tui.tasks.registry import samples_text
-from lstm_tui.tui.screens.runs import CSS_FILE, display_name, one_line, report_worker_error
+from lstm_tui.tui.errors import one_line, report_worker_error
+from lstm_tui.tui.run_labels import (best_text, display_name, run_choice, started_text,
+                                     status_of)
 from lstm_tui.tui.widgets.slider import Slider
 
+SAMPLE_THREADS = 1         # torch threads of the UI process (it only ever samples)
 FLUSH_SECONDS = 0.05      # text reaches the UI at most 20 times a second
 MAX_LENGTH = 20_000      # the text is re-wrapped as it grows: keep it readable
 CHECKPOINTS = ("best", "last")
@@ -150,7 +153,7 @@ class SampleColumn(Vertical):
 class SampleScreen(Screen):
     """Sample text from char_lm runs at one or two temperatures, streamed as it comes."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = "#temp-A"
 
     BINDINGS = [
@@ -246,7 +249,7 @@ class SampleScreen(Screen):
         self.runs = sorted(message.runs, key=lambda r: -(r.created or r.updated))
         options = []
         for r in self.runs:
-            label = display_name(r, self.root)
+            label = run_choice(r, self.root)       # time, status and best tell runs apart
             if not samples_text(r.task):
                 label += f" ({r.task})"
             options.append((label, str(r.path)))
@@ -265,10 +268,18 @@ class SampleScreen(Screen):
                                         "(task.kind = \"char_lm\").")
         elif first:
             for col in self.query(SampleColumn):
-                col.set_status("idle", "press g to generate")
+                col.set_status("idle", self.ready_text(col.run_path))
                 problem = self.run_problem(col.run_path)
                 if problem:
                     col.set_status("error", problem)
+
+    def ready_text(self, path: Path | None) -> str:
+        """The chosen run told apart (a narrow picker shows only its name), then what to do."""
+        info = next((r for r in self.runs if r.path == path), None)
+        if info is None:
+            return "press g to generate"
+        return f"{started_text(info.created)} · {status_of(info)} · best {best_text(info)}" \
+               " · press g to generate"
 
     def run_problem(self, path: Path | None) -> str:
         """Why a run cannot be sampled, found without torch ('' when it looks fine)."""
@@ -296,7 +307,7 @@ class SampleScreen(Screen):
         if problem:
             col.set_status("error", problem)
         elif col.state in ("error", "idle"):
-            col.set_status("idle", "press g to generate")
+            col.set_status("idle", self.ready_text(Path(str(event.value))))
 
     # -- generating
     def _settings(self) -> tuple[str, int, int, int | None] | str:
@@ -354,7 +365,13 @@ class SampleScreen(Screen):
 
     def _sampler(self, job: Job):
         """A cached Sampler per (run, checkpoint file, mtime): torch is imported here."""
+        import torch
+
         from lstm_tui.sampler import Sampler
+        # One character at a time is far too little work to share out: torch's default
+        # thread pool spins, and on a busy machine made 2 x 300 characters take ~6 s here
+        # against well under a second on one thread (the UI process trains nothing).
+        torch.set_num_threads(SAMPLE_THREADS)
         ckpt = job.run / f"{job.checkpoint}.pt"
         try:
             mtime = ckpt.stat().st_mtime_ns

@@ -14,8 +14,18 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.tui.widgets.run_charts import (MARKER_GLYPHS, CurvesPlot, rich_color,
-                                             series_color, series_marker)
+from lstm_tui.tui.plotting import legend_entry, series_color, series_marker
+from lstm_tui.tui.widgets.run_charts import CurvesPlot
+
+
+def flat_range(lo: float, hi: float) -> tuple[float, float] | None:
+    """The y range to draw: the data's own (None: plotext's choice), or, when every value
+    is the same, that value ±5% (±0.05 around 0) instead of an axis that makes a line of
+    ones look like data from 0.83 to 1.5."""
+    if hi > lo:
+        return None
+    pad = abs(lo) * 0.05 or 0.05
+    return lo - pad, hi + pad
 
 
 class BandPlot(PlotextPlot):
@@ -28,6 +38,7 @@ class BandPlot(PlotextPlot):
         super().__init__(id=id)
         self.labels: tuple[str, ...] = ()
         self.shown: list[sf.Line] = []
+        self.y_range: tuple[float, float] | None = None    # set when every y is the same
 
     def show(self, lines: list[sf.Line], *, title: str, xlabel: str,
              log_x: bool = False) -> None:
@@ -55,11 +66,17 @@ class BandPlot(PlotextPlot):
                 plt.plot(xs, line.lows, marker="·", color=series_color(i))
                 plt.plot(xs, line.highs, marker="·", color=series_color(i))
         for i, line in enumerate(self.shown):
-            marker = series_marker(i)
-            plt.plot([place(v) for v in line.xs], line.means, marker=marker,
+            plt.plot([place(v) for v in line.xs], line.means, marker=series_marker(i),
                      color=series_color(i))
-            legend.append(f"[{rich_color(i)}]{MARKER_GLYPHS.get(marker, marker)}[/] "
-                          f"{escape(line.label)}")
+            legend.append(legend_entry(i, line.label))
+        ys = [y for line in self.shown for y in (*line.means, *line.lows, *line.highs)
+              if y is not None and math.isfinite(y)]
+        self.y_range = flat_range(min(ys), max(ys)) if ys else None
+        if self.y_range is not None:
+            lo, hi = self.y_range
+            plt.ylim(lo - (hi - lo) / 4, hi + (hi - lo) / 4)   # room for the end labels
+            ticks = [lo, (lo + hi) / 2, hi]
+            plt.yticks(ticks, [sf.fmt(t, 3) for t in ticks])
         if values:
             shown = values if len(values) <= 12 else values[::math.ceil(len(values) / 12)]
             plt.xticks([place(v) for v in shown], [sf.fmt(v, 3) for v in shown])

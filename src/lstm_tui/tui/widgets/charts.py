@@ -16,46 +16,8 @@ from textual_plotext import PlotextPlot
 
 from lstm_tui.report import fmt
 from lstm_tui.tui.live import Series
-
-# (plotext name, Textual name) of each curve's colour: the same ANSI colour in both
-COLORS = (("cyan", "ansi_cyan"), ("orange", "ansi_yellow"), ("green+", "ansi_bright_green"),
-          ("magenta+", "ansi_bright_magenta"), ("blue+", "ansi_bright_blue"),
-          ("red", "ansi_red"), ("cyan+", "ansi_bright_cyan"), ("white", "ansi_bright_white"))
-MARKERS = ("hd", "dot", "x", "+", "*", "o", "#", "@")     # tell curves apart without colour
-KEYS = {"hd": "▀", "dot": "•"}
-# viridis, dark to bright: low gradient norms recede, large ones stand out
-RAMP = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
-        "#6ece58", "#b5de2b", "#fde725")
-SHADES = " ░▒▓█"     # the same scale without colour (NO_COLOR)
-
-
-def short(value: float) -> str:
-    """An axis label: 950, 12k, 1.5M."""
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:.3g}{unit}"
-    return f"{value:.3g}"
-
-
-def step_ticks(lo: float, hi: float, count: int = 5) -> list[int]:
-    """About `count` round step numbers spanning [lo, hi]."""
-    if hi <= lo:
-        return [int(lo)]
-    raw = (hi - lo) / max(1, count - 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    size = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / size) * size
-    return [int(first + i * size) for i in range(count + 1) if first + i * size <= hi]
-
-
-def log_ticks(lo: float, hi: float) -> list[float]:
-    """Tick positions on a log10 axis spanning [lo, hi]: whole decades, or a few in between."""
-    decades = list(range(math.ceil(lo), math.floor(hi) + 1))
-    if len(decades) >= 2:
-        return [float(d) for d in decades]
-    if hi - lo < 1e-12:
-        return [lo]
-    return [lo + (hi - lo) * i / 3 for i in range(4)]
+from lstm_tui.tui.plotting import (RAMP, SHADES, legend_entry, log_ticks, nice_ticks, ramp_color,
+                                   series_color, series_marker, shade, tick_label)
 
 
 class CurveChart(PlotextPlot):
@@ -88,16 +50,15 @@ class CurveChart(PlotextPlot):
         log = self.log_y and all(y > 0 for _, _, ys in views for y in ys)
         legend = [self.caption]
         for i, (label, xs, ys) in enumerate(views):
-            (color, rich_color), marker = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
-            plt.plot(xs, [math.log10(y) for y in ys] if log else ys, marker=marker, color=color)
-            legend.append(f"[{rich_color}]{KEYS.get(marker, marker)}[/] {label}")
+            plt.plot(xs, [math.log10(y) for y in ys] if log else ys, marker=series_marker(i),
+                     color=series_color(i))
+            legend.append(legend_entry(i, label))
         if views:
-            ticks = step_ticks(min(v[1][0] for v in views), max(v[1][-1] for v in views))
-            plt.xticks(ticks, [short(t) for t in ticks])
+            ticks = nice_ticks(min(v[1][0] for v in views), max(v[1][-1] for v in views))
+            plt.xticks(ticks, [tick_label(t) for t in ticks])
             if log:
                 ys = [math.log10(y) for _, _, ys in views for y in ys]
-                yt = log_ticks(min(ys), max(ys))
-                plt.yticks(yt, [fmt(10 ** t, 2) for t in yt])
+                plt.yticks(*log_ticks(min(ys), max(ys)))
         else:
             plt.title("waiting for the first records")
         title = "  ".join(legend)
@@ -172,15 +133,14 @@ class GradHeatmap(Widget):
                     continue
                 frac = (math.log10(v) - lo) / span
                 if mono:
-                    text.append(SHADES[min(len(SHADES) - 1, 1 + int(frac * (len(SHADES) - 1)))]
-                                * widen)
+                    text.append(shade(frac) * widen)
                 else:
-                    text.append("█" * widen, style=RAMP[min(len(RAMP) - 1, int(frac * len(RAMP)))])
+                    text.append("█" * widen, style=ramp_color(frac))
             text.append("\n")
         legend = f"t = 0 … {seq_len - 1}   low {fmt(10 ** lo, 2)} "
         text.append(" " * label_w + legend, style="dim")
         if mono:
-            text.append(SHADES[1:])
+            text.append(SHADES)
         else:
             for color in RAMP:
                 text.append("█", style=color)

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from lstm_tui.config import ConfigError, FieldSpec, check_value, field_specs, parse_value
+from lstm_tui.tui.widgets.check import Check
 
 Editor = Input | Select | Checkbox
 
@@ -89,7 +90,7 @@ class ConfigForm(Container):
     def _editor(self, spec: FieldSpec, value: Any) -> Editor:
         widget_id = self._wid(spec.name)
         if spec.kind == "bool":
-            return Checkbox("", bool(value), id=widget_id, compact=True, classes="field-editor")
+            return Check("", bool(value), id=widget_id, compact=True, classes="field-editor")
         if spec.kind == "choice":
             names = self.labels.get(spec.name, {})
             return Select([(names.get(c, c), c) for c in spec.choices], value=value,

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from lstm_tui.tasks.registry import Preview
-from lstm_tui.tui.widgets.charts import COLORS
+from lstm_tui.tui.plotting import series_color
 
 
 class DataPreview(Vertical):
@@ -45,10 +45,10 @@ class DataPreview(Vertical):
         plt = self.plot.plt
         plt.clear_figure()
         plt.title(preview.title)
-        colors: dict[str, str] = {}
+        colors: dict[str, tuple[int, int, int]] = {}
         for label, xs, ys in preview.curves:
             first = label not in colors
-            color = colors.setdefault(label, COLORS[len(colors) % len(COLORS)][0])
+            color = colors.setdefault(label, series_color(len(colors)))
             plt.plot(list(xs), list(ys), color=color, label=label if first else None,
                      marker="braille")
         for label, x in preview.borders:

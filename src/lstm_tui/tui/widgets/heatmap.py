@@ -25,11 +25,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from lstm_tui.sweeps.surface import Cell, Surface, fmt
-
-# viridis, dark (worst) to bright (best)
-RAMP = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
-        "#6ece58", "#b5de2b", "#fde725")
-SHADES = "░▒▓█"          # the same scale without colour
+from lstm_tui.tui.plotting import RAMP, SHADES, ramp_color, shade
 PENDING, RUNNING, TROUBLED, FAILED = "·", "▶", "!", "✗"
 MAX_CELL_WIDTH = 20
 MAX_CELL_HEIGHT = 4        # lines per row of cells (the last one a gap when > 1)
@@ -50,14 +46,6 @@ def goodness(surface: Surface, mean: float) -> float:
         return 0.5
     frac = (mean - span[0]) / (span[1] - span[0])
     return frac if surface.goal == "max" else 1 - frac
-
-
-def ramp_color(good: float) -> str:
-    return RAMP[min(len(RAMP) - 1, max(0, int(good * len(RAMP))))]
-
-
-def shade(good: float) -> str:
-    return SHADES[min(len(SHADES) - 1, max(0, int(good * len(SHADES))))]
 
 
 def value_text(cell: Cell | None, spread: bool) -> str:
@@ -324,7 +312,7 @@ class Heatmap(Widget, can_focus=True):
                     continue
                 for i in lay.cols:
                     at_cursor = (i, j) == (cursor_col, cursor_row)
-                    content, style = self._cell(s, i, j, mono, show_text=line == middle)
+                    content, style = self.cell_look(s, i, j, mono, show_text=line == middle)
                     inner = lay.cell_width - 3
                     body = _fit(content, inner).center(inner)
                     left, right = " ", " "
@@ -337,8 +325,9 @@ class Heatmap(Widget, can_focus=True):
         text.append_text(self._legend(s, lay, mono))
         return text
 
-    def _cell(self, s: Surface, i: int, j: int, mono: bool,
-              show_text: bool) -> tuple[str, str]:
+    def cell_look(self, s: Surface, i: int, j: int, mono: bool,
+                  show_text: bool) -> tuple[str, str]:
+        """(text, Rich style) of the cell at column i, row j of surface `s`."""
         x, y = s.xs[i], s.ys[j]
         cell = s.cell(x, y)
         running = self.running.get((hashable(x), hashable(y)), -1.0)

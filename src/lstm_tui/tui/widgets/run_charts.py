@@ -1,4 +1,4 @@
-"""Curves of saved runs: data helpers (tail, smoothing, decimation) and a plot widget.
+"""Curves of saved runs: an incremental metrics.jsonl reader and a plot widget.
 
 Charts never hold more than ~2k points per series (min/max decimation keeps the
 spikes a plain stride would drop) and redraw at most ~4 times a second, however often
@@ -21,139 +21,10 @@ from rich.text import Text
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
-MAX_POINTS = 2000
+from lstm_tui.tui.plotting import (MAX_POINTS, decimate, finite_pairs, legend_entry, log_ticks,
+                                   nice_ticks, series_color, series_marker, tick_label)
+
 MIN_REDRAW_INTERVAL = 0.25  # seconds: at most 4 redraws a second
-
-# One colour per run, used by the plot and by the tables that act as its legend.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (0, 175, 255), (255, 135, 0), (95, 215, 95), (215, 95, 215),
-    (255, 215, 0), (255, 95, 95), (135, 175, 255), (175, 175, 175),
-)
-
-# ... and one marker each, so that curves stay apart without colour (NO_COLOR)
-MARKERS = ("hd", "dot", "x", "+", "*", "o", "#", "@")
-MARKER_GLYPHS = {"hd": "▀", "dot": "•"}
-
-METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
-
-
-def series_color(index: int) -> tuple[int, int, int]:
-    return PALETTE[index % len(PALETTE)]
-
-
-def series_marker(index: int) -> str:
-    return MARKERS[index % len(MARKERS)]
-
-
-def rich_color(index: int) -> str:
-    r, g, b = series_color(index)
-    return f"rgb({r},{g},{b})"
-
-
-# ---------------------------------------------------------------- data helpers
-
-def finite_pairs(xs: Sequence[float], ys: Sequence[float],
-                 positive: bool = False) -> tuple[list[float], list[float]]:
-    """Drop points whose y is None, NaN or infinite (and <= 0 when `positive`)."""
-    out_x, out_y = [], []
-    for x, y in zip(xs, ys):
-        if y is None or x is None:
-            continue
-        y = float(y)
-        if not math.isfinite(y) or (positive and y <= 0):
-            continue
-        out_x.append(float(x))
-        out_y.append(y)
-    return out_x, out_y
-
-
-def decimate(xs: Sequence[float], ys: Sequence[float],
-             max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:
-    """At most `max_points` points that keep each bucket's minimum and maximum.
-
-    The series is cut into ~max_points/2 equal buckets of consecutive points; each
-    bucket contributes its lowest and its highest point (in order), and the first and
-    last points are always kept, so spikes and the overall range survive.  Values must
-    be finite (see `finite_pairs`).
-    """
-    n = len(ys)
-    if len(xs) != n:
-        raise ValueError(f"xs and ys differ in length ({len(xs)} != {n})")
-    if n <= max_points:
-        return list(xs), list(ys)
-    if max_points < 4:
-        raise ValueError(f"max_points must be >= 4, got {max_points}")
-    import numpy as np
-
-    y = np.asarray(ys, dtype=float)
-    buckets = (max_points - 2) // 2
-    size = math.ceil(n / buckets)
-    rows = math.ceil(n / size)
-    padded = np.full(rows * size, np.nan)
-    padded[:n] = y
-    grid = padded.reshape(rows, size)
-    base = np.arange(rows) * size
-    lows = base + np.nanargmin(grid, axis=1)
-    highs = base + np.nanargmax(grid, axis=1)
-    keep = np.unique(np.concatenate(([0, n - 1], lows, highs)))
-    x = np.asarray(xs, dtype=float)
-    return x[keep].tolist(), y[keep].tolist()
-
-
-def ema(values: Sequence[float], weight: float) -> list[float]:
-    """Exponential moving average with TensorBoard's debiasing (weight 0 = unchanged)."""
-    if weight <= 0:
-        return list(values)
-    if weight >= 1:
-        raise ValueError(f"smoothing weight must be < 1, got {weight}")
-    out, last, n = [], 0.0, 0
-    for v in values:
-        n += 1
-        last = last * weight + (1 - weight) * v
-        out.append(last / (1 - weight ** n))
-    return out
-
-
-def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:
-    """Tick positions (in log10 units) and labels (in data units) for a log10 axis."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [], []
-    if hi < lo:
-        lo, hi = hi, lo
-    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
-        ticks = [math.log10(m) + k for k in range(math.floor(lo), math.ceil(hi) + 1)
-                 for m in mantissas if lo - 1e-9 <= math.log10(m) + k <= hi + 1e-9]
-        if len(ticks) >= 2:
-            break
-    else:
-        ticks = [lo, hi] if hi > lo else [lo]
-    if len(ticks) > max_ticks:
-        stride = math.ceil(len(ticks) / max_ticks)
-        ticks = ticks[::stride]
-    return ticks, [f"{10 ** t:.3g}" for t in ticks]
-
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About `count` round numbers spanning [lo, hi] (1, 2, 2.5 or 5 times a power of 10)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(1, count - 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    size = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / size - 1e-9) * size
-    ticks, n = [], 0
-    while first + n * size <= hi + 1e-9 * size:
-        ticks.append(round(first + n * size, 12))
-        n += 1
-    return ticks
-
-
-def tick_label(value: float) -> str:
-    """950, 12k, 1.5M, 0.25"""
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:.3g}{unit}"
-    return f"{value:.3g}"
 
 
 AXES = ("step", "time")
@@ -274,6 +145,42 @@ class MetricsTail:
         return xs, ys
 
 
+HEAT_ROWS = 256             # validations shown in the gradient-per-time-step heatmap
+HEAT_BYTES = 8 << 20        # at most the last 8 MB of diagnostics.jsonl are read
+
+
+def read_heat_rows(path: Path, rows: int = HEAT_ROWS,
+                   max_bytes: int = HEAT_BYTES) -> list[tuple[int, tuple[float, ...]]]:
+    """The last `rows` validations of a run's diagnostics.jsonl as (step, ‖∂L/∂h_t‖ per
+    t), read from the end of the file (never more than `max_bytes`); lines that are cut
+    short, damaged or of another shape are skipped, a missing file is no rows."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            start = max(0, size - max_bytes)
+            fh.seek(start)
+            data = fh.read(size - start)
+    except OSError:
+        return []
+    lines = data.split(b"\n")
+    if start > 0:
+        lines = lines[1:]                    # the first one is cut by the window
+    found: list[tuple[int, tuple[float, ...]]] = []
+    for line in reversed(lines):
+        if len(found) >= rows:
+            break
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        norms = record.get("timestep_grad_norms") if isinstance(record, dict) else None
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool) or not isinstance(norms, list):
+            continue
+        found.append((step, tuple(_number(v) for v in norms)))
+    return found[::-1]
+
+
 # ---------------------------------------------------------------- the plot widget
 
 @dataclass(frozen=True)
@@ -376,10 +283,9 @@ class CurvesPlot(PlotextPlot):
             xs, ys = decimate(xs, ys, self.max_points)
             lo, hi = min(lo, min(ys)), max(hi, max(ys))
             x_lo, x_hi = min(x_lo, xs[0]), max(x_hi, xs[-1])
-            marker = series_marker(curve.index)
-            plt.plot(xs, ys, marker=marker, color=series_color(curve.index))
-            legend.append(f"[{rich_color(curve.index)}]{MARKER_GLYPHS.get(marker, marker)}[/] "
-                          f"{escape(curve.label)}")
+            plt.plot(xs, ys, marker=series_marker(curve.index),
+                     color=series_color(curve.index))
+            legend.append(legend_entry(curve.index, curve.label))
             labels.append(curve.label)
             points.append(len(xs))
         message = pending.message or ("" if labels else self.empty_message)

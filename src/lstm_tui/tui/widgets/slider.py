@@ -114,14 +114,14 @@ class Slider(Widget, can_focus=True):
         return max(len(self._value_text(v)) for v in (self.minimum, self.maximum,
                                                       (self.minimum + self.maximum) / 2))
 
-    def _bar_geometry(self) -> tuple[int, int]:
+    def bar_geometry(self) -> tuple[int, int]:
         """(offset of the bar in the content region, bar width in cells)."""
         start = len(self.label) + 1 if self.label else 0
         width = self.content_size.width - start - self._value_width() - 1
         return start, max(2, width)
 
     def render(self) -> Text:
-        start, width = self._bar_geometry()
+        start, width = self.bar_geometry()
         knob = round(self.fraction * (width - 1))
         style = self.get_component_rich_style
         text = Text(no_wrap=True, overflow="crop")
@@ -136,7 +136,7 @@ class Slider(Widget, can_focus=True):
 
     # -- the mouse
     def _value_at(self, x: int) -> float:
-        start, width = self._bar_geometry()
+        start, width = self.bar_geometry()
         frac = (x - start) / max(1, width - 1)
         frac = min(1.0, max(0.0, frac))
         return self.minimum + frac * (self.maximum - self.minimum)
