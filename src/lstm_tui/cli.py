@@ -6,7 +6,6 @@ on stderr with exit code 2 (bad input), never a traceback.
 
 from __future__ import annotations
 
-import functools
 import signal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,9 +16,9 @@ from rich.text import Text
 
 from lstm_tui.cli_complete import complete_preset, complete_run
 from lstm_tui.config import ConfigError, load_preset
-from lstm_tui.console import colorful, console
-from lstm_tui.errors import first_line
-from lstm_tui.runs.store import RunError, load_run, resolve_run, runs_root
+from lstm_tui.console import colorful
+from lstm_tui.runs.store import load_run, resolve_run, runs_root
+
 
 def _plain_help_types() -> None:
     """typer 0.29's --help prints Python types (``<list[str]>``, and ``<bool>`` on flags that
@@ -53,49 +52,8 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_i
                   "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
                   "preset, a file or a shipped name, loaded). RUN arguments take a run "
                   "folder, its name, or latest / latest~1 / ...")
-out = console()              # never wrapped at 80 columns in a file or a pipe
-err = console(stderr=True)
-
-EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
-
-RunsDir = Annotated[Optional[Path], typer.Option("--runs-dir", help="run store "
-                    "(default: $LSTM_LAB_RUNS or ./runs)", show_default=False)]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
-                 help="override a key, e.g. --set task.seq_len=30 (repeatable)",
-                 show_default=False)]
-
-
-def bad_input(fn):
-    """Domain errors become one line on stderr and exit code 2; a file-system error the
-    core did not expect (a disk that filled, a folder made read-only) exit code 1."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        plugin_warnings()
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, RunError) as exc:
-            err.print(f"[red]error:[/] {escape(first_line(exc))}", highlight=False,
-                      soft_wrap=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        except OSError as exc:
-            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            err.print(f"[red]error:[/] {escape(where + (exc.strerror or first_line(exc)))}",
-                      highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_FAILED) from None
-    return wrapper
-
-
-def plugin_warnings() -> None:
-    """A broken task plugin is one line on stderr; the command goes on without it."""
-    from lstm_tui.tasks.registry import problems
-    global _warned
-    if not _warned:
-        _warned = True
-        for line in problems():
-            err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
-
-
-_warned = False
+from lstm_tui.cli_common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,  # noqa: F401
+                                 RunsDir, Sets, bad_input, err, out, plugin_warnings)
 
 
 class StopFlag:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from lstm_tui.cli import RunsDir, bad_input, err, out
+from lstm_tui.cli_common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
 from lstm_tui.runs.store import resolve_run, runs_root
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from lstm_tui.cli import RunsDir, bad_input, err, out
+from lstm_tui.cli_common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
 from lstm_tui.export import atomic_write, check_new_file
 

@@ -2,7 +2,7 @@
 `rm`, `restore`; and `lstm-lab --version`.
 
 Thin: the selecting lives in runs/listing.py, the annotations in runs/tags.py, the
-trash in runs/trash.py.  Bad input is one line and exit 2 (cli.bad_input), and a
+trash in runs/trash.py.  Bad input is one line and exit 2 (cli_common.bad_input), and a
 command that refuses changes nothing.
 """
 
@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from lstm_tui.cli import RunsDir, bad_input, err, out
+from lstm_tui.cli_common import RunsDir, bad_input, err, out
 from lstm_tui.cli_complete import complete_run, complete_sweep_or_run
 from lstm_tui.config import ConfigError
 from lstm_tui.runs.store import RunError, list_runs, read_info, resolve_run, runs_root

@@ -11,7 +11,6 @@ without UI code written for it.  This module imports neither torch nor Textual.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import tomllib
 import typing
@@ -19,14 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-
-class ConfigError(ValueError):
-    """A problem with a preset or an override: where it is, which key, what is allowed."""
-
-    def __init__(self, source: str, key: str, message: str):
-        self.source, self.key, self.message = source, key, message
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{key}: {message}" if key else f"{where}{message}")
+from lstm_tui.errors import ConfigError, suggest  # noqa: F401  (re-exported: callers use config's)
 
 
 def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
@@ -239,16 +231,6 @@ def is_indexed_choice(spec: FieldSpec, value: Any) -> bool:
         return False
     name, _, index = value.partition(":")
     return name in spec.indexed and index.isdigit() and index == str(int(index))
-
-
-def suggest(word: str, options: typing.Iterable[str]) -> str | None:
-    """The option a typo most likely meant (close spelling, or the word as a prefix)."""
-    options = [str(o) for o in options]
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    prefixed = [o for o in options if word and o.startswith(word)]
-    return prefixed[0] if len(prefixed) == 1 else None
 
 
 def _is_number(value: Any, kind: type) -> bool:

@@ -1,4 +1,5 @@
-"""One way to turn an exception into the one line a user reads.
+"""Errors a user reads: ConfigError (a bad key, in one line), and one way to turn any
+exception into the one line a user reads.
 
 Errors shown to users (the CLI's stderr line, a run's `failed` message, a TUI notice, a
 sweep row) are one line: the first line of the message, the exception's type named
@@ -6,6 +7,9 @@ unless the message is already written for users.  Pure Python, no torch, no Text
 """
 
 from __future__ import annotations
+
+import difflib
+from typing import Iterable
 
 LIMIT = 500   # characters kept: a message, not a dump
 
@@ -25,3 +29,22 @@ def error_line(exc: BaseException, known: tuple[type[BaseException], ...] = (),
     if isinstance(exc, known) or first == type(exc).__name__:
         return first[:limit]
     return f"{type(exc).__name__}: {first}"[:limit]
+
+
+class ConfigError(ValueError):
+    """A problem with a preset or an override: where it is, which key, what is allowed."""
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source, self.key, self.message = source, key, message
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key}: {message}" if key else f"{where}{message}")
+
+
+def suggest(word: str, options: Iterable[str]) -> str | None:
+    """The option a typo most likely meant (close spelling, or the word as a prefix)."""
+    options = [str(o) for o in options]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    prefixed = [o for o in options if word and o.startswith(word)]
+    return prefixed[0] if len(prefixed) == 1 else None

@@ -107,7 +107,7 @@ async def test_run_detail_shows_baselines_skill_and_confusion(tmp_path):
         for _ in range(3):
             await app.workers.wait_for_complete()
             await pilot.pause()
-        await pilot.press("2")
+        await pilot.press("3")   # the Summary tab
         await pilot.pause()
         widget = app.screen.query_one("#detail-summary")
         shown = "\n".join("".join(s.text for s in widget.render_line(y))

@@ -118,7 +118,7 @@ async def test_detail_summary_shows_tags_note_and_environment(tmp_path):
     app = Host(lambda: RunDetailScreen(root, runs["lstm"], clock=lambda: BASE_TIME))
     async with app.run_test(size=(120, 50)) as pilot:
         await settle(pilot)
-        await pilot.press("2")
+        await pilot.press("3")   # the Summary tab
         await pilot.pause()
         summary = visible_text(app.screen.query_one("#detail-summary"))
         for text in ("#good", "the baseline", "0123456789ab (dirty)", "cpu · Xeon",

@@ -185,7 +185,7 @@ def get(kind: str) -> TaskSpec | None:
 
 def spec_of(kind: str, source: str = "", key: str = "task.kind") -> TaskSpec:
     """The spec of `kind`, or a ConfigError listing the kinds (with a "did you mean")."""
-    from lstm_tui.config import ConfigError, suggest
+    from lstm_tui.errors import ConfigError, suggest
     spec = get(kind)
     if spec is None:
         hint = suggest(str(kind), kinds())
@@ -239,7 +239,7 @@ def samples_text(kind: str) -> bool:
 def data_preview(cfg: Any) -> Preview | None:
     """The task's preview of its data, or None (no preview, or the data cannot be read:
     the config check says why)."""
-    from lstm_tui.config import ConfigError
+    from lstm_tui.errors import ConfigError
     spec = get(cfg.kind)
     if spec is None or spec.preview is None:
         return None

@@ -25,9 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from lstm_tui.report import age as fmt_age
 from lstm_tui.report import fmt
-from lstm_tui.runs.store import RunError, RunInfo
-from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
-from lstm_tui.runs.trash import check_removable, move_to_trash
+from lstm_tui.runs.store import RunInfo
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, name_text, fit, started_text, status_of,
@@ -36,7 +34,7 @@ from lstm_tui.tui.screens.compare import CompareScreen
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.screens.sample import SampleScreen
-from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt
+from lstm_tui.tui.screens import runs_keeping as keeping
 from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
@@ -417,75 +415,13 @@ class RunsScreen(PollingScreen):
         return marked or ([current] if current is not None else [])
 
     def action_tag(self) -> None:
-        targets = self._targets()
-        if not targets:
-            return
-        what = targets[0].name if len(targets) == 1 else f"{len(targets)} marked runs"
-        self.app.push_screen(TextPrompt(f"Tags of {what}", placeholder="+good -bad",
-                                        help=f"{TAG_HELP}   escape: cancel"),
-                             lambda ops: self._apply_tags(targets, ops))
-
-    def _apply_tags(self, targets: list[RunInfo], ops: str | None) -> None:
-        if not ops or not ops.strip():
-            return
-        try:
-            change = parse_tag_ops(ops.split())
-            for info in targets:
-                change_tags(info.path, change)
-        except RunError as exc:
-            self.notify(one_line(exc), title="Tag", severity="error")
-            return
-        self.notify(f"{len(targets)} run(s): {ops.strip()}", title="Tagged")
-        self.poll()
+        keeping.ask_tags(self, self._targets())
 
     def action_note(self) -> None:
-        info = self.current_run()
-        if info is None:
-            return
-        self.app.push_screen(TextPrompt(f"Note on {info.name}", value=info.note,
-                                        placeholder="what this run is for, what to check",
-                                        help="enter: save (empty clears)   escape: cancel"),
-                             lambda text: self._apply_note(info, text))
-
-    def _apply_note(self, info: RunInfo, text: str | None) -> None:
-        if text is None:
-            return
-        try:
-            set_note(info.path, text)
-        except RunError as exc:
-            self.notify(one_line(exc), title="Note", severity="error")
-            return
-        self.poll()
+        keeping.ask_note(self, self.current_run())
 
     def action_remove(self) -> None:
-        targets = self._targets()
-        if not targets:
-            return
-        try:      # a running run is refused before anything is asked or moved
-            for info in targets:
-                check_removable(self.root, info.path)
-        except RunError as exc:
-            self.notify(one_line(exc), title="Remove", severity="error", timeout=8)
-            return
-        names = "\n".join(display_name(r, self.root) for r in targets[:8])
-        more = f"\n... and {len(targets) - 8} more" if len(targets) > 8 else ""
-        self.app.push_screen(
-            ConfirmDialog(f"Move {len(targets)} run(s) to {self.root / '.trash'}?",
-                          names + more + "\n(`lstm-lab restore NAME` brings one back)"),
-            lambda yes: self._remove(targets) if yes else None)
-
-    def _remove(self, targets: list[RunInfo]) -> None:
-        moved = 0
-        for info in targets:
-            try:
-                move_to_trash(self.root, info.path)
-                moved += 1
-            except (RunError, OSError) as exc:
-                self.notify(one_line(exc), title="Remove", severity="error", timeout=8)
-            self.marked.discard(info.path)
-        if moved:
-            self.notify(f"{moved} run(s) moved to the trash", title="Removed")
-        self.poll()
+        keeping.ask_remove(self, self._targets())
 
     def action_sample(self) -> None:
         info = self.current_run()

@@ -1,0 +1,64 @@
+"""What every `lstm-lab` command module shares: the consoles, the exit codes, the common
+options and the one way a domain error becomes a line on stderr (`bad_input`).
+
+Its own module so that cli.py and the command modules it registers (cli_store, cli_output,
+cli_inspect) import it, and not each other.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from lstm_tui.config import ConfigError
+from lstm_tui.console import console
+from lstm_tui.errors import first_line
+from lstm_tui.runs.store import RunError
+
+out = console()              # never wrapped at 80 columns in a file or a pipe
+err = console(stderr=True)
+
+EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+
+RunsDir = Annotated[Optional[Path], typer.Option("--runs-dir", help="run store "
+                    "(default: $LSTM_LAB_RUNS or ./runs)", show_default=False)]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
+                 help="override a key, e.g. --set task.seq_len=30 (repeatable)",
+                 show_default=False)]
+
+
+def bad_input(fn):
+    """Domain errors become one line on stderr and exit code 2; a file-system error the
+    core did not expect (a disk that filled, a folder made read-only) exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        plugin_warnings()
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, RunError) as exc:
+            err.print(f"[red]error:[/] {escape(first_line(exc))}", highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            err.print(f"[red]error:[/] {escape(where + (exc.strerror or first_line(exc)))}",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
+    return wrapper
+
+
+def plugin_warnings() -> None:
+    """A broken task plugin is one line on stderr; the command goes on without it."""
+    from lstm_tui.tasks.registry import problems
+    global _warned
+    if not _warned:
+        _warned = True
+        for line in problems():
+            err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+_warned = False
