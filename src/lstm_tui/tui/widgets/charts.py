@@ -56,9 +56,15 @@ class CurveChart(PlotextPlot):
         if views:
             ticks = nice_ticks(min(v[1][0] for v in views), max(v[1][-1] for v in views))
             plt.xticks(ticks, [tick_label(t) for t in ticks])
+            ys = [y for _, _, ys in views for y in ys if math.isfinite(y)]
             if log:
-                ys = [math.log10(y) for _, _, ys in views for y in ys]
+                ys = [math.log10(y) for y in ys]
                 plt.yticks(*log_ticks(min(ys), max(ys)))
+            elif ys and max(ys) > min(ys):
+                # round numbers from the data's extremes (min/max decimation keeps them), so
+                # the labels never depend on the width the chart had when it was drawn
+                yticks = nice_ticks(min(ys), max(ys))
+                plt.yticks(yticks, [tick_label(t) for t in yticks])
         else:
             plt.title("waiting for the first records")
         title = "  ".join(legend)
