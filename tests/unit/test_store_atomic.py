@@ -39,6 +39,9 @@ CHILD = textwrap.dedent("""
     except OSError as exc:
         print("write failed", errno.errorcode.get(exc.errno))
         sys.exit(0)
+    if writer.write_error:     # the writer ends a run without raising and says why
+        print("write failed", writer.write_error)
+        sys.exit(0)
     sys.exit(3)   # the limit did not bite: the test proves nothing
 """)
 
@@ -49,7 +52,10 @@ def test_a_summary_write_failing_half_way_leaves_the_previous_one(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "write failed" in done.stdout
+    # never half a file: the previous summary, or (when it fits in the old file's own
+    # blocks) a whole reduced one that says how the run ended
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["steps"] == 10 and summary["best"] == 0.8 and "message" not in summary
+    assert (summary["steps"], summary["best"]) in ((10, 0.8), (20, 0.9))
+    assert len(summary.get("message", "")) <= 300
     info = read_info(run_dir)
-    assert info.error == "" and info.steps == 10 and info.best == 0.8
+    assert info.error == "" and (info.steps, info.best) in ((10, 0.8), (20, 0.9))

@@ -43,10 +43,10 @@ def test_an_ambiguous_prefix_names_the_first_five_matches(tmp_path):
     assert "matches 6 runs (same-0, same-1, same-2, same-3, same-4...)" in message
 
 
-def test_truncating_keeps_records_without_a_step(tmp_path):
-    (tmp_path / "samples.jsonl").write_text('{"text": "a"}\n{"step": 5}\n{"step": 9}\n')
+def test_truncating_drops_only_records_past_the_step(tmp_path):
+    (tmp_path / "samples.jsonl").write_text('{"step": 2, "text": "a"}\n{"step": 5}\n{"step": 9}\n')
     truncate_metrics(tmp_path, 5)
-    assert read_jsonl(tmp_path / "samples.jsonl") == [{"text": "a"}, {"step": 5}]
+    assert read_jsonl(tmp_path / "samples.jsonl") == [{"step": 2, "text": "a"}, {"step": 5}]
 
 
 class Sneaky:
@@ -57,7 +57,7 @@ def test_checkpoints_load_plain_data_only(tmp_path):
     good = save_checkpoint(tmp_path / "good.pt", {"model": {"w": torch.ones(2)}, "config": {}})
     assert torch.equal(load_checkpoint(good)["model"]["w"], torch.ones(2))
     bad = save_checkpoint(tmp_path / "bad.pt", {"model": {}, "config": {}, "x": Sneaky()})
-    with pytest.raises(ValueError, match="bad.pt: corrupt checkpoint"):
+    with pytest.raises(ValueError, match="bad.pt: refused: .*could run code"):
         load_checkpoint(bad)
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"weights": 1}, tmp_path / "other.pt")

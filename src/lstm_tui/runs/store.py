@@ -346,11 +346,24 @@ class RunWriter:
         self.close()
 
     def _write_summary_in_place(self) -> None:
-        """No room for a new file: overwrite the old summary's own blocks instead."""
+        """No room for a new file: overwrite the old summary's own blocks instead, and only
+        when the new one fits in them (padded with spaces, which JSON allows), so the write
+        needs no new block and cannot stop half-way; else the old summary stays whole."""
+        # the whole summary if it fits, else what a reader needs most (the status, the
+        # reason, the step, the results and the checkpoints), else that without the reason
+        core = {k: self.summary[k] for k in ("status", "steps", "metric", "goal", "best",
+                                             "final", "seconds", "checkpoints", "message")
+                if k in self.summary}
+        core["message"] = str(core.get("message", ""))[:300]
+        bare = {k: v for k, v in core.items() if k != "message"}
         try:
             with open(self.dir / SUMMARY, "r+b") as fh:
-                fh.write((json.dumps(self.summary, separators=(",", ":")) + "\n").encode())
-                fh.truncate()
+                room = os.fstat(fh.fileno()).st_size
+                for summary in (self.summary, core, bare):
+                    data = json.dumps(summary, separators=(",", ":")).encode()
+                    if len(data) + 1 <= room:
+                        fh.write(data + b" " * (room - len(data) - 1) + b"\n")
+                        return
         except OSError:
             pass
 
