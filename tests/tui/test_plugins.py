@@ -16,6 +16,7 @@ from textual.widgets import Select
 from lstm_tui.tasks import registry
 from lstm_tui.tui.app import make_app
 from tests.conftest import REPO
+from tests.tui.conftest import record_notifications
 from tests.tui.fakes import FakeTrainer
 
 EXAMPLE = REPO / "examples" / "lstm-lab-parity"
@@ -86,12 +87,15 @@ def plugin_on_path(installed, tmp_path, monkeypatch):
 async def test_the_plugin_kind_is_in_the_lab_and_the_broken_one_is_said(plugin_on_path,
                                                                         tmp_path):
     app = make_app(tmp_path / "runs", trainer=FakeTrainer())
+    said = record_notifications(app)    # from the start: the report comes at mount
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         select = app.screen.query_one("#task-kind", Select)
         assert "parity" in [value for _, value in select._options]
         select.value = "parity"
-        await pilot.pause()
+        for _ in range(100):              # a loaded machine takes a while to rebuild the form
+            await pilot.pause(0.05)
+            if app.screen.config.task.kind == "parity":
+                break
         assert app.screen.config.task.kind == "parity" and app.screen.config.task.bits == 8
-        notes = [n.message for n in app._notifications]
-        assert any("task plugin 'broken'" in n for n in notes)
+        assert any("task plugin 'broken'" in n for n in said)
