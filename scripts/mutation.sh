@@ -61,7 +61,7 @@ pytest_add_cli_args_test_selection = [${TESTS[$group]}]
 process_isolation = "fork"          # fork from the process that ran the stats: torch already imported
 timeout_multiplier = 5.0
 # never mutate a line that sends a signal: a mutant could signal another process
-do_not_mutate_patterns = ["os\\.kill", "killpg"]
+do_not_mutate_patterns = ['os\.kill', 'killpg']
 TOML
     echo "== $group: $(date -u +%H:%M:%S) mutating ${MUTATE[$group]}"
     # subprocesses started by the tests (spawn workers, child pythons) import the mutants

@@ -206,3 +206,35 @@ def test_resuming_with_another_vocabulary_is_a_config_error():
     assert str(info.value).startswith("task: ")
     assert str(info.value.message).startswith("the checkpoint's vocabulary differs from the "
                                               "task's (the text or normalize setting changed)")
+
+
+def test_resuming_from_any_checkpoint_continues_like_the_uninterrupted_run():
+    """Best, best_monitor, patience count, step and RNG all come back from the payload.
+
+    Checkpoints at epoch ends only: a resume mid-epoch draws a new batch order for the
+    rest of that epoch, so it is not bit-for-bit the same run (a known limit).
+    """
+    import copy
+    data = _regression(patience=3, steps=96, eval_every=4)
+    saved: list[dict] = []
+    full, full_last = run(data, save_checkpoint=lambda tag, p: saved.append(
+        copy.deepcopy(p)) or tag)
+    assert full_last.status == "stopped_early" and full_last.final is not None
+    per_epoch = full[0].steps_per_epoch
+    for payload in saved:
+        assert payload["epoch"] == payload["step"] // per_epoch
+        assert {"vocab", "bad_evals", "best", "best_monitor", "final", "seed"} <= set(payload)
+
+    def key(v):
+        return (v.step, v.loss, v.metric, v.best, v.is_best)
+
+    resumed_from = sorted({p["step"] for p in saved
+                           if p["step"] < full_last.step and p["step"] % per_epoch == 0})
+    assert len(resumed_from) >= 3
+    for payload in [p for p in saved if p["step"] in resumed_from]:
+        events, last = run(data, resume=payload)
+        assert events[0].start_step == payload["step"]
+        after = [key(v) for v in of(full, ev.ValMetrics) if v.step > payload["step"]]
+        assert [key(v) for v in of(events, ev.ValMetrics)] == after, payload["step"]
+        assert (last.status, last.step, last.best, last.final) == \
+            (full_last.status, full_last.step, full_last.best, full_last.final)
