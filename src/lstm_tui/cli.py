@@ -56,6 +56,7 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_MISSED = 3        # --strict: the run ended but missed an expectation of its preset
 
 RunsDir = Annotated[Optional[Path], typer.Option("--runs-dir", help="run store "
                     "(default: $LSTM_LAB_RUNS or ./runs)", show_default=False)]
@@ -126,6 +127,8 @@ def headless(
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | cuda:N | mps")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run folder SOURCE "
                                          "from its last checkpoint")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the run misses an "
+                                         "expectation of the preset's [expect]")] = False,
 ) -> None:
     """Train one preset without the TUI: progress bar, summary table, run folder."""
     from lstm_tui import events as ev
@@ -152,8 +155,10 @@ def headless(
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
     from lstm_tui.runs.store import SUMMARY, read_summary
-    total = read_summary(Path(run_dir) / SUMMARY)[0].get("seconds")
-    out.print(display.final_table(last, total_seconds=total if resume else None))
+    summary = read_summary(Path(run_dir) / SUMMARY)[0]
+    total = summary.get("seconds")
+    out.print(display.final_table(last, total_seconds=total if resume else None,
+                                  summary=summary))
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
@@ -164,6 +169,11 @@ def headless(
     if last.status == "diverged":
         err.print(f"[red]diverged:[/] {last.message}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
+    from lstm_tui.expect import missed
+    if strict and missed(summary):
+        keys = ", ".join(v["key"] for v in missed(summary))
+        err.print(escape(f"missed expectations (--strict): {keys}"), highlight=False)
+        raise typer.Exit(EXIT_MISSED)
 
 
 def _check_device(device: str) -> None:

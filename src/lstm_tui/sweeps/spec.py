@@ -342,7 +342,7 @@ def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:
     seed = changes["train"].get("seed", base.train.seed) + repeat
     changes["train"]["seed"] = seed
     cfg = dataclasses.replace(
-        base, sweep=None,
+        base, sweep=None, expect=None,
         task=dataclasses.replace(base.task, **_copied(base.task, changes["task"])),
         model=dataclasses.replace(base.model, **changes["model"]),
         train=dataclasses.replace(base.train, **changes["train"]))

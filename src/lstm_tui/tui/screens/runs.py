@@ -38,6 +38,7 @@ from lstm_tui.runs.store import (ANNOTATIONS, CONFIG, METRICS, SUMMARY, RunError
 from lstm_tui.runs.store import read_summary as store_read_summary
 from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
 from lstm_tui.runs.trash import check_removable, move_to_trash
+from lstm_tui.expect import verdict_rows
 from lstm_tui.task_figures import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt
@@ -794,6 +795,8 @@ class RunDetailScreen(PollingScreen):
         if info.error:
             rows.insert(1, ("error", Text(info.error, style="bold red")))
         rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
+        rows += [(label, Text(text, style="green" if text.endswith(" met") else "bold red"))
+                 for label, text in verdict_rows(s)]       # the preset's [expect]
         confusion = confusion_lines(s)
         if confusion:
             rows.append(("confusion", Text("\n".join(confusion))))
