@@ -497,6 +497,8 @@ def serve(
 
 from lstm_tui import cli_store  # noqa: E402  (its commands use the helpers above)
 cli_store.register(app)
+from lstm_tui import cli_verify  # noqa: E402
+cli_verify.register(app)
 
 
 def command_names() -> set[str]:

@@ -10,7 +10,8 @@ import os
 import sys
 
 SUBCOMMANDS = frozenset({"headless", "check", "presets", "runs", "compare", "sample", "sweep",
-                         "sweep-report", "serve", "tag", "note", "rm", "restore"})
+                         "sweep-report", "serve", "tag", "note", "rm", "restore",
+                         "verify"})
 CLI_OPTIONS = ("--help", "-h", "--version", "--install-completion", "--show-completion")
 COMPLETE_VAR = "_LSTM_LAB_COMPLETE"      # set by the shell's completion script
 
