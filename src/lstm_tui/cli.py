@@ -335,6 +335,10 @@ def sweep(
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")
     spec = parse_sweep(cfg, str(path), yes=yes)
+    from lstm_tui.sweeps import expect as sweep_expect
+    from lstm_tui.sweeps.runner import columns_for
+    expected = sweep_expect.check(spec, columns_for(spec), cfg.expect, str(path)) \
+        if cfg.expect is not None else []
     ray_flags = {"--address": address, "--cpus": cpus, "--gpus": gpus, "--retries": retries,
                  "--ensemble": ensemble or None}
     if backend == "ray":   # the backend reads its options from the spec (see ray_backend)
@@ -357,6 +361,13 @@ def sweep(
                   "again to resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     out.print(results_table(result.rows, result.axes, result.metric, result.goal))
+    if expected:       # judged over what ran; saved beside results.csv
+        from lstm_tui.expect import verdict_rows
+        from lstm_tui.runs.store import atomic_write_json
+        judged = sweep_expect.verdicts(expected, result.rows, result.axes)
+        atomic_write_json(result.sweep_dir / "expectations.json", {"expectations": judged})
+        for label, text in verdict_rows({"expectations": judged}):
+            out.print(f"{label}: {text}", highlight=False, markup=False, soft_wrap=True)
     out.print(display.folder_hint(result.sweep_dir), highlight=False)
     if result.failed:
         err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
