@@ -82,3 +82,10 @@ def test_sweep_command_judges_and_saves(tmp_path):
     result = CliRunner().invoke(app, ["sweep", str(bad), "--runs-dir", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "expect.best_accuracy[hidden=5]" in result.stderr
     assert not (tmp_path / "r2").exists() or not any((tmp_path / "r2").iterdir())
+
+
+def test_expectations_do_not_change_the_sweep_folder():
+    spec, _ = spec_and_columns()
+    banded = parse_sweep(parse_config({**SWEEP, "expect": {"best_accuracy": {"min": 0}}},
+                                      "s.toml"), "s.toml")
+    assert banded.fingerprint() == spec.fingerprint()
