@@ -14,6 +14,7 @@ from rich.table import Table
 from lstm_tui.cli import (EXIT_INTERRUPTED, EXIT_MISSED, RunsDir, StopFlag, bad_input, err,
                           out)
 from lstm_tui.cli_complete import complete_preset
+from lstm_tui.config import ConfigError
 
 
 def verify(
@@ -23,17 +24,24 @@ def verify(
     quick: Annotated[bool, typer.Option("--quick", help="the presets' [quick] forms: "
                                         "shortened runs with their own bands (~1 minute)")]
     = False,
+    backend: Annotated[str, typer.Option(help="sweeps: sequential | processes | ensemble")]
+    = "sequential",
+    workers: Annotated[int, typer.Option(min=1, help="sweeps: processes at once")] = 1,
     runs_dir: RunsDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="the table as JSON lines")] = False,
 ) -> None:
-    """Train presets and check each against its [expect]: one table of preset,
-    expectation, observed value, band, met/missed and seconds.  Exit 3 when one is missed
-    (or a run fails); runs are kept only with --runs-dir."""
+    """Train presets (and sweep presets, without --quick) and check each against its
+    [expect]: one table of preset, expectation, observed value, band, met/missed and
+    seconds.  Exit 3 when one is missed (or a run fails); runs are kept only with
+    --runs-dir."""
     from lstm_tui.presets import preset_files, resolve_preset
     from lstm_tui.verify import plan, rows, run
 
     named = bool(presets)
     paths = [resolve_preset(p) for p in presets] if named else preset_files()
+    if backend not in ("sequential", "processes", "ensemble"):
+        raise ConfigError("--backend", "backend", f"must be one of sequential, processes, "
+                          f"ensemble, got {backend!r}")
     planned, skipped = plan(paths, quick, named)
     if not planned:
         err.print("nothing to verify" + (f" (skipped: {', '.join(skipped)})" if skipped
@@ -41,7 +49,7 @@ def verify(
         raise typer.Exit(EXIT_MISSED)
     stop = StopFlag()
     stop.install()
-    outcomes = run(planned, Path(runs_dir) if runs_dir else None,
+    outcomes = run(planned, Path(runs_dir) if runs_dir else None, backend, workers,
                    on_start=lambda p: err.print(f"[dim]verifying {escape(p.name)} ...[/]",
                                                 highlight=False),
                    should_stop=stop)

@@ -19,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig, apply_overrides, parse_config, read_toml
 
@@ -29,6 +29,8 @@ class Planned:
     name: str
     path: Path
     cfg: RunConfig
+    sweep: Any = None              # a sweep preset: its SweepSpec
+    expected: list = field(default_factory=list)   # ... and its checked [expect]
 
 
 @dataclass
@@ -47,16 +49,20 @@ class Outcome:
 
 
 def plan(paths: list[Path], quick: bool, named: bool) -> tuple[list[Planned], list[str]]:
-    """The presets to run, checked, and the names skipped (with why).  Sweep presets are
-    skipped (their [expect] is judged by the sweep); so are presets without [expect], and
-    under --quick those without [quick] unless named."""
+    """The presets to run, checked, and the names skipped (with why): presets without
+    [expect], and under --quick sweeps and those without [quick] unless named."""
     planned, skipped = [], []
     for path in paths:
         data = read_toml(path)
-        if "sweep" in data:
-            skipped.append(f"{path.stem} (a sweep)")
-            continue
         source = str(path)
+        if "sweep" in data:
+            if quick:
+                skipped.append(f"{path.stem} (a sweep: not in --quick)")
+            elif not data.get("expect"):
+                skipped.append(f"{path.stem} (no [expect])")
+            else:
+                planned.append(_sweep(path, data, source))
+            continue
         if quick and "quick" in data:
             data = _quick(data, source)
         elif quick and not named:
@@ -70,6 +76,17 @@ def plan(paths: list[Path], quick: bool, named: bool) -> tuple[list[Planned], li
             continue
         planned.append(Planned(path.stem, path, parse_config(data, source, expect_length=True)))
     return planned, skipped
+
+
+def _sweep(path: Path, data: dict, source: str) -> Planned:
+    from lstm_tui.sweeps import expect
+    from lstm_tui.sweeps.runner import columns_for
+    from lstm_tui.sweeps.spec import parse_sweep
+    data.pop("quick", None)
+    cfg = parse_config(data, source)
+    spec = parse_sweep(cfg, source)
+    found = expect.check(spec, columns_for(spec), cfg.expect, source)
+    return Planned(path.stem, path, cfg, spec, found)
 
 
 def _quick(data: dict, source: str) -> dict:
@@ -88,7 +105,8 @@ def _quick(data: dict, source: str) -> dict:
     return data
 
 
-def run(planned: list[Planned], root: Path | None = None,
+def run(planned: list[Planned], root: Path | None = None, backend: str = "sequential",
+        workers: int = 1,
         on_start: Callable[[Planned], None] = lambda p: None,
         on_done: Callable[[Outcome], None] = lambda o: None,
         should_stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
@@ -109,6 +127,12 @@ def run(planned: list[Planned], root: Path | None = None,
             started = time.monotonic()
             out = Outcome(p.name)
             try:
+                if p.sweep is not None:
+                    _run_sweep(p, out, root, backend, workers, should_stop)
+                    out.seconds = time.monotonic() - started
+                    outcomes.append(out)
+                    on_done(out)
+                    continue
                 cfg = replace(p.cfg, name=p.cfg.name or p.name)
                 run_dir, last = start_run(cfg, root, [], should_stop)
                 out.run_dir = None if temp else run_dir
@@ -127,6 +151,18 @@ def run(planned: list[Planned], root: Path | None = None,
         if temp:
             shutil.rmtree(root, ignore_errors=True)
     return outcomes
+
+
+def _run_sweep(p: Planned, out: Outcome, root: Path, backend: str, workers: int,
+               should_stop: Callable[[], bool]) -> None:
+    from lstm_tui.sweeps import expect
+    from lstm_tui.sweeps.runner import run_sweep
+    result = run_sweep(p.path, p.cfg, p.sweep, root, backend=backend, workers=workers,
+                       should_stop=should_stop)
+    out.verdicts = expect.verdicts(p.expected, result.rows, result.axes)
+    out.status = "completed" if result.complete else "interrupted"
+    if result.failed:
+        out.status = f"{len(result.failed)} point(s) failed"
 
 
 def rows(outcomes: list[Outcome]) -> list[dict]:

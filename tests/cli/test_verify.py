@@ -80,3 +80,18 @@ def test_bad_quick_tables_exit_2_before_training(tmp_path, body, fragment):
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.strip().splitlines()
     assert fragment in line and "p.toml" in line
+
+
+def test_verify_judges_a_sweep_preset_over_its_table(tmp_path):
+    preset = tmp_path / "s.toml"
+    preset.write_text('[task]\nkind = "nth_element"\ntrain_size = 64\nval_size = 32\n'
+                      '[train]\nepochs = 1\n[sweep]\nseeds = 1\n[sweep.grid]\n'
+                      '"model.hidden" = [4, 8]\n[expect]\n"best_accuracy" = { min = 0.0 }\n')
+    result = runner.invoke(app, ["verify", str(preset), "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert row["preset"] == "s" and row["expectation"] == "best_accuracy" and row["verdict"] == "met"
+    quick = runner.invoke(app, ["verify", "--quick", str(preset)])
+    assert quick.exit_code == 3 and "a sweep: not in --quick" in quick.stderr
+    bad = runner.invoke(app, ["verify", str(preset), "--backend", "ray"])
+    assert bad.exit_code == 2 and "--backend" in bad.stderr
