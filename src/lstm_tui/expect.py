@@ -118,7 +118,7 @@ def _bounds(value: Any, source: str, where: str) -> tuple[float | None, float | 
         raise ConfigError(source, where, f"must be {allowed}, got {value!r}")
     for name in value:
         if name not in ("min", "max"):
-            raise ConfigError(source, f"{where}.{name}", f"unknown bound (allowed: min, max)")
+            raise ConfigError(source, f"{where}.{name}", "unknown bound (allowed: min, max)")
     out = []
     for name in ("min", "max"):
         v = value.get(name)
