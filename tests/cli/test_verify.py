@@ -14,11 +14,12 @@ from lstm_tui.presets import preset_files
 runner = CliRunner()
 
 
-def test_every_shipped_run_preset_has_expectations():
+def test_every_shipped_preset_has_expectations_that_check():
+    from lstm_tui.verify import plan
     for path in preset_files():
-        data = read_toml(path)
-        if "sweep" not in data:
-            assert data.get("expect"), f"{path.name} has no [expect]"
+        assert read_toml(path).get("expect"), f"{path.name} has no [expect]"
+    planned, skipped = plan(preset_files(), quick=False, named=False)
+    assert not skipped and len(planned) == len(preset_files())    # sweeps checked too
 
 
 @pytest.mark.slow
