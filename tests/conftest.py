@@ -13,6 +13,9 @@ BAD_PRESETS = Path(__file__).parent / "data" / "bad_presets"
 
 # Small models train fastest on one thread, and tests run side by side with other work.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Never download in tests: text8 (task.text = "text8") is fetched from a dead loopback port
+# unless a test serves it itself (tests/unit/test_text8.py).
+os.environ["LSTM_LAB_TEXT8_URL"] = "http://127.0.0.1:9/text8.zip"
 
 
 def pytest_configure(config):

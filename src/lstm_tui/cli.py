@@ -6,7 +6,6 @@ on stderr with exit code 2 (bad input), never a traceback.
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -53,28 +52,9 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_i
                   "preset, a file or a shipped name, loaded). RUN arguments take a run "
                   "folder, its name, or latest / latest~1 / ...")
 from lstm_tui.cli_common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,  # noqa: F401
-                                 RunsDir, Sets, bad_input, err, out, plugin_warnings)
-
-
-class StopFlag:
-    """Ctrl-C (or SIGTERM) asks the engine to stop between steps; a second Ctrl-C forces."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def install(self) -> None:
-        def handler(signum, frame):
-            if self.requested and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            self.requested = True
-            # through the live console in a terminal: a line above the bar, not into it
-            (out if out.is_terminal else err).print(
-                "[yellow]stopping after this step (Ctrl-C again to force)...[/]")
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+                                 EXIT_MISSED,
+                                 RunsDir, Sets, StopFlag, bad_input, err, out,
+                                 plugin_warnings)
 
 
 @app.command()
@@ -87,6 +67,8 @@ def headless(
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | cuda:N | mps")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run folder SOURCE "
                                          "from its last checkpoint")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the run misses an "
+                                         "expectation of the preset's [expect]")] = False,
 ) -> None:
     """Train one preset without the TUI: progress bar, summary table, run folder."""
     from lstm_tui import events as ev
@@ -113,8 +95,10 @@ def headless(
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
     from lstm_tui.runs.store import SUMMARY, read_summary
-    total = read_summary(Path(run_dir) / SUMMARY)[0].get("seconds")
-    out.print(display.final_table(last, total_seconds=total if resume else None))
+    summary = read_summary(Path(run_dir) / SUMMARY)[0]
+    total = summary.get("seconds")
+    out.print(display.final_table(last, total_seconds=total if resume else None,
+                                  summary=summary))
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
@@ -125,6 +109,11 @@ def headless(
     if last.status == "diverged":
         err.print(f"[red]diverged:[/] {last.message}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
+    from lstm_tui.expect import missed
+    if strict and missed(summary):
+        keys = ", ".join(v["key"] for v in missed(summary))
+        err.print(escape(f"missed expectations (--strict): {keys}"), highlight=False)
+        raise typer.Exit(EXIT_MISSED)
 
 
 def _check_device(device: str) -> None:
@@ -322,6 +311,10 @@ def sweep(
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")
     spec = parse_sweep(cfg, str(path), yes=yes)
+    from lstm_tui.sweeps import expect as sweep_expect
+    from lstm_tui.sweeps.runner import columns_for
+    expected = sweep_expect.check(spec, columns_for(spec), cfg.expect, str(path)) \
+        if cfg.expect is not None else []
     ray_flags = {"--address": address, "--cpus": cpus, "--gpus": gpus, "--retries": retries,
                  "--ensemble": ensemble or None}
     if backend == "ray":   # the backend reads its options from the spec (see ray_backend)
@@ -344,6 +337,13 @@ def sweep(
                   "again to resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     out.print(results_table(result.rows, result.axes, result.metric, result.goal))
+    if expected:       # judged over what ran; saved beside results.csv
+        from lstm_tui.expect import verdict_rows
+        from lstm_tui.runs.store import atomic_write_json
+        judged = sweep_expect.verdicts(expected, result.rows, result.axes)
+        atomic_write_json(result.sweep_dir / "expectations.json", {"expectations": judged})
+        for label, text in verdict_rows({"expectations": judged}):
+            out.print(f"{label}: {text}", highlight=False, markup=False, soft_wrap=True)
     out.print(display.folder_hint(result.sweep_dir), highlight=False)
     if result.failed:
         err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
@@ -492,6 +492,8 @@ def serve(
 
 from lstm_tui import cli_store  # noqa: E402  (its commands use the helpers above)
 cli_store.register(app)
+from lstm_tui import cli_verify  # noqa: E402
+cli_verify.register(app)
 
 
 from lstm_tui import cli_inspect  # noqa: E402  (registers `inspect`)

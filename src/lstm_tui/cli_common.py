@@ -8,6 +8,7 @@ cli_inspect) import it, and not each other.
 from __future__ import annotations
 
 import functools
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +24,7 @@ out = console()              # never wrapped at 80 columns in a file or a pipe
 err = console(stderr=True)
 
 EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_MISSED = 3        # --strict: the run ended but missed an expectation of its preset
 
 RunsDir = Annotated[Optional[Path], typer.Option("--runs-dir", help="run store "
                     "(default: $LSTM_LAB_RUNS or ./runs)", show_default=False)]
@@ -62,3 +64,24 @@ def plugin_warnings() -> None:
 
 
 _warned = False
+
+
+class StopFlag:
+    """Ctrl-C (or SIGTERM) asks the engine to stop between steps; a second Ctrl-C forces."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        def handler(signum, frame):
+            if self.requested and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.requested = True
+            # through the live console in a terminal: a line above the bar, not into it
+            (out if out.is_terminal else err).print(
+                "[yellow]stopping after this step (Ctrl-C again to force)...[/]")
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)

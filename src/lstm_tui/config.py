@@ -120,10 +120,13 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sweep: dict | None = None  # checked by lstm_tui.sweeps; kept raw here
+    expect: dict | None = None  # expected results, checked by lstm_tui.expect (raw here)
 
 
 SECTIONS = {"model": ModelConfig, "train": TrainConfig}
-TOP_LEVEL = ("name", "description", "task", "model", "train", "sweep")
+TOP_LEVEL = ("name", "description", "task", "model", "train", "sweep", "expect", "quick")
+# `quick` ([quick] set/expect: the preset's shortened `verify --quick` form) is read by
+# lstm_tui.verify from the file; a run never keeps it
 
 
 # ---------------------------------------------------------------- introspection
@@ -260,8 +263,11 @@ def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
     return cls(**values)
 
 
-def parse_config(data: dict, source: str = "") -> RunConfig:
-    """A RunConfig from a preset's tables; raises ConfigError on the first problem."""
+def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -> RunConfig:
+    """A RunConfig from a preset's tables; raises ConfigError on the first problem.
+    `expect_length`: an [expect] epoch or step past the run is an error too (checked for
+    a preset as written; a --set that shortens its run, or a run folder's config, keep
+    such an expectation, reported as not recorded)."""
     for key in data:
         if key not in TOP_LEVEL:
             raise _unknown(source, key, TOP_LEVEL)
@@ -278,10 +284,11 @@ def parse_config(data: dict, source: str = "") -> RunConfig:
         model=_build(ModelConfig, data.get("model", {}), source, "model"),
         train=_build(TrainConfig, data.get("train", {}), source, "train"),
         sweep=data.get("sweep"),
+        expect=data.get("expect"),
     )
     if cfg.sweep is not None and not isinstance(cfg.sweep, dict):
         raise ConfigError(source, "sweep", "must be a table")
-    validate(cfg, source)
+    validate(cfg, source, expect_length=expect_length)
     return cfg
 
 
@@ -294,12 +301,15 @@ def _top_spec(name: str) -> FieldSpec:
 MAX_TEXT = 100_000_000
 
 
-def validate(cfg: RunConfig, source: str = "") -> None:
+def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False) -> None:
     """Checks that involve more than one field (or the task's data file): the task's own."""
     from lstm_tui.tasks.registry import spec_of
     spec = spec_of(cfg.task.kind, source)
     if spec.check is not None:
         spec.check(cfg, source)
+    if cfg.expect is not None and cfg.sweep is None:    # a sweep's [expect] is its own
+        from lstm_tui.expect import check
+        check(cfg, cfg.expect, source, length=expect_length)
 
 
 def _default_kind() -> str:
@@ -368,7 +378,7 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
     data = read_toml(path)
     merged = apply_overrides(data, overrides)
     try:
-        return parse_config(merged, str(path))
+        return parse_config(merged, str(path), expect_length=not overrides)
     except ConfigError as exc:
         if not overrides:
             raise
@@ -387,8 +397,9 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
 def config_to_dict(cfg: RunConfig) -> dict:
     """Plain tables (TOML-able); `sweep` is left out when absent."""
     data = dataclasses.asdict(cfg)
-    if data.get("sweep") is None:
-        data.pop("sweep", None)
+    for key in ("sweep", "expect"):
+        if data.get(key) is None:
+            data.pop(key, None)
     return data
 
 
@@ -403,7 +414,7 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
     spec = get(data.get("task", {}).get("kind", ""))
     classes = {"task": spec.config if spec else None,
                "model": ModelConfig, "train": TrainConfig}
-    for section in ("task", "model", "train", "sweep"):
+    for section in ("task", "model", "train", "sweep", "expect"):
         if section not in data or data[section] is None:
             continue
         helps = {s.name: s.help for s in field_specs(classes[section])} if classes.get(section) \

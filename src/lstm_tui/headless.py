@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_tui import events as ev
+from lstm_tui.expect import verdict_rows
 from lstm_tui.report import fmt, summary_table
 from lstm_tui.task_figures import confusion_lines, result_rows
 
@@ -79,9 +80,11 @@ class HeadlessDisplay:
         elif isinstance(event, (ev.Finished, ev.Failed)):
             self.progress.stop()
 
-    def final_table(self, event: ev.Event, total_seconds: float | None = None) -> Table:
+    def final_table(self, event: ev.Event, total_seconds: float | None = None,
+                    summary: dict | None = None) -> Table:
         """The result; after a resume, `total_seconds` (summary.json's, every session)
-        is shown beside this session's time."""
+        is shown beside this session's time; `summary` (summary.json) adds the verdicts
+        on the preset's [expect]."""
         table = Table(title="Result", title_justify="left", show_header=False)
         table.add_column(style="bold")
         table.add_column()
@@ -102,6 +105,9 @@ class HeadlessDisplay:
                 split = self.figures["confusion"].get("split", "val")
                 table.add_row(f"confusion ({split})\nrows: true\ncolumns: predicted",
                               Text("\n".join(lines[1:])))
+            for label, value in verdict_rows(summary or {}):
+                table.add_row(label, Text(value, style="green" if value.endswith(" met")
+                                          else "bold red"))
             if event.message:
                 table.add_row("note", event.message)
         else:

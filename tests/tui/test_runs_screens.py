@@ -827,3 +827,22 @@ def test_the_screens_do_not_import_torch(store, tmp_path):
                          timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["SampleScreen", "False"]
+
+
+async def test_detail_shows_the_presets_expectations_met_and_missed(real_store):
+    import json
+    path = real_store["lm"] / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["expectations"] = [
+        {"key": "val.perplexity", "observed": 3.4, "min": 3.0, "max": 3.9, "met": True},
+        {"key": "val.perplexity@step1000", "observed": 7.5, "min": None, "max": 6.0,
+         "met": False}]
+    path.write_text(json.dumps(summary))
+    app = Host(lambda: RunDetailScreen(real_store["root"], real_store["lm"]))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        text = " ".join(visible_text(app.screen.query_one("#detail-summary")).split())
+        assert "expect val.perplexity 3.4 (band 3..3.9) met" in text
+        assert "expect val.perplexity@step1000 7.5 (band <= 6) MISSED" in text

@@ -25,6 +25,10 @@ BAD = [
     ("bidirectional_lm.toml", "model.bidirectional", "must be false for char_lm"),
     ("float_for_int.toml", "train.seed", "an integer >= 0, got 1.5"),
     ("section_not_table.toml", "model", "must be a table"),
+    ("expect_unknown_metric.toml", "expect.val.acuracy", "no val metric 'acuracy'"),
+    ("expect_bound_type.toml", "expect.val.accuracy.min", "must be a finite number"),
+    ("expect_epoch_past_run.toml", "expect.val.accuracy@epoch9", "epoch 9 is past the run"),
+    ("expect_figure_task_lacks.toml", "expect.test.mae", "records no such figure"),
 ]
 
 

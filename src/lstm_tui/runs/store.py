@@ -262,6 +262,7 @@ class RunWriter:
             self.lock.release()
             raise fs_error(self.dir, exc) from None
         self._metric_name = "metric"
+        self._expect = _Expectations(cfg, self.dir if resume else None)
 
     # -- the listener
     def __call__(self, event: ev.Event) -> None:
@@ -291,6 +292,7 @@ class RunWriter:
                       "time": round(event.seconds, 3)}
             record.update({k: _clean(v) for k, v in event.extra.items()})
             self._append(self._metrics, record)
+            self._expect.heard(record)
             # a heartbeat: readers of a live run see its progress in summary.json
             self.summary.update(steps=event.step, best=_clean(event.best),
                                 final=_clean(event.metric),
@@ -316,6 +318,7 @@ class RunWriter:
                                 seconds=self.summary["seconds_before"] + event.seconds,
                                 best=_clean(event.best), final=_clean(event.final),
                                 message=event.message)
+            self._expect.judge(self.summary)
             self._end()
         elif isinstance(event, ev.Failed):
             self.summary.update(status="failed", steps=event.step, message=event.error)
@@ -374,6 +377,33 @@ class RunWriter:
     def _write_summary(self) -> None:
         self.summary["updated"] = time.time()
         atomic_write_json(self.dir / SUMMARY, self.summary)
+
+
+class _Expectations:
+    """The preset's [expect] judged when the run ends (lstm_tui.expect): it keeps the
+    validation records (a few per epoch) and writes each verdict into the summary."""
+
+    def __init__(self, cfg: RunConfig, resumed: Path | None) -> None:
+        self.table = cfg.expect if cfg.sweep is None else None
+        self.kind = cfg.task.kind
+        self.val: list[dict] = []
+        if self.table and resumed is not None:
+            self.val = [r for r in read_jsonl(resumed / METRICS) if r.get("split") == "val"]
+
+    def heard(self, record: dict) -> None:
+        if self.table:
+            self.val.append(record)
+
+    def judge(self, summary: dict) -> None:
+        if not self.table:
+            return
+        from lstm_tui.expect import parse, verdicts
+        try:
+            found = parse(self.table)
+        except ValueError as exc:    # checked before training; a hand-edited resume
+            summary["message"] = f"[expect] not judged: {exc}"
+            return
+        summary["expectations"] = verdicts(found, self.val, summary, self.kind)
 
 
 # ---------------------------------------------------------------- reading runs

@@ -119,9 +119,11 @@ class SweepSpec:
 
     def fingerprint(self) -> str:
         """A short hash of the resolved config and sweep table: names the sweep folder
-        (the description is left out: rewording it does not make a new sweep)."""
+        (the description and [expect] are left out: rewording or re-banding does not make
+        a new sweep)."""
         data = config_to_dict(self.base)
         data.pop("description", None)
+        data.pop("expect", None)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -342,7 +344,7 @@ def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:
     seed = changes["train"].get("seed", base.train.seed) + repeat
     changes["train"]["seed"] = seed
     cfg = dataclasses.replace(
-        base, sweep=None,
+        base, sweep=None, expect=None,
         task=dataclasses.replace(base.task, **_copied(base.task, changes["task"])),
         model=dataclasses.replace(base.model, **changes["model"]),
         train=dataclasses.replace(base.train, **changes["train"]))

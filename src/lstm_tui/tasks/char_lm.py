@@ -20,7 +20,8 @@ from lstm_tui.tasks.shapes import TaskShape, char_val_size, load_corpus
 class CharLMTask:
     """Character language model over a text file or the built-in corpus (perplexity)."""
     kind: Literal["char_lm"] = opt("char_lm", "task kind (README: Tasks)")
-    text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs)")
+    text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs); "
+                    "\"text8\" = the text8 corpus (downloaded once, cached)")
     normalize: Literal["text8", "none"] = opt(
         "text8", "text8: lowercase a-z and space (27 symbols); none: every character")
     seq_len: int = opt(10, "unrollings (characters per truncated-BPTT segment)", min=1, max=100_000)
@@ -46,10 +47,12 @@ def check(cfg, source: str) -> None:
         raise ConfigError(source, "model.bidirectional",
                           "must be false for char_lm (a backward pass sees the characters "
                           "it is asked to predict)")
-    if t.text and not Path(t.text).expanduser().is_file():
+    if t.text == "text8":       # downloaded on first use (lstm_tui.tasks.text8)
+        pass
+    elif t.text and not Path(t.text).expanduser().is_file():
         raise ConfigError(source, "task.text", f"no such file {t.text!r} (a UTF-8 text file,"
                           " or empty for the built-in corpus)")
-    if t.text and not t.max_chars and Path(t.text).expanduser().stat().st_size > MAX_TEXT:
+    elif t.text and not t.max_chars and Path(t.text).expanduser().stat().st_size > MAX_TEXT:
         size = Path(t.text).expanduser().stat().st_size
         raise ConfigError(source, "task.text", f"{t.text!r} is {size:,} bytes; at most "
                           f"{MAX_TEXT:,} are used whole (set task.max_chars to train on "

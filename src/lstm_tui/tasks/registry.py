@@ -43,6 +43,8 @@ class TaskSpec:
                     name like the shipped ones)
     preview:        ``cfg -> Preview`` of the data before training (the Dataset pane's
                     chart), without torch; ConfigError as ``check`` says it
+    figures:        ``cfg -> paths`` of the summary.json figures its reports record
+                    ("test.mae", "baselines.persistence.mae"): what ``[expect]`` may name
     """
     kind: str
     config: type
@@ -58,6 +60,7 @@ class TaskSpec:
     summary: str = ""
     presets: tuple[str, ...] = ()
     preview: Callable[[Any], "Preview"] | None = None
+    figures: Callable[[Any], tuple[str, ...]] | None = None
 
     @property
     def batchable(self) -> bool:

@@ -248,8 +248,16 @@ def check(cfg, source: str) -> None:
     load(cfg.task, source)
 
 
+def figures(cfg: SequenceClassificationTask) -> tuple[str, ...]:
+    """The summary.json figures a run records (what `[expect]` may name)."""
+    paths = ["baselines.majority.accuracy"]
+    if cfg.test_path:
+        paths += ["baselines.majority.test.accuracy", "test.accuracy"]
+    return tuple(paths)
+
+
 SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   "lstm_tui.tasks.sequence_classification_data:SequenceClassification",
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
-                  preview=preview,
+                  preview=preview, figures=figures,
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

@@ -389,7 +389,17 @@ def check(cfg, source: str) -> None:
                           f"{prep.bounds[1]} rows, got {cfg.task.season}")
 
 
+def figures(cfg: SeriesTask) -> tuple[str, ...]:
+    """The summary.json figures a series run records (what `[expect]` may name)."""
+    names = ["persistence", "mean"] + (["seasonal"] if cfg.season else [])
+    paths = [f"baselines.{b}.{m}" for b in names for m in ("mae", "rmse")]
+    if cfg.test_fraction > 0:
+        paths += [f"baselines.{b}.test.{m}" for b in names for m in ("mae", "rmse")]
+        paths += ["test.mae", "test.rmse", "test.skill"]
+    return tuple(paths)
+
+
 SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", shape,
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
-                  preview=preview,
+                  preview=preview, figures=figures,
                   summary="forecast columns of your own CSV/TSV/NPY table")]

@@ -79,6 +79,9 @@ def load_corpus(path: str, normalize: str, max_chars: int) -> Corpus:
     """
     if not path:
         return _load_corpus("", 0, 0, normalize, max_chars)
+    if path == "text8":              # the seeds' corpus: downloaded once, then cached
+        from lstm_tui.tasks import text8
+        path = str(text8.path())
     file = Path(path).expanduser()
     try:
         stat = file.stat()

@@ -100,6 +100,7 @@ class LabScreen(Screen):
         self.selected: str | None = None
         self.config: RunConfig | None = None
         self.config_error = ""
+        self.expect: dict | None = None     # the loaded preset's [expect], kept for its runs
         self._dirty: set[str] = set()
         self._drawn_once = False
         self._summary_shown: tuple = ()
@@ -175,8 +176,15 @@ class LabScreen(Screen):
 
     def config_data(self) -> dict:
         """The forms' valid values as preset tables."""
-        return {**self.run_form.values, "task": {"kind": self.kind, **self.task_form.values},
+        data = {**self.run_form.values, "task": {"kind": self.kind, **self.task_form.values},
                 "model": dict(self.model_form.values), "train": dict(self.train_form.values)}
+        if self.expect is not None:
+            try:
+                parse_config({**data, "expect": self.expect})
+                data["expect"] = self.expect
+            except ConfigError:
+                pass    # the edited config no longer records what the preset expected
+        return data
 
     @on(ConfigForm.Changed)
     def _form_changed(self, event: ConfigForm.Changed) -> None:
@@ -260,6 +268,7 @@ class LabScreen(Screen):
 
     async def apply_config(self, cfg: RunConfig) -> None:
         """Fill every form from a config (a loaded preset)."""
+        self.expect = cfg.expect if cfg.sweep is None else None   # a sweep's is its own
         await self.set_task(cfg.task.kind, dataclasses.asdict(cfg.task))
         self.model_form.set_values(dataclasses.asdict(cfg.model))
         self.train_form.set_values(dataclasses.asdict(cfg.train))

@@ -29,6 +29,7 @@ from lstm_tui.report import fmt
 from lstm_tui.runs.provenance import display_rows, read_provenance
 from lstm_tui.runs.store import CONFIG, DIAGNOSTICS, METRICS, SUMMARY, RunInfo, read_info
 from lstm_tui.runs.store import read_summary as store_read_summary
+from lstm_tui.expect import verdict_rows
 from lstm_tui.task_figures import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error
@@ -243,6 +244,8 @@ class RunDetailScreen(PollingScreen):
         if info.error:
             rows.insert(1, ("error", Text(info.error, style="bold red")))
         rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
+        rows += [(label, Text(text, style="green" if text.endswith(" met") else "bold red"))
+                 for label, text in verdict_rows(s)]       # the preset's [expect]
         confusion = confusion_lines(s)
         if confusion:
             rows.append(("confusion", Text("\n".join(confusion))))

@@ -1,0 +1,256 @@
+"""Expected results in presets: the ``[expect]`` grammar, its checks and its verdicts.
+
+A preset may say what its run should show, checked when the run ends::
+
+    [expect]
+    "val.accuracy" = { min = 0.99 }              # best value over the run
+    "val.accuracy@epoch5" = { min = 0.9 }        # best value by the end of epoch 5
+    "val.perplexity@step2000" = { max = 6 }      # best value by step 2000
+    "test.mae / baselines.persistence.test.mae" = { max = 0.8 }   # a ratio
+
+Grammar (one key; spaces around ``/`` are free)::
+
+    key   := term | term "/" term
+    term  := "val." METRIC ["@epoch" N | "@step" N]
+           | "test." FIGURE
+           | "baselines." NAME "." FIGURE | "baselines." NAME ".test." FIGURE
+
+``val.METRIC`` is the best validation value over the run (highest for a metric where
+higher is better, lowest otherwise), or by an epoch or step.  ``test.*`` and
+``baselines.*`` are the figures the task records in summary.json (the series task's
+test block and naive forecasts, the classifier's majority baseline).  Each value is a
+table with ``min`` and/or ``max`` (numbers).  A missed expectation is a finding, not a
+failed run.  This module imports neither torch nor Textual.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from lstm_tui.config import ConfigError, suggest
+
+TERM = re.compile(r"(?P<path>[A-Za-z_][\w.]*?)(?:@(?P<unit>epoch|step)(?P<n>\d+))?")
+SPLITS = ("val", "test", "baselines")
+GRAMMAR = ("split.metric, split.metric@epochN / @stepN (val only), or a ratio "
+           "'a / b' of two such figures")
+
+
+@dataclass(frozen=True)
+class Term:
+    path: tuple[str, ...]          # ("val", "accuracy"), ("baselines", "persistence", "mae")
+    unit: str = ""                 # "epoch" | "step" | ""
+    n: int = 0
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.path) + (f"@{self.unit}{self.n}" if self.unit else "")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    key: str                       # as written in the preset
+    num: Term
+    den: Term | None
+    min: float | None
+    max: float | None
+
+    def band(self) -> str:
+        return band_text(self.min, self.max)
+
+
+def band_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{_g(lo)}..{_g(hi)}"
+    return f">= {_g(lo)}" if lo is not None else f"<= {_g(hi)}"
+
+
+def _g(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+# ---------------------------------------------------------------- parsing and checking
+
+def parse(table: Any, source: str = "", section: str = "expect") -> list[Expectation]:
+    """The expectations of an ``[expect]`` table (grammar only; :func:`check` knows the
+    task).  ConfigError names the key on the first problem."""
+    if not isinstance(table, dict):
+        raise ConfigError(source, section, "must be a table of \"figure\" = { min = ..., "
+                          "max = ... }")
+    found = []
+    for key, bounds in table.items():
+        where = f"{section}.{key}"
+        parts = [p.strip() for p in str(key).split("/")]
+        if len(parts) > 2 or not all(parts):
+            raise ConfigError(source, where, f"must be {GRAMMAR}")
+        terms = [_term(p, source, where) for p in parts]
+        lo, hi = _bounds(bounds, source, where)
+        found.append(Expectation(str(key), terms[0], terms[1] if len(terms) > 1 else None,
+                                 lo, hi))
+    return found
+
+
+def _term(text: str, source: str, where: str) -> Term:
+    m = TERM.fullmatch(text)
+    if not m:
+        raise ConfigError(source, where, f"{text!r} is not a figure ({GRAMMAR})")
+    path = tuple(m["path"].split("."))
+    if path[0] not in SPLITS:
+        hint = suggest(path[0], SPLITS)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, where, f"{text!r}: the split must be one of "
+                          f"{', '.join(SPLITS)}{extra}")
+    if len(path) < 2 or (path[0] == "baselines" and len(path) < 3):
+        raise ConfigError(source, where, f"{text!r} names no figure ({GRAMMAR})")
+    if m["unit"] and path[0] != "val":
+        raise ConfigError(source, where, f"{text!r}: @epoch/@step apply to val figures only")
+    n = int(m["n"]) if m["n"] else 0
+    if m["unit"] and n < 1:
+        raise ConfigError(source, where, f"{text!r}: the {m['unit']} must be >= 1")
+    return Term(path, m["unit"] or "", n)
+
+
+def _bounds(value: Any, source: str, where: str) -> tuple[float | None, float | None]:
+    allowed = "a table { min = NUMBER, max = NUMBER } with at least one of them"
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(source, where, f"must be {allowed}, got {value!r}")
+    for name in value:
+        if name not in ("min", "max"):
+            raise ConfigError(source, f"{where}.{name}", "unknown bound (allowed: min, max)")
+    out = []
+    for name in ("min", "max"):
+        v = value.get(name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                              or not math.isfinite(v)):
+            raise ConfigError(source, f"{where}.{name}", f"must be a finite number, got {v!r}")
+        out.append(None if v is None else float(v))
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        raise ConfigError(source, where, f"min {out[0]:g} is above max {out[1]:g}")
+    return out[0], out[1]
+
+
+def check(cfg: Any, table: Any, source: str = "", section: str = "expect", *,
+          length: bool = True) -> list[Expectation]:
+    """Parse and check against the task and (with `length`) the run's length: an unknown
+    metric or figure, an epoch or step past the run are ConfigErrors naming the key."""
+    from lstm_tui.tasks.registry import spec_of
+    found = parse(table, source, section)
+    spec = spec_of(cfg.task.kind, source)
+    metrics = spec.metric_options()
+    figures = set(spec.figures(cfg.task)) if spec.figures else set()
+    for e in found:
+        where = f"{section}.{e.key}"
+        for term in (e.num, e.den):
+            if term is None:
+                continue
+            if term.path[0] == "val":
+                name = ".".join(term.path[1:])
+                if name not in metrics:
+                    raise ConfigError(source, where, f"{term.text!r}: {cfg.task.kind} records "
+                                      f"no val metric {name!r} (it records: "
+                                      f"{', '.join(metrics)})")
+                if length:
+                    _check_length(cfg, term, source, where)
+            elif ".".join(term.path) not in figures:
+                known = ", ".join(sorted(figures)) or "none"
+                raise ConfigError(source, where, f"{term.text!r}: {cfg.task.kind} with this "
+                                  f"config records no such figure (it records: {known})")
+    return found
+
+
+def _check_length(cfg: Any, term: Term, source: str, where: str) -> None:
+    t = cfg.train
+    if term.unit == "epoch" and not t.steps and term.n > t.epochs:
+        raise ConfigError(source, where, f"{term.text!r}: epoch {term.n} is past the run "
+                          f"(train.epochs = {t.epochs})")
+    if term.unit == "step" and t.steps and term.n > t.steps:
+        raise ConfigError(source, where, f"{term.text!r}: step {term.n} is past the run "
+                          f"(train.steps = {t.steps})")
+
+
+# ---------------------------------------------------------------- verdicts
+
+def goal_of(kind: str, metric: str) -> str:
+    from lstm_tui.tasks.registry import get
+    spec = get(kind)
+    return spec.metric_options().get(metric, "min") if spec else "min"
+
+
+def observe(term: Term, val_records: Iterable[dict], summary: dict, kind: str) -> float | None:
+    """The figure a term names in a finished run, or None when the run did not record it."""
+    if term.path[0] != "val":
+        value: Any = summary
+        for part in term.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return float(value) if _finite(value) else None
+    name = ".".join(term.path[1:])
+    values = [r[name] for r in val_records if _finite(r.get(name))
+              and (term.unit != "epoch" or _count(r.get("epoch")) and r["epoch"] <= term.n)
+              and (term.unit != "step" or _count(r.get("step")) and r["step"] <= term.n)]
+    if not values:
+        return None
+    return max(values) if goal_of(kind, name) == "max" else min(values)
+
+
+def verdicts(found: list[Expectation], val_records: list[dict], summary: dict,
+             kind: str) -> list[dict]:
+    """One record per expectation for summary.json: key, observed, min, max, met."""
+    out = []
+    for e in found:
+        num = observe(e.num, val_records, summary, kind)
+        den = observe(e.den, val_records, summary, kind) if e.den else 1.0
+        observed = None if num is None or not den else num / den
+        out.append(record(e.key, observed, e.min, e.max))
+    return out
+
+
+def record(key: str, observed: float | None, lo: float | None, hi: float | None) -> dict:
+    met = observed is not None and (lo is None or observed >= lo) and \
+        (hi is None or observed <= hi)
+    return {"key": key, "observed": observed, "min": lo, "max": hi,
+            "met": bool(met)}
+
+
+def read_verdicts(summary: dict) -> list[dict]:
+    """summary.json's expectations, checked item by item (a hand-edited file may hold
+    anything; what is unusable is left out)."""
+    items = summary.get("expectations")
+    if not isinstance(items, list):
+        return []
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) \
+                or not isinstance(item.get("met"), bool):
+            continue
+        clean = {"key": item["key"], "met": item["met"]}
+        for name in ("observed", "min", "max"):
+            clean[name] = float(item[name]) if _finite(item.get(name)) else None
+        if clean["min"] is None and clean["max"] is None:
+            continue
+        out.append(clean)
+    return out
+
+
+def verdict_rows(summary: dict) -> list[tuple[str, str]]:
+    """(label, text) rows for the result table and the run detail."""
+    rows = []
+    for v in read_verdicts(summary):
+        observed = "not recorded" if v["observed"] is None else f"{v['observed']:.4g}"
+        word = "met" if v["met"] else "MISSED"
+        rows.append((f"expect {v['key']}", f"{observed}  (band {band_text(v['min'], v['max'])})"
+                     f"  {word}"))
+    return rows
+
+
+def missed(summary: dict) -> list[dict]:
+    return [v for v in read_verdicts(summary) if not v["met"]]
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)

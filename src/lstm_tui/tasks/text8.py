@@ -1,0 +1,139 @@
+"""The text8 corpus (``task.text = "text8"``): downloaded once, checked, cached.
+
+text8 is the first 10^8 bytes of an English Wikipedia dump reduced to a-z and space, the
+corpus of the Udacity assignment whose validation perplexity (4.25 after 7,001 steps) the
+`char_lm_udacity_text8` preset compares with.  On first use the archive is fetched from its
+canonical location (``LSTM_LAB_TEXT8_URL`` overrides it: tests serve a small zip on
+127.0.0.1), the text inside is checked against its SHA-256 (``LSTM_LAB_TEXT8_SHA256``
+overrides it) and written to the user's cache folder; later runs read the cache.  No
+network is a one-line ConfigError naming where to put the file by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from lstm_tui.config import ConfigError
+
+NAME = "text8"                                   # the task.text value that asks for it
+URL = "http://mattmahoney.net/dc/text8.zip"
+SHA256 = "6e890197040d37d85beb962ae1f041ff1d9a9ca8d20c7d99c85027eebf51dca7"   # of `text8`
+MAX_ARCHIVE = 64 << 20                           # the real zip is 31,344,016 bytes
+MAX_TEXT = 100_000_000                           # the text inside: 10^8 bytes
+CHUNK = 1 << 16
+TIMEOUT = 30.0
+
+
+def cache_dir() -> Path:
+    """$LSTM_LAB_CACHE, else $XDG_CACHE_HOME/lstm-lab, else ~/.cache/lstm-lab."""
+    if os.environ.get("LSTM_LAB_CACHE"):
+        return Path(os.environ["LSTM_LAB_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "lstm-lab"
+
+
+def cached_path() -> Path:
+    return cache_dir() / NAME
+
+
+def path(progress: Callable[[int, int], None] | None = None) -> Path:
+    """The cached text8 file, downloading and checking it first when it is not there."""
+    target = cached_path()
+    if target.is_file():
+        return target
+    url = os.environ.get("LSTM_LAB_TEXT8_URL", URL)
+    expected = os.environ.get("LSTM_LAB_TEXT8_SHA256", SHA256).lower()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("", "task.text", f"cannot create the cache folder "
+                          f"{target.parent}: {exc.strerror}") from None
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".text8-") as tmp:
+        archive = Path(tmp) / "text8.zip"
+        _download(url, archive, progress or _stderr_bar)
+        text = Path(tmp) / NAME
+        _extract(archive, text)
+        digest = _sha256(text)
+        if digest != expected:
+            raise ConfigError("", "task.text", f"the text8 from {url} has SHA-256 {digest[:16]}"
+                              f"..., expected {expected[:16]}...; not cached (a damaged "
+                              "download? try again)")
+        os.replace(text, target)       # atomic: a reader never sees half a corpus
+    return target
+
+
+def _offline(url: str, why: str) -> ConfigError:
+    return ConfigError("", "task.text", f"cannot download text8 from {url} ({why}); put the "
+                       f"unzipped file 'text8' at {cached_path()} by hand, or set task.text "
+                       "to a file")
+
+
+def _download(url: str, dest: Path, progress: Callable[[int, int], None]) -> None:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            while chunk := response.read(CHUNK):
+                done += len(chunk)
+                if done > MAX_ARCHIVE:
+                    raise ConfigError("", "task.text", f"{url} sends more than "
+                                      f"{MAX_ARCHIVE >> 20} MiB; not the text8 archive")
+                out.write(chunk)
+                progress(done, total)
+    except urllib.error.HTTPError as exc:
+        raise _offline(url, f"HTTP {exc.code}") from None
+    except urllib.error.URLError as exc:
+        raise _offline(url, str(exc.reason)) from None
+    except (OSError, ValueError) as exc:
+        raise _offline(url, str(exc) or type(exc).__name__) from None
+    finally:
+        progress(-1, 0)
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as z:
+            info = next((i for i in z.infolist() if Path(i.filename).name == NAME), None)
+            if info is None:
+                raise ConfigError("", "task.text", "the downloaded archive holds no 'text8'")
+            if info.file_size > MAX_TEXT:
+                raise ConfigError("", "task.text", f"'text8' in the archive is "
+                                  f"{info.file_size:,} bytes, more than text8's {MAX_TEXT:,}")
+            with z.open(info) as src, open(dest, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    out.write(chunk)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ConfigError("", "task.text", f"the downloaded text8 archive is unreadable "
+                          f"({exc}); try again") from None
+
+
+def _sha256(file: Path) -> str:
+    h = hashlib.sha256()
+    with open(file, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stderr_bar(done: int, total: int) -> None:
+    """A one-line progress bar on stderr (plain text: the core does not use rich)."""
+    if done < 0:
+        sys.stderr.write("\n")
+        return
+    if total:
+        width = 30
+        filled = int(width * done / total)
+        line = f"downloading text8 [{'#' * filled}{'.' * (width - filled)}] " \
+               f"{done / 1e6:5.1f}/{total / 1e6:.1f} MB"
+    else:
+        line = f"downloading text8 {done / 1e6:5.1f} MB"
+    sys.stderr.write("\r" + line)
+    sys.stderr.flush()

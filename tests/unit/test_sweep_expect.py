@@ -1,0 +1,91 @@
+"""A sweep preset's [expect]: cells' means over seeds and orderings, checked before training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from lstm_tui.cli import app
+from lstm_tui.config import ConfigError, parse_config
+from lstm_tui.sweeps import expect
+from lstm_tui.sweeps.runner import columns_for
+from lstm_tui.sweeps.spec import parse_sweep
+
+SWEEP = {"task": {"kind": "nth_element", "train_size": 100, "val_size": 50},
+         "train": {"epochs": 1},
+         "sweep": {"seeds": 2, "grid": {"task.seq_len": [5, 12], "model.cell": ["rnn", "lstm"]}}}
+
+
+def spec_and_columns():
+    cfg = parse_config(SWEEP, "s.toml")
+    spec = parse_sweep(cfg, "s.toml")
+    return spec, columns_for(spec)
+
+
+@pytest.mark.parametrize("key,fragment", [
+    ("best_acc", "did you mean 'best_accuracy'"),
+    ("best_accuracy[hidden=3]", "swept axis"),
+    ("best_accuracy[seq_len=7]", "takes 5, 12"),
+    ("best_accuracy[seq_len=5] - best_accuracy[seq_len=12]", "pin every swept axis"),
+    ("a - b - c", "difference of two"),
+])
+def test_bad_sweep_expectations_name_the_key(key, fragment):
+    spec, columns = spec_and_columns()
+    with pytest.raises(ConfigError) as info:
+        expect.check(spec, columns, {key: {"min": 0}}, "s.toml")
+    assert info.value.key == f"expect.{key}" and fragment in info.value.message, str(info.value)
+
+
+def rows():
+    out = []
+    for seq_len, cell, accs in [(5, "rnn", (0.9, 1.0)), (5, "lstm", (1.0, 1.0)),
+                                (12, "rnn", (0.1, 0.2)), (12, "lstm", (0.6, 0.8))]:
+        for seed, acc in enumerate(accs):
+            out.append({"task.seq_len": seq_len, "model.cell": cell, "seed": seed,
+                        "status": "completed", "best_accuracy": acc})
+    out.append({"task.seq_len": 12, "model.cell": "lstm", "seed": 9, "status": "failed",
+                "best_accuracy": 0.0})
+    return out
+
+
+def test_cells_every_and_orderings():
+    spec, columns = spec_and_columns()
+    found = expect.check(spec, columns, {
+        "best_accuracy[seq_len=5]": {"min": 0.9},
+        "best_accuracy[seq_len=12]": {"max": 0.5},
+        "best_accuracy[model.cell=lstm, seq_len=12] - best_accuracy[cell=rnn, seq_len=12]":
+            {"min": 0.4}}, "s.toml")
+    got = {v["key"]: v for v in expect.verdicts(found, rows(), spec.axes)}
+    every5, every12, order = got.values()
+    assert every5["met"] and every5["observed"] == pytest.approx(0.95)   # the rnn cell
+    assert not every12["met"] and every12["observed"] == pytest.approx(0.7)   # lstm, failed out
+    assert order["met"] and order["observed"] == pytest.approx(0.55)
+
+
+def test_sweep_command_judges_and_saves(tmp_path):
+    preset = tmp_path / "s.toml"
+    preset.write_text('[task]\nkind = "nth_element"\ntrain_size = 64\nval_size = 32\n'
+                      '[train]\nepochs = 1\n[sweep]\nseeds = 1\n[sweep.grid]\n'
+                      '"model.hidden" = [4, 8]\n[expect]\n"best_accuracy" = { min = 0.0 }\n'
+                      '"best_accuracy[hidden=4]" = { min = 2.0 }\n')
+    result = CliRunner().invoke(app, ["sweep", str(preset), "--runs-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "expect best_accuracy:" in text and "met" in text and "MISSED" in text
+    (folder,) = (tmp_path / "r").iterdir()
+    saved = json.loads((folder / "expectations.json").read_text())["expectations"]
+    assert [v["met"] for v in saved] == [True, False]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(preset.read_text().replace("hidden=4", "hidden=5"))
+    result = CliRunner().invoke(app, ["sweep", str(bad), "--runs-dir", str(tmp_path / "r2")])
+    assert result.exit_code == 2 and "expect.best_accuracy[hidden=5]" in result.stderr
+    assert not (tmp_path / "r2").exists() or not any((tmp_path / "r2").iterdir())
+
+
+def test_expectations_do_not_change_the_sweep_folder():
+    spec, _ = spec_and_columns()
+    banded = parse_sweep(parse_config({**SWEEP, "expect": {"best_accuracy": {"min": 0}}},
+                                      "s.toml"), "s.toml")
+    assert banded.fingerprint() == spec.fingerprint()
