@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import __version__
-from lstm_tui.runs.store import _read_json, atomic_write_json
+from lstm_tui.runs.store import read_json_object, atomic_write_json
 
 PROVENANCE = "provenance.json"
 
@@ -109,14 +109,14 @@ def peak_memory(device: str) -> dict[str, Any]:
 
 
 def read_provenance(run_dir: Path) -> dict[str, Any]:
-    return _read_json(Path(run_dir) / PROVENANCE) or {}
+    return read_json_object(Path(run_dir) / PROVENANCE) or {}
 
 
 def record_start(run_dir: Path, device: str) -> None:
     """Write the environment (or, for a resumed run, add it to `resumes`)."""
     path = Path(run_dir) / PROVENANCE
     env = environment(device)
-    old = _read_json(path)
+    old = read_json_object(path)
     if old and old.get("started"):
         old.setdefault("resumes", []).append(env)
         env = old
@@ -131,7 +131,7 @@ def record_start(run_dir: Path, device: str) -> None:
 
 def record_end(run_dir: Path, device: str) -> None:
     path = Path(run_dir) / PROVENANCE
-    data = _read_json(path) or {}
+    data = read_json_object(path) or {}
     data.update(peak=peak_memory(device), ended=time.time())
     atomic_write_json(path, data)
 

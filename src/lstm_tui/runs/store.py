@@ -459,6 +459,18 @@ SUMMARY_FIELDS: dict[str, tuple[Any, str]] = {
 }
 
 
+def read_json_object(path: Path, limit: int = 1 << 20) -> dict | None:
+    """A small JSON object file (annotations, provenance): None when missing, larger than
+    `limit`, unreadable or not an object, so one bad file never breaks a listing."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+        value = json.loads(raw.decode("utf-8")) if len(raw) <= limit else None
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def read_summary(path: Path) -> tuple[dict, str]:
     """summary.json checked field by field: (the fields that are right, a note or "").
 
@@ -566,7 +578,7 @@ def read_info(path: Path) -> RunInfo:
     """The listing of one run folder; never raises for a damaged folder."""
     path = Path(path)
     info = RunInfo(path=path, name=path.name)
-    notes = _read_json(path / ANNOTATIONS) or {}
+    notes = read_json_object(path / ANNOTATIONS) or {}
     tags = notes.get("tags")
     info.tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
     info.note = notes.get("note") if isinstance(notes.get("note"), str) else ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from lstm_tui.runs.store import ANNOTATIONS, RunError, _read_json, atomic_write_json
+from lstm_tui.runs.store import ANNOTATIONS, RunError, read_json_object, atomic_write_json
 
 LOCK = ".annotations.lock"
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=-]{0,39}")
@@ -67,7 +67,7 @@ def _locked(run_dir: Path) -> Iterator[dict]:
         raise RunError(f"{run_dir}: cannot annotate this run ({exc.strerror})") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        data = _read_json(path) or {}
+        data = read_json_object(path) or {}
         tags = data.get("tags")
         data["tags"] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
         if not isinstance(data.get("note"), str):

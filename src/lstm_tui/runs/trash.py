@@ -171,8 +171,9 @@ def purge(root: Path) -> int:
 
 def empty_runs(root: Path) -> list[Path]:
     """Runs that never reached a step (interrupted at start-up) and are not running."""
-    return [r.path for r in list_runs(root) if (r.empty or (r.steps == 0 and r.status != "running"
-            and not _has_records(r.path))) and not writer_alive(r.path)]
+    return [r.path for r in list_runs(root)
+            if (r.empty or (r.steps == 0 and r.status != "running"))
+            and not _has_records(r.path) and not writer_alive(r.path)]
 
 
 def _has_records(folder: Path) -> bool:
