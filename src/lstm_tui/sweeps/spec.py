@@ -10,6 +10,9 @@
     cpus = 1             # resources per point and retries, for backends that schedule
     gpus = 0             #   (Ray); checked here, ignored by the local backends
     retries = 0
+    scheduler = "none"   # early stopping of points: none | asha | median (sweeps.scheduler)
+    grace = 1            #   evaluations every point gets before it can be stopped
+    reduction = 3        #   asha: keep the top 1/reduction at each rung
 
 Every grid combination gets ``samples`` random draws (one when there is no random
 table) and each of those is repeated ``seeds`` times: ``grid × samples × seeds`` points.
@@ -37,7 +40,8 @@ from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowe
 from lstm_tui.tasks import registry
 
 MAX_POINTS = 10_000
-SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries")
+SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries",
+              "scheduler", "grace", "reduction")
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
 GOALS = ("max", "min")
@@ -99,6 +103,9 @@ class SweepSpec:
     cpus: float = 1.0
     gpus: float = 0.0
     retries: int = 0
+    scheduler: str = "none"
+    grace: int = 1
+    reduction: int = 3
     _points: list[Point] = field(default_factory=list, repr=False)
 
     @property
@@ -154,7 +161,8 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
     spec = SweepSpec(base=cfg, source=source, grid=grid, random=random_axes, samples=samples,
                      random_seed=random_seed, seeds=seeds, metric=metric, goal=goal,
                      cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
-                     retries=_number(table, "retries", 0, source, integer=True))
+                     retries=_number(table, "retries", 0, source, integer=True),
+                     **_parse_scheduler(table, source))
     if spec.size > MAX_POINTS and not yes:
         sizes = " × ".join(str(len(v)) for v in grid.values()) or "1"
         raise ConfigError(source, "sweep", f"has {spec.size:,} points (grid {sizes}, samples "
@@ -296,6 +304,19 @@ def _number(table: dict, key: str, default: Any, source: str, *, integer: bool =
         noun = "an integer" if integer else "a number"
         raise ConfigError(source, where, f"must be {noun} >= {minimum:g}, got {value!r}")
     return value
+
+
+def _parse_scheduler(table: dict, source: str) -> dict:
+    from lstm_tui.sweeps.scheduler import SCHEDULERS
+    scheduler = table.get("scheduler", "none")
+    if scheduler not in SCHEDULERS:
+        hint = suggest(str(scheduler), SCHEDULERS)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, "sweep.scheduler", f"must be one of "
+                          f"{', '.join(SCHEDULERS)}, got {scheduler!r}{extra}")
+    return {"scheduler": scheduler,
+            "grace": _number(table, "grace", 1, source, integer=True, minimum=1),
+            "reduction": _number(table, "reduction", 3, source, integer=True, minimum=2)}
 
 
 def _parse_metric(table: dict, cfg: RunConfig, source: str) -> tuple[str, str]:

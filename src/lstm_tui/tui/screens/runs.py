@@ -53,6 +53,7 @@ STATUS_STYLES = {
     "stopped_early": "green",
     "interrupted": "yellow",
     "diverged": "magenta",
+    "pruned": "blue",
     "failed": "bold red",
     "corrupt": "bold red",
 }
