@@ -194,7 +194,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     if cfg.sweep is not None:
         from lstm_tui.sweeps.spec import parse_sweep
         spec = parse_sweep(cfg, str(path))
-        out.print(f"sweep: {len(spec.points())} points")
+        out.print(f"sweep: {spec.size} points")
     out.print(summary_table(summary))
 
 
