@@ -301,6 +301,9 @@ def sweep(
         "--ensemble", help="ray: one task per ensemble group (points of equal shapes "
         "trained together) instead of one per point")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="allow more than 10,000 points")] = False,
+    devices: Annotated[Optional[str], typer.Option(
+        help="processes/ensemble: the GPUs the workers use, in turn (e.g. 0,1; default: "
+        "every GPU)")] = None,
     sets: Sets = None,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -335,6 +338,12 @@ def sweep(
         flag = next(f for f, v in ray_flags.items() if v is not None)
         raise ConfigError(flag, flag.lstrip("-"), f"is an option of --backend ray (the "
                           f"{backend} backend runs on this machine)")
+    if devices is not None:
+        if backend not in ("processes", "ensemble"):
+            raise ConfigError("--devices", "devices", "is an option of --backend processes "
+                              "or ensemble (ray places its workers itself)")
+        from lstm_tui.training.placement import parse_devices
+        spec.devices = parse_devices(devices)
     display = SweepDisplay(out)
     stop = StopFlag()
     stop.install()

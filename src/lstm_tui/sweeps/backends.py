@@ -272,10 +272,11 @@ class Processes:
     def __init__(self, workers: int = 2, spec=None):
         self.workers = workers
         self.pruner = None
+        self.devices = getattr(spec, "devices", None)   # --devices 0,1 (placement.claim)
 
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
         run_pool([[t] for t in tasks], _points_job, self.workers, report, should_stop,
-                 self.pruner)
+                 self.pruner, self.devices)
 
 
 class Ensemble:
@@ -286,6 +287,7 @@ class Ensemble:
     def __init__(self, workers: int = 1, spec=None):
         self.workers = workers
         self.pruner = None
+        self.devices = getattr(spec, "devices", None)
 
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
         # on a GPU a group is one batched model: splitting it would undo the batching
@@ -298,7 +300,8 @@ class Ensemble:
                 for done in train_group(job, report, should_stop, link):
                     report(done)
         else:
-            run_pool(jobs, _group_job, self.workers, report, should_stop, self.pruner)
+            run_pool(jobs, _group_job, self.workers, report, should_stop, self.pruner,
+                     self.devices)
 
 
 def ensemble_jobs(tasks: Sequence[PointTask], workers: int,
@@ -340,7 +343,7 @@ def _on_cuda(tasks: Sequence[PointTask]) -> bool:
 
 
 def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
-                 metric: str = "") -> None:
+                 metric: str = "", devices: list[int] | None = None) -> None:
     """Runs first in every pool process: its share of the CPUs, Ctrl-C left to the
     driver, a lifeline that ends it when the driver is gone, and a GPU of its own when
     there are several (`slots` counts the workers started)."""
@@ -358,7 +361,7 @@ def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
         from lstm_tui.training import placement
         with slots.get_lock():
             slot, slots.value = slots.value, slots.value + 1
-        placement.claim(slot)
+        placement.claim(slot, devices)
 
 
 def _worker_should_stop() -> bool:
@@ -394,7 +397,8 @@ def _exit_if_cuda_broken(results: list[PointDone]) -> list[PointDone]:
 
 
 def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[PointDone]],
-             workers: int, report: Report, should_stop: StopCheck, pruner=None) -> None:
+             workers: int, report: Report, should_stop: StopCheck, pruner=None,
+             devices: list[int] | None = None) -> None:
     """Run `job` over `jobs` in a spawn pool, relaying worker messages to `report`.
 
     Workers send throttled progress through one queue; results come back as futures.  A
@@ -439,7 +443,8 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
             with ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=ctx,
                                      initializer=_init_worker,
                                      initargs=(messages, stop, workers, slots, verdicts,
-                                               pruner.metric if pruner else "")) as pool:
+                                               pruner.metric if pruner else "",
+                                               devices)) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
                 try:
                     remaining = _drive(futures, started, finished, relay, drain, stop,
