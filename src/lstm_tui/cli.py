@@ -153,7 +153,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     if cfg.sweep is not None:
         from lstm_tui.sweeps.spec import parse_sweep
         spec = parse_sweep(cfg, str(path))
-        out.print(f"sweep: {len(spec.points())} points")
+        out.print(f"sweep: {spec.size} points")
     out.print(summary_table(summary))
 
 
@@ -287,6 +287,9 @@ def sweep(
         "--ensemble", help="ray: one task per ensemble group (points of equal shapes "
         "trained together) instead of one per point")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="allow more than 10,000 points")] = False,
+    devices: Annotated[Optional[str], typer.Option(
+        help="processes/ensemble: the GPUs the workers use, in turn (e.g. 0,1; default: "
+        "every GPU)")] = None,
     sets: Sets = None,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -325,6 +328,12 @@ def sweep(
         flag = next(f for f, v in ray_flags.items() if v is not None)
         raise ConfigError(flag, flag.lstrip("-"), f"is an option of --backend ray (the "
                           f"{backend} backend runs on this machine)")
+    if devices is not None:
+        if backend not in ("processes", "ensemble"):
+            raise ConfigError("--devices", "devices", "is an option of --backend processes "
+                              "or ensemble (ray places its workers itself)")
+        from lstm_tui.training.placement import parse_devices
+        spec.devices = parse_devices(devices)
     display = SweepDisplay(out)
     stop = StopFlag()
     stop.install()

@@ -25,7 +25,7 @@ from lstm_tui.runs.store import RunError, list_runs, read_info, resolve_run, run
 EXIT_DECLINED = 1
 STATUS_STYLES = {"running": "bold cyan", "completed": "green", "stopped_early": "green",
                  "interrupted": "yellow", "diverged": "magenta", "failed": "bold red",
-                 "corrupt": "bold red"}
+                 "pruned": "blue", "corrupt": "bold red"}
 FREE_TEXT = {"ignore_unknown_options": True}     # so that -TAG reaches the command
 
 

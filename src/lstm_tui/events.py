@@ -117,7 +117,7 @@ class TaskReport:
 
 @dataclass(frozen=True)
 class Finished:
-    status: str          # "completed" | "stopped_early" | "interrupted" | "diverged"
+    status: str          # "completed" | "stopped_early" | "interrupted" | "diverged" | "pruned"
     step: int
     seconds: float
     best: float | None
@@ -150,4 +150,5 @@ class ResourceSample:
 Event = (RunStarted | StepMetrics | ValMetrics | TimestepGradients | TextSample
          | CheckpointWritten | Forecast | TaskReport | Finished | Failed | ResourceSample)
 
-STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed")
+STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed",
+            "pruned")   # pruned: a sweep scheduler stopped the point (never a failure)

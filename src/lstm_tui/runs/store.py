@@ -51,7 +51,8 @@ WRITER_LOCK = ".writer.lock"
 CONFIG_END = "# end of the resolved config\n"
 ANNOTATIONS, TRASH = "annotations.json", ".trash"
 LATEST = re.compile(r"latest(?:~(\d+))?")
-FINAL_STATUSES = ("completed", "stopped_early", "interrupted", "diverged", "failed")
+FINAL_STATUSES = ("completed", "stopped_early", "interrupted", "diverged", "failed",
+                  "pruned")
 
 
 class RunError(Exception):

@@ -42,6 +42,7 @@ from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import error_line
 from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.store import RunWriter
+from lstm_tui.sweeps.scheduler import LocalLink, PointEnded, PointEval, PruneAgent, QueueLink
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
 EXIT_CUDA_BROKEN = 70     # a pool worker's exit status after a CUDA error
@@ -80,6 +81,7 @@ class PointProgress:
 class PointDone:
     key: str
     status: str                # completed | stopped_early | diverged | failed | interrupted
+                               # | pruned
     message: str = ""
     seconds: float = 0.0
 
@@ -183,34 +185,49 @@ def done_from(key: str, last: ev.Event) -> PointDone:
     return PointDone(key, "failed", f"no final event (got {type(last).__name__})")
 
 
-def train_point(task: PointTask, report: Report, should_stop: StopCheck) -> PointDone:
+def _agent(task: PointTask, link) -> PruneAgent | None:
+    return PruneAgent(task.key, link.metric, link) if link is not None else None
+
+
+def train_point(task: PointTask, report: Report, should_stop: StopCheck,
+                link=None) -> PointDone:
     """Train one point into its run folder (what `experiment.start_run` does, plus the
-    sweep marker); a failure is recorded in the folder and returned, never raised."""
+    sweep marker); a failure is recorded in the folder and returned, never raised.
+    With a scheduler `link`, each validation waits for the driver's verdict."""
     from lstm_tui.training.engine import train
     writer = open_point(task)
+    agent = _agent(task, link)
+    listeners = [writer, ProgressListener(task, report)] + ([agent] if agent else [])
+    stop = (lambda: agent.stop() or should_stop()) if agent else should_stop
     try:
-        last = train(task.config, instrument(Path(task.run_dir), fan_out(
-                     writer, ProgressListener(task, report))), should_stop,
+        last = train(task.config, instrument(Path(task.run_dir), fan_out(*listeners)), stop,
                      run_id=Path(task.run_dir).name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:       # e.g. a checkpoint or device problem found late
         last = ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback="")
         writer(last)
+        if agent:
+            agent(last)
     return done_from(task.key, last)
 
 
 def train_group(tasks: Sequence[PointTask], report: Report,
-                should_stop: StopCheck) -> list[PointDone]:
-    """Train points of one ensemble group together (lstm_tui.sweeps.ensemble)."""
+                should_stop: StopCheck, link=None) -> list[PointDone]:
+    """Train points of one ensemble group together (lstm_tui.sweeps.ensemble); with a
+    scheduler `link`, a pruned member leaves the stacks and the others go on."""
     import inspect
 
     from lstm_tui.sweeps import ensemble
     writers = [open_point(t) for t in tasks]
+    agents = [_agent(t, link) for t in tasks]
     # the members share one process: its resource samples go to the first member only
-    emits = [instrument(Path(t.run_dir), fan_out(w, ProgressListener(t, report)), sample=i == 0)
-             for i, (t, w) in enumerate(zip(tasks, writers))]
+    emits = [instrument(Path(t.run_dir), fan_out(w, ProgressListener(t, report),
+                                                 *([a] if a else [])), sample=i == 0)
+             for i, (t, w, a) in enumerate(zip(tasks, writers, agents))]
     extra = {}
     if "run_ids" in inspect.signature(ensemble.train_ensemble).parameters:
         extra["run_ids"] = [Path(t.run_dir).name for t in tasks]
+    if link is not None:
+        extra["member_stops"] = [a.stop for a in agents]
     try:
         results = ensemble.train_ensemble([t.config for t in tasks], emits, should_stop,
                                           [w.save_checkpoint for w in writers], **extra)
@@ -222,6 +239,8 @@ def train_group(tasks: Sequence[PointTask], report: Report,
         for t, w in zip(tasks, writers):
             if w.summary.get("status") == "running":   # members that had ended keep their end
                 w(failed)
+            if link is not None:
+                link.ended(t.key)
             done.append(PointDone(t.key, w.summary["status"], w.summary.get("message", ""),
                                   w.summary.get("seconds", 0.0)))
         return done
@@ -236,12 +255,14 @@ class Sequential:
 
     def __init__(self, workers: int = 1, spec=None):
         self.workers = 1
+        self.pruner = None          # a sweeps.scheduler.Pruner, set by the driver
 
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+        link = LocalLink(self.pruner) if self.pruner else None
         for task in tasks:
             if should_stop():
                 return
-            report(train_point(task, report, should_stop))
+            report(train_point(task, report, should_stop, link))
 
 
 class Processes:
@@ -250,9 +271,12 @@ class Processes:
 
     def __init__(self, workers: int = 2, spec=None):
         self.workers = workers
+        self.pruner = None
+        self.devices = getattr(spec, "devices", None)   # --devices 0,1 (placement.claim)
 
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
-        run_pool([[t] for t in tasks], _points_job, self.workers, report, should_stop)
+        run_pool([[t] for t in tasks], _points_job, self.workers, report, should_stop,
+                 self.pruner, self.devices)
 
 
 class Ensemble:
@@ -262,18 +286,22 @@ class Ensemble:
 
     def __init__(self, workers: int = 1, spec=None):
         self.workers = workers
+        self.pruner = None
+        self.devices = getattr(spec, "devices", None)
 
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
         # on a GPU a group is one batched model: splitting it would undo the batching
         jobs = ensemble_jobs(tasks, self.workers, split=not _on_cuda(tasks))
         if self.workers == 1:
+            link = LocalLink(self.pruner) if self.pruner else None
             for job in jobs:
                 if should_stop():
                     return
-                for done in train_group(job, report, should_stop):
+                for done in train_group(job, report, should_stop, link):
                     report(done)
         else:
-            run_pool(jobs, _group_job, self.workers, report, should_stop)
+            run_pool(jobs, _group_job, self.workers, report, should_stop, self.pruner,
+                     self.devices)
 
 
 def ensemble_jobs(tasks: Sequence[PointTask], workers: int,
@@ -300,6 +328,7 @@ def ensemble_jobs(tasks: Sequence[PointTask], workers: int,
 _QUEUE = None
 _STOP = None
 _PARENT = 0
+_LINK = None              # a QueueLink to the driver's Pruner, when the sweep has one
 
 
 def _on_cuda(tasks: Sequence[PointTask]) -> bool:
@@ -313,23 +342,26 @@ def _on_cuda(tasks: Sequence[PointTask]) -> bool:
     return gpu_count() > 0
 
 
-def _init_worker(queue, stop, workers: int = 1, slots=None) -> None:
+def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
+                 metric: str = "", devices: list[int] | None = None) -> None:
     """Runs first in every pool process: its share of the CPUs, Ctrl-C left to the
     driver, a lifeline that ends it when the driver is gone, and a GPU of its own when
     there are several (`slots` counts the workers started)."""
-    global _QUEUE, _STOP, _PARENT
+    global _QUEUE, _STOP, _PARENT, _LINK
     from lstm_tui.sweeps.lifeline import watch_parent
     from lstm_tui.training.threads import cpu_count, set_cpu_budget
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
     _QUEUE, _STOP, _PARENT = queue, stop, os.getppid()
     watch_parent(_PARENT)
+    if verdicts is not None:
+        _LINK = QueueLink(queue.put, verdicts, _worker_should_stop, metric)
     set_cpu_budget(max(1, cpu_count() // max(1, workers)))   # the engine applies the rule
     import lstm_tui.training.engine  # noqa: F401  (imports paid at start, not by a point)
     if slots is not None:
         from lstm_tui.training import placement
         with slots.get_lock():
             slot, slots.value = slots.value, slots.value + 1
-        placement.claim(slot)
+        placement.claim(slot, devices)
 
 
 def _worker_should_stop() -> bool:
@@ -340,14 +372,14 @@ def _worker_should_stop() -> bool:
 def _points_job(tasks: list[PointTask]) -> list[PointDone]:
     if _worker_should_stop():
         return []          # stopped before it began: not reported, so still pending
-    return _exit_if_cuda_broken([train_point(t, _QUEUE.put, _worker_should_stop)
+    return _exit_if_cuda_broken([train_point(t, _QUEUE.put, _worker_should_stop, _LINK)
                                  for t in tasks])
 
 
 def _group_job(tasks: list[PointTask]) -> list[PointDone]:
     if _worker_should_stop():
         return []
-    return _exit_if_cuda_broken(train_group(tasks, _QUEUE.put, _worker_should_stop))
+    return _exit_if_cuda_broken(train_group(tasks, _QUEUE.put, _worker_should_stop, _LINK))
 
 
 def _exit_if_cuda_broken(results: list[PointDone]) -> list[PointDone]:
@@ -365,12 +397,14 @@ def _exit_if_cuda_broken(results: list[PointDone]) -> list[PointDone]:
 
 
 def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[PointDone]],
-             workers: int, report: Report, should_stop: StopCheck) -> None:
+             workers: int, report: Report, should_stop: StopCheck, pruner=None,
+             devices: list[int] | None = None) -> None:
     """Run `job` over `jobs` in a spawn pool, relaying worker messages to `report`.
 
     Workers send throttled progress through one queue; results come back as futures.  A
     worker that dies (killed, out of memory) breaks the pool: the points it had started
-    are recorded as failed, the others go to a fresh pool.
+    are recorded as failed, the others go to a fresh pool.  With a `pruner`, workers'
+    evaluations go to it and its verdicts back through a manager's dict.
     """
     ctx = mp.get_context("spawn")
     messages = ctx.Queue()
@@ -378,12 +412,20 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
     slots = ctx.Value("i", 0)      # one slot per worker started: its GPU when there are several
     started: set[str] = set()
     finished: set[str] = set()
+    manager = ctx.Manager() if pruner is not None else None
+    verdicts = manager.dict() if manager is not None else None
 
-    def relay(msg: Message) -> None:
+    def relay(msg) -> None:
+        if isinstance(msg, (PointEval, PointEnded)):
+            for key, n, why in pruner.offer(msg):
+                verdicts[(key, n)] = why
+            return
         if isinstance(msg, PointStarted):
             started.add(msg.key)
         if isinstance(msg, PointDone):
             finished.add(msg.key)
+            if pruner is not None:             # e.g. a dead worker's point: it ended too
+                relay(PointEnded(msg.key))
         report(msg)
 
     def drain() -> None:
@@ -400,7 +442,9 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
         while remaining:
             with ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=ctx,
                                      initializer=_init_worker,
-                                     initargs=(messages, stop, workers, slots)) as pool:
+                                     initargs=(messages, stop, workers, slots, verdicts,
+                                               pruner.metric if pruner else "",
+                                               devices)) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
                 try:
                     remaining = _drive(futures, started, finished, relay, drain, stop,
@@ -418,6 +462,8 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
     finally:
         stop.set()
         messages.close()
+        if manager is not None:
+            manager.shutdown()
 
 
 def _drive(futures: dict, started: set[str], finished: set[str], relay: Report,

@@ -18,7 +18,7 @@ from lstm_tui.sweeps.runner import PointFinished, SweepFinished, SweepStarted
 from lstm_tui.sweeps.surface import fmt
 
 STATUS_STYLE = {"completed": "green", "stopped_early": "green", "diverged": "red",
-                "failed": "red", "interrupted": "yellow"}
+                "failed": "red", "interrupted": "yellow", "pruned": "blue"}
 
 
 class SweepDisplay:
@@ -62,7 +62,8 @@ class SweepDisplay:
             row = event.row
             value = row.get(f"best_{self.metric}")
             status = row["status"]
-            if isinstance(value, (int, float)) and status in ("completed", "stopped_early"):
+            if isinstance(value, (int, float)) and status in ("completed", "stopped_early",
+                                                              "pruned"):
                 if self.best is None or (value > self.best[0] if self.goal == "max"
                                          else value < self.best[0]):
                     self.best = (value, event.label)

@@ -46,7 +46,7 @@ import math
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import torch
 from torch import Tensor
@@ -125,17 +125,22 @@ def group_key(cfg: RunConfig) -> Hashable:
 def train_ensemble(configs: Sequence[RunConfig], emits: Sequence[Emit],
                    should_stop: Callable[[], bool] = lambda: False,
                    save_checkpoints: Sequence[SaveCheckpoint | None] | None = None,
-                   *, run_ids: Sequence[str] | None = None) -> list[Result]:
+                   *, run_ids: Sequence[str] | None = None,
+                   member_stops: Sequence[Callable[[], Any]] | None = None) -> list[Result]:
     """Train configs of one group together; member i reports through emits[i] exactly as
     ``engine.train(configs[i], emits[i], should_stop, save_checkpoint=...)`` would.
 
     Returns each member's last event (Finished or Failed), in order.  A group of one, or
     of configs that cannot be batched, is trained run after run by the engine.
+    ``member_stops[i]()``, asked after each of member i's validations, returns
+    (status, why) to end that member there (a sweep scheduler's verdict): it leaves the
+    stacks and the others go on.
     """
     configs, emits = list(configs), list(emits)
     saves = list(save_checkpoints) if save_checkpoints is not None else [None] * len(configs)
     ids = list(run_ids) if run_ids is not None else [""] * len(configs)
-    if not (len(configs) == len(emits) == len(saves) == len(ids)):
+    stops = list(member_stops) if member_stops is not None else [None] * len(configs)
+    if not (len(configs) == len(emits) == len(saves) == len(ids) == len(stops)):
         raise ValueError("train_ensemble: configs, emits and save_checkpoints differ in length")
     if not configs:
         return []
@@ -143,15 +148,22 @@ def train_ensemble(configs: Sequence[RunConfig], emits: Sequence[Emit],
     if len(keys) > 1:
         raise ValueError("train_ensemble: the configs are not one group (group_key differs)")
     if len(configs) == 1 or unbatchable_reason(configs[0]) is not None:
-        return [engine.train(c, e, should_stop, run_id=i, save_checkpoint=s)
-                for c, e, s, i in zip(configs, emits, saves, ids)]
+        return [engine.train(c, e, _either(m, should_stop), run_id=i, save_checkpoint=s)
+                for c, e, s, i, m in zip(configs, emits, saves, ids, stops)]
     size = max(1, workspace_budget(engine.select_device(configs[0].train.device))
                // member_bytes(configs[0]))
     if len(configs) > size:   # too big for one batch of buffers: chunk after chunk
         return [r for k in range(0, len(configs), size)
                 for r in train_ensemble(configs[k:k + size], emits[k:k + size], should_stop,
-                                        saves[k:k + size], run_ids=ids[k:k + size])]
-    return _Ensemble(configs, emits, saves, ids).run(should_stop)
+                                        saves[k:k + size], run_ids=ids[k:k + size],
+                                        member_stops=stops[k:k + size])]
+    return _Ensemble(configs, emits, saves, ids, stops).run(should_stop)
+
+
+def _either(member_stop: Callable[[], Any] | None, should_stop: Callable[[], bool]):
+    if member_stop is None:
+        return should_stop
+    return lambda: member_stop() or should_stop()
 
 
 def member_bytes(cfg: RunConfig) -> int:
@@ -430,14 +442,17 @@ class _Member:
     run_id: str = ""
     start_loss: float | None = None   # the untrained loss, for engine.GROWTH_LIMIT
     best_weights: task_reports.BestWeights | None = None
+    stop: Callable[[], Any] | None = None   # a sweep scheduler's verdict, after validations
 
 
 class _Ensemble:
     """The group's shared state: flat parameters, optimizer state, windows, members."""
 
     def __init__(self, configs: list[RunConfig], emits: list[Emit],
-                 saves: list[SaveCheckpoint | None], run_ids: list[str]):
+                 saves: list[SaveCheckpoint | None], run_ids: list[str],
+                 stops: list[Callable[[], Any] | None] | None = None):
         self.configs, self.emits, self.saves, self.run_ids = configs, emits, saves, run_ids
+        self.stops = stops or [None] * len(configs)
         self.members: list[_Member] = []     # in input order, never shrinks
         self.active: list[_Member] = []      # rows of the stacks, in order
         self.step = 0
@@ -599,7 +614,8 @@ class _Ensemble:
     # ---- the loop
 
     def run(self, should_stop: Callable[[], bool]) -> list[Result]:
-        for cfg, emit, save, run_id in zip(self.configs, self.emits, self.saves, self.run_ids):
+        for cfg, emit, save, run_id, stop in zip(self.configs, self.emits, self.saves,
+                                                 self.run_ids, self.stops):
             try:
                 exp = engine.build(cfg)        # exactly the engine's data, init and optimizer
             except ConfigError:
@@ -610,6 +626,7 @@ class _Ensemble:
             else:
                 mb = _Member(cfg, emit, save, exp, torch.Generator().manual_seed(cfg.train.seed),
                              learning_rate(cfg.train, 0), run_id=run_id)
+            mb.stop = stop
             self.members.append(mb)
         self.active = [mb for mb in self.members if mb.result is None]
         if not self.active:
@@ -849,6 +866,10 @@ class _Ensemble:
         if tc.patience and mb.bad_evals >= tc.patience:
             self._finish(mb, "stopped_early", f"no improvement of val {tc.monitor} in "
                          f"{mb.bad_evals} evaluations (patience {tc.patience})")
+        elif mb.stop is not None and self.step < self.total_steps:
+            verdict = mb.stop()
+            if verdict:
+                self._finish(mb, *verdict)
 
 
 # ---------------------------------------------------------------- the members' batches

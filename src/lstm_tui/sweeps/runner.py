@@ -9,7 +9,7 @@
 The driver picks the run folders, hands the pending points to a backend and is the only
 writer of results.csv: a row is added as each point ends.  Running the same preset again
 finds the same folder and resumes: points whose row (or, after a crash, whose run folder)
-says completed, stopped_early, diverged or failed are not trained again; interrupted or
+says completed, stopped_early, diverged, failed or pruned are not trained again; interrupted or
 never-started points are.  The `listener` hears :class:`SweepStarted`, the backends'
 PointStarted / PointProgress, :class:`PointFinished` and :class:`SweepFinished`.
 """
@@ -34,7 +34,7 @@ from lstm_tui.sweeps.spec import Point, SweepSpec, show_value
 from lstm_tui.tasks import registry
 
 SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
-DONE = ("completed", "stopped_early", "diverged", "failed")   # never trained again
+DONE = ("completed", "stopped_early", "diverged", "failed", "pruned")  # never trained again
 EXTRA_COLUMNS = ("val_loss", "train_loss", "mean_abs_grad", "grad_norm")
 
 
@@ -126,8 +126,16 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     The processes backend (and ensemble with workers > 1) starts spawn processes: a
     script calling this must do so under ``if __name__ == "__main__":``.
     """
+    if spec.search == "tpe":            # points drawn as the sweep goes (sweeps.tpe)
+        from lstm_tui.sweeps.tpe import run_tpe
+        make_backend(backend, workers, spec)     # an unknown backend is bad input first
+        return run_tpe(preset_path, cfg, spec, root, backend, workers, listener, should_stop)
     listen = listener or (lambda event: None)
     impl = make_backend(backend, workers, spec)
+    if spec.scheduler != "none" and not hasattr(impl, "pruner"):
+        raise ConfigError(spec.source, "sweep.scheduler", f"{spec.scheduler!r} needs a backend "
+                          f"that stops points early (sequential, processes or ensemble); "
+                          f"{impl.name} cannot yet (use scheduler = \"none\")")
     points = spec.points()
     if not getattr(impl, "remote", False):  # a remote backend's workers have their own devices
         _check_devices(points, spec.source)
@@ -145,6 +153,9 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
         _write_results(sweep_dir, columns, rows, points)
         finished = {k for k, r in rows.items() if r["status"] in DONE}
         pending = [p for p in points if p.key not in finished]
+        if spec.scheduler != "none":
+            impl.pruner = _pruner(spec, points, finished, sweep_dir)
+            pending.sort(key=lambda p: impl.pruner.rank[p.key])   # the pruning order
         listen(SweepStarted(sweep_dir, spec.name, len(points), len(finished), len(pending),
                             tuple(spec.axes), spec.metric, spec.goal, impl.name,
                             getattr(impl, "workers", workers)))
@@ -174,6 +185,25 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
         listen(SweepFinished(len(finished), len(points), len(finished) < len(points)))
     return SweepResult(sweep_dir, ordered, columns, len(points), len(finished), spec.metric,
                        spec.goal, spec.axes)
+
+
+def _pruner(spec: SweepSpec, points: list[Point], finished: set[str], sweep_dir: Path):
+    """The sweep's Pruner, knowing the evaluations of the points that ended before (read
+    from their run folders): a resumed sweep decides as the first invocation would."""
+    from lstm_tui.sweeps.scheduler import Pruner, pruning_order
+    pruner = Pruner(spec.scheduler, spec.grace, spec.reduction, spec.goal, spec.metric,
+                    pruning_order([(p.key, p.config) for p in points]))
+    for p in points:
+        if p.key in finished:
+            records = read_jsonl(sweep_dir / run_dir_name(p, len(points)) / METRICS)
+            pruner.history(p.key, [_number_or_none(r.get(spec.metric)) for r in records
+                                   if r.get("split") == "val"])
+    return pruner
+
+
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 def _check_devices(points: list[Point], source: str) -> None:

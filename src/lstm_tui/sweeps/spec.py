@@ -10,6 +10,12 @@
     cpus = 1             # resources per point and retries, for backends that schedule
     gpus = 0             #   (Ray); checked here, ignored by the local backends
     retries = 0
+    scheduler = "none"   # early stopping of points: none | asha | median (sweeps.scheduler)
+    grace = 1            #   evaluations every point gets before it can be stopped
+    reduction = 3        #   asha: keep the top 1/reduction at each rung
+    search = "grid"      # grid (the grid and random tables) | tpe (sweeps.tpe, Optuna)
+    trials = 40          #   tpe: how many points, each drawn from [sweep.space]
+    space = { "train.lr" = { low = 1e-4, high = 1e-1, log = true }, "model.cell" = ["lstm"] }
 
 Every grid combination gets ``samples`` random draws (one when there is no random
 table) and each of those is repeated ``seeds`` times: ``grid × samples × seeds`` points.
@@ -37,7 +43,9 @@ from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowe
 from lstm_tui.tasks import registry
 
 MAX_POINTS = 10_000
-SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries")
+SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries",
+              "scheduler", "grace", "reduction", "search", "trials", "space")
+SEARCHES = ("grid", "tpe")
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
 GOALS = ("max", "min")
@@ -99,6 +107,11 @@ class SweepSpec:
     cpus: float = 1.0
     gpus: float = 0.0
     retries: int = 0
+    scheduler: str = "none"
+    grace: int = 1
+    reduction: int = 3
+    search: str = "grid"
+    trials: int = 0                      # tpe: its points are drawn as the sweep goes
     _points: list[Point] = field(default_factory=list, repr=False)
 
     @property
@@ -112,6 +125,8 @@ class SweepSpec:
 
     @property
     def size(self) -> int:
+        if self.search == "tpe":
+            return self.trials
         return math.prod(len(v) for v in self.grid.values()) * self.samples * self.seeds
 
     def points(self) -> list[Point]:
@@ -144,6 +159,17 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
                               f"unknown key{extra} (allowed: {', '.join(SWEEP_KEYS)})")
     data = config_to_dict(cfg)
     data.pop("sweep", None)
+    search = table.get("search", "grid")
+    if search not in SEARCHES:
+        hint = suggest(str(search), SEARCHES)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, "sweep.search", f"must be one of {', '.join(SEARCHES)}, "
+                          f"got {search!r}{extra}")
+    if search == "tpe":
+        return _parse_tpe(table, data, cfg, source)
+    for key in ("space", "trials"):
+        if key in table:
+            raise ConfigError(source, f"sweep.{key}", "is only used with search = \"tpe\"")
 
     grid = _parse_grid(table.get("grid", {}), data, cfg, source)
     random_axes, samples, random_seed = _parse_random(table.get("random"), data, cfg, source,
@@ -156,13 +182,61 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
     spec = SweepSpec(base=cfg, source=source, grid=grid, random=random_axes, samples=samples,
                      random_seed=random_seed, seeds=seeds, metric=metric, goal=goal,
                      cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
-                     retries=_number(table, "retries", 0, source, integer=True))
+                     retries=_number(table, "retries", 0, source, integer=True),
+                     **_parse_scheduler(table, source))
     if spec.size > MAX_POINTS and not yes:
         sizes = " × ".join(str(len(v)) for v in grid.values()) or "1"
         raise ConfigError(source, "sweep", f"has {spec.size:,} points (grid {sizes}, samples "
                           f"{samples}, seeds {seeds}); at most {MAX_POINTS:,} without --yes")
     spec._points = _expand(spec)
     return spec
+
+
+def _parse_tpe(table: dict, data: dict, cfg: RunConfig, source: str) -> SweepSpec:
+    """search = "tpe": a [sweep.space] of ranges and choices, and a number of trials."""
+    import importlib.util
+    for key in ("grid", "random"):
+        if key in table:
+            raise ConfigError(source, f"sweep.{key}", "is not used with search = \"tpe\" "
+                              "(give the axes in [sweep.space])")
+    space = table.get("space")
+    if not isinstance(space, dict) or not space:
+        raise ConfigError(source, "sweep.space", "missing or empty: tpe searches a space, e.g. "
+                          "space = { \"train.lr\" = { low = 1e-4, high = 1e-1, log = true } }")
+    axes = {}
+    for key, value in space.items():
+        where = f"sweep.space.{key}"
+        axis = _random_axis(key, axis_spec(key, data, source, where), value, source, where)
+        if any(not isinstance(c, (bool, int, float, str)) for c in axis.choices):
+            raise ConfigError(source, where, "choices must be numbers, strings or booleans")
+        axes[key] = axis
+    if "trials" not in table:
+        raise ConfigError(source, "sweep.trials", "missing: how many points tpe trains "
+                          "(an integer >= 1)")
+    trials = _number(table, "trials", 1, source, integer=True, minimum=1)
+    if table.get("seeds", 1) != 1:
+        raise ConfigError(source, "sweep.seeds", "must be 1 with search = \"tpe\" (each "
+                          "trial is one run; the sampler chooses what to repeat)")
+    metric, goal = _parse_metric(table, cfg, source)
+    if importlib.util.find_spec("optuna") is None:
+        raise ConfigError(source, "sweep.search", "tpe needs Optuna: pip install "
+                          "'lstm-lab[optuna]'")
+    if trials > MAX_POINTS:
+        raise ConfigError(source, "sweep.trials", f"must be at most {MAX_POINTS:,}")
+    return SweepSpec(base=cfg, source=source, grid={}, random=axes, samples=1,
+                     random_seed=cfg.train.seed, seeds=1, metric=metric, goal=goal,
+                     cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
+                     retries=_number(table, "retries", 0, source, integer=True),
+                     search="tpe", trials=trials, **_parse_scheduler(table, source))
+
+
+def make_point(spec: SweepSpec, index: int, values: dict) -> Point:
+    """The point of a drawn set of values (tpe's trials), checked like a grid point; its
+    key names the trial too (a sampler may draw the same values twice)."""
+    checked = {k: check_value(spec.random[k].field, v, spec.source, f"sweep.space.{k}")
+               for k, v in values.items()}
+    point = _point(index, checked, 0, spec)
+    return dataclasses.replace(point, key=point_key({"trial": index, **checked}, point.seed))
 
 
 # ---------------------------------------------------------------- axes
@@ -298,6 +372,19 @@ def _number(table: dict, key: str, default: Any, source: str, *, integer: bool =
         noun = "an integer" if integer else "a number"
         raise ConfigError(source, where, f"must be {noun} >= {minimum:g}, got {value!r}")
     return value
+
+
+def _parse_scheduler(table: dict, source: str) -> dict:
+    from lstm_tui.sweeps.scheduler import SCHEDULERS
+    scheduler = table.get("scheduler", "none")
+    if scheduler not in SCHEDULERS:
+        hint = suggest(str(scheduler), SCHEDULERS)
+        extra = f" (did you mean {hint!r}?)" if hint else ""
+        raise ConfigError(source, "sweep.scheduler", f"must be one of "
+                          f"{', '.join(SCHEDULERS)}, got {scheduler!r}{extra}")
+    return {"scheduler": scheduler,
+            "grace": _number(table, "grace", 1, source, integer=True, minimum=1),
+            "reduction": _number(table, "reduction", 3, source, integer=True, minimum=2)}
 
 
 def _parse_metric(table: dict, cfg: RunConfig, source: str) -> tuple[str, str]:

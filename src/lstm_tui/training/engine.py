@@ -184,11 +184,14 @@ class _Run:
             for x, y in task.train_batches(tc.batch_size, self.generator):
                 if self.step >= self.total_steps:
                     break
-                if should_stop():
+                asked = should_stop()
+                if asked:
                     stop = self._log()
                     if stop:
                         return self._finish(*stop)
                     self._checkpoint("last")
+                    if isinstance(asked, tuple):   # (status, why): a sweep scheduler's verdict
+                        return self._finish(*asked)
                     return self._finish("interrupted", f"stopped at step {self.step} by request")
                 state, stop = self._train_step(x, y, state)
                 if stop:

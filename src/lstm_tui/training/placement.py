@@ -22,15 +22,40 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def claim(slot: int) -> int | None:
-    """Make GPU `slot` mod count this process's current device when there are several;
-    returns the GPU chosen (None with fewer than two)."""
+def claim(slot: int, devices: list[int] | None = None) -> int | None:
+    """Make GPU `slot` mod count this process's current device when there are several
+    (with `devices`, the listed GPUs in turn); returns the GPU chosen (None with fewer
+    than two and no list)."""
     count = gpu_count()
+    if devices:
+        index = devices[slot % len(devices)]
+        if count:
+            torch.cuda.set_device(index)
+        return index
     if count < 2:
         return None
     index = slot % count
     torch.cuda.set_device(index)
     return index
+
+
+def parse_devices(text: str) -> list[int]:
+    """`--devices 0,1`: GPU indices this machine has, each once; else a ConfigError."""
+    from lstm_tui.config import ConfigError
+    parts = [p.strip() for p in str(text).split(",")]
+    if not parts or any(not p.isdigit() for p in parts):
+        raise ConfigError("--devices", "devices", f"must be GPU indices separated by commas "
+                          f"(e.g. 0,1), got {text!r}")
+    devices = [int(p) for p in parts]
+    if len(set(devices)) < len(devices):
+        raise ConfigError("--devices", "devices", f"lists a GPU twice: {text!r}")
+    count = gpu_count()
+    bad = [d for d in devices if d >= count]
+    if bad:
+        have = f"cuda:0..cuda:{count - 1}" if count else "none"
+        raise ConfigError("--devices", "devices", f"GPU {bad[0]} was asked for but torch sees "
+                          f"{count} CUDA device(s) (allowed here: {have})")
+    return devices
 
 
 def cap_memory(fraction: float | None) -> float | None:

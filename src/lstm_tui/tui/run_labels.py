@@ -21,6 +21,7 @@ STATUS_STYLES = {
     "stopped_early": "green",
     "interrupted": "yellow",
     "diverged": "magenta",
+    "pruned": "blue",
     "failed": "bold red",
     "corrupt": "bold red",
 }

@@ -262,7 +262,7 @@ class GridView(Vertical):
             status = r.get("status", "")
             if status == "running" and r.get("_progress") is not None:
                 status = f"running {r['_progress'] * 100:.0f}%"
-            style = {"running": "cyan", "diverged": "magenta", "failed": "red",
+            style = {"running": "cyan", "diverged": "magenta", "failed": "red", "pruned": "blue",
                      "interrupted": "yellow"}.get(status.split()[0] if status else "", "")
             run = str(r.get("run", ""))
             table.add_row(Path(run).name.split("-", 1)[0],

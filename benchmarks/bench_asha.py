@@ -1,0 +1,94 @@
+"""Early stopping of sweep points: ASHA against the full grid, through `run_sweep`.
+
+    python benchmarks/bench_asha.py              # a few minutes on 2 CPU cores
+    python benchmarks/bench_asha.py --quick      # a smoke run of well under a minute
+
+The grid is bench_ensemble.py's: nth-element (seq_len 20, 10 features, element 17),
+LSTM 16, adam, 8 learning rates x 4 seeds = 32 points, each `--steps` steps with a
+validation every `--eval-every`.  Each backend (sequential, ensemble) runs the grid twice
+in this process: `scheduler = "none"` and `scheduler = "asha"` (grace 1, reduction 3).
+Printed: the share of the full grid's optimizer steps ASHA spent (the sum of results.csv's
+steps column; target <= 40%), each sweep's best validation accuracy (target: ASHA within
+0.01 of the full grid) and the wall-time ratio asha / full per backend.  The verdicts
+depend on metrics only, so both backends prune the same points (checked here too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from lstm_tui.config import parse_config  # noqa: E402
+from lstm_tui.sweeps.runner import run_sweep  # noqa: E402
+from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
+
+LRS = [0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05]     # bench_ensemble.py's grid
+SEEDS = 4
+
+
+def make_spec(steps: int, eval_every: int, scheduler: str, quick: bool):
+    cfg = parse_config({
+        "name": f"asha-{scheduler}",
+        "task": {"kind": "nth_element", "seq_len": 20, "features": 10, "n": 17,
+                 "train_size": 1000 if quick else 5000, "val_size": 1000},
+        "model": {"cell": "lstm", "hidden": 16},
+        "train": {"optimizer": "adam", "steps": steps, "batch_size": 32,
+                  "eval_every": eval_every, "log_every": 10, "threads": 1},
+        "sweep": {"grid": {"train.lr": LRS}, "seeds": SEEDS, "scheduler": scheduler,
+                  "grace": 1, "reduction": 3},
+    }, "bench")
+    return cfg, parse_sweep(cfg, "bench")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps, smaller data")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--eval-every", type=int, default=50)
+    args = parser.parse_args()
+    steps, every = (120, 20) if args.quick else (args.steps, args.eval_every)
+    import torch
+    print(f"32 points (8 lrs x 4 seeds; nth-element seq_len 20, LSTM 16, adam), {steps} steps, "
+          f"validation every {every}; torch {torch.__version__}, {platform.machine()}, "
+          f"{os.cpu_count()} CPUs, 1 torch thread")
+    out: dict[tuple[str, str], tuple[float, int, float, dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        warm_cfg, warm = make_spec(5, 5, "none", True)
+        run_sweep("warm", warm_cfg, warm, Path(tmp) / "warm")      # imports out of the timing
+        for backend in ("sequential", "ensemble"):
+            for scheduler in ("none", "asha"):
+                cfg, spec = make_spec(steps, every, scheduler, args.quick)
+                start = time.perf_counter()
+                result = run_sweep("bench", cfg, spec, Path(tmp) / f"{backend}-{scheduler}",
+                                   backend=backend)
+                seconds = time.perf_counter() - start
+                assert result.complete and not result.failed, f"{backend} {scheduler}"
+                spent = sum(r["steps"] for r in result.rows)
+                best = max(r["best_accuracy"] for r in result.rows
+                           if r["best_accuracy"] is not None)
+                statuses = {r["key"]: r["status"] for r in result.rows}
+                out[(backend, scheduler)] = (seconds, spent, best, statuses)
+                pruned = sum(s == "pruned" for s in statuses.values())
+                print(f"  {backend:<11}{scheduler:<6}{seconds:8.1f} s  steps {spent:6d}  "
+                      f"best acc {best:.4f}  pruned {pruned:2d}/32", flush=True)
+    print()
+    for backend in ("sequential", "ensemble"):
+        full, asha = out[(backend, "none")], out[(backend, "asha")]
+        print(f"{backend:<11} steps asha/full {asha[1] / full[1]:6.1%} (target <= 40%)   "
+              f"best acc asha {asha[2]:.4f} vs full {full[2]:.4f} (diff "
+              f"{full[2] - asha[2]:+.4f}; target <= 0.01)   wall asha/full "
+              f"{asha[0] / full[0]:.2f}")
+    same = out[("sequential", "asha")][3] == out[("ensemble", "asha")][3]
+    print(f"same points pruned on sequential and ensemble: {same}")
+
+
+if __name__ == "__main__":
+    main()

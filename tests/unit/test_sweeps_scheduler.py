@@ -1,0 +1,120 @@
+"""Early stopping of sweep points: the rules, the pruned status, resume, and the same
+verdicts on sequential, processes and ensemble."""
+
+from __future__ import annotations
+
+import pytest
+
+from lstm_tui.config import ConfigError, parse_config
+from lstm_tui.runs.store import list_runs, read_info
+from lstm_tui.sweeps.runner import read_results, run_sweep
+from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner
+from lstm_tui.sweeps.spec import parse_sweep
+
+TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
+        "val_size": 32}
+LRS = [0.0001, 0.001, 0.03, 0.1, 0.3, 0.00003]
+
+
+def _spec(**sweep):
+    data = {"name": "prune", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 24, "eval_every": 3, "log_every": 3, "batch_size": 16},
+            "sweep": {"grid": {"train.lr": LRS}, **sweep}}
+    cfg = parse_config(data, "prune.toml")
+    return cfg, parse_sweep(cfg, "prune.toml")
+
+
+# ---------------------------------------------------------------- the rules alone
+
+def _pruner(rule, order, **kw):
+    return Pruner(rule, kw.get("grace", 1), kw.get("reduction", 2), kw.get("goal", "max"),
+                  "accuracy", order)
+
+
+def test_asha_keeps_the_top_share_at_each_rung_in_order():
+    p = _pruner("asha", ["a", "b", "c", "d"])
+    assert p.offer(PointEval("a", 1, 0.5, 10)) == [("a", 1, "")]       # alone: kept
+    assert p.offer(PointEval("b", 1, 0.4, 10))[0][2].startswith("pruned by asha")
+    assert p.offer(PointEval("c", 1, 0.9, 10)) == [("c", 1, "")]
+    # evaluation 3 is no rung (grace 1, reduction 2: rungs 1, 2, 4)
+    assert not p.is_decision(3) and p.is_decision(4)
+    # d waits until every earlier point has reached evaluation 1 or ended
+    p2 = _pruner("asha", ["a", "b"])
+    assert p2.offer(PointEval("b", 1, 0.1, 5)) == []
+    assert p2.offer(PointEnded("a")) == [("b", 1, "")]
+
+
+def test_median_compares_best_so_far_and_respects_grace_and_goal():
+    p = _pruner("median", ["a", "b", "c"], grace=2, goal="min")
+    for n, v in enumerate([1.0, 0.5], 1):
+        p.offer(PointEval("a", n, v, n))
+    assert p.offer(PointEval("b", 1, 0.9, 1)) == [("b", 1, "")]          # before grace
+    made = p.offer(PointEval("b", 2, 0.8, 2))                            # 0.8 worse than 0.5
+    assert made[0][2].startswith("pruned by median")
+    p.offer(PointEval("c", 1, 0.2, 1))
+    assert p.offer(PointEval("c", 2, 0.9, 2)) == [("c", 2, "")]          # best so far 0.2
+
+
+# ---------------------------------------------------------------- whole sweeps
+
+def _pruned(result):
+    return {r["key"]: (r["status"], r["steps"]) for r in result.rows}
+
+
+@pytest.mark.slow
+def test_the_same_points_are_pruned_on_every_backend(tmp_path):
+    cfg, spec = _spec(scheduler="asha", grace=1, reduction=2)
+    seq = run_sweep("p.toml", cfg, spec, tmp_path / "seq")
+    statuses = {r["status"] for r in seq.rows}
+    assert "pruned" in statuses and statuses <= {"pruned", "completed"}
+    assert seq.complete and not seq.failed
+    ens = run_sweep("p.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
+    assert _pruned(ens) == _pruned(seq)
+    par = run_sweep("p.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2)
+    assert _pruned(par) == _pruned(seq)
+    pruned = [r for r in seq.rows if r["status"] == "pruned"]
+    for row in pruned:
+        assert row["steps"] < 24 and row["steps"] % 3 == 0
+        assert row["message"].startswith("pruned by asha")
+        info = read_info(seq.sweep_dir / row["run"])
+        assert info.status == "pruned" and info.steps == row["steps"]
+        assert (seq.sweep_dir / row["run"] / "last.pt").exists()
+    assert {r.status for r in list_runs(tmp_path / "seq")} == statuses
+    # results.csv keeps the status; a re-run neither retrains nor un-prunes
+    assert [r["status"] for r in read_results(seq.sweep_dir / "results.csv")] == \
+        [r["status"] for r in seq.rows]
+    again = run_sweep("p.toml", cfg, spec, tmp_path / "seq")
+    assert _pruned(again) == _pruned(seq)
+
+
+def test_a_resumed_sweep_decides_as_the_first_one(tmp_path):
+    cfg, spec = _spec(scheduler="median", grace=2)
+    full = run_sweep("p.toml", cfg, spec, tmp_path / "full")
+    calls = []
+    half = run_sweep("p.toml", cfg, spec, tmp_path / "half",
+                     listener=lambda e: calls.append(e),
+                     should_stop=lambda: sum(type(e).__name__ == "PointFinished"
+                                             for e in calls) >= 3)
+    assert not half.complete
+    rest = run_sweep("p.toml", cfg, spec, tmp_path / "half")
+    assert rest.complete and _pruned(rest) == _pruned(full)
+
+
+@pytest.mark.parametrize("sweep, key", [
+    ({"scheduler": "hyperband"}, "sweep.scheduler"),
+    ({"scheduler": "asha", "grace": 0}, "sweep.grace"),
+    ({"scheduler": "asha", "reduction": 1}, "sweep.reduction"),
+    ({"scheduler": "asha", "grace": 1.5}, "sweep.grace"),
+])
+def test_bad_scheduler_settings_name_the_key(sweep, key):
+    with pytest.raises(ConfigError) as info:
+        _spec(**sweep)
+    assert info.value.key == key
+
+
+def test_ray_refuses_a_scheduler_before_anything_runs(tmp_path):
+    cfg, spec = _spec(scheduler="asha")
+    with pytest.raises(ConfigError) as info:
+        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="ray")
+    assert info.value.key == "sweep.scheduler"
+    assert not (tmp_path / "r").exists()
