@@ -304,7 +304,7 @@ def sweep(
     """
     from lstm_tui.presets import resolve_preset
     from lstm_tui.sweeps.display import SweepDisplay
-    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.drive import run_sweep
     from lstm_tui.sweeps.spec import parse_sweep
     from lstm_tui.sweeps.surface import results_table
 

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from lstm_tui.config import ConfigError, suggest
+from lstm_tui.errors import ConfigError, suggest
 
 TERM = re.compile(r"(?P<path>[A-Za-z_][\w.]*?)(?:@(?P<unit>epoch|step)(?P<n>\d+))?")
 SPLITS = ("val", "test", "baselines")

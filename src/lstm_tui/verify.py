@@ -156,7 +156,7 @@ def run(planned: list[Planned], root: Path | None = None, backend: str = "sequen
 def _run_sweep(p: Planned, out: Outcome, root: Path, backend: str, workers: int,
                should_stop: Callable[[], bool]) -> None:
     from lstm_tui.sweeps import expect
-    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.drive import run_sweep
     result = run_sweep(p.path, p.cfg, p.sweep, root, backend=backend, workers=workers,
                        should_stop=should_stop)
     out.verdicts = expect.verdicts(p.expected, result.rows, result.axes)

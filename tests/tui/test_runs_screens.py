@@ -841,7 +841,7 @@ async def test_detail_shows_the_presets_expectations_met_and_missed(real_store):
     app = Host(lambda: RunDetailScreen(real_store["root"], real_store["lm"]))
     async with app.run_test(size=(120, 50)) as pilot:
         await settle(pilot)
-        await pilot.press("2")
+        await pilot.press("3")   # the Summary tab
         await pilot.pause()
         text = " ".join(visible_text(app.screen.query_one("#detail-summary")).split())
         assert "expect val.perplexity 3.4 (band 3..3.9) met" in text

@@ -8,7 +8,8 @@ import pytest
 
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.runs.store import list_runs
-from lstm_tui.sweeps.runner import read_results, run_sweep
+from lstm_tui.sweeps.drive import run_sweep
+from lstm_tui.sweeps.runner import read_results
 from lstm_tui.sweeps.spec import parse_sweep
 
 TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,

@@ -126,10 +126,8 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     The processes backend (and ensemble with workers > 1) starts spawn processes: a
     script calling this must do so under ``if __name__ == "__main__":``.
     """
-    if spec.search == "tpe":            # points drawn as the sweep goes (sweeps.tpe)
-        from lstm_tui.sweeps.tpe import run_tpe
-        make_backend(backend, workers, spec)     # an unknown backend is bad input first
-        return run_tpe(preset_path, cfg, spec, root, backend, workers, listener, should_stop)
+    if spec.search == "tpe":   # points drawn as the sweep goes: sweeps.drive.run_sweep
+        raise ValueError("an adaptive search is run by lstm_tui.sweeps.drive.run_sweep")
     listen = listener or (lambda event: None)
     impl = make_backend(backend, workers, spec)
     if spec.scheduler != "none" and not hasattr(impl, "pruner"):
