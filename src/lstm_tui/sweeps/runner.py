@@ -117,6 +117,16 @@ def columns_for(spec: SweepSpec) -> list[str]:
 
 # ---------------------------------------------------------------- the driver
 
+def make_sweep_dir(root: Path, spec: SweepSpec) -> Path:
+    """The sweep's folder under the run store, made if needed (one line if it cannot be)."""
+    sweep_dir = sweep_dir_for(check_root(root), spec)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fs_error(sweep_dir, exc) from None
+    return sweep_dir
+
+
 def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path,
               backend: str = "sequential", workers: int = 1,
               listener: Callable[[Any], None] | None = None,
@@ -137,11 +147,7 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     points = spec.points()
     if not getattr(impl, "remote", False):  # a remote backend's workers have their own devices
         _check_devices(points, spec.source)
-    sweep_dir = sweep_dir_for(check_root(root), spec)
-    try:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise fs_error(sweep_dir, exc) from None
+    sweep_dir = make_sweep_dir(root, spec)
     columns = columns_for(spec)
     by_key = {p.key: p for p in points}
     with _Lock(sweep_dir):

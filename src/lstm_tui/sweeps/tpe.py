@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig
-from lstm_tui.runs.store import (SUMMARY, atomic_write_text, check_root, clean_stale_tmp,
-                                 fs_error, read_jsonl, read_summary)
+from lstm_tui.runs.store import (SUMMARY, atomic_write_text, clean_stale_tmp, read_jsonl,
+                                 read_summary)
 from lstm_tui.sweeps.backends import PointDone, PointTask, train_point
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,
                                     SweepResult, SweepStarted, _Lock, _number_or_none,
                                     _sweep_toml, _write_results, build_row, columns_for,
-                                    run_dir_name, sweep_dir_for)
+                                    make_sweep_dir, run_dir_name)
 from lstm_tui.sweeps.spec import Point, SweepSpec, make_point
 
 STUDY_FILE = "study.journal"
@@ -83,11 +83,7 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
     optuna = _optuna()
     from optuna.trial import TrialState
     listen = listener or (lambda event: None)
-    sweep_dir = sweep_dir_for(check_root(root), spec)
-    try:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise fs_error(sweep_dir, exc) from None
+    sweep_dir = make_sweep_dir(root, spec)
     columns = columns_for(spec)
     with _Lock(sweep_dir):
         clean_stale_tmp(sweep_dir)
