@@ -1,5 +1,8 @@
 """The run store: one folder per run, written as training goes and readable after a crash.
 
+Over 600 lines because the one writer and the validating readers of the same files live
+together on purpose: a field's format and its check are read side by side.
+
 A run folder holds
   config.toml        the resolved config (usable again as a preset), written once, atomically
   summary.json       status, best/final metric, steps, seconds, params; replaced atomically

@@ -1,5 +1,9 @@
 """The ensemble backend: many same-shape runs trained at once as one batched model.
 
+Over 600 lines because the batched recurrence, its hand-written backward pass and the
+per-member bookkeeping are one hot path, measured as one unit by bench_ensemble.py;
+splitting them would put the step's tensors behind module boundaries on every step.
+
 Sweep points that share every tensor shape and the training schedule (task shapes, cell,
 hidden, layers, batch, steps, log and validation intervals, optimizer type) but differ in
 learning rate, seed, init, optimizer hyperparameters, noise, clipping or patience train
