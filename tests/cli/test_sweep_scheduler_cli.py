@@ -15,7 +15,7 @@ TPE = 'search = "tpe"\ntrials = 3\nspace = { "train.lr" = { low = 1e-4, high = 0
                                   "'ahsa' (did you mean 'asha'?)"),
     (GRID + 'scheduler = "asha"\ngrace = 0', "sweep.grace: must be an integer >= 1"),
     (GRID + 'scheduler = "asha"\nreduction = 1', "sweep.reduction: must be an integer >= 2"),
-    (GRID + 'search = "bayes"', "sweep.search: must be one of grid, tpe"),
+    (GRID + 'search = "bayes"', "sweep.search: must be one of grid, random, tpe"),
     (GRID + "trials = 3", "sweep.trials: is only used with search"),
     (TPE.replace("trials = 3", "trials = 0"), "sweep.trials: must be an integer >= 1"),
     (TPE.replace("train.lr", "train.lrr"), "sweep.space.train.lrr: unknown key"),

@@ -30,7 +30,7 @@ from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, 
                                  clean_stale_tmp, fs_error, read_info, read_jsonl,
                                  read_summary)
 from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
-from lstm_tui.sweeps.spec import Point, SweepSpec, show_value
+from lstm_tui.sweeps.spec import COLUMN_OBJECTIVES, Point, SweepSpec, show_value
 from lstm_tui.tasks import registry
 
 SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
@@ -111,8 +111,9 @@ def run_dir_name(point: Point, total: int) -> str:
 def columns_for(spec: SweepSpec) -> list[str]:
     """results.csv columns: the swept values, then what each run gave."""
     extra = list(EXTRA_COLUMNS) + list(registry.spec_of(spec.base.task.kind).metrics)
+    also = [f"best_{m}" for m, _ in spec.objectives[1:] if m not in COLUMN_OBJECTIVES]
     return (["point", "run", *spec.axes, "seed", "status", f"best_{spec.metric}",
-             f"final_{spec.metric}", "steps", "seconds", "params", *extra, "message", "key"])
+             f"final_{spec.metric}", *also, "steps", "seconds", "params", *extra, "message", "key"])
 
 
 # ---------------------------------------------------------------- the driver
@@ -239,22 +240,18 @@ def build_row(point: Point, run_dir: Path, spec: SweepSpec, columns: list[str],
     train = [r for r in records if r.get("split") == "train"]
     val = [r for r in records if r.get("split") == "val"]
     last_train, last_val = (train[-1] if train else {}), (val[-1] if val else {})
-    task_metric = info.metric if info and info.metric else None
     extras = registry.spec_of(spec.base.task.kind).metrics
-    if spec.metric == task_metric or (task_metric is None and spec.metric != "loss"
-                                      and spec.metric not in extras):
-        best, final = (info.best, info.final) if info else (None, None)
-    else:
-        series = [r[spec.metric] for r in val if r.get(spec.metric) is not None]
-        pick = max if spec.goal == "max" else min
-        best = pick(series) if series else None
-        final = last_val.get(spec.metric)
+    figures = {}
+    for metric, goal in spec.objectives:
+        if metric not in COLUMN_OBJECTIVES:
+            figures[f"best_{metric}"], figures[f"final_{metric}"] = \
+                _best_final(metric, goal, info, val, extras)
     summary_message = read_summary(run_dir / SUMMARY)[0].get("message", "") \
         if message is None else ""
     row = {
         "point": point.index, "run": run_dir.name, **point.values, "seed": point.seed,
         "status": status or (info.status if info else "failed"),
-        f"best_{spec.metric}": best, f"final_{spec.metric}": final,
+        **figures,
         "steps": info.steps if info else 0,
         "seconds": round(info.seconds, 3) if info else 0.0,
         "params": info.params if info else None,
@@ -266,6 +263,19 @@ def build_row(point: Point, run_dir: Path, spec: SweepSpec, columns: list[str],
         "key": point.key,
     }
     return {c: row.get(c) for c in columns}
+
+
+def _best_final(metric: str, goal: str, info, val: list[dict],
+                extras: Any) -> tuple[Any, Any]:
+    """A run's best and final validation `metric`: the run's own figures for its task
+    metric, else picked from its validation records by `goal`."""
+    task_metric = info.metric if info and info.metric else None
+    if metric == task_metric or (task_metric is None and metric != "loss"
+                                 and metric not in extras):
+        return (info.best, info.final) if info else (None, None)
+    series = [r[metric] for r in val if r.get(metric) is not None]
+    pick = max if goal == "max" else min
+    return (pick(series) if series else None), (val[-1].get(metric) if val else None)
 
 
 def _known_rows(sweep_dir: Path, spec: SweepSpec, points: list[Point],

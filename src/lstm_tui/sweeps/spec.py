@@ -13,9 +13,13 @@
     scheduler = "none"   # early stopping of points: none | asha | median (sweeps.scheduler)
     grace = 1            #   evaluations every point gets before it can be stopped
     reduction = 3        #   asha: keep the top 1/reduction at each rung
-    search = "grid"      # grid (the grid and random tables) | tpe (sweeps.tpe, Optuna)
-    trials = 40          #   tpe: how many points, each drawn from [sweep.space]
+    search = "grid"      # grid (the grid and random tables) | random | tpe (sweeps.tpe, Optuna)
+    trials = 40          #   random, tpe: how many points, each drawn from [sweep.space]
     space = { "train.lr" = { low = 1e-4, high = 1e-1, log = true }, "model.cell" = ["lstm"] }
+    metrics = ["accuracy", "params"]   # several objectives: a Pareto front (sweeps.objectives)
+
+``search = "random"`` is the random table over [sweep.space] with ``trials`` draws (no
+Optuna needed, every backend): the baseline a TPE search is compared with.
 
 Every grid combination gets ``samples`` random draws (one when there is no random
 table) and each of those is repeated ``seeds`` times: ``grid × samples × seeds`` points.
@@ -44,8 +48,9 @@ from lstm_tui.tasks import registry
 
 MAX_POINTS = 10_000
 SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries",
-              "scheduler", "grace", "reduction", "search", "trials", "space")
-SEARCHES = ("grid", "tpe")
+              "scheduler", "grace", "reduction", "search", "trials", "space", "metrics")
+SEARCHES = ("grid", "random", "tpe")
+SPACE_SEARCHES = ("random", "tpe")       # the searches over [sweep.space] with `trials`
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
 GOALS = ("max", "min")
@@ -112,6 +117,8 @@ class SweepSpec:
     reduction: int = 3
     search: str = "grid"
     trials: int = 0                      # tpe: its points are drawn as the sweep goes
+    metrics: tuple[str, ...] = ()        # several objectives (metric is the first), or ()
+    goals: tuple[str, ...] = ()          # each objective's goal
     _points: list[Point] = field(default_factory=list, repr=False)
 
     @property
@@ -122,6 +129,13 @@ class SweepSpec:
     @property
     def name(self) -> str:
         return self.base.name or self.base.task.kind
+
+    @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """(metric, goal) of every objective: several with `metrics`, else the one metric."""
+        if self.metrics:
+            return list(zip(self.metrics, self.goals))
+        return [(self.metric, self.goal)]
 
     @property
     def size(self) -> int:
@@ -165,11 +179,12 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
         extra = f" (did you mean {hint!r}?)" if hint else ""
         raise ConfigError(source, "sweep.search", f"must be one of {', '.join(SEARCHES)}, "
                           f"got {search!r}{extra}")
-    if search == "tpe":
-        return _parse_tpe(table, data, cfg, source)
+    if search in SPACE_SEARCHES:
+        return _parse_space(search, table, data, cfg, source)
     for key in ("space", "trials"):
         if key in table:
-            raise ConfigError(source, f"sweep.{key}", "is only used with search = \"tpe\"")
+            raise ConfigError(source, f"sweep.{key}", "is only used with search = \"random\" "
+                              "or \"tpe\"")
 
     grid = _parse_grid(table.get("grid", {}), data, cfg, source)
     random_axes, samples, random_seed = _parse_random(table.get("random"), data, cfg, source,
@@ -178,9 +193,8 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
         raise ConfigError(source, "sweep.grid", "is empty: give at least one axis with a "
                           "non-empty list, e.g. grid = { \"task.seq_len\" = [5, 10, 20] }")
     seeds = _number(table, "seeds", 1, source, integer=True, minimum=1)
-    metric, goal = _parse_metric(table, cfg, source)
     spec = SweepSpec(base=cfg, source=source, grid=grid, random=random_axes, samples=samples,
-                     random_seed=random_seed, seeds=seeds, metric=metric, goal=goal,
+                     random_seed=random_seed, seeds=seeds, **_parse_objectives(table, cfg, source),
                      cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
                      retries=_number(table, "retries", 0, source, integer=True),
                      **_parse_scheduler(table, source))
@@ -192,17 +206,18 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
     return spec
 
 
-def _parse_tpe(table: dict, data: dict, cfg: RunConfig, source: str) -> SweepSpec:
-    """search = "tpe": a [sweep.space] of ranges and choices, and a number of trials."""
+def _parse_space(search: str, table: dict, data: dict, cfg: RunConfig,
+                 source: str) -> SweepSpec:
+    """search = "random" | "tpe": a [sweep.space] of ranges and choices, and `trials`."""
     import importlib.util
     for key in ("grid", "random"):
         if key in table:
-            raise ConfigError(source, f"sweep.{key}", "is not used with search = \"tpe\" "
+            raise ConfigError(source, f"sweep.{key}", f"is not used with search = \"{search}\" "
                               "(give the axes in [sweep.space])")
     space = table.get("space")
     if not isinstance(space, dict) or not space:
-        raise ConfigError(source, "sweep.space", "missing or empty: tpe searches a space, e.g. "
-                          "space = { \"train.lr\" = { low = 1e-4, high = 1e-1, log = true } }")
+        raise ConfigError(source, "sweep.space", f"missing or empty: {search} searches a space, "
+                          "e.g. space = { \"train.lr\" = { low = 1e-4, high = 1e-1, log = true } }")
     axes = {}
     for key, value in space.items():
         where = f"sweep.space.{key}"
@@ -211,23 +226,28 @@ def _parse_tpe(table: dict, data: dict, cfg: RunConfig, source: str) -> SweepSpe
             raise ConfigError(source, where, "choices must be numbers, strings or booleans")
         axes[key] = axis
     if "trials" not in table:
-        raise ConfigError(source, "sweep.trials", "missing: how many points tpe trains "
+        raise ConfigError(source, "sweep.trials", f"missing: how many points {search} trains "
                           "(an integer >= 1)")
     trials = _number(table, "trials", 1, source, integer=True, minimum=1)
     if table.get("seeds", 1) != 1:
-        raise ConfigError(source, "sweep.seeds", "must be 1 with search = \"tpe\" (each "
+        raise ConfigError(source, "sweep.seeds", f"must be 1 with search = \"{search}\" (each "
                           "trial is one run; the sampler chooses what to repeat)")
-    metric, goal = _parse_metric(table, cfg, source)
-    if importlib.util.find_spec("optuna") is None:
+    objectives = _parse_objectives(table, cfg, source)
+    if search == "tpe" and importlib.util.find_spec("optuna") is None:
         raise ConfigError(source, "sweep.search", "tpe needs Optuna: pip install "
                           "'lstm-lab[optuna]'")
     if trials > MAX_POINTS:
         raise ConfigError(source, "sweep.trials", f"must be at most {MAX_POINTS:,}")
-    return SweepSpec(base=cfg, source=source, grid={}, random=axes, samples=1,
-                     random_seed=cfg.train.seed, seeds=1, metric=metric, goal=goal,
-                     cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
-                     retries=_number(table, "retries", 0, source, integer=True),
-                     search="tpe", trials=trials, **_parse_scheduler(table, source))
+    common = dict(base=cfg, source=source, grid={}, random=axes, random_seed=cfg.train.seed,
+                  seeds=1, cpus=_number(table, "cpus", 1, source),
+                  gpus=_number(table, "gpus", 0, source),
+                  retries=_number(table, "retries", 0, source, integer=True),
+                  **objectives, **_parse_scheduler(table, source))
+    if search == "random":      # the random table, `trials` draws: points known up front
+        spec = SweepSpec(samples=trials, search="random", **common)
+        spec._points = _expand(spec)
+        return spec
+    return SweepSpec(samples=1, search="tpe", trials=trials, **common)
 
 
 def make_point(spec: SweepSpec, index: int, values: dict) -> Point:
@@ -402,15 +422,51 @@ def _parse_metric(table: dict, cfg: RunConfig, source: str) -> tuple[str, str]:
     return metric, goal
 
 
+COLUMN_OBJECTIVES = {"params": "min", "seconds": "min"}   # results.csv columns, not metrics
+
+
+def _parse_objectives(table: dict, cfg: RunConfig, source: str) -> dict:
+    """metric and goal, and with ``metrics = [...]`` every objective and its goal."""
+    if "metrics" not in table:
+        metric, goal = _parse_metric(table, cfg, source)
+        return {"metric": metric, "goal": goal}
+    metrics = table["metrics"]
+    options = {**registry.spec_of(cfg.task.kind).metric_options(), **COLUMN_OBJECTIVES}
+    allowed_text = ", ".join(options)
+    if not isinstance(metrics, list) or not 2 <= len(metrics) <= 3 \
+            or not all(isinstance(m, str) for m in metrics):
+        raise ConfigError(source, "sweep.metrics", f"must list 2 or 3 objectives, e.g. "
+                          f"[\"{registry.spec_of(cfg.task.kind).metric}\", "
+                          f"\"params\"] (recorded: {allowed_text})")
+    for name in metrics:
+        if name not in options:
+            hint = suggest(name, list(options))
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            raise ConfigError(source, "sweep.metrics", f"{name!r} is not recorded for task "
+                              f"{cfg.task.kind}{extra}; recorded: {allowed_text}")
+    if len(set(metrics)) != len(metrics):
+        raise ConfigError(source, "sweep.metrics", "lists an objective twice")
+    if metrics[0] in COLUMN_OBJECTIVES:
+        raise ConfigError(source, "sweep.metrics", f"must start with a validation metric "
+                          f"(the one points are ranked and pruned by), not {metrics[0]!r}")
+    for key in ("metric", "goal"):
+        if key in table:
+            raise ConfigError(source, f"sweep.{key}", "is not used with metrics = [...] (the "
+                              "first objective is the metric; each has its own goal)")
+    goals = tuple(options[m] for m in metrics)
+    return {"metric": metrics[0], "goal": goals[0], "metrics": tuple(metrics), "goals": goals}
+
+
 # ---------------------------------------------------------------- expansion
 
 def _expand(spec: SweepSpec) -> list[Point]:
     rng = _random.Random(spec.random_seed)
+    table = "space" if spec.search in SPACE_SEARCHES else "random"
     combos = []
     for values in itertools.product(*spec.grid.values()):
         grid_values = dict(zip(spec.grid, values))
         for _ in range(spec.samples):
-            drawn = {k: check_value(axis.field, axis.draw(rng), spec.source, f"sweep.random.{k}")
+            drawn = {k: check_value(axis.field, axis.draw(rng), spec.source, f"sweep.{table}.{k}")
                      for k, axis in spec.random.items()}
             combos.append({**grid_values, **drawn})
     points = []
