@@ -38,7 +38,8 @@ async def choose_text8(pilot) -> None:
     await pilot.pause()
 
 
-async def test_describing_a_text8_config_downloads_nothing(tmp_path, env, server, capfd):  # noqa: F811
+async def test_describing_a_text8_config_downloads_nothing(tmp_path, env, capfd,
+                                                           server):  # noqa: F811
     app = make_app(tmp_path / "runs", trainer=FakeTrainer())
     async with app.run_test(size=SIZE) as pilot:
         await choose_text8(pilot)
@@ -82,8 +83,8 @@ def test_the_line_without_a_known_size():
 
 
 @pytest.mark.slow
-async def test_a_real_lab_run_downloads_text8_through_its_events(tmp_path, env, server,  # noqa: F811
-                                                                 monkeypatch, capfd):
+async def test_a_real_lab_run_downloads_text8_through_its_events(tmp_path, env, monkeypatch,
+                                                                 capfd, server):  # noqa: F811
     """A real training process (spawned, as the lab starts it) fetches text8 from the
     loopback server; its progress reaches the UI as DataProgress events."""
     seen: list = []
