@@ -1,9 +1,10 @@
 """The README's result tables, generated from a `lstm-lab verify` run (never hand-copied).
 
-    python scripts/readme_tables.py run [PRESET...] [--backend ensemble]
-        trains the sweep presets behind the tables with `lstm-lab verify --json` (into a
-        temporary runs folder), stores what the tables need in readme_tables.json (next to
-        this script) and rewrites the README's tables from it
+    python scripts/readme_tables.py run [--backend ensemble]
+        trains the sweep presets behind the tables (all of them: the tables come from one
+        run) with `lstm-lab verify --json` into a temporary runs folder, stores what the
+        tables need in readme_tables.json (next to this script) and rewrites the README's
+        tables from it (about 5 minutes on 2 CPU cores)
     python scripts/readme_tables.py collect --runs-dir DIR --verify-json FILE --command CMD
         the same from a verify run made by hand (`verify ... --runs-dir DIR --json > FILE`)
     python scripts/readme_tables.py render [--check]
@@ -178,7 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)
     run = sub.add_parser("run", help="train the presets with verify, store, render")
-    run.add_argument("presets", nargs="*", default=list(TABLES))
     run.add_argument("--backend", default="ensemble")
     got = sub.add_parser("collect", help="store a verify run made by hand, render")
     got.add_argument("--runs-dir", type=Path, required=True)
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--check", action="store_true", help="only compare (exit 1 if stale)")
     args = parser.parse_args(argv)
     if args.action == "run":
-        save_stored(run_verify(args.presets, args.backend))
+        save_stored(run_verify(list(TABLES), args.backend))
     elif args.action == "collect":
         rows = [json.loads(line) for line in args.verify_json.read_text().splitlines()
                 if line.startswith("{")]
