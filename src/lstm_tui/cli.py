@@ -290,6 +290,8 @@ def sweep(
     devices: Annotated[Optional[str], typer.Option(
         help="processes/ensemble: the GPUs the workers use, in turn (e.g. 0,1; default: "
         "every GPU)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the sweep misses an "
+                                         "expectation of the preset's [expect]")] = False,
     sets: Sets = None,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -298,7 +300,8 @@ def sweep(
     Each point is a normal run in <runs-dir>/sweep-<name>-<hash>/, with sweep.toml
     and results.csv (a row per point: swept values, seed, status, best and final
     metric, steps, seconds, mean_abs_grad, ...). The points are printed sorted by
-    the metric at the end; `lstm-lab sweep-report` draws heatmaps and curves.
+    the metric at the end, then the [expect] verdicts (--strict: exit 3 on a miss);
+    `lstm-lab sweep-report` draws heatmaps and curves.
     --backend ray runs each point as a Ray task: on a local instance started for
     the sweep, or on a cluster with --address (needs the ray extra of lstm-lab).
     """
@@ -314,10 +317,6 @@ def sweep(
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")
     spec = parse_sweep(cfg, str(path), yes=yes)
-    from lstm_tui.sweeps import expect as sweep_expect
-    from lstm_tui.sweeps.runner import columns_for
-    expected = sweep_expect.check(spec, columns_for(spec), cfg.expect, str(path)) \
-        if cfg.expect is not None else []
     ray_flags = {"--address": address, "--cpus": cpus, "--gpus": gpus, "--retries": retries,
                  "--ensemble": ensemble or None}
     if backend == "ray":   # the backend reads its options from the spec (see ray_backend)
@@ -346,13 +345,7 @@ def sweep(
                   "again to resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     out.print(results_table(result.rows, result.axes, result.metric, result.goal))
-    if expected:       # judged over what ran; saved beside results.csv
-        from lstm_tui.expect import verdict_rows
-        from lstm_tui.runs.store import atomic_write_json
-        judged = sweep_expect.verdicts(expected, result.rows, result.axes)
-        atomic_write_json(result.sweep_dir / "expectations.json", {"expectations": judged})
-        for label, text in verdict_rows({"expectations": judged}):
-            out.print(f"{label}: {text}", highlight=False, markup=False, soft_wrap=True)
+    _print_verdicts(result.verdicts)     # judged by the driver, saved beside results.csv
     out.print(display.folder_hint(result.sweep_dir), highlight=False)
     if result.failed:
         err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
@@ -361,6 +354,19 @@ def sweep(
         err.print(f"[yellow]interrupted[/]: {result.done} of {result.total} points done; run "
                   "the same command again to resume", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED)
+    missed = [v["key"] for v in result.verdicts if not v["met"]]
+    if strict and missed:
+        err.print(escape(f"missed expectations (--strict): {', '.join(missed)}"),
+                  highlight=False)
+        raise typer.Exit(EXIT_MISSED)
+
+
+def _print_verdicts(verdicts: list[dict]) -> None:
+    """A sweep's [expect] verdicts, one line each, like a run's in its result table."""
+    from lstm_tui.expect import verdict_rows
+    for label, text in verdict_rows({"expectations": verdicts}):
+        style = "green" if text.endswith(" met") else "bold red"
+        out.print(Text.assemble(f"{label}: ", (text, style)), soft_wrap=True)
 
 
 @app.command("sweep-report")
@@ -431,6 +437,8 @@ def sweep_report(
         from lstm_tui.jsondocs import sweep_doc
         print_json(sweep_doc(data, rows, column, pinned, view))
         return
+    from lstm_tui.sweeps import expect
+    verdicts = expect.load(data.path)   # as the sweep judged them (all rows, no --where)
     if view.show_table:
         out.print(sf.results_table(rows, data.axes, data.metric, data.goal, limit, column))
     if view.surface is not None:
@@ -443,6 +451,7 @@ def sweep_report(
             view.title.replace("; band: min-max", "")
         out.print(Text.from_ansi(sf.lines_text(view.lines, title, view.xlabel, width - 1,
                                                log_x=view.log_x, band=color, color=color)))
+    _print_verdicts(verdicts)
 
 
 def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):

@@ -116,6 +116,16 @@ class TaskReport:
 
 
 @dataclass(frozen=True)
+class DataProgress:
+    """A task's data being fetched before training starts (text8 on first use): bytes done
+    of `total` (0: unknown); done < 0 when the download ended.  Sent by the lab's training
+    processes (lstm_tui.tasks.downloads), not by the engine."""
+    what: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Finished:
     status: str          # "completed" | "stopped_early" | "interrupted" | "diverged" | "pruned"
     step: int

@@ -121,11 +121,13 @@ def lines_doc(lines, x: str, by: str | None) -> dict:
 
 def sweep_doc(data, rows, column: str, where: dict, view) -> dict:
     """`view` is a :class:`lstm_tui.sweep_views.SweepView`."""
+    from lstm_tui.sweeps import expect
     from lstm_tui.sweeps.surface import ranked
     doc = {"sweep": data.name, "path": data.path, "metric": data.metric, "goal": data.goal,
            "column": column, "axes": list(data.axes), "total": data.total,
            "rows": len(rows), "where": where, "view": view.kind,
-           "points": [group_doc(g) for g in ranked(rows, data.axes, column, data.goal)]}
+           "points": [group_doc(g) for g in ranked(rows, data.axes, column, data.goal)],
+           "expectations": expect.load(data.path)}
     if view.surface is not None:
         doc["heatmap"] = surface_doc(view.surface)
     if view.lines is not None:

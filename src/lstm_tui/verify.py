@@ -129,6 +129,7 @@ def run(planned: list[Planned], root: Path | None = None, backend: str = "sequen
             try:
                 if p.sweep is not None:
                     _run_sweep(p, out, root, backend, workers, should_stop)
+                    out.run_dir = None if temp else out.run_dir
                     out.seconds = time.monotonic() - started
                     outcomes.append(out)
                     on_done(out)
@@ -155,30 +156,32 @@ def run(planned: list[Planned], root: Path | None = None, backend: str = "sequen
 
 def _run_sweep(p: Planned, out: Outcome, root: Path, backend: str, workers: int,
                should_stop: Callable[[], bool]) -> None:
-    from lstm_tui.sweeps import expect
     from lstm_tui.sweeps.drive import run_sweep
     result = run_sweep(p.path, p.cfg, p.sweep, root, backend=backend, workers=workers,
                        should_stop=should_stop)
-    out.verdicts = expect.verdicts(p.expected, result.rows, result.axes)
+    out.verdicts = result.verdicts          # judged against p.expected's [expect]
+    out.run_dir = result.sweep_dir
     out.status = "completed" if result.complete else "interrupted"
     if result.failed:
         out.status = f"{len(result.failed)} point(s) failed"
 
 
 def rows(outcomes: list[Outcome]) -> list[dict]:
-    """One row per expectation (a run that failed: one row saying so)."""
+    """One row per expectation (a run that failed: one row saying so); `folder` is the
+    run's (or sweep's) folder when --runs-dir keeps it, else None."""
     from lstm_tui.expect import band_text
     table = []
     for o in outcomes:
+        folder = str(o.run_dir) if o.run_dir else None
         if o.error or not o.verdicts:
             table.append({"preset": o.name, "expectation": "-", "observed": None,
                           "band": "-", "verdict": o.status or "failed",
-                          "seconds": o.seconds, "note": o.error})
+                          "seconds": o.seconds, "note": o.error, "folder": folder})
             continue
         for v in o.verdicts:
             table.append({"preset": o.name, "expectation": v["key"], "observed": v["observed"],
                           "band": band_text(v["min"], v["max"]),
                           "verdict": "met" if v["met"] else "missed", "seconds": o.seconds,
                           "note": "" if o.status in ("completed", "stopped_early")
-                          else o.status})
+                          else o.status, "folder": folder})
     return table

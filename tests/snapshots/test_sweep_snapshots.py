@@ -87,3 +87,11 @@ def test_sweep_lines(snap_compare, sweep, size):
 def test_sweep_epochs(snap_compare, sweep, size):
     assert snap_compare(Host(screen_for(sweep)), terminal_size=size,
                         run_before=settle_then("4"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sweep_grid_with_its_verdicts(snap_compare, sweep, size):
+    from tests.tui.test_sweep_screen import judge
+    judge(sweep)                   # one met, one missed: the lines under the status line
+    assert snap_compare(Host(screen_for(sweep)), terminal_size=size,
+                        run_before=settle_then())

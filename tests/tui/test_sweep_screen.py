@@ -778,3 +778,73 @@ def test_the_sweep_process_and_state_import_neither_textual_nor_the_screen():
                          cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the sweep's [expect]
+
+EXPECT = {"best_accuracy[seq_len=5]": {"min": 0.9},
+          "best_accuracy[seq_len=40, cell=lstm, hidden=8]": {"min": 0.9}}
+
+
+def judge(folder: Path) -> list[dict]:
+    """The synthetic sweep's verdicts, judged and saved as the sweep driver does."""
+    from lstm_tui.sweeps import expect
+    from lstm_tui.config import load_preset
+    spec = parse_sweep(load_preset(folder / "sweep.toml"), "x")
+    found = expect.check(spec, columns_for(spec), EXPECT, "x")
+    verdicts = expect.verdicts(found, read_results(folder / "results.csv"), spec.axes)
+    expect.save(folder, verdicts)
+    return verdicts
+
+
+async def test_the_sweeps_verdicts_show_under_the_status_line(tmp_path):
+    root = tmp_path / "runs"
+    folder = synthetic_sweep(root)
+    app = Host(lambda: SweepScreen(root, sweep_dir=folder, watch_seconds=0.2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await settle(pilot)
+        view = screen.query_one("#sweep-expect", Static)
+        assert screen.state.done == 48 and not view.display       # not judged: no line
+        # a headless `lstm-lab sweep` elsewhere judges it: the screen follows the file
+        verdicts = judge(folder)
+        await wait_for(pilot, lambda: screen.state.verdicts, timeout=10, what="the verdicts")
+        await settle(pilot)
+        assert view.display and view.region.height == 3
+        lines = [" ".join(line.split()) for line in lines_of(view)]
+        assert lines[0] == "expect 1 met · 1 MISSED (judged when the sweep ended)"
+        # seq_len 5: the worst cell is lstm with 8 units, (0.948 + 0.968) / 2
+        assert lines[1] == "✓ best_accuracy[seq_len=5] 0.958 (band >= 0.9) met"
+        assert lines[2] == ("✗ best_accuracy[seq_len=40, cell=lstm, hidden=8] 0.608 "
+                            "(band >= 0.9) MISSED")
+        assert [v["observed"] for v in verdicts] == pytest.approx([0.958, 0.608])
+
+
+async def test_verdicts_arrive_with_the_sweeps_events_and_a_new_run_clears_them(tmp_path):
+    from lstm_tui.sweeps.expect import SweepJudged
+    cfg = tiny_config({"grid": {"model.hidden": [4, 8]}})
+    spec = parse_sweep(cfg, "tiny.toml")
+    folder = sweep_dir_for(tmp_path / "runs", spec)
+    app = Host(lambda: SweepScreen(tmp_path / "runs", cfg))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        fake = screen.process = FakeProcess()
+        screen.state.active = True
+
+        def send(*events) -> None:
+            fake.inbox.put(list(events))
+            screen.post_message(SweepEvents(fake.inbox))
+
+        send(SweepStarted(folder, "tiny", 2, 0, 2, tuple(spec.axes), "accuracy", "max",
+                          "sequential", 1), SweepFinished(2, 2, False),
+             SweepJudged([{"key": "best_accuracy", "observed": 0.4, "min": 0.5, "max": None,
+                           "met": False}]))
+        await settle(pilot)
+        text = shown(pilot, "#sweep-expect")
+        assert text.startswith("expect 0 met · 1 MISSED") and \
+            "✗ best_accuracy 0.4 (band >= 0.5) MISSED" in text
+        screen.state.active = True
+        send(SweepStarted(folder, "tiny", 2, 2, 2, tuple(spec.axes), "accuracy", "max",
+                          "sequential", 1))
+        await settle(pilot)
+        assert not screen.query_one("#sweep-expect").display

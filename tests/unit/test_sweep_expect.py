@@ -77,11 +77,52 @@ def test_sweep_command_judges_and_saves(tmp_path):
     (folder,) = (tmp_path / "r").iterdir()
     saved = json.loads((folder / "expectations.json").read_text())["expectations"]
     assert [v["met"] for v in saved] == [True, False]
+    # the report shows them (and its JSON carries them); --strict turns the miss into exit 3
+    report = CliRunner().invoke(app, ["sweep-report", str(folder)])
+    assert report.exit_code == 0, report.output
+    lines = [" ".join(line.split()) for line in report.stdout.splitlines()]
+    assert "expect best_accuracy: " in "\n".join(lines)
+    missed = next(line for line in lines if line.startswith("expect best_accuracy[hidden=4]"))
+    assert missed.endswith("(band >= 2) MISSED"), missed
+    observed = float(missed.split(": ")[1].split()[0])
+    assert observed == pytest.approx(saved[1]["observed"], rel=1e-3) and observed <= 1
+    doc = json.loads(CliRunner().invoke(app, ["sweep-report", str(folder), "--json"]).stdout)
+    assert doc["expectations"] == saved
+    strict = CliRunner().invoke(app, ["sweep", str(preset), "--strict", "--runs-dir",
+                                      str(tmp_path / "r")])     # resumes: nothing to train
+    assert strict.exit_code == 3, strict.output
+    assert "missed expectations (--strict): best_accuracy[hidden=4]" in strict.stderr
+    assert "MISSED" in strict.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text(preset.read_text().replace("hidden=4", "hidden=5"))
     result = CliRunner().invoke(app, ["sweep", str(bad), "--runs-dir", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "expect.best_accuracy[hidden=5]" in result.stderr
     assert not (tmp_path / "r2").exists() or not any((tmp_path / "r2").iterdir())
+
+
+def test_strict_sweep_that_meets_its_expectations_exits_0(tmp_path):
+    preset = tmp_path / "s.toml"
+    preset.write_text('[task]\nkind = "nth_element"\ntrain_size = 64\nval_size = 32\n'
+                      '[train]\nsteps = 4\n[sweep]\nseeds = 1\n[sweep.grid]\n'
+                      '"model.hidden" = [4]\n[expect]\n"best_accuracy" = { min = 0.0 }\n')
+    result = CliRunner().invoke(app, ["sweep", str(preset), "--strict", "--runs-dir",
+                                      str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "r").iterdir()
+    assert expect.load(folder)[0]["met"] is True
+    plain = CliRunner().invoke(app, ["sweep-report", str(folder)])
+    assert "expect best_accuracy:" in " ".join(plain.stdout.split())
+
+
+def test_saved_verdicts_are_read_tolerantly(tmp_path):
+    assert expect.load(tmp_path) == []                          # none saved
+    (tmp_path / expect.FILE).write_text("{not json")
+    assert expect.load(tmp_path) == []
+    (tmp_path / expect.FILE).write_text(json.dumps({"expectations": [
+        {"key": "a", "observed": 1.0, "min": 0.5, "max": None, "met": True},
+        {"key": 3, "met": True}, "junk"]}))
+    assert expect.load(tmp_path) == [{"key": "a", "met": True, "observed": 1.0, "min": 0.5,
+                                      "max": None}]
 
 
 def test_expectations_do_not_change_the_sweep_folder():

@@ -58,6 +58,7 @@ def env(tmp_path, monkeypatch, server):
     monkeypatch.setenv("LSTM_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LSTM_LAB_TEXT8_URL", server.url)
     monkeypatch.setenv("LSTM_LAB_TEXT8_SHA256", hashlib.sha256(TEXT).hexdigest())
+    monkeypatch.setenv("LSTM_LAB_TEXT8_ZIP_SHA256", hashlib.sha256(server.body).hexdigest())
     return tmp_path / "cache"
 
 
@@ -83,10 +84,52 @@ def test_a_wrong_checksum_caches_nothing(env, server, monkeypatch):
     assert info.value.key == "task.text" and not (env / "text8").exists()
 
 
-def test_not_a_zip_is_one_line(env, server):
+def test_not_a_zip_is_one_line(env, server, monkeypatch):
     server.body = b"<html>a captive portal</html>"
+    with pytest.raises(ConfigError, match="archive from .* has SHA-256"):
+        text8.path(progress=lambda *a: None)
+    monkeypatch.setenv("LSTM_LAB_TEXT8_ZIP_SHA256", "")     # a mirror: the text's own check
     with pytest.raises(ConfigError, match="unreadable"):
         text8.path(progress=lambda *a: None)
+
+
+def test_the_archive_is_checked_before_extracting(env, server, monkeypatch):
+    good = server.body
+    server.body = good[:-100]                                  # cut short
+    with pytest.raises(ConfigError) as info:
+        text8.path(progress=lambda *a: None)
+    assert f"({len(good) - 100:,} bytes)" in str(info.value)
+    assert not (env / "text8").exists() and not list(env.iterdir())
+    # against the real archive's digest, the message says the size to expect
+    monkeypatch.delenv("LSTM_LAB_TEXT8_ZIP_SHA256")
+    server.body = good
+    with pytest.raises(ConfigError, match=r"expected a6640522afe85d19\.\.\. \(31,344,016 "
+                                          r"bytes\)"):
+        text8.path(progress=lambda *a: None)
+
+
+def test_progress_goes_to_the_reporter_and_nothing_to_the_terminal(env, server, capfd):
+    from lstm_tui.tasks import downloads
+    seen = []
+    with downloads.reporting(lambda what, done, total: seen.append((what, done, total))):
+        text8.path()
+    assert seen[0][0] == "text8" and seen[-2] == ("text8", len(server.body), len(server.body))
+    assert seen[-1] == ("text8", -1, 0)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert downloads.reporter() is None                      # only inside the block
+
+
+def test_where_downloads_are_forbidden_none_starts(env, server):
+    from lstm_tui.tasks import downloads
+    with downloads.forbidden(), pytest.raises(ConfigError) as info:
+        load_corpus("text8", "text8", 0)
+    assert "not downloaded yet" in str(info.value) and str(env / "text8") in str(info.value)
+    assert server.hits == 0 and downloads.allowed()
+    env.mkdir(parents=True)
+    (env / "text8").write_bytes(TEXT)                        # cached: describing reads it
+    with downloads.forbidden():
+        assert load_corpus("text8", "text8", 0).text.startswith("anarchism")
 
 
 def test_offline_says_where_to_put_the_file(env, server, monkeypatch):

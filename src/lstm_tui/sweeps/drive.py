@@ -2,7 +2,9 @@
 (sweeps.runner), or an adaptive search that draws points as results come in (sweeps.tpe).
 
 Its own module so that the search drivers can build on the runner without the runner
-knowing them.
+knowing them.  It also judges the preset's ``[expect]`` (sweeps.expect): checked before the
+first point trains, judged over what ran when the sweep ends, saved as expectations.json
+and told to the listener as a last event, :class:`~lstm_tui.sweeps.expect.SweepJudged`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lstm_tui.config import RunConfig
+from lstm_tui.sweeps import expect
 from lstm_tui.sweeps.backends import make_backend
-from lstm_tui.sweeps.runner import SweepResult
+from lstm_tui.sweeps.runner import SweepResult, columns_for
 from lstm_tui.sweeps.runner import run_sweep as run_points
 from lstm_tui.sweeps.spec import SweepSpec
 
@@ -21,10 +24,20 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
               backend: str = "sequential", workers: int = 1,
               listener: Callable[[Any], None] | None = None,
               should_stop: Callable[[], bool] = lambda: False) -> SweepResult:
-    """Train the sweep's pending points under `root`; resumable (see sweeps.runner)."""
+    """Train the sweep's pending points under `root`; resumable (see sweeps.runner).
+    The result's `verdicts` are the judged [expect] ([] without one)."""
+    expected = expect.check(spec, columns_for(spec), cfg.expect, str(preset_path)) \
+        if cfg.expect is not None else []
     if spec.search == "tpe":
         from lstm_tui.sweeps.tpe import run_tpe       # optuna: only when asked for
         make_backend(backend, workers, spec)     # an unknown backend is bad input first
-        return run_tpe(preset_path, cfg, spec, root, backend, workers, listener, should_stop)
-    return run_points(preset_path, cfg, spec, root, backend=backend, workers=workers,
-                      listener=listener, should_stop=should_stop)
+        result = run_tpe(preset_path, cfg, spec, root, backend, workers, listener, should_stop)
+    else:
+        result = run_points(preset_path, cfg, spec, root, backend=backend, workers=workers,
+                            listener=listener, should_stop=should_stop)
+    if expected:       # judged over what ran (an interrupted sweep too)
+        result.verdicts = expect.verdicts(expected, result.rows, result.axes)
+        expect.save(result.sweep_dir, result.verdicts)
+        if listener is not None:
+            listener(expect.SweepJudged(result.verdicts))
+    return result

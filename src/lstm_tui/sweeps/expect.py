@@ -13,18 +13,25 @@ by its key, ``task.seq_len``, or its last part, ``seq_len``).  A cell is one com
 the swept values, its figure the mean over seeds (failed points left out).  A term alone
 must hold for every cell it selects (the one furthest from the band is reported); each side
 of a difference (an ordering: "lstm beats rnn by at least 3") must select exactly one cell.
-Checked against the sweep's axes before any point trains.  No Textual, no rich, no torch.
+Checked against the sweep's axes before any point trains.  The verdicts are saved beside
+results.csv as ``expectations.json`` (:func:`save`, :func:`load`) by the sweep driver, so
+`sweep`, `verify`, the Sweep screen and `sweep-report` all read the same record.
+No Textual, no rich, no torch.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lstm_tui.config import ConfigError, parse_value, suggest
-from lstm_tui.expect import _bounds, record
+from lstm_tui.expect import _bounds, read_verdicts, record
+
+FILE = "expectations.json"          # beside results.csv
 
 TERM = re.compile(r"(?P<column>[A-Za-z_]\w*)\s*(?:\[(?P<where>[^\]]*)\])?")
 
@@ -33,6 +40,12 @@ TERM = re.compile(r"(?P<column>[A-Za-z_]\w*)\s*(?:\[(?P<where>[^\]]*)\])?")
 class Term:
     column: str
     where: tuple[tuple[str, Any], ...]      # (axis key, value)
+
+
+@dataclass(frozen=True)
+class SweepJudged:
+    """The sweep driver's last event: the verdicts it saved (after SweepFinished)."""
+    verdicts: list
 
 
 @dataclass(frozen=True)
@@ -168,3 +181,20 @@ def _worst(values: list[float], lo: float | None, hi: float | None) -> float:
 
 def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# ---------------------------------------------------------------- the saved record
+
+def save(sweep_dir: Path, judged: list[dict]) -> None:
+    from lstm_tui.runs.store import atomic_write_json
+    atomic_write_json(Path(sweep_dir) / FILE, {"expectations": judged})
+
+
+def load(sweep_dir: Path) -> list[dict]:
+    """The saved verdicts, checked item by item; [] when there are none (or the file is
+    unreadable: a sweep without [expect], or one not finished yet)."""
+    try:
+        data = json.loads((Path(sweep_dir) / FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return read_verdicts(data) if isinstance(data, dict) else []

@@ -81,6 +81,7 @@ class SweepResult:
     metric: str
     goal: str
     axes: list[str] = field(default_factory=list)
+    verdicts: list[dict] = field(default_factory=list)   # the judged [expect] (sweeps.drive)
 
     @property
     def complete(self) -> bool:

@@ -4,9 +4,17 @@ text8 is the first 10^8 bytes of an English Wikipedia dump reduced to a-z and sp
 corpus of the Udacity assignment whose validation perplexity (4.25 after 7,001 steps) the
 `char_lm_udacity_text8` preset compares with.  On first use the archive is fetched from its
 canonical location (``LSTM_LAB_TEXT8_URL`` overrides it: tests serve a small zip on
-127.0.0.1), the text inside is checked against its SHA-256 (``LSTM_LAB_TEXT8_SHA256``
-overrides it) and written to the user's cache folder; later runs read the cache.  No
-network is a one-line ConfigError naming where to put the file by hand.
+127.0.0.1), checked against the archive's SHA-256 (``LSTM_LAB_TEXT8_ZIP_SHA256`` overrides
+it; empty skips it, for a mirror that repacks the zip), the text inside is checked against
+its own SHA-256 (``LSTM_LAB_TEXT8_SHA256``) and written to the user's cache folder; later
+runs read the cache.  No network is a one-line ConfigError naming where to put the file by
+hand.  Both digests are the ones several independent public sources give for Mahoney's
+text8.zip (31,344,016 bytes) and the text8 inside it, in agreement.
+
+Progress goes to whoever runs the task (lstm_tui.tasks.downloads): the lab's training
+processes send it as events; otherwise a bar on stderr.  Where downloads are forbidden (the
+lab's own process, which only describes configs) an uncached text8 is a ConfigError saying
+that a run will fetch it.
 """
 
 from __future__ import annotations
@@ -20,11 +28,14 @@ from pathlib import Path
 from typing import Callable
 
 from lstm_tui.config import ConfigError
+from lstm_tui.tasks import downloads
 
 NAME = "text8"                                   # the task.text value that asks for it
 URL = "http://mattmahoney.net/dc/text8.zip"
 SHA256 = "6e890197040d37d85beb962ae1f041ff1d9a9ca8d20c7d99c85027eebf51dca7"   # of `text8`
-MAX_ARCHIVE = 64 << 20                           # the real zip is 31,344,016 bytes
+ZIP_SHA256 = "a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232"  # text8.zip
+ZIP_SIZE = 31_344_016
+MAX_ARCHIVE = 64 << 20                           # the real zip is ZIP_SIZE bytes
 MAX_TEXT = 100_000_000                           # the text inside: 10^8 bytes
 CHUNK = 1 << 16
 TIMEOUT = 30.0
@@ -47,8 +58,14 @@ def path(progress: Callable[[int, int], None] | None = None) -> Path:
     target = cached_path()
     if target.is_file():
         return target
+    if not downloads.allowed():
+        raise ConfigError("", "task.text", f"text8 is not downloaded yet: the first run "
+                          f"fetches it (about {ZIP_SIZE / 1e6:.0f} MB) and caches it at {target}")
     url = os.environ.get("LSTM_LAB_TEXT8_URL", URL)
     expected = os.environ.get("LSTM_LAB_TEXT8_SHA256", SHA256).lower()
+    zip_expected = os.environ.get("LSTM_LAB_TEXT8_ZIP_SHA256", ZIP_SHA256).lower()
+    if progress is None and (report := downloads.reporter()) is not None:
+        progress = lambda done, total: report(NAME, done, total)  # noqa: E731
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -57,6 +74,8 @@ def path(progress: Callable[[int, int], None] | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".text8-") as tmp:
         archive = Path(tmp) / "text8.zip"
         _download(url, archive, progress or _stderr_bar)
+        if zip_expected:                 # a damaged or truncated download stops here
+            _check_archive(archive, zip_expected, url)
         text = Path(tmp) / NAME
         _extract(archive, text)
         digest = _sha256(text)
@@ -66,6 +85,16 @@ def path(progress: Callable[[int, int], None] | None = None) -> Path:
                               "download? try again)")
         os.replace(text, target)       # atomic: a reader never sees half a corpus
     return target
+
+
+def _check_archive(archive: Path, expected: str, url: str) -> None:
+    digest = _sha256(archive)
+    if digest != expected:
+        size = archive.stat().st_size
+        raise ConfigError("", "task.text", f"the archive from {url} has SHA-256 {digest[:16]}"
+                          f"... ({size:,} bytes), expected {expected[:16]}..."
+                          + (f" ({ZIP_SIZE:,} bytes)" if expected == ZIP_SHA256 else "")
+                          + "; not cached (a damaged download? try again)")
 
 
 def _offline(url: str, why: str) -> ConfigError:

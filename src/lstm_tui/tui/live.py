@@ -83,6 +83,14 @@ def layer_norms(grad_norms: dict[str, float], cell: str) -> dict[str, float]:
     return {k: math.sqrt(v) for k, v in squares.items()}
 
 
+def fetch_text(p: ev.DataProgress) -> str:
+    """'downloading text8 12.3/31.3 MB (39%)' (the total when the server said it)."""
+    if p.total:
+        return (f"downloading {p.what} {p.done / 1e6:.1f}/{p.total / 1e6:.1f} MB "
+                f"({100 * p.done // p.total}%)")
+    return f"downloading {p.what} {p.done / 1e6:.1f} MB"
+
+
 def clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
     h, rest = divmod(seconds, 3600)
@@ -105,6 +113,7 @@ class RunState:
     forecast: ev.Forecast | None = None
     baselines: dict = field(default_factory=dict)    # the task's, e.g. persistence MAE
     resources: ev.ResourceSample | None = None   # the newest CPU/memory (GPU) sample
+    fetching: ev.DataProgress | None = None      # the task's data downloading (text8)
     train_loss: Series = field(default_factory=Series)
     val_loss: Series = field(default_factory=Series)
     train_metric: Series = field(default_factory=Series)
@@ -174,6 +183,8 @@ class RunState:
             self.run_dir = Path(event.path)
         elif isinstance(event, ev.ResourceSample):
             self.resources = event
+        elif isinstance(event, ev.DataProgress):
+            self.fetching = event if event.done >= 0 else None
 
     def baseline_lines(self) -> list[tuple[str, Series]]:
         """Flat lines of the baselines' validation metric across the val curve's steps."""
@@ -228,6 +239,8 @@ class RunState:
         first, then steps/s, epoch and loss; status, step, ETA and best always stay."""
         parts: list[tuple[str, int]] = [(self.status, 0)]     # (text, drop order)
         s, last = self.started, self.last
+        if self.fetching is not None and s is None and self.active:
+            parts.append((fetch_text(self.fetching), 0))
         if s:
             epochs = max(1, math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
             parts.append((f"step {self.step:,}/{s.total_steps:,}", 0))

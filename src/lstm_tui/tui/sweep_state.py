@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
                              check_value, field_specs, parse_value)
+from lstm_tui.sweeps import expect
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
@@ -197,6 +198,7 @@ class SweepState:
         self.plan = [{**p.values, SEED: p.seed} for p in spec.points()]
         self.total = len(self.points)
         self.rows: dict[str, dict] = {}
+        self.verdicts: list[dict] = []   # the [expect] as judged when the sweep last ended
         self.running: dict[str, Running] = {}
         self.clock = clock
         self.active = False          # our process is training it
@@ -210,8 +212,11 @@ class SweepState:
         self._best: tuple | None = None
 
     # -- feeding
-    def set_rows(self, rows: Iterable[dict]) -> None:
+    def set_rows(self, rows: Iterable[dict], verdicts: list[dict] | None = None) -> None:
+        """results.csv as read (and expectations.json, when given)."""
         self.rows = {r["key"]: r for r in rows if r.get("key") in self.points}
+        if verdicts is not None:
+            self.verdicts = verdicts
         self.version += 1
 
     def apply(self, event: Any) -> None:
@@ -221,6 +226,7 @@ class SweepState:
             self.started_at = self.clock()
             self.done_at_start = event.done
             self.running.clear()
+            self.verdicts = []           # judged again when this invocation ends
         elif isinstance(event, ResultsRead):
             self.set_rows(event.rows)
         elif isinstance(event, PointStarted):
@@ -237,6 +243,8 @@ class SweepState:
             self.active = self.stopping = False
             self.ended = "interrupted" if event.interrupted else "finished"
             self.running.clear()
+        elif isinstance(event, expect.SweepJudged):
+            self.verdicts = list(event.verdicts)
         elif isinstance(event, SweepCrashed):
             self.active = self.stopping = False
             self.ended, self.error = "crashed", event.error
@@ -366,12 +374,14 @@ def hashable(value: Any) -> Any:
 
 
 def results_stamp(folder: Path) -> tuple:
-    """What changes when results.csv (or the sweep's lock) does: time, size, lock."""
+    """What changes when results.csv (or the sweep's lock, or its saved verdicts) does:
+    time, size, lock, verdicts' time."""
     try:
         st = os.stat(Path(folder) / RESULTS_FILE)
-        return (st.st_mtime_ns, st.st_size, (Path(folder) / LOCK_FILE).exists())
     except OSError:
         return (None,)
+    return (st.st_mtime_ns, st.st_size, (Path(folder) / LOCK_FILE).exists(),
+            _mtime(Path(folder) / expect.FILE))
 
 
 def duration(seconds: float) -> str:

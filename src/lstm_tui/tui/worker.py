@@ -44,6 +44,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
 from lstm_tui.errors import error_line
 from lstm_tui.runs.store import SUMMARY, atomic_write_json, read_summary
+from lstm_tui.tasks import downloads
 from lstm_tui.tui.inbox import EventInbox
 
 FLUSH_HZ = 15            # batches per second from a child
@@ -178,8 +179,11 @@ def _child_main(cfg_data: dict, root: str, slot: int, q: Any, stop: Any,
             from lstm_tui.training import placement
             placement.claim(slot)
             cfg = parse_config(cfg_data)
-            start_run(cfg, Path(root), [forward], should_stop,
-                      on_created=lambda path: forward(RunCreated(str(path))))
+            # a first-use download (text8) reports as events: the Live pane shows it
+            with downloads.reporting(lambda what, done, total:
+                                     forward(ev.DataProgress(what, done, total))):
+                start_run(cfg, Path(root), [forward], should_stop,
+                          on_created=lambda path: forward(RunCreated(str(path))))
         except BaseException as exc:   # the engine reports its own failures; this is the rest
             forward(ev.Failed(error=error_line(exc, (ConfigError,)), step=0,
                               traceback=traceback.format_exc()))

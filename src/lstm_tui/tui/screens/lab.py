@@ -29,6 +29,7 @@ from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
 from lstm_tui.report import fmt
 from lstm_tui.runs.store import atomic_write_text
+from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import config_classes, data_preview
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
@@ -248,8 +249,9 @@ class LabScreen(Screen):
             shown: tuple = (None, "")
         else:
             task_cfg = task_form.cls(**task_form.values)
-            try:
-                shown = (task_cfg, describe(task_cfg, ModelConfig(**model_form.values)))
+            try:   # describing never downloads (text8): a run fetches it, in its process
+                with downloads.forbidden():
+                    shown = (task_cfg, describe(task_cfg, ModelConfig(**model_form.values)))
             except (ConfigError, ValueError) as exc:   # an unreadable text; a kind shapes lacks
                 shown = (None, str(exc))
         if shown == self._summary_shown:

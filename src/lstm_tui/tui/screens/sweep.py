@@ -1,6 +1,8 @@
 """The Sweep screen: define axes from a config, launch the sweep, watch its grid fill in.
 
-A status line, four views (tabs), each a widget of its own module, and the footer:
+A status line, the sweep's ``[expect]`` verdicts when it has been judged
+(:mod:`~lstm_tui.tui.widgets.sweep_expect`), four views (tabs), each a widget of its own
+module, and the footer:
 
 - **Define** (:mod:`~lstm_tui.tui.widgets.sweep_define`): the axes, seeds, metric, goal,
   backend and workers; posts :class:`~lstm_tui.tui.messages.SweepDefined` as it changes.
@@ -40,6 +42,7 @@ from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.sweeps import expect
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
                                     sweep_dir_for)
@@ -52,6 +55,7 @@ from lstm_tui.tui.sweep_state import Shown, SweepState, duration, results_stamp
 from lstm_tui.tui.widgets.heatmap import Heatmap, leaf
 from lstm_tui.tui.widgets.sweep_define import DefineView
 from lstm_tui.tui.widgets.sweep_epochs import EpochsView
+from lstm_tui.tui.widgets.sweep_expect import ExpectView
 from lstm_tui.tui.widgets.sweep_grid import GridView
 from lstm_tui.tui.widgets.sweep_lines import LinesView
 from lstm_tui.tui.worker import ChildProcess
@@ -96,6 +100,7 @@ class SweepScreen(Screen):
         cfg: RunConfig
         spec: SweepSpec
         rows: list[dict]
+        verdicts: list[dict]
 
     @dataclass
     class RowsRead(Message):
@@ -103,6 +108,7 @@ class SweepScreen(Screen):
         state: SweepState
         rows: list[dict]
         stamp: tuple
+        verdicts: list[dict]
 
     def __init__(self, root: Path, config: RunConfig | None = None,
                  sweep_dir: Path | None = None, *, watch_seconds: float = WATCH_EVERY,
@@ -124,6 +130,7 @@ class SweepScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="sweep-status")
+        yield ExpectView(id="sweep-expect")
         initial = "grid" if self.open_path is not None else "define"
         with TabbedContent(id="sweep-tabs", initial=initial):
             with TabPane("Define", id="define"):
@@ -238,13 +245,13 @@ class SweepScreen(Screen):
             self.app.call_from_thread(self.notify, one_line(exc), title="cannot open sweep",
                                       severity="error")
             return
-        self.post_message(self.Opened(path, cfg, spec, data.rows))
+        self.post_message(self.Opened(path, cfg, spec, data.rows, expect.load(path)))
 
     @on(Opened)
     def _opened(self, message: Opened) -> None:
         self.open_path = message.path
         self.state = SweepState(message.spec, message.path)
-        self.state.set_rows(message.rows)
+        self.state.set_rows(message.rows, message.verdicts)
         self._rows_stamp = results_stamp(message.path)
         self.define.load(message.cfg)
         self.define.refresh_folders(chosen=message.path)
@@ -266,13 +273,13 @@ class SweepScreen(Screen):
     @work(thread=True, group="sweep-rows", exclusive=True, exit_on_error=False)
     def _read_rows(self, state: SweepState, stamp: tuple) -> None:
         self.post_message(self.RowsRead(state, read_results(state.sweep_dir / RESULTS_FILE),
-                                        stamp))
+                                        stamp, expect.load(state.sweep_dir)))
 
     @on(RowsRead)
     def _rows_read(self, message: RowsRead) -> None:
         if message.state is not self.state or self.state.active:
             return
-        self.state.set_rows(message.rows)
+        self.state.set_rows(message.rows, message.verdicts)
 
     # ------------------------------------------------------------ launching and stopping
 
@@ -356,6 +363,7 @@ class SweepScreen(Screen):
         """Bring the status line and the view on screen up to date with the sweep (the
         4 Hz tick; a view whose sweep did not change draws nothing)."""
         self.query_one("#sweep-status", Static).update(self.status_text())
+        self.query_one(ExpectView).verdicts = list(self.state.verdicts) if self.state else []
         tab = self._tab()
         state = self.state
         shown = Shown(state, state.version if state else 0, self.column)

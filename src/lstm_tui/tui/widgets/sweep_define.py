@@ -26,7 +26,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from lstm_tui.config import ConfigError, RunConfig, allowed, parse_value
+from lstm_tui.sweeps import expect
 from lstm_tui.sweeps.backends import backend_names, make_backend
+from lstm_tui.sweeps.runner import columns_for
 from lstm_tui.sweeps.spec import SweepSpec, parse_sweep, show_value
 from lstm_tui.tui.messages import SweepDefined, SweepFolderPicked
 from lstm_tui.tui.sweep_process import SOURCE
@@ -96,8 +98,18 @@ class DefineView(Vertical):
 
     @property
     def config(self) -> RunConfig:
-        """The config with the sweep table as defined now."""
-        return dataclasses.replace(self.base, sweep=copy.deepcopy(self.table))
+        """The config with the sweep table as defined now.  A preset's [expect] goes with
+        it while it fits the axes; one that names an axis or value edited away is left
+        out (the sweep is not judged) rather than refusing the launch."""
+        cfg = dataclasses.replace(self.base, sweep=copy.deepcopy(self.table))
+        if cfg.expect is None:
+            return cfg
+        try:
+            spec = parse_sweep(cfg, SOURCE)
+            expect.check(spec, columns_for(spec), cfg.expect, SOURCE)
+        except ConfigError:
+            return dataclasses.replace(cfg, expect=None)
+        return cfg
 
     def load(self, cfg: RunConfig) -> None:
         """Start over from a config (an opened sweep folder's definition)."""
