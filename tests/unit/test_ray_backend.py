@@ -24,6 +24,7 @@ from lstm_tui.runs.store import load_run, read_jsonl  # noqa: E402
 from lstm_tui.sweeps import ray_backend as rb  # noqa: E402
 from lstm_tui.sweeps.backends import PointDone, PointStarted, PointTask  # noqa: E402
 from lstm_tui.sweeps.runner import PointFinished, read_results, run_sweep  # noqa: E402
+from lstm_tui.sweeps.scheduler import PointEval  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -383,6 +384,77 @@ def test_a_request_no_node_can_meet_is_bad_input_before_any_point(tmp_path, loca
                                           "largest node has 0"):
         _sweep(tmp_path, cfg, spec)
     assert not list(tmp_path.glob("sweep-*/p*"))
+
+
+# ---------------------------------------------- early stopping (scheduler) on Ray
+
+PRUNE_LRS = [0.03, 0.01, 0.003, 0.1, 0.001, 0.3]   # asha, reduction 2: pruned at 3, 6, 12
+
+
+def _prune_spec():
+    return _spec({"train.lr": PRUNE_LRS}, train={"steps": 24, "eval_every": 3, "log_every": 3},
+                 scheduler="asha", reduction=2)
+
+
+class _Verdicts(dict):
+    """A stand-in for the VerdictBoard: go on unless told otherwise."""
+
+    def get(self, key_n):
+        return super().get(key_n, "")
+
+
+def test_job_stream_sends_each_validation_and_a_pruned_member_leaves_the_group(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, spec = _prune_spec()
+    a, b = spec.points()[:2]
+    verdicts = _Verdicts({(b.key, 2): "pruned by the test"})
+    batches = rb.job_stream([a.config, b.config], ["p0", "p1"], ensemble=True,
+                            keys=[a.key, b.key], verdicts=verdicts, metric="accuracy",
+                            poll=0.001)
+    items = [(i, item) for batch in batches for i, item in batch]
+    assert not list(tmp_path.iterdir())
+    evals = [item for _, item in items if isinstance(item, PointEval)]
+    assert [(e.n, e.step) for e in evals if e.key == b.key] == [(1, 3), (2, 6)]
+    assert [e.step for e in evals if e.key == a.key] == list(range(3, 25, 3))
+    # each evaluation follows its member's validation, whose value it carries
+    for n, (i, item) in enumerate(items):
+        if isinstance(item, PointEval):
+            val = [x for j, x in items[:n] if j == i and isinstance(x, ev.ValMetrics)][-1]
+            assert (val.step, val.metric) == (item.step, item.value)
+    ends = {i: item for i, item in items if isinstance(item, ev.Finished)}
+    assert (ends[1].status, ends[1].step) == ("pruned", 6)
+    assert "pruned by the test" in ends[1].message
+    assert (ends[0].status, ends[0].step) == ("completed", 24)
+
+
+def _statuses(result):
+    return [(r["key"], r["status"], r["steps"], r["message"]) for r in result.rows]
+
+
+def test_ray_prunes_the_points_sequential_prunes_and_resumes_with_them(tmp_path, local_ray):
+    cfg, spec = _prune_spec()
+    plain = _sweep(tmp_path / "seq", cfg, spec, backend="sequential")
+    assert sorted(r["steps"] for r in plain.rows if r["status"] == "pruned") == [3, 3, 6, 12]
+    on_ray = _sweep(tmp_path / "ray", cfg, spec, workers=2)
+    assert _statuses(on_ray) == _statuses(plain)
+    for row in on_ray.rows:            # the driver wrote every folder, pruned ones too
+        run = load_run(on_ray.sweep_dir / row["run"])
+        assert run.info.status == row["status"] and run.info.steps == row["steps"]
+        assert run.summary["pid"] == os.getpid()
+    # an interrupted ray+ensemble sweep, then its resume: the same verdicts
+    spec.ray = rb.ray_options(spec, ensemble=True)
+    finished = []
+    first = _sweep(tmp_path / "grp", cfg, spec, workers=2, listener=finished.append,
+                   should_stop=lambda: sum(isinstance(e, PointFinished) for e in finished) >= 2)
+    assert not first.complete
+    stamps = {r["run"]: load_run(first.sweep_dir / r["run"]).summary["created"]
+              for r in first.rows if r["status"] in ("pruned", "completed")}
+    assert len(stamps) >= 2
+    rest = _sweep(tmp_path / "grp", cfg, spec, workers=2)
+    assert rest.complete and _statuses(rest) == _statuses(plain)
+    for name, created in stamps.items():       # not trained again, not un-pruned
+        assert load_run(rest.sweep_dir / name).summary["created"] == created
 
 
 # ---------------------------------------------------------------- a node lost mid-sweep

@@ -112,9 +112,31 @@ def test_bad_scheduler_settings_name_the_key(sweep, key):
     assert info.value.key == key
 
 
-def test_ray_refuses_a_scheduler_before_anything_runs(tmp_path):
+def test_a_backend_that_cannot_stop_points_refuses_a_scheduler_before_anything_runs(
+        tmp_path, monkeypatch):
+    from lstm_tui.sweeps import backends
+
+    class Plain:                     # a backend without a `pruner` to fill
+        name, workers = "plain", 1
+
+        def __init__(self, workers, spec):
+            pass
+
+    monkeypatch.setitem(backends.BACKENDS, "plain", f"{__name__}:Plain")
+    monkeypatch.setitem(globals(), "Plain", Plain)
     cfg, spec = _spec(scheduler="asha")
     with pytest.raises(ConfigError) as info:
-        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="ray")
-    assert info.value.key == "sweep.scheduler"
+        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="plain")
+    assert info.value.key == "sweep.scheduler" and "plain cannot" in info.value.message
     assert not (tmp_path / "r").exists()
+
+
+def test_an_evaluation_reported_again_counts_once_and_gets_its_verdict_again():
+    # a Ray task tried again after a lost worker trains from the start: same values
+    p = _pruner("asha", ["a", "b"])
+    p.offer(PointEval("a", 1, 0.5, 10))
+    first = p.offer(PointEval("b", 1, 0.4, 10))
+    assert first[0][2].startswith("pruned by asha")
+    assert p.offer(PointEval("b", 1, 0.4, 10)) == first and p.best["b"] == [0.4]
+    p.offer(PointEval("a", 2, 0.6, 20))          # no rung: decided at once
+    assert p.offer(PointEval("a", 2, 0.6, 20)) == [("a", 2, "")] and len(p.best["a"]) == 2
