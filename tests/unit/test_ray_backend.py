@@ -388,7 +388,7 @@ def test_a_request_no_node_can_meet_is_bad_input_before_any_point(tmp_path, loca
 
 # ---------------------------------------------- early stopping (scheduler) on Ray
 
-PRUNE_LRS = [0.03, 0.01, 0.003, 0.1, 0.001, 0.3]   # asha, reduction 2: pruned at 3, 6, 12
+PRUNE_LRS = [0.03, 0.01, 0.003, 0.1, 0.001, 0.3]
 
 
 def _prune_spec():
@@ -435,7 +435,8 @@ def _statuses(result):
 def test_ray_prunes_the_points_sequential_prunes_and_resumes_with_them(tmp_path, local_ray):
     cfg, spec = _prune_spec()
     plain = _sweep(tmp_path / "seq", cfg, spec, backend="sequential")
-    assert sorted(r["steps"] for r in plain.rows if r["status"] == "pruned") == [3, 3, 6, 12]
+    # pruned at several rungs (evaluations 1, 2 and 4), so ray tasks wait for each other
+    assert {r["steps"] for r in plain.rows if r["status"] == "pruned"} == {3, 6, 12}
     on_ray = _sweep(tmp_path / "ray", cfg, spec, workers=2)
     assert _statuses(on_ray) == _statuses(plain)
     for row in on_ray.rows:            # the driver wrote every folder, pruned ones too

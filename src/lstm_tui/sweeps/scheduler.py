@@ -9,13 +9,13 @@ A point reports each validation (its value of the sweep's metric) to the driver 
 waits for the verdict; a pruned point ends with status ``pruned`` at that validation.
 
 Decisions depend only on metrics, never on timing: a point is compared with the points
-*before it* in the sweep's pruning order (ensemble groups in first-seen order, points by
-index inside a group; see :func:`pruning_order`) that reached the same evaluation, and
-its verdict waits until every earlier point has reached that evaluation or ended.  So
-asynchronous successive halving sees points arrive in a fixed order, and the same sweep
-prunes the same points at the same steps on every backend.  In-process backends train
-in that order, so they never wait; a pool worker or a Ray task may wait for an earlier
-point (they are submitted in that order, so the one it waits for is already running).
+*before it* in the sweep's pruning order (points by key, a hash of their values and seed,
+each ensemble group kept together; see :func:`pruning_order`) that reached the same
+evaluation, and its verdict waits until every earlier point has reached that evaluation
+or ended.  So asynchronous successive halving sees points arrive in a fixed order, and
+the same sweep prunes the same points at the same steps on every backend.  Every backend
+trains the points in that order: in-process backends never wait; a pool worker or a Ray
+task may wait for an earlier point (submitted before it, so already running).
 
   asha    rung r at evaluation grace·reduction^r: a point not in the top
           ceil(n / reduction) of the n points (itself included) that reached the rung
@@ -247,10 +247,19 @@ class PruneAgent:
 
 
 def pruning_order(configs: list[tuple[str, Any]]) -> list[str]:
-    """Point keys, ensemble groups in first-seen order, points in order inside a group:
-    the order in which every backend can train them (see the module doc)."""
+    """Point keys in the order every backend can train them (see the module doc): by key
+    (a hash of the point's values and seed), each ensemble group kept together, groups
+    in the order of their first key.
+
+    Asynchronous successive halving assumes points arrive in an order unrelated to how
+    good they are (random search samples them so; Optuna's GridSampler walks a grid in
+    random order).  A grid is enumerated axis by axis — learning rates in ascending
+    order, say — and in that order each point can beat every point before it, so none
+    is stopped until the grid wraps round to its next seed.  The key is such an
+    unrelated order, fixed for a point whatever else the grid holds.
+    """
     from lstm_tui.sweeps import ensemble
     groups: dict = {}
-    for key, cfg in configs:
+    for key, cfg in sorted(configs, key=lambda kc: kc[0]):
         groups.setdefault(ensemble.group_key(cfg), []).append(key)
     return [k for keys in groups.values() for k in keys]
