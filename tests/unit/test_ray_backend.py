@@ -255,6 +255,30 @@ def test_driver_keeps_finished_group_members_and_retries_the_rest(tmp_path):
     assert load_run(tmp_path / "p0").info.status == "completed"
 
 
+def test_an_earlier_job_left_waiting_by_a_shrunk_cluster_gets_the_latest_slot(tmp_path):
+    # with a scheduler a later job may wait for an earlier one's evaluations: an earlier
+    # job tried again must not queue behind later ones holding every slot
+    from lstm_tui.sweeps.scheduler import Pruner
+    _, spec = _spec({"task.seq_len": [3, 4, 5]})
+    a, b, c = _tasks(tmp_path, spec)
+    fake = _FakeRay(lambda *args: ([], None))
+    pruner = Pruner("asha", 1, 3, "max", "accuracy", [a.key, b.key, c.key])
+    driver = rb.Driver(fake, fake, [[a], [b], [c]], rb.RayOptions(), lambda m: None,
+                       lambda: False, workers=2, fixed_capacity=True, pruner=pruner)
+    job_a, job_b, job_c = driver.waiting
+    driver.waiting.clear()
+    job_c.members[0].open()
+    driver.running = {"b": job_b, "c": job_c}
+    driver.waiting.append(job_a)                    # a, lost, is to be tried again
+    driver.make_way()
+    assert fake.cancelled == [("c", True)] and list(driver.running) == ["b"]
+    assert [j.members[0].task.key for j in driver.waiting] == [a.key, c.key]
+    assert not Path(c.run_dir).exists()            # c trains again from the start
+    driver.running = {"a": driver.waiting.popleft(), "b": job_b}   # a went out: in order
+    driver.make_way()
+    assert fake.cancelled == [("c", True)]
+
+
 def test_driver_does_not_retry_an_error_of_its_own_code(tmp_path):
     _, spec = _spec({"model.hidden": [4]})
     tasks = _tasks(tmp_path, spec)

@@ -8,7 +8,7 @@ import pytest
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.runs.store import list_runs, read_info
 from lstm_tui.sweeps.runner import read_results, run_sweep
-from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner
+from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner, pruning_order
 from lstm_tui.sweeps.spec import parse_sweep
 
 TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -53,6 +53,23 @@ def test_median_compares_best_so_far_and_respects_grace_and_goal():
     assert made[0][2].startswith("pruned by median")
     p.offer(PointEval("c", 1, 0.2, 1))
     assert p.offer(PointEval("c", 2, 0.9, 2)) == [("c", 2, "")]          # best so far 0.2
+
+
+def test_pruning_order_is_by_key_with_each_ensemble_group_together():
+    # not the grid's order: ascending learning rates would let each point beat all before
+    data = {"name": "o", "task": TASK, "model": {"hidden": 4}, "train": {"steps": 6},
+            "sweep": {"grid": {"model.hidden": [4, 8], "train.lr": LRS}}}
+    cfg = parse_config(data, "o.toml")
+    points = parse_sweep(cfg, "o.toml").points()
+    order = pruning_order([(p.key, p.config) for p in points])
+    hidden = {p.key: p.config.model.hidden for p in points}
+    assert sorted(order) == sorted(p.key for p in points) and order[0] == min(order)
+    first = [hidden[k] for k in order]
+    assert first == sorted(first, key=first.index)          # two runs, one per group
+    for size in (4, 8):
+        group = [k for k in order if hidden[k] == size]
+        assert group == sorted(group)
+    assert order != [p.key for p in points]
 
 
 # ---------------------------------------------------------------- whole sweeps

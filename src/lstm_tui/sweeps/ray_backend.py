@@ -33,7 +33,8 @@ as with the local backends.  A task sends each validation up its stream as a Poi
 (at once) and waits for the verdict, which the driver posts to a :class:`VerdictBoard`
 actor (no CPU of its own) that the tasks read; a pruned point ends with status
 ``pruned``, and a pruned member of a group leaves the stacks.  Jobs are submitted in the
-pruning order, so the verdict a task waits for never hangs on a job not yet started; a
+pruning order, so the verdict a task waits for never hangs on a job not yet started (a
+job tried again when every slot is taken displaces the latest one: Driver.make_way); a
 job tried again reports its evaluations again and gets the same verdicts.
 """
 
@@ -470,6 +471,8 @@ class Driver:
                     return
                 while self.waiting and len(self.running) < self.capacity():
                     self.submit(self.waiting.popleft())
+                if self.waiting and self.pruner is not None:
+                    self.make_way()
                 streams = list(self.running)
                 ready, _ = self.ray.wait(streams, num_returns=1, timeout=POLL)
                 if ready and len(streams) > 1:
@@ -479,6 +482,35 @@ class Driver:
         except BaseException:
             self.stop(report=False)      # a forced stop: folders say interrupted
             raise
+
+    def rank(self, job: _Job) -> int:
+        """Where a job stands in the pruning order (its first member's place)."""
+        return min(self.pruner.rank.get(m.task.key, len(self.pruner.order))
+                   for m in job.members)
+
+    def make_way(self) -> None:
+        """With a scheduler, a task waits for verdicts that need the earlier points'
+        evaluations.  Jobs go out in the pruning order, so the earlier ones are running,
+        except a job tried again on a cluster that shrank: left waiting while later jobs
+        hold every slot, it would wait for them as they wait for it.  The latest running
+        job then goes back to the queue, to train again from the start (its evaluations
+        come again, and so do its verdicts)."""
+        head = self.rank(self.waiting[0])
+        stream, latest = max(self.running.items(), key=lambda item: self.rank(item[1]))
+        if self.rank(latest) < head:
+            return
+        del self.running[stream]
+        try:
+            self.ray.cancel(stream, force=True)
+        except Exception:       # already finished, or its node is gone
+            pass
+        live = latest.live()
+        for m in live:
+            m.reset()
+        back = _Job(live, latest.tries)
+        at = next((i for i, job in enumerate(self.waiting) if self.rank(job) > self.rank(back)),
+                  len(self.waiting))
+        self.waiting.insert(at, back)
 
     def capacity(self) -> int:
         """How many jobs to keep in flight: `workers` on a local instance; on a cluster,
