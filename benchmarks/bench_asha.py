@@ -11,13 +11,24 @@ Printed: the share of the full grid's optimizer steps ASHA spent (the sum of res
 steps column; target <= 40%), each sweep's best validation accuracy (target: ASHA within
 0.01 of the full grid) and the wall-time ratio asha / full per backend.  The verdicts
 depend on metrics only, so both backends prune the same points (checked here too).
+
+Then a replay, no training: validation changes nothing in training, so a point stopped
+at step s has the prefix of its full-grid curve, and the Pruner run over the sequential
+full grid's recorded validations gives exactly what a sweep with those settings would
+(the asha line above is one such replay made real).  It prints the share of steps and
+the best accuracy for other validation intervals and reductions, in the pruning order
+the sweep uses (by point key), in the grid's own order (learning rates ascending, seed
+after seed), and over `--orders` random orders (how often both targets are met): how
+much of the result is the settings and how much the order in which points arrive.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import random
 import sys
 import tempfile
 import time
@@ -28,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lstm_tui.config import parse_config  # noqa: E402
 from lstm_tui.sweeps.runner import run_sweep  # noqa: E402
+from lstm_tui.sweeps.scheduler import LocalLink, PointEval, Pruner, pruning_order  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
 LRS = [0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05]     # bench_ensemble.py's grid
@@ -53,6 +65,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps, smaller data")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--orders", type=int, default=200,
+                        help="random orders replayed (0: no replay)")
+    parser.add_argument("--replay-every", type=int, default=10,
+                        help="validation interval of the full grid the replay reads")
     args = parser.parse_args()
     steps, every = (120, 20) if args.quick else (args.steps, args.eval_every)
     import torch
@@ -88,6 +104,77 @@ def main() -> None:
               f"{asha[0] / full[0]:.2f}")
     same = out[("sequential", "asha")][3] == out[("ensemble", "asha")][3]
     print(f"same points pruned on sequential and ensemble: {same}")
+    if args.orders:
+        print()
+        with tempfile.TemporaryDirectory() as tmp:   # the full grid, validated more often
+            cfg, spec = make_spec(steps, args.replay_every, "none", args.quick)
+            result = run_sweep("bench", cfg, spec, Path(tmp) / "replay")
+            order = pruning_order([(p.key, p.config) for p in spec.points()])
+            curves = read_curves(result)
+            if every % args.replay_every == 0:     # the replay made real: the same steps
+                spent, _ = replay(curves, order, every, steps)
+                print(f"replay of the measured setting: {spent} steps; the asha sweep spent "
+                      f"{out[('sequential', 'asha')][1]}")
+            replay_table(curves, order, args.replay_every, steps, args.orders)
+
+
+# ---------------------------------------------------------------- the replay
+
+def read_curves(result) -> dict[str, list[tuple[int, float]]]:
+    """Each point's validations (step, accuracy), by point key, from its run folder."""
+    curves = {}
+    for row in result.rows:
+        lines = (result.sweep_dir / row["run"] / "metrics.jsonl").read_text().splitlines()
+        records = [json.loads(line) for line in lines if line.strip()]
+        curves[row["key"]] = [(r["step"], r["accuracy"]) for r in records
+                              if r.get("split") == "val"]
+    return curves
+
+
+def replay(curves, order, every, steps, reduction=3, grace=1, rule="asha"):
+    """(steps spent, best accuracy) of the sweep that validates every `every` steps,
+    its points arriving in `order` (every backend trains them in the pruning order)."""
+    link = LocalLink(Pruner(rule, grace, reduction, "max", "accuracy", list(order)))
+    spent, best = 0, 0.0
+    for key in order:
+        stopped = steps
+        for n, (step, acc) in enumerate([(s, a) for s, a in curves[key]
+                                         if s % every == 0 or s == steps], 1):
+            best = max(best, acc)
+            if link.ask(PointEval(key, n, acc, step)) and step < steps:
+                stopped = step
+                break
+        link.ended(key)
+        spent += stopped
+    return spent, best
+
+
+def replay_table(curves, order, every, steps, orders: int) -> None:
+    full = steps * len(curves)
+    grid = list(curves)                                 # the grid's own order
+    print(f"replay of the sequential full grid's validations (asha unless said; target: "
+          f"steps <= 40% and best within 0.01), {orders} random orders:")
+    print(f"  {'setting':<30}{'key order':>18}{'grid order':>18}   random orders: "
+          f"median steps, both targets met")
+    for each in sorted({every, *(e for e in (20, 25, 50, 100) if e % every == 0)}):
+        shown = [(s, a) for c in curves.values() for s, a in c if s % each == 0 or s == steps]
+        if not shown:
+            continue
+        top = max(a for _, a in shown)
+        for reduction in (2, 3, 4):
+            cells = []
+            for o in (order, grid):
+                spent, best = replay(curves, o, each, steps, reduction)
+                cells.append(f"{spent / full:6.1%} {best - top:+.3f}")
+            runs = []
+            for seed in range(orders):
+                shuffled = grid[:]
+                random.Random(seed).shuffle(shuffled)
+                runs.append(replay(curves, shuffled, each, steps, reduction))
+            met = sum(sp <= 0.4 * full and top - b <= 0.01 for sp, b in runs)
+            median = sorted(sp for sp, _ in runs)[len(runs) // 2] / full if runs else 0.0
+            print(f"  {'every ' + str(each) + ', reduction ' + str(reduction):<30}"
+                  f"{cells[0]:>18}{cells[1]:>18}   {median:6.1%}, {met}/{orders}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from lstm_tui.runs.store import load_run, read_jsonl  # noqa: E402
 from lstm_tui.sweeps import ray_backend as rb  # noqa: E402
 from lstm_tui.sweeps.backends import PointDone, PointStarted, PointTask  # noqa: E402
 from lstm_tui.sweeps.runner import PointFinished, read_results, run_sweep  # noqa: E402
+from lstm_tui.sweeps.scheduler import PointEval  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -254,6 +255,30 @@ def test_driver_keeps_finished_group_members_and_retries_the_rest(tmp_path):
     assert load_run(tmp_path / "p0").info.status == "completed"
 
 
+def test_an_earlier_job_left_waiting_by_a_shrunk_cluster_gets_the_latest_slot(tmp_path):
+    # with a scheduler a later job may wait for an earlier one's evaluations: an earlier
+    # job tried again must not queue behind later ones holding every slot
+    from lstm_tui.sweeps.scheduler import Pruner
+    _, spec = _spec({"task.seq_len": [3, 4, 5]})
+    a, b, c = _tasks(tmp_path, spec)
+    fake = _FakeRay(lambda *args: ([], None))
+    pruner = Pruner("asha", 1, 3, "max", "accuracy", [a.key, b.key, c.key])
+    driver = rb.Driver(fake, fake, [[a], [b], [c]], rb.RayOptions(), lambda m: None,
+                       lambda: False, workers=2, fixed_capacity=True, pruner=pruner)
+    job_a, job_b, job_c = driver.waiting
+    driver.waiting.clear()
+    job_c.members[0].open()
+    driver.running = {"b": job_b, "c": job_c}
+    driver.waiting.append(job_a)                    # a, lost, is to be tried again
+    driver.make_way()
+    assert fake.cancelled == [("c", True)] and list(driver.running) == ["b"]
+    assert [j.members[0].task.key for j in driver.waiting] == [a.key, c.key]
+    assert not Path(c.run_dir).exists()            # c trains again from the start
+    driver.running = {"a": driver.waiting.popleft(), "b": job_b}   # a went out: in order
+    driver.make_way()
+    assert fake.cancelled == [("c", True)]
+
+
 def test_driver_does_not_retry_an_error_of_its_own_code(tmp_path):
     _, spec = _spec({"model.hidden": [4]})
     tasks = _tasks(tmp_path, spec)
@@ -383,6 +408,78 @@ def test_a_request_no_node_can_meet_is_bad_input_before_any_point(tmp_path, loca
                                           "largest node has 0"):
         _sweep(tmp_path, cfg, spec)
     assert not list(tmp_path.glob("sweep-*/p*"))
+
+
+# ---------------------------------------------- early stopping (scheduler) on Ray
+
+PRUNE_LRS = [0.03, 0.01, 0.003, 0.1, 0.001, 0.3]
+
+
+def _prune_spec():
+    return _spec({"train.lr": PRUNE_LRS}, train={"steps": 24, "eval_every": 3, "log_every": 3},
+                 scheduler="asha", reduction=2)
+
+
+class _Verdicts(dict):
+    """A stand-in for the VerdictBoard: go on unless told otherwise."""
+
+    def get(self, key_n):
+        return super().get(key_n, "")
+
+
+def test_job_stream_sends_each_validation_and_a_pruned_member_leaves_the_group(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, spec = _prune_spec()
+    a, b = spec.points()[:2]
+    verdicts = _Verdicts({(b.key, 2): "pruned by the test"})
+    batches = rb.job_stream([a.config, b.config], ["p0", "p1"], ensemble=True,
+                            keys=[a.key, b.key], verdicts=verdicts, metric="accuracy",
+                            poll=0.001)
+    items = [(i, item) for batch in batches for i, item in batch]
+    assert not list(tmp_path.iterdir())
+    evals = [item for _, item in items if isinstance(item, PointEval)]
+    assert [(e.n, e.step) for e in evals if e.key == b.key] == [(1, 3), (2, 6)]
+    assert [e.step for e in evals if e.key == a.key] == list(range(3, 25, 3))
+    # each evaluation follows its member's validation, whose value it carries
+    for n, (i, item) in enumerate(items):
+        if isinstance(item, PointEval):
+            val = [x for j, x in items[:n] if j == i and isinstance(x, ev.ValMetrics)][-1]
+            assert (val.step, val.metric) == (item.step, item.value)
+    ends = {i: item for i, item in items if isinstance(item, ev.Finished)}
+    assert (ends[1].status, ends[1].step) == ("pruned", 6)
+    assert "pruned by the test" in ends[1].message
+    assert (ends[0].status, ends[0].step) == ("completed", 24)
+
+
+def _statuses(result):
+    return [(r["key"], r["status"], r["steps"], r["message"]) for r in result.rows]
+
+
+def test_ray_prunes_the_points_sequential_prunes_and_resumes_with_them(tmp_path, local_ray):
+    cfg, spec = _prune_spec()
+    plain = _sweep(tmp_path / "seq", cfg, spec, backend="sequential")
+    # pruned at several rungs (evaluations 1, 2 and 4), so ray tasks wait for each other
+    assert {r["steps"] for r in plain.rows if r["status"] == "pruned"} == {3, 6, 12}
+    on_ray = _sweep(tmp_path / "ray", cfg, spec, workers=2)
+    assert _statuses(on_ray) == _statuses(plain)
+    for row in on_ray.rows:            # the driver wrote every folder, pruned ones too
+        run = load_run(on_ray.sweep_dir / row["run"])
+        assert run.info.status == row["status"] and run.info.steps == row["steps"]
+        assert run.summary["pid"] == os.getpid()
+    # an interrupted ray+ensemble sweep, then its resume: the same verdicts
+    spec.ray = rb.ray_options(spec, ensemble=True)
+    finished = []
+    first = _sweep(tmp_path / "grp", cfg, spec, workers=2, listener=finished.append,
+                   should_stop=lambda: sum(isinstance(e, PointFinished) for e in finished) >= 2)
+    assert not first.complete
+    stamps = {r["run"]: load_run(first.sweep_dir / r["run"]).summary["created"]
+              for r in first.rows if r["status"] in ("pruned", "completed")}
+    assert len(stamps) >= 2
+    rest = _sweep(tmp_path / "grp", cfg, spec, workers=2)
+    assert rest.complete and _statuses(rest) == _statuses(plain)
+    for name, created in stamps.items():       # not trained again, not un-pruned
+        assert load_run(rest.sweep_dir / name).summary["created"] == created
 
 
 # ---------------------------------------------------------------- a node lost mid-sweep

@@ -8,7 +8,7 @@ import pytest
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.runs.store import list_runs, read_info
 from lstm_tui.sweeps.runner import read_results, run_sweep
-from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner
+from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner, pruning_order
 from lstm_tui.sweeps.spec import parse_sweep
 
 TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -53,6 +53,23 @@ def test_median_compares_best_so_far_and_respects_grace_and_goal():
     assert made[0][2].startswith("pruned by median")
     p.offer(PointEval("c", 1, 0.2, 1))
     assert p.offer(PointEval("c", 2, 0.9, 2)) == [("c", 2, "")]          # best so far 0.2
+
+
+def test_pruning_order_is_by_key_with_each_ensemble_group_together():
+    # not the grid's order: ascending learning rates would let each point beat all before
+    data = {"name": "o", "task": TASK, "model": {"hidden": 4}, "train": {"steps": 6},
+            "sweep": {"grid": {"model.hidden": [4, 8], "train.lr": LRS}}}
+    cfg = parse_config(data, "o.toml")
+    points = parse_sweep(cfg, "o.toml").points()
+    order = pruning_order([(p.key, p.config) for p in points])
+    hidden = {p.key: p.config.model.hidden for p in points}
+    assert sorted(order) == sorted(p.key for p in points) and order[0] == min(order)
+    first = [hidden[k] for k in order]
+    assert first == sorted(first, key=first.index)          # two runs, one per group
+    for size in (4, 8):
+        group = [k for k in order if hidden[k] == size]
+        assert group == sorted(group)
+    assert order != [p.key for p in points]
 
 
 # ---------------------------------------------------------------- whole sweeps
@@ -112,9 +129,31 @@ def test_bad_scheduler_settings_name_the_key(sweep, key):
     assert info.value.key == key
 
 
-def test_ray_refuses_a_scheduler_before_anything_runs(tmp_path):
+def test_a_backend_that_cannot_stop_points_refuses_a_scheduler_before_anything_runs(
+        tmp_path, monkeypatch):
+    from lstm_tui.sweeps import backends
+
+    class Plain:                     # a backend without a `pruner` to fill
+        name, workers = "plain", 1
+
+        def __init__(self, workers, spec):
+            pass
+
+    monkeypatch.setitem(backends.BACKENDS, "plain", f"{__name__}:Plain")
+    monkeypatch.setitem(globals(), "Plain", Plain)
     cfg, spec = _spec(scheduler="asha")
     with pytest.raises(ConfigError) as info:
-        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="ray")
-    assert info.value.key == "sweep.scheduler"
+        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="plain")
+    assert info.value.key == "sweep.scheduler" and "plain cannot" in info.value.message
     assert not (tmp_path / "r").exists()
+
+
+def test_an_evaluation_reported_again_counts_once_and_gets_its_verdict_again():
+    # a Ray task tried again after a lost worker trains from the start: same values
+    p = _pruner("asha", ["a", "b"])
+    p.offer(PointEval("a", 1, 0.5, 10))
+    first = p.offer(PointEval("b", 1, 0.4, 10))
+    assert first[0][2].startswith("pruned by asha")
+    assert p.offer(PointEval("b", 1, 0.4, 10)) == first and p.best["b"] == [0.4]
+    p.offer(PointEval("a", 2, 0.6, 20))          # no rung: decided at once
+    assert p.offer(PointEval("a", 2, 0.6, 20)) == [("a", 2, "")] and len(p.best["a"]) == 2

@@ -27,6 +27,15 @@ last try the point is recorded as failed with the reason.  Errors inside trainin
 the engine's Failed events and are not retried.  A stop request (Ctrl-C) cancels the
 tasks in flight (``ray.cancel(force=True)``); started points are recorded as interrupted,
 and the same command resumes the sweep.
+
+With a scheduler (``scheduler = "asha"|"median"``) the driver keeps the sweep's Pruner,
+as with the local backends.  A task sends each validation up its stream as a PointEval
+(at once) and waits for the verdict, which the driver posts to a :class:`VerdictBoard`
+actor (no CPU of its own) that the tasks read; a pruned point ends with status
+``pruned``, and a pruned member of a group leaves the stacks.  Jobs are submitted in the
+pruning order, so the verdict a task waits for never hangs on a job not yet started (a
+job tried again when every slot is taken displaces the latest one: Driver.make_way); a
+job tried again reports its evaluations again and gets the same verdicts.
 """
 
 from __future__ import annotations
@@ -53,12 +62,14 @@ from lstm_tui.errors import error_line, first_line
 from lstm_tui.runs.store import RunWriter
 from lstm_tui.sweeps.backends import (PointDone, PointTask, ProgressListener, Report,
                                       StopCheck, done_from, ensemble_jobs, fan_out, open_point)
+from lstm_tui.sweeps.scheduler import PointEnded, PointEval, PruneAgent, QueueLink
 
 FLUSH_EVERY = 0.25       # seconds between two batches of one task's events
 POLL = 0.1               # seconds between the driver's looks at should_stop
 CAPACITY_EVERY = 5.0     # seconds between the driver's looks at the cluster's size
 DEFAULT_RETRIES = 2      # when neither the command line nor the preset says
-FLUSH_NOW = (ev.RunStarted, ev.Finished, ev.Failed)
+VERDICT_POLL = 0.05     # seconds between a waiting task's looks at the VerdictBoard
+FLUSH_NOW = (ev.RunStarted, ev.Finished, ev.Failed, PointEval)   # an evaluation waits on it
 
 
 # ---------------------------------------------------------------- options
@@ -142,14 +153,18 @@ class CheckpointBytes:
 
 
 def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: bool = False,
-               threads: int = 1, flush_every: float = FLUSH_EVERY
-               ) -> Iterator[list[tuple[int | None, Any]]]:
+               threads: int = 1, flush_every: float = FLUSH_EVERY, *,
+               keys: Sequence[str] | None = None, verdicts=None, metric: str = "",
+               poll: float = VERDICT_POLL) -> Iterator[list[tuple[int | None, Any]]]:
     """Train a job's configs, yielding their events in batches of ``(member, item)``.
 
     The body of the Ray task, a plain generator (so it is tested without Ray).  It writes
     no file: checkpoints travel as :class:`CheckpointBytes`, and the CheckpointWritten
     that follows names only the file (``best.pt``).  A job that breaks as a whole sends
     ``(None, Failed)``.  Closing the generator (a cancelled task) stops the training.
+    With `verdicts` (``.get((key, n))``: the verdict or None while undecided), member i
+    is the sweep point ``keys[i]``: each validation is sent as a PointEval and its
+    training waits for the verdict on the sweep's `metric`.
     """
     import torch
 
@@ -170,18 +185,29 @@ def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: b
             return f"{tag}.pt"          # the driver puts it in the run folder
         return save
 
+    def agent_for(i: int) -> PruneAgent | None:
+        if verdicts is None:
+            return None
+        link = QueueLink(lambda msg: items.put((i, msg)), verdicts, stop.is_set, metric, poll)
+        return PruneAgent(keys[i], metric, link)
+
     def work() -> None:
         try:
-            emits = [emit_for(i) for i in range(len(configs))]
+            agents = [agent_for(i) for i in range(len(configs))]
+            # the event goes up before its agent asks for a verdict on it
+            emits = [fan_out(emit_for(i), *([a] if a else [])) for i, a in enumerate(agents)]
             saves = [save_for(i) for i in range(len(configs))]
+            stops = [a.stop if a else None for a in agents]
             if ensemble:
                 from lstm_tui.sweeps.ensemble import train_ensemble
-                train_ensemble(list(configs), emits, stop.is_set, saves, run_ids=list(run_ids))
+                train_ensemble(list(configs), emits, stop.is_set, saves, run_ids=list(run_ids),
+                               **({"member_stops": stops} if verdicts is not None else {}))
             else:
-                for cfg, emit, save, run_id in zip(configs, emits, saves, run_ids):
+                for cfg, emit, save, run_id, agent in zip(configs, emits, saves, run_ids,
+                                                          agents):
                     if stop.is_set():
                         break
-                    _train_one(cfg, emit, stop.is_set, run_id, save)
+                    _train_one(cfg, emit, _either(agent, stop.is_set), run_id, save)
         except BaseException as exc:   # reported, never raised: the driver records it
             import traceback
             items.put((None, ev.Failed(error=error_line(exc), step=0,
@@ -216,6 +242,10 @@ def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: b
     thread.join()
 
 
+def _either(agent: PruneAgent | None, should_stop: Callable[[], bool]):
+    return (lambda: agent.stop() or should_stop()) if agent else should_stop
+
+
 def _train_one(cfg: RunConfig, emit, should_stop, run_id: str, save) -> None:
     from lstm_tui.training.engine import train
     try:
@@ -224,14 +254,45 @@ def _train_one(cfg: RunConfig, emit, should_stop, run_id: str, save) -> None:
         emit(ev.Failed(error=f"ConfigError: {exc}"[:500], step=0, traceback=""))
 
 
-def _ray_job(configs, run_ids, ensemble, threads, flush_every, gpu_share=None):
+def _ray_job(configs, run_ids, ensemble, threads, flush_every, gpu_share=None, prune=None):
     """The Ray task (wrapped by ray.remote in :func:`_remote_job`).  Ray gives a task with
     a fractional `gpus` a share of a card but does not limit its memory: `gpu_share`
-    caps it, so tasks sharing a GPU cannot starve each other."""
+    caps it, so tasks sharing a GPU cannot starve each other.  `prune`: (point keys,
+    the VerdictBoard's handle, the sweep's metric) when the sweep has a scheduler."""
     if gpu_share:
         from lstm_tui.training import placement
         placement.cap_memory(gpu_share)
-    yield from job_stream(configs, run_ids, ensemble, threads, flush_every)
+    extra = {}
+    if prune is not None:
+        keys, board, metric = prune
+        extra = {"keys": keys, "verdicts": BoardReader(board), "metric": metric}
+    yield from job_stream(configs, run_ids, ensemble, threads, flush_every, **extra)
+
+
+class VerdictBoard:
+    """The driver's verdicts where the tasks can read them (a Ray actor with no CPU of
+    its own: the driver posts what its Pruner decides, a waiting task looks)."""
+
+    def __init__(self):
+        self.verdicts: dict[tuple[str, int], str] = {}
+
+    def post(self, made: list[tuple[str, int, str]]) -> None:
+        for key, n, why in made:
+            self.verdicts[(key, n)] = why
+
+    def get(self, key: str, n: int) -> str | None:
+        return self.verdicts.get((key, n))
+
+
+class BoardReader:
+    """The board as QueueLink reads verdicts (``.get((key, n))``), inside a Ray task."""
+
+    def __init__(self, board):
+        self.board = board
+
+    def get(self, key_n: tuple[str, int]) -> str | None:
+        import ray
+        return ray.get(self.board.get.remote(*key_n))
 
 
 # ---------------------------------------------------------------- connecting
@@ -382,13 +443,16 @@ def describe(exc: BaseException) -> str:
 
 class Driver:
     """Submits jobs, relays their streams to run folders and `report`, retries lost
-    jobs.  `ray` is the ray module (or a stand-in with wait, get, cancel, exceptions)."""
+    jobs.  `ray` is the ray module (or a stand-in with wait, get, cancel, exceptions).
+    With a `pruner` (sweeps.scheduler.Pruner), the evaluations in the streams go to it
+    and its verdicts to the `board` (a VerdictBoard actor's handle)."""
 
     def __init__(self, ray, remote, jobs: Sequence[Sequence[PointTask]], options: RayOptions,
                  report: Report, should_stop: StopCheck, *, workers: int = 1,
-                 fixed_capacity: bool = False):
+                 fixed_capacity: bool = False, pruner=None, board=None):
         self.ray, self.remote, self.options = ray, remote, options
         self.report, self.should_stop = report, should_stop
+        self.pruner, self.board = pruner, board
         self.workers, self.fixed_capacity = workers, fixed_capacity
         self.waiting: deque[_Job] = deque()
         self.running: dict[Any, _Job] = {}
@@ -407,6 +471,8 @@ class Driver:
                     return
                 while self.waiting and len(self.running) < self.capacity():
                     self.submit(self.waiting.popleft())
+                if self.waiting and self.pruner is not None:
+                    self.make_way()
                 streams = list(self.running)
                 ready, _ = self.ray.wait(streams, num_returns=1, timeout=POLL)
                 if ready and len(streams) > 1:
@@ -416,6 +482,35 @@ class Driver:
         except BaseException:
             self.stop(report=False)      # a forced stop: folders say interrupted
             raise
+
+    def rank(self, job: _Job) -> int:
+        """Where a job stands in the pruning order (its first member's place)."""
+        return min(self.pruner.rank.get(m.task.key, len(self.pruner.order))
+                   for m in job.members)
+
+    def make_way(self) -> None:
+        """With a scheduler, a task waits for verdicts that need the earlier points'
+        evaluations.  Jobs go out in the pruning order, so the earlier ones are running,
+        except a job tried again on a cluster that shrank: left waiting while later jobs
+        hold every slot, it would wait for them as they wait for it.  The latest running
+        job then goes back to the queue, to train again from the start (its evaluations
+        come again, and so do its verdicts)."""
+        head = self.rank(self.waiting[0])
+        stream, latest = max(self.running.items(), key=lambda item: self.rank(item[1]))
+        if self.rank(latest) < head:
+            return
+        del self.running[stream]
+        try:
+            self.ray.cancel(stream, force=True)
+        except Exception:       # already finished, or its node is gone
+            pass
+        live = latest.live()
+        for m in live:
+            m.reset()
+        back = _Job(live, latest.tries)
+        at = next((i for i, job in enumerate(self.waiting) if self.rank(job) > self.rank(back)),
+                  len(self.waiting))
+        self.waiting.insert(at, back)
 
     def capacity(self) -> int:
         """How many jobs to keep in flight: `workers` on a local instance; on a cluster,
@@ -438,11 +533,15 @@ class Driver:
                                 "name": f"lstm-lab {Path(job.members[0].task.run_dir).name}"}
         if self.options.gpus:
             opts["num_gpus"] = self.options.gpus
+        extra: dict[str, Any] = {}
+        if 0 < self.options.gpus < 1:
+            extra["gpu_share"] = self.options.gpus
+        if self.pruner is not None:
+            extra["prune"] = ([m.task.key for m in job.members], self.board, self.pruner.metric)
         job.stream = self.remote.options(**opts).remote(
             [m.task.config for m in job.members],
             [Path(m.task.run_dir).name for m in job.members],   # names only: no paths
-            self.options.ensemble, max(1, int(self.options.cpus)), FLUSH_EVERY,
-            **({"gpu_share": self.options.gpus} if 0 < self.options.gpus < 1 else {}))
+            self.options.ensemble, max(1, int(self.options.cpus)), FLUSH_EVERY, **extra)
         self.running[job.stream] = job
 
     def pull(self, stream) -> None:
@@ -465,12 +564,16 @@ class Driver:
             self.lost(job, exc)
             return
         for index, item in batch:
+            if isinstance(item, (PointEval, PointEnded)):
+                self.offer(item)
+                continue
             if index is None:              # the job broke as a whole
                 for m in job.live():
                     self.finish(m, item)
                 continue
             final = job.members[index].feed(item)
             if final is not None:
+                self.offer(PointEnded(job.members[index].task.key))
                 self.report(done_from(job.members[index].task.key, final))
         if not job.live():
             del self.running[stream]       # its end of stream is not awaited
@@ -508,7 +611,17 @@ class Driver:
         if member.writer is None:
             member.open()          # a point lost before it began still gets its folder
         member.feed(event)
+        self.offer(PointEnded(member.task.key))
         self.report(done_from(member.task.key, event))
+
+    def offer(self, msg: PointEval | PointEnded) -> None:
+        """An evaluation or an end to the Pruner; the verdicts it makes go to the board
+        (an actor call does not block the driver)."""
+        if self.pruner is None:
+            return
+        made = self.pruner.offer(msg)
+        if made:
+            self.board.post.remote(made)
 
     def stop(self, report: bool) -> None:
         """Cancel every task in flight; started points are recorded as interrupted."""
@@ -558,6 +671,7 @@ class RayBackend:
     def __init__(self, workers: int = 1, spec=None):
         self.workers = workers
         self.spec = spec
+        self.pruner = None          # a sweeps.scheduler.Pruner, set by the driver
         self.options: RayOptions = getattr(spec, "ray", None) or ray_options(spec)
         if self.options.ensemble:
             self.name = "ray+ensemble"
@@ -565,15 +679,25 @@ class RayBackend:
     def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
         self._check_devices(tasks)
         ray, started = connect(self.options, self.workers)
+        board = None
         try:
             self._check_resources(ray)
+            if self.pruner is not None:
+                board = ray.remote(num_cpus=0)(VerdictBoard).remote()
             driver = Driver(ray, _remote_job(ray), [], self.options, report, should_stop,
-                            workers=self.workers, fixed_capacity=started)
+                            workers=self.workers, fixed_capacity=started,
+                            pruner=self.pruner, board=board)
+            # the tasks come in the pruning order (runner): jobs keep it
             jobs = (ensemble_jobs(tasks, driver.capacity()) if self.options.ensemble
                     else [[t] for t in tasks])
             driver.add(jobs)
             driver.run()
         finally:
+            if board is not None and not started:   # a cluster (or a test's) outlives it
+                try:
+                    ray.kill(board)
+                except Exception:   # the cluster is gone: so is the actor
+                    pass
             if started:
                 ray.shutdown()
 

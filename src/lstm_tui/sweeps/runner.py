@@ -144,8 +144,8 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     impl = make_backend(backend, workers, spec)
     if spec.scheduler != "none" and not hasattr(impl, "pruner"):
         raise ConfigError(spec.source, "sweep.scheduler", f"{spec.scheduler!r} needs a backend "
-                          f"that stops points early (sequential, processes or ensemble); "
-                          f"{impl.name} cannot yet (use scheduler = \"none\")")
+                          f"that stops points early; {impl.name} cannot (use scheduler = "
+                          f"\"none\")")
     points = spec.points()
     if not getattr(impl, "remote", False):  # a remote backend's workers have their own devices
         _check_devices(points, spec.source)

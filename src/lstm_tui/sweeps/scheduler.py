@@ -9,12 +9,13 @@ A point reports each validation (its value of the sweep's metric) to the driver 
 waits for the verdict; a pruned point ends with status ``pruned`` at that validation.
 
 Decisions depend only on metrics, never on timing: a point is compared with the points
-*before it* in the sweep's pruning order (ensemble groups in first-seen order, points by
-index inside a group; see :func:`pruning_order`) that reached the same evaluation, and
-its verdict waits until every earlier point has reached that evaluation or ended.  So
-asynchronous successive halving sees points arrive in a fixed order, and the same sweep
-prunes the same points at the same steps on every backend.  In-process backends train
-in that order, so they never wait; a pool worker may wait for an earlier point.
+*before it* in the sweep's pruning order (points by key, a hash of their values and seed,
+each ensemble group kept together; see :func:`pruning_order`) that reached the same
+evaluation, and its verdict waits until every earlier point has reached that evaluation
+or ended.  So asynchronous successive halving sees points arrive in a fixed order, and
+the same sweep prunes the same points at the same steps on every backend.  Every backend
+trains the points in that order: in-process backends never wait; a pool worker or a Ray
+task may wait for an earlier point (submitted before it, so already running).
 
   asha    rung r at evaluation grace·reduction^r: a point not in the top
           ceil(n / reduction) of the n points (itself included) that reached the rung
@@ -76,6 +77,11 @@ class Pruner:
         if isinstance(msg, PointEnded):
             self.ended.add(msg.key)
             self.waiting = {k: None for k in self.waiting if k[0] != msg.key}
+        elif len(self.best.get(msg.key, ())) >= msg.n:
+            # reported again (a Ray task tried again after a lost worker retrains from the
+            # start, with the same values): counted once, its verdict given again
+            known = self.verdicts.get((msg.key, msg.n))
+            return [] if known is None else [(msg.key, msg.n, known)]
         else:
             self.record(msg.key, msg.value)
             self.steps[(msg.key, msg.n)] = msg.step
@@ -185,11 +191,14 @@ class LocalLink:
 
 class QueueLink:
     """In a pool worker: evaluations go up the message queue, verdicts come back in a
-    shared dict the driver fills; waiting ends when the worker is told to stop."""
+    shared dict the driver fills; waiting ends when the worker is told to stop.  A Ray
+    task uses it too: its stream carries the evaluations up, and ``verdicts`` reads the
+    driver's VerdictBoard actor (sweeps.ray_backend)."""
 
     def __init__(self, put: Callable[[Any], None], verdicts, should_stop: Callable[[], bool],
-                 metric: str):
+                 metric: str, poll: float = WAIT_POLL):
         self.put, self.verdicts, self.should_stop, self.metric = put, verdicts, should_stop, metric
+        self.poll = poll
 
     def ask(self, msg: PointEval) -> str:
         self.put(msg)
@@ -199,7 +208,7 @@ class QueueLink:
                 return verdict
             if self.should_stop():
                 return ""
-            time.sleep(WAIT_POLL)
+            time.sleep(self.poll)
 
     def ended(self, key: str) -> None:
         self.put(PointEnded(key))
@@ -238,10 +247,19 @@ class PruneAgent:
 
 
 def pruning_order(configs: list[tuple[str, Any]]) -> list[str]:
-    """Point keys, ensemble groups in first-seen order, points in order inside a group:
-    the order in which every backend can train them (see the module doc)."""
+    """Point keys in the order every backend can train them (see the module doc): by key
+    (a hash of the point's values and seed), each ensemble group kept together, groups
+    in the order of their first key.
+
+    Asynchronous successive halving assumes points arrive in an order unrelated to how
+    good they are (random search samples them so; Optuna's GridSampler walks a grid in
+    random order).  A grid is enumerated axis by axis — learning rates in ascending
+    order, say — and in that order each point can beat every point before it, so none
+    is stopped until the grid wraps round to its next seed.  The key is such an
+    unrelated order, fixed for a point whatever else the grid holds.
+    """
     from lstm_tui.sweeps import ensemble
     groups: dict = {}
-    for key, cfg in configs:
+    for key, cfg in sorted(configs, key=lambda kc: kc[0]):
         groups.setdefault(ensemble.group_key(cfg), []).append(key)
     return [k for keys in groups.values() for k in keys]
