@@ -419,8 +419,11 @@ def sweep_report(
                               "points; run `lstm-lab sweep`)")
         if as_json:
             from lstm_tui.jsondocs import sweep_doc
-            from lstm_tui.sweeps.views import SweepView
-            print_json(sweep_doc(data, rows, column, pinned, SweepView("table")))
+            from lstm_tui.sweeps.trials import drawn
+            from lstm_tui.sweeps.views import SweepView, trials_view
+            empty = trials_view(data, rows, column) if drawn(data.search) else \
+                SweepView("table")
+            print_json(sweep_doc(data, rows, column, pinned, empty))
             return
         out.print(f"no results yet in {data.path} ({data.total} points; run `lstm-lab sweep`)")
         return
@@ -443,6 +446,10 @@ def sweep_report(
             view.title.replace("; band: min-max", "")
         out.print(Text.from_ansi(sf.lines_text(view.lines, title, view.xlabel, width - 1,
                                                log_x=view.log_x, band=color, color=color)))
+    elif view.trials is not None:      # drawn points (tpe, random): lstm_tui.sweeps.trials
+        from lstm_tui.sweeps.trials import renderables
+        for part in renderables(view.trials, width, limit, colorful(out)):
+            out.print(part)
 
 
 def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
