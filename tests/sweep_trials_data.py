@@ -41,6 +41,12 @@ def trials_sweep(root: Path, search: str = "random", metrics: bool = True,
         "train.lr" = { low = 0.001, high = 0.3, log = true }
         "model.hidden" = [4, 8, 16]
         """))
+    keys = {}
+    if search == "random":      # the screen knows a random search's points by their keys
+        from lstm_tui.config import load_preset
+        from lstm_tui.sweeps.spec import parse_sweep
+        spec = parse_sweep(load_preset(folder / "sweep.toml"), "sweep.toml")
+        keys = {p.index: p.key for p in spec.points()}
     fields = ["point", "run", "train.lr", "model.hidden", "seed", "status", "best_accuracy",
               "final_accuracy", "steps", "seconds", "params", "message", "key"]
     with open(folder / "results.csv", "w", newline="") as fh:
@@ -53,5 +59,5 @@ def trials_sweep(root: Path, search: str = "random", metrics: bool = True,
                              "best_accuracy": "" if acc is None else acc,
                              "final_accuracy": "" if acc is None else round(acc - 0.05, 4),
                              "steps": 10, "seconds": 0.1, "params": params,
-                             "message": "", "key": f"k{point}"})
+                             "message": "", "key": keys.get(point, f"k{point}")})
     return folder

@@ -218,57 +218,96 @@ def pareto_table(t: Trials) -> Table:
     return table
 
 
-def trials_text(t: Trials, width: int = 100, height: int = 16,
-                color: bool | None = None) -> str | None:
-    """The metric of each trial (dots; pruned trials as x) with the best so far as a
-    staircase, as a plotext chart; None when no trial has a figure yet."""
-    from lstm_tui.sweeps.surface import plotext_figure
+TERMINAL = {"trial": "blue", "other": "gray", "best": "orange", "front": "red"}
+
+
+def draw_trials(plt, t: Trials, colors: dict | None, legend: bool = True) -> bool:
+    """Onto a plotext figure (the module, or a Textual PlotextPlot's): the metric of each
+    trial as dots (pruned or failed ones as x) and the best so far as a staircase.
+    `colors` (by role, as in TERMINAL) or None for plain markers; without `legend` the
+    caller says what is what (the TUI, on the border).  False: nothing to draw."""
+    name = (lambda text: text) if legend else (lambda text: None)
     counted = [(x.number, x.value) for x in t.trials if x.counted and x.value is not None]
     other = [(x.number, x.value) for x in t.trials if not x.counted and x.value is not None]
     if not counted and not other:
-        return None
-    plt, color = plotext_figure(width, height, color)
-    for points, label, hue, marker in ((counted, "trial", "blue", "•"),
-                                       (other, "pruned or failed", "gray", "x")):
+        return False
+    for points, label, role, marker in ((counted, "trial", "trial", "•"),
+                                        (other, "pruned or failed", "other", "x")):
         if points:
-            plt.scatter([p[0] for p in points], [p[1] for p in points], label=label,
-                        color=hue if color else "default", marker=marker)
+            plt.scatter([p[0] for p in points], [p[1] for p in points], label=name(label),
+                        color=colors[role] if colors else "default", marker=marker)
     xs, ys = best_steps(t)
     if xs:
-        plt.plot(xs, ys, label="best so far", color="orange" if color else "default",
-                 marker="hd" if color else "+")
+        plt.plot(xs, ys, label=name("best so far"),
+                 color=colors["best"] if colors else "default",
+                 marker="hd" if colors else "+")
     numbers = [x.number for x in t.trials]
     if len(numbers) <= 12:
         plt.xticks(numbers, [str(n) for n in numbers])
-    plt.title(f"{t.label} per trial, and the best so far")
+    _pad(plt, numbers, [p[1] for p in counted + other] + ys)
     plt.xlabel("trial")
+    return True
+
+
+def draw_pareto(plt, t: Trials, colors: dict | None, legend: bool = True) -> bool:
+    """Onto a plotext figure: every counted trial, the first objective (up) against the
+    second (across), the Pareto front highlighted and joined.  False: nothing to draw."""
+    name = (lambda text: text) if legend else (lambda text: None)
+    points = scatter_points(t)
+    if not t.several or not points:
+        return False
+    front = sorted((p for p in points if t.on_front(p[0])), key=lambda p: p[1])
+    rest = [p for p in points if not t.on_front(p[0])]
+    if rest:
+        plt.scatter([p[1] for p in rest], [p[2] for p in rest], label=name("trial"),
+                    color=colors["other"] if colors else "default", marker="•")
+    plt.plot([p[1] for p in front], [p[2] for p in front], label=name("Pareto front"),
+             color=colors["front"] if colors else "default", marker="hd" if colors else "#")
+    log = wide([p[1] for p in points])
+    if log:
+        plt.xscale("log")
+    _pad(plt, [] if log else [p[1] for p in points], [p[2] for p in points])
+    plt.xlabel(t.objectives[1][0])
+    return True
+
+
+def _pad(plt, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """Limits a little wider than the data: no point drawn on the chart's edge."""
+    for values, limit in ((xs, plt.xlim), (ys, plt.ylim)):
+        if values:
+            lo, hi = min(values), max(values)
+            pad = (hi - lo) * 0.06 or abs(lo) * 0.05 or 0.05
+            limit(lo - pad, hi + pad)
+
+
+def pareto_title(t: Trials) -> str:
+    (first, _), (second, _) = t.objectives[:2]
+    points = scatter_points(t)
+    front = sum(t.on_front(p[0]) for p in points)
+    more = f" (front over all {len(t.objectives)} objectives)" if len(t.objectives) > 2 else ""
+    return f"{first} against {second}: {front} of {len(points)} trials on the Pareto " \
+           f"front{more}"
+
+
+def trials_text(t: Trials, width: int = 100, height: int = 16,
+                color: bool | None = None) -> str | None:
+    """draw_trials as a chart for the terminal; None when no trial has a figure yet."""
+    from lstm_tui.sweeps.surface import plotext_figure
+    plt, color = plotext_figure(width, height, color)
+    if not draw_trials(plt, t, TERMINAL if color else None):
+        return None
+    plt.title(f"{t.label} per trial, and the best so far")
     return plt.build()
 
 
 def pareto_text(t: Trials, width: int = 100, height: int = 16,
                 color: bool | None = None) -> str | None:
-    """Every counted trial, first objective (up) against the second (across), the Pareto
-    front highlighted and joined; None with fewer than two objectives or no figures."""
+    """draw_pareto as a chart for the terminal; None with one objective or no figures."""
     from lstm_tui.sweeps.surface import plotext_figure
-    points = scatter_points(t)
-    if not t.several or not points:
-        return None
     plt, color = plotext_figure(width, height, color)
-    front = [p for p in points if t.on_front(p[0])]
-    rest = [p for p in points if not t.on_front(p[0])]
-    if rest:
-        plt.scatter([p[1] for p in rest], [p[2] for p in rest], label="trial",
-                    color="gray" if color else "default", marker="•")
-    front.sort(key=lambda p: p[1])
-    plt.plot([p[1] for p in front], [p[2] for p in front], label="Pareto front",
-             color="red" if color else "default", marker="hd" if color else "#")
-    (first, _), (second, _) = t.objectives[:2]
-    if wide([p[1] for p in points]):
-        plt.xscale("log")
-    more = f" (front over all {len(t.objectives)} objectives)" if len(t.objectives) > 2 else ""
-    plt.title(f"{first} against {second}: {len(front)} of {len(points)} trials on the "
-              f"Pareto front{more}")
-    plt.xlabel(second)
+    if not draw_pareto(plt, t, TERMINAL if color else None):
+        return None
+    plt.title(pareto_title(t))
     return plt.build()
 
 

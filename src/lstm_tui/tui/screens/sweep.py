@@ -10,6 +10,8 @@ A status line, four views (tabs), each a widget of its own module, and the foote
   two axes; Enter on a cell posts :class:`~lstm_tui.tui.messages.RunPicked`.
 - **Lines** (:mod:`~lstm_tui.tui.widgets.sweep_lines`) and **Epochs**
   (:mod:`~lstm_tui.tui.widgets.sweep_epochs`).
+- **Trials** (:mod:`~lstm_tui.tui.widgets.sweep_trials`), only for a tpe or random search:
+  its trials in order, the best so far and the Pareto front; such a sweep opens on it.
 
 The screen owns the sweep: its :class:`~lstm_tui.tui.sweep_state.SweepState` (fed by the
 sweep's process or by results.csv), the process, and whether best or final metrics are
@@ -49,16 +51,18 @@ from lstm_tui.tui.messages import RunPicked, SweepDefined, SweepEvents, SweepFol
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.sweep_process import SweepCrashed, start_sweep
 from lstm_tui.tui.sweep_state import Shown, SweepState, duration, results_stamp
-from lstm_tui.tui.widgets.heatmap import Heatmap, leaf
+from lstm_tui.tui.widgets.heatmap import leaf
 from lstm_tui.tui.widgets.sweep_define import DefineView
 from lstm_tui.tui.widgets.sweep_epochs import EpochsView
 from lstm_tui.tui.widgets.sweep_grid import GridView
 from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.widgets.sweep_trials import TrialsView, has_trials, show_tab
 from lstm_tui.tui.worker import ChildProcess
 
 REDRAW_EVERY = 0.25          # views redraw at most 4 times a second
 WATCH_EVERY = 2.0            # seconds between looks at a sweep folder written elsewhere
-VIEWS = {"define": DefineView, "grid": GridView, "lines": LinesView, "epochs": EpochsView}
+VIEWS = {"define": DefineView, "grid": GridView, "lines": LinesView, "epochs": EpochsView,
+         "trials": TrialsView}
 
 
 class SweepScreen(Screen):
@@ -75,10 +79,11 @@ class SweepScreen(Screen):
                 "(the same definition again resumes)"),
         Binding("ctrl+g", "stop", "Stop", tooltip="stop the sweep (finished points are kept)"),
         Binding("1", "view('define')", "Views", key_display="1-4",
-                tooltip="1 define, 2 grid, 3 lines, 4 epochs"),
+                tooltip="1 define, 2 grid, 3 lines, 4 epochs (5 trials: tpe, random)"),
         Binding("2", "view('grid')", "Grid", show=False),
         Binding("3", "view('lines')", "Lines", show=False),
         Binding("4", "view('epochs')", "Epochs", show=False),
+        Binding("5", "view('trials')", "Trials", show=False),
         Binding("s", "toggle_spread", "Spread", tooltip="show ±std over seeds in the cells"),
         Binding("f", "toggle_final", "Final", tooltip="best or final metric of each run"),
         Binding("t", "swap_axes", "Swap", tooltip="swap the x and y axes"),
@@ -134,6 +139,8 @@ class SweepScreen(Screen):
                 yield LinesView()
             with TabPane("Epochs", id="epochs"):
                 yield EpochsView()
+            with TabPane("Trials", id="trials"):
+                yield TrialsView()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -248,8 +255,7 @@ class SweepScreen(Screen):
         self._rows_stamp = results_stamp(message.path)
         self.define.load(message.cfg)
         self.define.refresh_folders(chosen=message.path)
-        self.query_one(TabbedContent).active = "grid"
-        self.query_one(Heatmap).focus()
+        self._results_view()
         self.refresh_views()
 
     def _watch_folder(self) -> None:
@@ -311,8 +317,7 @@ class SweepScreen(Screen):
             return
         self.open_path = None
         self.refresh_bindings()
-        self.query_one(TabbedContent).active = "grid"
-        self.query_one(Heatmap).focus()
+        self._results_view()
         self.refresh_views()
 
     def action_stop(self) -> None:
@@ -356,6 +361,7 @@ class SweepScreen(Screen):
         """Bring the status line and the view on screen up to date with the sweep (the
         4 Hz tick; a view whose sweep did not change draws nothing)."""
         self.query_one("#sweep-status", Static).update(self.status_text())
+        show_tab(self.query_one(TabbedContent), self.state)
         tab = self._tab()
         state = self.state
         shown = Shown(state, state.version if state else 0, self.column)
@@ -367,6 +373,16 @@ class SweepScreen(Screen):
             self.query_one(LinesView).shown = shown
         elif tab == "epochs":
             self.query_one(EpochsView).shown = shown
+        elif tab == "trials":
+            self.query_one(TrialsView).shown = shown
+
+    def _results_view(self) -> None:
+        """Where a launched or opened sweep is watched: drawn points as trials, else the
+        grid."""
+        trials = has_trials(self.state)
+        show_tab(self.query_one(TabbedContent), self.state)
+        self.query_one(TabbedContent).active = "trials" if trials else "grid"
+        self.query_one("#trials-table" if trials else "#sweep-heatmap").focus()
 
     def watch_final(self) -> None:
         self.refresh_views()
@@ -385,7 +401,7 @@ class SweepScreen(Screen):
     def action_view(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         focus = {"grid": "#sweep-heatmap", "lines": "#lines-x", "epochs": "#epochs-axis",
-                 "define": "#axis-key"}[tab]
+                 "define": "#axis-key", "trials": "#trials-table"}[tab]
         self.query_one(focus).focus()
 
     def action_toggle_spread(self) -> None:
@@ -409,7 +425,9 @@ class SweepScreen(Screen):
         if action in ("toggle_spread", "swap_axes"):
             return self._tab() == "grid" and self.state is not None
         if action == "toggle_final":
-            return self._tab() in ("grid", "lines") and self.state is not None
+            return self._tab() in ("grid", "lines", "trials") and self.state is not None
+        if action == "view" and parameters == ("trials",):
+            return has_trials(self.state)
         if action == "back":             # only when pushed over another screen
             return len(self.app.screen_stack) > 1
         return True
