@@ -353,7 +353,7 @@ def sweep(
         atomic_write_json(result.sweep_dir / "expectations.json", {"expectations": judged})
         for label, text in verdict_rows({"expectations": judged}):
             out.print(f"{label}: {text}", highlight=False, markup=False, soft_wrap=True)
-    out.print(display.folder_hint(result.sweep_dir), highlight=False)
+    out.print(display.folder_hint(result.sweep_dir, spec.search), highlight=False)
     if result.failed:
         err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
                   "results.csv)", highlight=False)

@@ -167,7 +167,7 @@ def trials(path: Path, fmt_: str, t) -> None:
     """A sweep of drawn points (:class:`~lstm_tui.sweeps.trials.Trials`): the metric of
     each trial with the best so far as a staircase; with several objectives, beside it,
     every counted trial's first objective against its second, the Pareto front joined."""
-    from lstm_tui.sweeps.trials import best_steps, scatter_points, wide
+    from lstm_tui.sweeps.trials import best_steps, pareto_title, scatter_points, wide
     figure = import_matplotlib()(figsize=(12.0 if t.several else 7.0, 4.2),
                                  layout="constrained")
     ax = figure.add_subplot(1, 2 if t.several else 1, 1)
@@ -198,7 +198,6 @@ def trials(path: Path, fmt_: str, t) -> None:
         if wide([x for _, x, _ in points]):
             ax2.set_xscale("log")
         (first, _), (second, _) = t.objectives[:2]
-        _style(ax2, f"{first} against {second}: {len(front)} of {len(points)} trials on "
-               "the Pareto front", second, first)
+        _style(ax2, pareto_title(t), second, first)
         _legend(ax2, 2)
     _save(figure, path, fmt_)

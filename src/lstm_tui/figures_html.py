@@ -199,7 +199,7 @@ def trials_chart(t) -> Chart:
 
 def pareto_chart(t) -> Chart:
     """Every counted trial, the first objective against the second; the front joined."""
-    from lstm_tui.sweeps.trials import scatter_points, wide
+    from lstm_tui.sweeps.trials import pareto_title, scatter_points, wide
     points = scatter_points(t)
     (first, _), (second, _) = t.objectives[:2]
     traces = []
@@ -216,12 +216,11 @@ def pareto_chart(t) -> Chart:
                            "line": {"color": COLORS[1], "width": 2},
                            "hovertemplate": f"%{{text}}<br>{second} %{{x:.4g}}<br>{first} "
                                             "%{y:.4g}<extra></extra>"})
-    front = sum(t.on_front(p[0]) for p in points)
     xaxis: dict = {"title": {"text": second}}
     if wide([p[1] for p in points]):
         xaxis["type"] = "log"
-    return Chart(f"{first} against {second}: {front} of {len(points)} trials on the "
-                 "Pareto front", traces, {"xaxis": xaxis, "yaxis": {"title": {"text": first}}})
+    return Chart(pareto_title(t), traces, {"xaxis": xaxis,
+                                           "yaxis": {"title": {"text": first}}})
 
 
 def _values_text(trial, axes) -> str:
