@@ -462,7 +462,8 @@ def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
         return load_sweep(Path(ref))
     path = resolve_preset(ref)
     cfg = load_preset(path, sets)
-    folder = sweep_dir_for(runs_root(runs_dir), parse_sweep(cfg, str(path), yes=True))
+    folder = sweep_dir_for(runs_root(runs_dir), parse_sweep(cfg, str(path), yes=True,
+                                                            reading=True))
     if not (folder / SWEEP_FILE).is_file():
         raise ConfigError(ref, "", f"no results of this sweep under {runs_root(runs_dir)}/ "
                           f"(expected {folder.name}; run `lstm-lab sweep {ref}` first)")

@@ -113,3 +113,13 @@ def test_a_tpe_sweep_folder_reads_the_same(tmp_path):
                             "--json").stdout)
     assert doc["search"] == "tpe" and doc["view"] == "trials"
     assert [t["best_so_far"] for t in doc["trials"]] == BEST_SO_FAR
+
+
+def test_reading_a_tpe_sweep_needs_no_optuna(tmp_path, monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "optuna" else real(name, *a))
+    result = invoke("sweep-report", trials_sweep(tmp_path, search="tpe"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["search"] == "tpe"

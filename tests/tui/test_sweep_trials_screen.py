@@ -204,3 +204,24 @@ async def test_keys_and_ranges_added_to_a_search_go_into_its_space(tmp_path):
         await pilot.press("enter")
         assert "sweep.space.train.weight_decay" in shown(pilot, "#axis-message")
         assert define.table["space"]["train.weight_decay"]["low"] == 0.0001
+
+
+async def test_a_tpe_folder_opens_without_optuna_and_says_why_it_cannot_resume(
+        tmp_path, monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "optuna" else real(name, *a))
+    folder = trials_sweep(tmp_path / "runs", search="tpe")
+    app = Host(lambda: SweepScreen(tmp_path / "runs", sweep_dir=folder, watch_seconds=3600))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "trials"
+        assert column(screen, "best so far") == [fmt(b) for b in BEST_SO_FAR]
+        assert "pip install 'lstm-lab[optuna]'" in shown(pilot, "#point-count")
+        await pilot.press("ctrl+r")                   # refused, with the install hint whole
+        await pilot.pause()
+        assert screen.process is None
+        assert any("pip install 'lstm-lab[optuna]'" in str(n.message)
+                   for n in app._notifications)

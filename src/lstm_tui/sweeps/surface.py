@@ -60,7 +60,7 @@ def load_sweep(sweep_dir: Path) -> SweepData:
         raise ConfigError(str(sweep_dir), "", f"not a sweep folder (no {SWEEP_FILE}); give a "
                           "sweep-* folder or the sweep's preset")
     cfg = load_preset(sweep_dir / SWEEP_FILE)
-    spec = parse_sweep(cfg, str(sweep_dir / SWEEP_FILE), yes=True)
+    spec = parse_sweep(cfg, str(sweep_dir / SWEEP_FILE), yes=True, reading=True)
     return SweepData(sweep_dir, spec.name, spec.axes, spec.metric, spec.goal,
                      read_results(sweep_dir / RESULTS_FILE), spec.size, spec.search,
                      spec.objectives, [k for k, a in spec.random.items() if not a.choices])

@@ -240,7 +240,7 @@ class SweepScreen(Screen):
         try:
             data = sf.load_sweep(path)                 # its axes, metric and rows
             cfg = load_preset(path / SWEEP_FILE)       # the definition, to resume it
-            spec = parse_sweep(cfg, str(path / SWEEP_FILE), yes=True)
+            spec = parse_sweep(cfg, str(path / SWEEP_FILE), yes=True, reading=True)
         except ConfigError as exc:
             self.app.call_from_thread(self.notify, one_line(exc), title="cannot open sweep",
                                       severity="error")
@@ -294,7 +294,7 @@ class SweepScreen(Screen):
             self.query_one(TabbedContent).active = "define"
             self.define.say(self.spec_error or "add an axis first", error=True)
             self.notify(self.spec_error or "add an axis first", title="cannot launch",
-                        severity="error")
+                        severity="error", markup=False)     # "[optuna]" is no markup
             return
         define = self.define
         problem = define.backend_problem()

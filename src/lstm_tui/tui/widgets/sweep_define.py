@@ -110,8 +110,8 @@ class DefineView(Vertical):
         """The line under the axis fields: a message, or help about the key chosen."""
         widget = self.query_one("#axis-message", Static)
         widget.set_class(error, "-error")
-        if message:
-            widget.update(message)
+        if message:                      # plain text: "[optuna]" is no markup
+            widget.update(Text(message) if isinstance(message, str) else message)
             return
         key = self._axis_key()
         if key is None:
@@ -235,7 +235,7 @@ class DefineView(Vertical):
         else:
             empty = not (self.table.get("grid") or self.table.get("random")
                          or self.table.get("space"))
-            count.update("add an axis to begin" if empty else self.error)
+            count.update(Text("add an axis to begin" if empty else self.error))
             count.set_class(not empty, "-error")
         self.post_message(SweepDefined(self.spec, self.error, loaded))
 
