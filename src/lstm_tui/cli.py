@@ -381,7 +381,8 @@ def sweep_report(
     final: Annotated[bool, typer.Option("--final", help="use the final metric instead of "
                                         "the best")] = False,
     log_x: Annotated[bool, typer.Option("--log-x", help="log-scale x axis (charts)")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="rows of the result table")] = 30,
+    limit: Annotated[int, typer.Option(min=1, help="rows of the result (or trials) "
+                                       "table")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
                                           "(fields: see the README)")] = False,
     output: Annotated[Optional[Path], typer.Option(
@@ -402,6 +403,9 @@ def sweep_report(
     --x A [--by B]: the metric along A with a min-max band over seeds, a line
       per value of B (RNN vs LSTM over sequence length: --x seq_len --by cell).
     --epochs A: validation metric by epoch for each value of A (mean of runs).
+    A tpe or random search, no option: its trials in order with the best so far
+      (several objectives: the Pareto front too); a key drawn from a range cannot
+      be --y, --by or --epochs.
     """
     from lstm_tui.cli_output import figure_target, print_json, sweep_figure
     from lstm_tui.sweeps import surface as sf

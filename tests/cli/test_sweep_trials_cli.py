@@ -123,3 +123,26 @@ def test_reading_a_tpe_sweep_needs_no_optuna(tmp_path, monkeypatch):
     result = invoke("sweep-report", trials_sweep(tmp_path, search="tpe"), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["search"] == "tpe"
+
+
+@pytest.mark.slow
+def test_a_real_random_search_reports_its_trials(tmp_path):
+    from lstm_tui.config import parse_config
+    from lstm_tui.sweeps import objectives as ob
+    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.spec import parse_sweep
+    data = {"name": "rnd", "task": {"kind": "nth_element", "seq_len": 4, "features": 5,
+                                    "n": 1, "train_size": 64, "val_size": 32},
+            "model": {"hidden": 4},
+            "train": {"steps": 6, "eval_every": 3, "log_every": 3, "batch_size": 16},
+            "sweep": {"search": "random", "trials": 4, "metrics": ["accuracy", "params"],
+                      "space": {"train.lr": {"low": 1e-3, "high": 0.3, "log": True},
+                                "model.hidden": [4, 8]}}}
+    cfg = parse_config(data, "rnd.toml")
+    result = run_sweep("rnd.toml", cfg, parse_sweep(cfg, "rnd.toml"), tmp_path)
+    doc = json.loads(invoke("sweep-report", result.sweep_dir, "--json").stdout)
+    assert doc["view"] == "trials" and [t["trial"] for t in doc["trials"]] == [0, 1, 2, 3]
+    assert [t["best_so_far"] for t in doc["trials"]] == \
+        ob.best_so_far(result.rows, "accuracy", "max")
+    front = ob.pareto_front(result.rows, [("accuracy", "max"), ("params", "min")])
+    assert doc["pareto_front"] == [r["point"] for r in front]
