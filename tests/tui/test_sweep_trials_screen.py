@@ -5,7 +5,6 @@ a sweep folder; its definition of [sweep.space]."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, TabbedContent

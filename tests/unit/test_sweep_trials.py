@@ -9,7 +9,7 @@ from rich.console import Console
 
 from lstm_tui.sweeps import trials as tr
 from lstm_tui.sweeps.runner import read_results
-from tests.sweep_trials_data import BEST_SO_FAR, FRONT, IMPROVED, TRIALS, trials_sweep
+from tests.sweep_trials_data import BEST_SO_FAR, FRONT, IMPROVED, trials_sweep
 
 OBJECTIVES = [("accuracy", "max"), ("params", "min")]
 AXES = ["train.lr", "model.hidden"]
