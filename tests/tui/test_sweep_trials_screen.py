@@ -224,3 +224,23 @@ async def test_a_tpe_folder_opens_without_optuna_and_says_why_it_cannot_resume(
         assert screen.process is None
         assert any("pip install 'lstm-lab[optuna]'" in str(n.message)
                    for n in app._notifications)
+
+
+async def test_a_running_random_trial_shows_its_values(tmp_path):
+    cfg = tiny_config({"search": "random", "trials": 2, "space": SPACE})
+    spec = parse_sweep(cfg, "tiny.toml")
+    point = spec.points()[1]
+    app = Host(lambda: SweepScreen(tmp_path / "runs", cfg))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        fake = screen.process = FakeProcess()
+        screen.state.active = True
+        await pilot.press("5")
+        fake.inbox.put([SweepStarted(tmp_path, "tiny", 2, 0, 2, tuple(spec.axes), "accuracy",
+                                     "max", "sequential", 1),
+                        PointStarted(point.key, str(tmp_path / "p001-x-s0"), 10)])
+        screen.post_message(SweepEvents(fake.inbox))
+        await settle(pilot)
+        assert column(screen, "lr") == [fmt(point.values["train.lr"])]
+        assert column(screen, "status") == ["● running"]
+        assert column(screen, "") == ["p001-x-s0"]

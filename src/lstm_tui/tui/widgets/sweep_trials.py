@@ -175,7 +175,9 @@ class TrialsView(Vertical):
                          else []):
             name = Path(run.run_dir).name
             progress = f" {100 * run.fraction:.0f}%" if run.fraction is not None else ""
-            table.add_row(Text("…", justify="right"), *(Text("") for _ in axes),
+            values = state.point_values(key) or {}      # a tpe trial's: known when it ends
+            table.add_row(Text("…", justify="right"),
+                          *(Text(fmt(values[a]) if a in values else "") for a in axes),
                           status_text("running"), Text(progress.strip(), justify="right"),
                           *(Text("") for _ in extra), Text(""), Text(name, style="dim"))
             self._runs.append(name)
