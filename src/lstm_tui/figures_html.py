@@ -191,10 +191,11 @@ def trials_chart(t) -> Chart:
         traces.append({"type": "scatter", "mode": "lines", "name": "best so far", "x": xs,
                        "y": ys, "line": {"color": COLORS[3], "width": 2},
                        "hovertemplate": "best so far %{y:.4g}<extra></extra>"})
+    xaxis: dict = {"title": {"text": "trial"}}
+    if len(t.trials) <= 20:
+        xaxis["dtick"] = 1                  # whole trial numbers
     return Chart(f"{t.label} per trial, and the best so far", traces,
-                 {"xaxis": {"title": {"text": "trial"}, "dtick": 1 if len(t.trials) <= 20
-                            else None},
-                  "yaxis": {"title": {"text": t.label}}})
+                 {"xaxis": xaxis, "yaxis": {"title": {"text": t.label}}})
 
 
 def pareto_chart(t) -> Chart:
