@@ -5,7 +5,8 @@
   (:func:`range_values`), the point count while typing (:func:`grid_size`), the
   ``sweep-*`` folders of a run store (:func:`sweep_folders`).
 - :class:`SweepState`: one sweep as the screen shows it, fed by the runner's events (and
-  :mod:`lstm_tui.tui.sweep_process`'s) or by results.csv.
+  :mod:`lstm_tui.tui.sweep_process`'s) or by results.csv; a tpe search, whose points are
+  drawn as it goes, takes every row of its folder (its trials: :meth:`SweepState.trials`).
 - The views' numbers: :func:`surface_view` (the grid over every planned value),
   :func:`running_cells`, :func:`cell_rows`; every number comes from
   :mod:`lstm_tui.sweeps.surface`.
