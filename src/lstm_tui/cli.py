@@ -346,7 +346,7 @@ def sweep(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     out.print(results_table(result.rows, result.axes, result.metric, result.goal))
     _print_verdicts(result.verdicts)     # judged by the driver, saved beside results.csv
-    out.print(display.folder_hint(result.sweep_dir), highlight=False)
+    out.print(display.folder_hint(result.sweep_dir, spec.search), highlight=False)
     if result.failed:
         err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
                   "results.csv)", highlight=False)
@@ -387,7 +387,8 @@ def sweep_report(
     final: Annotated[bool, typer.Option("--final", help="use the final metric instead of "
                                         "the best")] = False,
     log_x: Annotated[bool, typer.Option("--log-x", help="log-scale x axis (charts)")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="rows of the result table")] = 30,
+    limit: Annotated[int, typer.Option(min=1, help="rows of the result (or trials) "
+                                       "table")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
                                           "(fields: see the README)")] = False,
     output: Annotated[Optional[Path], typer.Option(
@@ -408,6 +409,9 @@ def sweep_report(
     --x A [--by B]: the metric along A with a min-max band over seeds, a line
       per value of B (RNN vs LSTM over sequence length: --x seq_len --by cell).
     --epochs A: validation metric by epoch for each value of A (mean of runs).
+    A tpe or random search, no option: its trials in order with the best so far
+      (several objectives: the Pareto front too); a key drawn from a range cannot
+      be --y, --by or --epochs.
     """
     from lstm_tui.cli_output import figure_target, print_json, sweep_figure
     from lstm_tui.sweeps import surface as sf
@@ -425,8 +429,11 @@ def sweep_report(
                               "points; run `lstm-lab sweep`)")
         if as_json:
             from lstm_tui.jsondocs import sweep_doc
-            from lstm_tui.sweeps.views import SweepView
-            print_json(sweep_doc(data, rows, column, pinned, SweepView("table")))
+            from lstm_tui.sweeps.trials import drawn
+            from lstm_tui.sweeps.views import SweepView, trials_view
+            empty = trials_view(data, rows, column) if drawn(data.search) else \
+                SweepView("table")
+            print_json(sweep_doc(data, rows, column, pinned, empty))
             return
         out.print(f"no results yet in {data.path} ({data.total} points; run `lstm-lab sweep`)")
         return
@@ -451,6 +458,10 @@ def sweep_report(
             view.title.replace("; band: min-max", "")
         out.print(Text.from_ansi(sf.lines_text(view.lines, title, view.xlabel, width - 1,
                                                log_x=view.log_x, band=color, color=color)))
+    elif view.trials is not None:      # drawn points (tpe, random): lstm_tui.sweeps.trials
+        from lstm_tui.sweeps.trials import renderables
+        for part in renderables(view.trials, width, limit, colorful(out)):
+            out.print(part)
     _print_verdicts(verdicts)
 
 
@@ -464,7 +475,8 @@ def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
         return load_sweep(Path(ref))
     path = resolve_preset(ref)
     cfg = load_preset(path, sets)
-    folder = sweep_dir_for(runs_root(runs_dir), parse_sweep(cfg, str(path), yes=True))
+    folder = sweep_dir_for(runs_root(runs_dir), parse_sweep(cfg, str(path), yes=True,
+                                                            reading=True))
     if not (folder / SWEEP_FILE).is_file():
         raise ConfigError(ref, "", f"no results of this sweep under {runs_root(runs_dir)}/ "
                           f"(expected {folder.name}; run `lstm-lab sweep {ref}` first)")

@@ -76,6 +76,9 @@ def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, A
                  column: str) -> None:
     from lstm_tui.sweeps.views import surface_3d
     path, kind = target
+    if view.trials is not None:
+        trials_figure(target, view.trials, data, rows)
+        return
     if view.kind == "table":
         raise ConfigError(f"--output {path}", "", "nothing to draw: every axis is pinned "
                           "by --where")
@@ -111,6 +114,39 @@ def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, A
             atomic_write(path, lambda tmp: figures.lines(
                 tmp, kind, view.lines, title=view.title, xlabel=view.xlabel,
                 ylabel=view.ylabel, log_x=view.log_x))
+    _written(path)
+
+
+def trials_figure(target: tuple[Path, str], t, data, rows) -> None:
+    """The trials of a tpe or random search (and their Pareto front) as a figure."""
+    path, kind = target
+    if kind == "html":
+        from lstm_tui import figures_html as fh
+        from lstm_tui.numbers import fmt
+        from lstm_tui.sweeps.trials import NEW_BEST, ON_FRONT, objectives_text
+        charts = [fh.trials_chart(t)] + ([fh.pareto_chart(t)] if t.several else [])
+        extra = [m for m, _ in t.objectives[1:]]
+        header = ["trial", *(a.rsplit(".", 1)[-1] for a in t.axes), "status", t.label,
+                  *extra, "best so far", ""]
+        table = [[str(x.number), *(fmt(x.values.get(a)) for a in t.axes), x.status,
+                  fmt(x.value), *(fmt(s) for s in x.scores[1:]), fmt(x.best),
+                  (NEW_BEST if x.improved else "") + (ON_FRONT if t.on_front(x) else "")]
+                 for x in t.trials]
+        tables = [(f"Trials in order ({NEW_BEST} the best so far improved"
+                   + (f"; {ON_FRONT} on the Pareto front" if t.several else "") + ")",
+                   header, table)]
+        if t.several:
+            tables.append((f"Pareto front ({objectives_text(t.objectives)})",
+                           ["trial", *(a.rsplit(".", 1)[-1] for a in t.axes),
+                            *(m for m, _ in t.objectives), "run"],
+                           [[str(x.number), *(fmt(x.values.get(a)) for a in t.axes),
+                             *(fmt(s) for s in x.scores), x.run] for x in t.front]))
+        notes = [f"{data.path}: {len(rows)} of {data.total} trials ({data.search} search)"]
+        page = fh.Page(f"lstm-lab sweep-report: {data.name}", charts, tables, notes)
+        atomic_write(path, lambda tmp: fh.write(tmp, page))
+    else:
+        from lstm_tui import figures
+        atomic_write(path, lambda tmp: figures.trials(tmp, kind, t))
     _written(path)
 
 

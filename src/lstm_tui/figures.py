@@ -161,3 +161,43 @@ def heatmap(path: Path, fmt_: str, s) -> None:
         title += f"; each cell the best over {', '.join(s.hidden)}"
     _title(ax, title)
     _save(fig, path, fmt_)
+
+
+def trials(path: Path, fmt_: str, t) -> None:
+    """A sweep of drawn points (:class:`~lstm_tui.sweeps.trials.Trials`): the metric of
+    each trial with the best so far as a staircase; with several objectives, beside it,
+    every counted trial's first objective against its second, the Pareto front joined."""
+    from lstm_tui.sweeps.trials import best_steps, pareto_title, scatter_points, wide
+    figure = import_matplotlib()(figsize=(12.0 if t.several else 7.0, 4.2),
+                                 layout="constrained")
+    ax = figure.add_subplot(1, 2 if t.several else 1, 1)
+    counted = [(x.number, x.value) for x in t.trials if x.counted and x.value is not None]
+    other = [(x.number, x.value) for x in t.trials if not x.counted and x.value is not None]
+    if counted:
+        ax.scatter(*zip(*counted), s=18, color="#1f77b4", label="trial", zorder=3)
+    if other:
+        ax.scatter(*zip(*other), s=22, marker="x", color="#999999", label="pruned or failed",
+                   zorder=3)
+    xs, ys = best_steps(t)
+    if xs:
+        ax.plot(xs, ys, color="#ff7f0e", linewidth=1.6, label="best so far")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _style(ax, f"{t.label} per trial, and the best so far", "trial", t.label)
+    _legend(ax, 2)
+    if t.several:
+        ax2 = figure.add_subplot(1, 2, 2)
+        points = scatter_points(t)
+        rest = [(x, y) for trial, x, y in points if not t.on_front(trial)]
+        front = sorted((x, y) for trial, x, y in points if t.on_front(trial))
+        if rest:
+            ax2.scatter(*zip(*rest), s=18, color="#999999", label="trial", zorder=3)
+        if front:
+            ax2.plot(*zip(*front), marker="D", markersize=5, color="#d62728", linewidth=1.4,
+                     label="Pareto front", zorder=4)
+        if wide([x for _, x, _ in points]):
+            ax2.set_xscale("log")
+        (first, _), (second, _) = t.objectives[:2]
+        _style(ax2, pareto_title(t), second, first)
+        _legend(ax2, 2)
+    _save(figure, path, fmt_)

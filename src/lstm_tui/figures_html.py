@@ -172,6 +172,63 @@ def surface_chart(s) -> Chart:
                  [trace], {"scene": scene}, height=620)
 
 
+def trials_chart(t) -> Chart:
+    """A sweep of drawn points: each trial's metric, the best so far as a staircase."""
+    from lstm_tui.sweeps.trials import best_steps
+    traces: list[dict] = []
+    for counted, name, color, symbol in ((True, "trial", COLORS[0], "circle"),
+                                         (False, "pruned or failed", "#999999", "x")):
+        shown = [x for x in t.trials if x.counted == counted and x.value is not None]
+        if shown:
+            traces.append({"type": "scatter", "mode": "markers", "name": name,
+                           "x": [x.number for x in shown], "y": [x.value for x in shown],
+                           "text": [_values_text(x, t.axes) for x in shown],
+                           "marker": {"color": color, "symbol": symbol, "size": 8},
+                           "hovertemplate": f"trial %{{x}}<br>{t.label} %{{y:.4g}}<br>"
+                                            "%{text}<extra></extra>"})
+    xs, ys = best_steps(t)
+    if xs:
+        traces.append({"type": "scatter", "mode": "lines", "name": "best so far", "x": xs,
+                       "y": ys, "line": {"color": COLORS[3], "width": 2},
+                       "hovertemplate": "best so far %{y:.4g}<extra></extra>"})
+    xaxis: dict = {"title": {"text": "trial"}}
+    if len(t.trials) <= 20:
+        xaxis["dtick"] = 1                  # whole trial numbers
+    return Chart(f"{t.label} per trial, and the best so far", traces,
+                 {"xaxis": xaxis, "yaxis": {"title": {"text": t.label}}})
+
+
+def pareto_chart(t) -> Chart:
+    """Every counted trial, the first objective against the second; the front joined."""
+    from lstm_tui.sweeps.trials import pareto_title, scatter_points, wide
+    points = scatter_points(t)
+    (first, _), (second, _) = t.objectives[:2]
+    traces = []
+    for on, name in ((False, "trial"), (True, "Pareto front")):
+        shown = sorted((p for p in points if t.on_front(p[0]) == on), key=lambda p: p[1])
+        if shown:
+            traces.append({"type": "scatter", "mode": "lines+markers" if on else "markers",
+                           "name": name, "x": [p[1] for p in shown],
+                           "y": [p[2] for p in shown],
+                           "text": [f"trial {p[0].number}<br>{_values_text(p[0], t.axes)}"
+                                    for p in shown],
+                           "marker": {"color": COLORS[1] if on else "#999999", "size": 9,
+                                      "symbol": "diamond" if on else "circle"},
+                           "line": {"color": COLORS[1], "width": 2},
+                           "hovertemplate": f"%{{text}}<br>{second} %{{x:.4g}}<br>{first} "
+                                            "%{y:.4g}<extra></extra>"})
+    xaxis: dict = {"title": {"text": second}}
+    if wide([p[1] for p in points]):
+        xaxis["type"] = "log"
+    return Chart(pareto_title(t), traces, {"xaxis": xaxis,
+                                           "yaxis": {"title": {"text": first}}})
+
+
+def _values_text(trial, axes) -> str:
+    return html.escape(" ".join(f"{a.rsplit('.', 1)[-1]}={fmt(trial.values.get(a))}"
+                                for a in axes))
+
+
 def _json(data: Any) -> str:
     # `</` could end the script element early
     return json.dumps(clean(data), allow_nan=False).replace("</", "<\\/")

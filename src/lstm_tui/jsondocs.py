@@ -127,9 +127,29 @@ def sweep_doc(data, rows, column: str, where: dict, view) -> dict:
            "column": column, "axes": list(data.axes), "total": data.total,
            "rows": len(rows), "where": where, "view": view.kind,
            "points": [group_doc(g) for g in ranked(rows, data.axes, column, data.goal)],
-           "expectations": expect.load(data.path)}
+           "expectations": expect.load(data.path),
+           "search": data.search,
+           "objectives": [{"metric": m, "goal": g}
+                          for m, g in data.objectives or [(data.metric, data.goal)]]}
     if view.surface is not None:
         doc["heatmap"] = surface_doc(view.surface)
     if view.lines is not None:
         doc["lines"] = lines_doc(view.lines, view.x, view.by)
+    if view.trials is not None:
+        doc.update(trials_doc(view.trials))
     return doc
+
+
+def trials_doc(t) -> dict:
+    """A sweep of drawn points (:class:`lstm_tui.sweeps.trials.Trials`): its trials in
+    order and, with several objectives, the trial numbers on the Pareto front."""
+    best = t.best_trial()
+    metrics = [m for m, _ in t.objectives]
+    return {"trials": [{"trial": x.number, "run": x.run, "values": x.values,
+                        "status": x.status, "counted": x.counted, "value": x.value,
+                        "best_so_far": x.best, "improved": x.improved,
+                        "scores": dict(zip(metrics, x.scores)), "pareto": t.on_front(x)}
+                       for x in t.trials],
+            "best": None if best is None else {"trial": best.number, "run": best.run,
+                                               "value": best.value},
+            "pareto_front": [x.number for x in t.front] if t.several else None}

@@ -16,6 +16,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import PointFinished, SweepFinished, SweepStarted
 from lstm_tui.sweeps.surface import fmt
+from lstm_tui.sweeps.trials import drawn
 
 STATUS_STYLE = {"completed": "green", "stopped_early": "green", "diverged": "red",
                 "failed": "red", "interrupted": "yellow", "pruned": "blue"}
@@ -92,7 +93,10 @@ class SweepDisplay:
             best = best if len(best) <= 32 else best[:31] + "…"
         self.progress.update(self.task_id, running=running, best=best)
 
-    def folder_hint(self, sweep_dir: Path) -> str:
+    def folder_hint(self, sweep_dir: Path, search: str = "grid") -> str:
+        if drawn(search):                    # shown as trials (sweeps.trials)
+            views = "(the trials in order, the best so far) [--x KEY]"
+        else:
+            views = "[--x AXIS --y AXIS | --x AXIS --by AXIS | --epochs AXIS]"
         return (f"results: {sweep_dir / 'results.csv'}\n"
-                f"views:   lstm-lab sweep-report {sweep_dir} [--x AXIS --y AXIS | --x AXIS "
-                "--by AXIS | --epochs AXIS]")
+                f"views:   lstm-lab sweep-report {sweep_dir} {views}")

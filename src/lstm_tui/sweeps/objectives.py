@@ -14,9 +14,10 @@ from lstm_tui.sweeps.spec import COLUMN_OBJECTIVES
 GOOD = ("completed", "stopped_early")        # rows whose figures count as results
 
 
-def value(row: dict, metric: str) -> float | None:
-    """The row's figure for an objective: best_<metric>, or the column itself (params)."""
-    raw = row.get(metric if metric in COLUMN_OBJECTIVES else f"best_{metric}")
+def value(row: dict, metric: str, column: str | None = None) -> float | None:
+    """The row's figure for an objective: best_<metric>, or the column itself (params);
+    `column` reads another column instead (final_<metric>, for `sweep-report --final`)."""
+    raw = row.get(column or (metric if metric in COLUMN_OBJECTIVES else f"best_{metric}"))
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
         return None
     return float(raw)
@@ -30,12 +31,14 @@ def counted(rows: Iterable[dict]) -> list[dict]:
     return [r for r in rows if r.get("status") in GOOD]
 
 
-def best_so_far(rows: Sequence[dict], metric: str, goal: str) -> list[float | None]:
-    """For rows in trial order: the best value of `metric` among the counted rows so far."""
+def best_so_far(rows: Sequence[dict], metric: str, goal: str,
+                column: str | None = None) -> list[float | None]:
+    """For rows in trial order: the best value of `metric` (or of `column`) among the
+    counted rows so far."""
     best: float | None = None
     out: list[float | None] = []
     for row in rows:
-        v = value(row, metric) if row.get("status") in GOOD else None
+        v = value(row, metric, column) if row.get("status") in GOOD else None
         if v is not None and (best is None or better(v, best, goal)):
             best = v
         out.append(best)

@@ -157,8 +157,11 @@ class SweepSpec:
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
-    """Check ``cfg.sweep`` and expand it; `yes` allows more than MAX_POINTS points."""
+def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False,
+                reading: bool = False) -> SweepSpec:
+    """Check ``cfg.sweep`` and expand it; `yes` allows more than MAX_POINTS points.
+    `reading`: the sweep's results are only read (sweep-report, the Sweep screen), so the
+    extra its search needs to run (Optuna for tpe) is not required."""
     table = cfg.sweep
     if table is None:
         raise ConfigError(source, "sweep", "missing: a sweep preset needs a sweep table with "
@@ -180,7 +183,7 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
         raise ConfigError(source, "sweep.search", f"must be one of {', '.join(SEARCHES)}, "
                           f"got {search!r}{extra}")
     if search in SPACE_SEARCHES:
-        return _parse_space(search, table, data, cfg, source)
+        return _parse_space(search, table, data, cfg, source, reading)
     for key in ("space", "trials"):
         if key in table:
             raise ConfigError(source, f"sweep.{key}", "is only used with search = \"random\" "
@@ -207,7 +210,7 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False) -> SweepSpec:
 
 
 def _parse_space(search: str, table: dict, data: dict, cfg: RunConfig,
-                 source: str) -> SweepSpec:
+                 source: str, reading: bool = False) -> SweepSpec:
     """search = "random" | "tpe": a [sweep.space] of ranges and choices, and `trials`."""
     import importlib.util
     for key in ("grid", "random"):
@@ -233,7 +236,7 @@ def _parse_space(search: str, table: dict, data: dict, cfg: RunConfig,
         raise ConfigError(source, "sweep.seeds", f"must be 1 with search = \"{search}\" (each "
                           "trial is one run; the sampler chooses what to repeat)")
     objectives = _parse_objectives(table, cfg, source)
-    if search == "tpe" and importlib.util.find_spec("optuna") is None:
+    if search == "tpe" and not reading and importlib.util.find_spec("optuna") is None:
         raise ConfigError(source, "sweep.search", "tpe needs Optuna: pip install "
                           "'lstm-lab[optuna]'")
     if trials > MAX_POINTS:

@@ -44,6 +44,9 @@ class SweepData:
     goal: str
     rows: list[dict]
     total: int
+    search: str = "grid"                 # tpe, random: drawn points (sweeps.trials)
+    objectives: list[tuple[str, str]] = field(default_factory=list)   # (metric, goal)
+    ranges: list[str] = field(default_factory=list)   # axes drawn from a range of numbers
 
     @property
     def column(self) -> str:
@@ -57,9 +60,10 @@ def load_sweep(sweep_dir: Path) -> SweepData:
         raise ConfigError(str(sweep_dir), "", f"not a sweep folder (no {SWEEP_FILE}); give a "
                           "sweep-* folder or the sweep's preset")
     cfg = load_preset(sweep_dir / SWEEP_FILE)
-    spec = parse_sweep(cfg, str(sweep_dir / SWEEP_FILE), yes=True)
+    spec = parse_sweep(cfg, str(sweep_dir / SWEEP_FILE), yes=True, reading=True)
     return SweepData(sweep_dir, spec.name, spec.axes, spec.metric, spec.goal,
-                     read_results(sweep_dir / RESULTS_FILE), spec.size)
+                     read_results(sweep_dir / RESULTS_FILE), spec.size, spec.search,
+                     spec.objectives, [k for k, a in spec.random.items() if not a.choices])
 
 
 def resolve_axis(name: str, axes: Sequence[str], option: str = "--x") -> str:
@@ -382,12 +386,9 @@ PALETTE = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white
 PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")   # lines told apart without colour
 
 
-def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100,
-               height: int = 20, log_x: bool = False, band: bool = True,
-               color: bool | None = None) -> str:
-    """Lines as a plotext chart; the band (min–max over seeds) is drawn as dotted lines of
-    the same color.  Non-numeric x values are placed evenly and labelled.  Without
-    `color` (default: unless NO_COLOR is set) each line has its own marker."""
+def plotext_figure(width: int, height: int, color: bool | None = None):
+    """plotext, cleared and sized for a chart printed to the terminal, and whether it is
+    in colour (default: unless NO_COLOR is set)."""
     import plotext as plt
     if color is None:
         color = not os.environ.get("NO_COLOR")
@@ -395,6 +396,16 @@ def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100
     plt.limitsize(False, False)   # plotext would clip to its own idea of the terminal
     plt.plotsize(max(40, width), max(10, height))
     plt.theme("pro" if color else "clear")
+    return plt, color
+
+
+def lines_text(series: Sequence[Line], title: str, xlabel: str, width: int = 100,
+               height: int = 20, log_x: bool = False, band: bool = True,
+               color: bool | None = None) -> str:
+    """Lines as a plotext chart; the band (min–max over seeds) is drawn as dotted lines of
+    the same color.  Non-numeric x values are placed evenly and labelled.  Without
+    `color` (default: unless NO_COLOR is set) each line has its own marker."""
+    plt, color = plotext_figure(width, height, color)
     labels: list[Any] = []
     for line in series:
         for v in line.xs:

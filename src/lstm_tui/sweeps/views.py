@@ -8,11 +8,12 @@ from typing import Any
 
 from lstm_tui.config import ConfigError
 from lstm_tui.sweeps import surface as sf
+from lstm_tui.sweeps import trials as tr
 
 
 @dataclass
 class SweepView:
-    kind: str                           # "table" | "heatmap" | "lines" | "epochs"
+    kind: str                           # "table" | "heatmap" | "lines" | "epochs" | "trials"
     title: str = ""
     x: str | None = None                # the axis across (lines: along the chart)
     y: str | None = None                # heatmap: the axis down
@@ -23,6 +24,7 @@ class SweepView:
     ylabel: str = ""
     log_x: bool = False
     show_table: bool = False            # no view asked for: the result table comes first
+    trials: tr.Trials | None = None     # trials: a sweep of drawn points (tpe, random)
 
 
 def sweep_view(data: sf.SweepData, rows: list[dict], pinned: dict[str, Any], column: str, *,
@@ -30,6 +32,11 @@ def sweep_view(data: sf.SweepData, rows: list[dict], pinned: dict[str, Any], col
                epochs: str | None = None, log_x: bool = False) -> SweepView:
     """The view the options ask for (see `lstm-lab sweep-report --help`)."""
     label = column.replace("_", " ")
+    if tr.drawn(data.search):
+        if not (x or y or by or epochs):
+            return trials_view(data, rows, column)
+        grouping = {"--x": x, "--y": y} if y else {}     # --x alone: the metric along x
+        _no_range_axis(data, {**grouping, "--by": by, "--epochs": epochs})
     if epochs:
         axis = sf.resolve_axis(epochs, data.axes, "--epochs")
         curves = sf.epoch_lines(rows, sf.load_records(data.path, rows), axis, data.metric)
@@ -58,6 +65,29 @@ def sweep_view(data: sf.SweepData, rows: list[dict], pinned: dict[str, Any], col
     return SweepView("lines", f"{label} over {x} (mean over seeds; band: min-max)", x=x,
                      by=by_axis, lines=series, xlabel=x, ylabel=label, log_x=log_x,
                      show_table=show_table)
+
+
+def trials_view(data: sf.SweepData, rows: list[dict], column: str) -> SweepView:
+    """A sweep of drawn points (tpe, random): its trials in order, the best so far and,
+    with several objectives, the Pareto front (lstm_tui.sweeps.trials)."""
+    found = tr.trials_of(rows, data.axes, data.objectives or [(data.metric, data.goal)],
+                         column, data.total)
+    return SweepView("trials", f"{found.label} per trial ({data.search} search)",
+                     xlabel="trial", ylabel=found.label, trials=found)
+
+
+def _no_range_axis(data: sf.SweepData, options: dict[str, str | None]) -> None:
+    """Heatmap rows, a line per value, a curve per value: each needs values that repeat;
+    an axis drawn from a range has a new one every trial."""
+    for option, name in options.items():
+        if not name:
+            continue
+        axis = sf.resolve_axis(name, data.axes, option)
+        if axis in data.ranges:
+            raise ConfigError(option, axis, f"is drawn from a range in this {data.search} "
+                              "search (each trial its own value), so it cannot group "
+                              f"trials; use --x {axis} for the metric along it, or no "
+                              "option for the trials in order")
 
 
 def surface_3d(view: SweepView, data: sf.SweepData, rows: list[dict], pinned: dict[str, Any],

@@ -5,7 +5,8 @@
   (:func:`range_values`), the point count while typing (:func:`grid_size`), the
   ``sweep-*`` folders of a run store (:func:`sweep_folders`).
 - :class:`SweepState`: one sweep as the screen shows it, fed by the runner's events (and
-  :mod:`lstm_tui.tui.sweep_process`'s) or by results.csv.
+  :mod:`lstm_tui.tui.sweep_process`'s) or by results.csv; a tpe search, whose points are
+  drawn as it goes, takes every row of its folder (its trials: :meth:`SweepState.trials`).
 - The views' numbers: :func:`surface_view` (the grid over every planned value),
   :func:`running_cells`, :func:`cell_rows`; every number comes from
   :mod:`lstm_tui.sweeps.surface`.
@@ -31,6 +32,7 @@ from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
                                     SweepFinished, SweepStarted)
 from lstm_tui.sweeps.spec import MAX_POINTS, SweepSpec, show_value
+from lstm_tui.sweeps.trials import Trials, trial_order, trials_of
 from lstm_tui.tasks import registry
 from lstm_tui.tui.sweep_process import ResultsRead, SweepCrashed
 
@@ -194,9 +196,12 @@ class SweepState:
         self.name = spec.name
         self.axes = list(spec.axes)
         self.metric, self.goal = spec.metric, spec.goal
+        self.search, self.objectives = spec.search, spec.objectives
         self.points = {p.key: p for p in spec.points()}
         self.plan = [{**p.values, SEED: p.seed} for p in spec.points()]
-        self.total = len(self.points)
+        # tpe draws its points as it goes: any row of the folder is one of its trials
+        self.open_plan = not self.points and spec.size > 0
+        self.total = spec.size if self.open_plan else len(self.points)
         self.rows: dict[str, dict] = {}
         self.verdicts: list[dict] = []   # the [expect] as judged when the sweep last ended
         self.running: dict[str, Running] = {}
@@ -214,7 +219,7 @@ class SweepState:
     # -- feeding
     def set_rows(self, rows: Iterable[dict], verdicts: list[dict] | None = None) -> None:
         """results.csv as read (and expectations.json, when given)."""
-        self.rows = {r["key"]: r for r in rows if r.get("key") in self.points}
+        self.rows = {r["key"]: r for r in rows if self._ours(r.get("key"))}
         if verdicts is not None:
             self.verdicts = verdicts
         self.version += 1
@@ -237,7 +242,7 @@ class SweepState:
                                               old.run_dir if old else "")
         elif isinstance(event, PointFinished):
             self.running.pop(event.key, None)
-            if event.key in self.points:
+            if self._ours(event.key):
                 self.rows[event.key] = event.row
         elif isinstance(event, SweepFinished):
             self.active = self.stopping = False
@@ -256,8 +261,17 @@ class SweepState:
     def done(self) -> int:
         return sum(r.get("status") in DONE for r in self.rows.values())
 
+    def _ours(self, key: Any) -> bool:
+        return key in self.points or (self.open_plan and isinstance(key, str) and bool(key))
+
     def result_rows(self) -> list[dict]:
+        if self.open_plan:
+            return trial_order(self.rows.values())
         return [self.rows[k] for k in self.points if k in self.rows]
+
+    def trials(self, column: str) -> Trials:
+        """The results as trials in drawn order (a tpe or random search's view)."""
+        return trials_of(self.result_rows(), self.axes, self.objectives, column, self.total)
 
     def planned(self, axis: str) -> list:
         """Every value the axis takes in the plan (numbers ascending)."""
@@ -298,9 +312,10 @@ class SweepState:
                           found[0] if found and found[0].stat is not None else None)
         return self._best[2]
 
-    def point_values(self, key: str) -> dict:
-        p = self.points[key]
-        return {**p.values, SEED: p.seed}
+    def point_values(self, key: str) -> dict | None:
+        """A point's values and seed (None: a tpe trial, its values unknown until it ends)."""
+        p = self.points.get(key)
+        return None if p is None else {**p.values, SEED: p.seed}
 
 
 @dataclass(frozen=True)
@@ -341,7 +356,7 @@ def running_cells(state: SweepState, x: str, y: str,
     out: dict[tuple, float | None] = {}
     for key, run in state.running.items():
         values = state.point_values(key)
-        if _matches(values, where):          # several in one cell: the furthest on
+        if values is not None and _matches(values, where):   # several: the furthest on
             at = (hashable(values[x]), hashable(values[y]))
             known = [f for f in (out.get(at), run.fraction) if f is not None]
             out[at] = max(known) if known else None
@@ -360,7 +375,7 @@ def cell_rows(state: SweepState, x: str, y: str, xv: Any, yv: Any, column: str,
     running = []
     for key, run in state.running.items():
         values = state.point_values(key)
-        if _matches(values, pin):
+        if values is not None and _matches(values, pin):
             running.append({**values, "run": run.run_dir, "status": "running",
                             "steps": run.step, "_progress": run.fraction})
     return good + bad + running

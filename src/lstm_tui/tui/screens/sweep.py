@@ -12,6 +12,8 @@ module, and the footer:
   two axes; Enter on a cell posts :class:`~lstm_tui.tui.messages.RunPicked`.
 - **Lines** (:mod:`~lstm_tui.tui.widgets.sweep_lines`) and **Epochs**
   (:mod:`~lstm_tui.tui.widgets.sweep_epochs`).
+- **Trials** (:mod:`~lstm_tui.tui.widgets.sweep_trials`), only for a tpe or random search:
+  its trials in order, the best so far and the Pareto front; such a sweep opens on it.
 
 The screen owns the sweep: its :class:`~lstm_tui.tui.sweep_state.SweepState` (fed by the
 sweep's process or by results.csv), the process, and whether best or final metrics are
@@ -46,23 +48,25 @@ from lstm_tui.sweeps import expect
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
                                     sweep_dir_for)
-from lstm_tui.sweeps.spec import SweepSpec, parse_sweep, show_value
+from lstm_tui.sweeps.spec import SweepSpec, parse_sweep
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.messages import RunPicked, SweepDefined, SweepEvents, SweepFolderPicked
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.sweep_process import SweepCrashed, start_sweep
-from lstm_tui.tui.sweep_state import Shown, SweepState, duration, results_stamp
-from lstm_tui.tui.widgets.heatmap import Heatmap, leaf
+from lstm_tui.tui.sweep_state import Shown, SweepState, results_stamp
 from lstm_tui.tui.widgets.sweep_define import DefineView
 from lstm_tui.tui.widgets.sweep_epochs import EpochsView
 from lstm_tui.tui.widgets.sweep_expect import ExpectView
+from lstm_tui.tui.widgets.sweep_status import status_text
 from lstm_tui.tui.widgets.sweep_grid import GridView
 from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.widgets.sweep_trials import TrialsView, has_trials, show_tab
 from lstm_tui.tui.worker import ChildProcess
 
 REDRAW_EVERY = 0.25          # views redraw at most 4 times a second
 WATCH_EVERY = 2.0            # seconds between looks at a sweep folder written elsewhere
-VIEWS = {"define": DefineView, "grid": GridView, "lines": LinesView, "epochs": EpochsView}
+VIEWS = {"define": DefineView, "grid": GridView, "lines": LinesView, "epochs": EpochsView,
+         "trials": TrialsView}
 
 
 class SweepScreen(Screen):
@@ -79,10 +83,11 @@ class SweepScreen(Screen):
                 "(the same definition again resumes)"),
         Binding("ctrl+g", "stop", "Stop", tooltip="stop the sweep (finished points are kept)"),
         Binding("1", "view('define')", "Views", key_display="1-4",
-                tooltip="1 define, 2 grid, 3 lines, 4 epochs"),
+                tooltip="1 define, 2 grid, 3 lines, 4 epochs (5 trials: tpe, random)"),
         Binding("2", "view('grid')", "Grid", show=False),
         Binding("3", "view('lines')", "Lines", show=False),
         Binding("4", "view('epochs')", "Epochs", show=False),
+        Binding("5", "view('trials')", "Trials", show=False),
         Binding("s", "toggle_spread", "Spread", tooltip="show ±std over seeds in the cells"),
         Binding("f", "toggle_final", "Final", tooltip="best or final metric of each run"),
         Binding("t", "swap_axes", "Swap", tooltip="swap the x and y axes"),
@@ -141,6 +146,8 @@ class SweepScreen(Screen):
                 yield LinesView()
             with TabPane("Epochs", id="epochs"):
                 yield EpochsView()
+            with TabPane("Trials", id="trials"):
+                yield TrialsView()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -240,7 +247,7 @@ class SweepScreen(Screen):
         try:
             data = sf.load_sweep(path)                 # its axes, metric and rows
             cfg = load_preset(path / SWEEP_FILE)       # the definition, to resume it
-            spec = parse_sweep(cfg, str(path / SWEEP_FILE), yes=True)
+            spec = parse_sweep(cfg, str(path / SWEEP_FILE), yes=True, reading=True)
         except ConfigError as exc:
             self.app.call_from_thread(self.notify, one_line(exc), title="cannot open sweep",
                                       severity="error")
@@ -255,8 +262,7 @@ class SweepScreen(Screen):
         self._rows_stamp = results_stamp(message.path)
         self.define.load(message.cfg)
         self.define.refresh_folders(chosen=message.path)
-        self.query_one(TabbedContent).active = "grid"
-        self.query_one(Heatmap).focus()
+        self._results_view()
         self.refresh_views()
 
     def _watch_folder(self) -> None:
@@ -295,7 +301,7 @@ class SweepScreen(Screen):
             self.query_one(TabbedContent).active = "define"
             self.define.say(self.spec_error or "add an axis first", error=True)
             self.notify(self.spec_error or "add an axis first", title="cannot launch",
-                        severity="error")
+                        severity="error", markup=False)     # "[optuna]" is no markup
             return
         define = self.define
         problem = define.backend_problem()
@@ -318,8 +324,7 @@ class SweepScreen(Screen):
             return
         self.open_path = None
         self.refresh_bindings()
-        self.query_one(TabbedContent).active = "grid"
-        self.query_one(Heatmap).focus()
+        self._results_view()
         self.refresh_views()
 
     def action_stop(self) -> None:
@@ -364,6 +369,7 @@ class SweepScreen(Screen):
         4 Hz tick; a view whose sweep did not change draws nothing)."""
         self.query_one("#sweep-status", Static).update(self.status_text())
         self.query_one(ExpectView).verdicts = list(self.state.verdicts) if self.state else []
+        show_tab(self.query_one(TabbedContent), self.state)
         tab = self._tab()
         state = self.state
         shown = Shown(state, state.version if state else 0, self.column)
@@ -375,6 +381,16 @@ class SweepScreen(Screen):
             self.query_one(LinesView).shown = shown
         elif tab == "epochs":
             self.query_one(EpochsView).shown = shown
+        elif tab == "trials":
+            self.query_one(TrialsView).shown = shown
+
+    def _results_view(self) -> None:
+        """Where a launched or opened sweep is watched: drawn points as trials, else the
+        grid."""
+        trials = has_trials(self.state)
+        show_tab(self.query_one(TabbedContent), self.state)
+        self.query_one(TabbedContent).active = "trials" if trials else "grid"
+        self.query_one("#trials-table" if trials else "#sweep-heatmap").focus()
 
     def watch_final(self) -> None:
         self.refresh_views()
@@ -393,7 +409,7 @@ class SweepScreen(Screen):
     def action_view(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         focus = {"grid": "#sweep-heatmap", "lines": "#lines-x", "epochs": "#epochs-axis",
-                 "define": "#axis-key"}[tab]
+                 "define": "#axis-key", "trials": "#trials-table"}[tab]
         self.query_one(focus).focus()
 
     def action_toggle_spread(self) -> None:
@@ -417,7 +433,9 @@ class SweepScreen(Screen):
         if action in ("toggle_spread", "swap_axes"):
             return self._tab() == "grid" and self.state is not None
         if action == "toggle_final":
-            return self._tab() in ("grid", "lines") and self.state is not None
+            return self._tab() in ("grid", "lines", "trials") and self.state is not None
+        if action == "view" and parameters == ("trials",):
+            return has_trials(self.state)
         if action == "back":             # only when pushed over another screen
             return len(self.app.screen_stack) > 1
         return True
@@ -433,48 +451,7 @@ class SweepScreen(Screen):
     # ------------------------------------------------------------ the status line
 
     def status_text(self) -> Text:
-        state = self.state
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if state is None:
-            text.append("Sweep ", style="bold")
-            text.append(f"{self.base.name or self.base.task.kind}", style="bold")
-            text.append("  define the axes (1), then ctrl+r; or open a sweep folder (o)",
-                        style="dim")
-            return text
-        done, total = state.done, state.total
-        if state.active:
-            mark, style = ("■ stopping", "yellow") if state.stopping else ("● running", "cyan")
-        elif state.ended == "crashed":
-            mark, style = "✗ failed", "red"
-        elif done >= total:
-            mark, style = "✓ done", "green"
-        elif state.ended == "interrupted" or done:
-            mark, style = "■ stopped", "yellow"
-        else:
-            mark, style = "○ not run", "dim"
-        text.append(mark, style=f"bold {style}")
-        text.append(f" {state.name}  ", style="bold")
-        filled = round(10 * done / total) if total else 0
-        text.append("█" * filled, style=style)
-        text.append("░" * (10 - filled), style="dim")
-        text.append(f" {done}/{total}")
-        if state.running:
-            fractions = [r.fraction for r in state.running.values() if r.fraction is not None]
-            pct = f" {100 * sum(fractions) / len(fractions):.0f}%" if fractions else ""
-            text.append(f" · {len(state.running)} running{pct}")
-        best = state.best(self.column)
-        if best is not None:
-            label = " ".join(f"{leaf(a)}={show_value(best.values[a])}" for a in state.axes)
-            text.append(f" · best {sf.fmt(best.stat.mean, 3)} ", style="bold")
-            text.append(f"@ {label}", style="dim")
-        eta = state.eta()
-        if eta is not None:
-            text.append(f" · ETA {duration(eta)}")
-        if not state.active and 0 < done < total and state.ended != "crashed":
-            text.append(" · ctrl+r resumes", style="dim")
-        if state.ended == "crashed":
-            text.append(f" · {state.error}", style="red")
-        return text
+        return status_text(self.state, self.base, self.column)
 
     # ------------------------------------------------------------ leaving
 

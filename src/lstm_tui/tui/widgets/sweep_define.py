@@ -29,7 +29,7 @@ from lstm_tui.config import ConfigError, RunConfig, allowed, parse_value
 from lstm_tui.sweeps import expect
 from lstm_tui.sweeps.backends import backend_names, make_backend
 from lstm_tui.sweeps.runner import columns_for
-from lstm_tui.sweeps.spec import SweepSpec, parse_sweep, show_value
+from lstm_tui.sweeps.spec import SPACE_SEARCHES, SweepSpec, parse_sweep, show_value
 from lstm_tui.tui.messages import SweepDefined, SweepFolderPicked
 from lstm_tui.tui.sweep_process import SOURCE
 from lstm_tui.tui.sweep_state import (current_value, describe_random, grid_size, metric_options,
@@ -122,8 +122,8 @@ class DefineView(Vertical):
         """The line under the axis fields: a message, or help about the key chosen."""
         widget = self.query_one("#axis-message", Static)
         widget.set_class(error, "-error")
-        if message:
-            widget.update(message)
+        if message:                      # plain text: "[optuna]" is no markup
+            widget.update(Text(message) if isinstance(message, str) else message)
             return
         key = self._axis_key()
         if key is None:
@@ -213,6 +213,13 @@ class DefineView(Vertical):
                 else show_value(values)
             count = str(len(values)) if isinstance(values, list) else "?"
             table.add_row(key, Text(count, justify="right"), shown, key=f"grid:{key}")
+        space = self.table.get("space")
+        if isinstance(space, dict):       # search = "tpe" | "random": drawn per trial
+            search = self.table.get("search", "?")
+            for key, value in space.items():
+                table.add_row(key, Text(search, justify="right"),
+                              f"{search}: {describe_random(value)} (drawn per trial)",
+                              key=f"space:{key}")
         random = self.table.get("random")
         if isinstance(random, dict):
             samples = random.get("samples", "?")
@@ -238,8 +245,9 @@ class DefineView(Vertical):
             count.update(_count_text(self.spec))
             count.set_class(False, "-error")
         else:
-            empty = not (self.table.get("grid") or self.table.get("random"))
-            count.update("add an axis to begin" if empty else self.error)
+            empty = not (self.table.get("grid") or self.table.get("random")
+                         or self.table.get("space"))
+            count.update(Text("add an axis to begin" if empty else self.error))
             count.set_class(not empty, "-error")
         self.post_message(SweepDefined(self.spec, self.error, loaded))
 
@@ -312,6 +320,9 @@ class DefineView(Vertical):
         if key is None:
             self.say("pick a config key first", error=True)
             return
+        if self._searched():             # tpe, random: the range itself is searched
+            self._add_axis(key, self._space_range(key))
+            return
         try:
             values = range_values(key, dict(sweep_keys(self.base))[key],
                                   self.query_one("#range-low", Input).value,
@@ -325,15 +336,27 @@ class DefineView(Vertical):
             self.query_one("#axis-values", Input).value = ", ".join(show_value(v) for v in values)
         self._add_axis(key, values)
 
-    def _add_axis(self, key: str, values: list) -> None:
-        """Add (or replace) a grid axis, unless the sweep would then be invalid."""
+    def _searched(self) -> bool:
+        """Is this a search over [sweep.space] (tpe, random), not a grid?"""
+        return self.table.get("search") in SPACE_SEARCHES
+
+    def _space_range(self, key: str) -> dict:
+        """The range fields as a [sweep.space] range (parse_sweep checks it)."""
+        low = self.query_one("#range-low", Input).value.strip() or "''"
+        high = self.query_one("#range-high", Input).value.strip() or "''"
+        return {"low": parse_value(low), "high": parse_value(high),
+                "log": self.query_one("#range-log", Checkbox).value}
+
+    def _add_axis(self, key: str, values: list | dict) -> None:
+        """Add (or replace) a grid axis (a [sweep.space] key for tpe and random), unless
+        the sweep would then be invalid."""
         table = copy.deepcopy(self.table)
         random = table.get("random")
         if isinstance(random, dict) and key in random:
             del random[key]              # a key is swept in one place
             if not [k for k in random if k not in ("samples", "seed")]:
                 table.pop("random")
-        table.setdefault("grid", {})[key] = values
+        table.setdefault("space" if self._searched() else "grid", {})[key] = values
         try:
             parse_sweep(dataclasses.replace(self.base, sweep=table), SOURCE)
         except ConfigError as exc:
@@ -342,8 +365,9 @@ class DefineView(Vertical):
         self.table = table
         self._fill_axes_table()
         self._respec()
-        self.say(Text.assemble("added ", (key, "bold"),
-                               f" ({len(values)} value{'s' * (len(values) != 1)})"))
+        count = "a range" if isinstance(values, dict) else \
+            f"{len(values)} value{'s' * (len(values) != 1)}"
+        self.say(Text.assemble("added ", (key, "bold"), f" ({count})"))
 
     # Widgets post Changed with their first value after the view has filled them: the
     # handlers read each widget's value now and change the table only when it differs.
@@ -402,6 +426,15 @@ class DefineView(Vertical):
 
 
 def _count_text(spec: SweepSpec) -> Text:
+    if spec.search in SPACE_SEARCHES:
+        text = Text()
+        text.append(f"{spec.size:,} trial{'s' * (spec.size != 1)}", style="bold")
+        text.append(f" = {spec.search} over {len(spec.axes)} key"
+                    f"{'s' * (len(spec.axes) != 1)}", style="dim")
+        if len(spec.objectives) > 1:
+            text.append(f"; Pareto front of {', '.join(m for m, _ in spec.objectives)}",
+                        style="dim")
+        return text
     sizes = [str(len(v)) for v in spec.grid.values()]
     if spec.random:
         sizes.append(f"{spec.samples} draws")
