@@ -231,20 +231,20 @@ def draw_trials(plt, t: Trials, colors: dict | None, legend: bool = True) -> boo
     other = [(x.number, x.value) for x in t.trials if not x.counted and x.value is not None]
     if not counted and not other:
         return False
+    xs, ys = best_steps(t)
+    if xs:        # first: the trials' dots are drawn over it
+        plt.plot(xs, ys, label=name("best so far"),
+                 color=colors["best"] if colors else "default",
+                 marker="hd" if colors else "+")
     for points, label, role, marker in ((counted, "trial", "trial", "•"),
                                         (other, "pruned or failed", "other", "x")):
         if points:
             plt.scatter([p[0] for p in points], [p[1] for p in points], label=name(label),
                         color=colors[role] if colors else "default", marker=marker)
-    xs, ys = best_steps(t)
-    if xs:
-        plt.plot(xs, ys, label=name("best so far"),
-                 color=colors["best"] if colors else "default",
-                 marker="hd" if colors else "+")
     numbers = [x.number for x in t.trials]
     if len(numbers) <= 12:
         plt.xticks(numbers, [str(n) for n in numbers])
-    _pad(plt, numbers, [p[1] for p in counted + other] + ys)
+    _pad(plt, numbers, [p[1] for p in counted + other] + ys, legend)
     plt.xlabel("trial")
     return True
 
@@ -262,22 +262,26 @@ def draw_pareto(plt, t: Trials, colors: dict | None, legend: bool = True) -> boo
         plt.scatter([p[1] for p in rest], [p[2] for p in rest], label=name("trial"),
                     color=colors["other"] if colors else "default", marker="•")
     plt.plot([p[1] for p in front], [p[2] for p in front], label=name("Pareto front"),
-             color=colors["front"] if colors else "default", marker="hd" if colors else "#")
+             color=colors["front"] if colors else "default", marker="hd" if colors else ".")
+    # the front's trials themselves, over the line joining them
+    plt.scatter([p[1] for p in front], [p[2] for p in front],
+                color=colors["front"] if colors else "default", marker="◆")
     log = wide([p[1] for p in points])
     if log:
         plt.xscale("log")
-    _pad(plt, [] if log else [p[1] for p in points], [p[2] for p in points])
+    _pad(plt, [] if log else [p[1] for p in points], [p[2] for p in points], legend)
     plt.xlabel(t.objectives[1][0])
     return True
 
 
-def _pad(plt, xs: Sequence[float], ys: Sequence[float]) -> None:
-    """Limits a little wider than the data: no point drawn on the chart's edge."""
-    for values, limit in ((xs, plt.xlim), (ys, plt.ylim)):
+def _pad(plt, xs: Sequence[float], ys: Sequence[float], legend: bool = False) -> None:
+    """Limits a little wider than the data: no point drawn on the chart's edge, and with a
+    legend (drawn in the top-left corner, over the data) room above the data for it."""
+    for values, limit, top in ((xs, plt.xlim, 0.0), (ys, plt.ylim, 0.3 if legend else 0.0)):
         if values:
             lo, hi = min(values), max(values)
             pad = (hi - lo) * 0.06 or abs(lo) * 0.05 or 0.05
-            limit(lo - pad, hi + pad)
+            limit(lo - pad, hi + pad + (hi - lo) * top)
 
 
 def pareto_title(t: Trials) -> str:
