@@ -130,3 +130,69 @@ def test_expectations_do_not_change_the_sweep_folder():
     banded = parse_sweep(parse_config({**SWEEP, "expect": {"best_accuracy": {"min": 0}}},
                                       "s.toml"), "s.toml")
     assert banded.fingerprint() == spec.fingerprint()
+
+
+# ---- folds: max(...), min(...), mean(...) over the cells a term selects
+
+ROWS = [  # two seeds per cell; a failed point is left out
+    {"task.seq_len": 5, "model.cell": "rnn", "status": "completed", "best_accuracy": 0.8},
+    {"task.seq_len": 5, "model.cell": "rnn", "status": "completed", "best_accuracy": 0.6},
+    {"task.seq_len": 5, "model.cell": "lstm", "status": "completed", "best_accuracy": 1.0},
+    {"task.seq_len": 12, "model.cell": "rnn", "status": "completed", "best_accuracy": 0.2},
+    {"task.seq_len": 12, "model.cell": "lstm", "status": "completed", "best_accuracy": 0.5},
+    {"task.seq_len": 12, "model.cell": "lstm", "status": "failed", "best_accuracy": 0.99},
+]
+AXES = ["task.seq_len", "model.cell"]
+
+
+@pytest.mark.parametrize("key, observed", [
+    ("max(best_accuracy)", 1.0),
+    ("min(best_accuracy)", 0.2),
+    ("mean(best_accuracy[cell=rnn])", 0.45),            # cells 0.7 and 0.2
+    ("max(best_accuracy[cell=lstm]) - max(best_accuracy[cell=rnn])", 0.3),
+    ("max(best_accuracy[seq_len=12]) - best_accuracy[seq_len=5, cell=rnn]", -0.2),
+])
+def test_folds_make_one_figure_of_the_cells_a_term_selects(key, observed):
+    spec, columns = spec_and_columns()
+    found = expect.check(spec, columns, {key: {"min": 0}}, "s.toml")
+    [verdict] = expect.verdicts(found, ROWS, AXES)
+    assert verdict["observed"] == pytest.approx(observed)
+    assert verdict["met"] is (observed >= 0)
+
+
+@pytest.mark.parametrize("key, fragment", [
+    ("max(max(best_accuracy))", "one max/min/mean"),
+    ("top(best_accuracy)", "is not column"),
+    ("max(best_acc)", "did you mean 'best_accuracy'"),
+])
+def test_bad_folds_name_the_key(key, fragment):
+    spec, columns = spec_and_columns()
+    with pytest.raises(ConfigError) as info:
+        expect.check(spec, columns, {key: {"min": 0}}, "s.toml")
+    assert fragment in info.value.message, str(info.value)
+
+
+def test_a_drawn_search_is_judged_by_folds_and_pins_only_its_listed_keys():
+    cfg = parse_config({**SWEEP, "sweep": {"search": "random", "trials": 3, "space": {
+        "train.lr": {"low": 0.001, "high": 0.1}, "model.cell": ["rnn", "lstm"]}}}, "s.toml")
+    spec = parse_sweep(cfg, "s.toml")
+    columns = columns_for(spec)
+    found = expect.check(spec, columns, {"max(best_accuracy[cell=lstm])": {"min": 0.9}},
+                         "s.toml")
+    rows = [{"train.lr": lr, "model.cell": cell, "status": "completed", "best_accuracy": acc}
+            for lr, cell, acc in ((0.01, "lstm", 0.95), (0.02, "lstm", 0.5),
+                                  (0.03, "rnn", 0.99))]
+    [verdict] = expect.verdicts(found, rows, spec.axes)
+    assert verdict["observed"] == pytest.approx(0.95) and verdict["met"]
+    with pytest.raises(ConfigError) as info:       # random: its draws are known up front
+        expect.check(spec, columns, {"max(best_accuracy[lr=0.01])": {"min": 0}}, "s.toml")
+    assert "train.lr takes" in info.value.message
+    pytest.importorskip("optuna")
+    tpe = parse_sweep(parse_config({**SWEEP, "sweep": {**cfg.sweep, "search": "tpe"}},
+                                   "s.toml"), "s.toml")
+    assert expect.check(tpe, columns_for(tpe), {"max(best_accuracy[cell=rnn])": {"min": 0}},
+                        "s.toml")
+    with pytest.raises(ConfigError) as info:       # tpe: drawn as it goes, nothing to pin
+        expect.check(tpe, columns_for(tpe), {"max(best_accuracy[lr=0.01])": {"min": 0}},
+                     "s.toml")
+    assert "drawn from a range" in info.value.message

@@ -6,6 +6,8 @@
     "best_accuracy[seq_len=30]" = { max = 0.2 }     # every cell with seq_len 30
     "best_accuracy[seq_len=5, hidden=32]" = { min = 0.95 }
     "best_mad[cell=rnn, seq_len=12] - best_mad[cell=lstm, seq_len=12]" = { min = 3 }
+    "max(best_accuracy)" = { min = 0.95 }           # the best cell (or trial) reaches it
+    "max(best_accuracy[cell=lstm]) - max(best_accuracy[cell=gru])" = { min = 0 }
 
 Grammar: ``term`` or ``term - term``; a term is a results.csv column (``best_<metric>``,
 ``final_<metric>``, ``val_loss``, ...) with an optional ``[axis=value, ...]`` filter (an axis
@@ -13,6 +15,9 @@ by its key, ``task.seq_len``, or its last part, ``seq_len``).  A cell is one com
 the swept values, its figure the mean over seeds (failed points left out).  A term alone
 must hold for every cell it selects (the one furthest from the band is reported); each side
 of a difference (an ordering: "lstm beats rnn by at least 3") must select exactly one cell.
+``max(term)``, ``min(term)`` and ``mean(term)`` fold the cells a term selects into one
+figure: the best cell, for instance, which is what a drawn search (``random``, ``tpe``:
+each trial a cell, filters only on keys searched from a list) is judged by.
 Checked against the sweep's axes before any point trains.  The verdicts are saved beside
 results.csv as ``expectations.json`` (:func:`save`, :func:`load`) by the sweep driver, so
 `sweep`, `verify`, the Sweep screen and `sweep-report` all read the same record.
@@ -34,12 +39,15 @@ from lstm_tui.expect import _bounds, read_verdicts, record
 FILE = "expectations.json"          # beside results.csv
 
 TERM = re.compile(r"(?P<column>[A-Za-z_]\w*)\s*(?:\[(?P<where>[^\]]*)\])?")
+FOLD = re.compile(r"(?P<fold>max|min|mean)\(\s*(?P<inner>.*?)\s*\)")
+FOLDS = {"max": max, "min": min, "mean": lambda v: sum(v) / len(v)}
 
 
 @dataclass(frozen=True)
 class Term:
     column: str
     where: tuple[tuple[str, Any], ...]      # (axis key, value)
+    fold: str = ""                          # max | min | mean over the cells, or "" (each)
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,10 @@ def check(spec: Any, columns: list[str], table: Any, source: str = "") -> list[S
         terms = tuple(_term(p, columns, values, source, where) for p in parts)
         if len(terms) == 2:
             for term in terms:
-                if _cells(term, values) != 1:
+                if not term.fold and _cells(term, values) != 1:
                     raise ConfigError(source, where, "each side of a difference must pin every "
-                                      f"swept axis to one value ({', '.join(values)})")
+                                      f"swept axis to one value ({', '.join(values)}) or "
+                                      "fold its cells: max(...), min(...), mean(...)")
         lo, hi = _bounds(bounds, source, where)
         found.append(SweepExpectation(str(key), terms, lo, hi))
     return found
@@ -93,7 +102,12 @@ def _split_minus(key: str) -> list[str]:
 
 
 def _axis_values(spec: Any) -> dict[str, list]:
+    """Each axis's values in this sweep; a drawn search's keys, their choices (a key
+    searched over a range has none to pin)."""
     values: dict[str, list] = {axis: [] for axis in spec.axes}
+    if not spec.points():           # tpe: the points are drawn as the sweep goes
+        for axis, space in getattr(spec, "random", {}).items():
+            values[axis] = list(space.choices)
     for point in spec.points():
         for axis, value in point.values.items():
             if value not in values[axis]:
@@ -103,9 +117,16 @@ def _axis_values(spec: Any) -> dict[str, list]:
 
 def _term(text: str, columns: list[str], values: dict[str, list], source: str,
           where: str) -> Term:
+    folded = FOLD.fullmatch(text)
+    if folded:
+        inner = _term(folded["inner"], columns, values, source, where)
+        if inner.fold:
+            raise ConfigError(source, where, f"{text!r}: one max/min/mean at most")
+        return Term(inner.column, inner.where, folded["fold"])
     m = TERM.fullmatch(text)
     if not m:
-        raise ConfigError(source, where, f"{text!r} is not column[axis=value, ...]")
+        raise ConfigError(source, where, f"{text!r} is not column[axis=value, ...] (or "
+                          "max(...), min(...), mean(...) of one)")
     column = m["column"]
     numeric = [c for c in columns if c not in ("point", "run", "seed", "status", "message",
                                                "key", *values)]
@@ -124,6 +145,9 @@ def _term(text: str, columns: list[str], values: dict[str, list], source: str,
             raise ConfigError(source, where, f"{item!r}: must be axis=value with a swept axis "
                               f"({', '.join(values)})")
         value = parse_value(raw.strip())
+        if not values[axis]:
+            raise ConfigError(source, where, f"{item!r}: {axis} is drawn from a range, so no "
+                              "value of it can be pinned (fold the trials: max(...))")
         if not any(_same(value, v) for v in values[axis]):
             raise ConfigError(source, where, f"{item!r}: {axis} takes "
                               f"{', '.join(map(str, values[axis]))} in this sweep")
@@ -164,10 +188,14 @@ def verdicts(found: list[SweepExpectation], rows: list[dict], axes: list[str]) -
         means = [cell_means(t, rows, axes) for t in e.terms]
         if not all(means):
             observed = None
-        elif len(e.terms) == 2:
-            observed = means[0][0] - means[1][0]
-        else:
-            observed = _worst(means[0], e.min, e.max)
+        else:    # a folded term is one figure; a plain side of a difference, its one cell
+            sides = [FOLDS[t.fold](m) if t.fold else m[0] for t, m in zip(e.terms, means)]
+            if len(e.terms) == 2:
+                observed = sides[0] - sides[1]
+            elif e.terms[0].fold:
+                observed = sides[0]
+            else:
+                observed = _worst(means[0], e.min, e.max)
         out.append(record(e.key, observed, e.min, e.max))
     return out
 
