@@ -30,7 +30,7 @@ def test_a_drawn_sweep_is_shown_as_trials_not_as_a_sparse_heatmap(tmp_path):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "6 of 6 trials in order by best accuracy" in out
-    assert "best accuracy per trial, and the best so far" in out
+    assert "best accuracy per trial (• counted, x pruned or failed) and the best so far" in out
     assert "Pareto front: 2 of 4 counted trials" in out
     assert "accuracy against params" in out
     assert "rows: " not in out and "\x1b[" not in out          # no heatmap, plain in a pipe

@@ -72,7 +72,7 @@ def test_the_terminal_shows_the_table_and_both_charts(tmp_path):
         console.print(part)
     text = console.export_text()
     assert "6 of 8 trials in order by best accuracy (higher is better)" in text
-    assert "best accuracy per trial, and the best so far" in text
+    assert "best accuracy per trial (• counted, x pruned or failed) and the best so far" in text
     assert "Pareto front: 2 of 4 counted trials (accuracy higher, params lower" in text
     assert "accuracy against params: 2 of 4 trials on the Pareto front" in text
     assert "★ the best so far improved; ◆ on the Pareto front" in text

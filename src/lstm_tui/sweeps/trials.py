@@ -242,9 +242,9 @@ def draw_trials(plt, t: Trials, colors: dict | None, legend: bool = True) -> boo
             plt.scatter([p[0] for p in points], [p[1] for p in points], label=name(label),
                         color=colors[role] if colors else "default", marker=marker)
     numbers = [x.number for x in t.trials]
-    if len(numbers) <= 12:
-        plt.xticks(numbers, [str(n) for n in numbers])
-    _pad(plt, numbers, [p[1] for p in counted + other] + ys, legend)
+    ticks = numbers[::max(1, math.ceil(len(numbers) / 8))]     # whole trial numbers
+    plt.xticks(ticks, [str(n) for n in ticks])
+    _pad(plt, numbers, [p[1] for p in counted + other] + ys)
     plt.xlabel("trial")
     return True
 
@@ -269,19 +269,19 @@ def draw_pareto(plt, t: Trials, colors: dict | None, legend: bool = True) -> boo
     log = wide([p[1] for p in points])
     if log:
         plt.xscale("log")
-    _pad(plt, [] if log else [p[1] for p in points], [p[2] for p in points], legend)
+    _pad(plt, [] if log else [p[1] for p in points], [p[2] for p in points])
     plt.xlabel(t.objectives[1][0])
     return True
 
 
-def _pad(plt, xs: Sequence[float], ys: Sequence[float], legend: bool = False) -> None:
-    """Limits a little wider than the data: no point drawn on the chart's edge, and with a
-    legend (drawn in the top-left corner, over the data) room above the data for it."""
-    for values, limit, top in ((xs, plt.xlim, 0.0), (ys, plt.ylim, 0.3 if legend else 0.0)):
+def _pad(plt, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """Limits a little wider than the data (no point drawn on the chart's edge), never
+    below zero for figures that cannot be negative (a parameter count, an accuracy)."""
+    for values, limit in ((xs, plt.xlim), (ys, plt.ylim)):
         if values:
             lo, hi = min(values), max(values)
             pad = (hi - lo) * 0.06 or abs(lo) * 0.05 or 0.05
-            limit(lo - pad, hi + pad + (hi - lo) * top)
+            limit(max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
 
 
 def pareto_title(t: Trials) -> str:
@@ -298,9 +298,11 @@ def trials_text(t: Trials, width: int = 100, height: int = 16,
     """draw_trials as a chart for the terminal; None when no trial has a figure yet."""
     from lstm_tui.sweeps.surface import plotext_figure
     plt, color = plotext_figure(width, height, color)
-    if not draw_trials(plt, t, TERMINAL if color else None):
+    # the key goes in the title: plotext draws a legend over the data's top-left corner
+    if not draw_trials(plt, t, TERMINAL if color else None, legend=False):
         return None
-    plt.title(f"{t.label} per trial, and the best so far")
+    plt.title(f"{t.label} per trial (• counted, x pruned or failed) and the best so far "
+              f"({'line' if color else '+'})")
     return plt.build()
 
 
@@ -309,9 +311,9 @@ def pareto_text(t: Trials, width: int = 100, height: int = 16,
     """draw_pareto as a chart for the terminal; None with one objective or no figures."""
     from lstm_tui.sweeps.surface import plotext_figure
     plt, color = plotext_figure(width, height, color)
-    if not draw_pareto(plt, t, TERMINAL if color else None):
+    if not draw_pareto(plt, t, TERMINAL if color else None, legend=False):
         return None
-    plt.title(pareto_title(t))
+    plt.title(pareto_title(t) + " (◆, joined)")
     return plt.build()
 
 
