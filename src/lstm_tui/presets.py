@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_tui.config import ConfigError
+from lstm_tui.config import ConfigError, suggest
 
 
 def presets_dir() -> Path:
@@ -54,5 +54,8 @@ def resolve_preset(ref: str) -> Path:
         for shipped in preset_files():
             if shipped.name == name:
                 return shipped
-    names = ", ".join(p.name for p in shipped_presets())
-    raise ConfigError(str(ref), "", f"no such preset file (shipped presets: {names})")
+    shipped = [p.name for p in shipped_presets()]
+    hint = suggest(Path(name).stem, shipped) if len(path.parts) == 1 else None
+    extra = f"did you mean {hint!r}? " if hint else ""
+    raise ConfigError(str(ref), "", f"no such preset file ({extra}shipped presets: "
+                      f"{', '.join(shipped)})")

@@ -33,3 +33,14 @@ def test_shipped_presets_are_found_by_name():
             "adding_problem", "copy_task"} <= names
     assert resolve_preset("nth_element_lstm") == PRESETS / "nth_element_lstm.toml"
     assert resolve_preset("nth_element_lstm.toml") == PRESETS / "nth_element_lstm.toml"
+
+
+def test_a_misspelt_shipped_preset_name_gets_a_did_you_mean():
+    from lstm_tui.config import ConfigError
+    from lstm_tui.presets import resolve_preset
+    with pytest.raises(ConfigError) as info:
+        resolve_preset("nth_element_lstn")
+    assert "did you mean 'nth_element_lstm'?" in info.value.message
+    with pytest.raises(ConfigError) as info:
+        resolve_preset("zzzz")
+    assert "did you mean" not in info.value.message
