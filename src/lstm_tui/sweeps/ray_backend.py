@@ -51,7 +51,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import error_line, first_line
 from lstm_tui.runs.store import RunWriter
-from lstm_tui.sweeps.backends import (PointDone, PointTask, ProgressListener, Report,
+from lstm_tui.sweeps.backends import (More, PointDone, PointTask, ProgressListener, Report,
                                       StopCheck, done_from, ensemble_jobs, fan_out, open_point)
 
 FLUSH_EVERY = 0.25       # seconds between two batches of one task's events
@@ -386,8 +386,9 @@ class Driver:
 
     def __init__(self, ray, remote, jobs: Sequence[Sequence[PointTask]], options: RayOptions,
                  report: Report, should_stop: StopCheck, *, workers: int = 1,
-                 fixed_capacity: bool = False):
+                 fixed_capacity: bool = False, more: More | None = None):
         self.ray, self.remote, self.options = ray, remote, options
+        self.more = more              # an adaptive search's source of points (backends.More)
         self.report, self.should_stop = report, should_stop
         self.workers, self.fixed_capacity = workers, fixed_capacity
         self.waiting: deque[_Job] = deque()
@@ -401,7 +402,7 @@ class Driver:
     # -- the loop
     def run(self) -> None:
         try:
-            while self.waiting or self.running:
+            while self.feed() or self.waiting or self.running:
                 if self.should_stop():
                     self.stop(report=True)
                     return
@@ -416,6 +417,16 @@ class Driver:
         except BaseException:
             self.stop(report=False)      # a forced stop: folders say interrupted
             raise
+
+    def feed(self) -> bool:
+        """Top the jobs up to capacity from `more` (after the last results were reported);
+        whether any came."""
+        free = self.capacity() - len(self.running) - len(self.waiting)
+        if self.more is None or free < 1 or self.should_stop():
+            return False
+        fed = self.more(free)
+        self.add([[t] for t in fed])
+        return bool(fed)
 
     def capacity(self) -> int:
         """How many jobs to keep in flight: `workers` on a local instance; on a cluster,
@@ -562,13 +573,14 @@ class RayBackend:
         if self.options.ensemble:
             self.name = "ray+ensemble"
 
-    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck,
+            more: More | None = None) -> None:
         self._check_devices(tasks)
         ray, started = connect(self.options, self.workers)
         try:
             self._check_resources(ray)
             driver = Driver(ray, _remote_job(ray), [], self.options, report, should_stop,
-                            workers=self.workers, fixed_capacity=started)
+                            workers=self.workers, fixed_capacity=started, more=more)
             jobs = (ensemble_jobs(tasks, driver.capacity()) if self.options.ensemble
                     else [[t] for t in tasks])
             driver.add(jobs)
