@@ -172,3 +172,26 @@ def test_parallel_tpe_on_a_local_ray_instance(tmp_path):
     finally:
         if started:
             ray.shutdown()
+
+
+# ---------------------------------------------------------------- the pool's feed
+
+@pytest.mark.slow
+def test_a_fed_pool_survives_a_dead_worker_and_keeps_asking(tmp_path):
+    from lstm_tui.sweeps import backends
+    from tests.unit.test_sweeps_runner import _crashing_job
+    cfg, _ = _spec()
+    pending = [backends.PointTask(f"k{i}", i, cfg, f"/nonexistent/{i}", "tpe")
+               for i in range(4)]
+    asked, got = [], []
+
+    def feed(free):
+        fed = [[pending.pop(0)] for _ in range(min(free, len(pending)))]
+        asked.append((free, len(fed)))
+        return fed
+
+    backends.run_pool([], _crashing_job, 2, got.append, lambda: False, feed=feed)
+    done = {m.key: m.status for m in got if isinstance(m, backends.PointDone)}
+    assert done == {"k0": "failed", "k1": "completed", "k2": "completed", "k3": "completed"}
+    assert asked[0] == (2, 2) and all(free <= 2 for free, _ in asked)
+    assert asked[-1][1] == 0                  # it ends when the feed has nothing left
