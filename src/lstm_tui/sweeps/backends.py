@@ -17,8 +17,8 @@ The backend is done when nothing is in flight and ``more`` gives nothing.
 
 A new backend (Ray, say) is one module with a class ``X(workers, spec)`` — `spec` is the
 :class:`~lstm_tui.sweeps.spec.SweepSpec`, whose ``cpus``, ``gpus`` and ``retries`` are
-for schedulers — having ``name``, ``workers`` and ``run(tasks, report, should_stop,
-more=None)``,
+for schedulers — having ``name``, ``workers`` and ``run(tasks, report, should_stop)``
+(and ``more=None`` to take an adaptive search's points: sequential, processes, ray),
 plus one line in :data:`BACKENDS` (imported only when chosen).  Points are trained with
 :func:`train_point` (or :func:`train_group`) wherever they run, so run folders are the
 same whatever the backend.
