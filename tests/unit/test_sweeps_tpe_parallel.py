@@ -195,3 +195,18 @@ def test_a_fed_pool_survives_a_dead_worker_and_keeps_asking(tmp_path):
     assert done == {"k0": "failed", "k1": "completed", "k2": "completed", "k3": "completed"}
     assert asked[0] == (2, 2) and all(free <= 2 for free, _ in asked)
     assert asked[-1][1] == 0                  # it ends when the feed has nothing left
+
+
+def test_a_missing_device_is_bad_input_before_any_trial(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    from lstm_tui.config import parse_config
+    from lstm_tui.sweeps.spec import parse_sweep
+    from tests.unit.test_sweeps_tpe import SPACE, TASK
+    cfg = parse_config({"task": TASK, "train": {"device": "cuda"},
+                        "sweep": {"search": "tpe", "trials": 2, "space": SPACE}}, "tpe.toml")
+    with pytest.raises(ConfigError, match="cuda"):
+        run_sweep("tpe.toml", cfg, parse_sweep(cfg, "tpe.toml"), tmp_path,
+                  backend="processes", workers=2)
+    assert not any(tmp_path.iterdir())

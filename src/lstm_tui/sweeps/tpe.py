@@ -45,6 +45,7 @@ Optuna is imported here only: ``pip install 'lstm-lab[optuna]'``.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig
@@ -53,7 +54,8 @@ from lstm_tui.runs.store import (SUMMARY, atomic_write_text, clean_stale_tmp, re
 from lstm_tui.sweeps import objectives
 from lstm_tui.sweeps.backends import PointDone, PointTask, make_backend
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,
-                                    SweepResult, SweepStarted, _Lock, _number_or_none,
+                                    SweepResult, SweepStarted, _check_devices, _Lock,
+                                    _number_or_none,
                                     _sweep_toml, _write_results, build_row, columns_for,
                                     make_sweep_dir, run_dir_name)
 from lstm_tui.sweeps.spec import Point, SweepSpec, make_point
@@ -119,6 +121,8 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
         raise ConfigError(spec.source, "sweep.scheduler", f"{spec.scheduler!r} needs a backend "
                           f"that stops points early; {impl.name} cannot yet (use scheduler = "
                           f"\"none\" or --backend processes)")
+    if not getattr(impl, "remote", False):      # a device this machine lacks: bad input now
+        _check_devices([SimpleNamespace(config=spec.base)], spec.source)
     optuna = _optuna()
     from optuna.trial import TrialState
     listen = listener or (lambda event: None)
