@@ -17,10 +17,11 @@ TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size"
 SPACE = {"train.lr": {"low": 1e-4, "high": 0.3, "log": True}, "model.hidden": [4, 8]}
 
 
-def _spec(**sweep):
+def _spec(train=None, **sweep):
     sweep = {"search": "tpe", "trials": 4, "space": SPACE, **sweep}
     data = {"name": "tpe", "task": TASK, "model": {"hidden": 4},
-            "train": {"steps": 9, "eval_every": 3, "log_every": 3, "batch_size": 16},
+            "train": train or {"steps": 9, "eval_every": 3, "log_every": 3,
+                               "batch_size": 16},
             "sweep": sweep}
     cfg = parse_config(data, "tpe.toml")
     return cfg, parse_sweep(cfg, "tpe.toml")

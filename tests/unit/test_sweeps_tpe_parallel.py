@@ -39,11 +39,13 @@ def test_parallel_tpe_on_processes_keeps_two_trials_in_flight_and_tells_each(tmp
     result = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="processes", workers=2,
                        listener=seen.append)
     assert result.complete and [r["point"] for r in result.rows] == [0, 1, 2, 3]
-    assert _in_flight_most(seen) == 2
+    assert 1 <= _in_flight_most(seen) <= 2
     assert seen[0].backend == "processes" and seen[0].workers == 2
     study = _study(result.sweep_dir)
     assert len(study.trials) == 4           # never more drawn than `trials`
     by_number = {t.number: t for t in study.trials}
+    # two asked before any was told (both slots filled at once)
+    assert by_number[1].datetime_start < by_number[0].datetime_complete
     for row in result.rows:
         trial = by_number[row["point"]]
         assert trial.params == {"train.lr": row["train.lr"], "model.hidden": row["model.hidden"]}
@@ -56,15 +58,19 @@ def test_parallel_tpe_on_processes_keeps_two_trials_in_flight_and_tells_each(tmp
 
 @pytest.mark.slow
 def test_a_stopped_parallel_tpe_sweep_trains_its_running_trials_again(tmp_path):
-    cfg, spec = _spec()
+    cfg, spec = _spec(train={"steps": 200, "eval_every": 50, "log_every": 50,
+                             "batch_size": 16},       # lrs that never diverge at once
+                      space={"train.lr": {"low": 1e-3, "high": 1e-2}, "model.hidden": [4, 8]})
     seen = []
+    # stop as the third trial starts: one trial has ended and the third (200 steps
+    # ahead of it) is left running
     first = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="processes", workers=2,
                       listener=seen.append,
-                      should_stop=lambda: any(isinstance(e, PointFinished) for e in seen))
-    assert not first.complete
+                      should_stop=lambda: sum(isinstance(e, PointStarted) for e in seen) >= 3)
+    assert not first.complete and first.done >= 1
     before = {t.number: (t.state.name, t.params) for t in _study(first.sweep_dir).trials}
     running = [n for n, (state, _) in before.items() if state == "RUNNING"]
-    assert running and len(before) <= 3
+    assert 2 in running and len(before) in (3, 4)   # 3 too when 0 and 1 ended together
     rest = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="processes", workers=2)
     assert rest.complete
     after = {t.number: (t.state.name, t.params) for t in _study(rest.sweep_dir).trials}
@@ -160,7 +166,8 @@ def test_parallel_tpe_on_a_local_ray_instance(tmp_path):
         ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR",
                  log_to_driver=False)
     try:
-        cfg, spec = _spec(trials=3)
+        cfg, spec = _spec(trials=3, space={"train.lr": {"low": 1e-3, "high": 1e-2},
+                                           "model.hidden": [4, 8]})
         seen = []
         result = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="ray", workers=2,
                            listener=seen.append)
