@@ -116,7 +116,8 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
     if impl.name not in PARALLEL:
         raise ConfigError("--backend", "backend", f"search = \"tpe\" draws its trials one by "
                           f"one, and {impl.name} batches points known up front: use "
-                          f"{', '.join(PARALLEL)}")
+                          f"{', '.join(PARALLEL)} (or search = \"random\", which any "
+                          f"backend runs)")
     if spec.scheduler != "none" and not hasattr(impl, "pruner"):
         raise ConfigError(spec.source, "sweep.scheduler", f"{spec.scheduler!r} needs a backend "
                           f"that stops points early; {impl.name} cannot yet (use scheduler = "
