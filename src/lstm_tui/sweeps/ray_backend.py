@@ -421,10 +421,10 @@ class Driver:
     def feed(self) -> bool:
         """Top the jobs up to capacity from `more` (after the last results were reported);
         whether any came."""
-        free = self.capacity() - len(self.running) - len(self.waiting)
-        if self.more is None or free < 1 or self.should_stop():
+        if self.more is None or self.should_stop():
             return False
-        fed = self.more(free)
+        free = self.capacity() - len(self.running) - len(self.waiting)
+        fed = self.more(free) if free > 0 else []
         self.add([[t] for t in fed])
         return bool(fed)
 
