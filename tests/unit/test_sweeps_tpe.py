@@ -17,10 +17,12 @@ TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size"
 SPACE = {"train.lr": {"low": 1e-4, "high": 0.3, "log": True}, "model.hidden": [4, 8]}
 
 
-def _spec(**sweep):
+def _spec(train=None, **sweep):
+    sweep = {"search": "tpe", "trials": 4, "space": SPACE, **sweep}
     data = {"name": "tpe", "task": TASK, "model": {"hidden": 4},
-            "train": {"steps": 9, "eval_every": 3, "log_every": 3, "batch_size": 16},
-            "sweep": {"search": "tpe", "trials": 4, "space": SPACE, **sweep}}
+            "train": train or {"steps": 9, "eval_every": 3, "log_every": 3,
+                               "batch_size": 16},
+            "sweep": sweep}
     cfg = parse_config(data, "tpe.toml")
     return cfg, parse_sweep(cfg, "tpe.toml")
 
@@ -103,10 +105,3 @@ def test_tpe_without_optuna_says_how_to_install_it(monkeypatch):
         _spec()
     assert info.value.key == "sweep.search"
     assert "pip install 'lstm-lab[optuna]'" in info.value.message
-
-
-def test_tpe_refuses_a_parallel_backend(tmp_path):
-    pytest.importorskip("optuna")
-    cfg, spec = _spec()
-    with pytest.raises(ConfigError, match="sequential"):
-        run_sweep("tpe.toml", cfg, spec, tmp_path, backend="processes", workers=2)

@@ -9,9 +9,16 @@ step) and exactly one :class:`PointDone` per point it trained.  Points it never 
 results.csv; each point's run folder is written by a RunWriter where the point trains,
 so every point is a normal run in the store.
 
+An adaptive search (sweeps.tpe) knows its points only as results come in: it passes
+``more``, a :data:`More` callable the backend calls whenever it has free slots (``more(n)``
+returns up to n new tasks, [] when there are none yet or left), after reporting the
+results that freed them, so the search can tell a result before it draws the next point.
+The backend is done when nothing is in flight and ``more`` gives nothing.
+
 A new backend (Ray, say) is one module with a class ``X(workers, spec)`` — `spec` is the
 :class:`~lstm_tui.sweeps.spec.SweepSpec`, whose ``cpus``, ``gpus`` and ``retries`` are
-for schedulers — having ``name``, ``workers`` and ``run(tasks, report, should_stop)``,
+for schedulers — having ``name``, ``workers`` and ``run(tasks, report, should_stop)``
+(and ``more=None`` to take an adaptive search's points: sequential, processes, ray),
 plus one line in :data:`BACKENDS` (imported only when chosen).  Points are trained with
 :func:`train_point` (or :func:`train_group`) wherever they run, so run folders are the
 same whatever the backend.
@@ -89,6 +96,7 @@ class PointDone:
 Message = Union[PointStarted, PointProgress, PointDone]
 Report = Callable[[Message], None]
 StopCheck = Callable[[], bool]
+More = Callable[[int], list[PointTask]]      # up to n more tasks; [] for none now
 
 
 class Backend(Protocol):
@@ -96,7 +104,8 @@ class Backend(Protocol):
     name: str
     workers: int
 
-    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck,
+            more: More | None = None) -> None:
         ...
 
 
@@ -247,6 +256,19 @@ def train_group(tasks: Sequence[PointTask], report: Report,
     return [done_from(t.key, r) for t, r in zip(tasks, results)]
 
 
+def _fed(tasks: Sequence[PointTask], more: More | None, should_stop: StopCheck):
+    """The tasks one after another, then `more`'s one at a time, until a stop."""
+    for task in tasks:
+        if should_stop():
+            return
+        yield task
+    while more is not None and not should_stop():
+        fed = more(1)
+        if not fed:
+            return
+        yield from fed
+
+
 # ---------------------------------------------------------------- local backends
 
 class Sequential:
@@ -257,11 +279,10 @@ class Sequential:
         self.workers = 1
         self.pruner = None          # a sweeps.scheduler.Pruner, set by the driver
 
-    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck,
+            more: More | None = None) -> None:
         link = LocalLink(self.pruner) if self.pruner else None
-        for task in tasks:
-            if should_stop():
-                return
+        for task in _fed(tasks, more, should_stop):
             report(train_point(task, report, should_stop, link))
 
 
@@ -274,9 +295,11 @@ class Processes:
         self.pruner = None
         self.devices = getattr(spec, "devices", None)   # --devices 0,1 (placement.claim)
 
-    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck,
+            more: More | None = None) -> None:
+        feed = (lambda n: [[t] for t in more(n)]) if more is not None else None
         run_pool([[t] for t in tasks], _points_job, self.workers, report, should_stop,
-                 self.pruner, self.devices)
+                 self.pruner, self.devices, feed)
 
 
 class Ensemble:
@@ -398,13 +421,16 @@ def _exit_if_cuda_broken(results: list[PointDone]) -> list[PointDone]:
 
 def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[PointDone]],
              workers: int, report: Report, should_stop: StopCheck, pruner=None,
-             devices: list[int] | None = None) -> None:
+             devices: list[int] | None = None,
+             feed: Callable[[int], list[list[PointTask]]] | None = None) -> None:
     """Run `job` over `jobs` in a spawn pool, relaying worker messages to `report`.
 
     Workers send throttled progress through one queue; results come back as futures.  A
     worker that dies (killed, out of memory) breaks the pool: the points it had started
     are recorded as failed, the others go to a fresh pool.  With a `pruner`, workers'
-    evaluations go to it and its verdicts back through a manager's dict.
+    evaluations go to it and its verdicts back through a manager's dict.  With a `feed`
+    (an adaptive search), at most `workers` jobs are in flight and ``feed(free)`` is asked
+    for more each time results have been reported.
     """
     ctx = mp.get_context("spawn")
     messages = ctx.Queue()
@@ -439,16 +465,19 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
 
     remaining = list(jobs)
     try:
-        while remaining:
-            with ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=ctx,
+        while remaining or feed is not None:
+            size = workers if feed is not None else min(workers, len(remaining))
+            with ProcessPoolExecutor(max_workers=size, mp_context=ctx,
                                      initializer=_init_worker,
                                      initargs=(messages, stop, workers, slots, verdicts,
                                                pruner.metric if pruner else "",
                                                devices)) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
+                more = (lambda free, pool=pool: {pool.submit(job, j): j for j in feed(free)}) \
+                    if feed is not None else None
                 try:
-                    remaining = _drive(futures, started, finished, relay, drain, stop,
-                                       should_stop)
+                    remaining, broken = _drive(futures, started, finished, relay, drain,
+                                               stop, should_stop, more, workers)
                 except BaseException:
                     # a forced stop (second Ctrl-C): workers stop at their next step, so
                     # leaving this block (which waits for them) is quick
@@ -457,7 +486,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
                         f.cancel()
                     raise
             drain()
-            if stop.is_set():
+            if stop.is_set() or not (remaining or broken):  # done (a fed pool ends empty)
                 break
     finally:
         stop.set()
@@ -467,11 +496,20 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
 
 
 def _drive(futures: dict, started: set[str], finished: set[str], relay: Report,
-           drain: Callable[[], None], stop, should_stop: StopCheck) -> list[list[PointTask]]:
-    """Wait on a pool's futures, relaying results; returns the jobs to run again in a
-    fresh pool when a worker died (the pool is then broken)."""
+           drain: Callable[[], None], stop, should_stop: StopCheck,
+           more: Callable[[int], dict] | None = None,
+           workers: int = 1) -> tuple[list[list[PointTask]], bool]:
+    """Wait on a pool's futures, relaying results (and topping them up to `workers` from
+    `more` after each round of results); returns the jobs to run again in a fresh pool
+    and whether a worker died (the pool is then broken)."""
     again: list[list[PointTask]] = []
-    while futures:
+    broken = False
+    while True:
+        if more is not None and not broken and not stop.is_set() and not should_stop() \
+                and len(futures) < workers:
+            futures.update(more(workers - len(futures)))
+        if not futures:
+            break
         done, _ = wait(futures, timeout=POLL, return_when=FIRST_COMPLETED)
         drain()
         if should_stop() and not stop.is_set():
@@ -485,6 +523,7 @@ def _drive(futures: dict, started: set[str], finished: set[str], relay: Report,
             try:
                 results = f.result()
             except BrokenProcessPool:
+                broken = True
                 lost = [t for t in tasks if t.key not in finished]
                 again += _after_crash(lost, started, relay)
                 continue
@@ -497,7 +536,7 @@ def _drive(futures: dict, started: set[str], finished: set[str], relay: Report,
             for r in results:
                 if r.key not in finished:
                     relay(r)
-    return again
+    return again, broken
 
 
 def _after_crash(tasks: Iterable[PointTask], started: set[str],

@@ -60,7 +60,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import error_line, first_line
 from lstm_tui.runs.store import RunWriter
-from lstm_tui.sweeps.backends import (PointDone, PointTask, ProgressListener, Report,
+from lstm_tui.sweeps.backends import (More, PointDone, PointTask, ProgressListener, Report,
                                       StopCheck, done_from, ensemble_jobs, fan_out, open_point)
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval, PruneAgent, QueueLink
 
@@ -449,8 +449,10 @@ class Driver:
 
     def __init__(self, ray, remote, jobs: Sequence[Sequence[PointTask]], options: RayOptions,
                  report: Report, should_stop: StopCheck, *, workers: int = 1,
-                 fixed_capacity: bool = False, pruner=None, board=None):
+                 fixed_capacity: bool = False, pruner=None, board=None,
+                 more: More | None = None):
         self.ray, self.remote, self.options = ray, remote, options
+        self.more = more              # an adaptive search's source of points (backends.More)
         self.report, self.should_stop = report, should_stop
         self.pruner, self.board = pruner, board
         self.workers, self.fixed_capacity = workers, fixed_capacity
@@ -465,7 +467,7 @@ class Driver:
     # -- the loop
     def run(self) -> None:
         try:
-            while self.waiting or self.running:
+            while self.feed() or self.waiting or self.running:
                 if self.should_stop():
                     self.stop(report=True)
                     return
@@ -511,6 +513,16 @@ class Driver:
         at = next((i for i, job in enumerate(self.waiting) if self.rank(job) > self.rank(back)),
                   len(self.waiting))
         self.waiting.insert(at, back)
+
+    def feed(self) -> bool:
+        """Top the jobs up to capacity from `more` (after the last results were reported);
+        whether any came."""
+        if self.more is None or self.should_stop():
+            return False
+        free = self.capacity() - len(self.running) - len(self.waiting)
+        fed = self.more(free) if free > 0 else []
+        self.add([[t] for t in fed])
+        return bool(fed)
 
     def capacity(self) -> int:
         """How many jobs to keep in flight: `workers` on a local instance; on a cluster,
@@ -676,7 +688,8 @@ class RayBackend:
         if self.options.ensemble:
             self.name = "ray+ensemble"
 
-    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck) -> None:
+    def run(self, tasks: Sequence[PointTask], report: Report, should_stop: StopCheck,
+            more: More | None = None) -> None:
         self._check_devices(tasks)
         ray, started = connect(self.options, self.workers)
         board = None
@@ -686,7 +699,7 @@ class RayBackend:
                 board = ray.remote(num_cpus=0)(VerdictBoard).remote()
             driver = Driver(ray, _remote_job(ray), [], self.options, report, should_stop,
                             workers=self.workers, fixed_capacity=started,
-                            pruner=self.pruner, board=board)
+                            pruner=self.pruner, board=board, more=more)
             # the tasks come in the pruning order (runner): jobs keep it
             jobs = (ensemble_jobs(tasks, driver.capacity()) if self.options.ensemble
                     else [[t] for t in tasks])

@@ -1,8 +1,9 @@
-"""search = "tpe": points drawn one after another by Optuna's TPE sampler.
+"""search = "tpe": points drawn by Optuna's TPE sampler as results come in.
 
     [sweep]
     search = "tpe"
     trials = 40
+    metrics = ["accuracy", "params"]     # optional: several objectives, a Pareto front
     [sweep.space]
     "train.lr" = { low = 1e-4, high = 1e-1, log = true }
     "model.hidden" = [8, 16, 32, 64]
@@ -10,10 +11,33 @@
 The sweep folder is the grid sweep's (sweep.toml, results.csv, one run folder per
 trial, named by trial number) plus ``study.journal``: the study in Optuna's journal
 file storage, a plain append-only file.  The driver is its only user (the sweep's OS
-lock) and the only writer of the run folders and results.csv; each trial trains as a
-normal point (``backends.train_point``), so `runs`, `compare`, `sweep-report` and the
-scheduler (``scheduler = "asha"|"median"``: a pruned trial is told PRUNED) work as for a
-grid.  Resume: the same command reloads the study; a trial left running by a stop is
+lock) and the only writer of results.csv; each trial trains as a normal point through
+the backend, so `runs`, `compare` and `sweep-report` work as for a grid.
+
+Parallel trials (``--backend processes --workers N``, ``--backend ray``): the backend
+keeps N trials in flight and asks :func:`run_tpe`'s ``more`` for new ones whenever a
+slot frees, after reporting the results that freed it: the study is told each result
+as it comes, then asked for the next point (ask several, tell as they finish).  The
+sampler's constant liar counts the trials still training as bad ones, so the workers
+spread out.  With N > 1 the points drawn depend on which trials finish first, so two
+runs of one preset may draw different points (inherent in parallel adaptive search;
+with one worker the draws are reproducible).  The ensemble backends batch points known
+up front and are refused.
+
+Several objectives (``metrics = [...]``): the study has one direction per objective and
+is told each trial's figures (``objectives.value``: best_<metric>, or the params
+column); a trial missing one is told FAIL.
+
+Pruning (``scheduler = "asha"|"median"``) works as for a grid; the pruning order is the
+trial number order, each trial joining it when it is drawn, and a trial started after
+every earlier one, so a verdict never waits on a trial that has not started.  What it
+decides is fixed by the metrics given the points, but with parallel trials the points
+themselves depend on timing (above).  A pruned trial is told PRUNED.  With several
+objectives the scheduler prunes by the first one (``metric``), as for a grid: a point
+pruned for a poor metric is then missing from the front even if it was small, so use
+``scheduler = "none"`` when the cheap end of the front matters.
+
+Resume: the same command reloads the study; a trial left running by a stop is
 trained again (or told from its run folder when it had ended), never drawn anew.
 Optuna is imported here only: ``pip install 'lstm-lab[optuna]'``.
 """
@@ -21,20 +45,24 @@ Optuna is imported here only: ``pip install 'lstm-lab[optuna]'``.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.runs.store import (SUMMARY, atomic_write_text, clean_stale_tmp, read_jsonl,
                                  read_summary)
-from lstm_tui.sweeps.backends import PointDone, PointTask, train_point
+from lstm_tui.sweeps import objectives
+from lstm_tui.sweeps.backends import PointDone, PointTask, make_backend
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,
-                                    SweepResult, SweepStarted, _Lock, _number_or_none,
+                                    SweepResult, SweepStarted, _check_devices, _Lock,
+                                    _number_or_none,
                                     _sweep_toml, _write_results, build_row, columns_for,
                                     make_sweep_dir, run_dir_name)
 from lstm_tui.sweeps.spec import Point, SweepSpec, make_point
 
 STUDY_FILE = "study.journal"
-GOOD = ("completed", "stopped_early")      # told COMPLETE with the point's best metric
+GOOD = objectives.GOOD      # told COMPLETE with the point's figures (one per objective)
+PARALLEL = ("sequential", "processes", "ray")   # backends that take trials as they are drawn
 
 
 def _optuna():
@@ -51,11 +79,18 @@ def _study(optuna, sweep_dir: Path, spec: SweepSpec):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
     storage = JournalStorage(JournalFileBackend(str(sweep_dir / STUDY_FILE)))
-    study = optuna.create_study(
-        study_name=sweep_dir.name, storage=storage, load_if_exists=True,
-        direction="maximize" if spec.goal == "max" else "minimize")
-    # seeded by the trials so far: a resumed study does not draw its first points again
-    study.sampler = optuna.samplers.TPESampler(seed=spec.random_seed + len(study.trials))
+    directions = ["maximize" if goal == "max" else "minimize" for _, goal in spec.objectives]
+    study = optuna.create_study(study_name=sweep_dir.name, storage=storage,
+                                load_if_exists=True, directions=directions)
+    # TPESampler for one objective and several alike (Optuna >= 4 ranks a multi-objective
+    # history by non-domination and hypervolume contribution): one sampler, one behaviour,
+    # and it learns from the first trials on, where NSGA-II needs whole generations (tens of
+    # trials) before its search differs from random — a sweep here has 20-50 trials.
+    # constant_liar: trials still training count as bad ones, so parallel workers are not
+    # all sent to the same spot (no effect when trials run one at a time).
+    # Seeded by the trials so far: a resumed study does not draw its first points again.
+    study.sampler = optuna.samplers.TPESampler(seed=spec.random_seed + len(study.trials),
+                                               constant_liar=True)
     return study
 
 
@@ -77,9 +112,18 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
             listener: Callable[[Any], None] | None = None,
             should_stop: Callable[[], bool] = lambda: False) -> SweepResult:
     """Draw and train `spec.trials` points (resumable; see the module doc)."""
-    if backend != "sequential" or workers != 1:
-        raise ConfigError("--backend", "backend", "search = \"tpe\" trains its trials one "
-                          "after another: use the sequential backend (one worker)")
+    impl = make_backend(backend, workers, spec)
+    if impl.name not in PARALLEL:
+        raise ConfigError("--backend", "backend", f"search = \"tpe\" draws its trials one by "
+                          f"one, and {impl.name} batches points known up front: use "
+                          f"{', '.join(PARALLEL)} (or search = \"random\", which any "
+                          f"backend runs)")
+    if spec.scheduler != "none" and not hasattr(impl, "pruner"):
+        raise ConfigError(spec.source, "sweep.scheduler", f"{spec.scheduler!r} needs a backend "
+                          f"that stops points early; {impl.name} cannot yet (use scheduler = "
+                          f"\"none\" or --backend processes)")
+    if not getattr(impl, "remote", False):      # a device this machine lacks: bad input now
+        _check_devices([SimpleNamespace(config=spec.base)], spec.source)
     optuna = _optuna()
     from optuna.trial import TrialState
     listen = listener or (lambda event: None)
@@ -91,10 +135,12 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
         study = _study(optuna, sweep_dir, spec)
         pruner = None
         if spec.scheduler != "none":
-            from lstm_tui.sweeps.scheduler import LocalLink, Pruner
+            from lstm_tui.sweeps.scheduler import Pruner
             pruner = Pruner(spec.scheduler, spec.grace, spec.reduction, spec.goal,
                             spec.metric, [])
+            impl.pruner = pruner
         points: dict[int, Point] = {}
+        by_key: dict[str, Point] = {}
         rows: dict[str, dict] = {}
         redo: list[int] = []
 
@@ -102,15 +148,17 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
             return sweep_dir / run_dir_name(point, spec.trials)
 
         def add(point: Point) -> None:
-            points[point.index] = point
+            """A trial joins the sweep, and the pruning order (trial number order: every
+            trial starts after the ones before it, so a verdict never waits on a later one)."""
+            points[point.index] = by_key[point.key] = point
             if pruner is not None:
                 pruner.rank[point.key] = len(pruner.order)
                 pruner.order.append(point.key)
 
         def tell(number: int, row: dict) -> None:
-            value = row.get(f"best_{spec.metric}")
-            if row["status"] in GOOD and isinstance(value, (int, float)):
-                study.tell(number, float(value))
+            values = [objectives.value(row, m) for m, _ in spec.objectives]
+            if row["status"] in GOOD and all(v is not None for v in values):
+                study.tell(number, values if len(values) > 1 else values[0])
             elif row["status"] == "pruned":
                 study.tell(number, state=TrialState.PRUNED)
             else:
@@ -130,18 +178,28 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
                         _number_or_none(r.get(spec.metric))
                         for r in read_jsonl(folder(point) / METRICS) if r.get("split") == "val"])
             else:
-                redo.append(t.number)
+                redo.append(t.number)     # left running by a stop: trained again, not redrawn
         ordered = lambda: [points[n] for n in sorted(points)]   # noqa: E731
         _write_results(sweep_dir, columns, rows, ordered())
         listen(SweepStarted(sweep_dir, spec.name, spec.trials, len(rows),
                             spec.trials - len(rows), tuple(spec.axes), spec.metric, spec.goal,
-                            "sequential", 1))
-        link = LocalLink(pruner) if pruner is not None else None
-        interrupted = False
-        while not should_stop():
-            if redo:
-                point = points[redo.pop(0)]
-            elif len(study.trials) < spec.trials:
+                            impl.name, getattr(impl, "workers", workers)))
+        state = {"interrupted": False}
+
+        def task(point: Point) -> PointTask:
+            return PointTask(point.key, point.index, point.config, str(folder(point)),
+                             spec.name)
+
+        def more(free: int) -> list[PointTask]:
+            """Up to `free` trials: those a stop left running first, then new ones asked
+            of the study (which has been told every result reported so far)."""
+            fed = []
+            while len(fed) < free and not should_stop():
+                if redo:
+                    fed.append(task(points[redo.pop(0)]))
+                    continue
+                if len(study.trials) >= spec.trials:
+                    break
                 trial = study.ask()
                 try:
                     point = make_point(spec, trial.number, _suggest(trial, spec))
@@ -149,25 +207,30 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
                     study.tell(trial, state=TrialState.FAIL)
                     raise
                 add(point)
-            else:
-                break
-            task = PointTask(point.key, point.index, point.config, str(folder(point)),
-                             spec.name)
-            done: PointDone = train_point(task, _progress(listen), should_stop, link)
-            if done.status not in DONE:           # interrupted: trained again on resume
-                interrupted = True
-                break
-            row = build_row(point, folder(point), spec, columns, done.status, done.message)
+                fed.append(task(point))
+            return fed
+
+        def report(msg) -> None:
+            point = by_key.get(msg.key)
+            if point is None or msg.key in rows:
+                return                                   # a late message of a finished trial
+            if not isinstance(msg, PointDone):
+                listen(msg)
+                return
+            if msg.status not in DONE:     # interrupted: left RUNNING, trained again on resume
+                state["interrupted"] = True
+                return
+            row = build_row(point, folder(point), spec, columns, msg.status, msg.message)
             rows[point.key] = row
             tell(point.index, row)
             _write_results(sweep_dir, columns, rows, ordered())
             listen(PointFinished(point.key, point.index, point.label(), row, len(rows),
                                  spec.trials))
-        listen(SweepFinished(len(rows), spec.trials, interrupted or len(rows) < spec.trials))
+
+        if not should_stop():
+            impl.run([], report, should_stop, more=more)
+        listen(SweepFinished(len(rows), spec.trials,
+                             state["interrupted"] or len(rows) < spec.trials))
     result_rows = [rows[p.key] for p in ordered() if p.key in rows]
     return SweepResult(sweep_dir, result_rows, columns, spec.trials, len(rows), spec.metric,
                        spec.goal, spec.axes)
-
-
-def _progress(listen: Callable[[Any], None]) -> Callable[[Any], None]:
-    return lambda msg: None if isinstance(msg, PointDone) else listen(msg)
