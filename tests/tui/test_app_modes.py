@@ -48,3 +48,32 @@ async def test_footers_fit_and_say_each_key_once(app):
         await pilot.pause()
         said = [k.description for k in app.screen.query_one("Footer").query("FooterKey")]
         assert said.count("Sample") == 1 and "Mark ↓" in said
+
+
+async def test_a_sweep_preset_loaded_in_the_lab_opens_in_the_sweep_screen(tmp_path, fake_trainer):
+    """`lstm-lab sweep_nth_features`, then f5: the preset's grid is defined there; a sweep
+    preset loaded later reaches the Sweep screen already built."""
+    from lstm_tui.presets import resolve_preset
+    from lstm_tui.tui.app import make_app
+    app = make_app(tmp_path / "runs", trainer=fake_trainer,
+                   preset=resolve_preset("sweep_nth_features"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.lab is not None and app.lab.config is not None \
+                    and app.lab.config.name == "nth-features":
+                break
+        await pilot.press("f5")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        assert set(screen.table["grid"]) == {"task.features", "model.hidden"}
+        assert screen.base.task.kind == "nth_element" and screen.config.expect
+        await pilot.press("f2")
+        await pilot.pause()
+        assert await app.lab.load(resolve_preset("sweep_nth_cells_tpe"))
+        await pilot.pause(0.1)
+        await pilot.press("f5")
+        await pilot.pause()
+        assert app.screen.table["search"] == "tpe"
+        assert set(app.screen.table["space"]) == {"model.cell", "model.hidden", "train.lr"}

@@ -24,7 +24,7 @@ from textual.screen import Screen
 from lstm_tui.config import RunConfig
 from lstm_tui.report import fmt
 from lstm_tui.tui.live import RunState
-from lstm_tui.tui.messages import TrainingEvents, WorkerFailed
+from lstm_tui.tui.messages import SweepPresetLoaded, TrainingEvents, WorkerFailed
 from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
 
 
@@ -50,7 +50,7 @@ MODES = (
          "lstm_tui.tui.screens.sample:SampleScreen", lambda app, cls: cls(app.runs_root)),
     Mode("sweep", "f5", "Sweep", "grid of runs over the Lab's config; watch the surface fill in",
          "lstm_tui.tui.screens.sweep:SweepScreen",
-         lambda app, cls: cls(app.runs_root, app.lab.config if app.lab else None)),
+         lambda app, cls: cls(app.runs_root, app.lab.sweep_config() if app.lab else None)),
 )
 
 
@@ -103,6 +103,11 @@ class LabApp(App):
         if action == "mode" and parameters and parameters[0] == self.current_mode:
             return False
         return True
+
+    def on_sweep_preset_loaded(self, message: SweepPresetLoaded) -> None:
+        stack = self._screen_stacks.get("sweep")
+        if stack:
+            stack[0].take_preset(message.config)
 
     @property
     def lab(self):

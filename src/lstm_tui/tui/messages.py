@@ -12,6 +12,7 @@ from textual.message import Message
 from lstm_tui.tui.inbox import EventInbox
 
 if TYPE_CHECKING:
+    from lstm_tui.config import RunConfig
     from lstm_tui.sweeps.spec import SweepSpec
 
 
@@ -69,3 +70,10 @@ class SweepFolderPicked(Message):
 class RunPicked(Message):
     """A view asks for a run folder to be opened in the run detail screen."""
     path: Path
+
+
+@dataclass
+class SweepPresetLoaded(Message):
+    """The Lab loaded a sweep preset: the Sweep screen, when built and idle, takes its
+    [sweep] table (before it is built, the screen is made from the Lab's sweep_config)."""
+    config: "RunConfig"

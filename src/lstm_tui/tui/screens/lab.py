@@ -32,6 +32,7 @@ from lstm_tui.runs.store import atomic_write_text
 from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import config_classes, data_preview
 from lstm_tui.tui.live import RunState
+from lstm_tui.tui.messages import SweepPresetLoaded
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
 from lstm_tui.tui.widgets.data_preview import DataPreview
@@ -102,6 +103,7 @@ class LabScreen(Screen):
         self.config: RunConfig | None = None
         self.config_error = ""
         self.expect: dict | None = None     # the loaded preset's [expect], kept for its runs
+        self.sweep_tables: dict = {}        # a loaded sweep preset's [sweep] and [expect]
         self._dirty: set[str] = set()
         self._drawn_once = False
         self._summary_shown: tuple = ()
@@ -187,6 +189,16 @@ class LabScreen(Screen):
                 pass    # the edited config no longer records what the preset expected
         return data
 
+    def sweep_config(self) -> RunConfig | None:
+        """The config for the Sweep screen: with the loaded sweep preset's tables while the
+        edited config still takes them, else the config alone."""
+        if self.config is None or not self.sweep_tables:
+            return self.config
+        try:
+            return parse_config({**self.config_data(), **self.sweep_tables})
+        except ConfigError:
+            return self.config
+
     @on(ConfigForm.Changed)
     def _form_changed(self, event: ConfigForm.Changed) -> None:
         self.revalidate()
@@ -271,6 +283,8 @@ class LabScreen(Screen):
     async def apply_config(self, cfg: RunConfig) -> None:
         """Fill every form from a config (a loaded preset)."""
         self.expect = cfg.expect if cfg.sweep is None else None   # a sweep's is its own
+        self.sweep_tables = {} if cfg.sweep is None else {
+            "sweep": cfg.sweep, **({"expect": cfg.expect} if cfg.expect else {})}
         await self.set_task(cfg.task.kind, dataclasses.asdict(cfg.task))
         self.model_form.set_values(dataclasses.asdict(cfg.model))
         self.train_form.set_values(dataclasses.asdict(cfg.train))
@@ -284,8 +298,10 @@ class LabScreen(Screen):
             self.notify(str(exc), title="cannot load preset", severity="error")
             return False
         await self.apply_config(cfg)
-        extra = " (its [sweep] table is for `lstm-lab sweep`; the base config is loaded)" \
-            if cfg.sweep is not None else ""
+        extra = ""
+        if cfg.sweep is not None:
+            extra = " (the base config here; its [sweep] table opens in the Sweep screen, f5)"
+            self.app.post_message(SweepPresetLoaded(cfg))
         self.notify(f"loaded {path}{extra}", title="preset")
         return True
 

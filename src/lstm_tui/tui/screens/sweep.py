@@ -176,6 +176,14 @@ class SweepScreen(Screen):
 
     # ------------------------------------------------------------ the definition
 
+    def take_preset(self, cfg: RunConfig) -> None:
+        """A sweep preset loaded in the Lab: its definition, unless a sweep runs here."""
+        if self.process is not None and self.process.alive:
+            self.notify("a sweep is running here: the preset's [sweep] table is not taken",
+                        severity="warning")
+            return
+        self.define.load(cfg)
+
     @property
     def define(self) -> DefineView:
         return self.query_one(DefineView)
