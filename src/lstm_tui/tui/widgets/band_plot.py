@@ -10,12 +10,11 @@ import math
 from typing import Any
 
 from rich.markup import escape
-from rich.text import Text
-from textual_plotext import PlotextPlot
 
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.tui.plotting import legend_entry, series_color, series_marker
 from lstm_tui.tui.widgets.run_charts import CurvesPlot
+from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 
 def flat_range(lo: float, hi: float) -> tuple[float, float] | None:
@@ -28,7 +27,7 @@ def flat_range(lo: float, hi: float) -> tuple[float, float] | None:
     return lo - pad, hi + pad
 
 
-class BandPlot(PlotextPlot):
+class BandPlot(SafePlot):
     """Lines of a metric along an axis, each with its min-max band over seeds (dotted);
     axes of names (cells, optimizers) are placed evenly and labelled."""
 
@@ -89,9 +88,3 @@ class BandPlot(PlotextPlot):
         self.border_title = "  ".join([head, *legend, "[dim]dotted: min-max over seeds[/]"
                                        if self.shown else ""])
         self.refresh()
-
-    def render(self):
-        try:
-            return super().render()
-        except Exception as exc:  # a plotting bug must not take the screen down
-            return Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")

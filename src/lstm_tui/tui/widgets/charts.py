@@ -12,15 +12,15 @@ from typing import Sequence
 
 from rich.text import Text
 from textual.widget import Widget
-from textual_plotext import PlotextPlot
 
 from lstm_tui.report import fmt
 from lstm_tui.tui.live import Series
 from lstm_tui.tui.plotting import (RAMP, SHADES, legend_entry, log_ticks, nice_ticks, ramp_color,
                                    series_color, series_marker, shade, tick_label)
+from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 
-class CurveChart(PlotextPlot):
+class CurveChart(SafePlot):
     """Overlaid curves (label, Series) with an optional log y axis; the legend is the title."""
 
     def __init__(self, title: str, *, log_y: bool = False, id: str | None = None) -> None:
@@ -71,12 +71,6 @@ class CurveChart(PlotextPlot):
         if title != self.border_title:
             self.border_title = title
         self.refresh()
-
-    def render(self) -> Text:
-        try:
-            return super().render()
-        except Exception as exc:   # a plotting bug must not take the app down
-            return Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
 
 
 def _bucket(norms: Sequence[float], cols: int) -> list[float | None]:

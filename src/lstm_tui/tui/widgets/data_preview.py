@@ -12,10 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from lstm_tui.tasks.registry import Preview
 from lstm_tui.tui.plotting import series_color
+from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 
 class DataPreview(Vertical):
@@ -25,13 +25,13 @@ class DataPreview(Vertical):
     DEFAULT_CSS = """
     DataPreview { height: auto; display: none; }
     DataPreview.-shown { display: block; }
-    DataPreview PlotextPlot { height: 16; }
+    DataPreview SafePlot { height: 16; }
     DataPreview Static { height: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.plot = PlotextPlot(id="preview-plot")   # mounted on first use: start-up stays light
+        self.plot = SafePlot(id="preview-plot")   # mounted on first use: start-up stays light
 
     def compose(self) -> ComposeResult:
         yield Static(id="preview-notes")

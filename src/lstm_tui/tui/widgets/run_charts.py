@@ -19,10 +19,10 @@ from typing import Sequence
 from rich.markup import escape
 from rich.text import Text
 from textual.timer import Timer
-from textual_plotext import PlotextPlot
 
 from lstm_tui.tui.plotting import (MAX_POINTS, decimate, finite_pairs, legend_entry, log_ticks,
                                    nice_ticks, series_color, series_marker, tick_label)
+from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 MIN_REDRAW_INTERVAL = 0.25  # seconds: at most 4 redraws a second
 
@@ -213,7 +213,7 @@ class _Pending:
     message: str
 
 
-class CurvesPlot(PlotextPlot):
+class CurvesPlot(SafePlot):
     """Overlaid line curves, decimated to MAX_POINTS each, redrawn at most at 4 Hz.
 
     The title and the legend (marker and colour of each curve) sit on the top border,
@@ -319,9 +319,6 @@ class CurvesPlot(PlotextPlot):
         key = (self._version, self.size.width, self.size.height, self.app.theme, self.theme)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        try:
-            text = super().render()
-        except Exception as exc:  # a plotting bug must not take the screen down
-            text = Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
+        text = super().render()          # SafePlot: a plotting bug is a line, not a crash
         self._cache = (key, text)
         return text

@@ -21,7 +21,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static, TabbedContent
-from textual_plotext import PlotextPlot
 
 from lstm_tui.numbers import fmt
 from lstm_tui.sweeps import trials as tr
@@ -31,6 +30,7 @@ from lstm_tui.tui.run_labels import status_text
 from lstm_tui.tui.sweep_state import Shown, SweepState
 from lstm_tui.tui.widgets.heatmap import leaf
 from lstm_tui.tui.widgets.run_charts import CurvesPlot
+from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 GREY = (150, 150, 150)
 COLORS = {"trial": series_color(0), "other": GREY, "best": series_color(1),
@@ -63,7 +63,7 @@ def show_tab(tabs: TabbedContent, state: SweepState | None) -> None:
     tabs.hide_tab("trials")
 
 
-class TrialPlot(PlotextPlot):
+class TrialPlot(SafePlot):
     """One chart of the Trials view, its title on the top border."""
 
     DEFAULT_CSS = CurvesPlot.DEFAULT_CSS.replace("CurvesPlot", "TrialPlot")
@@ -80,12 +80,6 @@ class TrialPlot(PlotextPlot):
         self.border_title = "  ".join([f"[b]{escape(title)}[/b]", *(
             f"[{_rgb(COLORS[role])}]{glyph}[/] {label}" for role, glyph, label in legend)])
         self.refresh()
-
-    def render(self):
-        try:
-            return super().render()
-        except Exception as exc:  # a plotting bug must not take the screen down
-            return Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="red")
 
 
 class TrialsView(Vertical):
