@@ -245,14 +245,14 @@ def test_a_worker_that_hits_a_cuda_error_exits(monkeypatch):
 # ---------------------------------------------------------------- 5. memory
 
 def test_ray_fractional_gpus_cap_the_workers_memory(monkeypatch):
-    from lstm_tui.sweeps import ray_backend
+    from lstm_tui.sweeps import ray_task
     fake_gpus(monkeypatch, 1)
     fractions = []
     monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction",
                         lambda f, d=None: fractions.append(f))
     monkeypatch.setattr(placement, "_FRACTION", None)
-    monkeypatch.setattr(ray_backend, "job_stream", lambda *a: iter([["item"]]))
-    assert list(ray_backend._ray_job([], [], False, 1, 0.5, gpu_share=0.25)) == [["item"]]
+    monkeypatch.setattr(ray_task, "job_stream", lambda *a: iter([["item"]]))
+    assert list(ray_task._ray_job([], [], False, 1, 0.5, gpu_share=0.25)) == [["item"]]
     assert fractions == [0.25] and placement.memory_fraction() == 0.25
     assert placement.cap_memory(1.0) is None and fractions == [0.25]
 

@@ -22,6 +22,7 @@ from lstm_tui.config import ConfigError, parse_config  # noqa: E402
 from lstm_tui.runs.checkpoint import load_checkpoint  # noqa: E402
 from lstm_tui.runs.store import load_run, read_jsonl  # noqa: E402
 from lstm_tui.sweeps import ray_backend as rb  # noqa: E402
+from lstm_tui.sweeps import ray_task  # noqa: E402
 from lstm_tui.sweeps.backends import PointDone, PointStarted, PointTask  # noqa: E402
 from lstm_tui.sweeps.runner import PointFinished, read_results, run_sweep  # noqa: E402
 from lstm_tui.sweeps.scheduler import PointEval  # noqa: E402
@@ -71,13 +72,13 @@ def local_ray(ray_module):
 def test_job_stream_batches_events_and_writes_no_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _, spec = _spec({"model.hidden": [4]})
-    batches = list(rb.job_stream([spec.points()[0].config], ["p000-x"], flush_every=10.0))
+    batches = list(ray_task.job_stream([spec.points()[0].config], ["p000-x"], flush_every=10.0))
     items = [item for batch in batches for _, item in batch]
     # the first batch goes at once (RunStarted); with a long timer the rest is one batch
     assert [type(item).__name__ for _, item in batches[0]] == ["RunStarted"]
     assert len(batches) == 2 and isinstance(items[-1], ev.Finished)
     assert items[-1].status == "completed" and items[0].run_id == "p000-x"
-    ckpts = [i for i in items if isinstance(i, rb.CheckpointBytes)]
+    ckpts = [i for i in items if isinstance(i, ray_task.CheckpointBytes)]
     written = [i for i in items if isinstance(i, ev.CheckpointWritten)]
     assert {c.tag for c in ckpts} == {"best", "last"} and len(written) == len(ckpts)
     assert all(w.path in ("best.pt", "last.pt") for w in written)   # a name, not a path
@@ -91,7 +92,7 @@ def test_job_stream_reports_a_broken_job_as_a_whole():
     # configs that are not one ensemble group: train_ensemble raises, the job reports it
     _, spec = _spec({"model.hidden": [4, 8]})
     configs = [p.config for p in spec.points()]
-    items = [i for b in rb.job_stream(configs, ["a", "b"], ensemble=True) for i in b]
+    items = [i for b in ray_task.job_stream(configs, ["a", "b"], ensemble=True) for i in b]
     assert items[-1][0] is None and isinstance(items[-1][1], ev.Failed)
     assert "not one group" in items[-1][1].error
 
@@ -191,7 +192,7 @@ class _FakeRay:
 
 def _real_items(configs, run_ids, ensemble=False):
     """What the worker would send, item by item (one batch each)."""
-    return [[item] for batch in rb.job_stream(configs, run_ids, ensemble) for item in batch]
+    return [[item] for batch in ray_task.job_stream(configs, run_ids, ensemble) for item in batch]
 
 
 def _tasks(tmp_path, spec) -> list[PointTask]:
@@ -433,7 +434,7 @@ def test_job_stream_sends_each_validation_and_a_pruned_member_leaves_the_group(t
     _, spec = _prune_spec()
     a, b = spec.points()[:2]
     verdicts = _Verdicts({(b.key, 2): "pruned by the test"})
-    batches = rb.job_stream([a.config, b.config], ["p0", "p1"], ensemble=True,
+    batches = ray_task.job_stream([a.config, b.config], ["p0", "p1"], ensemble=True,
                             keys=[a.key, b.key], verdicts=verdicts, metric="accuracy",
                             poll=0.001)
     items = [(i, item) for batch in batches for i, item in batch]
