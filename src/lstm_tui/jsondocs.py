@@ -61,9 +61,11 @@ def check_doc(path: Path, cfg, shape, summary, sweep_spec=None) -> dict:
                     "params": r.params} for r in summary.rows],
         "notes": list(summary.notes),
         "sweep": None if sweep_spec is None else {
-            "name": sweep_spec.name, "points": len(sweep_spec.points()),
+            "name": sweep_spec.name, "points": sweep_spec.size,   # tpe: its trials
+            "search": sweep_spec.search,
             "axes": list(sweep_spec.axes), "seeds": sweep_spec.seeds,
-            "metric": sweep_spec.metric, "goal": sweep_spec.goal},
+            "metric": sweep_spec.metric, "goal": sweep_spec.goal,
+            "objectives": [{"metric": m, "goal": g} for m, g in sweep_spec.objectives]},
         "config": config_to_dict(cfg),
     }
 

@@ -30,3 +30,15 @@ def test_parallel_multi_objective_tpe_from_the_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     from lstm_tui.runs.store import list_runs
     assert len(list_runs(tmp_path / "runs")) == 3
+
+
+def test_check_json_counts_a_tpe_sweeps_trials_and_its_objectives():
+    import json
+    from typer.testing import CliRunner
+    from lstm_tui.cli import app
+    result = CliRunner().invoke(app, ["check", "sweep_nth_cells_tpe", "--json"])
+    assert result.exit_code == 0, result.output
+    sweep = json.loads(result.output)["sweep"]
+    assert sweep["points"] == 24 and sweep["search"] == "tpe"
+    assert sweep["objectives"] == [{"metric": "accuracy", "goal": "max"},
+                                   {"metric": "params", "goal": "min"}]
