@@ -113,15 +113,15 @@ def test_an_empty_prime_starts_from_a_space():
     assert text == reference(" ", 3)[0]
 
 
-@pytest.mark.parametrize("space_code", [None, V])   # no space, or one the model lacks
-def test_without_a_usable_space_the_start_is_drawn_with_the_seed(space_code):
+@pytest.mark.parametrize("space_past_end", [None, 0, 5])   # no space, or one the model lacks
+def test_without_a_usable_space_the_start_is_drawn_with_the_seed(space_past_end):
     vocab_size = 1000
 
     def enc(text):
         if text == " ":
-            if space_code is None:
+            if space_past_end is None:
                 raise KeyError(" ")
-            return [vocab_size + space_code]
+            return [vocab_size + space_past_end]
         return [0 for _ in text]
 
     class Rec(nn.Module):
