@@ -38,7 +38,8 @@ TESTS[models]='tests/unit/test_models.py tests/unit/test_sampling_distribution.p
     tests/unit/test_engine_contract.py tests/unit/test_gpu_readiness.py tests/unit/test_mut_models.py tests/unit/test_mut_sampling.py tests/unit/test_mut_network.py'
 MUTATE[runs]='"src/lstm_tui/runs/*"'
 TESTS[runs]='tests/unit/test_store.py tests/unit/test_store_contract.py tests/unit/test_store_atomic.py
-    tests/unit/test_experiment.py tests/unit/test_mut_store.py
+    tests/unit/test_experiment.py tests/unit/test_run_listing.py tests/unit/test_store_tidy.py
+    tests/unit/test_expect.py tests/unit/test_mut_store.py
     --deselect tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run'
 MUTATE[tasks]='"src/lstm_tui/tasks/*"'
 TESTS[tasks]='tests/unit/test_tasks.py tests/unit/test_engine_contract.py tests/unit/test_mut_tasks.py'
