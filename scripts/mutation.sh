@@ -47,7 +47,8 @@ MUTATE[config]='"src/lstm_tui/config.py"'
 TESTS[config]='tests/unit/test_config.py tests/unit/test_presets.py tests/unit/test_mut_config.py'
 MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/sweeps/ensemble.py"'
 TESTS[sweeps]='tests/unit/test_sweeps_runner.py tests/unit/test_sweep_metric.py tests/unit/test_ensemble.py
-    tests/unit/test_mut_runner.py tests/unit/test_mut_ensemble.py'
+    tests/unit/test_sweeps_scheduler.py tests/unit/test_mut_runner.py tests/unit/test_mut_ensemble.py
+    --deselect tests/unit/test_sweeps_scheduler.py::test_the_same_points_are_pruned_on_every_backend'
 # GROUP=module narrows a group to one file, e.g. training=engine (its own folder under .mutation/)
 
 # Mutants run in processes forked from one that ran the tests; after torch has used more
