@@ -42,7 +42,9 @@ TESTS[runs]='tests/unit/test_store.py tests/unit/test_store_contract.py tests/un
     tests/unit/test_expect.py tests/unit/test_mut_store.py
     --deselect tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run'
 MUTATE[tasks]='"src/lstm_tui/tasks/*"'
-TESTS[tasks]='tests/unit/test_tasks.py tests/unit/test_engine_contract.py tests/unit/test_mut_tasks.py'
+TESTS[tasks]='tests/unit/test_tasks.py tests/unit/test_engine_contract.py tests/unit/test_series.py
+    tests/unit/test_sequence_classification.py tests/unit/test_registry.py tests/unit/test_text8.py
+    tests/unit/test_mut_tasks.py'
 MUTATE[config]='"src/lstm_tui/config.py"'
 TESTS[config]='tests/unit/test_config.py tests/unit/test_presets.py tests/unit/test_mut_config.py'
 MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/sweeps/ensemble.py"'
