@@ -73,3 +73,62 @@ def test_typed_cells():
 def test_slug_joins_words_with_single_dashes():
     assert slug("my sweep: lr & seeds!") == "my-sweep-lr-seeds"
     assert slug("a=1.5_b") == "a=1.5_b" and slug("  ") == "sweep"
+
+
+def _spec(**sweep):
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 10, "eval_every": 5, "log_every": 5, "batch_size": 16},
+            "sweep": {"grid": {"model.hidden": [3, 4]}, **sweep}}
+    cfg = parse_config(data, "tiny.toml")
+    return cfg, parse_sweep(cfg, "tiny.toml")
+
+
+def test_the_listener_hears_names_rows_and_counts(tmp_path):
+    from lstm_tui.sweeps.runner import SweepFinished
+    heard = []
+    result = _sweep(tmp_path, heard.append)
+    started = heard[0]
+    assert isinstance(started, SweepStarted) and started.name == "tiny"
+    finished = [e for e in heard if isinstance(e, PointFinished)]
+    assert [e.row for e in finished] == result.rows
+    assert [e.done for e in finished] == [1, 2]
+    assert heard[-1] == SweepFinished(done=2, total=2, interrupted=False)
+
+
+def test_a_missing_device_is_blamed_on_the_preset(tmp_path):
+    import pytest
+    import torch
+    from lstm_tui.config import ConfigError
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 10, "device": "cuda:3"},
+            "sweep": {"grid": {"model.hidden": [3, 4]}}}
+    cfg = parse_config(data, "tiny.toml")
+    with pytest.raises(ConfigError) as info:
+        run_sweep("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs")
+    assert info.value.source == "tiny.toml" and info.value.key == "train.device"
+
+
+def test_a_sweep_lock_that_cannot_be_taken_is_one_line(tmp_path):
+    import pytest
+    from lstm_tui.runs.store import RunError
+    from lstm_tui.sweeps.runner import LOCK_FILE, sweep_dir_for
+    cfg, spec = _spec()
+    sweep_dir = sweep_dir_for(tmp_path / "runs", spec)
+    (sweep_dir / LOCK_FILE).mkdir(parents=True)     # the lock's place is taken
+    with pytest.raises(RunError) as info:
+        run_sweep("tiny.toml", cfg, spec, tmp_path / "runs")
+    assert str(info.value) == f"{sweep_dir}: is a directory"
+
+
+def test_an_adaptive_search_is_sent_to_its_own_driver(tmp_path):
+    import pytest
+    data = {"name": "t", "task": TASK,
+            "sweep": {"search": "tpe", "trials": 2,
+                      "space": {"train.lr": {"low": 0.001, "high": 0.1, "log": True}}}}
+    cfg = parse_config(data, "t.toml")
+    with pytest.raises(ValueError) as info:
+        run_sweep("t.toml", cfg, parse_sweep(cfg, "t.toml"), tmp_path / "runs")
+    assert str(info.value) == "an adaptive search is run by lstm_tui.sweeps.drive.run_sweep"
+    assert not (tmp_path / "runs").exists()
