@@ -132,3 +132,32 @@ def test_an_adaptive_search_is_sent_to_its_own_driver(tmp_path):
         run_sweep("t.toml", cfg, parse_sweep(cfg, "t.toml"), tmp_path / "runs")
     assert str(info.value) == "an adaptive search is run by lstm_tui.sweeps.drive.run_sweep"
     assert not (tmp_path / "runs").exists()
+
+
+def test_without_a_scheduler_points_run_in_point_order(tmp_path):
+    """Only a scheduler reorders the points (ensemble groups first); without one they
+    run as listed even when groups interleave."""
+    from lstm_tui.sweeps.scheduler import pruning_order
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 4, "eval_every": 2, "log_every": 2, "batch_size": 16},
+            "sweep": {"grid": {"train.lr": [0.01, 0.02], "model.hidden": [3, 4]}}}
+    cfg = parse_config(data, "tiny.toml")
+    spec = parse_sweep(cfg, "tiny.toml")
+    points = spec.points()
+    assert pruning_order([(p.key, p.config) for p in points]) != [p.key for p in points]
+    heard = []
+    run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", listener=heard.append)
+    assert [e.index for e in heard if isinstance(e, PointFinished)] == [0, 1, 2, 3]
+
+
+def test_the_sequential_backend_prunes_with_asha(tmp_path):
+    lrs = [0.0001, 0.001, 0.03, 0.1, 0.3, 0.00003]
+    data = {"name": "prune", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 24, "eval_every": 3, "log_every": 3, "batch_size": 16},
+            "sweep": {"grid": {"train.lr": lrs}, "scheduler": "asha", "grace": 1,
+                      "reduction": 2}}
+    cfg = parse_config(data, "p.toml")
+    result = run_sweep("p.toml", cfg, parse_sweep(cfg, "p.toml"), tmp_path / "runs")
+    statuses = [r["status"] for r in result.rows]
+    assert "pruned" in statuses and "completed" in statuses
+    assert set(statuses) == {"pruned", "completed"}
