@@ -233,3 +233,21 @@ def test_an_exact_name_wins_over_a_longer_one_in_a_group(tmp_path):
     _folder(tmp_path / "grp", "run-a", None, {"status": "completed", "steps": 1})
     _folder(tmp_path / "grp", "run-ab", None, {"status": "completed", "steps": 1})
     assert resolve_run(tmp_path, "run-a") == tmp_path / "grp" / "run-a"
+
+
+def test_a_resumed_run_judges_expectations_on_the_earlier_records_too(tmp_path):
+    data = {"name": "t", "task": {"kind": "nth_element"}, "train": {"steps": 10},
+            "expect": {"val.accuracy@step5": {"min": 0.5}}}
+    config = parse_config(data, "p.toml")
+    run_dir = new_run_dir(tmp_path, config)
+    writer = RunWriter(run_dir, config)
+    writer(started())
+    writer(ev.ValMetrics(step=5, epoch=1, loss=0.4, metric=0.8, best=0.8, is_best=True))
+    writer(ev.Finished(status="interrupted", step=5, seconds=1.0, best=0.8, final=0.8))
+    again = RunWriter(run_dir, config, resume=True)
+    again(started(start_step=5))
+    again(ev.ValMetrics(step=10, epoch=2, loss=0.9, metric=0.2, best=0.8, is_best=False))
+    again(ev.Finished(status="completed", step=10, seconds=1.0, best=0.8, final=0.2))
+    (verdict,) = summary_of(run_dir)["expectations"]
+    assert verdict == {"key": "val.accuracy@step5", "observed": 0.8, "min": 0.5, "max": None,
+                       "met": True}
