@@ -1,0 +1,80 @@
+"""tasks/ behaviour that mutation testing found unchecked (see TESTING.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_tui.config import ConfigError, parse_config
+from lstm_tui.tasks import build_task
+from lstm_tui.tasks.base import compact_codes
+from lstm_tui.tasks.registry import spec_of
+from lstm_tui.tasks.series import skill
+
+
+def test_a_classification_metric_is_the_mean_of_its_total():
+    task = build_task(parse_config({"task": {"kind": "nth_element"}}).task, 0)
+    assert task.reduce_metric(6.0, 3) == 2.0 and task.reduce_metric(0.0, 0) == 0.0
+
+
+def test_the_last_partial_batch_is_dropped():
+    cfg = parse_config({"task": {"kind": "nth_element", "train_size": 11, "val_size": 4}})
+    task = build_task(cfg.task, 0)
+    batches = list(task.train_batches(3, torch.Generator().manual_seed(0)))
+    assert [x.shape[0] for x, _ in batches] == [3, 3, 3]
+    assert task.steps_per_epoch(3) == 3
+
+
+@pytest.mark.parametrize("n,dtype", [(200, torch.uint8), (300, torch.int16),
+                                     (2 ** 15, torch.int16), (2 ** 15 + 1, torch.int32)])
+def test_codes_are_stored_in_the_smallest_type_that_holds_them(n, dtype):
+    codes = torch.tensor([0, n - 1])
+    packed = compact_codes(codes, n)
+    assert packed.dtype == dtype and packed.tolist() == [0, n - 1]
+
+
+def test_skill_needs_both_errors():
+    assert skill(None, 2.0) is None and skill(1.0, 0.0) is None and skill(1.0, None) is None
+    assert skill(1.0, 4.0) == 0.75
+
+
+def _series_csv(path, rows: int) -> str:
+    t = np.arange(rows)
+    lines = ["hour,load"] + [f"{i},{10 + np.sin(i / 2):.5f}" for i in t]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_split_with_too_few_windows_names_it_and_counts_them(tmp_path):
+    data = {"task": {"kind": "series", "path": _series_csv(tmp_path / "s.csv", 100),
+                     "target": ["load"], "window": 12, "horizon": 2, "val_fraction": 0.3,
+                     "test_fraction": 0.2}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "p.toml")
+    assert (info.value.source, info.value.key) == ("p.toml", "task.window")
+    assert info.value.message.startswith("the test split has only 7 windows of window + "
+                                         "horizon = 14 rows (needs >= 10)")
+
+
+@pytest.mark.parametrize("name,content", [("s.xlsx", "hour,load\n1,2\n"),
+                                          ("s.csv", "hour,load\n" + "1,x\n" * 40)])
+def test_series_file_faults_are_blamed_on_the_preset(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content)
+    data = {"task": {"kind": "series", "path": str(path), "target": ["load"]}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "p.toml")
+    assert info.value.source == "p.toml"
+    assert ("is not a CSV/TSV/NPY file" in info.value.message) if name == "s.xlsx" else \
+        ("is not numeric" in info.value.message)
+
+
+def test_an_unknown_kind_names_the_key_and_a_near_miss():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"task": {"kind": "nth_elemnt"}}, "p.toml")
+    assert (info.value.source, info.value.key) == ("p.toml", "task.kind")
+    assert "(did you mean 'nth_element'?)" in info.value.message
+    with pytest.raises(ConfigError) as info:
+        spec_of("nope")
+    assert info.value.key == "task.kind"
