@@ -78,3 +78,30 @@ def test_an_unknown_kind_names_the_key_and_a_near_miss():
     with pytest.raises(ConfigError) as info:
         spec_of("nope")
     assert info.value.key == "task.kind"
+
+
+def _char_lm(tmp_path, tens: int = 10, **task):
+    path = tmp_path / "t.txt"
+    path.write_text("abcdefghij" * tens)
+    data = {"task": {"kind": "char_lm", "text": str(path), "normalize": "none", **task}}
+    return build_task(parse_config(data).task, 0)
+
+
+@pytest.mark.parametrize("part,tens,fraction", [("validation", 10, 0.1),   # 90 | 10 chars
+                                               ("training", 2, 0.5)])      # 10 | 10 chars
+def test_each_text_part_needs_one_segment_plus_its_target(tmp_path, part, tens, fraction):
+    assert _char_lm(tmp_path, tens, val_fraction=fraction, seq_len=9).seq_len == 9   # enough
+    with pytest.raises(ConfigError) as info:
+        _char_lm(tmp_path, tens, val_fraction=fraction, seq_len=10)
+    assert info.value.key == "task.seq_len"
+    assert info.value.message == (f"the {part} text has 10 characters, fewer than seq_len + 1 "
+                                  "= 11; use a longer text, a larger max_chars or val_fraction, "
+                                  "or a shorter seq_len")
+
+
+def test_char_lm_figures(tmp_path):
+    import math
+    task = _char_lm(tmp_path, seq_len=4)
+    assert task.reduce_metric(2.0, 1) == pytest.approx(math.exp(2.0))
+    assert task.reduce_metric(6.0, 3) == pytest.approx(math.exp(2.0))
+    assert task.val_extra(math.log(2)) == {"bpc": pytest.approx(1.0)}
