@@ -105,3 +105,26 @@ def test_char_lm_figures(tmp_path):
     assert task.reduce_metric(2.0, 1) == pytest.approx(math.exp(2.0))
     assert task.reduce_metric(6.0, 3) == pytest.approx(math.exp(2.0))
     assert task.val_extra(math.log(2)) == {"bpc": pytest.approx(1.0)}
+
+
+def _npz(path, n: int, features: int) -> str:
+    rng = np.random.default_rng(0)
+    np.savez(path, X=rng.normal(size=(n, 8, features)), y=np.arange(n) % 2)
+    return str(path)
+
+
+@pytest.mark.parametrize("task,key,message", [
+    ({"path": ""}, "task.path", "is required: a UCR-layout CSV/TSV file, or .npz"),
+    ({"test_path": "few"}, "task.test_path",
+     "the test split has 5 sequences (needs >= 10); use a bigger file or change "
+     "task.val_fraction"),
+    ({"val_fraction": 0.9}, "task.val_fraction", "the training split has"),
+    ({"test_path": "wide"}, "task.test_path", "has 2 features per step, the training file 1")])
+def test_sequence_classification_faults_name_key_and_figures(tmp_path, task, key, message):
+    files = {"few": _npz(tmp_path / "few.npz", 5, 1), "wide": _npz(tmp_path / "wide.npz", 20, 2)}
+    task = {k: files.get(v, v) for k, v in task.items()}
+    data = {"task": {"kind": "sequence_classification",
+                     "path": _npz(tmp_path / "train.npz", 60, 1), **task}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "p.toml")
+    assert info.value.key == key and message in info.value.message
