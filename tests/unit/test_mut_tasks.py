@@ -128,3 +128,77 @@ def test_sequence_classification_faults_name_key_and_figures(tmp_path, task, key
     with pytest.raises(ConfigError) as info:
         parse_config(data, "p.toml")
     assert info.value.key == key and message in info.value.message
+
+
+# ---------------------------------------------------------------- plugins by entry point
+
+import dataclasses                                        # noqa: E402
+import importlib.metadata                                 # noqa: E402
+
+from lstm_tui.config import opt                           # noqa: E402
+from lstm_tui.tasks import registry                       # noqa: E402
+from lstm_tui.tasks.registry import TaskSpec              # noqa: E402
+
+
+@dataclasses.dataclass
+class _Flip:
+    kind: str = opt("flip", "task kind")
+
+
+@dataclasses.dataclass
+class _Flop:
+    kind: str = opt("flop", "task kind")
+
+
+class _EntryPoint:
+    def __init__(self, name, value, load):
+        self.name, self.value, self._load = name, value, load
+
+    def load(self):
+        return self._load()
+
+
+def _broken():
+    raise ImportError("no module named 'flipper'\nsecond line")
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """The registry as in a new process, with the entry points the test gives."""
+    monkeypatch.setattr(registry, "_SPECS", {})
+    monkeypatch.setattr(registry, "_PROBLEMS", [])
+    monkeypatch.setattr(registry, "_loaded", False)
+
+    def use(found):
+        def entry_points(group):
+            assert group == registry.GROUP
+            if isinstance(found, Exception):
+                raise found
+            return found
+        monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    return use
+
+
+def test_plugins_load_as_a_list_a_factory_or_one_spec(fresh_registry):
+    flip = TaskSpec("flip", _Flip, "x:y", lambda c: None, "accuracy", "max")
+    flop = TaskSpec("flop", _Flop, "x:y", lambda c: None, "mse", "min")
+    fresh_registry([_EntryPoint("a", "pkg:specs", lambda: (lambda: [flip])),
+                    _EntryPoint("b", "pkg:spec", lambda: flop)])
+    assert registry.kinds()[-2:] == ["flip", "flop"]
+    assert registry.get("flip") is flip and registry.get("flop") is flop
+    assert registry.problems() == []
+
+
+def test_a_broken_plugin_is_one_line_and_the_rest_loads(fresh_registry):
+    fresh_registry([_EntryPoint("bad", "pkg:x", _broken),
+                    _EntryPoint("odd", "pkg:y", lambda: "abc")])
+    assert "nth_element" in registry.kinds()
+    assert registry.problems() == [
+        "task plugin 'bad' (pkg:x): ImportError: no module named 'flipper'",
+        "task plugin 'odd' (pkg:y): not a TaskSpec (got str)"]
+
+
+def test_entry_points_that_cannot_be_listed_are_one_line(fresh_registry):
+    fresh_registry(RuntimeError("broken metadata"))
+    assert "nth_element" in registry.kinds()
+    assert registry.problems() == ["task plugins: cannot list entry points: broken metadata"]
