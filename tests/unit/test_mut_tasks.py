@@ -202,3 +202,28 @@ def test_entry_points_that_cannot_be_listed_are_one_line(fresh_registry):
     fresh_registry(RuntimeError("broken metadata"))
     assert "nth_element" in registry.kinds()
     assert registry.problems() == ["task plugins: cannot list entry points: broken metadata"]
+
+
+def test_a_spec_registered_by_hand_is_named_by_its_kind_in_problems(fresh_registry):
+    fresh_registry([])
+    assert not registry.register(TaskSpec("flap", _Flip, "x:y", lambda c: None, "a", "max"))
+    assert not registry.register(TaskSpec("flap", int, "x:y", lambda c: None, "a", "max"))
+    assert not registry.register("abc")
+    assert not registry.register("abc", where="my plugin")
+    assert registry.problems() == [
+        "task 'flap': spec 'flap': its config needs a field kind = 'flap' (the default)",
+        "task 'flap': spec 'flap': config is not a dataclass",
+        "task 'abc': not a TaskSpec (got str)",
+        "my plugin: not a TaskSpec (got str)"]
+
+
+def test_stratified_keeps_one_of_each_class_on_both_sides():
+    from lstm_tui.tasks.sequence_classification import stratified
+    labels = np.array(["a", "a", "b", "b", "b"])
+    split = stratified(labels, 0.1, 0)                 # rounds to none: at least one each
+    assert sorted(labels[split.val].tolist()) == ["a", "b"]
+    split = stratified(labels, 0.9, 0)                 # rounds to all: one stays to train
+    assert sorted(labels[split.train].tolist()) == ["a", "b"]
+    assert split.val.dtype == np.int64 and split.train.dtype == np.int64
+    lonely = stratified(np.array(["a", "b"]), 0.5, 0)   # single rows stay in training
+    assert lonely.val.tolist() == [] and lonely.val.dtype == np.int64   # still indices
