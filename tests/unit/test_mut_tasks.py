@@ -227,3 +227,33 @@ def test_stratified_keeps_one_of_each_class_on_both_sides():
     assert split.val.dtype == np.int64 and split.train.dtype == np.int64
     lonely = stratified(np.array(["a", "b"]), 0.5, 0)   # single rows stay in training
     assert lonely.val.tolist() == [] and lonely.val.dtype == np.int64   # still indices
+
+
+# ---------------------------------------------------------------- data previews
+
+def test_the_series_preview_and_its_figures(tmp_path):
+    path = tmp_path / "s.csv"
+    lines = ["hour,load,temp,site"] + [f"{i},{10 + np.sin(i / 3):.4f},{20 + i % 5},north"
+                                       for i in range(200)]
+    path.write_text("\n".join(lines) + "\n")
+    cfg = parse_config({"task": {"kind": "series", "path": str(path), "target": ["load"],
+                                 "time": "hour", "window": 8, "horizon": 2, "season": 12}})
+    preview = registry.data_preview(cfg.task)
+    assert preview.title == "load by row (hour 0 … 199)"
+    assert preview.borders == (("val", 140.0), ("test", 170.0))
+    # windows per split: rows - (window + horizon) + 1
+    assert preview.notes == (
+        "train 140 rows (131 windows)  val 30 rows (21 windows)  test 30 rows (21 windows)",
+        "columns of s.csv: hour, load, temp, site (text)",
+        "inputs: load, temp · targets: load")
+    (label, xs, ys), = preview.curves
+    assert label == "load" and xs == [float(i) for i in range(200)]
+    assert ys[:3] == pytest.approx([10.0, 10.3272, 10.6184])
+    names = ("persistence", "mean", "seasonal")
+    assert registry.get("series").figures(cfg.task) == (
+        *(f"baselines.{b}.{m}" for b in names for m in ("mae", "rmse")),
+        *(f"baselines.{b}.test.{m}" for b in names for m in ("mae", "rmse")),
+        "test.mae", "test.rmse", "test.skill")
+    assert registry.data_preview(parse_config({"task": {"kind": "nth_element"}}).task) is None
+    path.unlink()                                   # unreadable now: no preview, no crash
+    assert registry.data_preview(cfg.task) is None
