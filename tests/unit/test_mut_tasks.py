@@ -257,3 +257,17 @@ def test_the_series_preview_and_its_figures(tmp_path):
     assert registry.data_preview(parse_config({"task": {"kind": "nth_element"}}).task) is None
     path.unlink()                                   # unreadable now: no preview, no crash
     assert registry.data_preview(cfg.task) is None
+
+
+def test_a_missing_cell_is_named_by_its_first_row_and_column(tmp_path):
+    path = tmp_path / "s.csv"
+    rows = [f"{i},{10 + i % 7},{'' if i == 12 else 20 + i % 5}"
+            for i in range(200)]
+    rows[40] = "40,,21"                                  # load missing further down
+    path.write_text("hour,load,temp\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config({"task": {"kind": "series", "path": str(path), "target": ["load"],
+                               "time": "hour", "window": 8, "horizon": 2}}, "p.toml")
+    assert info.value.key == "task.missing"
+    assert info.value.message == (f"column 'temp' of {path} has an empty or NaN cell at "
+                                  "row 13 (by hour); set task.missing = \"drop\" or \"ffill\"")
