@@ -16,7 +16,8 @@
 # MUTATION_CHILDREN (default 1) mutants run at once; the box is shared.
 # MUTATION_SAMPLE=N tests a seeded random sample of N mutants per group instead of all
 # (the score is then an estimate; TESTING.md says which groups were sampled).
-# MUTATION_ONLY=survivors re-tests only the group's surviving mutants (after new tests).
+# MUTATION_ONLY=survivors re-tests only the group's surviving mutants, and those no test
+# reached before (after new tests).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -111,7 +112,7 @@ TOML
     names=()
     if [ "${MUTATION_ONLY:-}" = survivors ]; then
         mapfile -t names < <(cd "$dir" && mutmut results 2>/dev/null \
-            | sed -n 's/^ *\([^ :]*__mutmut_[0-9]*\): *survived.*/\1/p')
+            | sed -n 's/^ *\([^ :]*__mutmut_[0-9]*\): *\(survived\|no tests\).*/\1/p')
         echo "== $arg: re-testing ${#names[@]} survivors"
         [ ${#names[@]} -gt 0 ] || continue
     elif [ -n "${MUTATION_SAMPLE:-}" ]; then
