@@ -271,3 +271,34 @@ def test_a_missing_cell_is_named_by_its_first_row_and_column(tmp_path):
     assert info.value.key == "task.missing"
     assert info.value.message == (f"column 'temp' of {path} has an empty or NaN cell at "
                                   "row 13 (by hour); set task.missing = \"drop\" or \"ffill\"")
+
+
+@pytest.mark.parametrize("with_test", [False, True])
+def test_the_sequence_classification_preview_and_its_figures(tmp_path, with_test):
+    train = tmp_path / "c.npz"
+    np.savez(train, X=np.arange(60 * 6, dtype=float).reshape(60, 6, 1), y=np.arange(60) % 3)
+    test = tmp_path / "t.npz"
+    np.savez(test, X=np.zeros((12, 6, 1)), y=np.arange(12) % 3)
+    cfg = parse_config({"task": {"kind": "sequence_classification", "path": str(train),
+                                 "test_path": str(test) if with_test else "",
+                                 "val_fraction": 0.5}})
+    preview = registry.data_preview(cfg.task)
+    assert preview.title == "2 example sequences per class" and preview.borders == ()
+    assert preview.notes == ("classes (training file): 0: 20, 1: 20, 2: 20",
+                             "train 30 · val 30 (stratified)" + (" · test 12" if with_test
+                                                                 else ""),
+                             "length 6 · 1 feature(s) per step")
+    # rows 0 and 3 are the first two of class 0, row 1 the first of class 1
+    assert preview.curves[:3] == (("class 0", list(range(6)), [float(v) for v in range(6)]),
+                                  ("class 0", list(range(6)), [float(v) for v in range(18, 24)]),
+                                  ("class 1", list(range(6)), [float(v) for v in range(6, 12)]))
+    assert [c[0] for c in preview.curves] == ["class 0"] * 2 + ["class 1"] * 2 + ["class 2"] * 2
+    assert registry.get("sequence_classification").figures(cfg.task) == (
+        ("baselines.majority.accuracy", "baselines.majority.test.accuracy", "test.accuracy")
+        if with_test else ("baselines.majority.accuracy",))
+
+
+def test_a_missing_classification_file_says_what_is_required(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"task": {"kind": "sequence_classification", "path": ""}}, "p.toml")
+    assert info.value.message == "is required: a UCR-layout CSV/TSV file, or .npz"
