@@ -302,3 +302,26 @@ def test_a_missing_classification_file_says_what_is_required(tmp_path):
     with pytest.raises(ConfigError) as info:
         parse_config({"task": {"kind": "sequence_classification", "path": ""}}, "p.toml")
     assert info.value.message == "is required: a UCR-layout CSV/TSV file, or .npz"
+
+
+@pytest.mark.parametrize("kind", ["nth_element", "weighted_sum"])
+def test_member_scores_are_each_members_own_loss_and_metric(kind):
+    """What the ensemble scores for M stacked members equals each member's own figures."""
+    task = build_task(parse_config({"task": {"kind": kind}}).task, 0)
+    x, y = next(iter(task.val_batches(8)))
+    torch.manual_seed(0)
+    members = 3
+    shape = (*y.shape, task.output_size) if kind == "nth_element" else y.shape  # logits or values
+    out = torch.randn(members, *shape)
+    if kind == "nth_element":
+        out[1] = torch.nn.functional.one_hot(y, task.output_size).float() * 5   # all right
+    ys = y.expand(members, *y.shape)
+    scale = torch.ones(members)
+    loss, metric, count = task.member_scores(out, ys, scale)
+    for i in range(members):
+        own_total, own_count = task.metric_sum(out[i], y)
+        assert loss[i].item() == pytest.approx(task.loss(out[i], y).item(), rel=1e-5)
+        assert metric[i].item() == pytest.approx(float(own_total), rel=1e-5)
+        assert count == own_count
+    if kind == "nth_element":
+        assert metric[1].item() == y.shape[0]
