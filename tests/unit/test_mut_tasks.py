@@ -325,3 +325,28 @@ def test_member_scores_are_each_members_own_loss_and_metric(kind):
         assert count == own_count
     if kind == "nth_element":
         assert metric[1].item() == y.shape[0]
+
+
+def test_the_shape_known_before_building_is_the_built_tasks(tmp_path):
+    series = tmp_path / "s.csv"
+    series.write_text("hour,load\n" + "\n".join(f"{i},{10 + i % 7}" for i in range(200)) + "\n")
+    labelled = tmp_path / "c.npz"
+    np.savez(labelled, X=np.arange(60 * 6, dtype=float).reshape(60, 6, 1), y=np.arange(60) % 3)
+    for task in ({"kind": "series", "path": str(series), "target": ["load"], "window": 8},
+                 {"kind": "sequence_classification", "path": str(labelled),
+                  "val_fraction": 0.5}):
+        cfg = parse_config({"task": task}).task
+        shape = registry.get(task["kind"]).shape(cfg)
+        built = build_task(cfg, 0)
+        assert (shape.readout, shape.val_size, shape.train_size) == \
+            (built.readout, built.val_size, built.train_size)
+
+
+def test_plugin_problems_are_reported_once_to_the_given_stream(fresh_registry, monkeypatch):
+    import io
+    fresh_registry([_EntryPoint("odd", "pkg:y", lambda: "abc")])
+    monkeypatch.setattr(registry, "_reported", False)
+    out = io.StringIO()
+    registry.report_problems(out)
+    registry.report_problems(out)
+    assert out.getvalue() == "warning: task plugin 'odd' (pkg:y): not a TaskSpec (got str)\n"
