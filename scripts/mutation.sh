@@ -3,6 +3,8 @@
 #
 #   scripts/mutation.sh [GROUP...]     groups: training models runs tasks config sweeps
 #                                      (default: all, in that order)
+#   scripts/mutation.sh GROUP=MODULE   one file of a group: training=engine, runs=store,
+#                                      sweeps=runner, config=config (folder GROUP-MODULE)
 #
 # Each group mutates its modules only and runs a fast test selection of its own (the
 # unit tests that exercise it; mutmut then runs, per mutant, just the tests that reach
