@@ -271,9 +271,9 @@ def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -
     for key in data:
         if key not in TOP_LEVEL:
             raise _unknown(source, key, TOP_LEVEL)
-    task_table = dict(data.get("task", {}))
-    if not isinstance(data.get("task", {}), dict):
+    if not isinstance(data.get("task", {}), dict):   # before dict(): `task = 3` is no table
         raise ConfigError(source, "task", "must be a table")
+    task_table = dict(data.get("task", {}))
     kind = task_table.get("kind", _default_kind())
     task_cls = _task_class(kind, source)
     cfg = RunConfig(

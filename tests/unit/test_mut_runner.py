@@ -1,0 +1,163 @@
+"""sweeps/runner.py behaviour that mutation testing found unchecked (see TESTING.md):
+row figures, resuming from results.csv alone, stale run folders, typed cells, slugs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from lstm_tui.config import parse_config
+from lstm_tui.runs.store import read_jsonl, read_summary
+from lstm_tui.sweeps.runner import PointFinished, SweepStarted, run_sweep, slug, typed
+from lstm_tui.sweeps.spec import parse_sweep
+
+TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
+        "val_size": 32}
+
+
+def _sweep(tmp_path, listener=None):
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 10, "eval_every": 5, "log_every": 5, "batch_size": 16},
+            "sweep": {"grid": {"model.hidden": [3, 4]}}}
+    cfg = parse_config(data, "tiny.toml")
+    spec = parse_sweep(cfg, "tiny.toml")
+    return run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", listener=listener)
+
+
+def test_a_row_holds_the_last_train_record_and_the_seconds_to_the_millisecond(tmp_path):
+    result = _sweep(tmp_path)
+    for row in result.rows:
+        run_dir = result.sweep_dir / row["run"]
+        train = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r["split"] == "train"]
+        assert row["train_loss"] == train[-1]["loss"] and row["train_loss"] is not None
+        assert row["grad_norm"] == train[-1]["grad_norm"] and row["grad_norm"] is not None
+    # rows rebuilt from the run folders (results.csv lost) keep the seconds to 1 ms
+    (result.sweep_dir / "results.csv").unlink()
+    path = result.sweep_dir / result.rows[0]["run"] / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["seconds"] = 2.34567
+    path.write_text(json.dumps(summary))
+    assert _sweep(tmp_path).rows[0]["seconds"] == 2.346
+
+
+def test_results_csv_alone_is_enough_to_resume(tmp_path):
+    """A finished point whose run folder is gone stays finished: its row is the record."""
+    first = _sweep(tmp_path)
+    shutil.rmtree(first.sweep_dir / first.rows[0]["run"])
+    heard = []
+    again = _sweep(tmp_path, heard.append)
+    started = [e for e in heard if isinstance(e, SweepStarted)]
+    assert started[0].done == 2 and started[0].pending == 0
+    assert not [e for e in heard if isinstance(e, PointFinished)]
+    assert again.rows[0]["status"] == "completed" and again.rows[0]["key"] == first.rows[0]["key"]
+
+
+def test_a_run_folder_of_another_point_is_not_taken_for_this_one(tmp_path):
+    first = _sweep(tmp_path)
+    (first.sweep_dir / "results.csv").unlink()
+    stale = first.sweep_dir / first.rows[1]["run"] / "summary.json"
+    summary = json.loads(stale.read_text())
+    summary["sweep_point"] = "someone-else"
+    stale.write_text(json.dumps(summary))
+    heard = []
+    _sweep(tmp_path, heard.append)
+    assert [e.key for e in heard if isinstance(e, PointFinished)] == [first.rows[1]["key"]]
+
+
+def test_typed_cells():
+    assert typed("") is None and typed(None) is None
+    assert typed("[1,2.5,a]") == [1, 2.5, "a"] and typed("[]") == []
+    assert typed("[x") == "[x" and typed("true") is True and typed("3") == 3
+
+
+def test_slug_joins_words_with_single_dashes():
+    assert slug("my sweep: lr & seeds!") == "my-sweep-lr-seeds"
+    assert slug("a=1.5_b") == "a=1.5_b" and slug("  ") == "sweep"
+
+
+def _spec(**sweep):
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 10, "eval_every": 5, "log_every": 5, "batch_size": 16},
+            "sweep": {"grid": {"model.hidden": [3, 4]}, **sweep}}
+    cfg = parse_config(data, "tiny.toml")
+    return cfg, parse_sweep(cfg, "tiny.toml")
+
+
+def test_the_listener_hears_names_rows_and_counts(tmp_path):
+    from lstm_tui.sweeps.runner import SweepFinished
+    heard = []
+    result = _sweep(tmp_path, heard.append)
+    started = heard[0]
+    assert isinstance(started, SweepStarted) and started.name == "tiny"
+    finished = [e for e in heard if isinstance(e, PointFinished)]
+    assert [e.row for e in finished] == result.rows
+    assert [e.done for e in finished] == [1, 2]
+    assert heard[-1] == SweepFinished(done=2, total=2, interrupted=False)
+
+
+def test_a_missing_device_is_blamed_on_the_preset(tmp_path):
+    import pytest
+    import torch
+    from lstm_tui.config import ConfigError
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 10, "device": "cuda:3"},
+            "sweep": {"grid": {"model.hidden": [3, 4]}}}
+    cfg = parse_config(data, "tiny.toml")
+    with pytest.raises(ConfigError) as info:
+        run_sweep("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs")
+    assert info.value.source == "tiny.toml" and info.value.key == "train.device"
+
+
+def test_a_sweep_lock_that_cannot_be_taken_is_one_line(tmp_path):
+    import pytest
+    from lstm_tui.runs.store import RunError
+    from lstm_tui.sweeps.runner import LOCK_FILE, sweep_dir_for
+    cfg, spec = _spec()
+    sweep_dir = sweep_dir_for(tmp_path / "runs", spec)
+    (sweep_dir / LOCK_FILE).mkdir(parents=True)     # the lock's place is taken
+    with pytest.raises(RunError) as info:
+        run_sweep("tiny.toml", cfg, spec, tmp_path / "runs")
+    assert str(info.value) == f"{sweep_dir}: is a directory"
+
+
+def test_an_adaptive_search_is_sent_to_its_own_driver(tmp_path):
+    import pytest
+    data = {"name": "t", "task": TASK,
+            "sweep": {"search": "tpe", "trials": 2,
+                      "space": {"train.lr": {"low": 0.001, "high": 0.1, "log": True}}}}
+    cfg = parse_config(data, "t.toml")
+    with pytest.raises(ValueError) as info:
+        run_sweep("t.toml", cfg, parse_sweep(cfg, "t.toml"), tmp_path / "runs")
+    assert str(info.value) == "an adaptive search is run by lstm_tui.sweeps.drive.run_sweep"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_without_a_scheduler_points_run_in_point_order(tmp_path):
+    """Only a scheduler reorders the points (ensemble groups first); without one they
+    run as listed even when groups interleave."""
+    from lstm_tui.sweeps.scheduler import pruning_order
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 4, "eval_every": 2, "log_every": 2, "batch_size": 16},
+            "sweep": {"grid": {"train.lr": [0.01, 0.02], "model.hidden": [3, 4]}}}
+    cfg = parse_config(data, "tiny.toml")
+    spec = parse_sweep(cfg, "tiny.toml")
+    points = spec.points()
+    assert pruning_order([(p.key, p.config) for p in points]) != [p.key for p in points]
+    heard = []
+    run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", listener=heard.append)
+    assert [e.index for e in heard if isinstance(e, PointFinished)] == [0, 1, 2, 3]
+
+
+def test_the_sequential_backend_prunes_with_asha(tmp_path):
+    lrs = [0.0001, 0.001, 0.03, 0.1, 0.3, 0.00003]
+    data = {"name": "prune", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 24, "eval_every": 3, "log_every": 3, "batch_size": 16},
+            "sweep": {"grid": {"train.lr": lrs}, "scheduler": "asha", "grace": 1,
+                      "reduction": 2}}
+    cfg = parse_config(data, "p.toml")
+    result = run_sweep("p.toml", cfg, parse_sweep(cfg, "p.toml"), tmp_path / "runs")
+    statuses = [r["status"] for r in result.rows]
+    assert "pruned" in statuses and "completed" in statuses
+    assert set(statuses) == {"pruned", "completed"}
