@@ -52,10 +52,8 @@ def test_model_pane(snap_compare, size):
     assert snap_compare(lab(), terminal_size=SIZES[size], run_before=show("model"))
 
 
-# Only the wide layout: at 80x24 one chart's y labels (0.9/1) still depend on when its last
-# draw happened, which a loaded machine varies; the Live pane's data is asserted exactly in
-# tests/tui/test_live_chart_data.py.
-@pytest.mark.parametrize("size", ["wide"])
+# The Live pane's data is also asserted exactly in tests/tui/test_live_chart_data.py.
+@pytest.mark.parametrize("size", SIZES)
 def test_live_pane_with_a_run(snap_compare, size):
     async def run_before(pilot) -> None:
         await pilot.pause()

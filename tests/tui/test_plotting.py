@@ -77,3 +77,14 @@ def test_a_short_log_range_gets_enough_labels():
     ticks, labels = log_ticks(math.log10(2.7), math.log10(15))
     assert labels == ["3", "5", "10"]
     assert all(math.log10(2.7) <= t <= math.log10(15) for t in ticks)
+
+
+def test_spaced_keeps_ticks_at_least_the_gap_apart_earliest_first():
+    from lstm_tui.tui.plotting import spaced
+    ticks = [0.0, 0.1, 0.2, 0.5, 0.55, 1.0]
+    labels = [str(t) for t in ticks]
+    # 11 rows over [0, 1]: a tick every 0.1 is one row apart
+    assert spaced(ticks, labels, 0.0, 1.0, 11, gap=1.5) == (
+        [0.0, 0.2, 0.5, 1.0], ["0.0", "0.2", "0.5", "1.0"])
+    assert spaced(ticks, labels, 0.0, 1.0, 11, gap=1.0)[0] == [0.0, 0.1, 0.2, 0.5, 1.0]
+    assert spaced([3.0], ["3"], 3.0, 3.0, 10) == ([3.0], ["3"])      # a flat axis

@@ -159,6 +159,22 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def spaced(ticks: Sequence[float], labels: Sequence[str], lo: float, hi: float,
+           rows: int, gap: float = 1.5) -> tuple[list[float], list[str]]:
+    """The ticks (and their labels) at least `gap` rows apart on a `rows`-row axis over
+    [lo, hi], keeping the earlier of two that would be closer: a terminal row holds one
+    label, and the charting library's choice between two is not stable."""
+    kept: tuple[list[float], list[str]] = ([], [])
+    last = None
+    for tick, label in zip(ticks, labels):
+        row = (tick - lo) / (hi - lo) * (rows - 1) if hi > lo and rows > 1 else 0.0
+        if last is None or abs(row - last) >= gap:
+            kept[0].append(tick)
+            kept[1].append(label)
+            last = row
+    return kept
+
+
 def log_ticks(lo: float, hi: float, max_ticks: int = 6,
               min_ticks: int = 3) -> tuple[list[float], list[str]]:
     """Tick positions (in log10 units) and labels (in data units) for a log10 axis:

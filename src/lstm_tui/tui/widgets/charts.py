@@ -16,7 +16,7 @@ from textual.widget import Widget
 from lstm_tui.report import fmt
 from lstm_tui.tui.live import Series
 from lstm_tui.tui.plotting import (RAMP, SHADES, legend_entry, log_ticks, nice_ticks, ramp_color,
-                                   series_color, series_marker, shade, tick_label)
+                                   series_color, series_marker, shade, spaced, tick_label)
 from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 
@@ -57,14 +57,18 @@ class CurveChart(SafePlot):
             ticks = nice_ticks(min(v[1][0] for v in views), max(v[1][-1] for v in views))
             plt.xticks(ticks, [tick_label(t) for t in ticks])
             ys = [y for _, _, ys in views for y in ys if math.isfinite(y)]
+            # plotext keeps one label of a row that gets two, and which one it keeps is not
+            # fixed from one process to the next: ticks that would share a row are dropped
+            rows = self.size.height - 1           # the plot's rows, above the x labels
             if log:
                 ys = [math.log10(y) for y in ys]
-                plt.yticks(*log_ticks(min(ys), max(ys)))
+                plt.yticks(*spaced(*log_ticks(min(ys), max(ys)), min(ys), max(ys), rows))
             elif ys and max(ys) > min(ys):
                 # round numbers from the data's extremes (min/max decimation keeps them), so
                 # the labels never depend on the width the chart had when it was drawn
                 yticks = nice_ticks(min(ys), max(ys))
-                plt.yticks(yticks, [tick_label(t) for t in yticks])
+                plt.yticks(*spaced(yticks, [tick_label(t) for t in yticks], min(ys), max(ys),
+                                   rows))
         else:
             plt.title("waiting for the first records")
         title = "  ".join(legend)
