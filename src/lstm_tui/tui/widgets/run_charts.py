@@ -21,7 +21,8 @@ from rich.text import Text
 from textual.timer import Timer
 
 from lstm_tui.tui.plotting import (MAX_POINTS, decimate, finite_pairs, legend_entry, log_ticks,
-                                   nice_ticks, series_color, series_marker, tick_label)
+                                   nice_ticks, series_color, series_marker, spaced,
+                                   tick_label)
 from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 MIN_REDRAW_INTERVAL = 0.25  # seconds: at most 4 redraws a second
@@ -292,9 +293,8 @@ class CurvesPlot(SafePlot):
         if labels:
             ticks = nice_ticks(x_lo, x_hi)
             plt.xticks(ticks, [tick_label(t) for t in ticks])
-            if pending.log_y:
-                yt, names = log_ticks(lo, hi)
-                plt.yticks(yt, names)
+            if pending.log_y:      # no two ticks on one row (plotext's pick is not stable)
+                plt.yticks(*spaced(*log_ticks(lo, hi), lo, hi, self.size.height - 1))
         else:
             plt.title(message)
         head = f"[b]{escape(pending.title)}[/b]" if pending.title else ""
