@@ -82,7 +82,7 @@ class SweepScreen(Screen):
         Binding("ctrl+r", "launch", "Launch", tooltip="train the points not done yet "
                 "(the same definition again resumes)"),
         Binding("ctrl+g", "stop", "Stop", tooltip="stop the sweep (finished points are kept)"),
-        Binding("1", "view('define')", "Views", key_display="1-4",
+        Binding("1", "view('define')", "Views", key_display="1-5",
                 tooltip="1 define, 2 grid, 3 lines, 4 epochs (5 trials: tpe, random)"),
         Binding("2", "view('grid')", "Grid", show=False),
         Binding("3", "view('lines')", "Lines", show=False),
