@@ -74,7 +74,7 @@ def _table(table: list[dict], quick: bool) -> Table:
         observed = "-" if row["observed"] is None else f"{row['observed']:.4g}"
         verdict = row["verdict"] + (f" ({row['note']})" if row["note"] else "")
         style = "green" if row["verdict"] == "met" else "bold red"
-        view.add_row(row["preset"], row["expectation"], observed, row["band"],
+        view.add_row(escape(row["preset"]), escape(row["expectation"]), observed, row["band"],
                      f"[{style}]{escape(verdict)}[/]", f"{row['seconds']:.1f}")
     return view
 

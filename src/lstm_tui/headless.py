@@ -106,11 +106,11 @@ class HeadlessDisplay:
                 table.add_row(f"confusion ({split})\nrows: true\ncolumns: predicted",
                               Text("\n".join(lines[1:])))
             for label, value in verdict_rows(summary or {}):
-                table.add_row(label, Text(value, style="green" if value.endswith(" met")
+                table.add_row(Text(label), Text(value, style="green" if value.endswith(" met")
                                           else "bold red"))
             if event.message:
                 table.add_row("note", event.message)
         else:
             table.add_row("status", "failed")
-            table.add_row("error", event.error)
+            table.add_row("error", Text(event.error))
         return table

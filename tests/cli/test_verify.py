@@ -96,3 +96,16 @@ def test_verify_judges_a_sweep_preset_over_its_table(tmp_path):
     assert quick.exit_code == 3 and "a sweep: not in --quick" in quick.stderr
     bad = runner.invoke(app, ["verify", str(preset), "--backend", "ray"])
     assert bad.exit_code == 2 and "--backend" in bad.stderr
+
+
+def test_the_verify_table_shows_a_filtered_expectation_whole(tmp_path):
+    # rich would read "[hidden=4]" as markup and print "best_accuracy" alone
+    preset = tmp_path / "s.toml"
+    preset.write_text('[task]\nkind = "nth_element"\ntrain_size = 64\nval_size = 32\n'
+                      '[train]\nepochs = 1\n[sweep]\nseeds = 1\n[sweep.grid]\n'
+                      '"model.hidden" = [4, 8]\n[expect]\n'
+                      '"best_accuracy[hidden=4]" = { min = 0.0 }\n')
+    result = runner.invoke(app, ["verify", str(preset), "--runs-dir", str(tmp_path / "runs")],
+                           env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "best_accuracy[hidden=4]" in result.stdout

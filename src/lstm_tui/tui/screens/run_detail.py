@@ -244,7 +244,7 @@ class RunDetailScreen(PollingScreen):
         if info.error:
             rows.insert(1, ("error", Text(info.error, style="bold red")))
         rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
-        rows += [(label, Text(text, style="green" if text.endswith(" met") else "bold red"))
+        rows += [(Text(label), Text(text, style="green" if text.endswith(" met") else "bold red"))
                  for label, text in verdict_rows(s)]       # the preset's [expect]
         confusion = confusion_lines(s)
         if confusion:
