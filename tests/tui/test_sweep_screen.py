@@ -67,7 +67,8 @@ def accuracy(values: dict, seed: int) -> float:
 
 
 def synthetic_sweep(root: Path, grid: dict | None = None, seeds: int = 2,
-                    missing: tuple[int, ...] = (), diverged: tuple[int, ...] = ()) -> Path:
+                    missing: tuple[int, ...] = (), diverged: tuple[int, ...] = (),
+                    pruned: tuple[int, ...] = ()) -> Path:
     """A sweep folder as the runner leaves it, with fixed numbers; points in `missing`
     have no row (not run yet), points in `diverged` diverged."""
     cfg = parse_config({"name": "nth-grid", "description": "a synthetic sweep",
@@ -79,17 +80,18 @@ def synthetic_sweep(root: Path, grid: dict | None = None, seeds: int = 2,
     folder.mkdir(parents=True)
     (folder / "sweep.toml").write_text("# the sweep of synthetic.toml, as resolved\n"
                                        + to_toml(cfg), encoding="utf-8")
-    write_rows(folder, spec, missing, diverged)
+    write_rows(folder, spec, missing, diverged, pruned)
     return folder
 
 
-def write_rows(folder: Path, spec, missing=(), diverged=()) -> None:
+def write_rows(folder: Path, spec, missing=(), diverged=(), pruned=()) -> None:
     columns, points, rows = columns_for(spec), spec.points(), {}
     for p in points:
         if p.index in missing:
             continue
         run = run_dir_name(p, len(points))
-        status = "diverged" if p.index in diverged else "completed"
+        status = "diverged" if p.index in diverged else \
+            "pruned" if p.index in pruned else "completed"
         best = None if status == "diverged" else accuracy(p.values, p.seed)
         if not (folder / run).exists():
             _write_run(folder / run, p.config, accuracy(p.values, p.seed), status)
@@ -594,6 +596,30 @@ async def test_a_folder_given_at_start_and_written_elsewhere_updates(tmp_path):
         await pilot.press("t")
         await settle(pilot)
         assert (heatmap.surface.x, heatmap.surface.y) == (y, x)
+
+
+async def test_a_cell_says_how_many_of_its_seeds_were_pruned(tmp_path):
+    root = tmp_path / "runs"
+    folder = synthetic_sweep(root, pruned=(30,))        # one seed of one point stopped early
+    app = Host(lambda: SweepScreen(root, sweep_dir=folder))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await settle(pilot)
+        select = screen.query_one(".fixed-axis", Select)
+        select.value = 0                                # lstm: every cell is one point
+        await settle(pilot)
+        heatmap = screen.query_one(Heatmap)
+        rows = read_results(folder / "results.csv")
+        target = next(r for r in rows if r["status"] == "pruned")
+        seen = []
+        for xi in range(len(heatmap.surface.xs)):
+            for yi in range(len(heatmap.surface.ys)):
+                heatmap.move_to(xi, yi)
+                await settle(pilot, 2)
+                xv, yv = heatmap.cursor_values()
+                seen.append(("1 of 2 pruned" in shown(pilot, "#cell-info"),
+                             xv == target[heatmap.surface.x] and yv == target[heatmap.surface.y]))
+        assert seen.count((True, True)) == 1 and seen.count((True, False)) == 0
 
 
 async def test_lines_and_epochs_views(tmp_path):

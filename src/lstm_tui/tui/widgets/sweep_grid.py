@@ -235,6 +235,9 @@ class GridView(Vertical):
                 line.append(f"  best of {cell.covered}: {best_of}", style="dim")
             if cell.group.troubled:
                 line.append(f"  {cell.group.troubled} diverged/failed", style="red")
+            pruned = cell.group.statuses.count("pruned")
+            if pruned:      # stopped early by the scheduler: its figure is the best it reached
+                line.append(f"  {pruned} of {len(cell.group.statuses)} pruned", style="blue")
         elif any(r["status"] == "running" for r in rows):
             line.append("  running", style="cyan")
         elif cell is not None:
