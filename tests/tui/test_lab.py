@@ -154,7 +154,10 @@ async def test_start_and_live_update(app, fake_trainer):
         # more events arrive: the view follows within one redraw tick
         handle = fake_trainer.handles[0]
         handle.emit(*[step(lab.config, n) for n in range(410, 510, 10)])
-        await pilot.pause(lab.REDRAW_EVERY + 0.1)
+        for _ in range(50):         # one redraw tick, however long a loaded box takes to get there
+            await pilot.pause(lab.REDRAW_EVERY)
+            if "step 500/1,000" in text_of(pilot, "#run-status"):
+                break
         assert "step 500/1,000" in text_of(pilot, "#run-status")
         assert table.get_row("fake-1")[4] == "500/1,000"
 
