@@ -11,6 +11,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import parse_config
 from lstm_tui.training.engine import train
 from lstm_tui.training.optim import grad_norms_and_clip, learning_rate
+from tests.engine_runs import of, run
 
 
 def tiny(**sections) -> dict:
@@ -21,16 +22,6 @@ def tiny(**sections) -> dict:
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return data
-
-
-def run(data: dict, **kwargs) -> tuple[list, ev.Event]:
-    events: list = []
-    last = train(parse_config(data), events.append, **kwargs)
-    return events, last
-
-
-def of(events, kind):
-    return [e for e in events if isinstance(e, kind)]
 
 
 def test_event_stream_of_a_run():

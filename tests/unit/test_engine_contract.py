@@ -16,19 +16,8 @@ import pytest
 import torch
 
 from lstm_tui import events as ev
-from lstm_tui.config import parse_config
 from lstm_tui.models.network import SequenceModel
-from lstm_tui.training.engine import train
-
-
-def run(data: dict, **kwargs) -> tuple[list, ev.Event]:
-    events: list = []
-    last = train(parse_config(data), events.append, **kwargs)
-    return events, last
-
-
-def of(events, kind):
-    return [e for e in events if isinstance(e, kind)]
+from tests.engine_runs import of, run
 
 
 def _tensors(state) -> list[torch.Tensor]:

@@ -11,17 +11,8 @@ from torch import nn
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.training.engine import copy_to_cpu, cpu_copy, train
-
-
-def run(data: dict, **kwargs) -> tuple[list, ev.Event]:
-    events: list = []
-    last = train(parse_config(data), events.append, **kwargs)
-    return events, last
-
-
-def of(events, kind):
-    return [e for e in events if isinstance(e, kind)]
+from lstm_tui.training.engine import copy_to_cpu, cpu_copy
+from tests.engine_runs import of, run
 
 
 def _accuracy_run(**train_cfg) -> dict:
