@@ -55,6 +55,27 @@ TESTS[sweeps]='tests/unit/test_sweeps_runner.py tests/unit/test_sweep_metric.py 
     tests/unit/test_sweeps_scheduler.py tests/unit/test_mut_runner.py tests/unit/test_mut_ensemble.py
     --deselect tests/unit/test_sweeps_scheduler.py::test_the_same_points_are_pruned_on_every_backend'
 # GROUP=module narrows a group to one file, e.g. training=engine (its own folder under .mutation/)
+# A module whose tests are elsewhere, or a smaller selection, has its own (used instead of
+# the group's); otherwise GROUP=MODULE runs the group's selection
+ENGINE_TESTS='tests/unit/test_engine.py tests/unit/test_engine_contract.py tests/unit/test_mut_engine.py
+    --deselect tests/unit/test_engine.py::test_nth_element_easy_mode_converges'
+TESTS[training=window]="$ENGINE_TESTS tests/unit/test_mut_window.py"
+TESTS[training=task_reports]="$ENGINE_TESTS tests/unit/test_series.py tests/unit/test_mut_task_reports.py"
+TESTS[training=policy]='tests/unit/test_gpu_readiness.py tests/unit/test_cuda.py tests/unit/test_mut_policy.py'
+TESTS[training=rng]='tests/unit/test_gpu_readiness.py tests/unit/test_engine_contract.py tests/unit/test_mut_rng.py'
+TESTS[training=placement]='tests/unit/test_gpu_readiness.py tests/unit/test_sweeps_devices.py tests/unit/test_mut_placement.py'
+# threads: its tests that really set torch threads hang every forked mutant (see below);
+# test_mut_threads.py records the calls instead
+TESTS[training=threads]='tests/unit/test_threads.py tests/unit/test_mut_threads.py
+    --deselect tests/unit/test_threads.py::test_the_engine_applies_the_rule'
+STORE_TESTS='tests/unit/test_store.py tests/unit/test_store_contract.py tests/unit/test_store_tidy.py
+    tests/unit/test_run_listing.py tests/unit/test_provenance.py tests/unit/test_mut_store.py'
+for m in checkpoint listing liveness lock provenance resources tags trash; do
+    TESTS[runs=$m]="$STORE_TESTS tests/unit/test_mut_$m.py"
+done
+TESTS[runs=checkpoint]+=' tests/unit/test_experiment.py
+    --deselect tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run'
+TESTS[runs=lock]+=' tests/unit/test_sweeps_runner.py'
 
 # Mutants run in processes forked from one that ran the tests; after torch has used more
 # than one intra-op thread a fork hangs in OpenMP, so no test that sets train.threads > 1
@@ -97,7 +118,7 @@ source_paths = ["src"]
 only_mutate = [$mutate]
 also_copy = ["presets", "README.md"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--deselect", "$THREADS_TEST"]
-pytest_add_cli_args_test_selection = [$(cd "$ROOT" && toml_words "${TESTS[$group]}")]
+pytest_add_cli_args_test_selection = [$(cd "$ROOT" && toml_words "${TESTS[$arg]:-${TESTS[$group]}}")]
 process_isolation = "fork"          # fork from the process that ran the stats: torch already imported
 # mutmut's wall limit per mutant is (estimated test time + constant) * multiplier; on a
 # loaded box a fork still re-collects its tests for seconds, so a small constant turns

@@ -1,0 +1,71 @@
+"""The folder lock's retries and messages (mutation pass 3).  flock locks belong to an
+open file, so a second FolderLock in this process contends like another process; the
+holder lets go from inside the waiter's pause (no timing)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+import pytest
+
+from lstm_tui.runs import lock
+from lstm_tui.runs.lock import TRIES, FolderLock, LockHeld, is_held
+
+
+def test_the_message_names_the_holder_or_a_question_mark(tmp_path):
+    assert str(LockHeld(tmp_path / "x", 0)).endswith("held by pid ?")
+    assert str(LockHeld(tmp_path / "x", 42)).endswith("held by pid 42")
+
+
+def test_a_new_lock_holds_nothing_and_releases_quietly(tmp_path):
+    fl = FolderLock(tmp_path / "l")
+    assert not fl.held
+    fl.release()
+    assert not fl.held and not is_held(tmp_path / "l")
+
+
+def test_a_held_lock_is_refused_with_path_and_pid(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock.time, "sleep", lambda s: None)
+    with FolderLock(tmp_path / "l"):
+        assert is_held(tmp_path / "l")
+        with pytest.raises(LockHeld) as err:
+            FolderLock(tmp_path / "l").acquire()
+    assert err.value.path == tmp_path / "l" and err.value.pid == os.getpid()
+    assert not is_held(tmp_path / "l") and not (tmp_path / "l").exists()
+
+
+@pytest.mark.parametrize("freed_after", [1, TRIES - 1])
+def test_a_lock_let_go_during_the_retries_is_taken(tmp_path, monkeypatch, freed_after):
+    holder = FolderLock(tmp_path / "l").acquire()
+    pauses = []
+
+    def pause(seconds):
+        pauses.append(seconds)
+        if len(pauses) == freed_after:
+            holder.release()
+    monkeypatch.setattr(lock.time, "sleep", pause)
+    mine = FolderLock(tmp_path / "l").acquire()
+    assert mine.held and len(pauses) == freed_after
+    mine.release()
+
+
+def test_a_file_removed_after_opening_is_locked_anew(tmp_path, monkeypatch):
+    path, real = tmp_path / "l", fcntl.flock
+    removed = []
+
+    def flock(fd, op):
+        real(fd, op)
+        if not removed:                  # the holder before us removes the file now
+            removed.append(True)
+            path.unlink()
+    monkeypatch.setattr(lock.fcntl, "flock", flock)
+    mine = FolderLock(path).acquire()
+    assert removed and mine.held and path.exists()
+    monkeypatch.undo()
+    assert is_held(path)
+    mine.release()
+
+
+def test_no_file_is_not_held(tmp_path):
+    assert not is_held(tmp_path / "missing")
