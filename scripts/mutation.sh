@@ -33,7 +33,7 @@ declare -A MUTATE TESTS
 MUTATE[training]='"src/lstm_tui/training/*"'
 TESTS[training]='tests/unit/test_engine.py tests/unit/test_optim.py tests/unit/test_engine_contract.py
     tests/unit/test_experiment.py tests/unit/test_gpu_readiness.py
-    tests/unit/test_mut_engine.py tests/unit/test_mut_optim.py tests/unit/test_mut_training.py
+    tests/unit/test_mut_engine.py tests/unit/test_mut_optim.py
     --deselect tests/unit/test_engine.py::test_nth_element_easy_mode_converges
     --deselect tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run'
 MUTATE[models]='"src/lstm_tui/models/*"'
