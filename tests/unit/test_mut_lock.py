@@ -69,3 +69,27 @@ def test_a_file_removed_after_opening_is_locked_anew(tmp_path, monkeypatch):
 
 def test_no_file_is_not_held(tmp_path):
     assert not is_held(tmp_path / "missing")
+
+
+def test_a_held_lock_is_refused_without_a_pause_after_the_last_try(tmp_path, monkeypatch):
+    pauses = []
+    monkeypatch.setattr(lock.time, "sleep", pauses.append)
+    with FolderLock(tmp_path / "l"):
+        with pytest.raises(LockHeld):
+            FolderLock(tmp_path / "l").acquire()
+    assert pauses == [lock.PAUSE] * (TRIES - 1)
+
+
+def test_a_file_replaced_on_every_try_is_refused_naming_its_holder(tmp_path, monkeypatch):
+    path = tmp_path / "l"
+    path.write_text("4242 otherhost\n")
+    real_stat = os.stat
+
+    class Replaced:                      # each look finds a new file under the name
+        st_ino = -1
+
+    monkeypatch.setattr(lock.os, "stat", lambda p, *a, **k: Replaced if p == path
+                        else real_stat(p, *a, **k))
+    with pytest.raises(LockHeld) as err:
+        FolderLock(path).acquire()
+    assert err.value.pid == 4242
