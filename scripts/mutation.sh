@@ -47,7 +47,7 @@ TESTS[runs]='tests/unit/test_store.py tests/unit/test_store_contract.py tests/un
 MUTATE[tasks]='"src/lstm_tui/tasks/*"'
 TESTS[tasks]='tests/unit/test_tasks.py tests/unit/test_engine_contract.py tests/unit/test_series.py
     tests/unit/test_sequence_classification.py tests/unit/test_registry.py tests/unit/test_text8.py
-    tests/unit/test_mut_tasks.py'
+    tests/unit/test_mut_tasks.py tests/unit/test_mut_tasks_more.py'
 MUTATE[config]='"src/lstm_tui/config.py"'
 TESTS[config]='tests/unit/test_config.py tests/unit/test_presets.py tests/unit/test_mut_config.py'
 MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/sweeps/ensemble.py"'
