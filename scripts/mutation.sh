@@ -143,8 +143,9 @@ TOML
         (cd "$dir" && PYTHONPATH="$dir/mutants/src" mutmut run "no.such.mutant" >/dev/null 2>&1 || true)
         mapfile -t names < <(cd "$dir" && mutmut results --all true 2>/dev/null \
             | sed -n 's/^ *\([^ :]*__mutmut_[0-9]*\):.*/\1/p' \
-            | python3 -c "import random, sys; n = sys.stdin.read().split(); random.Random(16).shuffle(n); print(*sorted(n[:$MUTATION_SAMPLE]), sep='\n')")
+            | python3 -c "import random, sys; n = sys.stdin.read().split(); random.Random(16).shuffle(n); n and print(*sorted(n[:$MUTATION_SAMPLE]), sep='\n')")
         echo "== $arg: sample of ${#names[@]} mutants"
+        [ ${#names[@]} -gt 0 ] || continue     # e.g. a file of decorated functions only
         # resume: run only those not yet checked (or timed out, which may be a slow box)
         printf '%s\n' "${names[@]}" > "$dir/sample.txt"
         mapfile -t names < <(cd "$dir" && mutmut results --all true 2>/dev/null \
