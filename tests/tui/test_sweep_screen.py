@@ -442,6 +442,18 @@ class FakeProcess:
         self.stopped = True
 
 
+def fake_driver(screen):
+    """A FakeProcess in the place of the screen's sweep driver, and `send(*events)`, which
+    hands events to the screen the way the driver's arrive."""
+    fake = screen.process = FakeProcess()
+    screen.state.active = True
+
+    def send(*events) -> None:
+        fake.inbox.put(list(events))
+        screen.post_message(SweepEvents(fake.inbox))
+    return fake, send
+
+
 async def test_events_fill_the_grid_and_mark_running_cells(tmp_path):
     cfg = tiny_config({"grid": {"task.seq_len": [3, 4], "model.hidden": [4, 8]}})
     spec = parse_sweep(cfg, "tiny.toml")
@@ -450,13 +462,8 @@ async def test_events_fill_the_grid_and_mark_running_cells(tmp_path):
     app = Host(lambda: SweepScreen(tmp_path / "runs", cfg))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        fake = screen.process = FakeProcess()
-        screen.state.active = True
+        fake, send = fake_driver(screen)
         await pilot.press("2")
-
-        def send(*events) -> None:
-            fake.inbox.put(list(events))
-            screen.post_message(SweepEvents(fake.inbox))
 
         p = points[3]                                     # seq_len 4, hidden 8
         send(SweepStarted(folder, "tiny", 4, 0, 4, tuple(spec.axes), "accuracy", "max",
@@ -854,12 +861,7 @@ async def test_verdicts_arrive_with_the_sweeps_events_and_a_new_run_clears_them(
     app = Host(lambda: SweepScreen(tmp_path / "runs", cfg))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        fake = screen.process = FakeProcess()
-        screen.state.active = True
-
-        def send(*events) -> None:
-            fake.inbox.put(list(events))
-            screen.post_message(SweepEvents(fake.inbox))
+        _, send = fake_driver(screen)
 
         send(SweepStarted(folder, "tiny", 2, 0, 2, tuple(spec.axes), "accuracy", "max",
                           "sequential", 1), SweepFinished(2, 2, False),

@@ -15,13 +15,12 @@ from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted, read_results,
                                     sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
-from lstm_tui.tui.messages import SweepEvents
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.screens.sweep import SweepScreen
 from lstm_tui.tui.sweep_process import ResultsRead
 from lstm_tui.tui.widgets.sweep_trials import TrialPlot, TrialsView
 from tests.sweep_trials_data import BEST_SO_FAR, trials_sweep
-from tests.tui.test_sweep_screen import (FakeProcess, Host, pick_key, settle, shown,
+from tests.tui.test_sweep_screen import (Host, fake_driver, pick_key, settle, shown,
                                          tiny_config, type_into, wait_for)
 
 SPACE = {"train.lr": {"low": 1e-3, "high": 0.3, "log": True}, "model.hidden": [4, 8]}
@@ -103,14 +102,9 @@ async def test_a_tpe_sweeps_trials_arrive_with_the_drivers_events(tmp_path):
     app = Host(lambda: SweepScreen(tmp_path / "runs", cfg))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        fake = screen.process = FakeProcess()
-        screen.state.active = True
+        _, send = fake_driver(screen)
         await pilot.press("5")
         assert screen.query_one(TabbedContent).active == "trials"
-
-        def send(*events) -> None:
-            fake.inbox.put(list(events))
-            screen.post_message(SweepEvents(fake.inbox))
 
         def row(point: int, acc: float, params: int) -> dict:
             return {"point": point, "key": f"trial{point}", "run": f"p00{point}-x-s0",
@@ -233,13 +227,11 @@ async def test_a_running_random_trial_shows_its_values(tmp_path):
     app = Host(lambda: SweepScreen(tmp_path / "runs", cfg))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        fake = screen.process = FakeProcess()
-        screen.state.active = True
+        _, send = fake_driver(screen)
         await pilot.press("5")
-        fake.inbox.put([SweepStarted(tmp_path, "tiny", 2, 0, 2, tuple(spec.axes), "accuracy",
-                                     "max", "sequential", 1),
-                        PointStarted(point.key, str(tmp_path / "p001-x-s0"), 10)])
-        screen.post_message(SweepEvents(fake.inbox))
+        send(SweepStarted(tmp_path, "tiny", 2, 0, 2, tuple(spec.axes), "accuracy", "max",
+                          "sequential", 1),
+             PointStarted(point.key, str(tmp_path / "p001-x-s0"), 10))
         await settle(pilot)
         assert column(screen, "lr") == [fmt(point.values["train.lr"])]
         assert column(screen, "status") == ["● running"]

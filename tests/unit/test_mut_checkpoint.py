@@ -26,18 +26,23 @@ def test_a_pickled_class_is_refused_by_its_name(tmp_path):
                             "lstm-lab loads only plain checkpoints")
 
 
+def reason_when_torch_says(message: str, tmp_path, monkeypatch) -> str:
+    """The reason given for a good checkpoint file whose load raises `message`."""
+    path = save_checkpoint(tmp_path / "last.pt", {"model": {}, "config": {}})
+
+    def fail(*args, **kwargs):
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(checkpoint.torch, "load", fail)
+    return reason(path).removeprefix(f"{path}: ")
+
+
 def test_a_refusal_without_a_named_global_names_nothing(tmp_path, monkeypatch):
     # torch's wording differs between releases: without "GLOBAL <name>" no name is shown
-    path = tmp_path / "last.pt"
-    save_checkpoint(path, {"model": {}, "config": {}})
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("Weights only load failed: Unsupported global: some.Thing")
-
-    monkeypatch.setattr(checkpoint.torch, "load", refuse)
-    assert reason(path) == (f"{path}: refused: it holds Python objects besides tensors, "
-                            "and loading those could run code; lstm-lab loads only plain "
-                            "checkpoints")
+    said = "Weights only load failed: Unsupported global: some.Thing"
+    assert reason_when_torch_says(said, tmp_path, monkeypatch) == (
+        "refused: it holds Python objects besides tensors, and loading those could run "
+        "code; lstm-lab loads only plain checkpoints")
 
 
 def test_a_damaged_file_names_the_unpicklers_own_fault(tmp_path):
@@ -51,15 +56,9 @@ def test_a_damaged_file_names_the_unpicklers_own_fault(tmp_path):
 
 
 def test_a_load_failure_keeps_its_first_line(tmp_path, monkeypatch):
-    path = tmp_path / "last.pt"
-    save_checkpoint(path, {"model": {}, "config": {}})
-
-    def fail(*args, **kwargs):
-        raise RuntimeError("PytorchStreamReader failed reading zip archive\nsecond line")
-
-    monkeypatch.setattr(checkpoint.torch, "load", fail)
-    assert reason(path) == (f"{path}: corrupt checkpoint "
-                            "(PytorchStreamReader failed reading zip archive)")
+    said = "PytorchStreamReader failed reading zip archive\nsecond line"
+    assert reason_when_torch_says(said, tmp_path, monkeypatch) == \
+        "corrupt checkpoint (PytorchStreamReader failed reading zip archive)"
 
 
 @pytest.mark.parametrize("payload", [[1, 2], {"config": {}}, {"model": {}}, {}])

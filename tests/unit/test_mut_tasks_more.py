@@ -4,11 +4,9 @@ tasks/; see TESTING.md)."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import os
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import torch
 from lstm_tui.config import MAX_TEXT, ConfigError, parse_config
 from lstm_tui.tasks import build_task, datafiles, downloads, shapes, text8
 from lstm_tui.tasks.weighted_sum import realistic_series, weighted_sum_target
+from tests.loopback import loopback_server
 
 
 def _fault(data: dict) -> ConfigError:
@@ -319,30 +318,13 @@ def _zip(name: str = "text8", text: bytes = TEXT) -> bytes:
 def served(tmp_path, monkeypatch):
     """A loopback server of `.body` (with a Content-Length unless `.length` is False), the
     cache in tmp_path/cache, and the digests of TEXT and of the served zip."""
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            if state.length:
-                self.send_header("Content-Length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    state = type("State", (), {"body": _zip(), "length": True})()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{httpd.server_port}/text8.zip"
-    state.url, state.cache = url, tmp_path / "cache"
-    monkeypatch.setenv("LSTM_LAB_CACHE", str(state.cache))
-    monkeypatch.setenv("LSTM_LAB_TEXT8_URL", url)
-    monkeypatch.setenv("LSTM_LAB_TEXT8_SHA256", hashlib.sha256(TEXT).hexdigest())
-    monkeypatch.setenv("LSTM_LAB_TEXT8_ZIP_SHA256", hashlib.sha256(state.body).hexdigest())
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(_zip()) as state:
+        state.cache = tmp_path / "cache"
+        monkeypatch.setenv("LSTM_LAB_CACHE", str(state.cache))
+        monkeypatch.setenv("LSTM_LAB_TEXT8_URL", state.url)
+        monkeypatch.setenv("LSTM_LAB_TEXT8_SHA256", hashlib.sha256(TEXT).hexdigest())
+        monkeypatch.setenv("LSTM_LAB_TEXT8_ZIP_SHA256", hashlib.sha256(state.body).hexdigest())
+        yield state
 
 
 def _text8_fault(**kw) -> ConfigError:

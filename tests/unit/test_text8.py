@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import socket
-import threading
 import zipfile
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.tasks import text8
 from lstm_tui.tasks.shapes import load_corpus
+from tests.loopback import loopback_server
 
 TEXT = b"anarchism originated as a term of abuse first used against early working class " * 50
 
@@ -29,28 +28,8 @@ def small_zip(text: bytes = TEXT) -> bytes:
 @pytest.fixture
 def server():
     """A loopback HTTP server; `.body` is what it serves, `.hits` counts requests."""
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            state.hits += 1
-            if state.body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    state = type("State", (), {"body": small_zip(), "hits": 0,
-                               "url": f"http://127.0.0.1:{httpd.server_port}/text8.zip"})()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(small_zip()) as served:
+        yield served
 
 
 @pytest.fixture
