@@ -18,6 +18,8 @@
 # MUTATION_CHILDREN (default 1) mutants run at once; the box is shared.
 # MUTATION_SAMPLE=N tests a seeded random sample of N mutants per group instead of all
 # (the score is then an estimate; TESTING.md says which groups were sampled).
+# MUTATION_SEED (default 16) draws another sample: with a fresh MUTATION_DIR it measures
+# tests written against one sample on mutants they were not written for (held out).
 # MUTATION_ONLY=survivors re-tests only the group's surviving mutants, and those no test
 # reached before (after new tests).
 set -euo pipefail
@@ -26,6 +28,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
 WORK=${MUTATION_DIR:-$ROOT/.mutation}
 CHILDREN=${MUTATION_CHILDREN:-1}
+SEED=${MUTATION_SEED:-16}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PATH="$VENV/bin:$PATH"
 
 # group -> mutated globs, and its test selection (test files and pytest options, words)
@@ -144,7 +147,7 @@ TOML
         (cd "$dir" && PYTHONPATH="$dir/mutants/src" mutmut run "no.such.mutant" >/dev/null 2>&1 || true)
         mapfile -t names < <(cd "$dir" && mutmut results --all true 2>/dev/null \
             | sed -n 's/^ *\([^ :]*__mutmut_[0-9]*\):.*/\1/p' \
-            | python3 -c "import random, sys; n = sys.stdin.read().split(); random.Random(16).shuffle(n); n and print(*sorted(n[:$MUTATION_SAMPLE]), sep='\n')")
+            | python3 -c "import random, sys; n = sys.stdin.read().split(); random.Random($SEED).shuffle(n); n and print(*sorted(n[:$MUTATION_SAMPLE]), sep='\n')")
         echo "== $arg: sample of ${#names[@]} mutants"
         [ ${#names[@]} -gt 0 ] || continue     # e.g. a file of decorated functions only
         # resume: run only those not yet checked (or timed out, which may be a slow box)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from lstm_tui.config import parse_config
 from lstm_tui.runs.store import read_jsonl, read_summary
+from lstm_tui.sweeps.backends import PointDone
 from lstm_tui.sweeps.runner import PointFinished, SweepStarted, run_sweep, slug, typed
 from lstm_tui.sweeps.spec import parse_sweep
 
@@ -161,3 +164,169 @@ def test_the_sequential_backend_prunes_with_asha(tmp_path):
     statuses = [r["status"] for r in result.rows]
     assert "pruned" in statuses and "completed" in statuses
     assert set(statuses) == {"pruned", "completed"}
+
+
+# ---------------------------------------------------------------- mutation pass 4
+
+class FakeBackend:
+    """A backend that trains nothing: it reports what `plan` says for each task (and
+    records every call), so the driver's side of the messages can be checked alone."""
+    name = "fake"
+    remote = False
+    calls: list = []
+    plan = staticmethod(lambda task: [PointDone(task.key, "failed", "worker: boom")])
+
+    def __init__(self, workers: int = 1, spec=None):
+        self.workers = 7                        # what the backend really uses
+        self.pruner = None
+
+    def run(self, tasks, report, should_stop, more=None):
+        FakeBackend.calls.append([t.key for t in tasks])
+        for task in tasks:
+            for msg in FakeBackend.plan(task):
+                report(msg)
+
+
+class CannotPrune(FakeBackend):
+    def __init__(self, workers: int = 1, spec=None):
+        self.workers = 1                        # and no pruner: it cannot stop points
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    from lstm_tui.sweeps import backends
+    monkeypatch.setitem(backends.BACKENDS, "fake", f"{__name__}:FakeBackend")
+    monkeypatch.setattr(FakeBackend, "calls", [])
+    return FakeBackend
+
+
+def _fake_sweep(tmp_path, listener=None, should_stop=lambda: False, **sweep):
+    cfg, spec = _spec(**sweep)
+    return run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", backend="fake",
+                     listener=listener, should_stop=should_stop)
+
+
+def test_the_sweep_started_event_says_where_what_and_the_backends_own_workers(tmp_path, fake):
+    heard = []
+    result = _fake_sweep(tmp_path, heard.append)
+    started = heard[0]
+    assert (started.sweep_dir, started.axes, started.backend, started.workers) == \
+        (result.sweep_dir, ("model.hidden",), "fake", 7)
+    assert (started.total, started.done, started.pending) == (2, 0, 2)
+    assert tuple(result.axes) == ("model.hidden",)
+
+
+def test_a_backends_message_is_the_rows_and_late_messages_are_dropped(tmp_path, fake,
+                                                                     monkeypatch):
+    monkeypatch.setattr(FakeBackend, "plan", staticmethod(lambda task: [
+        PointDone(task.key, "failed", "worker: boom"),
+        PointDone(task.key, "completed", "late"),             # after the point finished
+        PointDone("no-such-point", "completed", "stray")]))
+    heard = []
+    result = _fake_sweep(tmp_path, heard.append)
+    assert [(r["status"], r["message"]) for r in result.rows] == [("failed", "worker: boom")] * 2
+    assert len([e for e in heard if isinstance(e, PointFinished)]) == 2
+
+
+def test_nothing_pending_or_a_stop_before_the_start_asks_the_backend_for_nothing(tmp_path,
+                                                                                fake):
+    from lstm_tui.sweeps.runner import SweepFinished
+    heard = []
+    _fake_sweep(tmp_path, heard.append, should_stop=lambda: True)
+    assert FakeBackend.calls == [] and heard[-1] == SweepFinished(0, 2, True)
+    _fake_sweep(tmp_path)                                     # trains (fails) both
+    _fake_sweep(tmp_path)                                     # nothing left to do
+    assert len(FakeBackend.calls) == 1
+
+
+def test_a_remote_backends_devices_are_not_this_machines(tmp_path, fake, monkeypatch):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.setattr(FakeBackend, "remote", True)
+    data = {"name": "tiny", "task": TASK, "model": {"hidden": 4},
+            "train": {"steps": 10, "device": "cuda:3"},
+            "sweep": {"grid": {"model.hidden": [3, 4]}}}
+    cfg = parse_config(data, "tiny.toml")
+    result = run_sweep("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs",
+                       backend="fake")
+    assert len(result.rows) == 2
+
+
+def test_a_scheduler_on_a_backend_that_cannot_prune_names_the_preset(tmp_path, fake,
+                                                                    monkeypatch):
+    from lstm_tui.config import ConfigError
+    from lstm_tui.sweeps import backends
+    monkeypatch.setitem(backends.BACKENDS, "fake", f"{__name__}:CannotPrune")
+    with pytest.raises(ConfigError) as info:
+        _fake_sweep(tmp_path, scheduler="asha")
+    assert str(info.value) == ("tiny.toml: sweep.scheduler: 'asha' needs a backend that stops "
+                               "points early; fake cannot (use scheduler = \"none\")")
+
+
+def test_sweep_toml_names_the_preset_it_came_from(tmp_path, fake):
+    result = _fake_sweep(tmp_path)
+    first = (result.sweep_dir / "sweep.toml").read_text().splitlines()[0]
+    assert first == "# the sweep of tiny.toml, as resolved (overrides applied)"
+
+
+def test_a_rows_message_and_status_come_from_the_run_folder_when_not_given(tmp_path):
+    from lstm_tui.sweeps.runner import build_row, columns_for
+    result = _sweep(tmp_path)
+    cfg, spec = _spec()
+    point, columns = spec.points()[0], columns_for(spec)
+    run_dir = result.sweep_dir / result.rows[0]["run"]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["message"] = "no improvement in 3 evaluations"
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    assert build_row(point, run_dir, spec, columns)["message"] == \
+        "no improvement in 3 evaluations"
+    assert build_row(point, run_dir, spec, columns, message="given")["message"] == "given"
+    gone = build_row(point, tmp_path / "nowhere", spec, columns)
+    assert (gone["status"], gone["message"], gone["steps"]) == ("failed", "", 0)
+
+
+def test_the_task_metric_is_the_runs_own_other_metrics_come_from_its_records(tmp_path):
+    from lstm_tui.sweeps.runner import build_row, columns_for
+    result = _sweep(tmp_path)
+    run_dir = result.sweep_dir / result.rows[0]["run"]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary.update(best=0.99, final=0.98)                     # e.g. records cut by a crash
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    (run_dir / "metrics.jsonl").write_text("".join(
+        json.dumps({"step": s, "split": "val", "loss": loss, "accuracy": 0.5}) + "\n"
+        for s, loss in ((5, 0.5), (10, 0.3), (15, 0.4))))
+    _, spec = _spec()
+    point = spec.points()[0]
+    row = build_row(point, run_dir, spec, columns_for(spec))
+    assert (row["best_accuracy"], row["final_accuracy"]) == (0.99, 0.98)
+    del summary["metric"]                                     # a summary without its metric
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    _, by_loss = _spec(metric="loss")
+    row = build_row(point, run_dir, by_loss, columns_for(by_loss))
+    assert (row["best_loss"], row["final_loss"]) == (0.3, 0.4)
+
+
+def test_results_csv_that_is_a_folder_is_one_line_and_nul_bytes_are_read_past(tmp_path):
+    from lstm_tui.runs.store import RunError
+    from lstm_tui.sweeps.runner import read_results
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(RunError) as info:
+        read_results(tmp_path / "dir.csv")
+    assert str(info.value) == f"{tmp_path / 'dir.csv'}: is a directory"
+    path = tmp_path / "results.csv"
+    path.write_bytes(b"point,run,status,message,key\n0,p0,completed,a\0b,k0\n"
+                     b"1,p1,failed,x,k1\n")
+    assert [(r["run"], r["message"]) for r in read_results(path)] == [("p0", "ab"), ("p1", "x")]
+
+
+def test_a_sweep_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path):
+    from lstm_tui.runs.store import RunError
+    from lstm_tui.sweeps.runner import make_sweep_dir, sweep_dir_for
+    _, spec = _spec()
+    target = sweep_dir_for(tmp_path / "runs", spec)
+    target.parent.mkdir(parents=True)
+    target.write_text("a file where the folder goes")
+    with pytest.raises(RunError) as info:
+        make_sweep_dir(tmp_path / "runs", spec)
+    assert str(info.value) == f"{target}: file exists"
