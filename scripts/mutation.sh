@@ -57,6 +57,7 @@ MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/sweeps/ensemble.p
 TESTS[sweeps]='tests/unit/test_sweeps_runner.py tests/unit/test_sweep_metric.py tests/unit/test_ensemble.py
     tests/unit/test_sweeps_scheduler.py tests/unit/test_mut_runner.py tests/unit/test_mut_ensemble.py
     tests/unit/test_series.py::test_ensemble_members_of_a_series_equal_their_runs
+    tests/unit/test_gpu_readiness.py::test_member_bytes_counts_data_and_parameters_too
     --deselect tests/unit/test_sweeps_scheduler.py::test_the_same_points_are_pruned_on_every_backend'
 # GROUP=module narrows a group to one file, e.g. training=engine (its own folder under .mutation/)
 # A module whose tests are elsewhere, or a smaller selection, has its own (used instead of

@@ -137,3 +137,27 @@ def test_toml_of_tables_without_a_task_and_of_unwritable_values():
     with pytest.raises(TypeError) as info:
         to_toml({"model": {"hidden": {1, 2}}})
     assert str(info.value) == "cannot write set as TOML"
+
+
+# ---------------------------------------------------------------- a held-out sample (seed 17)
+
+def test_an_exclusive_minimum_refuses_the_bound_itself():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"train": {"lr": 0.0}}, "p.toml")
+    assert (info.value.source, info.value.key) == ("p.toml", "train.lr")
+    assert parse_config({"train": {"lr": 1e-12}}).train.lr == 1e-12
+
+
+def test_an_override_of_no_section_names_itself():
+    from lstm_tui.config import apply_overrides
+    with pytest.raises(ConfigError) as info:
+        apply_overrides({}, ["a.b.c=1"], "--set")
+    assert (info.value.source, info.value.key) == ("--set", "a.b.c")
+    assert info.value.message == "names nothing (use task.KEY, model.KEY or train.KEY)"
+
+
+def test_an_override_on_an_unknown_task_kind_blames_the_source():
+    from lstm_tui.config import apply_overrides
+    with pytest.raises(ConfigError) as info:
+        apply_overrides({"task": {"kind": "nope"}}, ["task.seq_len=3"], "x.toml")
+    assert (info.value.source, info.value.key) == ("x.toml", "task.kind")

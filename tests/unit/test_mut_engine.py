@@ -197,3 +197,28 @@ def _last_weights(data: dict) -> dict:
     last: list[dict] = []
     run(data, save_checkpoint=lambda tag, p: last.append(copy.deepcopy(p["model"])) or tag)
     return last[-1]
+
+
+def test_a_cuda_index_past_the_devices_names_the_key_and_the_range(monkeypatch):
+    import torch
+
+    from lstm_tui.config import ConfigError
+    from lstm_tui.training.engine import select_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ConfigError) as info:
+        select_device("cuda:2")
+    assert (info.value.key, info.value.message) == (
+        "train.device", "cuda:2 was asked for but torch sees 2 CUDA device(s) (allowed here: "
+        "auto, cpu, cuda, cuda:0..cuda:1)")
+
+
+def test_a_run_without_an_id_is_announced_without_one():
+    from lstm_tui.training.engine import train
+    cfg = parse_config({"task": {"kind": "nth_element", "seq_len": 3, "features": 3, "n": 0,
+                                 "train_size": 32, "val_size": 16},
+                        "model": {"hidden": 4}, "train": {"steps": 2, "batch_size": 16}})
+    events = []
+    train(cfg, events.append)
+    [started] = [e for e in events if isinstance(e, ev.RunStarted)]
+    assert started.run_id == ""

@@ -84,3 +84,24 @@ def test_a_group_of_one_still_hears_its_member_stop():
     (last,) = train_ensemble(_configs(ACCURACY, [0.05]), [events.append],
                              member_stops=[lambda: ("pruned", "pruned by test")])
     assert (last.status, last.message) == ("pruned", "pruned by test")
+
+
+# ---------------------------------------------------------------- a held-out sample (seed 17)
+
+def test_a_member_that_cannot_be_built_fails_alone_and_the_others_start_at_step_0(monkeypatch):
+    from lstm_tui.training import engine
+    configs = _configs(ACCURACY, (0.01, 0.02))
+    real = engine.build
+
+    def build(cfg, *args, **kwargs):
+        if cfg.train.lr == 0.02:
+            raise RuntimeError("out of memory")
+        return real(cfg, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "build", build)
+    streams = [[] for _ in configs]
+    results = train_ensemble(configs, [s.append for s in streams])
+    assert isinstance(results[1], ev.Failed) and "out of memory" in results[1].error
+    assert results[0].status == "completed"
+    [started] = [e for e in streams[0] if isinstance(e, ev.RunStarted)]
+    assert started.start_step == 0                  # a fresh run, as the engine's would be

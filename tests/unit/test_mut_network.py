@@ -27,3 +27,30 @@ def test_timestep_grads_when_the_loss_reaches_only_some_states():
 
     norms = model.timestep_grad_norms(x, y, last_step_loss)
     assert len(norms) == 5 and all(n > 0 for n in norms)
+
+
+# ---------------------------------------------------------------- a held-out sample (seed 17)
+
+def test_an_unknown_cell_is_refused_naming_the_cells():
+    import dataclasses
+
+    from lstm_tui.models.network import SequenceModel
+    cfg = dataclasses.replace(ModelConfig(), cell="lstn")          # past the config's check
+    with pytest.raises(ValueError) as info:
+        SequenceModel(cfg, 3, 2)
+    assert str(info.value) == "unknown cell 'lstn' (lstm, gru or rnn)"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_fused_recurrence_drops_out_between_its_layers_while_training(cell):
+    from lstm_tui.models.network import SequenceModel
+    x = torch.randn(4, 6, 3)
+    for dropout, differs in ((0.5, True), (0.0, False)):
+        model = SequenceModel(ModelConfig(cell=cell, hidden=8, layers=2, dropout=dropout), 3, 2)
+        model.train()
+        torch.manual_seed(0)
+        a, _ = model.rnn(x)
+        b, _ = model.rnn(x)
+        assert (not torch.equal(a, b)) is differs
+        model.eval()
+        assert torch.equal(model.rnn(x)[0], model.rnn(x)[0])

@@ -305,6 +305,8 @@ def test_the_task_metric_is_the_runs_own_other_metrics_come_from_its_records(tmp
     _, by_loss = _spec(metric="loss")
     row = build_row(point, run_dir, by_loss, columns_for(by_loss))
     assert (row["best_loss"], row["final_loss"]) == (0.3, 0.4)
+    row = build_row(point, run_dir, spec, columns_for(spec))    # still the run's own figures
+    assert (row["best_accuracy"], row["final_accuracy"]) == (0.99, 0.98)
 
 
 def test_results_csv_that_is_a_folder_is_one_line_and_nul_bytes_are_read_past(tmp_path):
@@ -330,3 +332,33 @@ def test_a_sweep_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path):
     with pytest.raises(RunError) as info:
         make_sweep_dir(tmp_path / "runs", spec)
     assert str(info.value) == f"{target}: file exists"
+
+
+def test_run_folder_names_keep_sixty_characters_of_values_and_single_dashes():
+    from lstm_tui.sweeps.runner import run_dir_name
+    cfg = parse_config({"task": {"kind": "nth_element"}, "sweep": {"grid": {
+        "model.cell": ["lstm", "gru"], "train.optimizer": ["adam"], "train.lr": [0.00123456],
+        "model.hidden": [12345], "train.batch_size": [1], "model.init": ["orthogonal"]}}},
+        "t.toml")
+    points = parse_sweep(cfg, "t.toml").points()
+    assert [run_dir_name(p, len(points)) for p in points] == [
+        "p000-celllstm-optimizeradam-lr0.00123456-hidden12345-batch_size1-s0",  # cut at a '-'
+        "p001-cellgru-optimizeradam-lr0.00123456-hidden12345-batch_size1-i-s0"]
+
+
+def test_a_resumed_asha_sweep_reads_past_validations_without_a_figure(tmp_path, fake,
+                                                                     monkeypatch):
+    def plan(task):                 # a finished point whose validations hold a null metric
+        from pathlib import Path
+        run_dir = Path(task.run_dir)
+        run_dir.mkdir(parents=True)
+        (run_dir / "metrics.jsonl").write_text(
+            json.dumps({"step": 5, "split": "val", "loss": 0.1, "accuracy": None}) + "\n"
+            + json.dumps({"step": 10, "split": "val", "loss": 0.1, "accuracy": 0.5}) + "\n")
+        return [PointDone(task.key, "completed", "")]
+
+    monkeypatch.setattr(FakeBackend, "plan", staticmethod(plan))
+    first = _fake_sweep(tmp_path, scheduler="asha")
+    heard = []
+    again = _fake_sweep(tmp_path, heard.append, scheduler="asha")     # reads their history
+    assert again.sweep_dir == first.sweep_dir and heard[0].done == 2

@@ -251,3 +251,44 @@ def test_a_resumed_run_judges_expectations_on_the_earlier_records_too(tmp_path):
     (verdict,) = summary_of(run_dir)["expectations"]
     assert verdict == {"key": "val.accuracy@step5", "observed": 0.8, "min": 0.5, "max": None,
                        "met": True}
+
+
+# ---------------------------------------------------------------- a held-out sample (seed 17)
+
+def test_read_info_takes_kind_and_size_from_the_config_and_metric_and_empty_from_the_summary(
+        tmp_path):
+    path = _folder(tmp_path, "ws", "[task]\nkind = 'weighted_sum'\n[model]\nhidden = 64\n"
+                                    "[train]\nthreads = 0\n",
+                   {"status": "completed", "steps": 4, "metric": "mad", "empty": True})
+    info = read_info(path)
+    assert (info.task, info.hidden, info.metric, info.empty) == ("weighted_sum", 64, "mad", True)
+
+
+def test_a_config_that_breaks_a_rule_is_a_run_error_naming_the_file_and_key(tmp_path):
+    path = _folder(tmp_path, "bad", "[task]\nkind = 'nth_element'\nseq_len = -3\n[model]\n"
+                                     "hidden = 8\n[train]\nthreads = 0\n", {"status": "completed"})
+    with pytest.raises(RunError) as info:
+        store.check_run_config(path / "config.toml")
+    assert str(info.value).startswith(f"{path / 'config.toml'}: task.seq_len: ")
+    assert read_info(path).error == str(info.value)
+
+
+def test_a_second_writer_of_a_run_is_refused_in_one_line(tmp_path):
+    held = store.lock_run(tmp_path)
+    try:
+        with pytest.raises(RunError) as info:
+            store.lock_run(tmp_path)
+    finally:
+        held.release()
+    assert str(info.value) == (f"{tmp_path}: this run is still being written by pid "
+                               f"{os.getpid()} (its writer is alive); wait for it or stop "
+                               "it first")
+
+
+def test_summary_json_is_indented_for_people_and_dated_when_the_run_starts(tmp_path):
+    writer, run_dir = writer_at(tmp_path)
+    writer(started())
+    text = (run_dir / "summary.json").read_text()
+    assert text.startswith('{\n  "') and text.endswith("}\n")
+    s = summary_of(run_dir)
+    assert s["created"] == pytest.approx(writer.started) and s["created"] <= s["updated"]

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.tasks import build_task
+from lstm_tui.tasks import build_task, describe_task
 from lstm_tui.tasks.base import compact_codes
 from lstm_tui.tasks.registry import spec_of
 from lstm_tui.tasks.series import skill
@@ -350,3 +350,58 @@ def test_plugin_problems_are_reported_once_to_the_given_stream(fresh_registry, m
     registry.report_problems(out)
     registry.report_problems(out)
     assert out.getvalue() == "warning: task plugin 'odd' (pkg:y): not a TaskSpec (got str)\n"
+
+
+# ---------------------------------------------------------------- a held-out sample (seed 17)
+
+def _series(tmp_path, rows: int = 300, **task):
+    path = tmp_path / "s.csv"
+    path.write_text("v,w\n" + "".join(f"{i % 5},{i % 3}\n" for i in range(rows)))
+    return {"kind": "series", "path": str(path), "target": ["v"], **task}
+
+
+def _series_fault(task: dict) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"task": task}, "p.toml")
+    return info.value
+
+
+def test_a_series_path_that_is_a_folder_or_no_table_names_task_path(tmp_path):
+    from lstm_tui.tasks.series import SUFFIXES
+    err = _series_fault({"kind": "series", "path": str(tmp_path), "target": ["v"]})
+    assert (err.key, err.message) == ("task.path", f"{str(tmp_path)!r} is a folder, not a "
+                                                   "CSV/TSV/NPY file")
+    odd = tmp_path / "s.json"
+    odd.write_text("{}")
+    err = _series_fault({"kind": "series", "path": str(odd), "target": ["v"]})
+    assert (err.key, err.message) == ("task.path", f"{str(odd)!r} is not a CSV/TSV/NPY file "
+                                                   f"(its name must end in {', '.join(SUFFIXES)})")
+
+
+def test_a_column_with_no_near_name_gets_no_guess(tmp_path):
+    err = _series_fault(_series(tmp_path, target=["zzzzzz"]))
+    assert "did you mean" not in err.message and "columns: v, w" in err.message
+
+
+def test_every_split_needs_ten_windows_and_ten_are_enough(tmp_path):
+    task = dict(window=1, horizon=1, val_fraction=0.5, test_fraction=0)
+    parse_config({"task": _series(tmp_path, 22, **task)})            # 10 windows each
+    err = _series_fault(_series(tmp_path, 20, **task))
+    assert (err.key, err.message) == (
+        "task.window", "the train split has only 9 windows of window + horizon = 2 rows "
+        "(needs >= 10); lower task.window or task.horizon, or give the train split more rows")
+
+
+def test_a_season_longer_than_the_train_split_is_refused_with_its_length(tmp_path):
+    err = _series_fault(_series(tmp_path, 100, window=4, season=90, val_fraction=0.2,
+                                test_fraction=0.2))
+    assert (err.source, err.key, err.message) == (
+        "p.toml", "task.season", "must be at most the train split's 60 rows, got 90")
+
+
+def test_a_long_series_preview_is_thinned_to_a_few_thousand_points(tmp_path):
+    from lstm_tui.tasks import series
+    cfg = parse_config({"task": _series(tmp_path, 5000)}).task
+    [(_, xs, ys)] = series.preview(cfg).curves
+    assert len(xs) == len(ys) == 2500 and xs[:3] == [0.0, 2.0, 4.0]
+    assert describe_task(cfg).metric == "mae" and describe_task(cfg).goal == "min"
