@@ -21,7 +21,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Container
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, to_toml
@@ -167,11 +167,8 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
                             getattr(impl, "workers", workers)))
 
         def report(msg: Message) -> None:
-            point = by_key.get(msg.key)
-            if point is None or msg.key in finished:
-                return                                   # a late message of a finished point
-            if not isinstance(msg, PointDone):
-                listen(msg)
+            point = ending_point(msg, by_key, finished, listen)
+            if point is None:
                 return
             run_dir = sweep_dir / run_dir_name(point, len(points))
             row = build_row(point, run_dir, spec, columns, msg.status, msg.message)
@@ -191,6 +188,20 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
         listen(SweepFinished(len(finished), len(points), len(finished) < len(points)))
     return SweepResult(sweep_dir, ordered, columns, len(points), len(finished), spec.metric,
                        spec.goal, spec.axes)
+
+
+def ending_point(msg: Message, by_key: dict[str, Point], finished: Container[str],
+                 listen: Callable[[Any], None]) -> Point | None:
+    """The point a backend's PointDone ends, for the driver to record; any other message
+    of a running point goes to `listen`, and one of a point that has already ended (a
+    late message) or of no point at all is dropped."""
+    point = by_key.get(msg.key)
+    if point is None or msg.key in finished:
+        return None
+    if not isinstance(msg, PointDone):
+        listen(msg)
+        return None
+    return point
 
 
 def _pruner(spec: SweepSpec, points: list[Point], finished: set[str], sweep_dir: Path):

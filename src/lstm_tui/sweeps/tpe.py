@@ -52,12 +52,12 @@ from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.runs.store import (SUMMARY, atomic_write_text, clean_stale_tmp, read_jsonl,
                                  read_summary)
 from lstm_tui.sweeps import objectives
-from lstm_tui.sweeps.backends import PointDone, PointTask, make_backend
+from lstm_tui.sweeps.backends import PointTask, make_backend
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,
                                     SweepResult, SweepStarted, _check_devices, _Lock,
                                     _number_or_none,
                                     _sweep_toml, _write_results, build_row, columns_for,
-                                    make_sweep_dir, run_dir_name)
+                                    ending_point, make_sweep_dir, run_dir_name)
 from lstm_tui.sweeps.spec import Point, SweepSpec, make_point
 
 STUDY_FILE = "study.journal"
@@ -211,11 +211,8 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
             return fed
 
         def report(msg) -> None:
-            point = by_key.get(msg.key)
-            if point is None or msg.key in rows:
-                return                                   # a late message of a finished trial
-            if not isinstance(msg, PointDone):
-                listen(msg)
+            point = ending_point(msg, by_key, rows, listen)
+            if point is None:
                 return
             if msg.status not in DONE:     # interrupted: left RUNNING, trained again on resume
                 state["interrupted"] = True
