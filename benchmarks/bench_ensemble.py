@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from lstm_tui import events as ev  # noqa: E402
 from lstm_tui.config import parse_config  # noqa: E402
 from lstm_tui.sweeps import ensemble  # noqa: E402
-from lstm_tui.sweeps.ensemble import group_key, train_ensemble  # noqa: E402
+from lstm_tui.training.ensemble import group_key, train_ensemble  # noqa: E402
 from lstm_tui.training import engine  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -112,12 +112,13 @@ def render_table(table: dict) -> str:
     """One preset's block: a line naming it, the heatmap as `sweep-report --x X --y Y`
     prints it (mean ±std over seeds), and its expectations as verify judged them."""
     from rich.console import Console
+    from lstm_tui.render import sweep_tables
     from lstm_tui.sweeps import surface as sf
     s = sf.surface(table["rows"], table["axes"], table["x"], table["y"], table["column"],
                    table["goal"], metric=table["column"].replace("_", " "))
     console = Console(file=io.StringIO(), width=WIDTH, color_system=None, force_terminal=False,
                       legacy_windows=False, emoji=False, highlight=False)
-    for part in sf.heatmap_tables(s, WIDTH):
+    for part in sweep_tables.heatmap_tables(s, WIDTH):
         console.print(part)
     heatmap = "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
     met = sum(v["verdict"] == "met" for v in table["verdicts"])

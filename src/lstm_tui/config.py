@@ -120,13 +120,13 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sweep: dict | None = None  # checked by lstm_tui.sweeps; kept raw here
-    expect: dict | None = None  # expected results, checked by lstm_tui.expect (raw here)
+    expect: dict | None = None  # expected results, checked by lstm_tui.expect.run (raw here)
 
 
 SECTIONS = {"model": ModelConfig, "train": TrainConfig}
 TOP_LEVEL = ("name", "description", "task", "model", "train", "sweep", "expect", "quick")
 # `quick` ([quick] set/expect: the preset's shortened `verify --quick` form) is read by
-# lstm_tui.verify from the file; a run never keeps it
+# lstm_tui.expect.verify from the file; a run never keeps it
 
 
 # ---------------------------------------------------------------- introspection
@@ -308,7 +308,7 @@ def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False) -
     if spec.check is not None:
         spec.check(cfg, source)
     if cfg.expect is not None and cfg.sweep is None:    # a sweep's [expect] is its own
-        from lstm_tui.expect import check
+        from lstm_tui.expect.run import check
         check(cfg, cfg.expect, source, length=expect_length)
 
 

@@ -20,7 +20,7 @@ def main() -> None:
     args = sys.argv[1:]
     if COMPLETE_VAR in os.environ or (args and (args[0] in SUBCOMMANDS
                                                  or args[0] in CLI_OPTIONS)):
-        from lstm_tui.cli import app
+        from lstm_tui.cli.main import app
         app(prog_name="lstm-lab")
         return
     from lstm_tui.tui.launch import launch

@@ -21,3 +21,10 @@ def fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(fmt(v, digits) for v in value) + "]"
     return str(value)
+
+def age(seconds: float) -> str:
+    """A duration as its largest whole unit: 42s, 5m, 3h, 2d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"

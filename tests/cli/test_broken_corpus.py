@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from lstm_tui.runs.store import list_runs
 
 DATA = Path(__file__).parents[1] / "data"

@@ -9,7 +9,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from tests.conftest import BAD_PRESETS, PRESETS
 
 runner = CliRunner()
@@ -171,7 +171,7 @@ def test_ctrl_c_saves_and_marks_interrupted(tmp_path):
 
 
 def test_entry_point_knows_every_sub_command():
-    from lstm_tui.cli import command_names
+    from lstm_tui.cli.main import command_names
     from lstm_tui.entry import SUBCOMMANDS
     assert command_names() == SUBCOMMANDS
 

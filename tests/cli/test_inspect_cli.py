@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 
 runner = CliRunner()
 TINY = ["--set", "train.steps=20", "--set", "train.eval_every=10", "--set", "train.log_every=5"]

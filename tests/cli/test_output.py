@@ -11,7 +11,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from tests.cli.output_data import fake_run, fake_sweep, three_runs
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from tests.store_helpers import NOW, make_run
 
 runner = CliRunner()
@@ -167,7 +167,7 @@ def test_version_and_help():
 
 
 def test_completion_of_runs_and_presets(store, monkeypatch):
-    from lstm_tui import cli_complete
+    from lstm_tui.cli import complete as cli_complete
     monkeypatch.chdir(store)
 
     class Ctx:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 
 runner = CliRunner()
 

@@ -35,7 +35,7 @@ def test_parallel_multi_objective_tpe_from_the_command_line(tmp_path):
 def test_check_json_counts_a_tpe_sweeps_trials_and_its_objectives():
     import json
     from typer.testing import CliRunner
-    from lstm_tui.cli import app
+    from lstm_tui.cli.main import app
     result = CliRunner().invoke(app, ["check", "sweep_nth_cells_tpe", "--json"])
     assert result.exit_code == 0, result.output
     sweep = json.loads(result.output)["sweep"]

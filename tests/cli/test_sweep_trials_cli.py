@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from tests.sweep_trials_data import BEST_SO_FAR, FRONT, IMPROVED, trials_sweep
 
 runner = CliRunner()

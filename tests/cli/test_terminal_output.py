@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from lstm_tui import events as ev
-from lstm_tui.console import CliConsole
-from lstm_tui.headless import HeadlessDisplay
+from lstm_tui.cli.console import CliConsole
+from lstm_tui.cli.progress import HeadlessDisplay
 from tests.cli.output_data import three_runs
 from tests.conftest import REPO
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from lstm_tui.config import read_toml
 from lstm_tui.presets import preset_files
 
@@ -15,7 +15,7 @@ runner = CliRunner()
 
 
 def test_every_shipped_preset_has_expectations_that_check():
-    from lstm_tui.verify import plan
+    from lstm_tui.expect.verify import plan
     for path in preset_files():
         assert read_toml(path).get("expect"), f"{path.name} has no [expect]"
     planned, skipped = plan(preset_files(), quick=False, named=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from lstm_tui.config import parse_config, to_toml
 
 DATA = Path(__file__).parents[1] / "data" / "broken_runs"

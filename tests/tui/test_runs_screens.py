@@ -638,7 +638,7 @@ async def test_slider_keys_and_mouse_change_the_value():
 # ---------------------------------------------------------------- Sample screen
 
 def direct_sample(run: Path, prime: str, length: int, temperature: float, seed: int) -> str:
-    from lstm_tui.sampler import Sampler
+    from lstm_tui.runs.sampler import Sampler
     return "".join(Sampler(run, "best").stream(prime, length, temperature, seed))
 
 

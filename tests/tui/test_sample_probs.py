@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from lstm_tui.sampler import Sampler
+from lstm_tui.runs.sampler import Sampler
 from lstm_tui.tui.screens.sample import SampleScreen
 from tests.tui.conftest import Host
 from tests.tui.test_runs_screens import generate, real_store, settle  # noqa: F401 (fixture)

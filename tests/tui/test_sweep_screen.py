@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import DataTable, Input, Select, Static
 
+from lstm_tui.numbers import fmt
 from lstm_tui.config import parse_config, to_toml
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
@@ -29,8 +30,8 @@ from lstm_tui.sweeps.spec import parse_sweep
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.messages import SweepEvents
 from lstm_tui.tui.screens.sweep import SweepScreen
-from lstm_tui.tui.sweep_process import ResultsRead
-from lstm_tui.tui.sweep_state import (SweepState, parse_axis_values, range_values,
+from lstm_tui.tui.sweep.process import ResultsRead
+from lstm_tui.tui.sweep.state import (SweepState, parse_axis_values, range_values,
                                       split_values, sweep_keys)
 from lstm_tui.tui.plotting import SHADES
 from lstm_tui.tui.widgets.heatmap import Heatmap
@@ -193,7 +194,7 @@ def cell_texts(heatmap: Heatmap) -> dict[tuple[str, str], str]:
             start = layout.label_width + n * layout.cell_width
             x_label = header[start:start + layout.cell_width].strip()
             out[(x_label, label)] = line[start:start + layout.cell_width].strip(" []")
-        assert label in [sf.fmt(v) for v in s.ys]
+        assert label in [fmt(v) for v in s.ys]
     return out
 
 
@@ -542,7 +543,7 @@ async def test_open_an_existing_sweep_folder_and_a_cell_run(real_sweep):
         # the numbers are results.csv's, in the right cells
         cells = cell_texts(heatmap)
         for r in rows:
-            at = (sf.fmt(r[heatmap.surface.x]), sf.fmt(r[heatmap.surface.y]))
+            at = (fmt(r[heatmap.surface.x]), fmt(r[heatmap.surface.y]))
             assert cells[at] == f"{r['best_accuracy']:.3g}"
         assert "4/4" in shown(pilot, "#sweep-status")
         # the definition is the folder's: launching again would resume it
@@ -593,7 +594,7 @@ async def test_a_folder_given_at_start_and_written_elsewhere_updates(tmp_path):
             for yv in heatmap.surface.ys:
                 values = {"model.cell": "lstm", x: xv, y: yv}
                 mean = (accuracy(values, 0) + accuracy(values, 1)) / 2
-                text = cells[(sf.fmt(xv), sf.fmt(yv))]
+                text = cells[(fmt(xv), fmt(yv))]
                 if text.endswith("!"):                     # point 30 diverged: one seed
                     continue
                 assert float(text) == pytest.approx(mean, abs=1e-3), (xv, yv)
@@ -804,7 +805,7 @@ def test_the_screen_does_not_import_torch():
 
 
 def test_the_sweep_process_and_state_import_neither_textual_nor_the_screen():
-    code = ("import sys; import lstm_tui.tui.sweep_process, lstm_tui.tui.sweep_state; "
+    code = ("import sys; import lstm_tui.tui.sweep.process, lstm_tui.tui.sweep.state; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch') "
             "or m.startswith('lstm_tui.tui.screens')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -821,7 +822,7 @@ EXPECT = {"best_accuracy[seq_len=5]": {"min": 0.9},
 
 def judge(folder: Path) -> list[dict]:
     """The synthetic sweep's verdicts, judged and saved as the sweep driver does."""
-    from lstm_tui.sweeps import expect
+    from lstm_tui.expect import sweep as expect
     from lstm_tui.config import load_preset
     spec = parse_sweep(load_preset(folder / "sweep.toml"), "x")
     found = expect.check(spec, columns_for(spec), EXPECT, "x")
@@ -854,7 +855,7 @@ async def test_the_sweeps_verdicts_show_under_the_status_line(tmp_path):
 
 
 async def test_verdicts_arrive_with_the_sweeps_events_and_a_new_run_clears_them(tmp_path):
-    from lstm_tui.sweeps.expect import SweepJudged
+    from lstm_tui.expect.sweep import SweepJudged
     cfg = tiny_config({"grid": {"model.hidden": [4, 8]}})
     spec = parse_sweep(cfg, "tiny.toml")
     folder = sweep_dir_for(tmp_path / "runs", spec)

@@ -17,8 +17,8 @@ from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted, 
 from lstm_tui.sweeps.spec import parse_sweep
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.screens.sweep import SweepScreen
-from lstm_tui.tui.sweep_process import ResultsRead
-from lstm_tui.tui.widgets.sweep_trials import TrialPlot, TrialsView
+from lstm_tui.tui.sweep.process import ResultsRead
+from lstm_tui.tui.sweep.trials import TrialPlot, TrialsView
 from tests.sweep_trials_data import BEST_SO_FAR, trials_sweep
 from tests.tui.test_sweep_screen import (Host, fake_driver, pick_key, settle, shown,
                                          tiny_config, type_into, wait_for)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lstm_tui.config import ModelConfig, TrainConfig, field_specs
-from lstm_tui.keydocs import all_sections
+from scripts.keydocs import all_sections
 from lstm_tui.tasks import registry
 from tests.conftest import REPO
 
@@ -27,7 +27,7 @@ def test_readme_documents_every_preset_key():
 
 
 def test_readme_key_tables_are_the_generated_ones():
-    """Each table equals ``python -m lstm_tui.keydocs``'s: defaults, ranges and help stay true."""
+    """Each table equals ``python scripts/keydocs.py``'s: defaults, ranges and help stay true."""
     for part in all_sections().split("#### ")[1:]:
         section = "#### " + part.rstrip("\n")
         assert section in README, section.splitlines()[0]

@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui import expect
-from lstm_tui.cli import app
+from lstm_tui.expect import run as expect
+from lstm_tui.cli.main import app
 from lstm_tui.config import ConfigError, parse_config, read_toml, to_toml
 from tests.conftest import BAD_PRESETS, PRESETS
 

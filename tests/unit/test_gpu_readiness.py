@@ -15,7 +15,8 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, ModelConfig, parse_config
 from lstm_tui.experiment import start_run
 from lstm_tui.models.network import build_model
-from lstm_tui.sweeps import backends, ensemble
+from lstm_tui.sweeps import backends
+from lstm_tui.training import ensemble
 from lstm_tui.sweeps.backends import PointDone, PointTask
 from lstm_tui.training import engine, placement, policy, rng
 from tests.unit.test_ensemble import assert_same_run, config, separate, together

@@ -7,14 +7,14 @@ import sys
 
 CORE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.models",
         "lstm_tui.training.engine", "lstm_tui.runs.store", "lstm_tui.runs.checkpoint",
-        "lstm_tui.experiment", "lstm_tui.sampler", "lstm_tui.headless", "lstm_tui.cli",
-        "lstm_tui.inspection.record", "lstm_tui.inspection.source", "lstm_tui.cli_inspect",
-        "lstm_tui.inspection_view"]
+        "lstm_tui.experiment", "lstm_tui.runs.sampler", "lstm_tui.cli.progress", "lstm_tui.cli.main",
+        "lstm_tui.inspection.record", "lstm_tui.inspection.source", "lstm_tui.cli.inspect",
+        "lstm_tui.render.inspection_view"]
 TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.tasks.shapes",
               "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.store",
-              "lstm_tui.report", "lstm_tui.presets", "lstm_tui.sampler", "lstm_tui.cli",
+              "lstm_tui.render.report", "lstm_tui.presets", "lstm_tui.runs.sampler", "lstm_tui.cli.main",
               "lstm_tui.inspection", "lstm_tui.inspection.analysis",
-              "lstm_tui.inspection.schema", "lstm_tui.inspection_view"]
+              "lstm_tui.inspection.schema", "lstm_tui.render.inspection_view"]
 
 
 def loaded_after(modules: list[str]) -> set[str]:
@@ -37,7 +37,7 @@ def test_start_up_modules_do_not_import_torch():
 
 
 NO_RAY = CORE + ["lstm_tui.sweeps.spec", "lstm_tui.sweeps.backends", "lstm_tui.sweeps.runner",
-                 "lstm_tui.sweeps.ensemble", "lstm_tui.sweeps.display", "lstm_tui.sweeps.surface",
+                 "lstm_tui.training.ensemble", "lstm_tui.cli.sweep_display", "lstm_tui.sweeps.surface",
                  "lstm_tui.sweeps.ray_backend", "lstm_tui.tui.app", "lstm_tui.tui.launch",
                  "lstm_tui.tui.worker"]
 

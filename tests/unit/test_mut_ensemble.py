@@ -1,4 +1,4 @@
-"""sweeps/ensemble.py behaviour that mutation testing found unchecked (see TESTING.md):
+"""training/ensemble.py behaviour that mutation testing found unchecked (see TESTING.md):
 the ensemble must report each member exactly as the engine would, here for the figures
 the existing equivalence tests did not compare."""
 
@@ -9,7 +9,7 @@ import time
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.sweeps.ensemble import train_ensemble
+from lstm_tui.training.ensemble import train_ensemble
 from lstm_tui.training.engine import train
 
 

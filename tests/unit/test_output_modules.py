@@ -11,19 +11,20 @@ import pytest
 from rich.console import Console
 
 from lstm_tui.numbers import fmt
+from lstm_tui.render import sweep_tables as st
 from lstm_tui.sweeps import surface as sf
 
 
 def test_one_fmt_for_every_front_end():
-    from lstm_tui import report
-    assert report.fmt is fmt and sf.fmt is fmt
+    from lstm_tui.render import report
+    assert report.fmt is fmt and st.fmt is fmt
     assert [fmt(None), fmt(12345), fmt(7), fmt(0.123456), fmt(123456.0), fmt(float("nan")),
             fmt(True), fmt("gru"), fmt([1, 2.5]), fmt(3.14159, 3)] == \
         ["-", "12,345", "7", "0.1235", "1.235e+05", "nan", "true", "gru", "[1,2.5]", "3.14"]
 
 
 def test_legend_labels_keep_both_ends():
-    from lstm_tui.report import short_label
+    from lstm_tui.render.report import short_label
     name = "20261201-035043-ws-simple-rnn-rnn6"
     assert short_label(name, 60) == name
     cut = short_label(name, 21)
@@ -48,7 +49,7 @@ def _render(table, width: int) -> str:
 ])
 def test_heatmap_tables_fit_the_width_without_ellipses(nx, ny, width, shape):
     s = _surface(nx, ny)
-    tables = sf.heatmap_tables(s, width)
+    tables = st.heatmap_tables(s, width)
     text = "".join(_render(t, width) for t in tables)
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
     flat = " ".join(text.split())
@@ -63,12 +64,12 @@ def test_heatmap_tables_fit_the_width_without_ellipses(nx, ny, width, shape):
 
 
 def test_plotting_and_export_libraries_load_only_when_used():
-    code = ("import sys\nimport lstm_tui.cli, lstm_tui.cli_output, lstm_tui.export, "
-            "lstm_tui.jsondocs, lstm_tui.figures, lstm_tui.figures_html, lstm_tui.sweeps.views\n"
+    code = ("import sys\nimport lstm_tui.cli.main, lstm_tui.cli.output, lstm_tui.render.export, "
+            "lstm_tui.render.jsondocs, lstm_tui.render.figures, lstm_tui.render.figures_html, lstm_tui.sweeps.views\n"
             "print('\\n'.join(sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     loaded = set(out.stdout.split())
-    assert "lstm_tui.figures_html" in loaded
+    assert "lstm_tui.render.figures_html" in loaded
     for heavy in ("matplotlib", "plotly", "tensorboard", "torch"):
         assert heavy not in loaded, heavy

@@ -141,7 +141,7 @@ def test_summary_json_is_read_only_through_the_validating_reader():
 def test_serve_refuses_a_public_address_without_the_flag():
     from typer.testing import CliRunner
 
-    from lstm_tui.cli import app
+    from lstm_tui.cli.main import app
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "--allow-remote" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -258,7 +258,7 @@ def test_a_full_disk_marks_the_run_failed_and_keeps_its_data(tmp_path, monkeypat
 def test_runs_dir_that_is_a_file_is_one_line(tmp_path):
     from typer.testing import CliRunner
 
-    from lstm_tui.cli import app
+    from lstm_tui.cli.main import app
     afile = tmp_path / "file"
     afile.write_text("")
     for args in (["runs"], ["headless", "nth_element_lstm"], ["sweep", "sweep_nth_features"]):
@@ -272,7 +272,7 @@ def test_runs_dir_that_is_a_file_is_one_line(tmp_path):
 def test_a_read_only_runs_dir_is_one_line(tmp_path):
     from typer.testing import CliRunner
 
-    from lstm_tui.cli import app
+    from lstm_tui.cli.main import app
     root = tmp_path / "ro"
     root.mkdir(mode=0o500)
     result = CliRunner().invoke(app, ["headless", "nth_element_lstm", "--runs-dir", str(root)])
@@ -283,7 +283,7 @@ def test_a_runs_dir_that_refuses_writing_is_one_line(tmp_path, monkeypatch):
     """The read-only case for a root user (whom chmod does not stop): mkdir refused."""
     from typer.testing import CliRunner
 
-    from lstm_tui.cli import app
+    from lstm_tui.cli.main import app
     real = Path.mkdir
 
     def refused(self, *args, **kwargs):
@@ -357,7 +357,7 @@ def test_a_run_killed_at_start_up_is_listed_as_empty(tmp_path):
 
 
 def test_the_ensemble_applies_the_same_growth_rule():
-    from lstm_tui.sweeps.ensemble import train_ensemble
+    from lstm_tui.training.ensemble import train_ensemble
     from lstm_tui.training.engine import train
     base = {"task": {"kind": "weighted_sum", "seq_len": 4, "train_size": 64, "val_size": 32},
             "model": {"cell": "rnn", "hidden": 8},

@@ -9,7 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from lstm_tui.tasks import build_task, describe_task
 from lstm_tui.tasks.sequence_classification import SequenceClassificationTask, stratified
 
@@ -133,7 +133,7 @@ def test_every_bad_input_is_one_line_exit_2_and_no_run_folder(tmp_path, case):
 
 def test_ensemble_members_equal_their_runs(tmp_path):
     from lstm_tui.config import parse_config
-    from lstm_tui.sweeps.ensemble import group_key, train_ensemble
+    from lstm_tui.training.ensemble import group_key, train_ensemble
     from lstm_tui.training.engine import train
     path = ucr(tmp_path / "g_TRAIN.tsv", unequal=True)
     configs = [parse_config({"task": {"kind": "sequence_classification", "path": path},

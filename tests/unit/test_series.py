@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.tasks import build_task, describe_task
 from lstm_tui.tasks.series import SeriesTask, baselines, prepare
@@ -169,7 +169,7 @@ def test_a_bad_config_is_a_config_error_from_parse(csv):
 
 
 def test_ensemble_members_of_a_series_equal_their_runs(csv):
-    from lstm_tui.sweeps.ensemble import group_key, train_ensemble
+    from lstm_tui.training.ensemble import group_key, train_ensemble
     from lstm_tui.training.engine import train
     configs = [parse_config({"task": {"kind": "series", "path": csv, "target": ["load"],
                                       "window": 8},

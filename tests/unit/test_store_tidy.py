@@ -204,7 +204,7 @@ def test_the_store_keeping_modules_load_neither_torch_nor_a_front_end():
     import sys
     modules = ["lstm_tui.runs.listing", "lstm_tui.runs.tags", "lstm_tui.runs.trash",
                "lstm_tui.runs.liveness", "lstm_tui.runs.provenance", "lstm_tui.runs.resources",
-               "lstm_tui.text_table"]
+               "lstm_tui.render.text_table"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
             + "print('\\n'.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from lstm_tui.cli import app
+from lstm_tui.cli.main import app
 from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.sweeps import expect
+from lstm_tui.expect import sweep as expect
 from lstm_tui.sweeps.runner import columns_for
 from lstm_tui.sweeps.spec import parse_sweep
 

@@ -7,6 +7,7 @@ import io
 
 from rich.console import Console
 
+from lstm_tui.render import trials as rt
 from lstm_tui.sweeps import trials as tr
 from lstm_tui.sweeps.runner import read_results
 from tests.sweep_trials_data import BEST_SO_FAR, FRONT, IMPROVED, trials_sweep
@@ -68,7 +69,7 @@ def test_a_long_table_keeps_every_improvement_then_the_latest(tmp_path):
 def test_the_terminal_shows_the_table_and_both_charts(tmp_path):
     t = _trials(tmp_path)
     console = Console(width=120, file=io.StringIO(), record=True, color_system=None)
-    for part in tr.renderables(t, 120, limit=30, color=False):
+    for part in rt.renderables(t, 120, limit=30, color=False):
         console.print(part)
     text = console.export_text()
     assert "6 of 8 trials in order by best accuracy (higher is better)" in text
@@ -80,9 +81,9 @@ def test_the_terminal_shows_the_table_and_both_charts(tmp_path):
     assert "0.6" in row3 and "★◆" in row3 and "500" in row3
     one = tr.trials_of(read_results(tmp_path / "sweep-drawn" / "results.csv"), AXES,
                        OBJECTIVES[:1])
-    assert len(tr.renderables(one, 100, color=False)) == 2     # no front for one objective
+    assert len(rt.renderables(one, 100, color=False)) == 2     # no front for one objective
 
 
 def test_no_figure_yet_draws_nothing():
     t = tr.trials_of([], AXES, OBJECTIVES)
-    assert tr.trials_text(t) is None and tr.pareto_text(t) is None and t.best_trial() is None
+    assert rt.trials_text(t) is None and rt.pareto_text(t) is None and t.best_trial() is None

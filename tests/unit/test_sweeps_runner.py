@@ -267,7 +267,7 @@ def test_processes_backend_gives_the_same_results_as_sequential(tmp_path):
 # ---------------------------------------------------------------- the ensemble backend
 
 def test_ensemble_jobs_group_and_split(monkeypatch):
-    ensemble = pytest.importorskip("lstm_tui.sweeps.ensemble")
+    ensemble = pytest.importorskip("lstm_tui.training.ensemble")
     cfg, spec = _spec({"train.lr": [0.1, 0.01, 0.001], "model.cell": ["lstm", "gru"]})
     tasks = [backends.PointTask(p.key, p.index, p.config, f"/x/{p.index}", "tiny")
              for p in spec.points()]
@@ -281,7 +281,7 @@ def test_ensemble_jobs_group_and_split(monkeypatch):
 
 
 def test_ensemble_backend_matches_sequential(tmp_path):
-    pytest.importorskip("lstm_tui.sweeps.ensemble")
+    pytest.importorskip("lstm_tui.training.ensemble")
     cfg, spec = _spec({"train.lr": [0.03, 0.01], "model.cell": ["lstm", "gru"]}, seeds=2)
     seq = run_sweep("tiny.toml", cfg, spec, tmp_path / "seq")
     ens = run_sweep("tiny.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
@@ -294,7 +294,7 @@ def test_ensemble_backend_matches_sequential(tmp_path):
 
 
 def test_a_broken_ensemble_group_fails_its_points_only(tmp_path, monkeypatch):
-    ensemble = pytest.importorskip("lstm_tui.sweeps.ensemble")
+    ensemble = pytest.importorskip("lstm_tui.training.ensemble")
     real = ensemble.train_ensemble
 
     def broken(configs, *args, **kwargs):

@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from lstm_tui.config import ConfigError
+from lstm_tui.render import sweep_tables as st
 from lstm_tui.sweeps import surface as sf
 
 AXES = ["task.seq_len", "model.hidden", "model.cell"]
@@ -147,7 +148,7 @@ def test_heatmap_table_shows_mean_spread_and_colors_by_goal():
     rows = _rows() + [_row(20, 8, "lstm", 2, None, status="diverged")]
     s = sf.surface(rows, AXES, "task.seq_len", "model.hidden", "best_accuracy", "max",
                    where={"model.cell": "lstm"}, metric="best accuracy")
-    table = sf.heatmap_table(s)
+    table = st.heatmap_table(s)
     text = _render(table)
     assert "hidden \\ seq_len" in text
     assert "0.966 ±0.01" in text           # seq_len 5, hidden 16, lstm
@@ -158,7 +159,7 @@ def test_heatmap_table_shows_mean_spread_and_colors_by_goal():
     best, worst = cells[(1, 0)], cells[(0, 2)]            # (16, 5) and (8, 20)
     assert _bg(best)[1] > _bg(best)[0]                     # green
     assert _bg(worst)[0] > _bg(worst)[1]                   # red
-    flipped = sf.heatmap_table(sf.surface(rows, AXES, "task.seq_len", "model.hidden",
+    flipped = st.heatmap_table(sf.surface(rows, AXES, "task.seq_len", "model.hidden",
                                           "best_accuracy", "min",
                                           where={"model.cell": "lstm"}))
     best_for_min = flipped.columns[3]._cells[0]            # (8, 20): lowest is best now
@@ -167,7 +168,7 @@ def test_heatmap_table_shows_mean_spread_and_colors_by_goal():
 
 def test_heatmap_of_missing_cells_and_hidden_axes():
     rows = [_row(5, 8, "lstm", 0, 0.9), _row(10, 16, "gru", 0, 0.5)]
-    text = " ".join(_render(sf.heatmap_table(sf.surface(
+    text = " ".join(_render(st.heatmap_table(sf.surface(
         rows, AXES, "task.seq_len", "model.hidden", "best_accuracy", "max"))).split())
     assert text.startswith("best accuracy (mean ±std")
     assert "·" in text and "best over model.cell" in text
@@ -177,30 +178,30 @@ def test_heatmap_of_missing_cells_and_hidden_axes():
 def test_lines_text_draws_labels_and_categorical_axes(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     found = sf.lines(_rows(), AXES, "task.seq_len", "best_accuracy", "max", by="model.cell")
-    chart = sf.lines_text(found, "accuracy over seq_len", "task.seq_len", width=80, height=16)
+    chart = st.lines_text(found, "accuracy over seq_len", "task.seq_len", width=80, height=16)
     assert "accuracy over seq_len" in chart and "cell=lstm" in chart and "cell=gru" in chart
     assert "task.seq_len" in chart
     cats = sf.lines(_rows(), AXES, "model.cell", "best_accuracy", "max")
-    chart = sf.lines_text(cats, "by cell", "model.cell", width=60, height=12)
+    chart = st.lines_text(cats, "by cell", "model.cell", width=60, height=12)
     assert "lstm" in chart and "gru" in chart
 
 
 def test_results_table_is_sorted_best_first_with_spread():
-    table = sf.results_table(_rows(), AXES, "accuracy", "max", limit=5)
+    table = st.results_table(_rows(), AXES, "accuracy", "max", limit=5)
     text = _render(table)
     lines = [re.sub("[│┃]", " ", line) for line in text.splitlines()]
     lines = [line for line in lines if re.match(r"\s+\d+\s", line)]
     assert re.search(r"1\s+5\s+16\s+gru\s+0\.976", lines[0])
     assert len(lines) == 5 and "7 more in results.csv" in text
     assert "seeds" in text and "0.01" in text
-    low = re.sub("[│┃]", " ", _render(sf.results_table(_rows(), AXES, "accuracy", "min",
+    low = re.sub("[│┃]", " ", _render(st.results_table(_rows(), AXES, "accuracy", "min",
                                                        limit=1)))
     assert re.search(r"1\s+20\s+8\s+lstm\s+0\.808", low)
 
 
 def test_surface_module_stays_free_of_torch():
     code = ("import sys; import lstm_tui.sweeps.surface, lstm_tui.sweeps.spec, "
-            "lstm_tui.sweeps.runner, lstm_tui.sweeps.display; "
+            "lstm_tui.sweeps.runner, lstm_tui.cli.sweep_display; "
             "print('torch' in sys.modules, 'textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()

@@ -13,7 +13,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
@@ -242,3 +242,14 @@ def _finite(value: Any) -> Any:
 def document(rows: Sequence[Row], root: Path) -> dict[str, Any]:
     return {"format": JSON_FORMAT, "runs_dir": str(root), "count": len(rows),
             "runs": [record(r) for r in rows]}
+
+def differing_keys(configs: Iterable[dict]) -> dict[str, list[object]]:
+    """Only the config keys whose values differ between the runs (missing shown as None)."""
+    flats = [flatten(c) for c in configs]
+    keys = sorted(set().union(*flats)) if flats else []
+    out = {}
+    for key in keys:
+        values = [f.get(key) for f in flats]
+        if any(v != values[0] for v in values[1:]) and key not in ("name", "description"):
+            out[key] = values
+    return out

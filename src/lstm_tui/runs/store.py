@@ -384,7 +384,7 @@ class RunWriter:
 
 
 class _Expectations:
-    """The preset's [expect] judged when the run ends (lstm_tui.expect): it keeps the
+    """The preset's [expect] judged when the run ends (lstm_tui.expect.run): it keeps the
     validation records (a few per epoch) and writes each verdict into the summary."""
 
     def __init__(self, cfg: RunConfig, resumed: Path | None) -> None:
@@ -401,7 +401,7 @@ class _Expectations:
     def judge(self, summary: dict) -> None:
         if not self.table:
             return
-        from lstm_tui.expect import parse, verdicts
+        from lstm_tui.expect.run import parse, verdicts
         try:
             found = parse(self.table)
         except ValueError as exc:    # checked before training; a hand-edited resume

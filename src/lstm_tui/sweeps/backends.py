@@ -26,7 +26,7 @@ same whatever the backend.
   sequential  one point after another, in this process
   processes   a spawn pool of `workers` processes, each with its share of the CPUs
   ensemble    points of equal shapes trained together as one batched model
-              (lstm_tui.sweeps.ensemble); with workers > 1 the groups share a spawn pool
+              (lstm_tui.training.ensemble); with workers > 1 the groups share a spawn pool
 """
 
 from __future__ import annotations
@@ -221,11 +221,11 @@ def train_point(task: PointTask, report: Report, should_stop: StopCheck,
 
 def train_group(tasks: Sequence[PointTask], report: Report,
                 should_stop: StopCheck, link=None) -> list[PointDone]:
-    """Train points of one ensemble group together (lstm_tui.sweeps.ensemble); with a
+    """Train points of one ensemble group together (lstm_tui.training.ensemble); with a
     scheduler `link`, a pruned member leaves the stacks and the others go on."""
     import inspect
 
-    from lstm_tui.sweeps import ensemble
+    from lstm_tui.training import ensemble
     writers = [open_point(t) for t in tasks]
     agents = [_agent(t, link) for t in tasks]
     # the members share one process: its resource samples go to the first member only
@@ -331,7 +331,7 @@ def ensemble_jobs(tasks: Sequence[PointTask], workers: int,
                   split: bool = True) -> list[list[PointTask]]:
     """Tasks grouped by `ensemble.group_key` (in first-seen order); with several workers
     (and `split`), big groups are split until there are about as many jobs as workers."""
-    from lstm_tui.sweeps import ensemble
+    from lstm_tui.training import ensemble
     groups: dict = {}
     for task in tasks:
         groups.setdefault(ensemble.group_key(task.config), []).append(task)

@@ -4,7 +4,7 @@
 Its own module so that the search drivers can build on the runner without the runner
 knowing them.  It also judges the preset's ``[expect]`` (sweeps.expect): checked before the
 first point trains, judged over what ran when the sweep ends, saved as expectations.json
-and told to the listener as a last event, :class:`~lstm_tui.sweeps.expect.SweepJudged`.
+and told to the listener as a last event, :class:`~lstm_tui.expect.sweep.SweepJudged`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lstm_tui.config import RunConfig
-from lstm_tui.sweeps import expect
+from lstm_tui.expect import sweep as expect
 from lstm_tui.sweeps.backends import make_backend
 from lstm_tui.sweeps.runner import SweepResult, columns_for
 from lstm_tui.sweeps.runner import run_sweep as run_points

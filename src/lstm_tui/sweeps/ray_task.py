@@ -81,7 +81,7 @@ def job_stream(configs: Sequence[RunConfig], run_ids: Sequence[str], ensemble: b
             saves = [save_for(i) for i in range(len(configs))]
             stops = [a.stop if a else None for a in agents]
             if ensemble:
-                from lstm_tui.sweeps.ensemble import train_ensemble
+                from lstm_tui.training.ensemble import train_ensemble
                 train_ensemble(list(configs), emits, stop.is_set, saves, run_ids=list(run_ids),
                                **({"member_stops": stops} if verdicts is not None else {}))
             else:

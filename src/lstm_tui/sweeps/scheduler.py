@@ -258,7 +258,7 @@ def pruning_order(configs: list[tuple[str, Any]]) -> list[str]:
     is stopped until the grid wraps round to its next seed.  The key is such an
     unrelated order, fixed for a point whatever else the grid holds.
     """
-    from lstm_tui.sweeps import ensemble
+    from lstm_tui.training import ensemble
     groups: dict = {}
     for key, cfg in sorted(configs, key=lambda kc: kc[0]):
         groups.setdefault(ensemble.group_key(cfg), []).append(key)

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from lstm_tui.config import RunConfig
-from lstm_tui.report import fmt
+from lstm_tui.numbers import fmt
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded, TrainingEvents, WorkerFailed
 from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle

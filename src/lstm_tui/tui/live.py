@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig
-from lstm_tui.report import fmt
+from lstm_tui.numbers import fmt
 from lstm_tui.runs.resources import resource_text
 from lstm_tui.runs.store import FINAL_STATUSES
 from lstm_tui.tui.plotting import decimate

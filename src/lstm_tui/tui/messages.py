@@ -40,7 +40,7 @@ class WorkerFailed(Message):
 @dataclass
 class SweepEvents(Message):
     """New events of the Sweep screen's sweep wait in `inbox` (filled by
-    :class:`~lstm_tui.tui.sweep_process.SweepProcess`); a newer message replaces a queued one."""
+    :class:`~lstm_tui.tui.sweep.process.SweepProcess`); a newer message replaces a queued one."""
     inbox: EventInbox
 
     def can_replace(self, message: Message) -> bool:

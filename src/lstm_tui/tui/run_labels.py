@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.text import Text
 
-from lstm_tui.report import fmt
+from lstm_tui.numbers import fmt
 from lstm_tui.runs.store import RunInfo
 
 METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}

@@ -14,7 +14,7 @@ Stopping sets the event; a child that has not ended ``stop_grace`` seconds later
 terminated, and its run folder is marked ``interrupted``.
 
 The machinery both sides share is public, for the Sweep screen's process
-(:mod:`lstm_tui.tui.sweep_process`) to use too: :func:`child_session` sets a child up (its
+(:mod:`lstm_tui.tui.sweep.process`) to use too: :func:`child_session` sets a child up (its
 log, signals, forwarder, ``should_stop``) and closes its queue; :class:`ChildProcess`
 starts a child, drains its queue in a thread, stops it and, past the grace, terminates it.
 

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.inspection.schema import GATES, Record
-from lstm_tui.inspection_view import Scale, coloured_text, visible
+from lstm_tui.render.inspection_view import Scale, coloured_text, visible
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import display_name

@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.report import age as fmt_age
-from lstm_tui.report import fmt
+from lstm_tui.numbers import age as fmt_age
+from lstm_tui.numbers import fmt
 from lstm_tui.runs.store import RunInfo
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error

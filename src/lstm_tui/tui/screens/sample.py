@@ -140,7 +140,7 @@ class SampleColumn(Vertical):
         text = Text()
         text.append(self.prime, style="dim underline")
         if self.show_probs:
-            from lstm_tui.inspection_view import Scale
+            from lstm_tui.render.inspection_view import Scale
             scale = Scale(0.0, 1.0, False)
             for ch, p in zip(self.generated, self.probs):
                 text.append(ch, style=f"{scale.ink(p)} on {scale.colour(p)}")
@@ -367,7 +367,7 @@ class SampleScreen(Screen):
         """A cached Sampler per (run, checkpoint file, mtime): torch is imported here."""
         import torch
 
-        from lstm_tui.sampler import Sampler
+        from lstm_tui.runs.sampler import Sampler
         # One character at a time is far too little work to share out: torch's default
         # thread pool spins, and on a busy machine made 2 x 300 characters take ~6 s here
         # against well under a second on one thread (the UI process trains nothing).

@@ -1,27 +1,27 @@
 """The Sweep screen: define axes from a config, launch the sweep, watch its grid fill in.
 
 A status line, the sweep's ``[expect]`` verdicts when it has been judged
-(:mod:`~lstm_tui.tui.widgets.sweep_expect`), four views (tabs), each a widget of its own
+(:mod:`~lstm_tui.tui.sweep.expect_table`), four views (tabs), each a widget of its own
 module, and the footer:
 
-- **Define** (:mod:`~lstm_tui.tui.widgets.sweep_define`): the axes, seeds, metric, goal,
+- **Define** (:mod:`~lstm_tui.tui.sweep.define`): the axes, seeds, metric, goal,
   backend and workers; posts :class:`~lstm_tui.tui.messages.SweepDefined` as it changes.
   A config holding a ``[sweep]`` table (a sweep preset) starts from it; an existing
   ``sweep-*`` folder of the run store can be opened.
-- **Grid** (:mod:`~lstm_tui.tui.widgets.sweep_grid`): the heatmap of the best metric over
+- **Grid** (:mod:`~lstm_tui.tui.sweep.grid`): the heatmap of the best metric over
   two axes; Enter on a cell posts :class:`~lstm_tui.tui.messages.RunPicked`.
 - **Lines** (:mod:`~lstm_tui.tui.widgets.sweep_lines`) and **Epochs**
   (:mod:`~lstm_tui.tui.widgets.sweep_epochs`).
-- **Trials** (:mod:`~lstm_tui.tui.widgets.sweep_trials`), only for a tpe or random search:
+- **Trials** (:mod:`~lstm_tui.tui.sweep.trials`), only for a tpe or random search:
   its trials in order, the best so far and the Pareto front; such a sweep opens on it.
 
-The screen owns the sweep: its :class:`~lstm_tui.tui.sweep_state.SweepState` (fed by the
+The screen owns the sweep: its :class:`~lstm_tui.tui.sweep.state.SweepState` (fed by the
 sweep's process or by results.csv), the process, and whether best or final metrics are
 shown.  Messages come up from the views; what they draw goes down as a
-:class:`~lstm_tui.tui.sweep_state.Shown`, handed to the view on screen at most 4 times a
+:class:`~lstm_tui.tui.sweep.state.Shown`, handed to the view on screen at most 4 times a
 second (a reactive attribute: an unchanged sweep draws nothing).
 
-The sweep itself runs in a spawned process (:mod:`lstm_tui.tui.sweep_process`), whose
+The sweep itself runs in a spawned process (:mod:`lstm_tui.tui.sweep.process`), whose
 events arrive batched in one coalescing :class:`~lstm_tui.tui.messages.SweepEvents`
 message.  Stop sets an event the child's ``should_stop`` reads; the sweep stays
 resumable, so launching the same definition again trains only what is left.  The UI
@@ -43,8 +43,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from lstm_tui.numbers import fmt
 from lstm_tui.config import ConfigError, RunConfig
-from lstm_tui.sweeps import expect
+from lstm_tui.expect import sweep as expect
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
                                     sweep_dir_for)
@@ -52,15 +53,15 @@ from lstm_tui.sweeps.spec import SweepSpec, parse_sweep
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.messages import RunPicked, SweepDefined, SweepEvents, SweepFolderPicked
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
-from lstm_tui.tui.sweep_process import SweepCrashed, start_sweep
-from lstm_tui.tui.sweep_state import Shown, SweepState, results_stamp
-from lstm_tui.tui.widgets.sweep_define import DefineView
+from lstm_tui.tui.sweep.process import SweepCrashed, start_sweep
+from lstm_tui.tui.sweep.state import Shown, SweepState, results_stamp
+from lstm_tui.tui.sweep.define import DefineView
 from lstm_tui.tui.widgets.sweep_epochs import EpochsView
-from lstm_tui.tui.widgets.sweep_expect import ExpectView
-from lstm_tui.tui.widgets.sweep_status import status_text
-from lstm_tui.tui.widgets.sweep_grid import GridView
+from lstm_tui.tui.sweep.expect_table import ExpectView
+from lstm_tui.tui.sweep.status import status_text
+from lstm_tui.tui.sweep.grid import GridView
 from lstm_tui.tui.widgets.sweep_lines import LinesView
-from lstm_tui.tui.widgets.sweep_trials import TrialsView, has_trials, show_tab
+from lstm_tui.tui.sweep.trials import TrialsView, has_trials, show_tab
 from lstm_tui.tui.worker import ChildProcess
 
 REDRAW_EVERY = 0.25          # views redraw at most 4 times a second
@@ -356,7 +357,7 @@ class SweepScreen(Screen):
                 self.notify(event.error, title="sweep failed", severity="error", timeout=10)
             elif isinstance(event, SweepFinished) and state is not None:
                 best = state.best(self.column)
-                said = f"; best {state.metric} {sf.fmt(best.stat.mean)}" if best else ""
+                said = f"; best {state.metric} {fmt(best.stat.mean)}" if best else ""
                 self.notify(f"{event.done}/{event.total} points done{said}",
                             title="sweep stopped" if event.interrupted else "sweep finished")
         if state is not None and not state.active:

@@ -2,7 +2,7 @@
 
 The arrow keys move the cursor over time steps and units; the view scrolls to keep it
 in sight, and each move posts :class:`ActivationMap.CursorMoved` so the screen can show
-the exact value.  Drawing is :func:`lstm_tui.inspection_view.heatmap`, the same picture
+the exact value.  Drawing is :func:`lstm_tui.render.inspection_view.heatmap`, the same picture
 ``lstm-lab inspect`` prints.
 """
 
@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from lstm_tui.inspection_view import LABEL_WIDTH, Scale, cell_width, colour_bar, heatmap
+from lstm_tui.render.inspection_view import LABEL_WIDTH, Scale, cell_width, colour_bar, heatmap
 
 
 @dataclass

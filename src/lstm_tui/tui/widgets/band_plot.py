@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from lstm_tui.numbers import fmt
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.tui.plotting import legend_entry, series_color, series_marker
 from lstm_tui.tui.widgets.run_charts import CurvesPlot
@@ -75,10 +76,10 @@ class BandPlot(SafePlot):
             lo, hi = self.y_range
             plt.ylim(lo - (hi - lo) / 4, hi + (hi - lo) / 4)   # room for the end labels
             ticks = [lo, (lo + hi) / 2, hi]
-            plt.yticks(ticks, [sf.fmt(t, 3) for t in ticks])
+            plt.yticks(ticks, [fmt(t, 3) for t in ticks])
         if values:
             shown = values if len(values) <= 12 else values[::math.ceil(len(values) / 12)]
-            plt.xticks([place(v) for v in shown], [sf.fmt(v, 3) for v in shown])
+            plt.xticks([place(v) for v in shown], [fmt(v, 3) for v in shown])
         else:
             plt.title("no finished points yet")
         self.labels = tuple(line.label for line in self.shown)

@@ -13,7 +13,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from lstm_tui.report import fmt
+from lstm_tui.numbers import fmt
 from lstm_tui.tui.live import Series
 from lstm_tui.tui.plotting import (RAMP, SHADES, legend_entry, log_ticks, nice_ticks, ramp_color,
                                    series_color, series_marker, shade, spaced, tick_label)

@@ -24,7 +24,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from lstm_tui.sweeps.surface import Cell, Surface, fmt
+from lstm_tui.numbers import fmt
+from lstm_tui.sweeps.surface import Cell, Surface
 from lstm_tui.tui.plotting import RAMP, SHADES, ramp_color, shade
 PENDING, RUNNING, TROUBLED, FAILED = "·", "▶", "!", "✗"
 MAX_CELL_WIDTH = 20

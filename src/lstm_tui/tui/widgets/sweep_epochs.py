@@ -19,7 +19,7 @@ from textual.widgets import Label, Select
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.tui.sweep_state import Shown, SweepState
+from lstm_tui.tui.sweep.state import Shown, SweepState
 from lstm_tui.tui.widgets.heatmap import leaf
 from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot
 

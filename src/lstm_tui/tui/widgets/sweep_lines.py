@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import Checkbox, Label, Select
 
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.tui.sweep_state import Shown, SweepState
+from lstm_tui.tui.sweep.state import Shown, SweepState
 from lstm_tui.tui.widgets.band_plot import BandPlot
 from lstm_tui.tui.widgets.heatmap import leaf
 from lstm_tui.tui.widgets.check import Check

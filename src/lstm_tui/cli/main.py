@@ -13,9 +13,9 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from lstm_tui.cli_complete import complete_preset, complete_run
+from lstm_tui.cli.complete import complete_preset, complete_run
 from lstm_tui.config import ConfigError, load_preset
-from lstm_tui.console import colorful
+from lstm_tui.cli.console import colorful
 from lstm_tui.runs.store import load_run, resolve_run, runs_root
 
 
@@ -51,7 +51,7 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_i
                   "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
                   "preset, a file or a shipped name, loaded). RUN arguments take a run "
                   "folder, its name, or latest / latest~1 / ...")
-from lstm_tui.cli_common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,  # noqa: F401
+from lstm_tui.cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,  # noqa: F401
                                  EXIT_MISSED,
                                  RunsDir, Sets, StopFlag, bad_input, err, out,
                                  plugin_warnings)
@@ -73,7 +73,7 @@ def headless(
     """Train one preset without the TUI: progress bar, summary table, run folder."""
     from lstm_tui import events as ev
     from lstm_tui.experiment import is_run_dir, resume_run, start_run
-    from lstm_tui.headless import HeadlessDisplay
+    from lstm_tui.cli.progress import HeadlessDisplay
     from lstm_tui.presets import resolve_preset
 
     stop = StopFlag()
@@ -109,7 +109,7 @@ def headless(
     if last.status == "diverged":
         err.print(f"[red]diverged:[/] {last.message}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
-    from lstm_tui.expect import missed
+    from lstm_tui.expect.run import missed
     if strict and missed(summary):
         keys = ", ".join(v["key"] for v in missed(summary))
         err.print(escape(f"missed expectations (--strict): {keys}"), highlight=False)
@@ -132,7 +132,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     """Validate a preset (and overrides) without training."""
     from lstm_tui.models.summary import summarize
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.report import summary_table
+    from lstm_tui.render.report import summary_table
     from lstm_tui.tasks.shapes import describe_task
 
     path = resolve_preset(preset)
@@ -141,8 +141,8 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     summary = summarize(cfg.model, shape.input_size, shape.output_size, shape.seq_len,
                         shape.readout)
     if as_json:
-        from lstm_tui.cli_output import print_json
-        from lstm_tui.jsondocs import check_doc
+        from lstm_tui.cli.output import print_json
+        from lstm_tui.render.jsondocs import check_doc
         from lstm_tui.sweeps.spec import parse_sweep
         spec = parse_sweep(cfg, str(path)) if cfg.sweep is not None else None
         print_json(check_doc(path, cfg, shape, summary, spec))
@@ -167,8 +167,8 @@ def list_presets(as_json: Annotated[bool, typer.Option("--json", help="print one
     from lstm_tui.presets import shipped_presets
     plugin_warnings()
     if as_json:
-        from lstm_tui.cli_output import print_json
-        from lstm_tui.jsondocs import presets_doc
+        from lstm_tui.cli.output import print_json
+        from lstm_tui.render.jsondocs import presets_doc
         print_json(presets_doc(shipped_presets()))
         return
     table = Table(title="Shipped presets (use the name or the path)", title_justify="left")
@@ -199,8 +199,8 @@ def compare(
     runs_dir: RunsDir = None,
 ) -> None:
     """Config keys that differ, best/final metrics side by side, overlaid curves."""
-    from lstm_tui.cli_output import compare_figure, figure_target, print_json
-    from lstm_tui.report import compare_series, compare_table, curves_text
+    from lstm_tui.cli.output import compare_figure, figure_target, print_json
+    from lstm_tui.render.report import compare_series, compare_table, curves_text
     if split not in ("val", "train"):
         raise ConfigError("--split", "", f"must be one of val, train, got {split!r}")
     target = figure_target(output, force)
@@ -211,7 +211,7 @@ def compare(
     if target:
         compare_figure(target, loaded, series, split, key, log)
     if as_json:
-        from lstm_tui.jsondocs import compare_doc
+        from lstm_tui.render.jsondocs import compare_doc
         print_json(compare_doc(loaded, split, key, series))
         return
     out.print(compare_table(loaded))
@@ -239,7 +239,7 @@ def sample(
     runs_dir: RunsDir = None,
 ) -> None:
     """Generate text from a char_lm run."""
-    from lstm_tui.sampler import CHECKPOINTS, Sampler
+    from lstm_tui.runs.sampler import CHECKPOINTS, Sampler
     if checkpoint not in CHECKPOINTS:
         raise ConfigError("--checkpoint", "checkpoint",
                           f"must be one of best, last, got {checkpoint!r}")
@@ -252,7 +252,7 @@ def sample(
                          "its vocabulary dropped" if dropped else "")),
                   highlight=False, soft_wrap=True)
     if show_probs:
-        from lstm_tui.cli_inspect import print_scored
+        from lstm_tui.cli.inspect import print_scored
         print_scored(seen, sampler.scored(prime, length, temperature, seed, top_k))
         return
     out.print(seen, end="", highlight=False, markup=False)
@@ -306,10 +306,10 @@ def sweep(
     the sweep, or on a cluster with --address (needs the ray extra of lstm-lab).
     """
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.sweeps.display import SweepDisplay
+    from lstm_tui.cli.sweep_display import SweepDisplay
     from lstm_tui.sweeps.drive import run_sweep
     from lstm_tui.sweeps.spec import parse_sweep
-    from lstm_tui.sweeps.surface import results_table
+    from lstm_tui.render.sweep_tables import results_table
 
     path = resolve_preset(preset)
     cfg = load_preset(path, sets or [])
@@ -363,7 +363,7 @@ def sweep(
 
 def _print_verdicts(verdicts: list[dict]) -> None:
     """A sweep's [expect] verdicts, one line each, like a run's in its result table."""
-    from lstm_tui.expect import verdict_rows
+    from lstm_tui.expect.run import verdict_rows
     for label, text in verdict_rows({"expectations": verdicts}):
         style = "green" if text.endswith(" met") else "bold red"
         out.print(Text.assemble(f"{label}: ", (text, style)), soft_wrap=True)
@@ -413,7 +413,8 @@ def sweep_report(
       (several objectives: the Pareto front too); a key drawn from a range cannot
       be --y, --by or --epochs.
     """
-    from lstm_tui.cli_output import figure_target, print_json, sweep_figure
+    from lstm_tui.cli.output import figure_target, print_json, sweep_figure
+    from lstm_tui.render import sweep_tables
     from lstm_tui.sweeps import surface as sf
     from lstm_tui.sweeps.views import sweep_view
 
@@ -428,7 +429,7 @@ def sweep_report(
             raise ConfigError(str(data.path), "", f"no results yet to draw ({data.total} "
                               "points; run `lstm-lab sweep`)")
         if as_json:
-            from lstm_tui.jsondocs import sweep_doc
+            from lstm_tui.render.jsondocs import sweep_doc
             from lstm_tui.sweeps.trials import drawn
             from lstm_tui.sweeps.views import SweepView, trials_view
             empty = trials_view(data, rows, column) if drawn(data.search) else \
@@ -441,25 +442,25 @@ def sweep_report(
     if target:
         sweep_figure(target, view, data, rows, pinned, column)
     if as_json:
-        from lstm_tui.jsondocs import sweep_doc
+        from lstm_tui.render.jsondocs import sweep_doc
         print_json(sweep_doc(data, rows, column, pinned, view))
         return
-    from lstm_tui.sweeps import expect
+    from lstm_tui.expect import sweep as expect
     verdicts = expect.load(data.path)   # as the sweep judged them (all rows, no --where)
     if view.show_table:
-        out.print(sf.results_table(rows, data.axes, data.metric, data.goal, limit, column))
+        out.print(sweep_tables.results_table(rows, data.axes, data.metric, data.goal, limit, column))
     if view.surface is not None:
         # fitted to the terminal; in a file or a pipe, to 120 columns any editor shows
-        for table in sf.heatmap_tables(view.surface, out.width if out.is_terminal else width):
+        for table in sweep_tables.heatmap_tables(view.surface, out.width if out.is_terminal else width):
             out.print(table)
     elif view.lines is not None:
         color = colorful(out)   # without colour, dotted bands would bury the lines
         title = view.title.replace("band:", "dotted:") if color else \
             view.title.replace("; band: min-max", "")
-        out.print(Text.from_ansi(sf.lines_text(view.lines, title, view.xlabel, width - 1,
-                                               log_x=view.log_x, band=color, color=color)))
+        out.print(Text.from_ansi(sweep_tables.lines_text(view.lines, title, view.xlabel, width - 1,
+                                                         log_x=view.log_x, band=color, color=color)))
     elif view.trials is not None:      # drawn points (tpe, random): lstm_tui.sweeps.trials
-        from lstm_tui.sweeps.trials import renderables
+        from lstm_tui.render.trials import renderables
         for part in renderables(view.trials, width, limit, colorful(out)):
             out.print(part)
     _print_verdicts(verdicts)
@@ -520,14 +521,10 @@ def serve(
     serve_lab(host, port, path, runs_root(runs_dir), token=token)
 
 
-from lstm_tui import cli_store  # noqa: E402  (its commands use the helpers above)
-cli_store.register(app)
-from lstm_tui import cli_verify  # noqa: E402
-cli_verify.register(app)
-
-
-from lstm_tui import cli_inspect  # noqa: E402  (registers `inspect`)
-cli_inspect.register(app)
+# Each command group's module registers its commands on the app (they use the helpers above).
+from lstm_tui.cli import inspect as _inspect_cmds, store as _store_cmds, verify as _verify_cmds  # noqa: E402
+for _group in (_store_cmds, _verify_cmds, _inspect_cmds):
+    _group.register(app)
 
 
 def command_names() -> set[str]:
@@ -535,5 +532,5 @@ def command_names() -> set[str]:
             app.registered_commands}
 
 
-from lstm_tui.cli_output import register as _register_output  # noqa: E402  (needs app)
+from lstm_tui.cli.output import register as _register_output  # noqa: E402  (needs app)
 _register_output(app)

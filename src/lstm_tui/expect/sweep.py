@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui.config import ConfigError, parse_value, suggest
-from lstm_tui.expect import _bounds, read_verdicts, record
+from lstm_tui.expect.run import _bounds, read_verdicts, record
 
 FILE = "expectations.json"          # beside results.csv
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from lstm_tui.report import differing_keys, flatten
+from lstm_tui.runs.listing import differing_keys, flatten
 
 VERSION = 1   # bumped only if a field ever has to change meaning
 
@@ -123,7 +123,7 @@ def lines_doc(lines, x: str, by: str | None) -> dict:
 
 def sweep_doc(data, rows, column: str, where: dict, view) -> dict:
     """`view` is a :class:`lstm_tui.sweep_views.SweepView`."""
-    from lstm_tui.sweeps import expect
+    from lstm_tui.expect import sweep as expect
     from lstm_tui.sweeps.surface import ranked
     doc = {"sweep": data.name, "path": data.path, "metric": data.metric, "goal": data.goal,
            "column": column, "axes": list(data.axes), "total": data.total,

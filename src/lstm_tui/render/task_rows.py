@@ -7,7 +7,7 @@ these helpers, so both say the same thing in the same words.
 
 from __future__ import annotations
 
-from lstm_tui.report import fmt
+from lstm_tui.numbers import fmt
 from lstm_tui.tasks.series import skill
 
 

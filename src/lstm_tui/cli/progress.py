@@ -16,9 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_tui import events as ev
-from lstm_tui.expect import verdict_rows
-from lstm_tui.report import fmt, summary_table
-from lstm_tui.task_figures import confusion_lines, result_rows
+from lstm_tui.expect.run import verdict_rows
+from lstm_tui.numbers import fmt
+from lstm_tui.render.report import summary_table
+from lstm_tui.render.task_rows import confusion_lines, result_rows
 
 PLAIN_EVERY = 10.0   # seconds between train lines when output is not a terminal
 

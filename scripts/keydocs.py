@@ -1,6 +1,6 @@
 """The README's key tables, generated from the config dataclasses and the task registry.
 
-``python -m lstm_tui.keydocs`` prints every table; the docs test checks that the README
+``python scripts/keydocs.py`` prints every table; the docs test checks that the README
 holds each one exactly, so a new key or a new task kind cannot go undocumented.
 """
 

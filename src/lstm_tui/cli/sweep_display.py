@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import PointFinished, SweepFinished, SweepStarted
-from lstm_tui.sweeps.surface import fmt
+from lstm_tui.numbers import fmt
 from lstm_tui.sweeps.trials import drawn
 
 STATUS_STYLE = {"completed": "green", "stopped_early": "green", "diverged": "red",

@@ -6,7 +6,7 @@ marked.  The runs of the cell under the cursor are listed under it; Enter opens 
 cell's best run (or a listed one): the view posts
 :class:`~lstm_tui.tui.messages.RunPicked` and the screen opens it.
 
-The screen hands the sweep down in ``shown`` (a :class:`~lstm_tui.tui.sweep_state.Shown`);
+The screen hands the sweep down in ``shown`` (a :class:`~lstm_tui.tui.sweep.state.Shown`);
 the view redraws when it or one of its own choices (axes, pins, spread) changes.
 Nothing here imports torch.
 """
@@ -24,10 +24,11 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Label, Select, Static
 
+from lstm_tui.numbers import fmt
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.spec import show_value
 from lstm_tui.tui.messages import RunPicked
-from lstm_tui.tui.sweep_state import (SEED, Shown, SweepState, cell_rows, running_cells,
+from lstm_tui.tui.sweep.state import (SEED, Shown, SweepState, cell_rows, running_cells,
                                       surface_view)
 from lstm_tui.tui.widgets.heatmap import Heatmap, leaf
 
@@ -135,7 +136,7 @@ class GridView(Vertical):
         self.fixed = {a: self.fixed.get(a, BEST) for a in axes}
         self.fixed = {a: c if c == BEST or c < len(planned[a]) else BEST
                       for a, c in self.fixed.items()}
-        signature = tuple((a, tuple(sf.fmt(v) for v in planned[a])) for a in axes)
+        signature = tuple((a, tuple(fmt(v) for v in planned[a])) for a in axes)
         if signature == self._fixed_signature:
             return
         self._fixed_signature = signature
@@ -225,10 +226,10 @@ class GridView(Vertical):
             line.append(f" {leaf(axis)}={show_value(value)}", style="bold")
         if cell is not None and cell.group.stat is not None:
             st = cell.group.stat
-            line.append(f"  {column.replace('_', ' ')} {sf.fmt(st.mean)}")
+            line.append(f"  {column.replace('_', ' ')} {fmt(st.mean)}")
             if st.n > 1:
-                line.append(f" ±{sf.fmt(st.std, 2)} over {st.n} seeds "
-                            f"(min {sf.fmt(st.min, 3)}, max {sf.fmt(st.max, 3)})")
+                line.append(f" ±{fmt(st.std, 2)} over {st.n} seeds "
+                            f"(min {fmt(st.min, 3)}, max {fmt(st.max, 3)})")
             if cell.covered > 1:
                 best_of = " ".join(f"{leaf(a)}={show_value(cell.group.values[a])}"
                                    for a in cell.group.values if a not in (self.x, self.y))
@@ -271,9 +272,9 @@ class GridView(Vertical):
             table.add_row(Path(run).name.split("-", 1)[0],
                           *(show_value(r.get(a)) for a in extra),
                           show_value(r.get(SEED)), Text(status, style=style),
-                          Text(sf.fmt(r.get(column)), justify="right"),
+                          Text(fmt(r.get(column)), justify="right"),
                           Text(show_value(r.get("steps", "")), justify="right"),
-                          Text(sf.fmt(r.get("seconds"), 3) if r.get("seconds") is not None
+                          Text(fmt(r.get("seconds"), 3) if r.get("seconds") is not None
                                else "", justify="right"),
                           key=run or None)
         table.display = bool(rows)

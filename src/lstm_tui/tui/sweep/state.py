@@ -5,7 +5,7 @@
   (:func:`range_values`), the point count while typing (:func:`grid_size`), the
   ``sweep-*`` folders of a run store (:func:`sweep_folders`).
 - :class:`SweepState`: one sweep as the screen shows it, fed by the runner's events (and
-  :mod:`lstm_tui.tui.sweep_process`'s) or by results.csv; a tpe search, whose points are
+  :mod:`lstm_tui.tui.sweep.process`'s) or by results.csv; a tpe search, whose points are
   drawn as it goes, takes every row of its folder (its trials: :meth:`SweepState.trials`).
 - The views' numbers: :func:`surface_view` (the grid over every planned value),
   :func:`running_cells`, :func:`cell_rows`; every number comes from
@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
                              check_value, field_specs, parse_value)
-from lstm_tui.sweeps import expect
+from lstm_tui.expect import sweep as expect
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
@@ -34,7 +34,7 @@ from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, P
 from lstm_tui.sweeps.spec import MAX_POINTS, SweepSpec, show_value
 from lstm_tui.sweeps.trials import Trials, trial_order, trials_of
 from lstm_tui.tasks import registry
-from lstm_tui.tui.sweep_process import ResultsRead, SweepCrashed
+from lstm_tui.tui.sweep.process import ResultsRead, SweepCrashed
 
 SEED = "seed"                # the pseudo-axis: one row (or column) per seed
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from rich.markup import escape
 from rich.table import Table
@@ -10,16 +10,11 @@ from rich.text import Text
 
 from lstm_tui.config import ConfigError
 from lstm_tui.events import ModelSummary
-from lstm_tui.numbers import fmt  # noqa: F401  (callers import it from here too)
-from lstm_tui.runs.listing import flatten
+from lstm_tui.numbers import fmt
+from lstm_tui.runs.listing import differing_keys
+from lstm_tui.render.sweep_tables import PLAIN_MARKERS
 from lstm_tui.runs.store import Run
 
-
-def age(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def summary_table(summary: ModelSummary) -> Table:
@@ -39,17 +34,6 @@ def summary_table(summary: ModelSummary) -> Table:
 
 METRIC_ABBREV = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 
-
-def differing_keys(configs: Iterable[dict]) -> dict[str, list[object]]:
-    """Only the config keys whose values differ between the runs (missing shown as None)."""
-    flats = [flatten(c) for c in configs]
-    keys = sorted(set().union(*flats)) if flats else []
-    out = {}
-    for key in keys:
-        values = [f.get(key) for f in flats]
-        if any(v != values[0] for v in values[1:]) and key not in ("name", "description"):
-            out[key] = values
-    return out
 
 
 # The rows under the config keys, one value per run; a new row is one more entry here.
@@ -128,7 +112,6 @@ def compare_series(runs: Sequence[Run], split: str, key: str
 
 
 # Without colour, lines are told apart by their marker (rich drops colour in a file).
-PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
 
 
 def curves_text(series: Sequence[tuple[str, list[float], list[float]]], title: str,

@@ -1,7 +1,7 @@
 """`lstm-lab inspect`: gates, cell state, hidden state and saliency of a trained run.
 
 Thin: parses options, asks :mod:`lstm_tui.inspection` for the record and draws it with
-:mod:`lstm_tui.inspection_view`.  Registered on the main app by :func:`register`.
+:mod:`lstm_tui.render.inspection_view`.  Registered on the main app by :func:`register`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from lstm_tui.cli_common import RunsDir, bad_input, err, out
+from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
 from lstm_tui.runs.store import resolve_run, runs_root
 
@@ -114,7 +114,7 @@ def inspect(
             out.print(p)
             out.print()
     if output is not None:
-        from lstm_tui.inspection_view import export
+        from lstm_tui.render.inspection_view import export
         try:
             output.write_text(export(_pictures(record, trace, gate or names, units, top, unit,
                                                find, colour=True, width=120), str(output),
@@ -138,14 +138,14 @@ def _record(run_dir: Path, checkpoint: str, index, text, random_: bool, seed):
 
 
 def _colour() -> bool:
-    from lstm_tui.inspection_view import has_colour
+    from lstm_tui.render.inspection_view import has_colour
     return has_colour(out)
 
 
 def _pictures(record, trace, gates, units_spec, top, unit, find, *, colour: bool,
               width: int) -> list:
     from lstm_tui.inspection import analysis
-    from lstm_tui.inspection_view import (gate_picture, header, predictions_text,
+    from lstm_tui.render.inspection_view import (gate_picture, header, predictions_text,
                                           saliency_picture, unit_text)
 
     focus = "cell" if "cell" in trace.gates else "hidden"
@@ -184,7 +184,7 @@ def register(app: typer.Typer) -> None:
 def print_scored(prime: str, scored) -> None:
     """`sample --show-probs`: the text coloured by each character's probability (shade
     glyphs under each line without colour), then the mean and the least likely."""
-    from lstm_tui.inspection_view import Scale, coloured_text, colour_bar
+    from lstm_tui.render.inspection_view import Scale, coloured_text, colour_bar
 
     chars, probs = [], []
     for ch, p in scored:

@@ -1,8 +1,8 @@
 """What every `lstm-lab` command module shares: the consoles, the exit codes, the common
 options and the one way a domain error becomes a line on stderr (`bad_input`).
 
-Its own module so that cli.py and the command modules it registers (cli_store, cli_output,
-cli_inspect) import it, and not each other.
+Its own module so that cli/main.py and the command modules it registers (store, output,
+inspect) import it, and not each other.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from lstm_tui.config import ConfigError
-from lstm_tui.console import console
+from lstm_tui.cli.console import console
 from lstm_tui.errors import first_line
 from lstm_tui.runs.store import RunError
 

@@ -26,13 +26,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from lstm_tui.config import ConfigError, RunConfig, allowed, parse_value
-from lstm_tui.sweeps import expect
+from lstm_tui.expect import sweep as expect
 from lstm_tui.sweeps.backends import backend_names, make_backend
 from lstm_tui.sweeps.runner import columns_for
 from lstm_tui.sweeps.spec import SPACE_SEARCHES, SweepSpec, parse_sweep, show_value
 from lstm_tui.tui.messages import SweepDefined, SweepFolderPicked
-from lstm_tui.tui.sweep_process import SOURCE
-from lstm_tui.tui.sweep_state import (current_value, describe_random, grid_size, metric_options,
+from lstm_tui.tui.sweep.process import SOURCE
+from lstm_tui.tui.sweep.state import (current_value, describe_random, grid_size, metric_options,
                                       parse_axis_values, range_values, sweep_folders, sweep_keys)
 from lstm_tui.tui.widgets.check import Check
 

@@ -14,15 +14,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from lstm_tui.cli_common import RunsDir, bad_input, err, out
+from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
-from lstm_tui.export import atomic_write, check_new_file
+from lstm_tui.render.export import atomic_write, check_new_file
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
 
 
 def print_json(doc: dict) -> None:
-    from lstm_tui.jsondocs import dumps
+    from lstm_tui.render.jsondocs import dumps
     sys.stdout.write(dumps(doc) + "\n")
     sys.stdout.flush()
 
@@ -38,10 +38,10 @@ def figure_target(path: Optional[Path], force: bool) -> Optional[tuple[Path, str
                           f"; use one of {', '.join('.' + k for k in FIGURE_FORMATS)}")
     check_new_file(path, force, "--output")
     if kind == "html":
-        from lstm_tui.figures_html import plotly_js
+        from lstm_tui.render.figures_html import plotly_js
         plotly_js()
     else:
-        from lstm_tui.figures import import_matplotlib
+        from lstm_tui.render.figures import import_matplotlib
         import_matplotlib()
     return path, kind
 
@@ -55,8 +55,9 @@ def compare_figure(target: tuple[Path, str], runs, series, split: str, key: str,
     path, kind = target
     title = f"{split} {key}"
     if kind == "html":
-        from lstm_tui import figures_html as fh
-        from lstm_tui.report import RESULT_ROWS, differing_keys
+        from lstm_tui.render import figures_html as fh
+        from lstm_tui.render.report import RESULT_ROWS
+        from lstm_tui.runs.listing import differing_keys
         diff = differing_keys(r.config for r in runs)
         rows = [[k, *(str(v) for v in vals)] for k, vals in diff.items()]
         rows += [[label, *(value(r) for r in runs)] for label, value in RESULT_ROWS]
@@ -66,7 +67,7 @@ def compare_figure(target: tuple[Path, str], runs, series, split: str, key: str,
                                                                          runs)], rows)])
         atomic_write(path, lambda tmp: fh.write(tmp, page))
     else:
-        from lstm_tui import figures
+        from lstm_tui.render import figures
         atomic_write(path, lambda tmp: figures.curves(tmp, kind, series, title=title,
                                                       ylabel=key, log_y=log_y))
     _written(path)
@@ -83,7 +84,7 @@ def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, A
         raise ConfigError(f"--output {path}", "", "nothing to draw: every axis is pinned "
                           "by --where")
     if kind == "html":
-        from lstm_tui import figures_html as fh
+        from lstm_tui.render import figures_html as fh
         from lstm_tui.numbers import fmt
         from lstm_tui.sweeps.surface import ranked
         charts = [fh.heatmap_chart(view.surface) if view.surface is not None else
@@ -107,7 +108,7 @@ def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, A
                          header, table)], notes)
         atomic_write(path, lambda tmp: fh.write(tmp, page))
     else:
-        from lstm_tui import figures
+        from lstm_tui.render import figures
         if view.surface is not None:
             atomic_write(path, lambda tmp: figures.heatmap(tmp, kind, view.surface))
         else:
@@ -121,7 +122,7 @@ def trials_figure(target: tuple[Path, str], t, data, rows) -> None:
     """The trials of a tpe or random search (and their Pareto front) as a figure."""
     path, kind = target
     if kind == "html":
-        from lstm_tui import figures_html as fh
+        from lstm_tui.render import figures_html as fh
         from lstm_tui.numbers import fmt
         from lstm_tui.sweeps.trials import NEW_BEST, ON_FRONT, objectives_text
         charts = [fh.trials_chart(t)] + ([fh.pareto_chart(t)] if t.several else [])
@@ -145,7 +146,7 @@ def trials_figure(target: tuple[Path, str], t, data, rows) -> None:
         page = fh.Page(f"lstm-lab sweep-report: {data.name}", charts, tables, notes)
         atomic_write(path, lambda tmp: fh.write(tmp, page))
     else:
-        from lstm_tui import figures
+        from lstm_tui.render import figures
         atomic_write(path, lambda tmp: figures.trials(tmp, kind, t))
     _written(path)
 
@@ -164,7 +165,7 @@ def export(
     runs_dir: RunsDir = None,
 ) -> None:
     """Export runs' metrics to a CSV table or TensorBoard event files."""
-    from lstm_tui.export import check_tensorboard_dir, import_writer, write_csv, \
+    from lstm_tui.render.export import check_tensorboard_dir, import_writer, write_csv, \
         write_tensorboard
     from lstm_tui.runs.store import load_run, resolve_run, runs_root
     if csv_file is None and tensorboard is None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from lstm_tui.numbers import fmt
 from lstm_tui.config import RunConfig
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.spec import show_value
-from lstm_tui.tui.sweep_state import SweepState, duration
+from lstm_tui.tui.sweep.state import SweepState, duration
 from lstm_tui.tui.widgets.heatmap import leaf
 
 
@@ -45,7 +46,7 @@ def status_text(state: SweepState | None, base: RunConfig, column: str) -> Text:
     best = state.best(column)
     if best is not None:
         label = " ".join(f"{leaf(a)}={show_value(best.values[a])}" for a in state.axes)
-        text.append(f" · best {sf.fmt(best.stat.mean, 3)} ", style="bold")
+        text.append(f" · best {fmt(best.stat.mean, 3)} ", style="bold")
         text.append(f"@ {label}", style="dim")
     eta = state.eta()
     if eta is not None:

@@ -27,7 +27,7 @@ from lstm_tui.sweeps import trials as tr
 from lstm_tui.tui.messages import RunPicked
 from lstm_tui.tui.plotting import rich_color, series_color
 from lstm_tui.tui.run_labels import status_text
-from lstm_tui.tui.sweep_state import Shown, SweepState
+from lstm_tui.tui.sweep.state import Shown, SweepState
 from lstm_tui.tui.widgets.heatmap import leaf
 from lstm_tui.tui.widgets.run_charts import CurvesPlot
 from lstm_tui.tui.widgets.safe_plot import SafePlot

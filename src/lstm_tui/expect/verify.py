@@ -79,7 +79,7 @@ def plan(paths: list[Path], quick: bool, named: bool) -> tuple[list[Planned], li
 
 
 def _sweep(path: Path, data: dict, source: str) -> Planned:
-    from lstm_tui.sweeps import expect
+    from lstm_tui.expect import sweep as expect
     from lstm_tui.sweeps.runner import columns_for
     from lstm_tui.sweeps.spec import parse_sweep
     data.pop("quick", None)
@@ -115,7 +115,7 @@ def run(planned: list[Planned], root: Path | None = None, backend: str = "sequen
     from lstm_tui import events as ev
     from lstm_tui.experiment import start_run
     from lstm_tui.runs.store import SUMMARY, read_summary
-    from lstm_tui.expect import read_verdicts
+    from lstm_tui.expect.run import read_verdicts
     temp = root is None
     root = Path(tempfile.mkdtemp(prefix="lstm-lab-verify-")) if temp else Path(root)
     outcomes = []
@@ -169,7 +169,7 @@ def _run_sweep(p: Planned, out: Outcome, root: Path, backend: str, workers: int,
 def rows(outcomes: list[Outcome]) -> list[dict]:
     """One row per expectation (a run that failed: one row saying so); `folder` is the
     run's (or sweep's) folder when --runs-dir keeps it, else None."""
-    from lstm_tui.expect import band_text
+    from lstm_tui.expect.run import band_text
     table = []
     for o in outcomes:
         folder = str(o.run_dir) if o.run_dir else None

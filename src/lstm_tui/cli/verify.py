@@ -1,5 +1,5 @@
 """`lstm-lab verify`: train presets and print one table of their expectations, met or
-missed (the judging lives in lstm_tui/verify.py and lstm_tui/expect.py)."""
+missed (the judging lives in lstm_tui/expect/verify.py and lstm_tui/expect/run.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lstm_tui.cli_common import (EXIT_INTERRUPTED, EXIT_MISSED, RunsDir, StopFlag, bad_input,
+from lstm_tui.cli.common import (EXIT_INTERRUPTED, EXIT_MISSED, RunsDir, StopFlag, bad_input,
                                  err, out)
-from lstm_tui.cli_complete import complete_preset
+from lstm_tui.cli.complete import complete_preset
 from lstm_tui.config import ConfigError
 
 
@@ -35,7 +35,7 @@ def verify(
     seconds.  Exit 3 when one is missed (or a run fails); runs are kept only with
     --runs-dir."""
     from lstm_tui.presets import preset_files, resolve_preset
-    from lstm_tui.verify import plan, rows, run
+    from lstm_tui.expect.verify import plan, rows, run
 
     named = bool(presets)
     paths = [resolve_preset(p) for p in presets] if named else preset_files()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lstm_tui import __version__
-from lstm_tui.jsondocs import clean
+from lstm_tui.render.jsondocs import clean
 from lstm_tui.numbers import fmt
 
 INSTALL = "pip install 'lstm-lab[plots]'"

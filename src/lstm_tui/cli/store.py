@@ -2,7 +2,7 @@
 `rm`, `restore`; and `lstm-lab --version`.
 
 Thin: the selecting lives in runs/listing.py, the annotations in runs/tags.py, the
-trash in runs/trash.py.  Bad input is one line and exit 2 (cli_common.bad_input), and a
+trash in runs/trash.py.  Bad input is one line and exit 2 (cli.common.bad_input), and a
 command that refuses changes nothing.
 """
 
@@ -17,8 +17,8 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from lstm_tui.cli_common import RunsDir, bad_input, err, out
-from lstm_tui.cli_complete import complete_run, complete_sweep_or_run
+from lstm_tui.cli.common import RunsDir, bad_input, err, out
+from lstm_tui.cli.complete import complete_run, complete_sweep_or_run
 from lstm_tui.config import ConfigError
 from lstm_tui.runs.store import RunError, list_runs, read_info, resolve_run, runs_root
 
@@ -32,7 +32,8 @@ FREE_TEXT = {"ignore_unknown_options": True}     # so that -TAG reaches the comm
 # ---------------------------------------------------------------- runs
 
 def _cell(row, key: str) -> str:
-    from lstm_tui.report import METRIC_ABBREV, age, fmt
+    from lstm_tui.numbers import age, fmt
+    from lstm_tui.render.report import METRIC_ABBREV
     value = row.value(key)
     if key == "best" and value is not None:
         return f"{fmt(value)} {METRIC_ABBREV.get(row.info.metric, row.info.metric)}".strip()
@@ -56,7 +57,7 @@ def _cell(row, key: str) -> str:
 def _columns(keys: list[str], rows, optional: bool) -> list:
     """Table columns for `keys`; `optional`: some may be left out when space is short
     (the default set; never the columns --columns asks for)."""
-    from lstm_tui.text_table import Col
+    from lstm_tui.render.text_table import Col
     right = {"hidden", "best", "final", "steps", "seconds", "params", "age"}
     shape = {   # drop tier (1-9: says what the name says; 10+: optional), wrap floor
         "cell": (1, 0), "hidden": (2, 0), "steps": (11, 0), "task": (12, 0),
@@ -109,7 +110,7 @@ def runs(
     redirected output is one line per run, unwrapped, without colours.
     """
     from lstm_tui.runs import listing
-    from lstm_tui.text_table import layout
+    from lstm_tui.render.text_table import layout
 
     root = runs_root(runs_dir)
     everything = listing.rows_of(list_runs(root), root)
@@ -293,7 +294,7 @@ def restore(
 ) -> None:
     """Bring runs or sweeps back from the trash to where they were."""
     from lstm_tui.runs import trash
-    from lstm_tui.report import age
+    from lstm_tui.numbers import age
     root = runs_root(runs_dir)
     if not refs:
         entries = trash.list_trash(root)

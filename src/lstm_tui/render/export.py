@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from lstm_tui.config import ConfigError
-from lstm_tui.report import flatten
+from lstm_tui.runs.listing import flatten
 from lstm_tui.runs.store import Run
 
 FIXED = ["run", "step", "split", "metric", "value", "epoch", "time"]

@@ -1,0 +1,1 @@
+"""Expected results: the `[expect]` grammar for runs and sweeps, one bounds parser, and `verify`."""

@@ -1,0 +1,1 @@
+"""The Sweep screen's feature: sweep state, the sweep's child process and its widgets."""
