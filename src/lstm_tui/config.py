@@ -11,6 +11,7 @@ without UI code written for it.  This module imports neither torch nor Textual.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import tomllib
 import typing
@@ -148,6 +149,11 @@ class FieldSpec:
 
 def field_specs(cls: type) -> list[FieldSpec]:
     """The fields of a config dataclass, in order, with their types, ranges and help."""
+    return list(_field_specs(cls))
+
+
+@functools.cache    # reflection is slow (get_type_hints) and a class's fields never change
+def _field_specs(cls: type) -> tuple[FieldSpec, ...]:
     hints = typing.get_type_hints(cls)
     specs = []
     for f in dataclasses.fields(cls):
@@ -166,7 +172,7 @@ def field_specs(cls: type) -> list[FieldSpec]:
                                m.get("min"), m.get("max"),
                                m.get("exclusive_min", False), m.get("exclusive_max", False),
                                tuple(m.get("indexed", ()))))
-    return specs
+    return tuple(specs)
 
 
 def allowed(spec: FieldSpec) -> str:

@@ -118,7 +118,7 @@ async def test_a_new_task_key_appears_without_ui_code(tmp_path, monkeypatch):
 
     registry.kinds()   # built-ins loaded, then a copy of the table that the test may change
     monkeypatch.setattr(registry, "_SPECS", dict(registry._SPECS))
-    shape = lambda cfg: TaskShape(1, 2, cfg.bits, "last", 100, 10, "accuracy", "max", None)
+    shape = lambda cfg: TaskShape(1, 2, cfg.bits, "last", 100, 10)
     assert registry.register(TaskSpec("parity", Parity, "no.such:module", shape,
                                       "accuracy", "max"))
     app = make_app(tmp_path, trainer=FakeTrainer())

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lstm_tui.expect import run as expect
+from lstm_tui.expect import verdicts
 from lstm_tui.cli.main import app
 from lstm_tui.config import ConfigError, parse_config, read_toml, to_toml
 from tests.conftest import BAD_PRESETS, PRESETS
@@ -89,10 +90,10 @@ def test_summary_verdicts_read_tolerantly():
     summary = {"expectations": [
         {"key": "val.accuracy", "observed": 0.5, "min": 0.9, "max": None, "met": False},
         {"key": "x", "met": "yes"}, "junk", {"key": "y", "met": True, "min": "a"}]}
-    assert [v["key"] for v in expect.read_verdicts(summary)] == ["val.accuracy"]
-    ((label, text),) = expect.verdict_rows(summary)
+    assert [v["key"] for v in verdicts.read_verdicts(summary)] == ["val.accuracy"]
+    ((label, text),) = verdicts.verdict_rows(summary)
     assert label == "expect val.accuracy" and "MISSED" in text and ">= 0.9" in text
-    assert expect.read_verdicts({"expectations": 3}) == []
+    assert verdicts.read_verdicts({"expectations": 3}) == []
 
 
 @pytest.mark.parametrize("preset", sorted(p.name for p in BAD_PRESETS.glob("expect_*.toml")))

@@ -109,7 +109,7 @@ def headless(
     if last.status == "diverged":
         err.print(f"[red]diverged:[/] {last.message}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
-    from lstm_tui.expect.run import missed
+    from lstm_tui.expect.verdicts import missed
     if strict and missed(summary):
         keys = ", ".join(v["key"] for v in missed(summary))
         err.print(escape(f"missed expectations (--strict): {keys}"), highlight=False)
@@ -363,7 +363,7 @@ def sweep(
 
 def _print_verdicts(verdicts: list[dict]) -> None:
     """A sweep's [expect] verdicts, one line each, like a run's in its result table."""
-    from lstm_tui.expect.run import verdict_rows
+    from lstm_tui.expect.verdicts import verdict_rows
     for label, text in verdict_rows({"expectations": verdicts}):
         style = "green" if text.endswith(" met") else "bold red"
         out.print(Text.assemble(f"{label}: ", (text, style)), soft_wrap=True)

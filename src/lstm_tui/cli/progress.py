@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_tui import events as ev
-from lstm_tui.expect.run import verdict_rows
+from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.numbers import fmt
 from lstm_tui.render.report import summary_table
 from lstm_tui.render.task_rows import confusion_lines, result_rows

@@ -25,12 +25,12 @@ failed run.  This module imports neither torch nor Textual.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from lstm_tui.errors import ConfigError, suggest
+from lstm_tui.expect.verdicts import band_text, finite, parse_band, record
 
 TERM = re.compile(r"(?P<path>[A-Za-z_][\w.]*?)(?:@(?P<unit>epoch|step)(?P<n>\d+))?")
 SPLITS = ("val", "test", "baselines")
@@ -61,16 +61,6 @@ class Expectation:
         return band_text(self.min, self.max)
 
 
-def band_text(lo: float | None, hi: float | None) -> str:
-    if lo is not None and hi is not None:
-        return f"{_g(lo)}..{_g(hi)}"
-    return f">= {_g(lo)}" if lo is not None else f"<= {_g(hi)}"
-
-
-def _g(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
-
-
 # ---------------------------------------------------------------- parsing and checking
 
 def parse(table: Any, source: str = "", section: str = "expect") -> list[Expectation]:
@@ -86,7 +76,7 @@ def parse(table: Any, source: str = "", section: str = "expect") -> list[Expecta
         if len(parts) > 2 or not all(parts):
             raise ConfigError(source, where, f"must be {GRAMMAR}")
         terms = [_term(p, source, where) for p in parts]
-        lo, hi = _bounds(bounds, source, where)
+        lo, hi = parse_band(bounds, source, where)
         found.append(Expectation(str(key), terms[0], terms[1] if len(terms) > 1 else None,
                                  lo, hi))
     return found
@@ -110,25 +100,6 @@ def _term(text: str, source: str, where: str) -> Term:
     if m["unit"] and n < 1:
         raise ConfigError(source, where, f"{text!r}: the {m['unit']} must be >= 1")
     return Term(path, m["unit"] or "", n)
-
-
-def _bounds(value: Any, source: str, where: str) -> tuple[float | None, float | None]:
-    allowed = "a table { min = NUMBER, max = NUMBER } with at least one of them"
-    if not isinstance(value, dict) or not value:
-        raise ConfigError(source, where, f"must be {allowed}, got {value!r}")
-    for name in value:
-        if name not in ("min", "max"):
-            raise ConfigError(source, f"{where}.{name}", "unknown bound (allowed: min, max)")
-    out = []
-    for name in ("min", "max"):
-        v = value.get(name)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
-                              or not math.isfinite(v)):
-            raise ConfigError(source, f"{where}.{name}", f"must be a finite number, got {v!r}")
-        out.append(None if v is None else float(v))
-    if out[0] is not None and out[1] is not None and out[0] > out[1]:
-        raise ConfigError(source, where, f"min {out[0]:g} is above max {out[1]:g}")
-    return out[0], out[1]
 
 
 def check(cfg: Any, table: Any, source: str = "", section: str = "expect", *,
@@ -184,9 +155,9 @@ def observe(term: Term, val_records: Iterable[dict], summary: dict, kind: str) -
         value: Any = summary
         for part in term.path:
             value = value.get(part) if isinstance(value, dict) else None
-        return float(value) if _finite(value) else None
+        return float(value) if finite(value) else None
     name = ".".join(term.path[1:])
-    values = [r[name] for r in val_records if _finite(r.get(name))
+    values = [r[name] for r in val_records if finite(r.get(name))
               and (term.unit != "epoch" or _count(r.get("epoch")) and r["epoch"] <= term.n)
               and (term.unit != "step" or _count(r.get("step")) and r["step"] <= term.n)]
     if not values:
@@ -204,52 +175,6 @@ def verdicts(found: list[Expectation], val_records: list[dict], summary: dict,
         observed = None if num is None or not den else num / den
         out.append(record(e.key, observed, e.min, e.max))
     return out
-
-
-def record(key: str, observed: float | None, lo: float | None, hi: float | None) -> dict:
-    met = observed is not None and (lo is None or observed >= lo) and \
-        (hi is None or observed <= hi)
-    return {"key": key, "observed": observed, "min": lo, "max": hi,
-            "met": bool(met)}
-
-
-def read_verdicts(summary: dict) -> list[dict]:
-    """summary.json's expectations, checked item by item (a hand-edited file may hold
-    anything; what is unusable is left out)."""
-    items = summary.get("expectations")
-    if not isinstance(items, list):
-        return []
-    out = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str) \
-                or not isinstance(item.get("met"), bool):
-            continue
-        clean = {"key": item["key"], "met": item["met"]}
-        for name in ("observed", "min", "max"):
-            clean[name] = float(item[name]) if _finite(item.get(name)) else None
-        if clean["min"] is None and clean["max"] is None:
-            continue
-        out.append(clean)
-    return out
-
-
-def verdict_rows(summary: dict) -> list[tuple[str, str]]:
-    """(label, text) rows for the result table and the run detail."""
-    rows = []
-    for v in read_verdicts(summary):
-        observed = "not recorded" if v["observed"] is None else f"{v['observed']:.4g}"
-        word = "met" if v["met"] else "MISSED"
-        rows.append((f"expect {v['key']}", f"{observed}  (band {band_text(v['min'], v['max'])})"
-                     f"  {word}"))
-    return rows
-
-
-def missed(summary: dict) -> list[dict]:
-    return [v for v in read_verdicts(summary) if not v["met"]]
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _count(v: Any) -> bool:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui.config import ConfigError, parse_value, suggest
-from lstm_tui.expect.run import _bounds, read_verdicts, record
+from lstm_tui.expect.verdicts import finite, parse_band, read_verdicts, record
 
 FILE = "expectations.json"          # beside results.csv
 
@@ -84,7 +84,7 @@ def check(spec: Any, columns: list[str], table: Any, source: str = "") -> list[S
                     raise ConfigError(source, where, "each side of a difference must pin every "
                                       f"swept axis to one value ({', '.join(values)}) or "
                                       "fold its cells: max(...), min(...), mean(...)")
-        lo, hi = _bounds(bounds, source, where)
+        lo, hi = parse_band(bounds, source, where)
         found.append(SweepExpectation(str(key), terms, lo, hi))
     return found
 
@@ -173,7 +173,7 @@ def cell_means(term: Term, rows: list[dict], axes: list[str]) -> list[float]:
     """The mean over seeds of `term.column` in each cell the term selects."""
     groups: dict[tuple, list[float]] = {}
     for row in rows:
-        if row.get("status") == "failed" or not _finite(row.get(term.column)):
+        if row.get("status") == "failed" or not finite(row.get(term.column)):
             continue
         if not all(_same(row.get(axis), value) for axis, value in term.where):
             continue
@@ -206,9 +206,6 @@ def _worst(values: list[float], lo: float | None, hi: float | None) -> float:
         return min(v - lo if lo is not None else math.inf, hi - v if hi is not None else math.inf)
     return min(values, key=margin)
 
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 # ---------------------------------------------------------------- the saved record

@@ -115,7 +115,7 @@ def run(planned: list[Planned], root: Path | None = None, backend: str = "sequen
     from lstm_tui import events as ev
     from lstm_tui.experiment import start_run
     from lstm_tui.runs.store import SUMMARY, read_summary
-    from lstm_tui.expect.run import read_verdicts
+    from lstm_tui.expect.verdicts import read_verdicts
     temp = root is None
     root = Path(tempfile.mkdtemp(prefix="lstm-lab-verify-")) if temp else Path(root)
     outcomes = []
@@ -169,7 +169,7 @@ def _run_sweep(p: Planned, out: Outcome, root: Path, backend: str, workers: int,
 def rows(outcomes: list[Outcome]) -> list[dict]:
     """One row per expectation (a run that failed: one row saying so); `folder` is the
     run's (or sweep's) folder when --runs-dir keeps it, else None."""
-    from lstm_tui.expect.run import band_text
+    from lstm_tui.expect.verdicts import band_text
     table = []
     for o in outcomes:
         folder = str(o.run_dir) if o.run_dir else None

@@ -28,8 +28,10 @@ class Task(ABC):
     # "last": one prediction per sequence, read at the final step (B, output_size);
     # "all": one prediction per time step (B, T, output_size).
     readout: Literal["last", "all"] = "last"
-    metric: str = "accuracy"          # "accuracy" | "mad" | "perplexity"
-    goal: Literal["max", "min"] = "max"
+    # the primary metric and whether "max" or "min" is better: declared once, on the task's
+    # TaskSpec, and set on the built task by TaskSpec.make
+    metric: str = ""
+    goal: Literal["max", "min", ""] = ""
     stateful: bool = False            # hidden state carried across batches (truncated BPTT)
     train_size: int = 0               # training examples (characters for char_lm)
     val_size: int = 0                 # validation examples (characters for char_lm)
@@ -139,8 +141,6 @@ class RegressionTask(ArrayTask):
     """A task with one real-valued target per sequence, scored by MAD in original units."""
 
     readout = "last"
-    metric = "mad"
-    goal = "min"
     output_size = 1
     target_scale: float = 1.0   # model units -> original units (for standardized targets)
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lstm_tui.config import MAX_TEXT, ConfigError, opt
+from lstm_tui.config import MAX_TEXT, opt
+from lstm_tui.errors import ConfigError
 from lstm_tui.tasks.registry import TaskSpec
 from lstm_tui.tasks.shapes import TaskShape, char_val_size, load_corpus
 
@@ -37,8 +38,7 @@ def shape(cfg: CharLMTask) -> TaskShape:
     corpus = load_corpus(cfg.text, cfg.normalize, cfg.max_chars)
     n_val = char_val_size(len(corpus.text), cfg.val_fraction)
     size = len(corpus.vocab)
-    return TaskShape(size, size, cfg.seq_len, "all", len(corpus.text) - n_val, n_val,
-                     "perplexity", "min", size)
+    return TaskShape(size, size, cfg.seq_len, "all", len(corpus.text) - n_val, n_val, size)
 
 
 def check(cfg, source: str) -> None:

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from lstm_tui.config import ConfigError
+from lstm_tui.errors import ConfigError
 from lstm_tui.tasks.char_lm import CharLMTask
 from lstm_tui.tasks.base import Batch, Task, bpc, compact_codes, one_hot, perplexity
 from lstm_tui.tasks.shapes import char_val_size, load_corpus, normalize_text
@@ -27,8 +27,6 @@ from lstm_tui.tasks.shapes import char_val_size, load_corpus, normalize_text
 class CharLM(Task):
     kind = "char_lm"
     readout = "all"
-    metric = "perplexity"
-    goal = "min"
     stateful = True
 
     def __init__(self, cfg: CharLMTask, seed: int):

@@ -38,13 +38,13 @@ class CopyTask:
 
 
 def adding_shape(cfg: AddingTask) -> TaskShape:
-    return TaskShape(2, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size, "mad", "min", None)
+    return TaskShape(2, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size)
 
 
 def copy_shape(cfg: CopyTask) -> TaskShape:
     width = copy_width(cfg.symbols)
     return TaskShape(width, width, copy_seq_len(cfg.length, cfg.delay), "all",
-                     cfg.train_size, cfg.val_size, "accuracy", "max", None)
+                     cfg.train_size, cfg.val_size)
 
 
 SPECS = [

@@ -48,8 +48,6 @@ class Copy(ArrayTask):
     kind = "copy"
     codes = True
     readout = "all"
-    metric = "accuracy"
-    goal = "max"
 
     def __init__(self, cfg: CopyTask, seed: int):
         self.length = cfg.length

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lstm_tui.config import ConfigError, opt
+from lstm_tui.config import opt
+from lstm_tui.errors import ConfigError
 from lstm_tui.tasks.registry import TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -29,7 +30,7 @@ class NthElementTask:
 
 def shape(cfg: NthElementTask) -> TaskShape:
     return TaskShape(cfg.features, cfg.features, cfg.seq_len, "last",
-                     cfg.train_size, cfg.val_size, "accuracy", "max", None)
+                     cfg.train_size, cfg.val_size)
 
 
 def check(cfg, source: str) -> None:

@@ -17,8 +17,6 @@ class NthElement(ArrayTask):
     kind = "nth_element"
     codes = True
     readout = "last"
-    metric = "accuracy"
-    goal = "max"
 
     def __init__(self, cfg: NthElementTask, seed: int):
         self.input_size = self.output_size = cfg.features

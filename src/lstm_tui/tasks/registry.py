@@ -11,6 +11,7 @@ code by a ``"module:attribute"`` string that is imported on first build.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 from dataclasses import dataclass, field
@@ -76,7 +77,9 @@ class TaskSpec:
         if isinstance(build, str):
             module, _, name = build.partition(":")
             build = getattr(importlib.import_module(module), name)
-        return build(cfg, seed)
+        task = build(cfg, seed)
+        task.metric, task.goal = self.metric, self.goal   # declared once, on the spec
+        return task
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _problem(text: str) -> None:
 
 def _valid(spec: Any, where: str) -> TaskSpec | None:
     """`spec` if it is a usable TaskSpec, else None with the problem recorded."""
-    import dataclasses
+
     if not isinstance(spec, TaskSpec):
         _problem(f"{where}: not a TaskSpec (got {type(spec).__name__})")
         return None
@@ -230,7 +233,8 @@ def build_task(cfg: Any, seed: int) -> Any:
 
 def describe_task(cfg: Any) -> Any:
     """The shape of the task `cfg` builds, without torch."""
-    return spec_of(cfg.kind).shape(cfg)
+    spec = spec_of(cfg.kind)
+    return dataclasses.replace(spec.shape(cfg), metric=spec.metric, goal=spec.goal)
 
 
 def samples_text(kind: str) -> bool:

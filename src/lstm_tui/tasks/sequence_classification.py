@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from lstm_tui.config import ConfigError, opt
+from lstm_tui.config import opt
+from lstm_tui.errors import ConfigError
 from lstm_tui.tasks.datafiles import locate
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
@@ -241,7 +242,7 @@ def shape(cfg: SequenceClassificationTask) -> TaskShape:
     data = load(cfg)
     split = stratified(data.train.labels, cfg.val_fraction, 0)
     return TaskShape(data.features + data.masked, len(data.classes), data.seq_len, "last",
-                     len(split.train), len(split.val), "accuracy", "max", None)
+                     len(split.train), len(split.val))
 
 
 def check(cfg, source: str) -> None:

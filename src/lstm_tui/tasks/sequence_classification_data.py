@@ -18,8 +18,6 @@ from lstm_tui.tasks.sequence_classification import (Labelled, SequenceClassifica
 class SequenceClassification(ArrayTask):
     kind = "sequence_classification"
     readout = "last"
-    metric = "accuracy"
-    goal = "max"
 
     def __init__(self, cfg: SequenceClassificationTask, seed: int):
         data = load(cfg)

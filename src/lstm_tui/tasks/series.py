@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from lstm_tui.config import ConfigError, opt, suggest
+from lstm_tui.config import opt
+from lstm_tui.errors import ConfigError, suggest
 from lstm_tui.tasks.datafiles import locate
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
@@ -379,7 +380,7 @@ def shape(cfg: SeriesTask) -> TaskShape:
     prep = prepare(cfg)
     return TaskShape(len(prep.features), cfg.horizon * len(prep.target), cfg.window, "last",
                      prep.windows("train", cfg.window, cfg.horizon),
-                     prep.windows("val", cfg.window, cfg.horizon), "mae", "min", None)
+                     prep.windows("val", cfg.window, cfg.horizon))
 
 
 def check(cfg, source: str) -> None:

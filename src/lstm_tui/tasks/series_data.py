@@ -23,8 +23,6 @@ from lstm_tui.tasks.series import SeriesTask, baselines, prepare, skill
 class Series(Task):
     kind = "series"
     readout = "last"
-    metric = "mae"
-    goal = "min"
 
     def __init__(self, cfg: SeriesTask, seed: int):
         self.cfg = cfg

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_tui.config import ConfigError
+from lstm_tui.errors import ConfigError
 
 TEXT8_VOCAB = (" ",) + tuple("abcdefghijklmnopqrstuvwxyz")
 _NOT_TEXT8 = re.compile(r"[^a-z]+")
@@ -28,9 +28,10 @@ class TaskShape:
     readout: str           # "last" | "all"
     train_size: int        # sequences, or characters for char_lm
     val_size: int
-    metric: str            # the primary metric: "accuracy" | "mad" | "perplexity" | "mae" ...
-    goal: str              # "max" | "min"
-    vocab_size: int | None
+    vocab_size: int | None = None
+    # the task's spec declares these once; describe_task fills them in
+    metric: str = ""       # the primary metric: "accuracy" | "mad" | "perplexity" | "mae" ...
+    goal: str = ""         # "max" | "min"
 
 
 def describe_task(cfg) -> TaskShape:

@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from lstm_tui.config import ConfigError
+from lstm_tui.errors import ConfigError
 from lstm_tui.tasks import downloads
 
 NAME = "text8"                                   # the task.text value that asks for it

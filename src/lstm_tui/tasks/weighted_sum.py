@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
-from lstm_tui.config import ConfigError, opt
+from lstm_tui.config import opt
+from lstm_tui.errors import ConfigError
 from lstm_tui.tasks.registry import TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -67,7 +68,7 @@ def realistic_series(initial: Sequence[float], steps: int, weights: Sequence[flo
 
 
 def shape(cfg: WeightedSumTask) -> TaskShape:
-    return TaskShape(1, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size, "mad", "min", None)
+    return TaskShape(1, 1, cfg.seq_len, "last", cfg.train_size, cfg.val_size)
 
 
 def check(cfg, source: str) -> None:

@@ -21,8 +21,7 @@ class ParityTask:
 
 
 def shape(cfg: ParityTask) -> TaskShape:
-    return TaskShape(1, 2, cfg.bits, "last", cfg.train_size, cfg.val_size, "accuracy", "max",
-                     None)
+    return TaskShape(1, 2, cfg.bits, "last", cfg.train_size, cfg.val_size)
 
 
 def check(cfg, source: str) -> None:

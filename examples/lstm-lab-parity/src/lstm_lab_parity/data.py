@@ -11,7 +11,6 @@ class Parity(ArrayTask):
     kind = "parity"
     input_size, output_size = 1, 2
     readout = "last"
-    metric, goal = "accuracy", "max"
 
     def __init__(self, cfg, seed: int):
         self.seq_len = cfg.bits

@@ -29,7 +29,7 @@ from lstm_tui.numbers import fmt
 from lstm_tui.runs.provenance import display_rows, read_provenance
 from lstm_tui.runs.store import CONFIG, DIAGNOSTICS, METRICS, SUMMARY, RunInfo, read_info
 from lstm_tui.runs.store import read_summary as store_read_summary
-from lstm_tui.expect.run import verdict_rows
+from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.render.task_rows import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error

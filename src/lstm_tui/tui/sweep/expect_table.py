@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from lstm_tui.expect.run import verdict_rows
+from lstm_tui.expect.verdicts import verdict_rows
 
 
 class ExpectView(Static):
