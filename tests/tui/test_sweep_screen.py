@@ -36,7 +36,7 @@ from lstm_tui.tui.sweep.state import (SweepState, parse_axis_values, range_value
 from lstm_tui.tui.plotting import SHADES
 from lstm_tui.tui.widgets.heatmap import Heatmap
 from lstm_tui.tui.widgets.band_plot import BandPlot
-from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.sweep.lines import LinesView
 from lstm_tui.tui.inbox import EventInbox
 from tests.tui.conftest import Host
 
