@@ -46,7 +46,7 @@ def test_several_objectives_take_each_metrics_own_goal_and_add_their_columns():
 @pytest.mark.parametrize("sweep, key, words", [
     ({"metrics": ["accuracy", "parms"]}, "sweep.metrics", "did you mean 'params'"),
     ({"metrics": ["accuracy"]}, "sweep.metrics", "2 or 3"),
-    ({"metrics": "accuracy"}, "sweep.metrics", "2 or 3"),
+    ({"metrics": "accuracy"}, "sweep.metrics", "must be a list of strings"),
     ({"metrics": ["accuracy", "accuracy"]}, "sweep.metrics", "twice"),
     ({"metrics": ["params", "accuracy"]}, "sweep.metrics", "must start with a validation"),
     ({"metrics": ["accuracy", "params"], "goal": "min"}, "sweep.goal", "not used with"),
