@@ -1,4 +1,5 @@
-"""The README's key tables, generated from the config dataclasses and the task registry.
+"""The README's key tables, generated from the config dataclasses and the task registry
+(and the [sweep] table's own keys, sweeps.spec.SweepConfig).
 
 ``python scripts/keydocs.py`` prints every table; the docs test checks that the README
 holds each one exactly, so a new key or a new task kind cannot go undocumented.
@@ -7,6 +8,7 @@ holds each one exactly, so a new key or a new task kind cannot go undocumented.
 from __future__ import annotations
 
 from lstm_tui.config import ModelConfig, TrainConfig, _toml_value, allowed, field_specs
+from lstm_tui.sweeps.spec import SweepConfig
 
 
 def key_table(cls: type) -> str:
@@ -15,7 +17,8 @@ def key_table(cls: type) -> str:
     for spec in field_specs(cls):
         if spec.name == "kind":
             continue
-        lines.append(f"| `{spec.name}` | `{_toml_value(spec.default)}` | "
+        default = "—" if spec.default is None else f"`{_toml_value(spec.default)}`"
+        lines.append(f"| `{spec.name}` | {default} | "
                      f"{allowed(spec).replace('|', '/')} | {_cell(spec.help)} |")
     return "\n".join(lines)
 
@@ -37,8 +40,15 @@ def all_sections() -> str:
     from lstm_tui.tasks.registry import kinds
     parts = [task_section(kind) for kind in kinds()]
     parts += [f"#### `[model]`\n\n{key_table(ModelConfig)}\n",
-              f"#### `[train]`\n\n{key_table(TrainConfig)}\n"]
+              f"#### `[train]`\n\n{key_table(TrainConfig)}\n",
+              sweep_section()]
     return "\n".join(parts)
+
+
+def sweep_section() -> str:
+    """The [sweep] table's own keys (its tables of axes are described in the text)."""
+    return ("#### `[sweep]` — the table's own keys (`grid`, `random` and `space` are tables "
+            f"of axes)\n\n{key_table(SweepConfig)}\n")
 
 
 if __name__ == "__main__":

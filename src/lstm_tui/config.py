@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import math
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +158,7 @@ def _field_specs(cls: type) -> tuple[FieldSpec, ...]:
     hints = typing.get_type_hints(cls)
     specs = []
     for f in dataclasses.fields(cls):
-        hint = hints[f.name]
+        hint = _given(hints[f.name])
         if typing.get_origin(hint) is Literal:
             kind, choices = "choice", tuple(typing.get_args(hint))
         elif typing.get_origin(hint) is list:
@@ -173,6 +174,16 @@ def _field_specs(cls: type) -> tuple[FieldSpec, ...]:
                                m.get("exclusive_min", False), m.get("exclusive_max", False),
                                tuple(m.get("indexed", ()))))
     return tuple(specs)
+
+
+def _given(hint: Any) -> Any:
+    """``X | None`` -> X: a field whose default None means "not given" (its value,
+    when given, is an X)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args \
+            and len(args) == 2:
+        return next(a for a in args if a is not type(None))
+    return hint
 
 
 def allowed(spec: FieldSpec) -> str:

@@ -34,7 +34,7 @@ def folder(path: Path) -> None:
 def main() -> None:
     from lstm_tui.config import load_preset, parse_config, to_toml
     from lstm_tui.experiment import start_run
-    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.runner import run_points
     from lstm_tui.sweeps.spec import parse_sweep
 
     for d in (RUNS, SWEEPS):
@@ -109,7 +109,7 @@ def main() -> None:
     preset.write_text(to_toml(parse_config(CHAR)) + "\n[sweep]\n"
                       "metric = \"perplexity\"\n[sweep.grid]\n\"model.hidden\" = [3, 4]\n")
     cfg = load_preset(preset)
-    result = run_sweep(preset, cfg, parse_sweep(cfg, str(preset)), tmp)
+    result = run_points(preset, cfg, parse_sweep(cfg, str(preset)), tmp)
     preset.unlink()
 
     def sweep_case(name: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lstm_tui.config import ModelConfig, TrainConfig, field_specs
+from lstm_tui.sweeps.spec import SweepConfig
 from scripts.keydocs import all_sections
 from lstm_tui.tasks import registry
 from tests.conftest import REPO
@@ -18,7 +19,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_readme_documents_every_preset_key():
-    for cls in (*registry.config_classes().values(), ModelConfig, TrainConfig):
+    for cls in (*registry.config_classes().values(), ModelConfig, TrainConfig, SweepConfig):
         for spec in field_specs(cls):
             if spec.name != "kind":
                 assert f"| `{spec.name}` |" in README, f"{cls.__name__}.{spec.name}"

@@ -38,20 +38,20 @@ def test_start_up_modules_do_not_import_torch():
 
 NO_RAY = CORE + ["lstm_tui.sweeps.spec", "lstm_tui.sweeps.backends", "lstm_tui.sweeps.runner",
                  "lstm_tui.training.ensemble", "lstm_tui.cli.sweep_display", "lstm_tui.sweeps.surface",
-                 "lstm_tui.sweeps.ray_backend", "lstm_tui.tui.app", "lstm_tui.tui.launch",
+                 "lstm_tui.sweeps.backends.ray", "lstm_tui.tui.app", "lstm_tui.tui.launch",
                  "lstm_tui.tui.worker"]
 
 
 def test_nothing_imports_ray_until_the_ray_backend_runs():
     """Ray is an optional extra: only running the ray backend imports it (lazily, in
-    lstm_tui.sweeps.ray_backend) — not the core, not the TUI, not choosing the backend."""
+    lstm_tui.sweeps.backends.ray) — not the core, not the TUI, not choosing the backend."""
     code = ("import sys\n" + "".join(f"import {m}\n" for m in NO_RAY)
             + "from lstm_tui.sweeps.backends import make_backend\n"
             + "make_backend('ray', 2)\n"
             + "print('\\n'.join(sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(out.stdout.split())
-    assert "lstm_tui.sweeps.ray_backend" in loaded and "lstm_tui.tui.app" in loaded
+    assert "lstm_tui.sweeps.backends.ray" in loaded and "lstm_tui.tui.app" in loaded
     assert not {m for m in loaded if m == "ray" or m.startswith("ray.")}
 
 

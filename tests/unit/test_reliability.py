@@ -186,7 +186,7 @@ def test_the_token_gate_asks_for_the_token_and_lets_it_in():
 
 MIDDLE = """
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "from lstm_tui.sweeps.lifeline import "
+child = subprocess.Popen([sys.executable, "-c", "from lstm_tui.sweeps.backends.lifeline import "
                           "watch_parent; import time; watch_parent(poll=0.1, grace=0.5); "
                           "time.sleep(120)"])
 print(child.pid, flush=True)

@@ -7,7 +7,7 @@ import pytest
 
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.runs.store import list_runs, read_info
-from lstm_tui.sweeps.runner import read_results, run_sweep
+from lstm_tui.sweeps.runner import read_results, run_points
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner, pruning_order
 from lstm_tui.sweeps.spec import parse_sweep
 
@@ -81,13 +81,13 @@ def _pruned(result):
 @pytest.mark.slow
 def test_the_same_points_are_pruned_on_every_backend(tmp_path):
     cfg, spec = _spec(scheduler="asha", grace=1, reduction=2)
-    seq = run_sweep("p.toml", cfg, spec, tmp_path / "seq")
+    seq = run_points("p.toml", cfg, spec, tmp_path / "seq")
     statuses = {r["status"] for r in seq.rows}
     assert "pruned" in statuses and statuses <= {"pruned", "completed"}
     assert seq.complete and not seq.failed
-    ens = run_sweep("p.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
+    ens = run_points("p.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
     assert _pruned(ens) == _pruned(seq)
-    par = run_sweep("p.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2)
+    par = run_points("p.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2)
     assert _pruned(par) == _pruned(seq)
     pruned = [r for r in seq.rows if r["status"] == "pruned"]
     for row in pruned:
@@ -100,20 +100,20 @@ def test_the_same_points_are_pruned_on_every_backend(tmp_path):
     # results.csv keeps the status; a re-run neither retrains nor un-prunes
     assert [r["status"] for r in read_results(seq.sweep_dir / "results.csv")] == \
         [r["status"] for r in seq.rows]
-    again = run_sweep("p.toml", cfg, spec, tmp_path / "seq")
+    again = run_points("p.toml", cfg, spec, tmp_path / "seq")
     assert _pruned(again) == _pruned(seq)
 
 
 def test_a_resumed_sweep_decides_as_the_first_one(tmp_path):
     cfg, spec = _spec(scheduler="median", grace=2)
-    full = run_sweep("p.toml", cfg, spec, tmp_path / "full")
+    full = run_points("p.toml", cfg, spec, tmp_path / "full")
     calls = []
-    half = run_sweep("p.toml", cfg, spec, tmp_path / "half",
-                     listener=lambda e: calls.append(e),
-                     should_stop=lambda: sum(type(e).__name__ == "PointFinished"
+    half = run_points("p.toml", cfg, spec, tmp_path / "half",
+                      listener=lambda e: calls.append(e),
+                      should_stop=lambda: sum(type(e).__name__ == "PointFinished"
                                              for e in calls) >= 3)
     assert not half.complete
-    rest = run_sweep("p.toml", cfg, spec, tmp_path / "half")
+    rest = run_points("p.toml", cfg, spec, tmp_path / "half")
     assert rest.complete and _pruned(rest) == _pruned(full)
 
 
@@ -143,7 +143,7 @@ def test_a_backend_that_cannot_stop_points_refuses_a_scheduler_before_anything_r
     monkeypatch.setitem(globals(), "Plain", Plain)
     cfg, spec = _spec(scheduler="asha")
     with pytest.raises(ConfigError) as info:
-        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="plain")
+        run_points("p.toml", cfg, spec, tmp_path / "r", backend="plain")
     assert info.value.key == "sweep.scheduler" and "plain cannot" in info.value.message
     assert not (tmp_path / "r").exists()
 

@@ -307,6 +307,7 @@ def sweep(
     """
     from lstm_tui.presets import resolve_preset
     from lstm_tui.cli.sweep_display import SweepDisplay
+    from lstm_tui.sweeps.backends import backend_options
     from lstm_tui.sweeps.drive import run_sweep
     from lstm_tui.sweeps.spec import parse_sweep
     from lstm_tui.render.sweep_tables import results_table
@@ -317,28 +318,17 @@ def sweep(
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")
     spec = parse_sweep(cfg, str(path), yes=yes)
-    ray_flags = {"--address": address, "--cpus": cpus, "--gpus": gpus, "--retries": retries,
-                 "--ensemble": ensemble or None}
-    if backend == "ray":   # the backend reads its options from the spec (see ray_backend)
-        from lstm_tui.sweeps.ray_backend import ray_options
-        spec.ray = ray_options(spec, address=address, cpus=cpus, gpus=gpus, retries=retries,
-                               ensemble=ensemble)
-    elif any(v is not None for v in ray_flags.values()):
-        flag = next(f for f, v in ray_flags.items() if v is not None)
-        raise ConfigError(flag, flag.lstrip("-"), f"is an option of --backend ray (the "
-                          f"{backend} backend runs on this machine)")
-    if devices is not None:
-        if backend not in ("processes", "ensemble"):
-            raise ConfigError("--devices", "devices", "is an option of --backend processes "
-                              "or ensemble (ray places its workers itself)")
-        from lstm_tui.training.placement import parse_devices
-        spec.devices = parse_devices(devices)
+    # each backend declares the options it takes (sweeps.backends.base): one it does not
+    # take is bad input naming the backends that do
+    options = backend_options(backend, spec, address=address, cpus=cpus, gpus=gpus,
+                              retries=retries, ensemble=ensemble or None, devices=devices)
     display = SweepDisplay(out)
     stop = StopFlag()
     stop.install()
     try:
         result = run_sweep(path, cfg, spec, runs_root(runs_dir), backend=backend,
-                           workers=workers, listener=display, should_stop=stop)
+                           workers=workers, listener=display, should_stop=stop,
+                           options=options)
     except KeyboardInterrupt:
         display.progress.stop()
         err.print("[yellow]forced stop[/]: finished points are kept; run the same command "

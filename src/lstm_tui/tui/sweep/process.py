@@ -1,6 +1,6 @@
 """The Sweep screen's sweep, run in a spawned process.
 
-Child: ``_sweep_child`` calls :func:`lstm_tui.sweeps.runner.run_sweep` with a
+Child: ``_sweep_child`` calls :func:`lstm_tui.sweeps.drive.run_sweep` with a
 :class:`~lstm_tui.tui.worker.BatchingForwarder` as its listener, so the runner's events
 reach the queue in batches (``FLUSH_HZ``); a sweep that ends without its
 ``SweepFinished`` (a bad definition, a lock held elsewhere) says so with
