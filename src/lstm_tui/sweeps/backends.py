@@ -48,7 +48,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import error_line
 from lstm_tui.runs.resources import instrument
-from lstm_tui.runs.store import RunWriter
+from lstm_tui.runs.writer import RunWriter
 from lstm_tui.sweeps.scheduler import LocalLink, PointEnded, PointEval, PruneAgent, QueueLink
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point

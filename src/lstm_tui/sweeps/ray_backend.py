@@ -56,7 +56,7 @@ from typing import Any, Callable, Sequence
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
 from lstm_tui.errors import error_line, first_line
-from lstm_tui.runs.store import RunWriter
+from lstm_tui.runs.writer import RunWriter
 from lstm_tui.sweeps.backends import (More, PointDone, PointTask, ProgressListener, Report,
                                       StopCheck, done_from, ensemble_jobs, fan_out, open_point)
 from lstm_tui.sweeps.ray_task import FLUSH_EVERY, CheckpointBytes, VerdictBoard, _ray_job
