@@ -3,9 +3,9 @@
 :func:`open_trained` reads the run's config, loads one checkpoint (``best`` falling back
 to ``last``, or ``last``) with ``weights_only=True``, rebuilds the model the config
 describes, loads the weights into it, moves it to the device and sets it to eval mode.
-Sampling text, inspecting a cell, resuming a run (and predicting, exporting a model, a
-Python API) all start here, so a run opens the same way and fails with the same one-line
-RunError naming the file everywhere.
+Sampling text, inspecting a cell and resuming a run start here (and so should
+predicting, exporting a model and a Python API), so a run opens the same way and fails
+with the same one-line RunError naming the file everywhere.
 
 The model's sizes come from the built task when it is asked for (``with_task=True``:
 inspection reads validation sequences from it, a resume checks that the data still gives
