@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lstm_tui.cli.main import app
-from lstm_tui.runs.store import list_runs
+from lstm_tui.runs.reader import list_runs
 
 DATA = Path(__file__).parents[1] / "data"
 RUNS = sorted(p.name for p in (DATA / "broken_runs").iterdir() if p.is_dir())

@@ -10,7 +10,8 @@ import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import RunWriter, load_run
+from lstm_tui.runs.reader import load_run
+from lstm_tui.runs.writer import RunWriter
 from lstm_tui.training import ensemble
 from lstm_tui.training.ensemble import group_key, train_ensemble
 from lstm_tui.training import engine

@@ -141,7 +141,7 @@ def test_fused_multilayer_dropout_on_cuda_is_said_in_the_run_record(tmp_path):
     one_layer = build_model(ModelConfig(layers=1, dropout=0.2), 4, 3, "last")
     assert rng.notes(fused, cuda) == (rng.FUSED_DROPOUT_NOTE,)
     assert rng.notes(fused, cpu) == rng.notes(stepwise, cuda) == rng.notes(one_layer, cuda) == ()
-    from lstm_tui.runs.store import RunWriter
+    from lstm_tui.runs.writer import RunWriter
     from lstm_tui.models import summarize
     (tmp_path / "r").mkdir()
     writer = RunWriter(tmp_path / "r", tiny())

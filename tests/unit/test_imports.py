@@ -6,12 +6,15 @@ import subprocess
 import sys
 
 CORE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.models",
-        "lstm_tui.training.engine", "lstm_tui.runs.store", "lstm_tui.runs.checkpoint",
+        "lstm_tui.training.engine", "lstm_tui.runs.writer", "lstm_tui.runs.reader",
+        "lstm_tui.runs.trained", "lstm_tui.runs.checkpoint", "lstm_tui.fsio",
         "lstm_tui.experiment", "lstm_tui.runs.sampler", "lstm_tui.cli.progress", "lstm_tui.cli.main",
         "lstm_tui.inspection.record", "lstm_tui.inspection.source", "lstm_tui.cli.inspect",
         "lstm_tui.render.inspection_view"]
 TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.tasks.shapes",
-              "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.store",
+              "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.writer",
+              "lstm_tui.runs.reader", "lstm_tui.runs.resolve", "lstm_tui.runs.trained",
+              "lstm_tui.fsio",
               "lstm_tui.render.report", "lstm_tui.presets", "lstm_tui.runs.sampler", "lstm_tui.cli.main",
               "lstm_tui.inspection", "lstm_tui.inspection.analysis",
               "lstm_tui.inspection.schema", "lstm_tui.render.inspection_view"]

@@ -9,7 +9,8 @@ import shutil
 import pytest
 
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import read_jsonl, read_summary
+from lstm_tui.runs.reader import read_jsonl
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.sweeps.backends import PointDone
 from lstm_tui.sweeps.runner import PointFinished, SweepStarted, run_points, slug, typed
 from lstm_tui.sweeps.spec import parse_sweep
@@ -115,8 +116,9 @@ def test_a_missing_device_is_blamed_on_the_preset(tmp_path):
 
 def test_a_sweep_lock_that_cannot_be_taken_is_one_line(tmp_path):
     import pytest
-    from lstm_tui.runs.store import RunError
-    from lstm_tui.sweeps.runner import LOCK_FILE, sweep_dir_for
+    from lstm_tui.runs.layout import RunError
+    from lstm_tui.runs.layout import SWEEP_LOCK as LOCK_FILE
+    from lstm_tui.sweeps.runner import sweep_dir_for
     cfg, spec = _spec()
     sweep_dir = sweep_dir_for(tmp_path / "runs", spec)
     (sweep_dir / LOCK_FILE).mkdir(parents=True)     # the lock's place is taken
@@ -310,7 +312,7 @@ def test_the_task_metric_is_the_runs_own_other_metrics_come_from_its_records(tmp
 
 
 def test_results_csv_that_is_a_folder_is_one_line_and_nul_bytes_are_read_past(tmp_path):
-    from lstm_tui.runs.store import RunError
+    from lstm_tui.runs.layout import RunError
     from lstm_tui.sweeps.runner import read_results
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(RunError) as info:
@@ -323,7 +325,7 @@ def test_results_csv_that_is_a_folder_is_one_line_and_nul_bytes_are_read_past(tm
 
 
 def test_a_sweep_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path):
-    from lstm_tui.runs.store import RunError
+    from lstm_tui.runs.layout import RunError
     from lstm_tui.sweeps.runner import make_sweep_dir, sweep_dir_for
     _, spec = _spec()
     target = sweep_dir_for(tmp_path / "runs", spec)

@@ -119,7 +119,7 @@ def test_resource_text():
 @pytest.mark.parametrize("backend", ["sequential", "ensemble"])
 def test_sweep_points_record_their_provenance(tmp_path, backend):
     from lstm_tui.config import parse_config
-    from lstm_tui.runs.store import list_runs
+    from lstm_tui.runs.reader import list_runs
     from lstm_tui.sweeps.runner import run_points
     from lstm_tui.sweeps.spec import parse_sweep
     cfg = parse_config({

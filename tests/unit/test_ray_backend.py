@@ -20,7 +20,7 @@ ray = pytest.importorskip("ray")
 from lstm_tui import events as ev  # noqa: E402
 from lstm_tui.config import ConfigError, parse_config  # noqa: E402
 from lstm_tui.runs.checkpoint import load_checkpoint  # noqa: E402
-from lstm_tui.runs.store import load_run, read_jsonl  # noqa: E402
+from lstm_tui.runs.reader import load_run, read_jsonl  # noqa: E402
 from lstm_tui.sweeps.backends import ray as rb  # noqa: E402
 from lstm_tui.sweeps.backends import ray_task  # noqa: E402
 from lstm_tui.sweeps.backends import PointDone, PointStarted, PointTask  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import load_run
+from lstm_tui.runs.reader import load_run
 from lstm_tui.sweeps.runner import read_results, run_points
 from lstm_tui.sweeps.spec import parse_sweep
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from lstm_tui.config import ConfigError, config_to_dict, load_preset, parse_config
-from lstm_tui.runs.store import RunError, list_runs, read_info
+from lstm_tui.runs.layout import SWEEP_LOCK as LOCK_FILE
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.reader import list_runs, read_info
 from lstm_tui.sweeps import backends
 from lstm_tui.sweeps.backends import pool
 from lstm_tui.sweeps.backends.point import ensemble_jobs
-from lstm_tui.sweeps.runner import (LOCK_FILE, PointFinished, SweepFinished, SweepStarted,
+from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
                                     columns_for, read_results, run_points, sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.runs.store import list_runs, read_info
+from lstm_tui.runs.reader import list_runs, read_info
 from lstm_tui.sweeps.runner import read_results, run_points
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner, pruning_order
 from lstm_tui.sweeps.spec import parse_sweep

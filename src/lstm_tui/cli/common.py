@@ -18,7 +18,7 @@ from rich.markup import escape
 from lstm_tui.config import ConfigError
 from lstm_tui.cli.console import console
 from lstm_tui.errors import first_line
-from lstm_tui.runs.store import RunError
+from lstm_tui.runs.layout import RunError
 
 out = console()              # never wrapped at 80 columns in a file or a pipe
 err = console(stderr=True)

@@ -15,7 +15,8 @@ from rich.text import Text
 
 from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import resolve_run, runs_root
+from lstm_tui.runs.layout import runs_root
+from lstm_tui.runs.resolve import resolve_run
 
 DEFAULT_TOP = 16         # units shown per heatmap when the layer has more and none are named
 FIND_TOP = 5

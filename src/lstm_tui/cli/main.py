@@ -16,7 +16,9 @@ from rich.text import Text
 from lstm_tui.cli.complete import complete_preset, complete_run
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.cli.console import colorful
-from lstm_tui.runs.store import load_run, resolve_run, runs_root
+from lstm_tui.runs.layout import runs_root
+from lstm_tui.runs.reader import load_run
+from lstm_tui.runs.resolve import resolve_run
 
 
 def _plain_help_types() -> None:
@@ -72,15 +74,14 @@ def headless(
 ) -> None:
     """Train one preset without the TUI: progress bar, summary table, run folder."""
     from lstm_tui import events as ev
-    from lstm_tui.experiment import is_run_dir, resume_run, start_run
+    from lstm_tui.experiment import resume_run, start_run
     from lstm_tui.cli.progress import HeadlessDisplay
     from lstm_tui.presets import resolve_preset
 
     stop = StopFlag()
     display = HeadlessDisplay(out)
     if resume:
-        run_dir = Path(source) if is_run_dir(Path(source)) else resolve_run(runs_root(runs_dir),
-                                                                            source)
+        run_dir = resolve_run(runs_root(runs_dir), source)
         if device is not None:
             _check_device(device)
         stop.install()
@@ -94,7 +95,8 @@ def headless(
                              "(`lstm-lab sweep` runs the grid)"), style="dim")
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
-    from lstm_tui.runs.store import SUMMARY, read_summary
+    from lstm_tui.runs.layout import SUMMARY
+    from lstm_tui.runs.summary import read_summary
     summary = read_summary(Path(run_dir) / SUMMARY)[0]
     total = summary.get("seconds")
     out.print(display.final_table(last, total_seconds=total if resume else None,
@@ -239,10 +241,7 @@ def sample(
     runs_dir: RunsDir = None,
 ) -> None:
     """Generate text from a char_lm run."""
-    from lstm_tui.runs.sampler import CHECKPOINTS, Sampler
-    if checkpoint not in CHECKPOINTS:
-        raise ConfigError("--checkpoint", "checkpoint",
-                          f"must be one of best, last, got {checkpoint!r}")
+    from lstm_tui.runs.sampler import Sampler
     sampler = Sampler(resolve_run(runs_root(runs_dir), ref), checkpoint)
     seen = sampler.decode(sampler.encode(prime))   # what the model is fed, echoed as such
     if seen != prime:
@@ -459,7 +458,8 @@ def sweep_report(
 def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
     """A sweep folder from its path, or from its preset (the folder `sweep` would use)."""
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.sweeps.runner import SWEEP_FILE, sweep_dir_for
+    from lstm_tui.runs.layout import SWEEP_FILE
+    from lstm_tui.sweeps.runner import sweep_dir_for
     from lstm_tui.sweeps.spec import parse_sweep
     from lstm_tui.sweeps.surface import load_sweep
     if (Path(ref) / SWEEP_FILE).is_file():

@@ -20,7 +20,9 @@ from rich.text import Text
 from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.cli.complete import complete_run, complete_sweep_or_run
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import RunError, list_runs, read_info, resolve_run, runs_root
+from lstm_tui.runs.layout import RunError, runs_root
+from lstm_tui.runs.reader import list_runs, read_info
+from lstm_tui.runs.resolve import resolve_run
 
 EXIT_DECLINED = 1
 STATUS_STYLES = {"running": "bold cyan", "completed": "green", "stopped_early": "green",

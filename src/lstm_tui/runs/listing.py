@@ -17,7 +17,8 @@ from typing import Any, Iterable, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import CONFIG, RunInfo
+from lstm_tui.runs.layout import CONFIG
+from lstm_tui.runs.reader import RunInfo
 
 JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away
 

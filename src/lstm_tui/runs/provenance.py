@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import __version__
-from lstm_tui.runs.store import read_json_object, atomic_write_json
+from lstm_tui.fsio import atomic_write_json, read_json_object
 
 PROVENANCE = "provenance.json"
 

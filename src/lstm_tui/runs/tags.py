@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from lstm_tui.runs.store import ANNOTATIONS, RunError, read_json_object, atomic_write_json
+from lstm_tui.fsio import atomic_write_json, read_json_object
+from lstm_tui.runs.layout import ANNOTATIONS, RunError
 
 LOCK = ".annotations.lock"
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=-]{0,39}")

@@ -25,15 +25,17 @@ from typing import Any, Callable, Container
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, to_toml
+from lstm_tui.fsio import atomic_write_text
+from lstm_tui.runs.layout import (METRICS, RESULTS_FILE, SUMMARY, SWEEP_FILE, SWEEP_LOCK,
+                                  RunError, check_root, fs_error)
 from lstm_tui.runs.lock import FolderLock, LockHeld
-from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, check_root,
-                                 clean_stale_tmp, fs_error, read_info, read_jsonl,
-                                 read_summary)
+from lstm_tui.runs.liveness import clean_stale_tmp
+from lstm_tui.runs.reader import read_info, read_jsonl
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.sweeps.backends import Message, PointDone, PointTask, sweep_backend
 from lstm_tui.sweeps.spec import COLUMN_OBJECTIVES, Point, SweepSpec, show_value
 from lstm_tui.tasks import registry
 
-SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
 DONE = ("completed", "stopped_early", "diverged", "failed", "pruned")  # never trained again
 EXTRA_COLUMNS = ("val_loss", "train_loss", "mean_abs_grad", "grad_norm")
 
@@ -380,7 +382,7 @@ class _Lock:
     would train the same points twice."""
 
     def __init__(self, sweep_dir: Path):
-        self.lock = FolderLock(sweep_dir / LOCK_FILE)
+        self.lock = FolderLock(sweep_dir / SWEEP_LOCK)
 
     def __enter__(self) -> "_Lock":
         try:

@@ -49,8 +49,11 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig
-from lstm_tui.runs.store import (SUMMARY, atomic_write_text, clean_stale_tmp, read_jsonl,
-                                 read_summary)
+from lstm_tui.fsio import atomic_write_text
+from lstm_tui.runs.layout import SUMMARY
+from lstm_tui.runs.liveness import clean_stale_tmp
+from lstm_tui.runs.reader import read_jsonl
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.sweeps import objectives
 from lstm_tui.sweeps.backends import PointTask, sweep_backend
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.presets import resolve_preset
-from lstm_tui.runs.store import runs_root
+from lstm_tui.runs.layout import runs_root
 
 EXIT_BAD_INPUT = 2
 

@@ -19,7 +19,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
 from lstm_tui.errors import error_line
 from lstm_tui.runs.resources import instrument
-from lstm_tui.runs.store import RunWriter
+from lstm_tui.runs.writer import RunWriter
 from lstm_tui.sweeps.backends.base import (PointDone, PointProgress, PointStarted, PointTask,
                                            Report, StopCheck)
 from lstm_tui.sweeps.scheduler import PruneAgent

@@ -56,7 +56,7 @@ from typing import Any, Callable, Sequence
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, opt
 from lstm_tui.errors import error_line, first_line
-from lstm_tui.runs.store import RunWriter
+from lstm_tui.runs.writer import RunWriter
 from lstm_tui.sweeps.backends.base import More, PointDone, PointTask, Report, StopCheck
 from lstm_tui.sweeps.backends.point import (ProgressListener, done_from, ensemble_jobs,
                                             fan_out, open_point)

@@ -46,9 +46,9 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.numbers import fmt
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.expect import sweep as expect
+from lstm_tui.runs.layout import RESULTS_FILE, SWEEP_FILE
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
-                                    sweep_dir_for)
+from lstm_tui.sweeps.runner import SweepFinished, read_results, sweep_dir_for
 from lstm_tui.sweeps.spec import SweepSpec, parse_sweep
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.messages import RunPicked, SweepDefined, SweepEvents, SweepFolderPicked
