@@ -69,10 +69,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("runs/x/config.toml: cut short or emptied (a run's config ends with the line '# end "
            "of the resolved config'); this folder cannot be used",
            "runs/x/summary.json: corrupt (Expecting value: line 1 column 1 (char 0))")),
-    Entry("run-store-not-writable", r"not a folder of runs|Permission denied|Read-only file "
-                                    r"system|No space left on device|cannot create a new run",
+    Entry("run-store-not-writable", r"not a folder of runs|(?i:permission denied|read-only "
+                                    r"file system|no space left on device)|cannot create a "
+                                    r"new run",
           ("bad.toml: is a file, not a folder of runs (give --runs-dir a folder)",
-           "runs/x: Read-only file system", "runs/x/metrics.jsonl: No space left on device")),
+           "runs/x: Read-only file system", "runs/ro: permission denied",
+           "runs/x/metrics.jsonl: No space left on device")),
     Entry("data-file-problems", r"no such file|CSV/TSV|\.npy|\.npz|is empty\b|no column |"
                                 r"is not numeric|NaN|nothing to train|window \+ horizon",
           ("s.toml: task.path: no such file 'no.csv'",

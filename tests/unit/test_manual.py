@@ -66,3 +66,34 @@ def test_the_version_is_one_everywhere():
     released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
     assert released[0] == lstm_tui.__version__, "the newest release in CHANGELOG.md"
     assert "## [Unreleased]" in changelog and "## [0.1.0]" in changelog
+
+
+SCREEN_PAGES = {
+    "lab/lab-screen.md": ["lstm_tui.tui.screens.lab:LabScreen", "lstm_tui.tui.app:LabApp"],
+    "lab/runs.md": ["lstm_tui.tui.screens.runs:RunsScreen",
+                    "lstm_tui.tui.screens.run_detail:RunDetailScreen",
+                    "lstm_tui.tui.screens.compare:CompareScreen"],
+    "lab/inspect.md": ["lstm_tui.tui.screens.inspect:InspectScreen"],
+    "lab/sample.md": ["lstm_tui.tui.screens.sample:SampleScreen"],
+    "lab/sweep.md": ["lstm_tui.tui.screens.sweep:SweepScreen"],
+}
+
+
+def _covered(key: str, page: str) -> bool:
+    key = {"slash": "/"}.get(key, key)
+    if f"`{key}`" in page:
+        return True
+    return key.isdigit() and any(int(a) <= int(key) <= int(b) for a, b in
+                                 re.findall(r"`(\d)` to `(\d)`", page))
+
+
+@pytest.mark.parametrize("page", SCREEN_PAGES)
+def test_each_screen_page_lists_every_key_of_its_screen(page):
+    """A new binding on a screen fails here until its page's key table says what it does."""
+    import importlib
+    text = (REPO / "docs" / page).read_text(encoding="utf-8")
+    for target in SCREEN_PAGES[page]:
+        module, name = target.split(":")
+        for binding in getattr(importlib.import_module(module), name).BINDINGS:
+            for key in binding.key.split(","):
+                assert _covered(key, text), f"{page}: {name}'s key {key!r} ({binding.action})"
