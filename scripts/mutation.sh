@@ -121,7 +121,7 @@ for arg in "${groups[@]}"; do
 [tool.mutmut]
 source_paths = ["src"]
 only_mutate = [$mutate]
-also_copy = ["presets", "README.md"]
+also_copy = ["presets", "README.md", "docs", "mkdocs.yml", "CHANGELOG.md"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--deselect", "$THREADS_TEST"]
 pytest_add_cli_args_test_selection = [$(cd "$ROOT" && toml_words "${TESTS[$arg]:-${TESTS[$group]}}")]
 process_isolation = "fork"          # fork from the process that ran the stats: torch already imported

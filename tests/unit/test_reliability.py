@@ -268,7 +268,8 @@ def test_runs_dir_that_is_a_file_is_one_line(tmp_path):
         result = CliRunner().invoke(app, args + ["--runs-dir", str(afile)])
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.strip().splitlines() == [
-            f"error: {afile}: is a file, not a folder of runs (give --runs-dir a folder)"]
+            f"error: {afile}: is a file, not a folder of runs (give --runs-dir a folder) "
+            "(see docs/troubleshooting.md#run-store-not-writable)"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -297,7 +298,9 @@ def test_a_runs_dir_that_refuses_writing_is_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["headless", "nth_element_lstm", "--runs-dir",
                                       str(tmp_path / "ro")])
     assert result.exit_code == 2, result.output
-    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'ro'}: permission denied"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'ro'}: permission denied "
+        "(see docs/troubleshooting.md#run-store-not-writable)"]
 
 
 def test_stale_temporary_files_are_cleaned_when_a_writer_starts(tmp_path):

@@ -54,7 +54,7 @@ def inspect(
                                                 "with quote | space | newline | position",
                                                 show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the whole record as JSON "
-                                          "(schema in the README)")] = False,
+                                          "(schema: docs/inspect.md)")] = False,
     output: Annotated[Optional[Path], typer.Option(help="also save the pictures to "
                                                    "FILE.svg or FILE.html",
                                                    show_default=False)] = None,

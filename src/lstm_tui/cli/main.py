@@ -52,11 +52,15 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_i
                   help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.\n\n"
                   "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
                   "preset, a file or a shipped name, loaded). RUN arguments take a run "
-                  "folder, its name, or latest / latest~1 / ...")
+                  "folder, its name, or latest / latest~1 / ...",
+                  epilog="The manual: docs/index.md (commands: docs/commands.md). An error "
+                  "line that ends with (see docs/troubleshooting.md#...) is explained there: "
+                  "what it means and the fix.")
 from lstm_tui.cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,  # noqa: F401
                                  EXIT_MISSED,
                                  RunsDir, Sets, StopFlag, bad_input, err, out,
                                  plugin_warnings)
+from lstm_tui.troubleshooting import with_help
 
 
 @app.command()
@@ -104,17 +108,20 @@ def headless(
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
-        err.print(f"[red]run failed:[/] {last.error}", highlight=False)
+        err.print(f"[red]run failed:[/] {escape(with_help(last.error))}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
     if last.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
     if last.status == "diverged":
-        err.print(f"[red]diverged:[/] {last.message}", highlight=False)
+        err.print(f"[red]diverged:[/] {escape(with_help(last.message, 'diverged'))}",
+                  highlight=False)
         raise typer.Exit(EXIT_FAILED)
     from lstm_tui.expect.verdicts import missed
     if strict and missed(summary):
         keys = ", ".join(v["key"] for v in missed(summary))
-        err.print(escape(f"missed expectations (--strict): {keys}"), highlight=False)
+        err.print(escape(with_help(f"missed expectations (--strict): {keys}",
+                                   "missed-expectation")),
+                  highlight=False)
         raise typer.Exit(EXIT_MISSED)
 
 
@@ -130,7 +137,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
                                                 autocompletion=complete_preset)],
           sets: Sets = None,
           as_json: Annotated[bool, typer.Option("--json", help="print one JSON document "
-                                                "(fields: see the README)")] = False) -> None:
+                                                "(fields: docs/exports.md)")] = False) -> None:
     """Validate a preset (and overrides) without training."""
     from lstm_tui.models.summary import summarize
     from lstm_tui.presets import resolve_preset
@@ -161,7 +168,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
 
 @app.command("presets")
 def list_presets(as_json: Annotated[bool, typer.Option("--json", help="print one JSON "
-                                                       "document (fields: see the README)")]
+                                                       "document (fields: docs/exports.md)")]
                  = False) -> None:
     """List the presets shipped with lstm-lab."""
     from rich.table import Table
@@ -192,7 +199,7 @@ def compare(
     split: Annotated[str, typer.Option(help="val | train")] = "val",
     log: Annotated[bool, typer.Option("--log", help="log-scale y axis")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
-                                          "(fields: see the README)")] = False,
+                                          "(fields: docs/exports.md)")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="also write the curves to a figure: .png, .svg, .pdf "
         "(the plots extra) or .html (interactive, self-contained)", show_default=False)] = None,
@@ -345,7 +352,8 @@ def sweep(
         raise typer.Exit(EXIT_INTERRUPTED)
     missed = [v["key"] for v in result.verdicts if not v["met"]]
     if strict and missed:
-        err.print(escape(f"missed expectations (--strict): {', '.join(missed)}"),
+        err.print(escape(with_help(f"missed expectations (--strict): {', '.join(missed)}",
+                                   "missed-expectation")),
                   highlight=False)
         raise typer.Exit(EXIT_MISSED)
 
@@ -379,7 +387,7 @@ def sweep_report(
     limit: Annotated[int, typer.Option(min=1, help="rows of the result (or trials) "
                                        "table")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
-                                          "(fields: see the README)")] = False,
+                                          "(fields: docs/exports.md)")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="also write the view to a figure: .png, .svg, .pdf "
         "(the plots extra) or .html (interactive, with a 3-D surface of two axes)",

@@ -103,7 +103,7 @@ def runs(
         "--limit", min=1, help="at most N runs: the first N sorted, else the N newest",
         show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout "
-                                          "(fields in the README)")] = False,
+                                          "(fields: docs/runs.md)")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """List the runs in the run store, filtered, sorted and with the columns you pick.

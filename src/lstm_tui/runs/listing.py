@@ -226,7 +226,7 @@ def sort_rows(rows: list[Row], key: str, descending: bool = False) -> list[Row]:
 # ---------------------------------------------------------------- the JSON document
 
 def record(row: Row) -> dict[str, Any]:
-    """One run in `lstm-lab runs --json` (see the README's table of these fields)."""
+    """One run in `lstm-lab runs --json` (its fields: docs/runs.md)."""
     info = row.info
     data = {key: field_value(info, key, row.rel) for key in FIELDS if key != "age"}
     data["best"], data["final"] = _finite(info.best), _finite(info.final)

@@ -20,7 +20,7 @@ from lstm_tui.tasks.shapes import TaskShape, char_val_size, load_corpus
 @dataclass
 class CharLMTask:
     """Character language model over a text file or the built-in corpus (perplexity)."""
-    kind: Literal["char_lm"] = opt("char_lm", "task kind (README: Tasks)")
+    kind: Literal["char_lm"] = opt("char_lm", "task kind (docs/tasks.md)")
     text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs); "
                     "\"text8\" = the text8 corpus (downloaded once, cached)")
     normalize: Literal["text8", "none"] = opt(

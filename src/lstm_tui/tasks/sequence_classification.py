@@ -35,7 +35,7 @@ SUFFIXES = {".csv": ",", ".tsv": "\t", ".npz": None}
 class SequenceClassificationTask:
     """Classify labelled sequences from a UCR-layout CSV/TSV or an .npz file (accuracy)."""
     kind: Literal["sequence_classification"] = opt("sequence_classification",
-                                                   "task kind (README: Tasks)")
+                                                   "task kind (docs/tasks.md)")
     path: str = opt("", "UCR layout (label, then the values of one sequence per row; CSV "
                     "or TSV), or .npz with X (N, T) or (N, T, F) and y (N,)")
     test_path: str = opt("", "optional separate test file, same layout (UCR ships TRAIN "

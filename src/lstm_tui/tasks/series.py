@@ -38,7 +38,7 @@ SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None, ".npy": None}
 @dataclass
 class SeriesTask:
     """Forecast columns of your own CSV/TSV/NPY table from their past (MAE, original units)."""
-    kind: Literal["series"] = opt("series", "task kind (README: Tasks)")
+    kind: Literal["series"] = opt("series", "task kind (docs/tasks.md)")
     path: str = opt("", "CSV/TSV with a header row, or .npy (2-D: rows x columns)")
     target: list[str] = opt(None, "columns to forecast (one or more)", factory=list)
     features: list[str] = opt(None, "input columns; empty = every numeric column (targets "
