@@ -18,7 +18,7 @@ from typing import Any
 from lstm_tui.trackers.listen import End, Start
 
 PROJECT = "lstm-lab"
-DEFAULTS = {"silent": ("WANDB_SILENT", True), "console": ("WANDB_CONSOLE", "off"),
+DEFAULTS = {"console": ("WANDB_CONSOLE", "off"),
             "init_timeout": ("WANDB_INIT_TIMEOUT", 30.0),
             "finish_timeout": ("WANDB_FINISH_TIMEOUT", 60.0)}
 OK = ("completed", "stopped_early", "pruned")
@@ -29,6 +29,7 @@ def destination() -> str:
 
 
 def open_sink(start: Start) -> WandbSink:
+    os.environ.setdefault("WANDB_SILENT", "true")     # its login lines too, not only init's
     import wandb
     return WandbSink(wandb, start)
 
