@@ -80,10 +80,14 @@ def mlflow_uri(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def client(mlflow_uri, monkeypatch, request):
+def client(mlflow_uri, monkeypatch, request, tmp_path):
+    """An experiment of the test's own, its artifacts under tmp_path (MLflow's default
+    root is the folder its store was first opened in, which may be the repository)."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
-    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", request.node.name)   # one per test
-    return mlflow.MlflowClient(mlflow_uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", request.node.name)
+    client = mlflow.MlflowClient(mlflow_uri)
+    client.create_experiment(request.node.name, artifact_location=str(tmp_path / "artifacts"))
+    return client
 
 
 def _runs(client, name: str) -> list:
