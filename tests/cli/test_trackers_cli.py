@@ -142,7 +142,7 @@ def test_headless_logs_params_metrics_summary_expectations_and_files_to_mlflow(
 def test_tags_from_lstm_lab_tag_and_a_resume_land_in_the_same_mlflow_run(
         tmp_path, client, request):
     from lstm_tui.config import load_preset
-    from lstm_tui.experiment import resume_run, start_run
+    from lstm_tui.experiment import start_run
     cfg = load_preset(_preset(tmp_path, TINY), ["train.steps=30", "train.log_to=['mlflow']"])
     calls = []
     run_dir, last = start_run(cfg, tmp_path / "runs",
