@@ -111,6 +111,8 @@ class TrainConfig:
                      "false = exact FP32 everywhere)")
     deterministic: bool = opt(False, "deterministic cuDNN/cuBLAS kernels: identical CUDA reruns "
                               "(slower)")
+    log_to: list[str] = opt(None, "trackers the run also logs to, live: mlflow, wandb (each "
+                            "needs its extra, lstm-lab[mlflow] or [wandb])", factory=list)
 
 
 @dataclass
@@ -324,6 +326,9 @@ def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False) -
     spec = spec_of(cfg.task.kind, source)
     if spec.check is not None:
         spec.check(cfg, source)
+    if cfg.train.log_to:
+        from lstm_tui.trackers import check_names
+        check_names(cfg.train.log_to, source, "train.log_to")
     if cfg.expect is not None and cfg.sweep is None:    # a sweep's [expect] is its own
         from lstm_tui.expect.run import check
         check(cfg, cfg.expect, source, length=expect_length)

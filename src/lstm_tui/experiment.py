@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
@@ -18,6 +18,8 @@ from lstm_tui.runs.reader import read_info
 from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.trained import TrainedRun, open_trained
 from lstm_tui.runs.writer import RunWriter, lock_run, new_run_dir, truncate_metrics
+from lstm_tui.trackers import merged, require
+from lstm_tui.trackers.listen import tracker_listeners
 
 Listener = Callable[[ev.Event], None]
 
@@ -28,6 +30,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     """Train `cfg` into a new folder under `root` (or `run_dir`); returns (folder, last event)."""
     from lstm_tui.training.engine import select_device, train
     select_device(cfg.train.device)  # a missing device is bad input: no folder for it
+    require(cfg.train.log_to)        # so is a tracker whose extra is not installed
     created = run_dir is None
     if run_dir is None:
         run_dir = new_run_dir(Path(root), cfg)
@@ -39,6 +42,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     if on_created:
         on_created(run_dir)
     writer = RunWriter(run_dir, cfg)
+    listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
         return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
                               run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
@@ -54,8 +58,10 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
 
 def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
                should_stop: Callable[[], bool] = lambda: False,
-               device: str | None = None) -> tuple[Path, ev.Event]:
-    """Continue a run from its last checkpoint, in its own folder.
+               device: str | None = None,
+               log_to: Sequence[str] = ()) -> tuple[Path, ev.Event]:
+    """Continue a run from its last checkpoint, in its own folder; `log_to`: trackers to
+    log to besides its config's ``train.log_to`` (a tracker's run it had is continued).
 
     Everything is checked before anything is written: the folder's writer lock (a live
     writer refuses the resume), the config, the checkpoint, and that the checkpoint fits
@@ -69,6 +75,8 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
         cfg, payload = trained.config, trained.payload
         if device:
             cfg.train.device = device
+        cfg.train.log_to = merged(cfg.train.log_to, log_to)
+        require(cfg.train.log_to)
         info = read_info(run_dir)
         if info.status in ("completed", "stopped_early") and trained.step >= info.steps:
             raise RunError(f"{run_dir}: already {info.status} at step {info.steps}; "
@@ -80,6 +88,7 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
     except BaseException:
         lock.release()
         raise
+    listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
                           run_id=run_dir.name, save_checkpoint=writer.save_checkpoint,
                           resume=payload)

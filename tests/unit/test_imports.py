@@ -68,3 +68,26 @@ def test_the_inspection_core_imports_neither_textual_nor_rich():
 def test_the_inspect_screen_does_not_import_torch_until_it_loads():
     loaded = loaded_after(["lstm_tui.tui.screens.inspect", "lstm_tui.tui.screens.sample"])
     assert "lstm_tui.tui.screens.inspect" in loaded and "torch" not in loaded
+
+
+NO_TRACKER_LIBRARIES = CORE + ["lstm_tui.trackers", "lstm_tui.trackers.listen",
+                               "lstm_tui.trackers.mlflow", "lstm_tui.trackers.wandb",
+                               "lstm_tui.sweeps.backends", "lstm_tui.tui.app",
+                               "lstm_tui.tui.worker"]
+
+
+def test_nothing_imports_mlflow_or_wandb_until_a_run_logs_to_them():
+    """The trackers are optional extras: checking `train.log_to`, checking that an extra is
+    installed and making the listeners import neither library; only a run's start does."""
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in NO_TRACKER_LIBRARIES)
+            + "from lstm_tui.config import parse_config\n"
+            + "cfg = parse_config({'train': {'log_to': ['mlflow', 'wandb']}})\n"
+            + "from lstm_tui.trackers import require\n"
+            + "from lstm_tui.trackers.listen import tracker_listeners\n"
+            + "require(cfg.train.log_to)\n"
+            + "tracker_listeners(cfg.train.log_to, 'runs/x')\n"
+            + "print('\\n'.join(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "lstm_tui.trackers.mlflow" in loaded and "lstm_tui.trackers.wandb" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("mlflow", "wandb")}

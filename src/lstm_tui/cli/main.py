@@ -61,6 +61,11 @@ from lstm_tui.cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, 
                                  RunsDir, Sets, StopFlag, bad_input, err, out,
                                  plugin_warnings)
 from lstm_tui.troubleshooting import with_help
+from lstm_tui.trackers import merged  # noqa: E402  (light: names only)
+
+LogTo = Annotated[Optional[list[str]], typer.Option(
+    "--log-to", metavar="TRACKER", help="also log the run live to mlflow or wandb "
+    "(repeatable; adds to the preset's train.log_to; needs that extra)", show_default=False)]
 
 
 @app.command()
@@ -75,6 +80,7 @@ def headless(
                                          "from its last checkpoint")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the run misses an "
                                          "expectation of the preset's [expect]")] = False,
+    log_to: LogTo = None,
 ) -> None:
     """Train one preset without the TUI: progress bar, summary table, run folder."""
     from lstm_tui import events as ev
@@ -89,11 +95,13 @@ def headless(
         if device is not None:
             _check_device(device)
         stop.install()
-        run_dir, last = resume_run(run_dir, [display], stop, device=device)
+        run_dir, last = resume_run(run_dir, [display], stop, device=device,
+                                   log_to=log_to or ())
     else:
         path = resolve_preset(source)
         overrides = list(sets or []) + ([f"train.device={device}"] if device else [])
         cfg = load_preset(path, overrides)
+        cfg.train.log_to = merged(cfg.train.log_to, log_to)
         if cfg.sweep is not None:
             err.print(escape(f"{path}: has a [sweep] table; training its base config once "
                              "(`lstm-lab sweep` runs the grid)"), style="dim")
@@ -298,6 +306,7 @@ def sweep(
         "every GPU)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the sweep misses an "
                                          "expectation of the preset's [expect]")] = False,
+    log_to: LogTo = None,
     sets: Sets = None,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -320,6 +329,7 @@ def sweep(
 
     path = resolve_preset(preset)
     cfg = load_preset(path, sets or [])
+    cfg.train.log_to = merged(cfg.train.log_to, log_to)
     if cfg.sweep is None:
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")

@@ -18,6 +18,7 @@ from lstm_tui.config import RunConfig
 from lstm_tui.expect import sweep as expect
 from lstm_tui.sweeps.runner import SweepResult, columns_for, run_points
 from lstm_tui.sweeps.spec import SweepSpec
+from lstm_tui.trackers import require
 
 
 def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path,
@@ -29,6 +30,7 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     from sweeps.backends.backend_options; None: those the sweep's table gives);
     resumable (see sweeps.runner).  The result's `verdicts` are the judged [expect]
     ([] without one)."""
+    require(cfg.train.log_to)      # a tracker's missing extra: bad input before any point
     expected = expect.check(spec, columns_for(spec), cfg.expect, str(preset_path)) \
         if cfg.expect is not None else []
     if spec.search == "tpe":

@@ -193,10 +193,11 @@ class SweepSpec:
     def fingerprint(self) -> str:
         """A short hash of the resolved config and sweep table: names the sweep folder
         (the description and [expect] are left out: rewording or re-banding does not make
-        a new sweep)."""
+        a new sweep, nor does logging it to a tracker)."""
         data = config_to_dict(self.base)
         data.pop("description", None)
         data.pop("expect", None)
+        data["train"].pop("log_to", None)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 

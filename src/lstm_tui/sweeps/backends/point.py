@@ -65,6 +65,12 @@ class ProgressListener:
                                       self.loss))
 
 
+def point_trackers(task: PointTask) -> list:
+    """The point's tracker listeners (its config's train.log_to), made where it trains."""
+    from lstm_tui.trackers.listen import tracker_listeners
+    return tracker_listeners(task.config.train.log_to, task.run_dir, sweep=True)
+
+
 def fan_out(*listeners: Callable[[ev.Event], None]) -> Callable[[ev.Event], None]:
     """One emit for several listeners, the first (the RunWriter) hearing each event first."""
     def emit(event: ev.Event) -> None:
@@ -93,7 +99,8 @@ def train_point(task: PointTask, report: Report, should_stop: StopCheck,
     from lstm_tui.training.engine import train
     writer = open_point(task)
     agent = _agent(task, link)
-    listeners = [writer, ProgressListener(task, report)] + ([agent] if agent else [])
+    listeners = [writer, ProgressListener(task, report)] + ([agent] if agent else []) \
+        + point_trackers(task)
     stop = (lambda: agent.stop() or should_stop()) if agent else should_stop
     try:
         last = train(task.config, instrument(Path(task.run_dir), fan_out(*listeners)), stop,
@@ -117,7 +124,8 @@ def train_group(tasks: Sequence[PointTask], report: Report,
     agents = [_agent(t, link) for t in tasks]
     # the members share one process: its resource samples go to the first member only
     emits = [instrument(Path(t.run_dir), fan_out(w, ProgressListener(t, report),
-                                                 *([a] if a else [])), sample=i == 0)
+                                                 *([a] if a else []), *point_trackers(t)),
+                        sample=i == 0)
              for i, (t, w, a) in enumerate(zip(tasks, writers, agents))]
     extra = {}
     if "run_ids" in inspect.signature(ensemble.train_ensemble).parameters:

@@ -59,7 +59,7 @@ from lstm_tui.errors import error_line, first_line
 from lstm_tui.runs.writer import RunWriter
 from lstm_tui.sweeps.backends.base import More, PointDone, PointTask, Report, StopCheck
 from lstm_tui.sweeps.backends.point import (ProgressListener, done_from, ensemble_jobs,
-                                            fan_out, open_point)
+                                            fan_out, open_point, point_trackers)
 from lstm_tui.sweeps.backends.ray_task import (FLUSH_EVERY, CheckpointBytes, VerdictBoard,
                                                _ray_job)
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval
@@ -211,6 +211,7 @@ class _Member:
     writer: RunWriter | None = None
     emit: Callable[[ev.Event], None] | None = None
     ended: bool = False
+    trackers: list = dataclasses.field(default_factory=list)   # train.log_to, on this side
     step: int = 0
     seconds: float = 0.0
     best: float | None = None
@@ -220,7 +221,9 @@ class _Member:
         """A fresh run folder and RunWriter (a leftover of an earlier try is replaced)."""
         self.close()
         self.writer = open_point(self.task)
-        self.emit = fan_out(self.writer, ProgressListener(self.task, self.report))
+        self.trackers = point_trackers(self.task)     # beside the writer: files are here
+        self.emit = fan_out(self.writer, ProgressListener(self.task, self.report),
+                            *self.trackers)
         self.step, self.seconds, self.best, self.final = 0, 0.0, None, None
 
     def reset(self) -> None:
@@ -232,6 +235,8 @@ class _Member:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        for tracker in self.trackers:
+            tracker.close()
 
     def feed(self, item: Any) -> ev.Event | None:
         """Record one item of the stream; returns the final event when it is one."""
