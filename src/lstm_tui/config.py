@@ -205,8 +205,8 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
             raise bad()
         return value
     if spec.kind == "str":
-        if not isinstance(value, str):
-            raise bad()
+        if not isinstance(value, str) or not _encodable(value):
+            raise bad(" (not valid UTF-8 text)" if isinstance(value, str) else "")
         return value
     if spec.kind == "choice":
         if value not in spec.choices and not is_indexed_choice(spec, value):
@@ -214,7 +214,8 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
             raise bad(f" (did you mean {hint!r}?)" if hint else "")
         return value
     if spec.kind == "list[str]":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and _encodable(v)
+                                                  for v in value):
             raise bad()
         return list(value)
     if spec.kind.startswith("list"):
@@ -240,6 +241,15 @@ def is_indexed_choice(spec: FieldSpec, value: Any) -> bool:
         return False
     name, _, index = value.partition(":")
     return name in spec.indexed and index.isdigit() and index == str(int(index))
+
+
+def _encodable(text: str) -> bool:
+    """Text a file can hold: a lone surrogate (undecodable bytes of a command line) cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_number(value: Any, kind: type) -> bool:
@@ -410,12 +420,14 @@ def config_to_dict(cfg: RunConfig) -> dict:
 
 
 def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
-    """TOML text of a config; with comments, each key carries its help text."""
+    """TOML text of a config, written by tomli-w so that any string (control characters,
+    quotes, non-ASCII) and any number reads back as it was; with comments, each key
+    carries its help text."""
     data = config_to_dict(cfg) if isinstance(cfg, RunConfig) else cfg
     lines = []
     for key in ("name", "description"):
         if data.get(key):
-            lines.append(f"{key} = {_toml_value(data[key])}")
+            lines.append(_toml_line(key, data[key]))
     from lstm_tui.tasks.registry import get
     spec = get(data.get("task", {}).get("kind", ""))
     classes = {"task": spec.config if spec else None,
@@ -431,42 +443,29 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
 
 
 def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
-    lines, subtables = [f"[{name}]"], []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            subtables.append((key, value))
+    """The table as tomli-w writes it, each key's first line followed by its help."""
+    lines = _dumps({name: table}).rstrip("\n").split("\n")
+    at = 0
+    for key, text in helps.items():
+        if key not in table or isinstance(table[key], dict):
             continue
-        text = f"{_toml_key(key)} = {_toml_value(value)}"
-        if helps.get(key):
-            text = f"{text:<32} # {helps[key]}"
-        lines.append(text)
-    for key, value in subtables:
-        lines.append("")
-        lines.extend(_toml_table(f"{name}.{_toml_key(key)}", value, {}))
+        first = _toml_line(key, table[key]).split("\n")[0]
+        try:
+            at = lines.index(first, at)
+        except ValueError:
+            continue
+        lines[at] = f"{first:<32} # {text}"
     return lines
 
 
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+def _toml_line(key: str, value: Any) -> str:
+    """`key = value` (an array over several lines), as tomli-w writes it."""
+    return _dumps({key: value}).rstrip("\n")
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
-                                for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+def _dumps(data: dict) -> str:
+    import tomli_w
+    try:
+        return tomli_w.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot write {', '.join(map(str, data))} as TOML: {exc}") from None
