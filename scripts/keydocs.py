@@ -6,7 +6,7 @@ holds each one exactly, so a new key or a new task kind cannot go undocumented.
 
 from __future__ import annotations
 
-from lstm_tui.config import ModelConfig, TrainConfig, _toml_value, allowed, field_specs
+from lstm_tui.config import ModelConfig, TrainConfig, allowed, field_specs, toml_value
 
 
 def key_table(cls: type) -> str:
@@ -15,7 +15,7 @@ def key_table(cls: type) -> str:
     for spec in field_specs(cls):
         if spec.name == "kind":
             continue
-        lines.append(f"| `{spec.name}` | `{_toml_value(spec.default)}` | "
+        lines.append(f"| `{spec.name}` | `{toml_value(spec.default)}` | "
                      f"{allowed(spec).replace('|', '/')} | {_cell(spec.help)} |")
     return "\n".join(lines)
 

@@ -101,7 +101,7 @@ class TrainConfig:
     min_delta: float = opt(0.0, "improvement smaller than this does not count", min=0.0)
     eval_every: int = opt(0, "steps between validations (0 = once per epoch)", min=0)
     log_every: int = opt(10, "steps between train metric records", min=1)
-    seed: int = opt(0, "seed of data, init and batch order", min=0)
+    seed: int = opt(0, "seed of data, init and batch order", min=0, max=2 ** 64 - 1)
     device: Literal["auto", "cpu", "cuda", "mps"] = opt(
         "auto", "auto = cuda, then mps, then cpu; cuda:N = the N-th GPU", indexed=("cuda",))
     threads: int = opt(0, "torch CPU threads (0 = automatic: 1 unless the model is big "
@@ -198,7 +198,9 @@ def _number(x: float) -> str:
 def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
     """The value converted to the field's type, or a ConfigError saying what is allowed."""
     def bad(extra: str = "") -> ConfigError:
-        return ConfigError(source, key, f"must be {allowed(spec)}, got {value!r}{extra}")
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return ConfigError(source, key, f"must be {allowed(spec)}, got {shown}{extra}")
 
     if spec.kind == "bool":
         if not isinstance(value, bool):
@@ -345,9 +347,36 @@ def read_toml(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc}") from None
     try:
-        return tomllib.loads(text)
+        return loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
+
+
+MAX_DEPTH = 20    # tables and arrays inside each other; a config needs 4
+
+
+class TooDeep(tomllib.TOMLDecodeError):
+    """TOML nested past MAX_DEPTH (a nesting bomb): bad TOML like any other."""
+
+    def __init__(self) -> None:
+        ValueError.__init__(self, f"nested deeper than {MAX_DEPTH} levels of tables and arrays")
+
+
+def loads_toml(text: str) -> dict:
+    """tomllib.loads, where a nesting bomb is a TOMLDecodeError, never a RecursionError
+    (every reader of presets and run configs parses through here)."""
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise TooDeep() from None
+    todo = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise TooDeep()
+        items = value.values() if isinstance(value, dict) else value
+        todo.extend((v, depth + 1) for v in items if isinstance(v, (dict, list)))
+    return data
 
 
 def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "--set") -> dict:
@@ -355,8 +384,11 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(source, item, "must look like section.key=value")
+            raise ConfigError(source, item[:80], "must look like section.key=value")
         key, raw = (s.strip() for s in item.split("=", 1))
+        if "\n" in item or "\r" in item:   # TOML would read the first line and drop the rest
+            raise ConfigError(source, key[:80], "must be one line: the value holds a line "
+                              "break (write \\n inside a quoted TOML string instead)")
         value = parse_value(raw)
         parts = key.split(".")
         if len(parts) == 1:
@@ -381,8 +413,10 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "
 
 def parse_value(raw: str) -> Any:
     """A --set value: TOML syntax if it parses (3, 1e-3, true, [1, 2]), else a bare string."""
+    if "\n" in raw or "\r" in raw:
+        return raw
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        return loads_toml(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
 
@@ -404,7 +438,9 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
                 parse_config(data, str(path))
             except ConfigError:
                 raise exc from None   # the file is at fault on its own
-        where = f"--set {culprit[-1]}" if culprit else "--set"
+        shown = culprit[-1] if culprit and len(culprit[-1]) <= 80 else \
+            (culprit[-1][:77] + "..." if culprit else "")
+        where = f"--set {shown}" if culprit else "--set"
         raise ConfigError(where, exc.key, exc.message) from None
 
 
@@ -461,6 +497,13 @@ def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
 def _toml_line(key: str, value: Any) -> str:
     """`key = value` (an array over several lines), as tomli-w writes it."""
     return _dumps({key: value}).rstrip("\n")
+
+
+def toml_value(value: Any) -> str:
+    """A value as one line of TOML (tomli-w spreads arrays over lines): README tables."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return _toml_line("v", value).partition(" = ")[2]
 
 
 def _dumps(data: dict) -> str:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import events as ev
-from lstm_tui.config import ConfigError, RunConfig, parse_config, to_toml
+from lstm_tui.config import ConfigError, RunConfig, loads_toml, parse_config, to_toml
 from lstm_tui.errors import first_line
 from lstm_tui.runs.lock import FolderLock, LockHeld, is_held
 from lstm_tui.tasks.registry import DEFAULT_KIND
@@ -577,7 +577,7 @@ def check_run_config(path: Path) -> dict:
         raise RunError(f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)")
     try:
         text = raw.decode("utf-8")
-        config = tomllib.loads(text)
+        config = loads_toml(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RunError(f"{path}: corrupt ({first_line(exc)})") from None
     train = config.get("train")
@@ -671,7 +671,7 @@ def read_info(path: Path) -> RunInfo:
 def _lenient_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
-            data = tomllib.loads(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
+            data = loads_toml(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
     if not all(isinstance(data.get(k, {}), dict) for k in ("task", "model")):

@@ -333,7 +333,7 @@ class _Run:
             text = "".join(generate(cpu_copy(model), task.encode, task.decode, len(task.vocab),
                                     prime="", length=cfg.task.sample_length,
                                     temperature=cfg.task.sample_temperature,
-                                    seed=tc.seed + step, device=torch.device("cpu")))
+                                    seed=(tc.seed + step) % 2 ** 64, device=torch.device("cpu")))
             self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,
                                     text=text))
         if improved:
