@@ -16,7 +16,7 @@ A run folder holds
 
 Removed runs wait in <root>/.trash/ (lstm_tui.runs.trash); no listing looks there.
 
-  .writer.lock       held (flock) by the one process writing the folder; see runs.lock
+  .writer.lock       held (an OS lock) by the one process writing the folder; see runs.lock
 
 Readers skip a truncated last line and list a run whose writer died as `interrupted`;
 every field they read is checked (:func:`read_summary`, :func:`read_jsonl`,
