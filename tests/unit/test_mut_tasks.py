@@ -446,10 +446,13 @@ def test_the_users_own_ctrl_c_while_plugins_load_still_stops(fresh_registry):
             pass
         raise AssertionError("the signal never arrived")
     fresh_registry([_EntryPoint("slow", "pkg:a", pressed)])
-    before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        registry.kinds()
-    assert signal.getsignal(signal.SIGINT) is before
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)   # Python's own
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            registry.kinds()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_plugins_loaded_off_the_main_thread_report_keyboard_interrupt(fresh_registry):

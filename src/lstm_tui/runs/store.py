@@ -124,7 +124,19 @@ def clean_stale_tmp(folder: Path) -> list[Path]:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=True) + "\n")
+    """Strict JSON (any reader takes it): a non-finite number is written as null."""
+    atomic_write_text(path, json.dumps(finite(data), indent=2, allow_nan=False) + "\n")
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinity inside (dicts, lists) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -367,7 +379,8 @@ class RunWriter:
             with open(self.dir / SUMMARY, "r+b") as fh:
                 room = os.fstat(fh.fileno()).st_size
                 for summary in (self.summary, core, bare):
-                    data = json.dumps(summary, separators=(",", ":")).encode()
+                    data = json.dumps(finite(summary), separators=(",", ":"),
+                                      allow_nan=False).encode()
                     if len(data) + 1 <= room:
                         fh.write(data + b" " * (room - len(data) - 1) + b"\n")
                         return

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import opt
 from lstm_tui.errors import ConfigError, suggest
-from lstm_tui.tasks.datafiles import locate
+from lstm_tui.tasks.datafiles import MAX_VALUE, bad_values, checked_file, value_rule
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -76,19 +76,8 @@ def read_table(path: str, key: str = "task.path") -> Table:
     """The table at `path` (cached by path, mtime and size); ConfigError naming `key`."""
     if not path:
         raise ConfigError("", key, "is required: a CSV/TSV file with a header row, or .npy")
-    file = locate(path)
-    try:
-        stat = file.stat()
-    except OSError:
-        raise ConfigError("", key, f"no such file {path!r}") from None
-    if file.is_dir():
-        raise ConfigError("", key, f"{path!r} is a folder, not a CSV/TSV/NPY file")
-    if file.suffix.lower() not in SUFFIXES:
-        raise ConfigError("", key, f"{path!r} is not a CSV/TSV/NPY file (its name must end "
-                          f"in {', '.join(SUFFIXES)})")
-    if stat.st_size == 0:
-        raise ConfigError("", key, f"{path!r} is empty")
-    return _read_table(str(file.resolve()), stat.st_mtime_ns, stat.st_size, path, key)
+    file, size = checked_file(path, key, SUFFIXES, "CSV/TSV/NPY")
+    return _read_table(str(file.resolve()), file.stat().st_mtime_ns, size, path, key)
 
 
 @functools.lru_cache(maxsize=4)
@@ -220,6 +209,11 @@ def _prepare(table: Table, key: str) -> Prepared:
             raise problem
     used = list(dict.fromkeys([*features, *cfg.target]))
     data = np.stack([table.columns[n] for n in used], 1)            # (N, C) float64
+    bad = bad_values(data)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError("", "task.path", f"column {used[col]!r} of {table.path} holds "
+                          f"{data[row, col]:g} at row {row + 1}; {value_rule()}")
     labels = table.raw[cfg.time] if cfg.time else np.arange(table.rows)
     if cfg.time and not _sorted(labels):
         order = np.argsort(labels, kind="stable")
@@ -243,6 +237,13 @@ def _prepare(table: Table, key: str) -> Prepared:
     raw_targets = data[:, ti]                        # a copy, in original units
     data -= offset                                   # in place: no second full-size copy
     data /= scale
+    big = np.abs(data).max(0) > MAX_VALUE            # a tiny train spread, a far value
+    if big.any():
+        col = int(np.argmax(big))
+        raise ConfigError("", "task.normalize", f"column {used[col]!r} of {table.path} "
+                          f"reaches {np.abs(data[:, col]).max():g} after {cfg.normalize} "
+                          f"normalization (train statistics); {value_rule()}: rescale the "
+                          "column or choose another normalize")
     return Prepared(data[:, fi].astype(np.float32), data[:, ti].astype(np.float32),
                     raw_targets, offset[ti], scale[ti], tuple(features), tuple(cfg.target),
                     bounds, labels, dropped)
