@@ -214,11 +214,18 @@ def _prepare(table: Table, key: str) -> Prepared:
         row, col = (int(i) for i in np.argwhere(bad)[0])
         raise ConfigError("", "task.path", f"column {used[col]!r} of {table.path} holds "
                           f"{data[row, col]:g} at row {row + 1}; {value_rule()}")
-    labels = table.raw[cfg.time] if cfg.time else np.arange(table.rows)
-    if cfg.time and not _sorted(labels):
-        order = np.argsort(labels, kind="stable")
-        data, labels = data[order], labels[order]
+    labels, untimed = np.arange(table.rows), 0
+    if cfg.time:
+        keys, keep = time_keys(table, cfg)
+        labels = table.raw[cfg.time]
+        if not keep.all():
+            data, keys, labels = data[keep], keys[keep], labels[keep]
+            untimed = int((~keep).sum())
+        if np.any(keys[1:] < keys[:-1]):
+            order = np.argsort(keys, kind="stable")     # equal times keep the file's order
+            data, labels = data[order], labels[order]
     data, labels, dropped = _clean(data, labels, used, cfg, table.path)
+    dropped += untimed
     n = data.shape[0]
     n_test = int(round(n * cfg.test_fraction))
     n_val = int(round(n * cfg.val_fraction))
@@ -249,12 +256,69 @@ def _prepare(table: Table, key: str) -> Prepared:
                     bounds, labels, dropped)
 
 
-def _sorted(labels) -> bool:
+def time_keys(table: Table, cfg: SeriesTask):
+    """The `time` column as sort keys (float64: numbers, or times in nanoseconds) and the
+    rows to keep.  Every cell is a number, or every cell a time (ISO 8601 or one inferred
+    format); a cell of the other kind or neither is refused naming its row.  An empty
+    cell follows `missing`: refused, its row dropped, or the time before it carried."""
     import numpy as np
-    try:
-        return bool(np.all(labels[1:] >= labels[:-1]))
-    except TypeError:        # mixed types: let argsort say what it can
-        return False
+    import pandas as pd
+    name, path = cfg.time, table.path
+    cells = pd.Series(table.raw[name], dtype=object)
+    blank = (cells.isna() | (cells.astype(str).str.strip() == "")).to_numpy()
+    if blank.all():
+        raise ConfigError("", "task.time", f"column {name!r} of {path} is empty")
+    numbers = table.columns[name]
+    if numbers is not None:
+        keys = numbers.copy()
+    else:
+        text = cells.astype(str).str.strip()
+        as_number = pd.to_numeric(text, errors="coerce").notna().to_numpy() & ~blank
+        as_time = _times(text)
+        first = int(np.argmax(~blank))
+        kind, fits = ("a number", as_number) if as_number[first] else \
+            ("a time", ~np.isnan(as_time) & ~as_number)
+        wrong = ~blank & ~fits
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise ConfigError("", "task.time", f"column {name!r} of {path}: row {row + 1} "
+                              f"holds {cells[row]!r}, not {kind} like row {first + 1} "
+                              f"({cells[first]!r}); a time column holds times or numbers, "
+                              "each row one")
+        keys = np.where(as_number, pd.to_numeric(text, errors="coerce"), as_time)
+    keys = np.where(blank, np.nan, keys).astype(np.float64)
+    keep = ~blank
+    if blank.any():
+        row = int(np.argmax(blank))
+        if cfg.missing == "error":
+            raise ConfigError("", "task.time", f"column {name!r} of {path} has an empty "
+                              f"time at row {row + 1}; fill it in, or set task.missing = "
+                              "\"drop\" or \"ffill\"")
+        if cfg.missing == "ffill":
+            keys = pd.Series(keys).ffill().to_numpy()
+            keep = ~np.isnan(keys)         # leading gaps have nothing to carry: dropped
+    return keys, keep
+
+
+def _times(text):
+    """Each cell as nanoseconds since 1970 (UTC), NaN where it is not a time."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    best = None
+    for fmt in ("ISO8601", None):          # ISO 8601 in any precision, else one format
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        nanos = np.where(parsed.isna().to_numpy(), np.nan, stamps.astype(np.int64))
+        if best is None or np.isnan(nanos).sum() < np.isnan(best).sum():
+            best = nanos
+    return best if best is not None else np.full(len(text), np.nan)
 
 
 def _clean(data, labels, used: list[str], cfg: SeriesTask, path: str):
