@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -281,11 +282,13 @@ def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
     return cls(**values)
 
 
-def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -> RunConfig:
+def parse_config(data: dict, source: str = "", *, expect_length: bool = False,
+                 files: bool = True) -> RunConfig:
     """A RunConfig from a preset's tables; raises ConfigError on the first problem.
     `expect_length`: an [expect] epoch or step past the run is an error too (checked for
     a preset as written; a --set that shortens its run, or a run folder's config, keep
-    such an expectation, reported as not recorded)."""
+    such an expectation, reported as not recorded).  `files=False`: the task's data
+    files are not read (listing runs), so a task that reads files skips its own check."""
     for key in data:
         if key not in TOP_LEVEL:
             raise _unknown(source, key, TOP_LEVEL)
@@ -306,7 +309,7 @@ def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -
     )
     if cfg.sweep is not None and not isinstance(cfg.sweep, dict):
         raise ConfigError(source, "sweep", "must be a table")
-    validate(cfg, source, expect_length=expect_length)
+    validate(cfg, source, expect_length=expect_length, files=files)
     return cfg
 
 
@@ -319,11 +322,13 @@ def _top_spec(name: str) -> FieldSpec:
 MAX_TEXT = 100_000_000
 
 
-def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False) -> None:
+def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False,
+             files: bool = True) -> None:
     """Checks that involve more than one field (or the task's data file): the task's own."""
     from lstm_tui.tasks.registry import spec_of
     spec = spec_of(cfg.task.kind, source)
-    if spec.check is not None:
+    reads = spec.data_files is not None and any(spec.data_files(cfg.task).values())
+    if spec.check is not None and (files or not reads):
         spec.check(cfg, source)
     if cfg.expect is not None and cfg.sweep is None:    # a sweep's [expect] is its own
         from lstm_tui.expect.run import check
@@ -423,9 +428,16 @@ def parse_value(raw: str) -> Any:
 
 def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunConfig:
     """Read, override and check a preset file; a fault the overrides brought in is
-    blamed on the --set that did it, not on the file."""
+    blamed on the --set that did it, not on the file.  A run folder's config.toml is
+    complete by construction: cut short, emptied or missing keys, it is refused, never
+    filled in with defaults."""
     overrides = list(overrides)
     data = read_toml(path)
+    if is_run_config(path):
+        problem = run_config_problem(Path(path).read_text(encoding="utf-8"), data)
+        if problem:
+            raise ConfigError(str(path), "", f"{problem}; the run folder's config is corrupt "
+                              "(copy a complete one, or a preset, to train again)")
     merged = apply_overrides(data, overrides)
     try:
         return parse_config(merged, str(path), expect_length=not overrides)
@@ -442,6 +454,51 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
             (culprit[-1][:77] + "..." if culprit else "")
         where = f"--set {shown}" if culprit else "--set"
         raise ConfigError(where, exc.key, exc.message) from None
+
+
+# ---------------------------------------------------------------- a run's config.toml
+
+RUN_CONFIG, RUN_SUMMARY = "config.toml", "summary.json"   # in every run folder
+# the last line of every config.toml a run writes, with the number of keys above it: a
+# file without it (and without the [train] table's last key, for runs of older versions)
+# was cut short or emptied, one with fewer keys lost some
+CONFIG_END = "# end of the resolved config"
+_END = re.compile(re.escape(CONFIG_END) + r"(?:: (\d+) keys)?")
+
+
+def run_toml(cfg: RunConfig) -> str:
+    """A run's config.toml: the resolved config, then the end line counting its keys."""
+    text = to_toml(cfg)
+    return f"{text}{CONFIG_END}: {_count_keys(loads_toml(text))} keys\n"
+
+
+def run_config_problem(text: str, data: dict) -> str | None:
+    """Why a run's config.toml (`text`, parsed as `data`) is not whole, or None."""
+    last = (text.rstrip("\n").rsplit("\n", 1) or [""])[-1]
+    end = _END.fullmatch(last.strip())
+    if end is None:
+        train = data.get("train")
+        legacy = all(isinstance(data.get(t), dict) and data.get(t) for t in ("task", "model")) \
+            and isinstance(train, dict) and "threads" in train
+        return None if legacy else \
+            f"cut short or emptied (a run's config ends with the line {CONFIG_END!r})"
+    if end.group(1) is not None:
+        missing = int(end.group(1)) - _count_keys(data)
+        if missing > 0:
+            return f"{missing} of its {end.group(1)} keys are missing"
+    return None
+
+
+def is_run_config(path: str | Path) -> bool:
+    """A run folder's config.toml (its summary.json beside it), not a preset."""
+    path = Path(path)
+    return path.name == RUN_CONFIG and (path.parent / RUN_SUMMARY).is_file()
+
+
+def _count_keys(data: dict) -> int:
+    """The keys a run's config holds: name, description and the task/model/train keys."""
+    return sum(k in data for k in ("name", "description")) + sum(
+        len(data[t]) for t in ("task", "model", "train") if isinstance(data.get(t), dict))
 
 
 # ---------------------------------------------------------------- writing

@@ -12,6 +12,7 @@ A run folder holds
   best.pt, last.pt   checkpoints (see lstm_tui.runs.checkpoint)
   annotations.json   tags and a note added later (lstm_tui.runs.tags); never the above
   provenance.json    software, machine and peak memory (lstm_tui.runs.provenance)
+  data.json          the data files trained on: path, size, SHA-256 (lstm_tui.runs.datarecord)
   resources.jsonl    CPU/memory (and GPU) samples while training
 
 Removed runs wait in <root>/.trash/ (lstm_tui.runs.trash); no listing looks there.
@@ -40,18 +41,17 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import events as ev
-from lstm_tui.config import ConfigError, RunConfig, loads_toml, parse_config, to_toml
+from lstm_tui.config import (RUN_CONFIG, RUN_SUMMARY, ConfigError, RunConfig, loads_toml,
+                             parse_config, run_config_problem, run_toml)
 from lstm_tui.errors import first_line
+from lstm_tui.runs import datarecord
 from lstm_tui.runs.lock import FolderLock, LockHeld, is_held
 from lstm_tui.tasks.registry import DEFAULT_KIND
 
 ENV_VAR = "LSTM_LAB_RUNS"
-CONFIG, SUMMARY, METRICS = "config.toml", "summary.json", "metrics.jsonl"
+CONFIG, SUMMARY, METRICS = RUN_CONFIG, RUN_SUMMARY, "metrics.jsonl"
 DIAGNOSTICS, SAMPLES = "diagnostics.jsonl", "samples.jsonl"
 WRITER_LOCK = ".writer.lock"
-# the last line of every config.toml the writer makes: a file without it (and without the
-# [train] table's last key, for runs of older versions) was cut short or emptied
-CONFIG_END = "# end of the resolved config\n"
 ANNOTATIONS, TRASH = "annotations.json", ".trash"
 LATEST = re.compile(r"latest(?:~(\d+))?")
 FINAL_STATUSES = ("completed", "stopped_early", "interrupted", "diverged", "failed",
@@ -265,8 +265,11 @@ class RunWriter:
             if resume:
                 self.summary = read_summary(self.dir / SUMMARY)[0]
                 self.summary.pop("empty", None)
-            else:
-                atomic_write_text(self.dir / CONFIG, to_toml(cfg) + CONFIG_END)
+            else:   # the data files by their resolved path, pinned by size and hash
+                cfg, record = datarecord.pin(cfg)
+                atomic_write_text(self.dir / CONFIG, run_toml(cfg))
+                if record:
+                    atomic_write_json(self.dir / datarecord.DATA, record)
             self.summary.update(status="running", pid=os.getpid(),
                                 host=socket.gethostname(), updated=self.started)
             self.summary.setdefault("created", self.started)
@@ -277,6 +280,7 @@ class RunWriter:
         except OSError as exc:
             self.lock.release()
             raise fs_error(self.dir, exc) from None
+        self.cfg = cfg        # as written: a new run's data files by their resolved paths
         self._metric_name = "metric"
         self._expect = _Expectations(cfg, self.dir if resume else None)
 
@@ -472,6 +476,11 @@ class Run:
         return steps, values
 
     def run_config(self) -> RunConfig:
+        """The config, checked whole for work that reads the data again: a data file
+        moved or changed since the run trained is said as such (RunError)."""
+        moved = datarecord.problem(read_json_object(self.info.path / datarecord.DATA))
+        if moved:
+            raise RunError(f"{self.info.path}: {moved}")
         return parse_config(self.config, str(self.info.path / CONFIG))
 
 
@@ -573,8 +582,9 @@ MAX_SUMMARY_BYTES = 1 << 20
 def check_run_config(path: Path) -> dict:
     """A run's config.toml, read and checked whole: RunError names the file and the fault.
 
-    Besides the config's own rules, it must be complete: the writer ends it with
-    CONFIG_END, so a file cut short (or emptied) is not taken for the defaults.
+    Besides the config's own rules, it must be complete: the writer ends it with a line
+    counting its keys (config.run_toml), so a file cut short, emptied or missing keys is
+    not taken for the defaults.  The task's data files are not read (see Run.run_config).
     """
     path = Path(path)
     try:
@@ -593,15 +603,11 @@ def check_run_config(path: Path) -> dict:
         config = loads_toml(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RunError(f"{path}: corrupt ({first_line(exc)})") from None
-    train = config.get("train")
-    complete = text.endswith(CONFIG_END) or (
-        all(isinstance(config.get(t), dict) and config.get(t) for t in ("task", "model"))
-        and isinstance(train, dict) and "threads" in train)
-    if not complete:
-        raise RunError(f"{path}: cut short or emptied (a run's config ends with the line "
-                       f"{CONFIG_END.strip()!r}); this folder cannot be used")
+    problem = run_config_problem(text, config)
+    if problem:
+        raise RunError(f"{path}: {problem}; this folder cannot be used")
     try:
-        parse_config(config, str(path))
+        parse_config(config, str(path), files=False)
     except ConfigError as exc:
         raise RunError(str(exc)) from None
     return config

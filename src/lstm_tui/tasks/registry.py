@@ -49,6 +49,9 @@ class TaskSpec:
                     chart), without torch; ConfigError as ``check`` says it
     figures:        ``cfg -> paths`` of the summary.json figures its reports record
                     ("test.mae", "baselines.persistence.mae"): what ``[expect]`` may name
+    data_files:     ``cfg -> {field: path}`` of the data files a run reads (None: the task
+                    reads none); a run stores them resolved and records their size and
+                    SHA-256, and listing runs skips ``check`` for such a task (it reads them)
     """
     kind: str
     config: type
@@ -65,6 +68,7 @@ class TaskSpec:
     presets: tuple[str, ...] = ()
     preview: Callable[[Any], "Preview"] | None = None
     figures: Callable[[Any], tuple[str, ...]] | None = None
+    data_files: Callable[[Any], dict[str, str]] | None = None
 
     @property
     def batchable(self) -> bool:

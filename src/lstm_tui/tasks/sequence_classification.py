@@ -283,4 +283,5 @@ SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   "lstm_tui.tasks.sequence_classification_data:SequenceClassification",
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
                   preview=preview, figures=figures,
+                  data_files=lambda cfg: {"path": cfg.path, "test_path": cfg.test_path},
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

@@ -467,5 +467,6 @@ def figures(cfg: SeriesTask) -> tuple[str, ...]:
 
 SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", shape,
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
+                  data_files=lambda cfg: {"path": cfg.path},
                   preview=preview, figures=figures,
                   summary="forecast columns of your own CSV/TSV/NPY table")]
