@@ -6,7 +6,8 @@ holds each one exactly, so a new key or a new task kind cannot go undocumented.
 
 from __future__ import annotations
 
-from lstm_tui.config import ModelConfig, TrainConfig, allowed, field_specs, toml_value
+from lstm_tui.config import ModelConfig, TrainConfig, allowed, field_specs
+from lstm_tui.tomlfile import toml_value
 
 
 def key_table(cls: type) -> str:

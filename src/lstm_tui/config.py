@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstm_tui.errors import ConfigError, suggest  # noqa: F401  (re-exported: callers use config's)
+from lstm_tui.tomlfile import (CONFIG_END, count_keys, dumps, is_run_config, loads_toml,
+                               run_config_problem, toml_line)
 
 
 def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
@@ -357,33 +358,6 @@ def read_toml(path: str | Path) -> dict:
         raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
 
 
-MAX_DEPTH = 20    # tables and arrays inside each other; a config needs 4
-
-
-class TooDeep(tomllib.TOMLDecodeError):
-    """TOML nested past MAX_DEPTH (a nesting bomb): bad TOML like any other."""
-
-    def __init__(self) -> None:
-        ValueError.__init__(self, f"nested deeper than {MAX_DEPTH} levels of tables and arrays")
-
-
-def loads_toml(text: str) -> dict:
-    """tomllib.loads, where a nesting bomb is a TOMLDecodeError, never a RecursionError
-    (every reader of presets and run configs parses through here)."""
-    try:
-        data = tomllib.loads(text)
-    except RecursionError:
-        raise TooDeep() from None
-    todo = [(data, 1)]
-    while todo:
-        value, depth = todo.pop()
-        if depth > MAX_DEPTH:
-            raise TooDeep()
-        items = value.values() if isinstance(value, dict) else value
-        todo.extend((v, depth + 1) for v in items if isinstance(v, (dict, list)))
-    return data
-
-
 def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "--set") -> dict:
     """Apply ``section.key=value`` strings to preset tables (values parsed as TOML)."""
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
@@ -458,47 +432,10 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
 
 # ---------------------------------------------------------------- a run's config.toml
 
-RUN_CONFIG, RUN_SUMMARY = "config.toml", "summary.json"   # in every run folder
-# the last line of every config.toml a run writes, with the number of keys above it: a
-# file without it (and without the [train] table's last key, for runs of older versions)
-# was cut short or emptied, one with fewer keys lost some
-CONFIG_END = "# end of the resolved config"
-_END = re.compile(re.escape(CONFIG_END) + r"(?:: (\d+) keys)?")
-
-
 def run_toml(cfg: RunConfig) -> str:
     """A run's config.toml: the resolved config, then the end line counting its keys."""
     text = to_toml(cfg)
-    return f"{text}{CONFIG_END}: {_count_keys(loads_toml(text))} keys\n"
-
-
-def run_config_problem(text: str, data: dict) -> str | None:
-    """Why a run's config.toml (`text`, parsed as `data`) is not whole, or None."""
-    last = (text.rstrip("\n").rsplit("\n", 1) or [""])[-1]
-    end = _END.fullmatch(last.strip())
-    if end is None:
-        train = data.get("train")
-        legacy = all(isinstance(data.get(t), dict) and data.get(t) for t in ("task", "model")) \
-            and isinstance(train, dict) and "threads" in train
-        return None if legacy else \
-            f"cut short or emptied (a run's config ends with the line {CONFIG_END!r})"
-    if end.group(1) is not None:
-        missing = int(end.group(1)) - _count_keys(data)
-        if missing > 0:
-            return f"{missing} of its {end.group(1)} keys are missing"
-    return None
-
-
-def is_run_config(path: str | Path) -> bool:
-    """A run folder's config.toml (its summary.json beside it), not a preset."""
-    path = Path(path)
-    return path.name == RUN_CONFIG and (path.parent / RUN_SUMMARY).is_file()
-
-
-def _count_keys(data: dict) -> int:
-    """The keys a run's config holds: name, description and the task/model/train keys."""
-    return sum(k in data for k in ("name", "description")) + sum(
-        len(data[t]) for t in ("task", "model", "train") if isinstance(data.get(t), dict))
+    return f"{text}{CONFIG_END}: {count_keys(loads_toml(text))} keys\n"
 
 
 # ---------------------------------------------------------------- writing
@@ -520,7 +457,7 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
     lines = []
     for key in ("name", "description"):
         if data.get(key):
-            lines.append(_toml_line(key, data[key]))
+            lines.append(toml_line(key, data[key]))
     from lstm_tui.tasks.registry import get
     spec = get(data.get("task", {}).get("kind", ""))
     classes = {"task": spec.config if spec else None,
@@ -537,12 +474,12 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
 
 def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
     """The table as tomli-w writes it, each key's first line followed by its help."""
-    lines = _dumps({name: table}).rstrip("\n").split("\n")
+    lines = dumps({name: table}).rstrip("\n").split("\n")
     at = 0
     for key, text in helps.items():
         if key not in table or isinstance(table[key], dict):
             continue
-        first = _toml_line(key, table[key]).split("\n")[0]
+        first = toml_line(key, table[key]).split("\n")[0]
         try:
             at = lines.index(first, at)
         except ValueError:
@@ -551,21 +488,3 @@ def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
     return lines
 
 
-def _toml_line(key: str, value: Any) -> str:
-    """`key = value` (an array over several lines), as tomli-w writes it."""
-    return _dumps({key: value}).rstrip("\n")
-
-
-def toml_value(value: Any) -> str:
-    """A value as one line of TOML (tomli-w spreads arrays over lines): README tables."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return _toml_line("v", value).partition(" = ")[2]
-
-
-def _dumps(data: dict) -> str:
-    import tomli_w
-    try:
-        return tomli_w.dumps(data)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"cannot write {', '.join(map(str, data))} as TOML: {exc}") from None

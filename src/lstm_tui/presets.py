@@ -6,7 +6,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_tui.config import ConfigError, loads_toml, suggest
+from lstm_tui.config import ConfigError, suggest
+from lstm_tui.tomlfile import loads_toml
 
 
 def presets_dir() -> Path:

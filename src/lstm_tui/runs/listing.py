@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from lstm_tui import events as ev
-from lstm_tui.config import ConfigError, loads_toml
+from lstm_tui.config import ConfigError
+from lstm_tui.tomlfile import loads_toml
 from lstm_tui.runs.store import CONFIG, RunInfo
 
 JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away

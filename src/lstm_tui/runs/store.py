@@ -41,12 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import events as ev
-from lstm_tui.config import (RUN_CONFIG, RUN_SUMMARY, ConfigError, RunConfig, loads_toml,
-                             parse_config, run_config_problem, run_toml)
+from lstm_tui.config import ConfigError, RunConfig, parse_config, run_toml
 from lstm_tui.errors import first_line
 from lstm_tui.runs import datarecord
 from lstm_tui.runs.lock import FolderLock, LockHeld, is_held
 from lstm_tui.tasks.registry import DEFAULT_KIND
+from lstm_tui.tomlfile import RUN_CONFIG, RUN_SUMMARY, loads_toml, run_config_problem
 
 ENV_VAR = "LSTM_LAB_RUNS"
 CONFIG, SUMMARY, METRICS = RUN_CONFIG, RUN_SUMMARY, "metrics.jsonl"

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Footer, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from lstm_tui.config import loads_toml
+from lstm_tui.tomlfile import loads_toml
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys
