@@ -60,3 +60,12 @@ def test_sample_refuses_a_seed_torch_cannot_take():
     result = CliRunner().invoke(app, ["sample", "whatever", "--seed", str(2 ** 64)])
     assert result.exit_code == 2 and "--seed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_sweep_whose_repeats_pass_the_largest_seed_is_refused():
+    from lstm_tui.sweeps.spec import parse_sweep
+    cfg = parse_config({"train": {"seed": 2 ** 64 - 1},
+                        "sweep": {"seeds": 2, "grid": {"model.hidden": [2]}}}, "s.toml")
+    with pytest.raises(ConfigError) as info:
+        parse_sweep(cfg, "s.toml")
+    assert info.value.key == "sweep.seeds" and "seed 18446744073709551616" in str(info.value)
