@@ -77,6 +77,10 @@ def main() -> None:
     dst = case("config-is-a-folder")
     (dst / "config.toml").unlink()
     folder((dst / "config.toml"))
+    dst = case("config-key-missing")      # a line gone: the end line still counts it
+    (dst / "config.toml").write_text("".join(
+        line for line in (dst / "config.toml").read_text().splitlines(True)
+        if not line.startswith("hidden = ")))
     dst = case("config-hidden-edited")
     (dst / "config.toml").write_text((dst / "config.toml").read_text()
                                      .replace("hidden = 4 ", "hidden = 5 ", 1))

@@ -245,7 +245,8 @@ def sample(
                                                "near 0 = argmax")] = 1.0,
     prime: Annotated[str, typer.Option(help="text fed through the model first")] = "",
     length: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
-    seed: Annotated[Optional[int], typer.Option(help="seed for reproducible samples")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=2 ** 64 - 1,
+                                                help="seed for reproducible samples")] = None,
     checkpoint: Annotated[str, typer.Option(help="best | last")] = "best",
     top_k: Annotated[Optional[int], typer.Option(min=1, help="draw only from the K most "
                                                  "likely characters", show_default=False)]
