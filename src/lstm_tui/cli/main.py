@@ -500,9 +500,11 @@ def serve(
 ) -> None:
     """Serve the interactive lab in a web browser (textual-serve)."""
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.tui.serve import is_loopback, new_token
+    from lstm_tui.tui.serve import bind_problem, is_loopback, new_token
     from lstm_tui.tui.serve import serve as serve_lab
     token = None
+    if (problem := bind_problem(host)) is not None:
+        raise ConfigError("--host", "host", problem)
     if not is_loopback(host):
         if not allow_remote:
             raise ConfigError("--host", "host", f"{host} is not a loopback address: the "
