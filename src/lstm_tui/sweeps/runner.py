@@ -332,8 +332,8 @@ TEXT_COLUMNS = ("run", "key", "message", "status")
 def read_results(path: Path) -> list[dict]:
     """results.csv rows with numbers, booleans and lists typed again (missing file: []).
 
-    Rows that cannot be a result (garbage bytes, a row without its key or run, a status
-    that is none) are skipped: the run folders are the source, and a resume rebuilds
+    Rows that cannot be a result (garbage bytes, a row without its key, a run that is not
+    a folder name, a status that is none) are skipped: the run folders are the source, and a resume rebuilds
     those rows from them.
     """
     try:
@@ -345,13 +345,20 @@ def read_results(path: Path) -> list[dict]:
     rows = []
     try:
         for row in csv.DictReader(io.StringIO(text.replace("\0", ""))):
-            if None in row or not isinstance(row.get("key"), str) or not row.get("run") \
-                    or row.get("status") not in ev.STATUSES:
+            if None in row or not isinstance(row.get("key"), str) \
+                    or not is_run_name(row.get("run")) or row.get("status") not in ev.STATUSES:
                 continue
             rows.append({k: typed(v) if k not in TEXT_COLUMNS else v for k, v in row.items()})
     except csv.Error:
         pass
     return rows
+
+
+def is_run_name(run: Any) -> bool:
+    """Is a results.csv run cell a folder name inside the sweep folder?  Never a path:
+    `../..` or `/etc` there would send every reader of the row out of the sweep."""
+    return isinstance(run, str) and run not in ("", ".", "..") and \
+        not any(c in run for c in "/\\\0")
 
 
 def typed(text: str | None) -> Any:

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from lstm_tui.numbers import fmt
 from lstm_tui.sweeps import surface as sf
+from lstm_tui.sweeps.runner import is_run_name
 from lstm_tui.sweeps.spec import show_value
 from lstm_tui.tui.messages import RunPicked
 from lstm_tui.tui.sweep.state import (SEED, Shown, SweepState, cell_rows, running_cells,
@@ -282,11 +283,9 @@ class GridView(Vertical):
     # ------------------------------------------------------------ opening runs
 
     def _run_path(self, run: str) -> Path | None:
-        if not run or self.state is None:
+        if not is_run_name(run) or self.state is None:
             return None
-        path = Path(run)
-        return path if path.is_absolute() or path.parent != Path(".") \
-            else self.state.sweep_dir / run
+        return self.state.sweep_dir / run
 
     @on(Heatmap.CellChosen)
     def _cell_chosen(self, event: Heatmap.CellChosen) -> None:
