@@ -63,3 +63,80 @@ def test_a_resumed_sweep_rebuilds_the_rows_from_its_folders(tmp_path):
     assert result.exit_code == 0, result.output
     runs = [r["run"] for r in csv.DictReader(open(folder / "results.csv"))]
     assert runs == ["p000-hidden3-s0", "p001-hidden4-s0"]
+
+
+# ---------------------------------------------------------------- --force, --csv -
+
+def good_store(tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    shutil.copytree(DATA / "broken_runs" / "good-run", root / "good-run")
+    return root
+
+
+def one_line(result, *fragments: str) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    return lines[0]
+
+
+def test_force_replaces_regular_files_only(tmp_path):
+    import os
+    store = good_store(tmp_path)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    link = tmp_path / "null.svg"
+    link.symlink_to("/dev/null")
+    for args in (["export", "good-run", "--csv", str(fifo), "--force"],
+                 ["export", "good-run", "--csv", "/dev/null", "--force"],
+                 ["compare", "good-run", "--output", str(link), "--force"],
+                 ["inspect", "good-run", "--output", str(link), "--force"]):
+        result = runner.invoke(app, [*args, "--runs-dir", str(store)])
+        one_line(result, "not a regular file", "--force replaces regular files only")
+    assert fifo.exists() and not fifo.is_file() and link.is_symlink()
+
+
+def test_inspect_output_needs_force_to_replace_a_file(tmp_path):
+    store = good_store(tmp_path)
+    kept = tmp_path / "kept.svg"
+    kept.write_text("mine")
+    base = ["inspect", "good-run", "--gate", "forget", "--runs-dir", str(store)]
+    one_line(runner.invoke(app, [*base, "--output", str(kept)]), "exists; pass --force")
+    assert kept.read_text() == "mine"
+    result = runner.invoke(app, [*base, "--output", str(kept), "--force"])
+    assert result.exit_code == 0, result.output
+    assert kept.read_text().lstrip().startswith("<svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.svg", "runs"]   # no temp file
+
+
+def test_csv_dash_is_standard_output(tmp_path, monkeypatch):
+    store = good_store(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["export", "good-run", "--csv", "-", "--runs-dir", str(store)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0][:5] == ["run", "step", "split", "metric", "value"] and len(rows) > 10
+    assert result.stderr == ""
+
+
+def test_export_survives_a_surrogate_key_and_a_step_past_int64(tmp_path):
+    store = good_store(tmp_path)
+    with open(store / "good-run" / "metrics.jsonl", "a") as fh:
+        fh.write('{"step": 7, "split": "val", "\\ud800": 1.5, "loss": 1.0}\n')
+        fh.write('{"step": 1000000000000000000000000, "split": "val", "loss": 2.0}\n')
+        fh.write('{"step": 1e24, "split": "val", "loss": 2.0}\n')
+    target = tmp_path / "out.csv"
+    result = runner.invoke(app, ["export", "good-run", "--csv", str(target),
+                                 "--runs-dir", str(store)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(target, encoding="utf-8")))
+    assert {"metric": "\\ud800", "value": "1.5"}.items() <= next(
+        r for r in rows if r["step"] == "7" and r["metric"] != "loss").items()
+    assert max(int(r["step"]) for r in rows) == 7        # the garbage steps are not placed
+    result = runner.invoke(app, ["export", "good-run", "--tensorboard", str(tmp_path / "tb"),
+                                 "--runs-dir", str(store)])
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "tb" / "good-run").glob("events.out.tfevents.*"))
