@@ -140,3 +140,56 @@ def test_export_survives_a_surrogate_key_and_a_step_past_int64(tmp_path):
                                  "--runs-dir", str(store)])
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "tb" / "good-run").glob("events.out.tfevents.*"))
+
+
+# ---------------------------------------------------------------- control characters
+
+EVIL = "\x1b]0;pwned\x07\x9b2J\r\u202e[/]"
+RAW = ("\x1b", "\x07", "\x9b", "\r", "\u202e")
+
+
+def assert_safe(text: str) -> None:
+    assert not [c for c in RAW if c in text], repr(text)
+
+
+def test_control_characters_in_user_text_are_escaped_on_every_command(tmp_path):
+    from lstm_tui.textsafe import printable
+    store = good_store(tmp_path)
+    shutil.copytree(store / "good-run", store / f"other{EVIL}")
+    config = store / f"other{EVIL}" / "config.toml"
+    config.write_text(config.read_text().replace(
+        'description = ""', 'description = "d\\u001b]0;x\\u0007[/]"'))
+    args = ["--runs-dir", str(store)]
+    result = runner.invoke(app, ["note", "good-run", f"note{EVIL}", *args])
+    assert result.exit_code == 0, result.output
+    (store / "good-run" / "annotations.json").write_text(json.dumps(
+        {"tags": [f"t{EVIL}"], "note": f"note{EVIL}"}))
+    result = runner.invoke(app, ["note", "good-run", *args])
+    assert result.exit_code == 0 and "note\\x1b]0;pwned" in result.stdout
+    assert_safe(result.output)
+    for command in (["runs"], ["runs", "--columns", "note,tags,description"],
+                    ["compare", "good-run", f"other{EVIL}"], ["tag", "good-run"],
+                    ["runs", "--where", f"note~{EVIL}"], ["note", f"nope{EVIL}"]):
+        result = runner.invoke(app, [*command, *args])
+        assert "Traceback" not in result.output and result.exception is None or \
+            isinstance(result.exception, SystemExit), (command, result.exception)
+        assert result.exit_code in (0, 2), (command, result.output)
+        assert_safe(result.output)
+    assert printable(EVIL) == "\\x1b]0;pwned\\x07\\x9b2J\\x0d\\u202e[/]"
+    assert json.loads((store / "good-run" / "annotations.json").read_text())["note"] == \
+        f"note{EVIL}"                                     # what is saved is unchanged
+
+
+def test_the_console_escapes_text_but_keeps_its_own_cursor_moves():
+    """The net under every CLI print: user text is escaped; rich's control segments (a
+    live progress bar's cursor moves) pass as they are."""
+    import io
+    from rich.control import Control
+    from lstm_tui.cli.console import CliConsole
+    buffer = io.StringIO()
+    con = CliConsole(file=buffer, force_terminal=True, width=200)
+    con.print(f"name {EVIL}", markup=False, highlight=False)
+    con.control(Control.move_to_column(0))
+    text = buffer.getvalue()
+    assert "name \\x1b]0;pwned" in text and "\x9b" not in text and "\u202e" not in text
+    assert text.endswith("\x1b[1G")                    # the cursor move itself, unescaped

@@ -102,12 +102,12 @@ def headless(
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
-        err.print(f"[red]run failed:[/] {last.error}", highlight=False)
+        err.print(f"[red]run failed:[/] {escape(last.error)}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
     if last.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
     if last.status == "diverged":
-        err.print(f"[red]diverged:[/] {last.message}", highlight=False)
+        err.print(f"[red]diverged:[/] {escape(last.message)}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
     from lstm_tui.expect.verdicts import missed
     if strict and missed(summary):

@@ -110,7 +110,7 @@ class HeadlessDisplay:
                 table.add_row(Text(label), Text(value, style="green" if value.endswith(" met")
                                           else "bold red"))
             if event.message:
-                table.add_row("note", event.message)
+                table.add_row("note", Text(event.message))
         else:
             table.add_row("status", "failed")
             table.add_row("error", Text(event.error))

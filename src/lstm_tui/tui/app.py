@@ -23,6 +23,7 @@ from textual.screen import Screen
 
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded, TrainingEvents, WorkerFailed
 from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
@@ -73,6 +74,12 @@ class LabApp(App):
         self.handles: dict[str, TrainingHandle] = {}
         for mode in MODES:
             self.add_mode(mode.name, partial(self._build, mode))
+
+    def notify(self, message: str, *, title: str = "", **kwargs) -> None:
+        """Every toast: its words often quote a run's name, a note or a file; shown
+        with control characters escaped (lstm_tui.textsafe)."""
+        super().notify(printable(str(message), lines=True), title=printable(str(title)),
+                       **kwargs)
 
     def on_mount(self) -> None:
         from lstm_tui.tasks.registry import problems

@@ -21,6 +21,7 @@ from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.resources import resource_text
 from lstm_tui.runs.store import FINAL_STATUSES
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.plotting import decimate
 from lstm_tui.tui.worker import RunCreated
 
@@ -126,11 +127,11 @@ class RunState:
 
     @property
     def name(self) -> str:
-        return self.config.name or self.config.task.kind
+        return printable(self.config.name or self.config.task.kind)
 
     @property
     def label(self) -> str:
-        return self.run_dir.name if self.run_dir else self.name
+        return printable(self.run_dir.name) if self.run_dir else self.name
 
     @property
     def active(self) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from lstm_tui.textsafe import printable
+
 # ---------------------------------------------------------------- curves: colour and marker
 
 # One colour per curve (run, split, axis value), used by the plots and by the tables that
@@ -46,7 +48,7 @@ def rich_color(index: int) -> str:
 def legend_entry(index: int, label: str) -> str:
     """A legend item in Rich markup: the curve's glyph in its colour, then its label."""
     from rich.markup import escape
-    return f"[{rich_color(index)}]{marker_glyph(index)}[/] {escape(label)}"
+    return f"[{rich_color(index)}]{marker_glyph(index)}[/] {escape(printable(label))}"
 
 
 # ---------------------------------------------------------------- heat: viridis and shades

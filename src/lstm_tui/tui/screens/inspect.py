@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.inspection.schema import GATES, Record
 from lstm_tui.render.inspection_view import Scale, coloured_text, visible
 from lstm_tui.runs.store import RunInfo, list_runs, read_info
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.widgets.activation_map import ActivationMap, MapData
@@ -230,7 +231,7 @@ class InspectScreen(Screen):
 
     def set_status(self, text: str, error: bool = False) -> None:
         self.query_one("#inspect-status", Static).update(
-            Text(text, style="bold red" if error else "dim"))
+            Text(printable(text), style="bold red" if error else "dim"))
 
     # -- drawing
     def selection(self) -> tuple[int, str, str]:

@@ -32,6 +32,7 @@ from lstm_tui.runs.store import read_summary as store_read_summary
 from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.render.task_rows import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import decimate, finite_pairs
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
@@ -119,7 +120,7 @@ class RunDetailScreen(PollingScreen):
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(self.run_path.name, style="bold"), id="detail-title")
+        yield Static(Text(printable(self.run_path.name), style="bold"), id="detail-title")
         with TabbedContent(initial="curves", id="detail-tabs"):
             with TabPane("Curves", id="curves"):
                 with Container(id="detail-curves"):
@@ -200,9 +201,9 @@ class RunDetailScreen(PollingScreen):
         title.append("  ")
         title.append_text(status_text(status_of(info)))
         if info.best is not None:
-            title.append(f"  best {info.metric} {fmt(info.best)}")
+            title.append(f"  best {printable(info.metric)} {fmt(info.best)}")
         title.append(f"  step {info.steps:,}  ")
-        title.append(f"{info.task} · {info.cell} {info.hidden or ''}", style="dim")
+        title.append(printable(f"{info.task} · {info.cell} {info.hidden or ''}"), style="dim")
         self.query_one("#detail-title", Static).update(title)
 
         table = Table.grid(padding=(0, 2))
@@ -242,19 +243,19 @@ class RunDetailScreen(PollingScreen):
         rows.append(("environment", "" if environment else "not recorded"))
         rows += [(f"  {label}", text) for label, text in environment]
         if info.error:
-            rows.insert(1, ("error", Text(info.error, style="bold red")))
+            rows.insert(1, ("error", Text(printable(info.error), style="bold red")))
         rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
         rows += [(Text(label), Text(text, style="green" if text.endswith(" met") else "bold red"))
                  for label, text in verdict_rows(s)]       # the preset's [expect]
         confusion = confusion_lines(s)
         if confusion:
             rows.append(("confusion", Text("\n".join(confusion))))
-        for key, value in rows:
-            table.add_row(key, value)
+        for key, value in rows:     # text from the run's files: no markup, no controls
+            table.add_row(key, value if isinstance(value, Text) else Text(printable(value)))
         self.query_one("#detail-summary", Static).update(table)
         self.query_one("#detail-config", Static).update(
-            Syntax(snap.config_text, "toml", theme="ansi_dark", background_color="default",
-                   word_wrap=True))
+            Syntax(printable(snap.config_text, lines=True), "toml", theme="ansi_dark",
+                   background_color="default", word_wrap=True))
 
     def draw_curves(self) -> None:
         for plot_id, (key, curves) in self.curves.items():

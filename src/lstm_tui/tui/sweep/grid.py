@@ -270,7 +270,7 @@ class GridView(Vertical):
             style = {"running": "cyan", "diverged": "magenta", "failed": "red", "pruned": "blue",
                      "interrupted": "yellow"}.get(status.split()[0] if status else "", "")
             run = str(r.get("run", ""))
-            table.add_row(Path(run).name.split("-", 1)[0],
+            table.add_row(fmt(run.split("-", 1)[0]),
                           *(show_value(r.get(a)) for a in extra),
                           show_value(r.get(SEED)), Text(status, style=style),
                           Text(fmt(r.get(column)), justify="right"),
