@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import shutil
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from lstm_tui.cli.main import app
@@ -13,3 +18,57 @@ def test_a_bracketed_serve_host_is_bad_input(tmp_path):
     result = runner.invoke(app, ["serve", "--host", "[::1]", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "--host ::1" in result.stderr
+
+
+# ---------------------------------------------------------------- fixtures
+
+DATA = Path(__file__).parents[1] / "data" / "broken_runs"
+
+
+def one_line(result, code: int = 2) -> str:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def store_of(tmp_path: Path, *names: str) -> Path:
+    root = tmp_path / "runs"
+    for name in names:
+        shutil.copytree(DATA / name, root / name)
+    return root
+
+
+def test_compare_says_corrupt_for_a_corrupt_run(tmp_path):
+    root = store_of(tmp_path, "good-run", "summary-not-json")
+    result = runner.invoke(app, ["compare", "good-run", "summary-not-json",
+                                 "--runs-dir", str(root)])
+    assert result.exit_code == 0, result.output
+    status = next(line for line in result.stdout.splitlines() if "status" in line)
+    assert "corrupt" in status and "interrupted" not in status
+    assert result.stderr.startswith("corrupt: ") and "summary.json" in result.stderr
+    doc = json.loads(runner.invoke(app, ["compare", "good-run", "summary-not-json", "--json",
+                                         "--runs-dir", str(root)]).stdout)
+    assert [r["status"] for r in doc["runs"]] == ["completed", "corrupt"]
+
+
+def test_rm_on_a_read_only_store_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    root = store_of(tmp_path, "good-run")
+    import lstm_tui.runs.trash as trash
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(trash.os, "rename", read_only)
+    line = one_line(runner.invoke(app, ["rm", "good-run", "--yes", "--runs-dir", str(root)]))
+    assert "read-only" in line and "nothing was removed" in line
+    assert (root / "good-run" / "config.toml").is_file()
+    assert not any((root / ".trash").iterdir())           # no half-made entry left
+
+
+def test_restore_or_rm_with_a_file_as_runs_dir_is_bad_input(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for command in (["restore"], ["restore", "latest"], ["rm", "--purge", "--yes"]):
+        line = one_line(runner.invoke(app, [*command, "--runs-dir", str(afile)]))
+        assert "is a file, not a folder of runs" in line

@@ -217,6 +217,10 @@ def compare(
     out.print(compare_table(loaded))
     out.print(curves_text(series, f"{split} {key}", width=min(out.width, 120) - 1, log_y=log,
                           color=colorful(out)), highlight=False)
+    for run in loaded:             # as `runs` says it: what is damaged, on stderr
+        if run.info.error:
+            err.print(f"corrupt: {run.info.error}", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 @app.command()

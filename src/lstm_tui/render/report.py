@@ -11,7 +11,7 @@ from rich.text import Text
 from lstm_tui.config import ConfigError
 from lstm_tui.events import ModelSummary
 from lstm_tui.numbers import fmt
-from lstm_tui.runs.listing import differing_keys
+from lstm_tui.runs.listing import differing_keys, field_value
 from lstm_tui.render.sweep_tables import PLAIN_MARKERS
 from lstm_tui.runs.store import Run
 from lstm_tui.textsafe import printable
@@ -39,7 +39,7 @@ METRIC_ABBREV = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 
 # The rows under the config keys, one value per run; a new row is one more entry here.
 RESULT_ROWS: list[tuple[str, Callable[[Run], str]]] = [
-    ("status", lambda r: r.info.status),
+    ("status", lambda r: field_value(r.info, "status")),     # a damaged folder: corrupt
     ("metric", lambda r: r.info.metric or "-"),
     ("best", lambda r: fmt(r.info.best)),
     ("final", lambda r: fmt(r.info.final)),
