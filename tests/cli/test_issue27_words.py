@@ -72,3 +72,23 @@ def test_restore_or_rm_with_a_file_as_runs_dir_is_bad_input(tmp_path):
     for command in (["restore"], ["restore", "latest"], ["rm", "--purge", "--yes"]):
         line = one_line(runner.invoke(app, [*command, "--runs-dir", str(afile)]))
         assert "is a file, not a folder of runs" in line
+
+
+def test_help_texts_keep_their_toml_table_names():
+    said = {c: " ".join(runner.invoke(app, [c, "--help"], env={"COLUMNS": "200"}).stdout.split())
+            for c in ("verify", "headless", "sweep")}
+    assert "against its [expect]:" in said["verify"]
+    assert "shipped run preset with [expect])" in said["verify"]
+    assert "the presets' [quick] forms" in said["verify"]
+    assert "of the preset's [expect]" in said["headless"]
+    assert "[expect]" in said["sweep"]
+
+
+def test_check_prints_nothing_on_stdout_before_an_error(tmp_path):
+    preset = tmp_path / "bad_sweep.toml"
+    preset.write_text('[task]\nkind = "nth_element"\n[sweep]\nmetric = "nope"\n'
+                      '[sweep.grid]\n"model.hidden" = [4, 8]\n')
+    for extra in ([], ["--json"]):
+        result = runner.invoke(app, ["check", str(preset), *extra])
+        assert "sweep.metric" in one_line(result)
+        assert result.stdout == ""
