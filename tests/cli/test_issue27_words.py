@@ -92,3 +92,17 @@ def test_check_prints_nothing_on_stdout_before_an_error(tmp_path):
         result = runner.invoke(app, ["check", str(preset), *extra])
         assert "sweep.metric" in one_line(result)
         assert result.stdout == ""
+
+
+def test_a_complex_array_is_refused_not_cast(tmp_path):
+    import numpy as np
+    series = tmp_path / "complex.npy"
+    np.save(series, (np.arange(200.0) + 1j * np.arange(200.0)).reshape(100, 2))
+    line = one_line(runner.invoke(app, ["check", "series_sunspots", "--set",
+                                        f"task.path={series}", "--set", "task.target=[\"0\"]"]))
+    assert "real numbers" in line and "complex128" in line
+    labelled = tmp_path / "complex.npz"
+    np.savez(labelled, X=np.ones((20, 8), dtype=np.complex64), y=np.arange(20) % 2)
+    line = one_line(runner.invoke(app, ["check", "classify_italy_power", "--set",
+                                        f"task.path={labelled}", "--set", "task.test_path="]))
+    assert "X must hold real numbers" in line and "complex64" in line

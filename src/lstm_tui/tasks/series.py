@@ -101,9 +101,10 @@ def _read_table(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -
             raise ConfigError("", key, f"cannot read {shown!r} as .npy: {_first(exc)}") from None
         if array.ndim == 1:
             array = array[:, None]
-        if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-            raise ConfigError("", key, f"{shown!r} must hold a 2-D numeric array (rows x "
-                              f"columns), got shape {array.shape} of {array.dtype}")
+        # real numbers only: a cast would drop a complex array's imaginary part unseen
+        if array.ndim != 2 or array.dtype.kind not in "iuf":
+            raise ConfigError("", key, f"{shown!r} must hold a 2-D array of real numbers (rows "
+                              f"x columns), got shape {array.shape} of {array.dtype}")
         if array.shape[0] == 0:
             raise ConfigError("", key, f"{shown!r} is empty")
         names = tuple(str(i) for i in range(array.shape[1]))
