@@ -106,3 +106,21 @@ def test_a_complex_array_is_refused_not_cast(tmp_path):
     line = one_line(runner.invoke(app, ["check", "classify_italy_power", "--set",
                                         f"task.path={labelled}", "--set", "task.test_path="]))
     assert "X must hold real numbers" in line and "complex64" in line
+
+
+def test_a_step_past_a_shortened_run_is_not_recorded(tmp_path):
+    preset = tmp_path / "p.toml"
+    preset.write_text('[task]\nkind = "nth_element"\ntrain_size = 64\nval_size = 32\n'
+                      '[model]\nhidden = 4\n[train]\nsteps = 600\neval_every = 2\n'
+                      '[expect]\n"val.loss@step500" = { max = 100 }\n'
+                      '"val.loss@step2" = { max = 100 }\n')
+    result = runner.invoke(app, ["headless", str(preset), "--set", "train.steps=4",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    said = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in result.stdout.splitlines() if "expect val" in line}
+    assert said["expect val.loss@step500"].startswith("not recorded")
+    assert said["expect val.loss@step2"].endswith("met")
+    (run,) = (tmp_path / "runs").iterdir()
+    got = {v["key"]: v for v in json.loads((run / "summary.json").read_text())["expectations"]}
+    assert got["val.loss@step500"]["observed"] is None

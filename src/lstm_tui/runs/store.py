@@ -389,7 +389,7 @@ class _Expectations:
 
     def __init__(self, cfg: RunConfig, resumed: Path | None) -> None:
         self.table = cfg.expect if cfg.sweep is None else None
-        self.kind = cfg.task.kind
+        self.kind, self.train = cfg.task.kind, cfg.train
         self.val: list[dict] = []
         if self.table and resumed is not None:
             self.val = [r for r in read_jsonl(resumed / METRICS) if r.get("split") == "val"]
@@ -407,7 +407,7 @@ class _Expectations:
         except ValueError as exc:    # checked before training; a hand-edited resume
             summary["message"] = f"[expect] not judged: {exc}"
             return
-        summary["expectations"] = verdicts(found, self.val, summary, self.kind)
+        summary["expectations"] = verdicts(found, self.val, summary, self.kind, self.train)
 
 
 # ---------------------------------------------------------------- reading runs
