@@ -193,3 +193,43 @@ def test_the_console_escapes_text_but_keeps_its_own_cursor_moves():
     text = buffer.getvalue()
     assert "name \\x1b]0;pwned" in text and "\x9b" not in text and "\u202e" not in text
     assert text.endswith("\x1b[1G")                    # the cursor move itself, unescaped
+
+
+# ---------------------------------------------------------------- results.csv rows
+
+def sweep_copy(tmp_path: Path, case: str = "good-sweep") -> Path:
+    src = DATA / "broken_sweeps" / case
+    folder = sweep_dir_for(tmp_path / "runs", parse_sweep(load_preset(src / "sweep.toml"), "x"))
+    shutil.copytree(src, folder)
+    return folder
+
+
+def test_a_duplicated_row_is_one_result_not_two_seeds(tmp_path):
+    folder = sweep_copy(tmp_path)
+    lines = (folder / "results.csv").read_text().splitlines(keepends=True)
+    (folder / "results.csv").write_text("".join(lines + lines[1:2] + lines[1:2]))
+    data = load_sweep(folder)
+    assert len(data.rows) == 2
+    from lstm_tui.sweeps.surface import groups
+    assert all(g.stat.n == 1 for g in groups(data.rows, data.axes, data.column))
+
+
+def test_damaged_rows_are_rebuilt_from_their_folders(tmp_path):
+    good = list(csv.DictReader(open(DATA / "broken_sweeps" / "good-sweep" / "results.csv")))
+    folder = sweep_copy(tmp_path, "results-wrong-types")
+    rows = list(csv.DictReader(open(folder / "results.csv")))
+    rows[1]["status"] = "completed"                # sideways: would be skipped anyway
+    rows[1]["model.hidden"] = "99"                 # a value the point does not have
+    with open(folder / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    trained = {p: (p / "metrics.jsonl").read_bytes() for p in folder.iterdir() if p.is_dir()}
+    result = runner.invoke(app, ["sweep", str(folder / "sweep.toml"),
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert {p: (p / "metrics.jsonl").read_bytes() for p in trained} == trained   # not retrained
+    again = list(csv.DictReader(open(folder / "results.csv")))
+    for before, after in zip(good, again):
+        for column in ("run", "model.hidden", "best_perplexity", "steps", "status"):
+            assert after[column] == before[column], (column, after[column])
