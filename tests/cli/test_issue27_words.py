@@ -124,3 +124,32 @@ def test_a_step_past_a_shortened_run_is_not_recorded(tmp_path):
     (run,) = (tmp_path / "runs").iterdir()
     got = {v["key"]: v for v in json.loads((run / "summary.json").read_text())["expectations"]}
     assert got["val.loss@step500"]["observed"] is None
+
+
+def test_a_full_disk_mid_run_says_so_and_keeps_the_step_count(tmp_path, monkeypatch):
+    import torch
+    saves = []
+    real_save = torch.save
+
+    def full_disk(payload, fh, *args, **kwargs):
+        saves.append(payload.get("step"))
+        if len(saves) < 2:
+            return real_save(payload, fh, *args, **kwargs)
+        try:     # what torch does when the file write under it fails
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos "
+                               "704 vs 598")
+    monkeypatch.setattr(torch, "save", full_disk)
+    result = runner.invoke(app, ["headless", "nth_element_lstm", "--set", "train.steps=8",
+                                 "--set", "train.eval_every=2", "--set", "train.log_every=1",
+                                 "--set", "model.hidden=2", "--set", "task.train_size=64",
+                                 "--set", "task.val_size=32",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1, result.output
+    assert "disk is full" in result.stderr and "inline_container" not in result.output
+    (run,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "failed" and "disk is full" in summary["message"]
+    assert summary["steps"] == saves[-1] > 0 and not summary.get("empty")
+    assert not list(run.glob(".*.tmp"))

@@ -21,8 +21,13 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:   # a full disk: no half-written temporary left behind
+    except BaseException as exc:   # a full disk: no half-written temporary left behind
         tmp.unlink(missing_ok=True)
+        cause = exc.__cause__ or exc.__context__
+        if not isinstance(exc, OSError) and isinstance(cause, OSError):
+            # torch hides the write's own error ("enforce fail at inline_container.cc"):
+            # the OSError underneath says what happened (no space left, a quota, EIO)
+            raise OSError(cause.errno, cause.strerror, str(path)) from None
         raise
     return path
 
