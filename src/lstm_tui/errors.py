@@ -28,7 +28,7 @@ def error_line(exc: BaseException, known: tuple[type[BaseException], ...] = (),
     """`Type: first line`, or just the first line for the `known` (user-facing) types."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}the disk is full (no space left on the device)"[:limit]
+        return f"{where}the disk is full ({exc.strerror or 'No space left on device'})"[:limit]
     first = first_line(exc, limit)
     if isinstance(exc, known) or first == type(exc).__name__:
         return first[:limit]
