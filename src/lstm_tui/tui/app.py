@@ -55,6 +55,17 @@ MODES = (
 )
 
 
+def screenshot_folder(runs_root: Path) -> Path:
+    """Where a screenshot goes: the first writable of ~/Downloads, the current folder and
+    the run store."""
+    import os
+    from platformdirs import user_downloads_path
+    for folder in (user_downloads_path(), Path.cwd(), Path(runs_root)):
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path.cwd()
+
+
 class LabApp(App):
     """A terminal lab for recurrent networks."""
 
@@ -80,6 +91,15 @@ class LabApp(App):
         with control characters escaped (lstm_tui.textsafe)."""
         super().notify(printable(str(message), lines=True), title=printable(str(title)),
                        **kwargs)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """ctrl+p → Screenshot: into ~/Downloads when it exists, else the current folder,
+        else the run store (Textual would fail on a machine without ~/Downloads); the
+        notice names the file."""
+        if path is None:
+            path = str(screenshot_folder(self.runs_root))
+        return super().deliver_screenshot(filename, path, time_format)
 
     def on_mount(self) -> None:
         from lstm_tui.tasks.registry import problems
