@@ -153,3 +153,20 @@ def test_a_full_disk_mid_run_says_so_and_keeps_the_step_count(tmp_path, monkeypa
     assert summary["status"] == "failed" and "disk is full" in summary["message"]
     assert summary["steps"] == saves[-1] > 0 and not summary.get("empty")
     assert not list(run.glob(".*.tmp"))
+
+
+def test_the_result_table_has_no_note_that_repeats_the_steps_row():
+    import io
+    from rich.console import Console
+    from lstm_tui import events as ev
+    from lstm_tui.cli.progress import HeadlessDisplay
+
+    def table_text(event) -> str:
+        con = Console(file=io.StringIO(), width=100)
+        con.print(HeadlessDisplay(con).final_table(event))
+        return con.file.getvalue()
+    done = table_text(ev.Finished("completed", 50, 1.0, 0.5, 0.5, "trained 50 steps"))
+    assert "trained 50 steps" not in done and "note" not in done and "50" in done
+    early = table_text(ev.Finished("stopped_early", 30, 1.0, 0.5, 0.5,
+                                   "no improvement for 5 evaluations"))
+    assert "note" in early and "no improvement" in early
