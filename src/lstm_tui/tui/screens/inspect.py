@@ -277,10 +277,11 @@ class InspectScreen(Screen):
         if not values:
             return
         t, u = message.step, message.unit
-        line = Text.assemble(("t=", "dim"), f"{t} ", (f"{visible(record.tokens[t])!s}", "bold"),
-                             ("  unit ", "dim"), f"{u}", (f"  {gate} = ", "dim"),
+        # " · " between the fields: they never run together, whatever the token
+        line = Text.assemble(("t=", "dim"), f"{t} ", (visible(record.tokens[t]), "bold"),
+                             (" · unit ", "dim"), str(u), (f" · {gate} = ", "dim"),
                              (f"{values[t][u]:+.5f}", "bold"),
-                             ("  saliency ", "dim"), f"{record.saliency[t]:.4g}")
+                             (" · saliency ", "dim"), f"{record.saliency[t]:.4g}")
         pred = next((p for p in record.predictions if p["step"] == t), None)
         if pred is not None:
             line.append("\nprediction ", style="dim")
