@@ -68,3 +68,41 @@ async def test_the_map_says_what_is_out_of_view_and_the_readout_keeps_its_spaces
         readout = text_of(pilot, "#inspect-readout")
         assert " · unit 2 · cell = " in readout and " · saliency " in readout
         assert app.screen.query_one(ActivationMap).hidden_note().startswith("shown:")
+
+
+# ---------------------------------------------------------------- run detail baselines
+
+async def test_the_run_detail_draws_the_baselines_the_live_pane_draws(tmp_path):
+    import json
+    from lstm_tui.tui.screens.run_detail import RunDetailScreen
+    from lstm_tui.tui.widgets.run_charts import CurvesPlot
+    from tests.tui.conftest import Host
+    from tests.tui.test_runs_screens import settle, write_run
+    run = write_run(tmp_path / "runs", "20261101-120000-series", model={"hidden": 8})
+    summary = json.loads((run / "summary.json").read_text())
+    summary["baselines"] = {"persistence": {"accuracy": 0.5, "mae": 1.0},
+                            "mean": {"accuracy": 0.25}, "broken": {"accuracy": "x"}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    app = Host(lambda: RunDetailScreen(tmp_path / "runs", run, poll_seconds=3600))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        state = app.screen.query_one("#detail-metric", CurvesPlot).state
+        assert state.labels == ("train", "val", "persistence", "mean")
+        assert app.screen.query_one("#detail-loss", CurvesPlot).state.labels == ("train", "val")
+    # the Live pane's lines come from the same helper: the same names and values
+    from lstm_tui.tui.plotting import baseline_lines
+    lines = baseline_lines(summary["baselines"], "accuracy", 10.0, 400.0)
+    assert [(n, ys) for n, _, ys in lines] == [("persistence", [0.5, 0.5]),
+                                               ("mean", [0.25, 0.25])]
+
+
+def test_the_live_pane_draws_the_same_baseline_lines():
+    from lstm_tui.config import RunConfig
+    from lstm_tui.tui.live import RunState
+    state = RunState("k", RunConfig())
+    state.train_metric.append(5, 0.1)
+    state.val_metric.append(10, 0.2)
+    state.val_metric.append(40, 0.3)
+    state.baselines = {"majority": {state.metric: 0.5}, "odd": {state.metric: None}}
+    ((name, line),) = state.baseline_lines()
+    assert name == "majority" and line.xs == [5, 40] and line.ys == [0.5, 0.5]

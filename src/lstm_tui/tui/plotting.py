@@ -122,6 +122,20 @@ def decimate(xs: Sequence[float], ys: Sequence[float],
     return x[keep].tolist(), y[keep].tolist()
 
 
+def baseline_lines(baselines: object, metric: str, first: float, last: float
+                   ) -> list[tuple[str, list[float], list[float]]]:
+    """(name, xs, ys) of a flat line per baseline at its figure for `metric` (the series
+    task's persistence MAE, ...) from step `first` to `last`: the Live pane and the run
+    detail draw the same lines from the same figures (summary.json's "baselines")."""
+    lines = []
+    for name, figures in (baselines.items() if isinstance(baselines, dict) else ()):
+        value = figures.get(metric) if isinstance(figures, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and math.isfinite(value):
+            lines.append((str(name), [first, last], [float(value), float(value)]))
+    return lines
+
+
 def ema(values: Sequence[float], weight: float) -> list[float]:
     """Exponential moving average with TensorBoard's debiasing (weight 0 = unchanged)."""
     if weight <= 0:

@@ -34,7 +34,7 @@ from lstm_tui.render.task_rows import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.plotting import decimate, finite_pairs
+from lstm_tui.tui.plotting import baseline_lines, decimate, finite_pairs
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.sample import SampleScreen
@@ -187,7 +187,8 @@ class RunDetailScreen(PollingScreen):
             self.refresh_bindings()
         if message.curves is not None:
             self.curves = message.curves
-            self.draw_curves()
+        if message.curves is not None or (message.snapshot is not None and self.curves):
+            self.draw_curves()            # new points, or new baselines in the summary
         if message.heat is not None:
             self.heat = message.heat
             version = (len(self.heat), self.heat[-1][0] if self.heat else None)
@@ -259,11 +260,24 @@ class RunDetailScreen(PollingScreen):
 
     def draw_curves(self) -> None:
         for plot_id, (key, curves) in self.curves.items():
+            if plot_id == "detail-metric":
+                curves = curves + self._baselines(key, curves)
             title = (key or "task metric") + (" · log y" if self.log_y else "")
             empty = not any(c.xs for c in curves)
             self.query_one(f"#{plot_id}", CurvesPlot).show(
                 curves, title=title, log_y=self.log_y,
                 message="no metrics recorded yet" if empty else "")
+
+    def _baselines(self, metric: str, curves: list[Curve]) -> list[Curve]:
+        """The task's baselines as the Live pane draws them: a flat line each across the
+        validation curve (from summary.json's "baselines")."""
+        val = next((c for c in curves if c.label == "val" and c.xs), None)
+        if val is None or self.snapshot is None or not metric:
+            return []
+        first = min(c.xs[0] for c in curves if c.xs)
+        return [Curve(name, xs, ys, index=len(curves) + i) for i, (name, xs, ys) in
+                enumerate(baseline_lines(self.snapshot.summary.get("baselines"), metric,
+                                         first, val.xs[-1]))]
 
     # -- actions
     def action_back(self) -> None:
