@@ -106,3 +106,46 @@ def test_the_live_pane_draws_the_same_baseline_lines():
     state.baselines = {"majority": {state.metric: 0.5}, "odd": {state.metric: None}}
     ((name, line),) = state.baseline_lines()
     assert name == "majority" and line.xs == [5, 40] and line.ys == [0.5, 0.5]
+
+
+# ---------------------------------------------------------------- the Dataset preview
+
+def test_the_series_preview_puts_the_time_column_on_its_x_axis(tmp_path):
+    from lstm_tui.config import parse_config
+    from lstm_tui.tasks import registry
+    years = tmp_path / "years.csv"
+    years.write_text("year,v\n" + "".join(f"{1900 + 2 * i},{i % 7}\n" for i in range(100)))
+    cfg = parse_config({"task": {"kind": "series", "path": str(years), "target": ["v"],
+                                 "time": "year", "window": 4, "horizon": 1}})
+    preview = registry.data_preview(cfg.task)
+    (_, xs, _), = preview.curves
+    assert xs[:3] == [1900.0, 1902.0, 1904.0] and xs[-1] == 2098.0
+    assert preview.title.startswith("v by year (1900")
+    assert [x for _, x in preview.borders] == [1900.0 + 2 * 70, 1900.0 + 2 * 85]
+    assert preview.xticks == ()
+    dates = tmp_path / "dates.csv"
+    dates.write_text("day,v\n" + "".join(f"2024-{1 + i // 28:02d}-{1 + i % 28:02d},{i % 3}\n"
+                                         for i in range(120)))
+    cfg = parse_config({"task": {"kind": "series", "path": str(dates), "target": ["v"],
+                                 "time": "day", "window": 4, "horizon": 1}})
+    preview = registry.data_preview(cfg.task)
+    (_, xs, _), = preview.curves
+    assert xs[:2] == [0.0, 1.0]                     # rows across, labelled with the dates
+    assert preview.xticks[0] == (0.0, "2024-01-01")
+    assert preview.xticks[-1] == (119.0, "2024-05-08") and len(preview.xticks) == 5
+    no_time = parse_config({"task": {"kind": "series", "path": str(years), "target": ["v"],
+                                     "window": 4, "horizon": 1}})
+    assert registry.data_preview(no_time.task).curves[0][1][:2] == [0.0, 1.0]
+
+
+async def test_the_dataset_pane_draws_the_dates_as_ticks(tmp_path, fake_trainer):
+    from lstm_tui.tui.widgets.data_preview import DataPreview
+    from lstm_tui.tasks.registry import Preview
+    app = make_app(tmp_path / "runs", trainer=fake_trainer)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.screen.query_one(DataPreview)
+        pane.show(Preview("v by day", (("v", [0.0, 1.0, 2.0], [1.0, 2.0, 3.0]),),
+                          (("val", 1.0),), ("n",), ((0.0, "2024-01-01"), (2.0, "2024-01-03"))))
+        await pilot.pause()
+        drawn = pane.plot.plt.build()
+        assert "2024-01-01" in drawn and "2024-01-03" in drawn
