@@ -51,6 +51,11 @@ async def test_no_screen_shows_a_control_character_raw(tmp_path):
         table.move_cursor(row=table.get_row_index(str(evil)))
         await pilot.pause()
         assert_clean(app, "runs")
+        await pilot.press("n")                    # the note prompt shows the note escaped
+        await pilot.pause()
+        assert_clean(app, "note prompt")
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("space")
         table.move_cursor(row=table.get_row_index(str(other)))
         await pilot.press("space")
