@@ -130,13 +130,16 @@ def origin_middleware(names: set[str]):
     async def check(request, handler):
         host = request.headers.get("Host", "")
         if not host_allowed(host, names):
-            return web.Response(text="host not allowed", status=403)
+            return web.Response(text="host not allowed: open the lab by an address of this "
+                                f"machine or by one of its names ({', '.join(sorted(names))})",
+                                status=403)
         origin = request.headers.get("Origin")
         is_websocket = request.headers.get("Upgrade", "").lower() == "websocket"
         if origin is None and is_websocket:
-            return web.Response(text="origin required", status=403)
+            return web.Response(text="origin required (a browser sends one)", status=403)
         if origin is not None and not same_origin(origin, host):
-            return web.Response(text="origin not allowed", status=403)
+            return web.Response(text="origin not allowed: only the lab's own page may "
+                                "connect", status=403)
         return await handler(request)
     return check
 
