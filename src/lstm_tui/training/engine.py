@@ -95,19 +95,26 @@ def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: 
           run_id: str = "", save_checkpoint: SaveCheckpoint | None = None,
           resume: dict | None = None) -> ev.Finished | ev.Failed:
     """Train one config to the end (or a stop), emitting events; returns the last event."""
-    step = resume.get("step", 0) if resume else 0
+    reached = [resume.get("step", 0) if resume else 0]
+
+    def heard(event: ev.Event) -> None:
+        # the last step an event told: a full disk at step 50 fails a run of 50 steps, not 0
+        step = getattr(event, "step", None)
+        if isinstance(step, int) and step > reached[0]:
+            reached[0] = step
+        emit(event)
     try:
         with downloads.stoppable(should_stop):    # a Ctrl-C ends a data download too
-            return _train(cfg, emit, should_stop, run_id, save_checkpoint, resume)
+            return _train(cfg, heard, should_stop, run_id, save_checkpoint, resume)
     except ConfigError:
         raise
     except downloads.Stopped as exc:
-        event = ev.Finished(status="interrupted", step=step, seconds=0.0, best=None,
+        event = ev.Finished(status="interrupted", step=reached[0], seconds=0.0, best=None,
                             final=None, message=str(exc))
         emit(event)
         return event
     except Exception as exc:  # a run that fails must be reported, not crash its listeners
-        event = ev.Failed(error=error_line(exc), step=step,
+        event = ev.Failed(error=error_line(exc), step=reached[0],
                           traceback=traceback.format_exc())
         emit(event)
         return event
