@@ -14,6 +14,7 @@ from lstm_tui.runs.store import RunWriter, load_run
 from lstm_tui.training import ensemble
 from lstm_tui.training.ensemble import group_key, train_ensemble
 from lstm_tui.training import engine
+from lstm_tui.training.validation import evaluate
 
 TASKS = {
     "nth_element": {"kind": "nth_element", "seq_len": 6, "features": 5, "n": 1,
@@ -233,7 +234,7 @@ def test_checkpoints_load_into_a_normal_model_and_resume_like_the_engine():
             exp = engine.build(cfg)
             assert payload["model"].keys() == exp.model.state_dict().keys()
             exp.model.load_state_dict(payload["model"])
-            loss, metric = engine.evaluate(exp.model, exp.task, cfg.train.batch_size)
+            loss, metric = evaluate(exp.model, exp.task, cfg.train.batch_size)
             assert loss == pytest.approx(vals[step].loss, abs=1e-6)
             assert metric == pytest.approx(vals[step].metric, abs=1e-6)
             exp.optimizer.load_state_dict(payload["optimizer"])   # torch's own format

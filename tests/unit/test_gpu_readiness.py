@@ -18,7 +18,7 @@ from lstm_tui.models.network import build_model
 from lstm_tui.sweeps import backends
 from lstm_tui.training import ensemble
 from lstm_tui.sweeps.backends import PointDone, PointTask
-from lstm_tui.training import engine, placement, policy, rng
+from lstm_tui.training import engine, placement, policy, rng, validation
 from tests.unit.test_ensemble import assert_same_run, config, separate, together
 
 
@@ -329,8 +329,8 @@ def test_the_gpu_recurrence_uses_torch_tanh_and_equals_the_cpu_trick(monkeypatch
 
 def test_validation_samples_come_from_a_cpu_copy(monkeypatch):
     model = build_model(ModelConfig(layers=2), 5, 5, "all")
-    assert engine.cpu_copy(model) is model            # already on the CPU: no copy
-    clone = engine.copy_to_cpu(model)
+    assert validation.cpu_copy(model) is model            # already on the CPU: no copy
+    clone = validation.copy_to_cpu(model)
     assert clone is not model and clone.training == model.training
     for a, b in zip(model.state_dict().values(), clone.state_dict().values()):
         assert a is not b and torch.equal(a, b) and b.device.type == "cpu"
@@ -343,7 +343,7 @@ def test_validation_samples_come_from_a_cpu_copy(monkeypatch):
         return real(model, *args, device=device, **kwargs)
     monkeypatch.setattr(sampling, "generate", spy)
     copies = []
-    monkeypatch.setattr(engine, "cpu_copy", lambda m: copies.append(m) or m)
+    monkeypatch.setattr(validation, "cpu_copy", lambda m: copies.append(m) or m)
     cfg = parse_config({"task": {"kind": "char_lm", "seq_len": 8, "sample_length": 5},
                         "model": {"hidden": 8},
                         "train": {"steps": 4, "eval_every": 2, "batch_size": 8,

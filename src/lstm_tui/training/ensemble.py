@@ -32,9 +32,9 @@ as M *members* of one model:
   (~1e-6 after 50 steps; chaotic settings such as RMSprop at a high lr amplify it).
 
 A member that diverges, stops early or fails (e.g. its listener raises) is finished and
-its rows are dropped from the stacks; the others go on.  Validation is rare, so it loads
-the member's row into its own ``SequenceModel`` and calls ``engine.evaluate`` and
-``engine.probe_timestep_grads``: the validation figures are the engine's own.
+its rows are dropped from the stacks; the others go on.  What a member reports is its
+``training.record.Record``, the engine's own: validation is rare, so it loads the member's
+row into its own ``SequenceModel`` and the record validates that, as for an engine run.
 
 Not batched (such a config gets a group key of its own, and ``train_ensemble`` hands it
 to ``engine.train``): lbfgs (a closure per run), dropout (its masks come from the global
@@ -48,7 +48,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Sequence
 
@@ -58,17 +57,15 @@ from torch.nn import functional as F
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict
-from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.tasks import build_task, registry
 from lstm_tui.tasks.shapes import describe_task
-from lstm_tui.training import engine, placement, rng, task_reports
+from lstm_tui.training import engine, placement
 from lstm_tui.training.optim import learning_rate, set_lr
-from lstm_tui.training.window import Window, better
+from lstm_tui.training.record import Emit, Record, SaveCheckpoint, failed
+from lstm_tui.training.window import Gradients, Window
 from lstm_tui.training.threads import apply_threads, step_work
 
-Emit = Callable[[ev.Event], None]
-SaveCheckpoint = Callable[[str, dict], str]
 Result = ev.Finished | ev.Failed
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
@@ -438,14 +435,9 @@ class _Member:
     exp: engine.Experiment | None    # task, model (validation, checkpoints), optimizer
     generator: torch.Generator | None
     lr: float
-    best: float | None = None
-    best_monitor: float | None = None
-    bad_evals: int = 0
-    final: float | None = None
     result: Result | None = None
     run_id: str = ""
-    start_loss: float | None = None   # the untrained loss, for engine.GROWTH_LIMIT
-    best_weights: task_reports.BestWeights | None = None
+    record: Record | None = None      # what it reports: made when it starts
     stop: Callable[[], Any] | None = None   # a sweep scheduler's verdict, after validations
 
 
@@ -497,7 +489,7 @@ class _Ensemble:
         self.workspace = _Workspace()
         self.data = _batches(self.active, self.batch_size, self.workspace)
         self._per_member_tensors()
-        self.last_norm = self.last_norms = self.last_means = self.abs_total = None
+        self.grads: Gradients | None = None   # of the last logging step, until its log
 
     def _state_names(self) -> tuple[str, ...]:
         return {"sgd": (), "momentum": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq"),
@@ -530,10 +522,8 @@ class _Ensemble:
         index = torch.tensor(rows, dtype=torch.long, device=self.device)
         self.theta = self.theta.detach().index_select(0, index).requires_grad_()
         self.state = {k: v.index_select(0, index) for k, v in self.state.items()}
-        if self.last_norm is not None:
-            self.last_norm, self.last_norms, self.last_means, self.abs_total = (
-                v.index_select(v.dim() - 1, index) for v in
-                (self.last_norm, self.last_norms, self.last_means, self.abs_total))
+        if self.grads is not None:
+            self.grads = self.grads.keep(index)
         self.active = [self.active[r] for r in rows]
         self.data.keep(rows)
         self._per_member_tensors()
@@ -651,16 +641,10 @@ class _Ensemble:
         return [mb.result for mb in self.members]
 
     def _started(self, mb: _Member, row: int) -> None:
-        task = mb.exp.task
-        summary = summarize(mb.cfg.model, task.input_size, task.output_size, task.seq_len,
-                            task.readout)
-        mb.emit(ev.RunStarted(run_id=mb.run_id, config=config_to_dict(mb.cfg), summary=summary,
-                              device=str(mb.exp.device), total_steps=self.total_steps,
-                              steps_per_epoch=self.steps_per_epoch,
-                              dataset_size=task.train_size, metric=task.metric,
-                              goal=task.goal, start_step=0))
-        task_reports.start(task, mb.emit)
-        mb.best_weights = task_reports.BestWeights(task)
+        mb.record = Record(mb.cfg, mb.exp.task, mb.exp.device, mb.emit, mb.save,
+                           names=self.names, n_params=self.n_params,
+                           steps_per_epoch=self.steps_per_epoch, clock=self._elapsed)
+        mb.record.announce(mb.run_id, self.total_steps, 0, mb.exp.model)
 
     def _loop(self, should_stop: Callable[[], bool]) -> None:
         self.started = time.perf_counter()
@@ -698,9 +682,10 @@ class _Ensemble:
                 total = sq_sums.sum(1).sqrt()
             if logging_step:   # before clipping: the raw gradient is what the seed plots
                 abs_sums = grad.abs() @ self.segments
-                self.last_norm, self.last_norms = total, sq_sums.sqrt().t()
-                self.last_means = abs_sums.t() / grad.new_tensor(self.numels).unsqueeze(1)
-                self.abs_total = abs_sums.sum(1)
+                self.grads = Gradients(
+                    norm=total, norms=sq_sums.sqrt().t(),
+                    means=abs_sums.t() / grad.new_tensor(self.numels).unsqueeze(1),
+                    abs_total=abs_sums.sum(1))
             if self.any_clip:
                 coef = (self.clip / (total.unsqueeze(1) + 1e-6)).clamp(max=1.0)
                 grad.mul_(torch.where(self.clip > 0, coef, torch.ones_like(coef)))
@@ -738,19 +723,14 @@ class _Ensemble:
             self._keep_only(rows)
 
     def _fail(self, mb: _Member, exc: BaseException) -> None:
-        mb.result = ev.Failed(error=error_line(exc), step=self.step,
-                              traceback=traceback.format_exc())
+        mb.result = failed(exc, self.step)
         try:
             mb.emit(mb.result)
         except Exception:
             pass
 
     def _finish(self, mb: _Member, status: str, message: str = "") -> None:
-        if mb.best_weights is not None:
-            mb.best_weights.finish(mb.exp.model, mb.cfg.train.batch_size, status, mb.emit)
-        mb.result = ev.Finished(status=status, step=self.step, seconds=self._elapsed(),
-                                best=mb.best, final=mb.final, message=message)
-        mb.emit(mb.result)
+        mb.result = mb.record.finish(status, message, self.step, mb.exp.model)
 
     def _elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -763,55 +743,16 @@ class _Ensemble:
 
     def _prepare_log(self) -> None:
         """The window's figures of every member, with one host sync for all of them."""
-        w = self.window
-        if not w.count:
-            return
-        losses = torch.stack(w.losses)                                       # (S, M)
-        bad = ~torch.isfinite(losses)
-        first_bad = torch.where(bad.any(0), bad.float().argmax(0), -1)
-        rows = [losses.mean(0, keepdim=True), w.metric_total.unsqueeze(0),
-                first_bad.float().unsqueeze(0)]
-        if self.last_norm is not None:
-            rows += [self.last_norm.unsqueeze(0), self.last_norms, self.last_means,
-                     self.abs_total.unsqueeze(0)]
-        rows.append(losses[0:1])                       # each member's first loss, last
-        self._figures = torch.cat(rows).t().tolist()                          # per member
-        self._rate_seconds = time.perf_counter() - w.started - w.paused
+        self._figures = self.window.figures(self.grads) if self.window.count else []
 
     def _log(self, mb: _Member, row: int) -> bool:
         """Emit this member's window record; True when it diverged (and was finished)."""
-        w = self.window
-        if not w.count:
+        if not self._figures:
             return False
-        fig = self._figures[row]
-        loss, metric_total, first_bad = fig[0], fig[1], int(fig[2])
-        if first_bad >= 0:
-            self._finish(mb, "diverged", engine.DIVERGED_ADVICE.format(
-                step=self.step - w.count + first_bad + 1, lr=mb.lr))
-            return True
-        k = len(self.names)
-        if self.last_norm is not None:
-            gnorm, norms, means = fig[3], fig[4:4 + k], fig[4 + k:4 + 2 * k]
-            abs_total = fig[4 + 2 * k]
-        else:
-            gnorm, norms, means, abs_total = 0.0, [], [], 0.0
-        seconds = self._rate_seconds
-        rate = w.count / seconds if seconds > 0 else 0.0
-        mb.emit(ev.StepMetrics(
-            step=self.step, epoch=self.step // self.steps_per_epoch, loss=loss,
-            metric=mb.exp.task.reduce_metric(metric_total, w.metric_count), lr=mb.lr,
-            grad_norm=gnorm, grad_norms=dict(zip(self.names, norms)) if norms else {},
-            grad_means=dict(zip(self.names, means)) if means else {},
-            mean_abs_grad=abs_total / max(1, self.n_params), steps_per_sec=rate,
-            seconds=self._elapsed(), examples_per_sec=rate * self.batch_size))
-        if mb.start_loss is None:
-            mb.start_loss = fig[-1]
-        if mb.start_loss > 0 and loss > engine.GROWTH_LIMIT * mb.start_loss:
-            self._finish(mb, "diverged", engine.GREW_ADVICE.format(
-                loss=loss, factor=engine.GROWTH_LIMIT, start=mb.start_loss, step=self.step,
-                lr=mb.lr))
-            return True
-        return False
+        stop = mb.record.log(self.step, self._figures[row], mb.lr)
+        if stop:
+            self._finish(mb, *stop)
+        return stop is not None
 
     def _load_row(self, mb: _Member, row: int) -> None:
         """Copy the member's parameters from the stacks into its own SequenceModel."""
@@ -821,55 +762,22 @@ class _Ensemble:
                 param.copy_(piece.view(param.shape))
 
     def _checkpoint(self, mb: _Member, row: int, tag: str) -> None:
-        if mb.save is None:
-            return
-        self._load_row(mb, row)
-        tc = mb.cfg.train
-        # copied to the CPU: a checkpoint never holds device memory after it is written
-        payload = {"model": {k: v.detach().to("cpu", copy=True)
-                             for k, v in mb.exp.model.state_dict().items()},
-                   "optimizer": self._optimizer_state(mb, row),
-                   "config": config_to_dict(mb.cfg), "vocab": mb.exp.task.vocab,
-                   "step": self.step, "epoch": self.step // self.steps_per_epoch,
-                   "seed": tc.seed, "best": mb.best, "best_monitor": mb.best_monitor,
-                   "final": mb.final, "bad_evals": mb.bad_evals,
-                   "generator": mb.generator.get_state(), **rng.states(self.device),
-                   **mb.exp.task.checkpoint_extra()}
-        path = mb.save(tag, payload)
-        mb.emit(ev.CheckpointWritten(step=self.step, tag=tag, path=path))
+        def states() -> tuple[dict, dict]:
+            self._load_row(mb, row)
+            # copied to the CPU: a checkpoint never holds device memory after it is written
+            model = {k: v.detach().to("cpu", copy=True)
+                     for k, v in mb.exp.model.state_dict().items()}
+            return model, self._optimizer_state(mb, row)
+        mb.record.checkpoint(tag, self.step, states, mb.generator)
 
     def _validate(self, mb: _Member, row: int) -> None:
-        """The engine's validation (engine._Run._validate), for one member."""
-        tc, task, model = mb.cfg.train, mb.exp.task, mb.exp.model
+        """The record's validation of one member, on its own SequenceModel; then its
+        sweep scheduler's verdict."""
         self._load_row(mb, row)
-        val_loss, val_metric = engine.evaluate(model, task, tc.batch_size)
-        mb.final = val_metric
-        if not math.isfinite(val_loss):
-            self._finish(mb, "diverged", engine.DIVERGED_ADVICE.format(step=self.step, lr=mb.lr))
-            return
-        if better(val_metric, mb.best, task.goal, tc.min_delta):
-            mb.best = val_metric
-        monitor_goal = task.goal if tc.monitor == "metric" else "min"
-        monitored = val_metric if tc.monitor == "metric" else val_loss
-        improved = better(monitored, mb.best_monitor, monitor_goal, tc.min_delta)
-        if improved:
-            mb.best_monitor, mb.bad_evals = monitored, 0
-        else:
-            mb.bad_evals += 1
-        extra = task.val_extra(val_loss)
-        mb.emit(ev.ValMetrics(step=self.step, epoch=self.step // self.steps_per_epoch,
-                              loss=val_loss, metric=val_metric, best=mb.best, is_best=improved,
-                              extra=extra, seconds=self._elapsed()))
-        mb.emit(ev.TimestepGradients(step=self.step,
-                                     norms=tuple(engine.probe_timestep_grads(model, task))))
-        task_reports.forecast(task, model, self.step, mb.emit)
-        if improved:
-            mb.best_weights.improved(model)
-            self._checkpoint(mb, row, "best")
-        self._checkpoint(mb, row, "last")
-        if tc.patience and mb.bad_evals >= tc.patience:
-            self._finish(mb, "stopped_early", f"no improvement of val {tc.monitor} in "
-                         f"{mb.bad_evals} evaluations (patience {tc.patience})")
+        stop = mb.record.validate(self.step, mb.exp.model, mb.lr,
+                                  lambda tag: self._checkpoint(mb, row, tag))
+        if stop:
+            self._finish(mb, *stop)
         elif mb.stop is not None and self.step < self.total_steps:
             verdict = mb.stop()
             if verdict:
