@@ -53,7 +53,7 @@ TESTS[tasks]='tests/unit/test_tasks.py tests/unit/test_engine_contract.py tests/
     tests/unit/test_mut_tasks.py tests/unit/test_mut_tasks_more.py'
 MUTATE[config]='"src/lstm_tui/config.py"'
 TESTS[config]='tests/unit/test_config.py tests/unit/test_presets.py tests/unit/test_mut_config.py'
-MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/training/ensemble.py"'
+MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/training/ensemble/*"'
 TESTS[sweeps]='tests/unit/test_sweeps_runner.py tests/unit/test_sweep_metric.py tests/unit/test_ensemble.py
     tests/unit/test_sweeps_scheduler.py tests/unit/test_mut_runner.py tests/unit/test_mut_ensemble.py
     tests/unit/test_series.py::test_ensemble_members_of_a_series_equal_their_runs

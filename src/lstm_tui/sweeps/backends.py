@@ -50,6 +50,7 @@ from lstm_tui.errors import error_line
 from lstm_tui.runs.resources import instrument
 from lstm_tui.runs.store import RunWriter
 from lstm_tui.sweeps.scheduler import LocalLink, PointEnded, PointEval, PruneAgent, QueueLink
+from lstm_tui.training import ensemble   # light: its torch engine loads on first use
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
 EXIT_CUDA_BROKEN = 70     # a pool worker's exit status after a CUDA error
@@ -225,7 +226,6 @@ def train_group(tasks: Sequence[PointTask], report: Report,
     scheduler `link`, a pruned member leaves the stacks and the others go on."""
     import inspect
 
-    from lstm_tui.training import ensemble
     writers = [open_point(t) for t in tasks]
     agents = [_agent(t, link) for t in tasks]
     # the members share one process: its resource samples go to the first member only
@@ -331,7 +331,6 @@ def ensemble_jobs(tasks: Sequence[PointTask], workers: int,
                   split: bool = True) -> list[list[PointTask]]:
     """Tasks grouped by `ensemble.group_key` (in first-seen order); with several workers
     (and `split`), big groups are split until there are about as many jobs as workers."""
-    from lstm_tui.training import ensemble
     groups: dict = {}
     for task in tasks:
         groups.setdefault(ensemble.group_key(task.config), []).append(task)
