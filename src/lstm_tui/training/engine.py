@@ -105,8 +105,7 @@ class _Run:
 
     def __init__(self, cfg: RunConfig, emit: Emit, save_checkpoint: SaveCheckpoint | None,
                  resume: dict | None):
-        self.cfg, self.tc = cfg, cfg.train
-        tc = self.tc
+        self.tc = tc = cfg.train
         self.exp = build(cfg)
         apply_threads(tc.threads, step_work(sum(p.numel() for p in self.exp.model.parameters()),
                                             tc.batch_size))
@@ -122,7 +121,7 @@ class _Run:
         self.lbfgs = isinstance(self.optimizer, torch.optim.LBFGS)
         self.started = time.perf_counter()
         self.record = Record(cfg, self.task, self.exp.device, emit, save_checkpoint,
-                             names=names, n_params=int(sum(p.numel() for p in self.params)),
+                             names=names, n_params=sum(p.numel() for p in self.params),
                              steps_per_epoch=self.steps_per_epoch, clock=self._elapsed)
         self.step = 0
         if resume:
