@@ -25,7 +25,6 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Label, Select, Static
 
 from lstm_tui.numbers import fmt
-from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.runner import is_run_name
 from lstm_tui.sweeps.spec import show_value
 from lstm_tui.tui.messages import RunPicked
