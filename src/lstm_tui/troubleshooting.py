@@ -80,9 +80,11 @@ ENTRIES: tuple[Entry, ...] = (
           ("s.toml: task.path: no such file 'no.csv'",
            "s.toml: task.target: no column 'lod' in load.csv (did you mean 'load'? columns: "
            "time, load)")),
-    Entry("too-many-points", r"without --yes",
+    Entry("too-many-points", r"without --yes|even with --yes",
           ("p.toml: sweep: 12,000 points (grid 6000, samples 1, seeds 2); at most 10,000 "
-           "without --yes",)),
+           "without --yes",
+           "p.toml: sweep: has 1,000,000,000 points (grid 1000 × 1000 × 1000, samples 1, "
+           "seeds 1); at most 100,000 even with --yes (split the sweep)")),
     Entry("serving-beyond-this-machine", r"not a loopback address",
           ("--host: host: 0.0.0.0 is not a loopback address: the served lab can train and "
            "write files as you, so it listens beyond this machine only with --allow-remote",)),
