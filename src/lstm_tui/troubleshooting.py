@@ -68,7 +68,8 @@ ENTRIES: tuple[Entry, ...] = (
                                 r"is a folder, not a file",
           ("runs/x/config.toml: cut short or emptied (a run's config ends with the line '# end "
            "of the resolved config'); this folder cannot be used",
-           "runs/x/summary.json: corrupt (Expecting value: line 1 column 1 (char 0))")),
+           "runs/x/summary.json: corrupt (Expecting value: line 1 column 1 (char 0))",
+           "runs/x/config.toml: corrupt (a named pipe, not a regular file)")),
     Entry("run-store-not-writable", r"not a folder of runs|(?i:permission denied|read-only "
                                     r"file system|no space left on device)|cannot create a "
                                     r"new run",

@@ -25,7 +25,7 @@ from typing import Any, Callable, Container
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, to_toml
-from lstm_tui.fsio import atomic_write_text
+from lstm_tui.fsio import atomic_write_text, open_regular
 from lstm_tui.runs.layout import (METRICS, RESULTS_FILE, SUMMARY, SWEEP_FILE, SWEEP_LOCK,
                                   RunError, check_root, fs_error)
 from lstm_tui.runs.lock import FolderLock, LockHeld
@@ -342,7 +342,8 @@ def read_results(path: Path) -> list[dict]:
     those rows from them.
     """
     try:
-        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        with open_regular(Path(path)) as fh:
+            text = fh.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return []
     except OSError as exc:
