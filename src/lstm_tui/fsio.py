@@ -55,7 +55,7 @@ def open_regular(path: Path, mode: str = "rb"):
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(errno.EINVAL, f"{special_kind(info.st_mode)}, not a regular "
                                  "file", str(path))

@@ -14,7 +14,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
-from lstm_tui.sweeps.runner import PointFinished, SweepFinished, SweepStarted
+from lstm_tui.sweeps.runner import PointFinished, PointSkipped, SweepFinished, SweepStarted
 from lstm_tui.numbers import fmt
 from lstm_tui.sweeps.trials import drawn
 
@@ -76,6 +76,9 @@ class SweepDisplay:
                 out.print(f"  [dim]{escape(row['message'])}[/]", highlight=False)
             self.progress.update(self.task_id, completed=event.done)
             self._refresh()
+        elif isinstance(event, PointSkipped):
+            out.print(f"[yellow]skipped[/] {escape(event.label)}: {escape(event.message)}",
+                      highlight=False)
         elif isinstance(event, SweepFinished):
             self.progress.stop()
 

@@ -10,8 +10,12 @@ The driver picks the run folders, hands the pending points to a backend and is t
 writer of results.csv: a row is added as each point ends.  Running the same preset again
 finds the same folder and resumes: points whose row (or, after a crash, whose run folder)
 says completed, stopped_early, diverged, failed or pruned are not trained again; interrupted or
-never-started points are.  The `listener` hears :class:`SweepStarted`, the backends'
-PointStarted / PointProgress, :class:`PointFinished` and :class:`SweepFinished`.
+never-started points are.  A point's folder is touched only under its writer lock (the
+one ``headless --resume`` takes): a point another live process writes is skipped, left
+as it is and reported (:class:`PointSkipped`); the sweep trains the rest and a later run
+takes the point up again.  The `listener` hears :class:`SweepStarted`, the backends'
+PointStarted / PointProgress, :class:`PointFinished`, :class:`PointSkipped` and
+:class:`SweepFinished`.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from lstm_tui.runs.lock import FolderLock, LockHeld
 from lstm_tui.runs.liveness import clean_stale_tmp
 from lstm_tui.runs.reader import read_info, read_jsonl
 from lstm_tui.runs.summary import read_summary
-from lstm_tui.sweeps.backends import Message, PointDone, PointTask, sweep_backend
+from lstm_tui.sweeps.backends import (BUSY, DONE, Message, PointDone, PointTask,
+                                      sweep_backend)
+from lstm_tui.sweeps.backends.point import written_elsewhere
 from lstm_tui.sweeps.spec import COLUMN_OBJECTIVES, Point, SweepSpec, show_value
 from lstm_tui.tasks import registry
 
-DONE = ("completed", "stopped_early", "diverged", "failed", "pruned")  # never trained again
 EXTRA_COLUMNS = ("val_loss", "train_loss", "mean_abs_grad", "grad_norm")
 
 
@@ -67,10 +72,22 @@ class PointFinished:
 
 
 @dataclass(frozen=True)
+class PointSkipped:
+    """A point another live process writes (e.g. ``headless SWEEP/POINT --resume``): not
+    touched, not trained, no row written; the next run of the sweep takes it up."""
+    key: str
+    index: int
+    label: str
+    run: str                   # the point's folder name
+    message: str
+
+
+@dataclass(frozen=True)
 class SweepFinished:
     done: int
     total: int
     interrupted: bool
+    skipped: tuple[str, ...] = ()     # folder names of the points skipped (PointSkipped)
 
 
 @dataclass
@@ -84,6 +101,7 @@ class SweepResult:
     goal: str
     axes: list[str] = field(default_factory=list)
     verdicts: list[dict] = field(default_factory=list)   # the judged [expect] (sweeps.drive)
+    skipped: list[str] = field(default_factory=list)     # folders written by another process
 
     @property
     def complete(self) -> bool:
@@ -170,12 +188,15 @@ def run_points(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: P
         listen(SweepStarted(sweep_dir, spec.name, len(points), len(finished), len(pending),
                             tuple(spec.axes), spec.metric, spec.goal, impl.name,
                             getattr(impl, "workers", workers)))
+        skipped: list[str] = []
 
         def report(msg: Message) -> None:
             point = ending_point(msg, by_key, finished, listen)
             if point is None:
                 return
             run_dir = sweep_dir / run_dir_name(point, len(points))
+            if skip(point, run_dir.name, msg, skipped, listen):
+                return
             row = build_row(point, run_dir, spec, columns, msg.status, msg.message)
             rows[point.key] = row
             if msg.status in DONE:
@@ -187,12 +208,41 @@ def run_points(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: P
         tasks = [PointTask(p.key, p.index, p.config,
                            str(sweep_dir / run_dir_name(p, len(points))), spec.name)
                  for p in pending]
+        free = [t for t in tasks if not elsewhere(t, report)]
+        if spec.scheduler != "none":         # no verdict waits on a point skipped
+            from lstm_tui.sweeps.scheduler import PointEnded
+            for t in tasks:
+                if t not in free:
+                    impl.pruner.offer(PointEnded(t.key))
+        tasks = free
         if tasks and not should_stop():
             impl.run(tasks, report, should_stop)
         ordered = [rows[p.key] for p in points if p.key in rows]
-        listen(SweepFinished(len(finished), len(points), len(finished) < len(points)))
+        listen(SweepFinished(len(finished), len(points), len(finished) < len(points),
+                             tuple(skipped)))
     return SweepResult(sweep_dir, ordered, columns, len(points), len(finished), spec.metric,
-                       spec.goal, spec.axes)
+                       spec.goal, spec.axes, skipped=skipped)
+
+
+def elsewhere(task: PointTask, report: Callable[[Message], None]) -> bool:
+    """Is the point's folder written by another live process now?  Then it is reported
+    as BUSY (and skipped) before any backend sees it: a Ray task or a pool worker is not
+    started for it, nor is a scheduler kept waiting on it (open_point checks again)."""
+    done = written_elsewhere(task)
+    if done is not None:
+        report(done)
+    return done is not None
+
+
+def skip(point: Point, run: str, msg: PointDone, skipped: list[str],
+         listen: Callable[[Any], None]) -> bool:
+    """A BUSY point: no row (an earlier one stays), not finished, told to the listener."""
+    if msg.status != BUSY:
+        return False
+    if run not in skipped:
+        skipped.append(run)
+        listen(PointSkipped(point.key, point.index, point.label(), run, msg.message))
+    return True
 
 
 def ending_point(msg: Message, by_key: dict[str, Point], finished: Container[str],

@@ -60,7 +60,9 @@ from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, Sw
                                     SweepResult, SweepStarted, _check_devices, _Lock,
                                     _number_or_none,
                                     _sweep_toml, _write_results, build_row, columns_for,
-                                    ending_point, make_sweep_dir, run_dir_name)
+                                    elsewhere, ending_point, make_sweep_dir, run_dir_name,
+                                    skip)
+from lstm_tui.sweeps.scheduler import PointEnded
 from lstm_tui.sweeps.spec import Point, SweepSpec, make_point
 
 STUDY_FILE = "study.journal"
@@ -195,13 +197,20 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
             return PointTask(point.key, point.index, point.config, str(folder(point)),
                              spec.name)
 
+        skipped: list[str] = []
+
         def more(free: int) -> list[PointTask]:
-            """Up to `free` trials: those a stop left running first, then new ones asked
-            of the study (which has been told every result reported so far)."""
+            """Up to `free` trials: those a stop left running first (but not one another
+            process writes: skipped), then new ones asked of the study (which has been
+            told every result reported so far)."""
             fed = []
             while len(fed) < free and not should_stop():
                 if redo:
-                    fed.append(task(points[redo.pop(0)]))
+                    again = task(points[redo.pop(0)])
+                    if not elsewhere(again, report):
+                        fed.append(again)
+                    elif pruner is not None:
+                        pruner.offer(PointEnded(again.key))
                     continue
                 if len(study.trials) >= spec.trials:
                     break
@@ -217,8 +226,8 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
 
         def report(msg) -> None:
             point = ending_point(msg, by_key, rows, listen)
-            if point is None:
-                return
+            if point is None or skip(point, folder(point).name, msg, skipped, listen):
+                return                     # a skipped trial stays RUNNING: taken up next time
             if msg.status not in DONE:     # interrupted: left RUNNING, trained again on resume
                 state["interrupted"] = True
                 return
@@ -232,7 +241,7 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
         if not should_stop():
             impl.run([], report, should_stop, more=more)
         listen(SweepFinished(len(rows), spec.trials,
-                             state["interrupted"] or len(rows) < spec.trials))
+                             state["interrupted"] or len(rows) < spec.trials, tuple(skipped)))
     result_rows = [rows[p.key] for p in ordered() if p.key in rows]
     return SweepResult(sweep_dir, result_rows, columns, spec.trials, len(rows), spec.metric,
-                       spec.goal, spec.axes)
+                       spec.goal, spec.axes, skipped=skipped)
