@@ -347,16 +347,35 @@ def _best_final(metric: str, goal: str, info, val: list[dict],
 
 def _known_rows(sweep_dir: Path, spec: SweepSpec, points: list[Point],
                 columns: list[str]) -> dict[str, dict]:
-    """Rows of earlier invocations: results.csv, then run folders that finished after the
-    last rewrite of it (the driver was killed between the two)."""
+    """Rows of earlier invocations: results.csv, reconciled with the run folders, which
+    are the truth.  A folder that ended after the last rewrite (the driver was killed
+    between the two) or that ended differently since (a pruned point resumed by hand to
+    `completed`) gives its row again.  A row saying a point ended, whose folder was
+    written after the row (a resume by hand still running, or stopped), no longer holds
+    the point back; a folder left unended before its row was written (a pool worker
+    that died: the driver recorded it failed) keeps the row.  A row whose folder is gone
+    or unreadable is kept as it is."""
     keys = {p.key for p in points}
-    rows = {r["key"]: r for r in read_results(sweep_dir / RESULTS_FILE) if r.get("key") in keys}
+    path = sweep_dir / RESULTS_FILE
+    rows = {r["key"]: r for r in read_results(path) if r.get("key") in keys}
+    try:
+        written = path.stat().st_mtime
+    except OSError:
+        written = 0.0
     for p in points:
-        if rows.get(p.key, {}).get("status") in DONE:
-            continue
         run_dir = sweep_dir / run_dir_name(p, len(points))
         summary = read_summary(run_dir / SUMMARY)[0]
-        if summary.get("sweep_point") == p.key and summary.get("status") in DONE:
+        if summary.get("sweep_point") != p.key:
+            continue                       # no folder of this point (yet): the row stands
+        row = rows.get(p.key)
+        status = summary.get("status")
+        if status in DONE:
+            stale = row is None or (row.get("status"), row.get("steps")) != \
+                (status, summary.get("steps"))
+        else:
+            stale = row is not None and row.get("status") in DONE and \
+                float(summary.get("updated") or 0.0) > written
+        if stale:
             rows[p.key] = build_row(p, run_dir, spec, columns)
     return rows
 
