@@ -64,6 +64,11 @@ ENTRIES: tuple[Entry, ...] = (
                                      r"vocabulary[^;]* differs|not a resumable checkpoint",
           ("runs/x/last.pt: does not fit the model of runs/x/config.toml (size mismatch); was "
            "the config edited?",)),
+    Entry("damaged-tpe-study", r"to rebuild the study",
+          ("runs/sweep-tpe-1a2b/study.journal: empty, and the trial folder "
+           "p001-lr0.01-hidden8-s0 cannot be read (corrupt (Expected ']' at line 1)): move "
+           "that folder away (lstm-lab rm runs/sweep-tpe-1a2b/p001-lr0.01-hidden8-s0) and run "
+           "the same command again to rebuild the study",)),
     Entry("damaged-run-folder", r"cut short or emptied|: corrupt\b|not a complete run|"
                                 r"is a folder, not a file",
           ("runs/x/config.toml: cut short or emptied (a run's config ends with the line '# end "

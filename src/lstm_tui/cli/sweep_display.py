@@ -49,6 +49,8 @@ class SweepDisplay:
             out.print(f"[bold]sweep[/] {event.name}: {event.total} points over "
                       f"{', '.join(event.axes)}{resumed}; backend {event.backend}{workers}")
             out.print(f"folder {event.sweep_dir}")
+            for note in event.notes:
+                out.print(f"[yellow]repaired[/] {escape(note)}", highlight=False)
             self.progress.start()
             self.task_id = self.progress.add_task("sweep", total=event.total,
                                                   completed=event.done, running="", best="")

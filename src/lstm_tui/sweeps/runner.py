@@ -59,6 +59,7 @@ class SweepStarted:
     goal: str
     backend: str
     workers: int
+    notes: tuple[str, ...] = ()  # what the driver found and repaired (a rebuilt study)
 
 
 @dataclass(frozen=True)
