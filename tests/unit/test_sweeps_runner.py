@@ -454,3 +454,22 @@ def test_the_cli_names_a_skipped_point_and_exits_1(tmp_path):
         " ".join(result.stdout.split())
     assert "1 point(s) skipped" in result.stderr and point.name in result.stderr
     assert "1 of 2 points done" in result.stderr
+
+
+def test_an_ensemble_group_trains_without_a_member_written_elsewhere(tmp_path):
+    """A member whose folder another process writes stays out of its batched group;
+    the others train (train_group, the ensemble backend's path)."""
+    from lstm_tui.sweeps.backends.base import PointTask
+    from lstm_tui.sweeps.backends.point import train_group
+    _, spec = _spec({"train.lr": [0.1, 0.01]})
+    tasks = [PointTask(p.key, p.index, p.config, str(tmp_path / f"p{p.index}"), "tiny")
+             for p in spec.points()]
+    (tmp_path / "p1").mkdir()
+    holder = hold_writer_lock(tmp_path / "p1")
+    try:
+        done = {d.key: d for d in train_group(tasks, lambda msg: None, lambda: False)}
+    finally:
+        release(holder)
+    assert done[tasks[0].key].status == "completed"
+    assert done[tasks[1].key].status == backends.BUSY
+    assert sorted(p.name for p in (tmp_path / "p1").iterdir()) == [".writer.lock"]  # its own
