@@ -8,6 +8,7 @@ folder, the sweep completes, and the damaged file is kept beside the new one.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,11 +61,17 @@ def _deleted(journal: Path) -> None:
     journal.unlink()
 
 
+def _named_pipe(journal: Path) -> None:
+    journal.unlink()
+    os.mkfifo(journal)                 # reading it would wait for a writer forever
+
+
 DAMAGE = {"garbage-appended": _garbage, "cut-mid-line": _cut, "bad-op-line": _bad_op,
-          "emptied": _emptied, "deleted": _deleted}
+          "emptied": _emptied, "deleted": _deleted, "named-pipe": _named_pipe}
 
 
-@pytest.mark.parametrize("kind", DAMAGE)
+@pytest.mark.parametrize("kind", [k for k in DAMAGE
+                                  if k != "named-pipe" or hasattr(os, "mkfifo")])
 def test_a_damaged_journal_is_rebuilt_from_the_trial_folders(tmp_path, kind):
     import optuna
     cfg, spec, first = _stopped_sweep(tmp_path)
@@ -191,3 +198,24 @@ def test_the_cli_says_what_it_repaired(tmp_path):
     text = " ".join(result.stdout.split())
     assert "repaired" in text and "line 1 is cut short; rebuilt from the 3 trial" in text
     assert len(read_results(first.sweep_dir / "results.csv")) == 4
+
+
+def test_a_trial_written_by_another_process_is_skipped(tmp_path):
+    """Issue 27/6 for tpe: the trial a stop left running is being resumed by hand; the
+    driver leaves it to that writer, trains a new trial, and takes it up next time."""
+    from tests.unit.test_sweeps_runner import hold_writer_lock, release
+    cfg, spec, first = _stopped_sweep(tmp_path)
+    running = sorted(p for p in first.sweep_dir.glob("p002-*"))
+    assert len(running) == 1
+    holder = hold_writer_lock(running[0])
+    before = {p.name: p.read_bytes() for p in running[0].iterdir() if p.is_file()}
+    try:
+        second = run_sweep("tpe.toml", cfg, spec, tmp_path)
+        assert second.skipped == [running[0].name] and not second.complete
+        assert {p.name: p.read_bytes() for p in running[0].iterdir() if p.is_file()} == before
+        assert sorted(r["point"] for r in second.rows) == [0, 1, 3]
+    finally:
+        release(holder)
+    third = run_sweep("tpe.toml", cfg, spec, tmp_path)
+    assert third.complete and sorted(r["point"] for r in third.rows) == [0, 1, 2, 3]
+    assert len(list(first.sweep_dir.glob("p002-*"))) == 1
