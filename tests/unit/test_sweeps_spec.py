@@ -260,3 +260,19 @@ def test_shipped_sweep_presets_parse_and_reproduce_the_seeds():
     assert "task.features" in specs["sweep_nth_features"].grid
     lm = specs["sweep_char_lm_unrollings_nodes"]
     assert set(lm.grid) == {"task.seq_len", "model.hidden"} and lm.metric == "perplexity"
+
+
+def test_a_sweep_read_back_from_its_sweep_toml_draws_the_same_points():
+    """The axes' order decides the random draws: a range written before a list must stay
+    before it in the sweep.toml a sweep folder keeps (tomli-w would move sub-tables last)."""
+    from lstm_tui.config import parse_config, to_toml
+    from lstm_tui.tomlfile import loads_toml
+    data = {"task": {"kind": "nth_element"}, "train": {"steps": 5},
+            "sweep": {"random": {"train.lr": {"low": 1e-3, "high": 1e-1, "log": True},
+                                 "model.cell": ["lstm", "gru"], "samples": 4},
+                      "seeds": 1}}
+    cfg = parse_config(data, "p.toml")
+    again = parse_config(loads_toml(to_toml(cfg)), "sweep.toml")
+    assert list(again.sweep["random"]) == ["train.lr", "model.cell", "samples"]
+    assert [p.values for p in parse_sweep(again, "sweep.toml").points()] == \
+        [p.values for p in parse_sweep(cfg, "p.toml").points()]
