@@ -282,11 +282,14 @@ def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
     return cls(**values)
 
 
-def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -> RunConfig:
+def parse_config(data: dict, source: str = "", *, expect_length: bool = False,
+                 task_checks: bool = True) -> RunConfig:
     """A RunConfig from a preset's tables; raises ConfigError on the first problem.
     `expect_length`: an [expect] epoch or step past the run is an error too (checked for
     a preset as written; a --set that shortens its run, or a run folder's config, keep
-    such an expectation, reported as not recorded)."""
+    such an expectation, reported as not recorded).  `task_checks` False skips the task's
+    own check, which reads its data file: a run's config was checked when it started,
+    and the run opens from its checkpoint after its data moved."""
     for key in data:
         if key not in TOP_LEVEL:
             raise _unknown(source, key, TOP_LEVEL)
@@ -307,7 +310,7 @@ def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -
     )
     if cfg.sweep is not None and not isinstance(cfg.sweep, dict):
         raise ConfigError(source, "sweep", "must be a table")
-    validate(cfg, source, expect_length=expect_length)
+    validate(cfg, source, expect_length=expect_length, task_checks=task_checks)
     return cfg
 
 
@@ -320,11 +323,12 @@ def _top_spec(name: str) -> FieldSpec:
 MAX_TEXT = 100_000_000
 
 
-def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False) -> None:
+def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False,
+             task_checks: bool = True) -> None:
     """Checks that involve more than one field (or the task's data file): the task's own."""
     from lstm_tui.tasks.registry import spec_of
     spec = spec_of(cfg.task.kind, source)
-    if spec.check is not None:
+    if spec.check is not None and task_checks:
         spec.check(cfg, source)
     if cfg.train.log_to:
         from lstm_tui.trackers import check_names

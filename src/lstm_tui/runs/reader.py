@@ -172,7 +172,7 @@ def check_run_config(path: Path) -> dict:
         raise RunError(f"{path}: cut short or emptied (a run's config ends with the line "
                        f"{CONFIG_END.strip()!r}); this folder cannot be used")
     try:
-        parse_config(config, str(path))
+        parse_config(config, str(path), task_checks=False)   # its data may have moved
     except ConfigError as exc:
         raise RunError(str(exc)) from None
     return config
@@ -182,7 +182,7 @@ def read_run_config(run_dir: Path) -> RunConfig:
     """A run's config.toml as the typed config it was trained with (RunError names the
     file when it is unusable)."""
     path = Path(run_dir) / CONFIG
-    return parse_config(check_run_config(path), str(path))
+    return parse_config(check_run_config(path), str(path), task_checks=False)
 
 
 # ---------------------------------------------------------------- listing runs

@@ -65,4 +65,5 @@ def check(cfg, source: str) -> None:
 SPECS = [TaskSpec("char_lm", CharLMTask, "lstm_tui.tasks.char_lm_data:CharLM", shape,
                   "perplexity", "min", metrics={"bpc": "min"}, check=check,
                   samples_text=True, data_path="text",
+                  predict="lstm_tui.tasks.char_lm_predict:predict",
                   summary="character language model over a text file")]

@@ -46,6 +46,10 @@ class TaskSpec:
                     chart), without torch; ConfigError as ``check`` says it
     figures:        ``cfg -> paths`` of the summary.json figures its reports record
                     ("test.mae", "baselines.persistence.mae"): what ``[expect]`` may name
+    predict:        ``"module:attribute"`` (or a callable) giving ``(run, data, options) ->
+                    dict``: a trained run (``runs.trained.TrainedRun``) used on new data,
+                    the document ``lstm-lab predict --json`` prints (``runs.predict``);
+                    None = the kind's runs cannot predict
     """
     kind: str
     config: type
@@ -62,6 +66,7 @@ class TaskSpec:
     presets: tuple[str, ...] = ()
     preview: Callable[[Any], "Preview"] | None = None
     figures: Callable[[Any], tuple[str, ...]] | None = None
+    predict: str | Callable[..., dict] | None = None
 
     @property
     def batchable(self) -> bool:
@@ -73,13 +78,21 @@ class TaskSpec:
 
     def make(self, cfg: Any, seed: int) -> Any:
         """The built task (imports the torch implementation on first use)."""
-        build = self.build
-        if isinstance(build, str):
-            module, _, name = build.partition(":")
-            build = getattr(importlib.import_module(module), name)
-        task = build(cfg, seed)
+        task = _imported(self.build)(cfg, seed)
         task.metric, task.goal = self.metric, self.goal   # declared once, on the spec
         return task
+
+    def predictor(self) -> Callable[..., dict] | None:
+        """The predict hook (imported on first use), or None."""
+        return None if self.predict is None else _imported(self.predict)
+
+
+def _imported(ref: str | Callable) -> Callable:
+    """A ``"module:attribute"`` reference imported, or the callable itself."""
+    if isinstance(ref, str):
+        module, _, name = ref.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return ref
 
 
 @dataclass(frozen=True)

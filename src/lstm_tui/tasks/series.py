@@ -169,6 +169,8 @@ class Prepared:
     raw_targets: Any       # (N, K) float64, original units
     offset: Any            # (K,) target normalization: original = norm * scale + offset
     scale: Any             # (K,)
+    input_offset: Any      # (F,) input normalization: norm = (original - offset) / scale
+    input_scale: Any       # (F,)
     features: tuple[str, ...]
     target: tuple[str, ...]
     bounds: tuple[int, int, int, int]    # row index: 0, train end, val end, test end
@@ -219,12 +221,9 @@ def _prepare(table: Table, key: str) -> Prepared:
         if problem:
             raise problem
     used = list(dict.fromkeys([*features, *cfg.target]))
-    data = np.stack([table.columns[n] for n in used], 1)            # (N, C) float64
-    labels = table.raw[cfg.time] if cfg.time else np.arange(table.rows)
-    if cfg.time and not _sorted(labels):
-        order = np.argsort(labels, kind="stable")
-        data, labels = data[order], labels[order]
-    data, labels, dropped = _clean(data, labels, used, cfg, table.path)
+    data, labels = in_time_order(table, used, cfg.time)
+    data, labels, dropped = clean(data, labels, used, cfg.missing, cfg.time, table.path,
+                                  'set task.missing = "drop" or "ffill"')
     n = data.shape[0]
     n_test = int(round(n * cfg.test_fraction))
     n_val = int(round(n * cfg.val_fraction))
@@ -244,8 +243,20 @@ def _prepare(table: Table, key: str) -> Prepared:
     data -= offset                                   # in place: no second full-size copy
     data /= scale
     return Prepared(data[:, fi].astype(np.float32), data[:, ti].astype(np.float32),
-                    raw_targets, offset[ti], scale[ti], tuple(features), tuple(cfg.target),
-                    bounds, labels, dropped)
+                    raw_targets, offset[ti], scale[ti], offset[fi], scale[fi],
+                    tuple(features), tuple(cfg.target), bounds, labels, dropped)
+
+
+def in_time_order(table: Table, used: list[str], time: str):
+    """(N, C) float64 of the `used` columns and each row's label (the `time` column, or
+    row numbers), sorted by `time` when it is given and the file is not."""
+    import numpy as np
+    data = np.stack([table.columns[n] for n in used], 1)
+    labels = table.raw[time] if time else np.arange(table.rows)
+    if time and not _sorted(labels):
+        order = np.argsort(labels, kind="stable")
+        data, labels = data[order], labels[order]
+    return data, labels
 
 
 def _sorted(labels) -> bool:
@@ -256,19 +267,21 @@ def _sorted(labels) -> bool:
         return False
 
 
-def _clean(data, labels, used: list[str], cfg: SeriesTask, path: str):
+def clean(data, labels, used: list[str], missing: str, time: str, path: str, hint: str):
+    """Rows with an empty or NaN cell by the `missing` policy: (data, labels, dropped);
+    "error" is a ConfigError naming the cell, ending with `hint`."""
     import numpy as np
     bad = ~np.isfinite(data)
     if not bad.any():
         return data, labels, 0
-    if cfg.missing == "error":
+    if missing == "error":
         rows, cols = np.nonzero(bad)
         first = int(np.argmin(rows))
         row, col = int(rows[first]), used[int(cols[first])]
-        where = f"row {row + 1}" + (f" (by {cfg.time})" if cfg.time else "")
+        where = f"row {row + 1}" + (f" (by {time})" if time else "")
         raise ConfigError("", "task.missing", f"column {col!r} of {path} has an empty or NaN "
-                          f"cell at {where}; set task.missing = \"drop\" or \"ffill\"")
-    if cfg.missing == "ffill":
+                          f"cell at {where}; {hint}")
+    if missing == "ffill":
         import pandas as pd
         data = pd.DataFrame(data).ffill().to_numpy()
         bad = ~np.isfinite(data)       # leading gaps have nothing to carry: dropped
@@ -305,24 +318,38 @@ def baselines(prep: Prepared, cfg: SeriesTask) -> dict:
     splits = ["val"] + (["test"] if cfg.test_fraction > 0 else [])
     for split in splits:
         truth, ends = _truth(prep, cfg, split)       # (W, H, K), end index of each window
-        guesses = {"persistence": np.broadcast_to(prep.raw_targets[ends][:, None, :],
-                                                  truth.shape),
-                   "mean": np.broadcast_to(train_mean, truth.shape)}
-        if cfg.season:
-            h = np.arange(1, cfg.horizon + 1)
-            back = cfg.season * np.ceil(h / cfg.season).astype(int)     # same phase, past
-            idx = ends[:, None] + h[None, :] - back[None, :]
-            guesses["seasonal"] = prep.raw_targets[np.maximum(idx, 0)]
+        guesses = naive_forecasts(prep.raw_targets, ends, cfg.horizon, cfg.season,
+                                  train_mean)
         for name, guess in guesses.items():
-            err = guess - truth
-            figures = {"mae": float(np.abs(err).mean()),
-                       "rmse": float(np.sqrt(np.square(err).mean()))}
+            figures = errors(guess, truth)
             entry = out.setdefault(name, {})
             if split == "val":
                 entry.update(figures)
             else:
                 entry["test"] = figures
     return out
+
+
+def naive_forecasts(raw_targets, ends, horizon: int, season: int, train_mean) -> dict:
+    """name -> (W, H, K) forecasts of the windows ending at rows `ends` (original units):
+    persistence (the last value), mean (the train mean), seasonal (with `season`)."""
+    import numpy as np
+    shape = (len(ends), horizon, raw_targets.shape[1])
+    guesses = {"persistence": np.broadcast_to(raw_targets[ends][:, None, :], shape),
+               "mean": np.broadcast_to(train_mean, shape)}
+    if season:
+        h = np.arange(1, horizon + 1)
+        back = season * np.ceil(h / season).astype(int)     # same phase, in the past
+        idx = ends[:, None] + h[None, :] - back[None, :]
+        guesses["seasonal"] = raw_targets[np.maximum(idx, 0)]
+    return guesses
+
+
+def errors(guess, truth) -> dict:
+    """{"mae", "rmse"} of forecasts against the truth (same shape, original units)."""
+    import numpy as np
+    err = np.asarray(guess, dtype=np.float64) - truth
+    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt(np.square(err).mean()))}
 
 
 def _truth(prep: Prepared, cfg: SeriesTask, split: str):
@@ -403,4 +430,5 @@ def figures(cfg: SeriesTask) -> tuple[str, ...]:
 SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", shape,
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
                   preview=preview, figures=figures,
+                  predict="lstm_tui.tasks.series_predict:predict",
                   summary="forecast columns of your own CSV/TSV/NPY table")]
