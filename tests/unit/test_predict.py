@@ -10,25 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.experiment import start_run
+from lstm_tui.config import ConfigError
 from lstm_tui.runs.layout import RunError
 from lstm_tui.runs.predict import PredictOptions, predict
 from lstm_tui.runs.trained import open_trained
 from lstm_tui.tasks import registry
 from lstm_tui.tasks.series_predict import next_times
-from tests.unit.test_sequence_classification import ucr
-from tests.unit.test_series import write_csv
+from tests.predict_runs import char_lm_task, classification_task, nth_task, series_task, train
 
-TRAIN = {"steps": 12, "eval_every": 6, "log_every": 6, "batch_size": 16}
 ROLLING = PredictOptions(rolling=True)
-
-
-def train(root: Path, task: dict, **model) -> Path:
-    cfg = parse_config({"task": task, "model": {"hidden": 8, **model}, "train": TRAIN})
-    run_dir, last = start_run(cfg, root)
-    assert last.status == "completed", last
-    return run_dir
 
 
 def summary(run_dir: Path) -> dict:
@@ -40,10 +30,8 @@ def summary(run_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def series_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("series")
-    csv = write_csv(root / "load.csv", rows=300)
-    task = {"kind": "series", "path": csv, "target": ["load"], "time": "hour", "window": 12,
-            "horizon": 2, "season": 12}
-    return train(root / "runs", task), csv
+    task = series_task(root)
+    return train(root / "runs", task), task["path"]
 
 
 def test_rolling_on_the_run_s_own_test_rows_gives_its_test_block(series_run, tmp_path):
@@ -161,10 +149,8 @@ def test_next_times_follow_regular_numbers_and_dates_only():
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory):
     root = tmp_path_factory.mktemp("classify")
-    train_file = ucr(root / "g_TRAIN.tsv")
-    test_file = ucr(root / "g_TEST.tsv", 30, seed=1)
-    task = {"kind": "sequence_classification", "path": train_file, "test_path": test_file}
-    return train(root / "runs", task), test_file
+    task = classification_task(root)
+    return train(root / "runs", task), task["test_path"]
 
 
 def test_the_run_s_own_test_file_gives_its_accuracy_and_confusion(classifier):
@@ -216,10 +202,7 @@ def test_bad_classification_input_is_one_line(classifier, tmp_path):
 # ---------------------------------------------------------------- char_lm and plugins
 
 def test_char_lm_gives_the_next_character_distribution(tmp_path):
-    text = tmp_path / "t.txt"
-    text.write_text("abcabcabd " * 300)
-    run_dir = train(tmp_path / "runs", {"kind": "char_lm", "text": str(text),
-                                        "normalize": "none", "seq_len": 8})
+    run_dir = train(tmp_path / "runs", char_lm_task(tmp_path))
     run = open_trained(run_dir)
     doc = predict(run, "xxabcab", PredictOptions(top=3))
     assert doc["chars"] == 5 and len(doc["next"]) == 3         # x is not in the vocabulary
@@ -237,8 +220,7 @@ def test_char_lm_gives_the_next_character_distribution(tmp_path):
 
 
 def test_a_kind_without_a_predict_hook_says_so_in_one_line(tmp_path):
-    run_dir = train(tmp_path / "runs", {"kind": "nth_element", "train_size": 64,
-                                        "val_size": 32})
+    run_dir = train(tmp_path / "runs", nth_task(tmp_path))
     with pytest.raises(RunError, match="nth_element runs cannot predict: the task declares "
                        "no predict hook"):
         predict(open_trained(run_dir), np.zeros((1, 5)))
