@@ -48,6 +48,7 @@ class TrainedRun:
     task: Any = None          # the built task (with_task=True), else None
     vocab: list[str] | None = None    # a text model's symbols, in code order
     classes: list | None = None       # a classifier's label of each output
+    sizes: tuple = ()                 # the model's (inputs, outputs, read-out "last"/"all")
     notes: list[str] = field(default_factory=list)   # lines a front end shows (stderr)
 
     @property
@@ -113,7 +114,8 @@ def open_trained(run_dir: Path, checkpoint: str = "best", *, device: str = "cpu"
     if task is not None and vocab != _list_or_none(task.vocab):
         raise RunError(f"{path}: the checkpoint's vocabulary differs from the task's (the "
                        "text or normalize setting changed)")
-    model = build_model(cfg.model, *_sizes(cfg, run_dir, payload, vocab, task))
+    sizes = _sizes(cfg, run_dir, payload, vocab, task)
+    model = build_model(cfg.model, *sizes)
     try:
         model.load_state_dict(payload["model"])
     except (RuntimeError, KeyError, TypeError) as exc:
@@ -121,7 +123,8 @@ def open_trained(run_dir: Path, checkpoint: str = "best", *, device: str = "cpu"
                        f"({first_line(exc, 200)}); was the config edited?") from None
     model.to(device).eval()
     classes = _list_or_none(payload.get("classes") or getattr(task, "classes", None))
-    return TrainedRun(run_dir, path, cfg, payload, model, str(device), task, vocab, classes)
+    return TrainedRun(run_dir, path, cfg, payload, model, str(device), task, vocab, classes,
+                      tuple(sizes))
 
 
 def _build_task(cfg: RunConfig, run_dir: Path, device: str) -> Any:
