@@ -23,8 +23,26 @@ load torch, when called or imported):
   resources   CPU, memory and GPU samples while a run trains
 
 The files themselves are written through lstm_tui.fsio (atomic replacement).
+
+``import lstm_tui as lab; lab.runs(...)``: the Python API's runs() shares this package's
+name, so the package itself is callable and calling it calls lstm_tui.api.runs.
 """
+
+import sys
+import types
+from typing import Any
 
 __all__ = ["layout", "writer", "reader", "summary", "resolve", "liveness", "lock",
            "checkpoint", "trained", "sampler", "predict", "export", "listing", "tags", "trash", "provenance",
            "resources"]
+
+
+class _CallablePackage(types.ModuleType):
+    """``lstm_tui.runs(...)`` is the Python API's ``runs`` (see the docstring)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from lstm_tui.api import runs
+        return runs(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
