@@ -4,7 +4,8 @@ The table is read like the training file (CSV/TSV with a header, or .npy; an arr
 columns are the run's features, then any target that is not one), sorted by the time
 column when it has one, cleaned by the run's ``missing`` policy and normalised with the
 train part's statistics the checkpoint keeps.  The forecast covers the `horizon` steps
-after the last row, labelled with the next time values when the time column is regular.
+after the last row, labelled with the next time values when the time column is regular;
+``history`` holds the targets of the window it was made from (when the table has them).
 ``rolling`` forecasts every window of the table instead, with the truth beside it, the
 run's baselines on the same windows and MAE/RMSE/skill; the windows are computed exactly
 as the test block of summary.json is (:func:`series_data.forecast`), so the run's own
@@ -74,6 +75,10 @@ def predict(run, data, options: PredictOptions) -> dict:
            "forecast": [{"step": h + 1, "time": times[h] if times else None,
                          "values": {t: float(pred[0, h, k]) for k, t in enumerate(target)}}
                         for h in range(horizon)]}
+    if all(t in need for t in target):      # the window's targets, for charts
+        rows = slice(n - window, n)
+        doc["history"] = {"time": [_plain(v) for v in labels[rows]] if timed else None,
+                          "values": {t: values[rows, need.index(t)].tolist() for t in target}}
     if options.rolling:
         ti = [need.index(c) for c in target]
         doc["rolling"] = _rolling(run, inputs, values[:, ti], labels if timed else None,
