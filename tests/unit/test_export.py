@@ -26,8 +26,10 @@ from tests.predict_runs import TASKS, train
 
 ort = pytest.importorskip("onnxruntime")
 
-# every cell the config allows (a new cell in the registry is covered by itself)
+# every cell the config allows (a new cell in the registry is covered by itself); the
+# built-in ones must export, another may refuse in one line (the test says xfail, why)
 CELLS = next(s for s in field_specs(ModelConfig) if s.name == "cell").choices
+BUILT_IN = {"rnn", "gru", "lstm"}
 SMALL = {"nth_element": {"train_size": 64, "val_size": 32},
          "weighted_sum": {"train_size": 64, "val_size": 32, "standardize": True},
          "adding": {"seq_len": 10, "train_size": 64, "val_size": 32},
@@ -60,7 +62,13 @@ def agrees(run, path: Path, shapes) -> None:
 @pytest.mark.parametrize("cell", CELLS)
 def test_every_cell_on_every_task_kind_exports_to_onnx_that_agrees(tmp_path, cell, kind):
     run = open_trained(train(tmp_path / "runs", task_for(kind, tmp_path), cell=cell))
-    doc = ex.export(run, "onnx", tmp_path / "m.onnx")
+    try:
+        doc = ex.export(run, "onnx", tmp_path / "m.onnx")
+    except ex.ExportError as exc:       # allowed: one line, and no file that disagrees
+        assert cell not in BUILT_IN, str(exc)
+        assert "\n" not in str(exc) and str(exc).startswith("--onnx: cannot export")
+        assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "model.json").exists()
+        pytest.xfail(str(exc))
     assert json.loads((tmp_path / "model.json").read_text()) == json.loads(json.dumps(doc))
     length = ex.trained_length(run)
     agrees(run, tmp_path / "m.onnx", [(3, length), (1, length + 4), (2, 1)])

@@ -10,7 +10,7 @@ A fused model (nn.LSTM/GRU/RNN) traces into one recurrent op that takes any leng
 model on the step-wise path (softsign, or a cell without a fused module) is a Python
 loop over the steps, which tracing would unroll at the example's length; it becomes a
 scripted loop over two traced pieces instead: its first step (from the cell's own start
-state) and one step from a given state, the state's parts stacked into one tensor.
+state) and one step from a given state, the state's parts joined into one tensor.
 This needs only the model's ``forward(x, state) -> (output, state)`` and a state that
 runs forward: a bidirectional step-wise model has no such graph (:class:`NotPortable`).
 """
@@ -59,7 +59,7 @@ def graph(model: nn.Module, input_size: int, length: int = 4) -> torch.jit.Scrip
 
 def _loop(model: nn.Module, example: Tensor) -> torch.jit.ScriptModule:
     out, state = model(example[:, :1])
-    parts = isinstance(state, tuple)
+    parts = [s.shape[-1] for s in state] if isinstance(state, tuple) else None
     first = torch.jit.trace(_First(model), (example[:, :1],))
     _, packed = first(example[:, :1])
     step = torch.jit.trace(_Step(model, parts), (example[:, 1], packed))
@@ -68,7 +68,8 @@ def _loop(model: nn.Module, example: Tensor) -> torch.jit.ScriptModule:
 
 
 def _pack(state: Any) -> Tensor:
-    return torch.stack(state) if isinstance(state, tuple) else state.unsqueeze(0)
+    """The state as one tensor: its parts (each (L*D, B, width)) side by side."""
+    return torch.cat(state, -1) if isinstance(state, tuple) else state
 
 
 def _last(out: Tensor) -> Tensor:
@@ -76,7 +77,7 @@ def _last(out: Tensor) -> Tensor:
 
 
 class _First(nn.Module):
-    """The first step from the cell's start state: (output (B, O), stacked state)."""
+    """The first step from the cell's start state: (output (B, O), packed state)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -88,14 +89,15 @@ class _First(nn.Module):
 
 
 class _Step(nn.Module):
-    """One step x_t (B, F) from a stacked state."""
+    """One step x_t (B, F) from a packed state (`parts`: each part's width, or None for
+    a state of one tensor)."""
 
-    def __init__(self, model: nn.Module, parts: bool):
+    def __init__(self, model: nn.Module, parts: list[int] | None):
         super().__init__()
         self.model, self.parts = model, parts
 
     def forward(self, x: Tensor, packed: Tensor) -> tuple[Tensor, Tensor]:
-        state = tuple(packed.unbind(0)) if self.parts else packed[0]
+        state = packed if self.parts is None else tuple(packed.split(self.parts, -1))
         out, state = self.model(x.unsqueeze(1), state)
         return _last(out), _pack(state)
 
