@@ -15,8 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-from lstm_tui.config import ModelConfig, TrainConfig, _toml_value, allowed, field_specs
+from lstm_tui.config import ModelConfig, TrainConfig, allowed, field_specs
 from lstm_tui.sweeps.spec import SweepConfig
+from lstm_tui.tomlfile import toml_value
 
 
 def key_table(cls: type) -> str:
@@ -25,7 +26,7 @@ def key_table(cls: type) -> str:
     for spec in field_specs(cls):
         if spec.name == "kind":
             continue
-        default = "—" if spec.default is None else f"`{_toml_value(spec.default)}`"
+        default = "—" if spec.default is None else f"`{toml_value(spec.default)}`"
         lines.append(f"| `{spec.name}` | {default} | "
                      f"{allowed(spec).replace('|', '/')} | {_cell(spec.help)} |")
     return "\n".join(lines)

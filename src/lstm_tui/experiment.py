@@ -42,6 +42,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     if on_created:
         on_created(run_dir)
     writer = RunWriter(run_dir, cfg)
+    cfg = writer.cfg                       # its data files by their resolved paths
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
         return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,

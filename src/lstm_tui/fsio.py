@@ -14,6 +14,7 @@ Pure Python: no torch, no Textual.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -42,11 +43,16 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         _flush_to_disk(tmp)
         os.replace(tmp, path)
-    except BaseException:   # a full disk: leave no half-written temporary behind
+    except BaseException as exc:   # a full disk: leave no half-written temporary behind
         try:
             tmp.unlink()
         except OSError:
             pass
+        cause = exc.__cause__ or exc.__context__
+        if not isinstance(exc, OSError) and isinstance(cause, OSError):
+            # a library hides the write's own error (torch.save: "enforce fail at
+            # inline_container.cc"): the OSError underneath says what happened
+            raise OSError(cause.errno, cause.strerror, str(path)) from None
         raise
 
 
@@ -70,8 +76,19 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Indented JSON; a non-finite float is written as NaN / Infinity, as json reads it."""
-    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=True) + "\n")
+    """Strict JSON (any reader takes it): a non-finite number is written as null."""
+    atomic_write_text(path, json.dumps(finite(data), indent=2, allow_nan=False) + "\n")
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinity inside (dicts, lists) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def read_json_object(path: Path, limit: int = 1 << 20) -> dict | None:

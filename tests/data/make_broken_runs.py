@@ -77,6 +77,10 @@ def main() -> None:
     dst = case("config-is-a-folder")
     (dst / "config.toml").unlink()
     folder((dst / "config.toml"))
+    dst = case("config-key-missing")      # a line gone: the end line still counts it
+    (dst / "config.toml").write_text("".join(
+        line for line in (dst / "config.toml").read_text().splitlines(True)
+        if not line.startswith("hidden = ")))
     dst = case("config-hidden-edited")
     (dst / "config.toml").write_text((dst / "config.toml").read_text()
                                      .replace("hidden = 4 ", "hidden = 5 ", 1))
@@ -128,6 +132,14 @@ def main() -> None:
     rows[0]["best_perplexity"] = "abc"
     rows[0]["steps"] = "[1,"
     rows[1]["status"] = "sideways"
+    with open(dst / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    dst = sweep_case("results-run-escapes")      # run cells that are paths, not names
+    rows = list(csv.DictReader(open(dst / "results.csv")))
+    rows[0]["run"] = "../../../../outside"
+    rows[1]["run"] = "/etc"
     with open(dst / "results.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()

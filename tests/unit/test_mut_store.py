@@ -167,10 +167,13 @@ def test_stale_temporaries_of_dead_writers_go_and_our_own_stay(tmp_path):
     assert ours.exists() and not stale.exists()
 
 
-def test_json_files_keep_non_finite_numbers(tmp_path):
-    atomic_write_json(tmp_path / "a.json", {"x": float("nan"), "y": float("inf")})
+def test_json_files_are_strict_json_with_non_finite_numbers_as_null(tmp_path):
+    """Issue 27 item 13: summary.json and the other JSON files parse anywhere."""
+    atomic_write_json(tmp_path / "a.json", {"x": float("nan"), "y": [float("inf"), 1.5],
+                                            "z": {"w": float("-inf")}})
     text = (tmp_path / "a.json").read_text()
-    assert "NaN" in text and "Infinity" in text
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"x": None, "y": [None, 1.5], "z": {"w": None}}
 
 
 def test_read_jsonl_skips_bad_bytes_and_keeps_fields_after_a_boolean(tmp_path):

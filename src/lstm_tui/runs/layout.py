@@ -13,8 +13,9 @@ each written by runs.writer while training goes and readable after a crash (runs
   best.pt, last.pt   checkpoints (runs.checkpoint; opened whole by runs.trained)
   annotations.json   tags and a note added later (runs.tags); never the above
   provenance.json    software, machine and peak memory (runs.provenance)
+  data.json          the data files trained on: path, size, SHA-256 (lstm_tui.runs.datarecord)
   resources.jsonl    CPU/memory (and GPU) samples while training
-  .writer.lock       held (flock) by the one process writing the folder (runs.lock)
+  .writer.lock       held (an OS lock) by the one process writing the folder (runs.lock)
 
 A sweep is a folder of run folders plus sweep.toml (its definition), results.csv (one row
 a point) and .sweep.lock (held by its driver), written by lstm_tui.sweeps.runner.
@@ -29,14 +30,12 @@ import os
 from pathlib import Path
 
 from lstm_tui.errors import first_line
+from lstm_tui.tomlfile import RUN_CONFIG, RUN_SUMMARY
 
 ENV_VAR = "LSTM_LAB_RUNS"
-CONFIG, SUMMARY, METRICS = "config.toml", "summary.json", "metrics.jsonl"
+CONFIG, SUMMARY, METRICS = RUN_CONFIG, RUN_SUMMARY, "metrics.jsonl"
 DIAGNOSTICS, SAMPLES = "diagnostics.jsonl", "samples.jsonl"
 WRITER_LOCK = ".writer.lock"
-# the last line of every config.toml the writer makes: a file without it (and without the
-# [train] table's last key, for runs of older versions) was cut short or emptied
-CONFIG_END = "# end of the resolved config\n"
 ANNOTATIONS, TRASH = "annotations.json", ".trash"
 SWEEP_FILE, RESULTS_FILE, SWEEP_LOCK = "sweep.toml", "results.csv", ".sweep.lock"
 

@@ -19,6 +19,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
 from lstm_tui.runs.layout import CONFIG
 from lstm_tui.runs.reader import RunInfo
+from lstm_tui.tomlfile import loads_toml
 
 JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away
 
@@ -75,7 +76,7 @@ def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
 def read_config(folder: Path) -> dict[str, Any]:
     """The run's config.toml flattened; {} when it is missing or damaged."""
     try:
-        return flatten(tomllib.loads((Path(folder) / CONFIG).read_text(encoding="utf-8")))
+        return flatten(loads_toml((Path(folder) / CONFIG).read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
 

@@ -22,6 +22,9 @@ from lstm_tui.runs.summary import read_summary
 
 def pid_alive(pid: int) -> bool:
     """Is there a process `pid` on this host?"""
+    if os.name == "nt":      # signal 0 is CTRL_C_EVENT there, not a probe
+        import psutil
+        return psutil.pid_exists(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -21,11 +21,13 @@ from typing import Any
 from lstm_tui.config import ConfigError, RunConfig, parse_config
 from lstm_tui.errors import first_line
 from lstm_tui.fsio import read_json_object
-from lstm_tui.runs.layout import (ANNOTATIONS, CONFIG, CONFIG_END, METRICS, SUMMARY, TRASH,
+from lstm_tui.runs.layout import (ANNOTATIONS, CONFIG, METRICS, SUMMARY, TRASH,
                                   RunError, check_root, fs_error)
+from lstm_tui.runs import datarecord
 from lstm_tui.runs.liveness import run_writer_alive
 from lstm_tui.runs.summary import FINAL_STATUSES, read_summary
 from lstm_tui.tasks.registry import DEFAULT_KIND
+from lstm_tui.tomlfile import loads_toml, run_config_problem
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -77,6 +79,9 @@ class Run:
         return steps, values
 
     def run_config(self) -> RunConfig:
+        """The config, checked whole for work that reads the data again (see
+        read_run_config)."""
+        _check_data_files(self.info.path)
         return parse_config(self.config, str(self.info.path / CONFIG))
 
 
@@ -144,8 +149,9 @@ def _clean_record(value: Any) -> dict | None:
 def check_run_config(path: Path) -> dict:
     """A run's config.toml, read and checked whole: RunError names the file and the fault.
 
-    Besides the config's own rules, it must be complete: the writer ends it with
-    CONFIG_END, so a file cut short (or emptied) is not taken for the defaults.
+    Besides the config's own rules, it must be complete: the writer ends it with a line
+    counting its keys (config.run_toml), so a file cut short, emptied or missing keys is
+    not taken for the defaults.  The task's data files are not read (see read_run_config).
     """
     path = Path(path)
     try:
@@ -161,28 +167,37 @@ def check_run_config(path: Path) -> dict:
         raise RunError(f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)")
     try:
         text = raw.decode("utf-8")
-        config = tomllib.loads(text)
+        config = loads_toml(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RunError(f"{path}: corrupt ({first_line(exc)})") from None
-    train = config.get("train")
-    complete = text.endswith(CONFIG_END) or (
-        all(isinstance(config.get(t), dict) and config.get(t) for t in ("task", "model"))
-        and isinstance(train, dict) and "threads" in train)
-    if not complete:
-        raise RunError(f"{path}: cut short or emptied (a run's config ends with the line "
-                       f"{CONFIG_END.strip()!r}); this folder cannot be used")
+    problem = run_config_problem(text, config)
+    if problem:
+        raise RunError(f"{path}: {problem}; this folder cannot be used")
     try:
-        parse_config(config, str(path), task_checks=False)   # its data may have moved
+        parse_config(config, str(path), files=False)
     except ConfigError as exc:
         raise RunError(str(exc)) from None
     return config
 
 
-def read_run_config(run_dir: Path) -> RunConfig:
-    """A run's config.toml as the typed config it was trained with (RunError names the
-    file when it is unusable)."""
+def read_run_config(run_dir: Path, *, data: bool = True) -> RunConfig:
+    """A run's config.toml as the typed config it was trained with, checked whole for work
+    that reads the data again: RunError names the file when it is unusable, and a data file
+    moved or changed since the run trained is said as such.  `data` False: for work that
+    does not read the data again (a model opened from its checkpoint, which keeps what
+    it needs of them): the data files are neither checked nor read."""
     path = Path(run_dir) / CONFIG
-    return parse_config(check_run_config(path), str(path), task_checks=False)
+    config = check_run_config(path)
+    if not data:
+        return parse_config(config, str(path), files=False)
+    _check_data_files(Path(run_dir))
+    return parse_config(config, str(path))
+
+
+def _check_data_files(run_dir: Path) -> None:
+    moved = datarecord.problem(read_json_object(run_dir / datarecord.DATA))
+    if moved:
+        raise RunError(f"{run_dir}: {moved}")
 
 
 # ---------------------------------------------------------------- listing runs
@@ -237,7 +252,7 @@ def read_info(path: Path) -> RunInfo:
 def _lenient_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
-            data = tomllib.loads(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
+            data = loads_toml(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
     if not all(isinstance(data.get(k, {}), dict) for k in ("task", "model")):

@@ -69,8 +69,9 @@ class TrainedRun:
         task = self.task
         if task is None:
             try:
+                read_run_config(self.run_dir)          # the data as the run trained on them
                 task = _build_task(self.config, self.run_dir, "cpu")
-            except RunError as exc:
+            except (RunError, ConfigError) as exc:
                 raise RunError(f"{self.checkpoint}: saved without the statistics of its "
                                f"training data (an older lstm-lab), and they cannot be "
                                f"recomputed: {exc}") from None
@@ -104,7 +105,7 @@ def open_trained(run_dir: Path, checkpoint: str = "best", *, device: str = "cpu"
 
     run_dir = Path(run_dir)
     path = checkpoint_file(run_dir, checkpoint)
-    cfg = read_run_config(run_dir)
+    cfg = read_run_config(run_dir, data=with_task)    # the checkpoint keeps the rest
     try:
         payload = load_checkpoint(path)
     except ValueError as exc:

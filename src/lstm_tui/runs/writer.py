@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import events as ev
-from lstm_tui.config import RunConfig, to_toml
+from lstm_tui.config import RunConfig, run_toml
 from lstm_tui.expect.run import RunExpectations
-from lstm_tui.fsio import atomic_write_json, atomic_write_text
-from lstm_tui.runs.layout import (CONFIG, CONFIG_END, DIAGNOSTICS, METRICS, SAMPLES, SUMMARY,
+from lstm_tui.fsio import atomic_write_json, atomic_write_text, finite
+from lstm_tui.runs import datarecord
+from lstm_tui.runs.layout import (CONFIG, DIAGNOSTICS, METRICS, SAMPLES, SUMMARY,
                                   WRITER_LOCK, RunError, check_root, fs_error)
 from lstm_tui.runs.liveness import clean_stale_tmp
 from lstm_tui.runs.lock import FolderLock, LockHeld
@@ -95,8 +96,11 @@ class RunWriter:
             if resume:
                 self.summary = read_summary(self.dir / SUMMARY)[0]
                 self.summary.pop("empty", None)
-            else:
-                atomic_write_text(self.dir / CONFIG, to_toml(cfg) + CONFIG_END)
+            else:   # the data files by their resolved path, pinned by size and hash
+                cfg, record = datarecord.pin(cfg)
+                atomic_write_text(self.dir / CONFIG, run_toml(cfg))
+                if record:
+                    atomic_write_json(self.dir / datarecord.DATA, record)
             self.summary.update(status="running", pid=os.getpid(),
                                 host=socket.gethostname(), updated=self.started)
             self.summary.setdefault("created", self.started)
@@ -107,6 +111,7 @@ class RunWriter:
         except OSError as exc:
             self.lock.release()
             raise fs_error(self.dir, exc) from None
+        self.cfg = cfg        # as written: a new run's data files by their resolved paths
         self._metric_name = "metric"
         self._expect = RunExpectations(cfg)
         if resume and self._expect.active:   # judged on the validations before it too
@@ -213,7 +218,8 @@ class RunWriter:
             with open(self.dir / SUMMARY, "r+b") as fh:
                 room = os.fstat(fh.fileno()).st_size
                 for summary in (self.summary, core, bare):
-                    data = json.dumps(summary, separators=(",", ":")).encode()
+                    data = json.dumps(finite(summary), separators=(",", ":"),
+                                      allow_nan=False).encode()
                     if len(data) + 1 <= room:
                         fh.write(data + b" " * (room - len(data) - 1) + b"\n")
                         return

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
-                             check_value, config_to_dict, field_specs, opt, suggest, validate)
+                             TrainConfig, check_value, config_to_dict, field_specs, opt, suggest, validate)
 from lstm_tui.tasks import registry
 
 MAX_POINTS = 10_000
@@ -500,6 +500,11 @@ def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:
         changes[section][leaf] = list(value) if isinstance(value, list) else value
     base = spec.base
     seed = changes["train"].get("seed", base.train.seed) + repeat
+    largest = next(s.max for s in field_specs(TrainConfig) if s.name == "seed")
+    if seed > largest:                # torch takes seeds < 2**64
+        raise ConfigError(spec.source, "sweep.seeds", f"repeat {repeat} would train with "
+                          f"seed {seed}, past the largest seed {int(largest)}; lower "
+                          "train.seed or sweep.seeds")
     changes["train"]["seed"] = seed
     cfg = dataclasses.replace(
         base, sweep=None, expect=None,

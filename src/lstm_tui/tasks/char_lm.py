@@ -65,5 +65,6 @@ def check(cfg, source: str) -> None:
 SPECS = [TaskSpec("char_lm", CharLMTask, "lstm_tui.tasks.char_lm_data:CharLM", shape,
                   "perplexity", "min", metrics={"bpc": "min"}, check=check,
                   samples_text=True, data_path="text",
+                  data_files=lambda cfg: {} if cfg.text in ("", "text8") else {"text": cfg.text},
                   predict="lstm_tui.tasks.char_lm_predict:predict",
                   summary="character language model over a text file")]

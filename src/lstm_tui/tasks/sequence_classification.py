@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import opt
 from lstm_tui.errors import ConfigError
-from lstm_tui.tasks.datafiles import locate
+from lstm_tui.tasks.datafiles import MAX_VALUE, bad_values, checked_file, value_rule
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -63,34 +63,22 @@ def read_labelled(path: str, key: str) -> Labelled:
 def read_sequences(path: str, key: str, labels: bool | None) -> Labelled:
     """A sequence file whose rows start with a label (`labels` True), do not (False), or,
     for an .npz, hold ``y`` or not (None: as the file says)."""
-    file = _stat(path, key)
-    stat = file.stat()
-    return _read(str(file.resolve()), stat.st_mtime_ns, stat.st_size, path, key, labels)
+    file, size = _checked(path, key)
+    return _read(str(file.resolve()), file.stat().st_mtime_ns, size, path, key, labels)
 
 
 def columns(path: str, key: str) -> int | None:
     """Values per row of a CSV/TSV file (the label column included); None for an .npz."""
-    file = _stat(path, key)
+    file, size = _checked(path, key)
     if file.suffix.lower() == ".npz":
         return None
-    stat = file.stat()
-    return _frame(str(file.resolve()), stat.st_mtime_ns, stat.st_size, path, key).shape[1]
+    return _frame(str(file.resolve()), file.stat().st_mtime_ns, size, path, key).shape[1]
 
 
-def _stat(path: str, key: str) -> Path:
+def _checked(path: str, key: str):
     if not path:
         raise ConfigError("", key, "is required: a UCR-layout CSV/TSV file, or .npz")
-    file = locate(path)
-    try:
-        stat = file.stat()
-    except OSError:
-        raise ConfigError("", key, f"no such file {path!r}") from None
-    if file.is_dir() or file.suffix.lower() not in SUFFIXES:
-        raise ConfigError("", key, f"{path!r} is not a CSV/TSV/NPZ file (its name must end in "
-                          f"{', '.join(SUFFIXES)})")
-    if stat.st_size == 0:
-        raise ConfigError("", key, f"{path!r} is empty")
-    return file
+    return checked_file(path, key, SUFFIXES, "CSV/TSV/NPZ")
 
 
 @functools.lru_cache(maxsize=4)
@@ -120,9 +108,13 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str,
                     raise ConfigError("", key, f"{shown!r} must hold arrays "
                                       f"{' and '.join(needed)}, has "
                                       f"{', '.join(data.files) or 'none'}")
-                values = np.asarray(data["X"], dtype=np.float64)
+                values = data["X"]
                 if with_labels is not False and "y" in data:
                     labels = data["y"]
+                if values.dtype.kind not in "iuf":     # complex would lose its imaginary part
+                    raise ConfigError("", key, f"{shown!r}: X must hold real numbers, got "
+                                      f"{values.dtype}")
+                values = np.asarray(values, dtype=np.float64)
         except ConfigError:
             raise
         except (OSError, ValueError) as exc:
@@ -164,6 +156,11 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str,
         row = int(np.argmin(ok.all(1) & (lengths > 0)))
         raise ConfigError("", key, f"{shown!r}: row {row + 1} has an empty or NaN value inside "
                           "the sequence (only trailing padding may be empty)")
+    bad = bad_values(values)
+    if bad.any():
+        row, col, feature = (int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError("", key, f"{shown!r}: row {row + 1}, value {col + 1} is "
+                          f"{values[row, col, feature]:g}; {value_rule()}")
     return Labelled(shown, values, labels, lengths)
 
 
@@ -212,6 +209,8 @@ class Dataset:
     seq_len: int
     features: int
     masked: bool
+    mean: Any = None       # (F,) normalization: input = (value - mean) / std
+    std: Any = None
 
 
 def load(cfg: SequenceClassificationTask, source: str = "") -> Dataset:
@@ -249,8 +248,32 @@ def load(cfg: SequenceClassificationTask, source: str = "") -> Dataset:
     lengths = [train.lengths] + ([test.lengths] if test else [])
     all_lengths = np.concatenate(lengths)
     seq_len = int(all_lengths.max())
+    mean, std = _normalization(cfg, train, split)
+    for part, key in ((train, "task.path"), (test, "task.test_path")):
+        if part is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            reach = np.nanmax(np.abs((part.values - mean) / std))
+        if reach > MAX_VALUE:
+            raise ConfigError(source, "task.normalize", f"values of {part.path!r} reach "
+                              f"{reach:g} after {cfg.normalize} normalization (train "
+                              f"statistics); {value_rule()}: rescale the data or choose "
+                              "another normalize")
     return Dataset(train, test, classes, seq_len, train.values.shape[2],
-                   bool((all_lengths != seq_len).any()))
+                   bool((all_lengths != seq_len).any()), mean, std)
+
+
+def _normalization(cfg: SequenceClassificationTask, train: Labelled, split: Split):
+    """(mean, std) per feature over the real steps of the training rows (standard), or
+    (0, 1)."""
+    import numpy as np
+    features = train.values.shape[2]
+    if cfg.normalize != "standard":
+        return np.zeros(features), np.ones(features)
+    real = train.values[split.train].reshape(-1, features)
+    real = real[~np.isnan(real).any(1)]
+    mean, std = real.mean(0), real.std(0)
+    return mean, np.where(std > 1e-12, std, 1.0)
 
 
 def preview(cfg: SequenceClassificationTask, per_class: int = 2) -> Preview:
@@ -299,4 +322,5 @@ SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
                   preview=preview, figures=figures,
                   predict="lstm_tui.tasks.sequence_classification_predict:predict",
+                  data_files=lambda cfg: {"path": cfg.path, "test_path": cfg.test_path},
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

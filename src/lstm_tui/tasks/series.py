@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import opt
 from lstm_tui.errors import ConfigError, suggest
-from lstm_tui.tasks.datafiles import locate
+from lstm_tui.tasks.datafiles import MAX_VALUE, bad_values, checked_file, value_rule
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -76,19 +76,8 @@ def read_table(path: str, key: str = "task.path") -> Table:
     """The table at `path` (cached by path, mtime and size); ConfigError naming `key`."""
     if not path:
         raise ConfigError("", key, "is required: a CSV/TSV file with a header row, or .npy")
-    file = locate(path)
-    try:
-        stat = file.stat()
-    except OSError:
-        raise ConfigError("", key, f"no such file {path!r}") from None
-    if file.is_dir():
-        raise ConfigError("", key, f"{path!r} is a folder, not a CSV/TSV/NPY file")
-    if file.suffix.lower() not in SUFFIXES:
-        raise ConfigError("", key, f"{path!r} is not a CSV/TSV/NPY file (its name must end "
-                          f"in {', '.join(SUFFIXES)})")
-    if stat.st_size == 0:
-        raise ConfigError("", key, f"{path!r} is empty")
-    return _read_table(str(file.resolve()), stat.st_mtime_ns, stat.st_size, path, key)
+    file, size = checked_file(path, key, SUFFIXES, "CSV/TSV/NPY")
+    return _read_table(str(file.resolve()), file.stat().st_mtime_ns, size, path, key)
 
 
 @functools.lru_cache(maxsize=4)
@@ -101,9 +90,10 @@ def _read_table(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -
             raise ConfigError("", key, f"cannot read {shown!r} as .npy: {_first(exc)}") from None
         if array.ndim == 1:
             array = array[:, None]
-        if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-            raise ConfigError("", key, f"{shown!r} must hold a 2-D numeric array (rows x "
-                              f"columns), got shape {array.shape} of {array.dtype}")
+        # real numbers only: a cast would drop a complex array's imaginary part unseen
+        if array.ndim != 2 or array.dtype.kind not in "iuf":
+            raise ConfigError("", key, f"{shown!r} must hold a 2-D array of real numbers (rows "
+                              f"x columns), got shape {array.shape} of {array.dtype}")
         if array.shape[0] == 0:
             raise ConfigError("", key, f"{shown!r} is empty")
         names = tuple(str(i) for i in range(array.shape[1]))
@@ -221,9 +211,10 @@ def _prepare(table: Table, key: str) -> Prepared:
         if problem:
             raise problem
     used = list(dict.fromkeys([*features, *cfg.target]))
-    data, labels = in_time_order(table, used, cfg.time)
+    data, labels, untimed = in_time_order(table, used, cfg)
     data, labels, dropped = clean(data, labels, used, cfg.missing, cfg.time, table.path,
                                   'set task.missing = "drop" or "ffill"')
+    dropped += untimed
     n = data.shape[0]
     n_test = int(round(n * cfg.test_fraction))
     n_val = int(round(n * cfg.val_fraction))
@@ -242,29 +233,105 @@ def _prepare(table: Table, key: str) -> Prepared:
     raw_targets = data[:, ti]                        # a copy, in original units
     data -= offset                                   # in place: no second full-size copy
     data /= scale
+    big = np.abs(data).max(0) > MAX_VALUE            # a tiny train spread, a far value
+    if big.any():
+        col = int(np.argmax(big))
+        raise ConfigError("", "task.normalize", f"column {used[col]!r} of {table.path} "
+                          f"reaches {np.abs(data[:, col]).max():g} after {cfg.normalize} "
+                          f"normalization (train statistics); {value_rule()}: rescale the "
+                          "column or choose another normalize")
     return Prepared(data[:, fi].astype(np.float32), data[:, ti].astype(np.float32),
                     raw_targets, offset[ti], scale[ti], offset[fi], scale[fi],
                     tuple(features), tuple(cfg.target), bounds, labels, dropped)
 
 
-def in_time_order(table: Table, used: list[str], time: str):
-    """(N, C) float64 of the `used` columns and each row's label (the `time` column, or
-    row numbers), sorted by `time` when it is given and the file is not."""
+def in_time_order(table: Table, used: list[str], cfg: SeriesTask):
+    """(N, C) float64 of the `used` columns, each row's label (the `time` column, or row
+    numbers) and how many rows were dropped for an empty time: sorted by `cfg.time` when
+    it is given and the file is not (equal times keep the file's order)."""
     import numpy as np
     data = np.stack([table.columns[n] for n in used], 1)
-    labels = table.raw[time] if time else np.arange(table.rows)
-    if time and not _sorted(labels):
-        order = np.argsort(labels, kind="stable")
-        data, labels = data[order], labels[order]
-    return data, labels
+    bad = bad_values(data)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError("", "task.path", f"column {used[col]!r} of {table.path} holds "
+                          f"{data[row, col]:g} at row {row + 1}; {value_rule()}")
+    labels, untimed = np.arange(table.rows), 0
+    if cfg.time:
+        keys, keep = time_keys(table, cfg)
+        labels = table.raw[cfg.time]
+        if not keep.all():
+            data, keys, labels = data[keep], keys[keep], labels[keep]
+            untimed = int((~keep).sum())
+        if np.any(keys[1:] < keys[:-1]):
+            order = np.argsort(keys, kind="stable")
+            data, labels = data[order], labels[order]
+    return data, labels, untimed
 
 
-def _sorted(labels) -> bool:
+def time_keys(table: Table, cfg: SeriesTask):
+    """The `time` column as sort keys (float64: numbers, or times in nanoseconds) and the
+    rows to keep.  Every cell is a number, or every cell a time (ISO 8601 or one inferred
+    format); a cell of the other kind or neither is refused naming its row.  An empty
+    cell follows `missing`: refused, its row dropped, or the time before it carried."""
     import numpy as np
-    try:
-        return bool(np.all(labels[1:] >= labels[:-1]))
-    except TypeError:        # mixed types: let argsort say what it can
-        return False
+    import pandas as pd
+    name, path = cfg.time, table.path
+    cells = pd.Series(table.raw[name], dtype=object)
+    blank = (cells.isna() | (cells.astype(str).str.strip() == "")).to_numpy()
+    if blank.all():
+        raise ConfigError("", "task.time", f"column {name!r} of {path} is empty")
+    numbers = table.columns[name]
+    if numbers is not None:
+        keys = numbers.copy()
+    else:
+        text = cells.astype(str).str.strip()
+        as_number = pd.to_numeric(text, errors="coerce").notna().to_numpy() & ~blank
+        as_time = _times(text)
+        first = int(np.argmax(~blank))
+        kind, fits = ("a number", as_number) if as_number[first] else \
+            ("a time", ~np.isnan(as_time) & ~as_number)
+        wrong = ~blank & ~fits
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise ConfigError("", "task.time", f"column {name!r} of {path}: row {row + 1} "
+                              f"holds {cells[row]!r}, not {kind} like row {first + 1} "
+                              f"({cells[first]!r}); a time column holds times or numbers, "
+                              "each row one")
+        keys = np.where(as_number, pd.to_numeric(text, errors="coerce"), as_time)
+    keys = np.where(blank, np.nan, keys).astype(np.float64)
+    keep = ~blank
+    if blank.any():
+        row = int(np.argmax(blank))
+        if cfg.missing == "error":
+            raise ConfigError("", "task.time", f"column {name!r} of {path} has an empty "
+                              f"time at row {row + 1}; fill it in, or set task.missing = "
+                              "\"drop\" or \"ffill\"")
+        if cfg.missing == "ffill":
+            keys = pd.Series(keys).ffill().to_numpy()
+            keep = ~np.isnan(keys)         # leading gaps have nothing to carry: dropped
+    return keys, keep
+
+
+def _times(text):
+    """Each cell as nanoseconds since 1970 (UTC), NaN where it is not a time."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    best = None
+    for fmt in ("ISO8601", None):          # ISO 8601 in any precision, else one format
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        nanos = np.where(parsed.isna().to_numpy(), np.nan, stamps.astype(np.int64))
+        if best is None or np.isnan(nanos).sum() < np.isnan(best).sum():
+            best = nanos
+    return best if best is not None else np.full(len(text), np.nan)
 
 
 def clean(data, labels, used: list[str], missing: str, time: str, path: str, hint: str):
@@ -379,12 +446,18 @@ def preview(cfg: SeriesTask) -> Preview:
     import numpy as np
     table = read_table(cfg.path)
     prep = prepare(cfg)
-    step = max(1, prep.raw_targets.shape[0] // PREVIEW_POINTS)
-    rows = np.arange(0, prep.raw_targets.shape[0], step)
-    xs = [float(x) for x in rows]
+    n = prep.raw_targets.shape[0]
+    step = max(1, n // PREVIEW_POINTS)
+    rows = np.arange(0, n, step)
+    at = time_axis(prep.time) if cfg.time else None     # the time column as numbers
+    xs = [float(at[r]) if at is not None else float(r) for r in rows]
     curves = tuple((name, xs, prep.raw_targets[rows, k].tolist())
                    for k, name in enumerate(prep.target))
-    borders = (("val", float(prep.bounds[1])), ("test", float(prep.bounds[2])))
+    borders = tuple((label, float(at[min(b, n - 1)]) if at is not None else float(b))
+                    for label, b in (("val", prep.bounds[1]), ("test", prep.bounds[2])))
+    # times that are not numbers (dates): rows across, a few of the times as tick labels
+    ticks = () if not cfg.time or at is not None else tuple(
+        (float(r), str(prep.time[r])) for r in np.linspace(0, n - 1, min(n, 5)).astype(int))
     counts = []
     for split in ("train", "val", "test"):
         start, end = prep.span(split)
@@ -396,9 +469,19 @@ def preview(cfg: SeriesTask) -> Preview:
              f"inputs: {', '.join(prep.features)} · targets: {', '.join(prep.target)}"
              + (f" · {prep.dropped} rows dropped (missing)" if prep.dropped else ""))
     first, last = prep.time[0], prep.time[-1]
-    title = f"{', '.join(prep.target)} by row" + (f" ({cfg.time} {first} … {last})"
-                                                  if cfg.time else "")
-    return Preview(title, curves, borders, notes)
+    title = f"{', '.join(prep.target)} by {cfg.time or 'row'}" + (
+        f" ({first} … {last})" if cfg.time else "")
+    return Preview(title, curves, borders, notes, ticks)
+
+
+def time_axis(labels):
+    """The time column as finite numbers for an x axis, or None (dates, text)."""
+    import numpy as np
+    try:
+        values = np.asarray(labels, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return values if values.size and bool(np.all(np.isfinite(values))) else None
 
 
 # ---------------------------------------------------------------- spec
@@ -429,6 +512,7 @@ def figures(cfg: SeriesTask) -> tuple[str, ...]:
 
 SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", shape,
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
+                  data_files=lambda cfg: {"path": cfg.path},
                   preview=preview, figures=figures,
                   predict="lstm_tui.tasks.series_predict:predict",
                   summary="forecast columns of your own CSV/TSV/NPY table")]

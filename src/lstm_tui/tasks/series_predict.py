@@ -14,6 +14,8 @@ test rows give its very figures.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -46,12 +48,14 @@ def predict(run, data, options: PredictOptions) -> dict:
         if problem:
             raise problem
     timed = bool(time) and time in table.columns
-    values, labels = in_time_order(table, need, time if timed else "")
+    order = replace(cfg, time=time if timed else "", missing=info["missing"])
     try:
-        values, labels, dropped = clean(values, labels, need, info["missing"],
-                                        time if timed else "", shown, MISSING_HINT)
+        values, labels, untimed = in_time_order(table, need, order)
+        values, labels, dropped = clean(values, labels, need, info["missing"], order.time,
+                                        shown, MISSING_HINT)
     except ConfigError as exc:
         raise ConfigError("", options.key, exc.message) from None
+    dropped += untimed
     n, window, horizon = len(values), cfg.window, cfg.horizon
     span = window + horizon if options.rolling else window
     if n < span:

@@ -10,11 +10,12 @@ so the HTTP retries and timeout are cut unless the environment sets them.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from lstm_tui.fsio import atomic_write_json, read_json_object
 from lstm_tui.trackers.listen import RECORD, End, Group, Start
@@ -123,8 +124,7 @@ def parent_run(client: Any, experiment_id: str, group: Group) -> str:
     """The sweep's parent run: the one its folder names, else a new one (under the folder's
     lock, so points starting together in several processes make only one)."""
     folder = Path(group.folder)
-    with open(folder / ".trackers.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(folder / ".trackers.lock"):     # an OS lock on every platform
         data = read_json_object(folder / RECORD) or {}
         known = data.get("mlflow") if isinstance(data.get("mlflow"), dict) else {}
         if known.get("uri") == client.tracking_uri and \
