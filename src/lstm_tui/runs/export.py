@@ -70,7 +70,8 @@ def export(run: TrainedRun, fmt: str, path: Path) -> dict:
             raise ExportError(f"--{fmt}", f"cannot export cell {run.config.model.cell!r}: "
                               f"{_first(exc)}") from None
         write = _onnx if fmt == "onnx" else _torchscript
-        extra["check"] = write(scripted, model, inputs, length, readout, path)
+        extra["check"] = write(scripted, model, inputs, length, readout, path,
+                               run.config.model.cell)
     doc = manifest(run, fmt, path, length, extra)
     atomic_write_json(manifest_path(path), doc)
     return doc
@@ -164,7 +165,8 @@ def _compare(model, run_candidate: Callable, inputs: int, length: int, option: s
     return {"by": what, "max_abs_diff": worst, "tolerance": TOLERANCE, "shapes": shapes}
 
 
-def _onnx(scripted, model, inputs: int, length: int, readout: str, path: Path) -> dict:
+def _onnx(scripted, model, inputs: int, length: int, readout: str, path: Path,
+          cell: str) -> dict:
     import warnings
 
     import onnxruntime
@@ -182,8 +184,8 @@ def _onnx(scripted, model, inputs: int, length: int, readout: str, path: Path) -
                                   input_names=["input"], output_names=["output"],
                                   dynamic_axes=axes, opset_version=OPSET)
         except Exception as exc:   # the exporter's own types: an op it cannot express
-            raise ExportError("--onnx", f"torch.onnx cannot export this model: "
-                              f"{_first(exc)}") from None
+            raise ExportError("--onnx", f"cannot export cell {cell!r}: torch.onnx cannot "
+                              f"express it ({_first(exc)}); --torchscript may") from None
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3          # its errors come back as exceptions
         session = onnxruntime.InferenceSession(str(tmp), options,
@@ -195,7 +197,7 @@ def _onnx(scripted, model, inputs: int, length: int, readout: str, path: Path) -
 
 
 def _torchscript(scripted, model, inputs: int, length: int, readout: str,
-                 path: Path) -> dict:
+                 path: Path, cell: str) -> dict:
     import warnings
 
     import torch
@@ -204,8 +206,12 @@ def _torchscript(scripted, model, inputs: int, length: int, readout: str,
     def write(tmp: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")    # torch 2.13 calls TorchScript deprecated
-            torch.jit.save(scripted, str(tmp))
-            loaded = torch.jit.load(str(tmp))
+            try:
+                torch.jit.save(scripted, str(tmp))
+                loaded = torch.jit.load(str(tmp))
+            except RuntimeError as exc:
+                raise ExportError("--torchscript", f"cannot export cell {cell!r}: "
+                                  f"{_first(exc)}") from None
 
         def run(x):
             with torch.no_grad():
