@@ -93,7 +93,11 @@ def test_cell_options_export_with_free_batch_and_time(tmp_path, cell, options):
     except ConfigError as exc:                  # a cell that does not take the option
         pytest.skip(str(exc))
     run = open_trained(run_dir)
-    ex.export(run, "onnx", tmp_path / "m.onnx")
+    try:
+        ex.export(run, "onnx", tmp_path / "m.onnx")
+    except ex.ExportError as exc:    # a bidirectional cell without a fused module
+        assert cell not in BUILT_IN and "bidirectional model on the step-wise" in str(exc)
+        pytest.xfail(str(exc))
     agrees(run, tmp_path / "m.onnx", [(4, 12), (1, 30), (2, 1)])
 
 

@@ -175,6 +175,7 @@ def _onnx(scripted, model, inputs: int, length: int, readout: str, path: Path,
             "output": {0: "batch"} if readout == "last" else {0: "batch", 1: "time"}}
     example = torch.zeros(2, max(2, length), inputs)
     check: dict = {}
+    _teach_onnx()
 
     def write(tmp: Path) -> None:
         try:
@@ -194,6 +195,32 @@ def _onnx(scripted, model, inputs: int, length: int, readout: str, path: Path,
                               inputs, length, "--onnx", "onnxruntime"))
     atomic_write(path, write)
     return check
+
+
+def _teach_onnx() -> None:
+    """Ops torch.onnx has no ONNX for, in ONNX terms (once per process).
+
+    logcumsumexp (the log-space scans of minGRU and minLSTM): shifted by the maximum along
+    its axis, ``log(cumsum(exp(x - max))) + max`` -- exact on the one-step sequences the
+    step loop gives it; elsewhere a result that differs is refused by the check.
+    """
+    global _taught
+    if _taught:
+        return
+    import torch
+    from torch.onnx import register_custom_op_symbolic, symbolic_helper
+
+    @symbolic_helper.parse_args("v", "i")
+    def logcumsumexp(g, x, dim):
+        top = g.op("ReduceMax", x, axes_i=[dim], keepdims_i=1)
+        axis = g.op("Constant", value_t=torch.tensor(dim, dtype=torch.int64))
+        total = g.op("CumSum", g.op("Exp", g.op("Sub", x, top)), axis)
+        return g.op("Add", g.op("Log", total), top)
+    register_custom_op_symbolic("aten::logcumsumexp", logcumsumexp, OPSET)
+    _taught = True
+
+
+_taught = False
 
 
 def _torchscript(scripted, model, inputs: int, length: int, readout: str,
