@@ -379,7 +379,6 @@ def _check_splits(cfg: SeriesTask, bounds: tuple[int, int, int, int]) -> None:
 def baselines(prep: Prepared, cfg: SeriesTask) -> dict:
     """MAE/RMSE (original units) of the naive forecasts on the val and test windows:
     {"persistence": {"mae", "rmse", "test": {...}}, "seasonal": ..., "mean": ...}."""
-    import numpy as np
     out: dict[str, dict] = {}
     train_mean = prep.raw_targets[:prep.bounds[1]].mean(0)
     splits = ["val"] + (["test"] if cfg.test_fraction > 0 else [])
