@@ -563,7 +563,8 @@ def serve(
 
 # Each command group's module registers its commands on the app (they use the helpers above).
 from lstm_tui.cli import inspect as _inspect_cmds, store as _store_cmds, verify as _verify_cmds  # noqa: E402
-for _group in (_store_cmds, _verify_cmds, _inspect_cmds):
+from lstm_tui.cli import predict as _predict_cmds  # noqa: E402
+for _group in (_store_cmds, _verify_cmds, _inspect_cmds, _predict_cmds):
     _group.register(app)
 
 

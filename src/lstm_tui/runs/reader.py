@@ -183,12 +183,16 @@ def check_run_config(path: Path) -> dict:
     return config
 
 
-def read_run_config(run_dir: Path) -> RunConfig:
+def read_run_config(run_dir: Path, *, data: bool = True) -> RunConfig:
     """A run's config.toml as the typed config it was trained with, checked whole for work
     that reads the data again: RunError names the file when it is unusable, and a data file
-    moved or changed since the run trained is said as such."""
+    moved or changed since the run trained is said as such.  `data` False: for work that
+    does not read the data again (a model opened from its checkpoint, which keeps what
+    it needs of them): the data files are neither checked nor read."""
     path = Path(run_dir) / CONFIG
     config = check_run_config(path)
+    if not data:
+        return parse_config(config, str(path), files=False)
     _check_data_files(Path(run_dir))
     return parse_config(config, str(path))
 
