@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from lstm_tui.version import VERSION as __version__
 __all__ = ["runs", "open_run", "train", "sweep"]
 
 if TYPE_CHECKING:

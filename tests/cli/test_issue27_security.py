@@ -153,7 +153,7 @@ def assert_safe(text: str) -> None:
 
 
 def test_control_characters_in_user_text_are_escaped_on_every_command(tmp_path):
-    from lstm_tui.textsafe import printable
+    from lstm_tui.numbers import printable
     store = good_store(tmp_path)
     shutil.copytree(store / "good-run", store / f"other{EVIL}")
     config = store / f"other{EVIL}" / "config.toml"

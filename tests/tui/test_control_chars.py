@@ -1,6 +1,6 @@
 """Issue 27: control characters in a run's name, folder, note, tags, description and
 config reach no screen raw (they would retitle or scramble the terminal); each shows as
-its escape (lstm_tui.textsafe)."""
+its escape (lstm_tui.numbers)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The consoles of the command line: wrapped to the terminal, never wrapped in a file,
-never a control character from user text (lstm_tui.textsafe).
+never a control character from user text (lstm_tui.numbers).
 
 rich wraps at 80 columns when output is not a terminal, which splits long lines (a run's
 header, a char_lm sample inside its quotes) in a log file or a pipe.  Written to a file
@@ -15,7 +15,7 @@ from typing import Iterable
 from rich.console import Console, ConsoleDimensions
 from rich.segment import Segment
 
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 FILE_WIDTH = 1000    # a long line stays one line; tables keep their natural width
 

@@ -36,7 +36,7 @@ FREE_TEXT = {"ignore_unknown_options": True}     # so that -TAG reaches the comm
 def _cell(row, key: str) -> str:
     from lstm_tui.numbers import age, fmt
     from lstm_tui.render.report import METRIC_ABBREV
-    from lstm_tui.textsafe import printable
+    from lstm_tui.numbers import printable
     value = row.value(key)
     if key == "best" and value is not None:
         return f"{fmt(value)} {METRIC_ABBREV.get(row.info.metric, row.info.metric)}".strip()
@@ -319,8 +319,8 @@ def restore(
 
 def _version(value: bool) -> None:
     if value:
-        from lstm_tui import __version__
-        typer.echo(f"lstm-lab {__version__}")
+        from lstm_tui.version import VERSION
+        typer.echo(f"lstm-lab {VERSION}")
         raise typer.Exit()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from lstm_tui import __version__
+from lstm_tui.version import VERSION
 from lstm_tui.render.jsondocs import clean
 from lstm_tui.numbers import fmt
 
@@ -238,7 +238,7 @@ def render(page: Page) -> str:
     """The whole page: plotly.js inline, then the charts and tables."""
     js = plotly_js()
     parts = [f"<h1>{html.escape(page.title)}</h1>",
-             f"<p class=meta>lstm-lab {html.escape(__version__)} · "
+             f"<p class=meta>lstm-lab {html.escape(VERSION)} · "
              f"{time.strftime('%Y-%m-%d %H:%M')}</p>"]
     parts += [f"<p>{html.escape(n)}</p>" for n in page.notes]
     scripts = []

@@ -19,7 +19,7 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from lstm_tui.inspection.schema import SIGMOID, Record
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 # viridis, dark to bright, for values in [0, 1]
 SEQUENTIAL = ((68, 1, 84), (72, 40, 120), (62, 73, 137), (49, 104, 142), (38, 130, 142),

@@ -14,7 +14,7 @@ from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys, field_value
 from lstm_tui.render.sweep_tables import PLAIN_MARKERS
 from lstm_tui.runs.reader import Run
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 
 

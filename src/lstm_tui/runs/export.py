@@ -90,9 +90,9 @@ def trained_length(run: TrainedRun) -> int:
 def manifest(run: TrainedRun, fmt: str, path: Path, length: int, extra: dict) -> dict:
     import torch
 
-    from lstm_tui import __version__
+    from lstm_tui.version import VERSION
     inputs, outputs, readout = run.sizes
-    versions = {"lstm_lab": __version__, "torch": torch.__version__}
+    versions = {"lstm_lab": VERSION, "torch": torch.__version__}
     if fmt == "onnx":
         import onnx
         import onnxruntime

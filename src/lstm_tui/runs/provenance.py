@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lstm_tui import __version__
+from lstm_tui.version import VERSION
 from lstm_tui.fsio import atomic_write_json, read_json_object
 
 PROVENANCE = "provenance.json"
@@ -86,7 +86,7 @@ def _torch_facts(device: str) -> dict[str, Any]:
 def environment(device: str, cwd: Path | None = None) -> dict[str, Any]:
     """The software and machine this process trains with."""
     git = _git(Path(cwd or os.getcwd()).resolve())
-    return {"lstm_lab": __version__, "git": dict(git) if git else None,
+    return {"lstm_lab": VERSION, "git": dict(git) if git else None,
             "python": platform.python_version(), **_torch_facts(device), "device": device,
             "host": socket.gethostname(), "platform": platform.platform(),
             "pid": os.getpid(), "command": shlex.join(sys.argv), "started": time.time()}

@@ -23,7 +23,7 @@ from textual.screen import Screen
 
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded, TrainingEvents, WorkerFailed
 from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
@@ -88,7 +88,7 @@ class LabApp(App):
 
     def notify(self, message: str, *, title: str = "", **kwargs) -> None:
         """Every toast: its words often quote a run's name, a note or a file; shown
-        with control characters escaped (lstm_tui.textsafe)."""
+        with control characters escaped (lstm_tui.numbers)."""
         super().notify(printable(str(message), lines=True), title=printable(str(title)),
                        **kwargs)
 

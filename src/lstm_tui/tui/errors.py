@@ -6,12 +6,12 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from lstm_tui.errors import first_line
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 
 def one_line(exc: BaseException) -> str:
     """The first line of an error's message (the core's errors are one-liners already),
-    safe to show: it may quote a file's or a run's name (lstm_tui.textsafe)."""
+    safe to show: it may quote a file's or a run's name (lstm_tui.numbers)."""
     return printable(first_line(exc))
 
 

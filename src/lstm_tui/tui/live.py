@@ -21,7 +21,7 @@ from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.resources import resource_text
 from lstm_tui.runs.summary import FINAL_STATUSES
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.plotting import baseline_lines, decimate
 from lstm_tui.tui.worker import RunCreated
 

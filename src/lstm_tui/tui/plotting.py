@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 # ---------------------------------------------------------------- curves: colour and marker
 

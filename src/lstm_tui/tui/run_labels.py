@@ -13,7 +13,7 @@ from rich.text import Text
 
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.reader import RunInfo
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 STATUS_STYLES = {

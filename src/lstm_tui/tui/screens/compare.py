@@ -26,7 +26,7 @@ from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys
 from lstm_tui.runs.layout import CONFIG, METRICS
 from lstm_tui.runs.reader import RunInfo, read_info
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import decimate, ema, finite_pairs, marker_glyph, rich_color
 from lstm_tui.tui.run_labels import display_name, status_of, status_text

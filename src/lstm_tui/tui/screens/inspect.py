@@ -26,7 +26,7 @@ from lstm_tui.inspection.schema import GATES, Record
 from lstm_tui.render.inspection_view import Scale, coloured_text, visible
 from lstm_tui.runs.reader import RunInfo, list_runs, read_info
 from lstm_tui.runs.trained import CHECKPOINTS, checkpoint_file
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.widgets.activation_map import ActivationMap, MapData

@@ -31,7 +31,7 @@ from lstm_tui.fsio import atomic_write_text
 from lstm_tui.numbers import fmt
 from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import config_classes, data_preview
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from lstm_tui.config import ConfigError, RunConfig, load_preset
 from lstm_tui.presets import resolve_preset, shipped_presets
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 
 
 class SavePresetScreen(ModalScreen[Path | None]):

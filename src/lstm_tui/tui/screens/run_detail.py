@@ -33,7 +33,7 @@ from lstm_tui.runs.summary import read_summary as store_read_summary
 from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.render.task_rows import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import baseline_lines, decimate, finite_pairs
 from lstm_tui.tui.run_labels import display_name, status_of, status_text

@@ -7,7 +7,7 @@ from lstm_tui.runs.layout import RunError
 from lstm_tui.runs.reader import RunInfo
 from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
 from lstm_tui.runs.trash import check_removable, move_to_trash
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line
 from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt

@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lstm_tui.runs.reader import RunInfo, list_runs, read_info
 from lstm_tui.runs.trained import CHECKPOINTS
 from lstm_tui.tasks.registry import samples_text
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, run_choice, started_text,
                                      status_of)
@@ -140,7 +140,7 @@ class SampleColumn(Vertical):
     def _render_text(self) -> None:
         text = Text()
         # a model trained on any text file may write any character: none reaches the
-        # terminal as a control (lstm_tui.textsafe)
+        # terminal as a control (lstm_tui.numbers)
         text.append(printable(self.prime, lines=True), style="dim underline")
         if self.show_probs:
             from lstm_tui.render.inspection_view import Scale

@@ -8,7 +8,7 @@ from rich.text import Text
 from lstm_tui.numbers import fmt
 from lstm_tui.config import RunConfig
 from lstm_tui.sweeps.spec import show_value
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.sweep.state import SweepState, duration
 from lstm_tui.tui.widgets.heatmap import leaf
 

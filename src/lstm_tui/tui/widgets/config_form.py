@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from lstm_tui.config import ConfigError, FieldSpec, check_value, field_specs, parse_value
-from lstm_tui.textsafe import printable
+from lstm_tui.numbers import printable
 from lstm_tui.tui.widgets.check import Check
 
 Editor = Input | Select | Checkbox
