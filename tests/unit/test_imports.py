@@ -15,7 +15,8 @@ TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.
               "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.writer",
               "lstm_tui.runs.reader", "lstm_tui.runs.resolve", "lstm_tui.runs.trained",
               "lstm_tui.fsio",
-              "lstm_tui.render.report", "lstm_tui.presets", "lstm_tui.runs.sampler", "lstm_tui.cli.main",
+              "lstm_tui.render.report", "lstm_tui.render.model_summary", "lstm_tui.presets",
+              "lstm_tui.runs.sampler", "lstm_tui.cli.main",
               "lstm_tui.inspection", "lstm_tui.inspection.analysis",
               "lstm_tui.inspection.schema", "lstm_tui.render.inspection_view"]
 
