@@ -97,7 +97,12 @@ class LabScreen(Screen):
                                  # costs ~25 ms of a core that a 2-core box needs for training)
 
     def __init__(self, preset: Path | None = None) -> None:
-        super().__init__(id="lab")
+        # The width class from the start: Textual sets it on the first resize, which would
+        # restyle every widget once more before the first frame.
+        width = self.app.size.width
+        super().__init__(id="lab", classes=next(
+            (name for at, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True)
+             if width >= at), None))
         self.preset = preset
         self.selected: str | None = None
         self.config: RunConfig | None = None
