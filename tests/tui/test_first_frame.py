@@ -6,6 +6,7 @@ duration; `benchmarks/bench_tui.py` measures the time.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib.metadata
 import json
@@ -154,3 +155,19 @@ async def test_a_preset_of_a_plugin_kind_opens_with_it(plugins, tmp_path):
         await pilot.pause()
         assert app.screen.query_one("#task-kind", Select).value == "flip"
         assert app.screen.config.task.kind == "flip" and app.screen.config.task.bits == 6
+
+
+async def test_quitting_as_the_first_frame_shows_waits_for_the_panes(tmp_path):
+    """ctrl+q right after the first frame, while the hidden panes are being filled: the app
+    lets the fill finish, then quits cleanly (a mount cut short would fail)."""
+    app = make_app(tmp_path / "runs", trainer=FakeTrainer())
+
+    def hook(message):
+        if isinstance(message, events.Ready):
+            app.post_message(events.Key("ctrl+q", None))    # handled just after Ready
+    async with app.run_test(size=(120, 40), message_hook=hook):
+        for _ in range(1000):
+            if app.return_code is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert app.return_code == 0     # and leaving run_test re-raises any failure

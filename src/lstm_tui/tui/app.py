@@ -85,9 +85,8 @@ class LabApp(App):
         for task plugins (it reads every installed package's metadata and imports the
         plugins: a thread) and the Lab's hidden panes (in the Lab's own queue)."""
         self._scan_task_plugins()
-        lab = self.lab
-        if lab is not None:
-            lab.call_later(lab.mount_hidden_panes)
+        if self.lab is not None:
+            self.lab.fill_hidden_panes()
 
     @work(thread=True, group="task-plugins", exit_on_error=False)
     def _scan_task_plugins(self) -> None:
@@ -235,6 +234,8 @@ class LabApp(App):
 
     async def action_quit(self) -> None:
         """Stop every run cleanly (they end `interrupted`), then quit."""
+        if self.lab is not None:
+            await self.lab.panes_settled()
         active = [key for key, h in self.handles.items() if h.alive]
         if active:
             for key in active:

@@ -8,6 +8,7 @@ The forms come from ``config.field_specs``; training goes through ``app.start_tr
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import platform
 import sys
@@ -115,7 +116,7 @@ class LabScreen(Screen):
         self._task_values: dict[str, dict] = {}
         self._kinds = known_kinds()         # plugin kinds join when the app's scan reports
         self._filling = False
-        self.panes_filled = False           # the hidden panes' contents are mounted
+        self._filled = asyncio.Event()      # the hidden panes' contents are mounted
         # Built here, mounted in their panes: the hidden panes mount after the first frame,
         # and the config can be read and set before that.
         self.task_form = ConfigForm("task", spec_of(DEFAULT_KIND).config, skip=("kind",),
@@ -144,7 +145,7 @@ class LabScreen(Screen):
                             yield Static("the task the network learns", classes="field-help")
                         yield self.task_form
                     yield VerticalScroll(self.task_info, self.data_preview, classes="side-panel")
-            for pane in HIDDEN_PANES:       # empty until mount_hidden_panes fills them
+            for pane in HIDDEN_PANES:       # empty until fill_hidden_panes
                 yield TabPane(PANES[pane], id=pane)
         yield Static(id="run-status")
         yield Static(id="check-status")
@@ -170,17 +171,35 @@ class LabScreen(Screen):
             CurveChart("forecast vs truth (val)", id="chart-forecast"),
             Static(id="sample"), id="live-scroll")
 
-    async def mount_hidden_panes(self) -> None:
-        """Fill the panes the first frame does not show: the app calls this once that frame
-        is painted (showing a pane before then calls it too).  Their forms hold their values
-        meanwhile, and the Live view draws once its pane is there."""
-        if self._filling or self.panes_filled:
-            return
+    def fill_hidden_panes(self) -> None:
+        """Fill the panes the first frame does not show, in this screen's queue: the app
+        calls this once that frame is painted.  Their forms hold their values meanwhile,
+        and the Live view draws once its pane is there."""
+        if not self._filling:
+            self._filling = True        # from now on, quitting waits for the fill
+            self.call_later(self._fill)
+
+    async def _fill(self) -> None:
         self._filling = True
+        if self.panes_filled:
+            return
         for pane in HIDDEN_PANES:
-            await self.query_one(f"#{pane}", TabPane).mount(self._pane_content(pane))
-        self.panes_filled = True
+            holder = self.query_one(f"#{pane}", TabPane)
+            if not holder.is_attached:      # the app is closing
+                break
+            await holder.mount(self._pane_content(pane))
+        self._filled.set()
         self.refresh_live(force=True)
+
+    @property
+    def panes_filled(self) -> bool:
+        return self._filled.is_set()
+
+    async def panes_settled(self) -> None:
+        """Return once no pane is being filled (quitting in the middle of a mount would cut
+        it short and fail).  Not from this screen's own queue, where the fill runs."""
+        if self._filling:
+            await self._filled.wait()
 
     def show_kinds(self, kinds: list[str]) -> None:
         """Offer these task kinds (the app's plugin scan found them after the first frame)."""
@@ -461,7 +480,7 @@ class LabScreen(Screen):
     @on(TabbedContent.TabActivated, "#panes")
     async def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id != "dataset":
-            await self.mount_hidden_panes()     # shown before the first frame was painted
+            await self._fill()      # shown before the first frame was painted
         if event.pane.id == "live":
             self.refresh_live(force=True)
 
