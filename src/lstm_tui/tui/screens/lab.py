@@ -101,9 +101,9 @@ class LabScreen(Screen):
         # The width class from the start: Textual sets it on the first resize, which would
         # restyle every widget once more before the first frame.
         width = self.app.size.width
-        super().__init__(id="lab", classes=next(
-            (name for at, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True)
-             if width >= at), None))
+        width_class = next(name for at, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True)
+                           if width >= at)
+        super().__init__(id="lab", classes=width_class)
         self.preset = preset
         self.selected: str | None = None
         self.config: RunConfig | None = None
@@ -180,15 +180,17 @@ class LabScreen(Screen):
             self.call_later(self._fill)
 
     async def _fill(self) -> None:
-        self._filling = True
         if self.panes_filled:
             return
-        for pane in HIDDEN_PANES:
-            holder = self.query_one(f"#{pane}", TabPane)
-            if not holder.is_attached:      # the app is closing
-                break
-            await holder.mount(self._pane_content(pane))
-        self._filled.set()
+        self._filling = True
+        try:
+            for pane in HIDDEN_PANES:
+                holder = self.query_one(f"#{pane}", TabPane)
+                if not holder.is_attached:      # the app is closing
+                    return
+                await holder.mount(self._pane_content(pane))
+        finally:
+            self._filled.set()      # also after a failure: quitting must never wait forever
         self.refresh_live(force=True)
 
     @property
