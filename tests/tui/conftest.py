@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from contextlib import asynccontextmanager
 
 import pytest
 from textual.app import App, ComposeResult
@@ -30,7 +31,30 @@ def fake_trainer() -> FakeTrainer:
 
 @pytest.fixture
 def app(tmp_path, fake_trainer):
-    return make_app(tmp_path / "runs", trainer=fake_trainer)
+    """The lab with a fake trainer; its `run_test` yields the whole Lab (the panes its first
+    frame does not show are filled just after that frame: see `whole_lab`)."""
+    app = make_app(tmp_path / "runs", trainer=fake_trainer)
+    run_test = app.run_test
+
+    @asynccontextmanager
+    async def run_whole(*args, **kwargs):
+        async with run_test(*args, **kwargs) as pilot:
+            await whole_lab(pilot)
+            yield pilot
+
+    app.run_test = run_whole
+    return app
+
+
+async def whole_lab(pilot, timeout: float = 30.0) -> None:
+    """Wait until the Lab has filled its hidden panes (Model, Training, Live), which it
+    does once its first frame is painted."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pilot.app.screen.panes_filled:
+        assert loop.time() < deadline, "the Lab never filled its hidden panes"
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 async def type_into(pilot, selector: str, text: str) -> None:

@@ -87,10 +87,14 @@ def plugin_on_path(installed, tmp_path, monkeypatch):
 async def test_the_plugin_kind_is_in_the_lab_and_the_broken_one_is_said(plugin_on_path,
                                                                         tmp_path):
     app = make_app(tmp_path / "runs", trainer=FakeTrainer())
-    said = record_notifications(app)    # from the start: the report comes at mount
+    said = record_notifications(app)    # from the start
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         select = app.screen.query_one("#task-kind", Select)
+        for _ in range(200):   # the scan runs in a thread once the first frame is painted
+            if "parity" in [value for _, value in select._options]:
+                break
+            await pilot.pause(0.05)
         assert "parity" in [value for _, value in select._options]
         select.value = "parity"
         for _ in range(100):              # a loaded machine takes a while to rebuild the form

@@ -81,3 +81,34 @@ def test_a_registered_kind_is_parsed_and_checked(scratch_registry):
 def test_a_bad_spec_is_refused_with_one_line(scratch_registry, bad, words):
     assert not registry.register(bad, "test")
     assert len(registry.problems()) == 1 and words in registry.problems()[0]
+
+
+def test_built_in_kinds_are_found_without_scanning_for_plugins(monkeypatch):
+    """`get` of a built-in kind and `known_kinds` never scan the installed packages (the
+    lab's first frame needs only those); an unknown kind, `kinds` and `problems` do, once."""
+    import importlib.metadata
+    monkeypatch.setattr(registry, "_SPECS", {})
+    monkeypatch.setattr(registry, "_PROBLEMS", [])
+    monkeypatch.setattr(registry, "_loaded", False)
+    scans = []
+    flip = TaskSpec("parity", Parity, "x:y", lambda c: None, "accuracy", "max")
+
+    class Plugin:
+        name, value = "parity", "pkg:parity"
+
+        def load(self):
+            return flip
+
+    def entry_points(group):
+        scans.append(group)
+        return [Plugin()]
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    try:
+        assert registry.get(registry.DEFAULT_KIND).kind == registry.DEFAULT_KIND
+        known = registry.known_kinds()
+        assert known[0] == registry.DEFAULT_KIND and "parity" not in known and scans == []
+        assert registry.get("parity") is flip and scans == [registry.GROUP]
+        assert registry.kinds()[-1] == "parity" and registry.known_kinds()[-1] == "parity"
+        assert registry.problems() == [] and len(scans) == 1
+    finally:
+        registry._loaded = False     # monkeypatch restores the old table after this

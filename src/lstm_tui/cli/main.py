@@ -166,7 +166,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     """Validate a preset (and overrides) without training."""
     from lstm_tui.models.summary import summarize
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.render.report import summary_table
+    from lstm_tui.render.model_summary import summary_table
     from lstm_tui.tasks.shapes import describe_task
 
     path = resolve_preset(preset)

@@ -18,7 +18,7 @@ from rich.text import Text
 from lstm_tui import events as ev
 from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.numbers import fmt
-from lstm_tui.render.report import summary_table
+from lstm_tui.render.model_summary import summary_table
 from lstm_tui.render.task_rows import confusion_lines, result_rows
 
 PLAIN_EVERY = 10.0   # seconds between train lines when output is not a terminal

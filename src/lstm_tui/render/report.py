@@ -9,28 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_tui.config import ConfigError
-from lstm_tui.events import ModelSummary
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys, field_value
 from lstm_tui.render.sweep_tables import PLAIN_MARKERS
 from lstm_tui.runs.reader import Run
 from lstm_tui.numbers import printable
-
-
-
-def summary_table(summary: ModelSummary) -> Table:
-    """The Keras-style parameter table."""
-    table = Table(title="Model summary", title_justify="left", show_lines=False)
-    table.add_column("Layer (type)")
-    table.add_column("Output Shape")
-    table.add_column("Param #", justify="right")
-    for row in summary.rows:
-        table.add_row(f"{row.layer} ({row.kind})", row.output_shape, f"{row.params:,}")
-    table.add_section()
-    table.add_row("Total params", "", f"{summary.total:,}")
-    table.add_row("Trainable params", "", f"{summary.trainable:,}")
-    table.add_row("Non-trainable params", "", f"{summary.non_trainable:,}")
-    return table
 
 
 METRIC_ABBREV = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}

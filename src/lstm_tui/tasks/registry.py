@@ -6,7 +6,10 @@ A task kind is one :class:`TaskSpec`, declared in the kind's own module under
 backend, the run store and the TUI all ask this module; none of them names a kind.
 
 This module and the specs import neither torch nor Textual: a spec points at its torch
-code by a ``"module:attribute"`` string that is imported on first build.
+code by a ``"module:attribute"`` string that is imported on first build.  The built-in
+kinds are found without scanning the installed packages for plugins: ``get`` of a
+built-in kind and ``known_kinds`` never scan, so the lab paints its first frame first and
+scans in a thread afterwards.
 """
 
 from __future__ import annotations
@@ -120,7 +123,9 @@ class Preview:
 
 _SPECS: dict[str, TaskSpec] = {}
 _PROBLEMS: list[str] = []
-_loaded = False
+_loaded = False                   # the built-ins and the plugins
+_builtins_in: dict | None = None  # the table the built-ins were put in (tests swap tables)
+_lock = threading.RLock()         # a scan may run in a thread; a plugin may call register()
 
 
 def _problem(text: str) -> None:
@@ -164,16 +169,30 @@ def unregister(kind: str) -> None:
     _SPECS.pop(kind, None)
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
+def _load_builtins() -> None:
+    """The built-in kinds, first in the table (no scan of the installed packages)."""
+    global _builtins_in
+    if _builtins_in is _SPECS:
         return
-    _loaded = True
-    for name in BUILTIN:
-        module = importlib.import_module(f"lstm_tui.tasks.{name}")
-        for spec in module.SPECS:
-            _SPECS[spec.kind] = spec
-    _load_plugins()
+    with _lock:
+        if _builtins_in is _SPECS:
+            return
+        for name in BUILTIN:
+            module = importlib.import_module(f"lstm_tui.tasks.{name}")
+            for spec in module.SPECS:
+                _SPECS[spec.kind] = spec
+        _builtins_in = _SPECS
+
+
+def _load() -> None:
+    """The built-ins, then the plugins (once; another thread waits for a scan under way)."""
+    global _loaded
+    with _lock:
+        if _loaded:
+            return
+        _loaded = True
+        _load_builtins()
+        _load_plugins()
 
 
 def _load_plugins() -> None:
@@ -234,9 +253,22 @@ def kinds() -> list[str]:
     return list(_SPECS)
 
 
+def known_kinds() -> list[str]:
+    """The kinds registered so far, the built-ins at least, without scanning for plugins:
+    what a front end can offer before the scan has run."""
+    _load_builtins()
+    return list(_SPECS)     # one C call: a scan in another thread cannot change it midway
+
+
 def get(kind: str) -> TaskSpec | None:
-    _load()
-    return _SPECS.get(kind)
+    """The spec of `kind`, or None; the plugins are scanned for only when the kind is not
+    registered yet (a built-in never waits for the scan)."""
+    _load_builtins()
+    spec = _SPECS.get(kind)
+    if spec is None:
+        _load()
+        spec = _SPECS.get(kind)
+    return spec
 
 
 def spec_of(kind: str, source: str = "", key: str = "task.kind") -> TaskSpec:

@@ -16,16 +16,19 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
-from textual import on
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.numbers import printable
 from lstm_tui.tui.live import RunState
-from lstm_tui.tui.messages import SweepPresetLoaded, TrainingEvents, WorkerFailed
+from lstm_tui.tui.errors import report_worker_error
+from lstm_tui.tui.messages import (SweepPresetLoaded, TaskPluginsScanned, TrainingEvents,
+                                   WorkerFailed)
 from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
 
 
@@ -101,10 +104,33 @@ class LabApp(App):
             path = str(screenshot_folder(self.runs_root))
         return super().deliver_screenshot(filename, path, time_format)
 
-    def on_mount(self) -> None:
-        from lstm_tui.tasks.registry import problems
-        for line in problems():   # a broken task plugin: said once, the lab goes on
+    # ------------------------------------------------------------ after the first frame
+
+    @on(events.Ready)
+    def _first_frame_painted(self) -> None:
+        """Start-up work the first frame does not show waits until it is painted: the scan
+        for task plugins (it reads every installed package's metadata and imports the
+        plugins: a thread) and the Lab's hidden panes (in the Lab's own queue)."""
+        self._scan_task_plugins()
+        if self.lab is not None:
+            self.lab.fill_hidden_panes()
+
+    @work(thread=True, group="task-plugins", exit_on_error=False)
+    def _scan_task_plugins(self) -> None:
+        from lstm_tui.tasks.registry import kinds, problems
+        self.post_message(TaskPluginsScanned(kinds(), problems()))
+
+    @on(TaskPluginsScanned)
+    def _task_plugins_scanned(self, message: TaskPluginsScanned) -> None:
+        for line in message.problems:   # a broken task plugin: said once, the lab goes on
             self.notify(line, title="task plugin skipped", severity="warning", timeout=15)
+        if self.lab is not None:
+            self.lab.show_kinds(message.kinds)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "task-plugins" and event.state == WorkerState.ERROR:
+            report_worker_error(self, event.worker)
 
     # ------------------------------------------------------------ screens
 
@@ -235,6 +261,8 @@ class LabApp(App):
 
     async def action_quit(self) -> None:
         """Stop every run cleanly (they end `interrupted`), then quit."""
+        if self.lab is not None:
+            await self.lab.panes_settled()
         active = [key for key, h in self.handles.items() if h.alive]
         if active:
             for key in active:

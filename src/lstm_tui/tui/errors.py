@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.app import App
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -15,7 +16,7 @@ def one_line(exc: BaseException) -> str:
     return printable(first_line(exc))
 
 
-def report_worker_error(screen: Screen, worker: Worker) -> None:
+def report_worker_error(screen: Screen | App, worker: Worker) -> None:
     """The one place a background failure surfaces: a notification, never a crash."""
     error = worker.error or RuntimeError("unknown error")
     screen.notify(f"{type(error).__name__}: {one_line(error)}", title=f"{worker.name} failed",

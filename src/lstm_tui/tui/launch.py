@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 from lstm_tui.config import ConfigError, load_preset
-from lstm_tui.presets import resolve_preset
 from lstm_tui.runs.layout import runs_root
-from lstm_tui.troubleshooting import with_help
 
 EXIT_BAD_INPUT = 2
 
@@ -37,7 +35,9 @@ def launch(argv: list[str]) -> int:
     except SystemExit as exc:       # --help, or bad arguments (argparse printed why)
         return int(exc.code or 0)
     preset = None
-    if args.preset:
+    if args.preset:    # imported only here: the lab without a preset starts sooner
+        from lstm_tui.presets import resolve_preset
+        from lstm_tui.troubleshooting import with_help
         try:
             preset = resolve_preset(args.preset)
             load_preset(preset)

@@ -38,6 +38,14 @@ class WorkerFailed(Message):
 
 
 @dataclass
+class TaskPluginsScanned(Message):
+    """The task-plugin scan (a thread, after the first frame) is done: every kind now known,
+    and one line per plugin that could not be loaded."""
+    kinds: list[str]
+    problems: list[str]
+
+
+@dataclass
 class SweepEvents(Message):
     """New events of the Sweep screen's sweep wait in `inbox` (filled by
     :class:`~lstm_tui.tui.sweep.process.SweepProcess`); a newer message replaces a queued one."""

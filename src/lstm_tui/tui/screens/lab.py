@@ -8,6 +8,7 @@ The forms come from ``config.field_specs``; training goes through ``app.start_tr
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import platform
 import sys
@@ -19,8 +20,8 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Grid, Horizontal, VerticalScroll
-from textual.lazy import Lazy
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
                              TabPane)
 
@@ -30,16 +31,16 @@ from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
 from lstm_tui.fsio import atomic_write_text
 from lstm_tui.numbers import fmt
 from lstm_tui.tasks import downloads
-from lstm_tui.tasks.registry import config_classes, data_preview
+from lstm_tui.tasks.registry import DEFAULT_KIND, data_preview, known_kinds, spec_of
 from lstm_tui.numbers import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded
-from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
 from lstm_tui.tui.widgets.data_preview import DataPreview
 from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
 
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
+HIDDEN_PANES = ("model", "training", "live")   # not on the first frame: filled after it
 RUN_COLUMNS = (("run", "run"), ("task", "task"), ("model", "model"), ("status", "status"),
                ("step", "step"), ("best", "best"))
 NARROW_RUNS = 100
@@ -98,7 +99,12 @@ class LabScreen(Screen):
                                  # costs ~25 ms of a core that a 2-core box needs for training)
 
     def __init__(self, preset: Path | None = None) -> None:
-        super().__init__(id="lab")
+        # The width class from the start: Textual sets it on the first resize, which would
+        # restyle every widget once more before the first frame.
+        width = self.app.size.width
+        width_class = next(name for at, name in sorted(self.HORIZONTAL_BREAKPOINTS, reverse=True)
+                           if width >= at)
+        super().__init__(id="lab", classes=width_class)
         self.preset = preset
         self.selected: str | None = None
         self.config: RunConfig | None = None
@@ -109,9 +115,12 @@ class LabScreen(Screen):
         self._drawn_once = False
         self._summary_shown: tuple = ()
         self._task_values: dict[str, dict] = {}
+        self._kinds = known_kinds()         # plugin kinds join when the app's scan reports
+        self._filling = False
+        self._filled = asyncio.Event()      # the hidden panes' contents are mounted
         # Built here, mounted in their panes: the hidden panes mount after the first frame,
         # and the config can be read and set before that.
-        self.task_form = ConfigForm("task", next(iter(config_classes().values())), skip=("kind",),
+        self.task_form = ConfigForm("task", spec_of(DEFAULT_KIND).config, skip=("kind",),
                                     id="task-form")
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
         self.run_form = ConfigForm("", RunConfig, id="run-form")
@@ -131,33 +140,79 @@ class LabScreen(Screen):
                     with FormColumn(classes="form-column", id="task-column"):
                         with Container(classes="config-form"):
                             yield Label("kind", classes="field-name")
-                            yield Select([(k, k) for k in config_classes()], value=self.kind,
+                            yield Select([(k, k) for k in self._kinds], value=self.kind,
                                          allow_blank=False, compact=True, id="task-kind",
                                          classes="field-editor")
                             yield Static("the task the network learns", classes="field-help")
                         yield self.task_form
                     yield VerticalScroll(self.task_info, self.data_preview, classes="side-panel")
-            with TabPane(PANES["model"], id="model"):
-                yield Lazy(Horizontal(
-                    FormColumn(self.model_form, classes="form-column"),
-                    VerticalScroll(self.summary, classes="side-panel"), classes="pane-row"))
-            with TabPane(PANES["training"], id="training"):
-                yield Lazy(FormColumn(self.run_form, self.train_form,
-                                      classes="form-column single"))
-            with TabPane(PANES["live"], id="live"):
-                yield Lazy(VerticalScroll(
-                    ActiveRuns(id="active-runs", cursor_type="row"),
-                    Grid(CurveChart("loss", id="chart-loss"),
-                         CurveChart("metric", id="chart-metric"),
-                         CurveChart("grad norm (log)", log_y=True, id="chart-grad"),
-                         CurveChart("per layer (log)", log_y=True, id="chart-layers"),
-                         id="charts"),
-                    GradHeatmap(id="heatmap"),
-                    CurveChart("forecast vs truth (val)", id="chart-forecast"),
-                    Static(id="sample"), id="live-scroll"))
+            for pane in HIDDEN_PANES:       # empty until fill_hidden_panes
+                yield TabPane(PANES[pane], id=pane)
         yield Static(id="run-status")
         yield Static(id="check-status")
         yield Footer(compact=True)
+
+    def _pane_content(self, pane: str) -> Widget:
+        """What a pane holds beyond the first frame (built when it is mounted)."""
+        if pane == "model":
+            return Horizontal(FormColumn(self.model_form, classes="form-column"),
+                              VerticalScroll(self.summary, classes="side-panel"),
+                              classes="pane-row")
+        if pane == "training":
+            return FormColumn(self.run_form, self.train_form, classes="form-column single")
+        from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap   # plotext: only now
+        return VerticalScroll(
+            ActiveRuns(id="active-runs", cursor_type="row"),
+            Grid(CurveChart("loss", id="chart-loss"),
+                 CurveChart("metric", id="chart-metric"),
+                 CurveChart("grad norm (log)", log_y=True, id="chart-grad"),
+                 CurveChart("per layer (log)", log_y=True, id="chart-layers"),
+                 id="charts"),
+            GradHeatmap(id="heatmap"),
+            CurveChart("forecast vs truth (val)", id="chart-forecast"),
+            Static(id="sample"), id="live-scroll")
+
+    def fill_hidden_panes(self) -> None:
+        """Fill the panes the first frame does not show, in this screen's queue: the app
+        calls this once that frame is painted.  Their forms hold their values meanwhile,
+        and the Live view draws once its pane is there."""
+        if not self._filling:
+            self._filling = True        # from now on, quitting waits for the fill
+            self.call_later(self._fill)
+
+    async def _fill(self) -> None:
+        if self.panes_filled:
+            return
+        self._filling = True
+        try:
+            for pane in HIDDEN_PANES:
+                holder = self.query_one(f"#{pane}", TabPane)
+                if not holder.is_attached:      # the app is closing
+                    return
+                await holder.mount(self._pane_content(pane))
+        finally:
+            self._filled.set()      # also after a failure: quitting must never wait forever
+        self.refresh_live(force=True)
+
+    @property
+    def panes_filled(self) -> bool:
+        return self._filled.is_set()
+
+    async def panes_settled(self) -> None:
+        """Return once no pane is being filled (quitting in the middle of a mount would cut
+        it short and fail).  Not from this screen's own queue, where the fill runs."""
+        if self._filling:
+            await self._filled.wait()
+
+    def show_kinds(self, kinds: list[str]) -> None:
+        """Offer these task kinds (the app's plugin scan found them after the first frame)."""
+        if kinds == self._kinds:
+            return
+        self._kinds = list(kinds)
+        select = self.query_one("#task-kind", Select)
+        with select.prevent(Select.Changed):     # new options reset the choice: keep it
+            select.set_options([(k, k) for k in self._kinds])
+            select.value = self.kind
 
     async def on_mount(self) -> None:
         self.sub_title = printable(str(self.app.runs_root))
@@ -212,6 +267,8 @@ class LabScreen(Screen):
 
     async def set_task(self, kind: str, values: dict | None = None) -> None:
         """Show the fields of task `kind` (values given, remembered, or the defaults)."""
+        if kind not in self._kinds:      # a preset's plugin kind, before the scan reported it
+            self.show_kinds(known_kinds())
         select = self.query_one("#task-kind", Select)
         if select.value != kind:
             with select.prevent(Select.Changed):
@@ -222,7 +279,7 @@ class LabScreen(Screen):
             return
         self._task_values[self.kind] = dict(self.task_form.values)
         old, self.task_form = self.task_form, ConfigForm(
-            "task", config_classes()[kind], values or self._task_values.get(kind), skip=("kind",),
+            "task", spec_of(kind).config, values or self._task_values.get(kind), skip=("kind",),
             id="task-form")
         await old.remove()
         await self.query_one("#task-column").mount(self.task_form)
@@ -424,7 +481,9 @@ class LabScreen(Screen):
         return self.query_one("#panes", TabbedContent).active == "live"
 
     @on(TabbedContent.TabActivated, "#panes")
-    def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
+    async def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id != "dataset":
+            await self._fill()      # shown before the first frame was painted
         if event.pane.id == "live":
             self.refresh_live(force=True)
 
@@ -448,6 +507,7 @@ class LabScreen(Screen):
             self._draw_charts(state)
 
     def _draw_charts(self, state: RunState) -> None:
+        from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap   # imported by now
         sample = self.query_one("#sample", Static)
         stamp = (state.key, state.version)
         self.query_one("#chart-loss", CurveChart).show(

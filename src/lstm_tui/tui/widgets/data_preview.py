@@ -15,7 +15,6 @@ from textual.widgets import Static
 
 from lstm_tui.tasks.registry import Preview
 from lstm_tui.tui.plotting import series_color
-from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 
 class DataPreview(Vertical):
@@ -31,7 +30,7 @@ class DataPreview(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.plot = SafePlot(id="preview-plot")   # mounted on first use: start-up stays light
+        self.plot = None    # made and mounted on first use: plotext stays out of start-up
 
     def compose(self) -> ComposeResult:
         yield Static(id="preview-notes")
@@ -40,7 +39,9 @@ class DataPreview(Vertical):
         self.set_class(preview is not None, "-shown")
         if preview is None:
             return
-        if not self.plot.is_attached:
+        if self.plot is None:
+            from lstm_tui.tui.widgets.safe_plot import SafePlot
+            self.plot = SafePlot(id="preview-plot")
             self.mount(self.plot, before=0)
         plt = self.plot.plt
         plt.clear_figure()

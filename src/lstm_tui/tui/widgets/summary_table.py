@@ -14,7 +14,7 @@ from textual.widgets import Static
 from lstm_tui.config import ModelConfig
 from lstm_tui.events import ModelSummary
 from lstm_tui.models.summary import summarize
-from lstm_tui.render.report import summary_table
+from lstm_tui.render.model_summary import summary_table
 from lstm_tui.tasks.shapes import TaskShape, describe_task
 
 
