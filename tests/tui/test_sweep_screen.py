@@ -868,6 +868,8 @@ async def test_verdicts_arrive_with_the_sweeps_events_and_a_new_run_clears_them(
                           "sequential", 1), SweepFinished(2, 2, False),
              SweepJudged([{"key": "best_accuracy", "observed": 0.4, "min": 0.5, "max": None,
                            "met": False}]))
+        # the driver's messages arrive through the app's queue: wait for them, not a count
+        await wait_for(pilot, lambda: screen.state.verdicts, timeout=20, what="the verdicts")
         await settle(pilot)
         text = shown(pilot, "#sweep-expect")
         assert text.startswith("expect 0 met · 1 MISSED") and \
@@ -875,5 +877,7 @@ async def test_verdicts_arrive_with_the_sweeps_events_and_a_new_run_clears_them(
         screen.state.active = True
         send(SweepStarted(folder, "tiny", 2, 2, 2, tuple(spec.axes), "accuracy", "max",
                           "sequential", 1))
+        await wait_for(pilot, lambda: not screen.state.verdicts, timeout=20,
+                       what="the verdicts cleared")
         await settle(pilot)
         assert not screen.query_one("#sweep-expect").display
