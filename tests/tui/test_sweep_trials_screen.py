@@ -120,6 +120,8 @@ async def test_a_tpe_sweeps_trials_arrive_with_the_drivers_events(tmp_path):
         assert "50%" in table_rows(screen)[0][4]
         send(PointFinished("trial0", 0, "", row(0, 0.5, 300), 1, 3),
              PointFinished("trial1", 1, "", row(1, 0.4, 100), 2, 3))
+        await wait_for(pilot, lambda: len(column(screen, "trial")) == 2, timeout=20,
+                       what="two trials")
         await settle(pilot)
         assert column(screen, "trial") == ["0", "1"]
         assert column(screen, "best so far") == ["0.5", "0.5"]
@@ -127,6 +129,9 @@ async def test_a_tpe_sweeps_trials_arrive_with_the_drivers_events(tmp_path):
         assert "2 of 3 trials" in shown(pilot, "#trials-info")
         assert "2/3" in shown(pilot, "#sweep-status")
         send(PointFinished("trial2", 2, "", row(2, 0.7, 300), 3, 3), SweepFinished(3, 3, False))
+        # the driver's messages arrive through the app's queue: wait for them, not a count
+        await wait_for(pilot, lambda: len(column(screen, "trial")) == 3, timeout=20,
+                       what="the third trial")
         await settle(pilot)
         assert column(screen, "best so far") == ["0.5", "0.5", "0.7"]
         assert column(screen, "") == ["★", "◆", "★◆"]
