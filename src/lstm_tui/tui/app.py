@@ -75,9 +75,12 @@ class LabApp(App):
             self.add_mode(mode.name, partial(self._build, mode))
 
     def on_mount(self) -> None:
-        from lstm_tui.tasks.registry import problems
-        for line in problems():   # a broken task plugin: said once, the lab goes on
+        from lstm_tui.models.cells import registry as cells
+        from lstm_tui.tasks import registry as tasks
+        for line in tasks.problems():   # a broken plugin: said once, the lab goes on
             self.notify(line, title="task plugin skipped", severity="warning", timeout=15)
+        for line in cells.problems():
+            self.notify(line, title="cell plugin skipped", severity="warning", timeout=15)
 
     # ------------------------------------------------------------ screens
 

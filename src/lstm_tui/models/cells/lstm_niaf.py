@@ -2,6 +2,9 @@
 pre-activation itself, unsquashed:
 
     g_t = W_g x_t + R_g h_{t-1} + b_g
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+
+so the cell can grow faster; the output activation still squashes what is read.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ written in whole:
 
     c_t = f_t ⊙ c_{t-1} + g_t
 
-The rest is :mod:`lstm_tui.models.cells.lstm` (peepholes on f and o when asked).
+The forget gate alone decides how much of the old cell stays; the candidate always
+enters.  The rest is :mod:`lstm_tui.models.cells.lstm` (peepholes on f and o when asked).
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """LSTM without output gate, NOG (Greff et al. 2015): o_t = 1, the cell is always read:
 
     h_t = act(c_t)
+
+The input and forget gates still decide what the cell holds; nothing decides when it is
+shown.  The rest is :mod:`lstm_tui.models.cells.lstm` (peepholes on i and f when asked).
 """
 
 from __future__ import annotations

@@ -151,6 +151,18 @@ def is_plugin(name: str) -> bool:
     return name in _PLUGINS
 
 
+def broken_plugins(config_of) -> list[str]:
+    """One line per plugin cell that does not run (`config_of(name)` gives the model
+    config to try it with; imports torch when there is a plugin cell)."""
+    found = []
+    for name, spec in _items():
+        if name in _PLUGINS:
+            problem = trial(spec, config_of(name))
+            if problem:
+                found.append(f"{_PLUGINS[name]}: {problem}")
+    return found
+
+
 # ---------------------------------------------------------------- checking a model config
 
 def check_model(cfg: Any, source: str = "") -> None:
