@@ -27,6 +27,8 @@ from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, T
 from lstm_tui import devices
 from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
+from lstm_tui.models.cells import registry as cells
+from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.store import atomic_write_text
 from lstm_tui.tasks import downloads
@@ -113,6 +115,7 @@ class LabScreen(Screen):
         self.task_form = ConfigForm("task", next(iter(config_classes().values())), skip=("kind",),
                                     id="task-form")
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
+        self._cell_fields()
         self.run_form = ConfigForm("", RunConfig, id="run-form")
         self.train_form = ConfigForm("train", TrainConfig, labels={"device": device_labels()},
                                      id="train-form")
@@ -201,7 +204,17 @@ class LabScreen(Screen):
 
     @on(ConfigForm.Changed)
     def _form_changed(self, event: ConfigForm.Changed) -> None:
+        if event.form is self.model_form and event.name == "cell":
+            self._cell_fields()
         self.revalidate()
+
+    def _cell_fields(self) -> None:
+        """The Model pane shows the options the chosen cell takes, and what the cell is."""
+        spec = cells.get(self.model_form.values.get("cell", ""))
+        if spec is None:
+            return      # not a cell (the field says why)
+        self.model_form.hide({o for o in OPTIONS if o not in spec.options})
+        self.model_form.set_help("cell", f"{spec.summary} ({spec.paper})")
 
     @on(Select.Changed, "#task-kind")
     async def _kind_changed(self, event: Select.Changed) -> None:
@@ -287,6 +300,7 @@ class LabScreen(Screen):
             "sweep": cfg.sweep, **({"expect": cfg.expect} if cfg.expect else {})}
         await self.set_task(cfg.task.kind, dataclasses.asdict(cfg.task))
         self.model_form.set_values(dataclasses.asdict(cfg.model))
+        self._cell_fields()
         self.train_form.set_values(dataclasses.asdict(cfg.train))
         self.run_form.set_values({"name": cfg.name, "description": cfg.description})
         self.revalidate()
