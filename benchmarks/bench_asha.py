@@ -1,4 +1,4 @@
-"""Early stopping of sweep points: ASHA against the full grid, through `run_sweep`.
+"""Early stopping of sweep points: ASHA against the full grid, through `run_points`.
 
     python benchmarks/bench_asha.py              # a few minutes on 2 CPU cores
     python benchmarks/bench_asha.py --quick      # a smoke run of well under a minute
@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lstm_tui.config import parse_config  # noqa: E402
-from lstm_tui.sweeps.runner import run_sweep  # noqa: E402
+from lstm_tui.sweeps.runner import run_points  # noqa: E402
 from lstm_tui.sweeps.scheduler import LocalLink, PointEval, Pruner, pruning_order  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
@@ -78,13 +78,13 @@ def main() -> None:
     out: dict[tuple[str, str], tuple[float, int, float, dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         warm_cfg, warm = make_spec(5, 5, "none", True)
-        run_sweep("warm", warm_cfg, warm, Path(tmp) / "warm")      # imports out of the timing
+        run_points("warm", warm_cfg, warm, Path(tmp) / "warm")      # imports out of the timing
         for backend in ("sequential", "ensemble"):
             for scheduler in ("none", "asha"):
                 cfg, spec = make_spec(steps, every, scheduler, args.quick)
                 start = time.perf_counter()
-                result = run_sweep("bench", cfg, spec, Path(tmp) / f"{backend}-{scheduler}",
-                                   backend=backend)
+                result = run_points("bench", cfg, spec, Path(tmp) / f"{backend}-{scheduler}",
+                                    backend=backend)
                 seconds = time.perf_counter() - start
                 assert result.complete and not result.failed, f"{backend} {scheduler}"
                 spent = sum(r["steps"] for r in result.rows)
@@ -108,7 +108,7 @@ def main() -> None:
         print()
         with tempfile.TemporaryDirectory() as tmp:   # the full grid, validated more often
             cfg, spec = make_spec(steps, args.replay_every, "none", args.quick)
-            result = run_sweep("bench", cfg, spec, Path(tmp) / "replay")
+            result = run_points("bench", cfg, spec, Path(tmp) / "replay")
             order = pruning_order([(p.key, p.config) for p in spec.points()])
             curves = read_curves(result)
             if every % args.replay_every == 0:     # the replay made real: the same steps

@@ -4,7 +4,7 @@
     python benchmarks/bench_ray.py --repeat 1    # one round
     python benchmarks/bench_ray.py --workers 4 --steps 400
 
-Both backends run the same grid of tiny nth-element points through `run_sweep` with the
+Both backends run the same grid of tiny nth-element points through `run_points` with the
 same number of workers (run folders, RunWriters, checkpoints and results.csv included).
 Each round times, in this order:
 
@@ -38,8 +38,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lstm_tui.config import parse_config  # noqa: E402
-from lstm_tui.sweeps import ray_backend  # noqa: E402
-from lstm_tui.sweeps.runner import run_sweep  # noqa: E402
+from lstm_tui.sweeps.backends import ray as ray_backend  # noqa: E402
+from lstm_tui.sweeps.runner import run_points  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,7 +71,7 @@ def timed_sweep(cfg, spec, root: Path, backend: str, workers: int) -> tuple[floa
     # the points train in worker processes, whose results come back only after their
     # last validation has synchronized the device: the driver's clock is honest as is
     start = time.perf_counter()
-    result = run_sweep("bench", cfg, spec, root, backend=backend, workers=workers)
+    result = run_points("bench", cfg, spec, root, backend=backend, workers=workers)
     wall = time.perf_counter() - start
     assert result.complete, f"{backend}: {result.done}/{result.total} points"
     assert {r["status"] for r in result.rows} == {"completed"}

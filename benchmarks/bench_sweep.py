@@ -1,4 +1,4 @@
-"""Sweep backends end to end: the same grid through `run_sweep` with each backend.
+"""Sweep backends end to end: the same grid through `run_points` with each backend.
 
     python benchmarks/bench_sweep.py             # ~1-2 minutes on 2 CPU cores
     python benchmarks/bench_sweep.py --quick     # a smoke run of a few seconds
@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lstm_tui.config import parse_config  # noqa: E402
-from lstm_tui.sweeps.runner import run_sweep  # noqa: E402
+from lstm_tui.sweeps.runner import run_points  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,12 +71,12 @@ def main() -> None:
     times, losses = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         warm_cfg, warm = make_spec(5, 1, 1, args.device)       # first-call costs (imports) out of the timing
-        run_sweep("warm", warm_cfg, warm, Path(tmp) / "warm")
+        run_points("warm", warm_cfg, warm, Path(tmp) / "warm")
         for name, workers in backends:
             label = name if workers == 1 else f"{name} x{workers}"
             start = clock(device)
-            result = run_sweep("bench", cfg, spec, Path(tmp) / label.replace(" ", ""),
-                               backend=name, workers=workers)
+            result = run_points("bench", cfg, spec, Path(tmp) / label.replace(" ", ""),
+                                backend=name, workers=workers)
             times[label] = clock(device) - start
             assert result.complete, f"{label}: {result.done}/{result.total} points"
             losses[label] = final_losses(result)

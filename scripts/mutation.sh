@@ -3,7 +3,7 @@
 #
 #   scripts/mutation.sh [GROUP...]     groups: training models runs tasks config sweeps
 #                                      (default: all, in that order)
-#   scripts/mutation.sh GROUP=MODULE   one file of a group: training=engine, runs=store,
+#   scripts/mutation.sh GROUP=MODULE   one file of a group: training=engine, runs=writer,
 #                                      sweeps=runner, config=config (folder GROUP-MODULE)
 #
 # Each group mutates its modules only and runs a fast test selection of its own (the
@@ -42,7 +42,7 @@ TESTS[training]='tests/unit/test_engine.py tests/unit/test_optim.py tests/unit/t
 MUTATE[models]='"src/lstm_tui/models/*"'
 TESTS[models]='tests/unit/test_models.py tests/unit/test_sampling_distribution.py
     tests/unit/test_engine_contract.py tests/unit/test_gpu_readiness.py tests/unit/test_mut_models.py tests/unit/test_mut_sampling.py tests/unit/test_mut_network.py'
-MUTATE[runs]='"src/lstm_tui/runs/*"'
+MUTATE[runs]='"src/lstm_tui/runs/*", "src/lstm_tui/fsio.py"'   # fsio: the store's atomic files
 TESTS[runs]='tests/unit/test_store.py tests/unit/test_store_contract.py tests/unit/test_store_atomic.py
     tests/unit/test_experiment.py tests/unit/test_run_listing.py tests/unit/test_store_tidy.py
     tests/unit/test_expect.py tests/unit/test_mut_store.py
@@ -121,7 +121,7 @@ for arg in "${groups[@]}"; do
 [tool.mutmut]
 source_paths = ["src"]
 only_mutate = [$mutate]
-also_copy = ["presets", "README.md"]
+also_copy = ["presets", "README.md", "docs", "mkdocs.yml", "CHANGELOG.md"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--deselect", "$THREADS_TEST"]
 pytest_add_cli_args_test_selection = [$(cd "$ROOT" && toml_words "${TESTS[$arg]:-${TESTS[$group]}}")]
 process_isolation = "fork"          # fork from the process that ran the stats: torch already imported

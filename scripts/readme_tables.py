@@ -1,21 +1,24 @@
-"""The README's result tables, generated from a `lstm-lab verify` run (never hand-copied).
+"""The result tables of the README and the manual, generated from a `lstm-lab verify` run
+(never hand-copied).
 
     python scripts/readme_tables.py run [--backend ensemble]
         trains the sweep presets behind the tables (all of them: the tables come from one
         run) with `lstm-lab verify --json` into a temporary runs folder, stores what the
-        tables need in readme_tables.json (next to this script) and rewrites the README's
-        tables from it (about 5 minutes on 2 CPU cores)
+        tables need in readme_tables.json (next to this script) and rewrites the tables of
+        every target file from it (about 5 minutes on 2 CPU cores)
     python scripts/readme_tables.py collect --runs-dir DIR --verify-json FILE --command CMD
         the same from a verify run made by hand (`verify ... --runs-dir DIR --json > FILE`)
     python scripts/readme_tables.py render [--check]
-        rewrites the README from the stored readme_tables.json; --check only compares
-        (exit 1 when the README differs: a hand-edited table)
+        rewrites the target files from the stored readme_tables.json; --check only compares
+        (exit 1 when one differs: a hand-edited table)
 
-In README.md each table sits between ``<!-- verify:PRESET start -->`` and
-``<!-- verify:PRESET end -->``, the line naming the run between ``<!-- verify:run start -->``
-and its end; everything else (the prose reading the tables) stays as written.
-tests/unit/test_readme_tables.py checks that the README is exactly what `render` makes of
-the stored JSON, so the tables cannot drift from the run that produced them.
+The targets (PLACES): README.md holds the headline figures (the `summary` block: one
+measured figure per seed experiment), docs/sweeps/seed-experiments.md every result table.
+In each, a block sits between ``<!-- verify:NAME start -->`` and ``<!-- verify:NAME end -->``
+(NAME a preset, `summary`, or `run`: the line naming the run); everything else (the prose
+reading the tables) stays as written.  tests/unit/test_readme_tables.py checks that each
+target is exactly what `render` makes of the stored JSON, so the figures cannot drift
+from the run that produced them.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 README = REPO / "README.md"
+MANUAL = REPO / "docs" / "sweeps" / "seed-experiments.md"
 STORED = HERE / "readme_tables.json"
-WIDTH = 120                  # the tables' width in the README (what any editor shows)
+WIDTH = 120                  # the tables' width (what any editor shows)
 
 # preset -> (x, y): the heatmap's columns and rows, as the README has always shown them
 TABLES = {
@@ -46,6 +50,16 @@ TABLES = {
     "sweep_rnn_vs_lstm_seq_len": ("model.cell", "task.seq_len"),
     "sweep_char_lm_unrollings_nodes": ("model.hidden", "task.seq_len"),
 }
+# preset -> (what it measures, the expectation whose figure the README's summary quotes)
+HEADLINES = {
+    "sweep_nth_seq_len_cells": ("nth-element recall over sequence length × hidden units", 3),
+    "sweep_nth_features": ("nth-element recall over feature count × hidden units", 2),
+    "sweep_nth_dataset_size": ("nth-element recall over data set size, LSTM vs GRU", 2),
+    "sweep_rnn_vs_lstm_seq_len": ("weighted sum, RNN vs LSTM over sequence length", 0),
+    "sweep_char_lm_unrollings_nodes": ("char LM perplexity over unrollings × nodes", 0),
+}
+# target file -> the blocks it holds (each exactly once; a block may be in several files)
+PLACES = {README: ("run", "summary"), MANUAL: ("run", "summary", *TABLES)}
 BLOCK = re.compile(r"(<!-- verify:(?P<name>[\w-]+) start -->\n)(?P<body>.*?)"
                    r"(<!-- verify:(?P=name) end -->)", re.S)
 
@@ -144,26 +158,54 @@ def render_run(stored: dict) -> str:
             "expectations, unedited.\n")
 
 
+def render_summary(stored: dict) -> str:
+    """The README's headline figures: per seed experiment its runs and seconds, one measured
+    figure against its band, and how many of its expectations were met."""
+    lines = ["| seed experiment | preset | runs | one measured figure | expectations |",
+             "|---|---|---|---|---|"]
+    for table in stored["tables"]:
+        title, index = HEADLINES[table["preset"]]
+        verdicts = table["verdicts"]
+        v = verdicts[min(index, len(verdicts) - 1)]
+        observed = "-" if v["observed"] is None else f"{v['observed']:.4g}"
+        met = sum(x["verdict"] == "met" for x in verdicts)
+        lines.append(f"| {title} | `{table['preset']}` | {len(table['rows'])} in "
+                     f"{table['seconds']:g} s | `{v['expectation']}` = {observed} "
+                     f"(band {v['band']}) | {met} of {len(verdicts)} met |")
+    return "\n".join(lines) + "\n"
+
+
 def leaf(axis: str) -> str:
     return axis.rsplit(".", 1)[-1]
 
 
 def blocks(stored: dict) -> dict[str, str]:
-    found = {"run": render_run(stored)}
+    found = {"run": render_run(stored), "summary": render_summary(stored)}
     found.update({t["preset"]: render_table(t) for t in stored["tables"]})
     return found
 
 
-def rewrite(readme: str, rendered: dict[str, str]) -> str:
-    """`readme` with each marked block replaced by its rendering; a block without a
-    rendering, or a rendering without a block, is an error (nothing half-updated)."""
-    names = [m["name"] for m in BLOCK.finditer(readme)]
-    missing = sorted(set(rendered) - set(names))
-    unknown = sorted(set(names) - set(rendered))
+def rewrite(text: str, rendered: dict[str, str], names=None) -> str:
+    """`text` with each marked block replaced by its rendering.  `names`: the blocks the
+    text must hold (default: every rendering); one missing, or a block without a
+    rendering, is an error (nothing half-updated)."""
+    found = [m["name"] for m in BLOCK.finditer(text)]
+    wanted = set(rendered if names is None else names)
+    missing = sorted(wanted - set(found))
+    unknown = sorted(set(found) - set(rendered))
     if missing or unknown:
-        raise ValueError(f"README markers do not match the stored tables: missing "
+        raise ValueError(f"markers do not match the stored tables: missing "
                          f"{missing or '-'}, unknown {unknown or '-'}")
-    return BLOCK.sub(lambda m: m[1] + rendered[m["name"]] + m[4], readme)
+    return BLOCK.sub(lambda m: m[1] + rendered[m["name"]] + m[4], text)
+
+
+def rewrite_all(texts: dict[Path, str], rendered: dict[str, str]) -> dict[Path, str]:
+    """Every target's text rewritten (each must hold the blocks PLACES gives it)."""
+    return {path: rewrite(text, rendered, PLACES[path]) for path, text in texts.items()}
+
+
+def read_targets() -> dict[Path, str]:
+    return {path: path.read_text(encoding="utf-8") for path in PLACES}
 
 
 def load_stored(path: Path = STORED) -> dict:
@@ -186,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     got.add_argument("--verify-json", type=Path, required=True)
     got.add_argument("--command", required=True, help="the verify command line, as run")
     got.add_argument("--date", default=today())
-    show = sub.add_parser("render", help="rewrite the README from the stored JSON")
+    show = sub.add_parser("render", help="rewrite the targets from the stored JSON")
     show.add_argument("--check", action="store_true", help="only compare (exit 1 if stale)")
     args = parser.parse_args(argv)
     if args.action == "run":
@@ -195,16 +237,19 @@ def main(argv: list[str] | None = None) -> int:
         rows = [json.loads(line) for line in args.verify_json.read_text().splitlines()
                 if line.startswith("{")]
         save_stored(collect(args.runs_dir, rows, args.command, args.date, environment()))
-    readme = README.read_text(encoding="utf-8")
-    new = rewrite(readme, blocks(load_stored()))
+    texts = read_targets()
+    new = rewrite_all(texts, blocks(load_stored()))
+    stale = [path for path in texts if new[path] != texts[path]]
     if getattr(args, "check", False):
-        if new != readme:
-            print("README.md's result tables differ from scripts/readme_tables.json "
-                  "(run: python scripts/readme_tables.py render)", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(new, encoding="utf-8")
-    print(f"rewrote {len(blocks(load_stored()))} blocks of {README}", file=sys.stderr)
+        for path in stale:
+            print(f"{path.relative_to(REPO)}'s result tables differ from "
+                  "scripts/readme_tables.json (run: python scripts/readme_tables.py render)",
+                  file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(new[path], encoding="utf-8")
+    print(f"rewrote {', '.join(str(p.relative_to(REPO)) for p in stale) or 'nothing'}",
+          file=sys.stderr)
     return 0
 
 

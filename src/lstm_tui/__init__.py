@@ -1,3 +1,3 @@
 """lstm-lab: a terminal experiment lab for recurrent neural networks."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -14,12 +14,15 @@ import dataclasses
 import functools
 import math
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from lstm_tui.errors import ConfigError, suggest  # noqa: F401  (re-exported: callers use config's)
+from lstm_tui.tomlfile import (CONFIG_END, count_keys, dumps, is_run_config, loads_toml,
+                               run_config_problem, toml_line)
 
 
 def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
@@ -73,10 +76,10 @@ def _cell_names() -> tuple[str, ...]:
 
 @dataclass
 class ModelConfig:
-    """The recurrent network: a stack of cells and a linear read-out.  The fields after
-    `init` are options only some cells take (README: Cells); the others refuse any value
-    but the default."""
-    cell: str = opt("lstm", "recurrent cell (README: Cells)", choices=_cell_names)
+    """The recurrent network: a stack of cells and a linear read-out.  activation,
+    forget_bias, peepholes, heads and recurrent_max are options only some cells take
+    (docs/cells.md); the others refuse any value but the default."""
+    cell: str = opt("lstm", "recurrent cell (docs/cells.md)", choices=_cell_names)
     hidden: int = opt(32, "units per layer and direction", min=1, max=100_000)
     layers: int = opt(1, "stacked recurrent layers", min=1, max=64)
     bidirectional: bool = opt(False, "run a second stack backwards in time")
@@ -116,7 +119,7 @@ class TrainConfig:
     min_delta: float = opt(0.0, "improvement smaller than this does not count", min=0.0)
     eval_every: int = opt(0, "steps between validations (0 = once per epoch)", min=0)
     log_every: int = opt(10, "steps between train metric records", min=1)
-    seed: int = opt(0, "seed of data, init and batch order", min=0)
+    seed: int = opt(0, "seed of data, init and batch order", min=0, max=2 ** 64 - 1)
     device: Literal["auto", "cpu", "cuda", "mps"] = opt(
         "auto", "auto = cuda, then mps, then cpu; cuda:N = the N-th GPU", indexed=("cuda",))
     threads: int = opt(0, "torch CPU threads (0 = automatic: 1 unless the model is big "
@@ -125,6 +128,8 @@ class TrainConfig:
                      "false = exact FP32 everywhere)")
     deterministic: bool = opt(False, "deterministic cuDNN/cuBLAS kernels: identical CUDA reruns "
                               "(slower)")
+    log_to: list[str] = opt(None, "trackers the run also logs to, live: mlflow, wandb (each "
+                            "needs its extra, lstm-lab[mlflow] or [wandb])", factory=list)
 
 
 @dataclass
@@ -177,7 +182,7 @@ def _field_specs(cls: type) -> tuple[FieldSpec, ...]:
     hints = typing.get_type_hints(cls)
     specs = []
     for f in dataclasses.fields(cls):
-        hint = hints[f.name]
+        hint = _given(hints[f.name])
         if typing.get_origin(hint) is Literal:
             kind, choices = "choice", tuple(typing.get_args(hint))
         elif typing.get_origin(hint) is list:
@@ -196,6 +201,16 @@ def _field_specs(cls: type) -> tuple[FieldSpec, ...]:
                                m.get("exclusive_min", False), m.get("exclusive_max", False),
                                tuple(m.get("indexed", ()))))
     return tuple(specs)
+
+
+def _given(hint: Any) -> Any:
+    """``X | None`` -> X: a field whose default None means "not given" (its value,
+    when given, is an X)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args \
+            and len(args) == 2:
+        return next(a for a in args if a is not type(None))
+    return hint
 
 
 def allowed(spec: FieldSpec) -> str:
@@ -221,15 +236,17 @@ def _number(x: float) -> str:
 def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
     """The value converted to the field's type, or a ConfigError saying what is allowed."""
     def bad(extra: str = "") -> ConfigError:
-        return ConfigError(source, key, f"must be {allowed(spec)}, got {value!r}{extra}")
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return ConfigError(source, key, f"must be {allowed(spec)}, got {shown}{extra}")
 
     if spec.kind == "bool":
         if not isinstance(value, bool):
             raise bad()
         return value
     if spec.kind == "str":
-        if not isinstance(value, str):
-            raise bad()
+        if not isinstance(value, str) or not _encodable(value):
+            raise bad(" (not valid UTF-8 text)" if isinstance(value, str) else "")
         return value
     if spec.kind == "choice":
         if value not in spec.choices and not is_indexed_choice(spec, value):
@@ -237,7 +254,8 @@ def check_value(spec: FieldSpec, value: Any, source: str, key: str) -> Any:
             raise bad(f" (did you mean {hint!r}?)" if hint else "")
         return value
     if spec.kind == "list[str]":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and _encodable(v)
+                                                  for v in value):
             raise bad()
         return list(value)
     if spec.kind.startswith("list"):
@@ -263,6 +281,15 @@ def is_indexed_choice(spec: FieldSpec, value: Any) -> bool:
         return False
     name, _, index = value.partition(":")
     return name in spec.indexed and index.isdigit() and index == str(int(index))
+
+
+def _encodable(text: str) -> bool:
+    """Text a file can hold: a lone surrogate (undecodable bytes of a command line) cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_number(value: Any, kind: type) -> bool:
@@ -292,11 +319,13 @@ def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
     return cls(**values)
 
 
-def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -> RunConfig:
+def parse_config(data: dict, source: str = "", *, expect_length: bool = False,
+                 files: bool = True) -> RunConfig:
     """A RunConfig from a preset's tables; raises ConfigError on the first problem.
     `expect_length`: an [expect] epoch or step past the run is an error too (checked for
     a preset as written; a --set that shortens its run, or a run folder's config, keep
-    such an expectation, reported as not recorded)."""
+    such an expectation, reported as not recorded).  `files=False`: the task's data
+    files are not read (listing runs), so a task that reads files skips its own check."""
     for key in data:
         if key not in TOP_LEVEL:
             raise _unknown(source, key, TOP_LEVEL)
@@ -317,7 +346,7 @@ def parse_config(data: dict, source: str = "", *, expect_length: bool = False) -
     )
     if cfg.sweep is not None and not isinstance(cfg.sweep, dict):
         raise ConfigError(source, "sweep", "must be a table")
-    validate(cfg, source, expect_length=expect_length)
+    validate(cfg, source, expect_length=expect_length, files=files)
     return cfg
 
 
@@ -330,14 +359,19 @@ def _top_spec(name: str) -> FieldSpec:
 MAX_TEXT = 100_000_000
 
 
-def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False) -> None:
+def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False,
+             files: bool = True) -> None:
     """Checks that involve more than one field (or the task's data file): the task's own."""
     from lstm_tui.models.cells.registry import check_model
     from lstm_tui.tasks.registry import spec_of
     spec = spec_of(cfg.task.kind, source)
-    if spec.check is not None:
+    reads = spec.data_files is not None and any(spec.data_files(cfg.task).values())
+    if spec.check is not None and (files or not reads):
         spec.check(cfg, source)
     check_model(cfg.model, source)
+    if cfg.train.log_to:
+        from lstm_tui.trackers import check_names
+        check_names(cfg.train.log_to, source, "train.log_to")
     if cfg.expect is not None and cfg.sweep is None:    # a sweep's [expect] is its own
         from lstm_tui.expect.run import check
         check(cfg, cfg.expect, source, length=expect_length)
@@ -360,7 +394,7 @@ def read_toml(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc}") from None
     try:
-        return tomllib.loads(text)
+        return loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
 
@@ -370,8 +404,11 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "
     data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(source, item, "must look like section.key=value")
+            raise ConfigError(source, item[:80], "must look like section.key=value")
         key, raw = (s.strip() for s in item.split("=", 1))
+        if "\n" in item or "\r" in item:   # TOML would read the first line and drop the rest
+            raise ConfigError(source, key[:80], "must be one line: the value holds a line "
+                              "break (write \\n inside a quoted TOML string instead)")
         value = parse_value(raw)
         parts = key.split(".")
         if len(parts) == 1:
@@ -396,17 +433,26 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str], source: str = "
 
 def parse_value(raw: str) -> Any:
     """A --set value: TOML syntax if it parses (3, 1e-3, true, [1, 2]), else a bare string."""
+    if "\n" in raw or "\r" in raw:
+        return raw
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        return loads_toml(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
 
 
 def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunConfig:
     """Read, override and check a preset file; a fault the overrides brought in is
-    blamed on the --set that did it, not on the file."""
+    blamed on the --set that did it, not on the file.  A run folder's config.toml is
+    complete by construction: cut short, emptied or missing keys, it is refused, never
+    filled in with defaults."""
     overrides = list(overrides)
     data = read_toml(path)
+    if is_run_config(path):
+        problem = run_config_problem(Path(path).read_text(encoding="utf-8"), data)
+        if problem:
+            raise ConfigError(str(path), "", f"{problem}; the run folder's config is corrupt "
+                              "(copy a complete one, or a preset, to train again)")
     merged = apply_overrides(data, overrides)
     try:
         return parse_config(merged, str(path), expect_length=not overrides)
@@ -419,8 +465,18 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
                 parse_config(data, str(path))
             except ConfigError:
                 raise exc from None   # the file is at fault on its own
-        where = f"--set {culprit[-1]}" if culprit else "--set"
+        shown = culprit[-1] if culprit and len(culprit[-1]) <= 80 else \
+            (culprit[-1][:77] + "..." if culprit else "")
+        where = f"--set {shown}" if culprit else "--set"
         raise ConfigError(where, exc.key, exc.message) from None
+
+
+# ---------------------------------------------------------------- a run's config.toml
+
+def run_toml(cfg: RunConfig) -> str:
+    """A run's config.toml: the resolved config, then the end line counting its keys."""
+    text = to_toml(cfg)
+    return f"{text}{CONFIG_END}: {count_keys(loads_toml(text))} keys\n"
 
 
 # ---------------------------------------------------------------- writing
@@ -435,12 +491,14 @@ def config_to_dict(cfg: RunConfig) -> dict:
 
 
 def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
-    """TOML text of a config; with comments, each key carries its help text."""
+    """TOML text of a config, written by tomli-w so that any string (control characters,
+    quotes, non-ASCII) and any number reads back as it was; with comments, each key
+    carries its help text."""
     data = config_to_dict(cfg) if isinstance(cfg, RunConfig) else cfg
     lines = []
     for key in ("name", "description"):
         if data.get(key):
-            lines.append(f"{key} = {_toml_value(data[key])}")
+            lines.append(toml_line(key, data[key]))
     from lstm_tui.tasks.registry import get
     spec = get(data.get("task", {}).get("kind", ""))
     classes = {"task": spec.config if spec else None,
@@ -456,42 +514,18 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
 
 
 def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
-    lines, subtables = [f"[{name}]"], []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            subtables.append((key, value))
+    """The table as tomli-w writes it, each key's first line followed by its help."""
+    lines = dumps({name: table}).rstrip("\n").split("\n")
+    at = 0
+    for key, text in helps.items():
+        if key not in table or isinstance(table[key], dict):
             continue
-        text = f"{_toml_key(key)} = {_toml_value(value)}"
-        if helps.get(key):
-            text = f"{text:<32} # {helps[key]}"
-        lines.append(text)
-    for key, value in subtables:
-        lines.append("")
-        lines.extend(_toml_table(f"{name}.{_toml_key(key)}", value, {}))
+        first = toml_line(key, table[key]).split("\n")[0]
+        try:
+            at = lines.index(first, at)
+        except ValueError:
+            continue
+        lines[at] = f"{first:<32} # {text}"
     return lines
 
 
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
-                                for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")

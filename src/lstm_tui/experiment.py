@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import first_line
+from lstm_tui.runs.layout import CONFIG, RunError, fs_error
+from lstm_tui.runs.reader import read_info
 from lstm_tui.runs.resources import instrument
-from lstm_tui.runs.store import (CONFIG, RunError, RunWriter, fs_error, load_run, lock_run,
-                                 new_run_dir, truncate_metrics)
+from lstm_tui.runs.trained import TrainedRun, open_trained
+from lstm_tui.runs.writer import RunWriter, lock_run, new_run_dir, truncate_metrics
+from lstm_tui.trackers import merged, require
+from lstm_tui.trackers.listen import tracker_listeners
 
 Listener = Callable[[ev.Event], None]
 
@@ -26,6 +30,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     """Train `cfg` into a new folder under `root` (or `run_dir`); returns (folder, last event)."""
     from lstm_tui.training.engine import select_device, train
     select_device(cfg.train.device)  # a missing device is bad input: no folder for it
+    require(cfg.train.log_to)        # so is a tracker whose extra is not installed
     created = run_dir is None
     if run_dir is None:
         run_dir = new_run_dir(Path(root), cfg)
@@ -37,6 +42,8 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     if on_created:
         on_created(run_dir)
     writer = RunWriter(run_dir, cfg)
+    cfg = writer.cfg                       # its data files by their resolved paths
+    listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
         return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
                               run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
@@ -52,69 +59,62 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
 
 def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
                should_stop: Callable[[], bool] = lambda: False,
-               device: str | None = None) -> tuple[Path, ev.Event]:
-    """Continue a run from its last checkpoint, in its own folder.
+               device: str | None = None,
+               log_to: Sequence[str] = ()) -> tuple[Path, ev.Event]:
+    """Continue a run from its last checkpoint, in its own folder; `log_to`: trackers to
+    log to besides its config's ``train.log_to`` (a tracker's run it had is continued).
 
     Everything is checked before anything is written: the folder's writer lock (a live
     writer refuses the resume), the config, the checkpoint, and that the checkpoint fits
     the model and task the config builds.  A refused resume leaves the folder as it was.
     """
-    from lstm_tui.runs.checkpoint import load_checkpoint
     from lstm_tui.training.engine import select_device, train
     run_dir = Path(run_dir)
     lock = lock_run(run_dir)
     try:
-        run = load_run(run_dir)
-        cfg = run.run_config()
+        trained = open_trained(run_dir, "last", with_task=True)
+        cfg, payload = trained.config, trained.payload
         if device:
             cfg.train.device = device
-        try:
-            payload = load_checkpoint(run_dir / "last.pt")
-        except ValueError as exc:
-            raise RunError(f"{exc}; nothing to resume from") from None
-        if run.info.status in ("completed", "stopped_early") and payload["step"] >= run.info.steps:
-            raise RunError(f"{run_dir}: already {run.info.status} at step {run.info.steps}; "
+        cfg.train.log_to = merged(cfg.train.log_to, log_to)
+        require(cfg.train.log_to)
+        info = read_info(run_dir)
+        if info.status in ("completed", "stopped_early") and trained.step >= info.steps:
+            raise RunError(f"{run_dir}: already {info.status} at step {info.steps}; "
                            "nothing to resume (start a new run with more train.steps)")
         select_device(cfg.train.device)
-        check_resumable(cfg, payload, run_dir / "last.pt")
+        check_resumable(trained)
         truncate_metrics(run_dir, payload["step"])
         writer = RunWriter(run_dir, cfg, resume=True, lock=lock)
     except BaseException:
         lock.release()
         raise
+    listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
                           run_id=run_dir.name, save_checkpoint=writer.save_checkpoint,
                           resume=payload)
 
 
-def check_resumable(cfg: RunConfig, payload: dict, source: Path) -> None:
-    """RunError unless `payload` loads into the model, optimizer and task `cfg` builds."""
+def check_resumable(trained: TrainedRun) -> None:
+    """RunError unless the checkpoint holds a training state the run can go on from: its
+    step, and optimizer and random states that fit what the config builds (the weights
+    and the vocabulary were checked when it was opened)."""
     import torch
 
-    from lstm_tui.training.engine import build
-    try:
-        exp = build(cfg, torch.device("cpu"))
-    except ConfigError as exc:
-        raise RunError(f"{source.parent / CONFIG}: {exc}") from None
-    if payload.get("vocab") != exp.task.vocab:
-        raise RunError(f"{source}: the checkpoint's vocabulary differs from the task's (the "
-                       "text or normalize setting changed); cannot resume")
-    for key in ("step", "model", "optimizer", "generator", "rng"):
+    from lstm_tui.training.optim import build_optimizer
+    payload, source = trained.payload, trained.checkpoint
+    for key in ("step", "optimizer", "generator", "rng"):
         if key not in payload:
             raise RunError(f"{source}: not a resumable checkpoint (no {key})")
     if not isinstance(payload["step"], int) or payload["step"] < 0:
         raise RunError(f"{source}: step must be a whole number >= 0")
     try:
-        exp.model.load_state_dict(payload["model"])
-        exp.optimizer.load_state_dict(payload["optimizer"])
+        optimizer = build_optimizer(trained.model.parameters(), trained.config.train)
+        optimizer.load_state_dict(payload["optimizer"])
         torch.Generator().set_state(payload["generator"])
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-        raise RunError(f"{source}: does not fit the model of {source.parent / CONFIG} "
+        raise RunError(f"{source}: does not fit the model of {trained.run_dir / CONFIG} "
                        f"({first_line(exc, 200)}); was the config edited?") from None
-
-
-def is_run_dir(path: Path) -> bool:
-    return (Path(path) / CONFIG).is_file()
 
 
 def _fan_out(writer: RunWriter, listeners: Iterable[Listener]) -> Listener:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstm_tui.config import ConfigError, suggest
+from lstm_tui.tomlfile import loads_toml
 
 
 def presets_dir() -> Path:
@@ -36,7 +37,7 @@ def shipped_presets() -> list[PresetInfo]:
     found = []
     for path in preset_files():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = loads_toml(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
             data = {}
         found.append(PresetInfo(path.stem, path, str(data.get("description", "")),

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lstm_tui.cli.main import app
-from lstm_tui.runs.store import list_runs
+from lstm_tui.runs.reader import list_runs
 
 DATA = Path(__file__).parents[1] / "data"
 RUNS = sorted(p.name for p in (DATA / "broken_runs").iterdir() if p.is_dir())
@@ -130,3 +130,23 @@ def test_sweep_report_and_resume_of_each_sweep(tmp_path, case):
     assert result.exit_code == 0, result.output   # rows rebuilt from the run folders
     assert "2 of 2" in result.output or "0 to run" in result.output or \
         result.output.count("completed") >= 2
+
+
+# ---------------------------------------------------------------- issue 27, item 11
+
+@pytest.mark.parametrize("case", ["config-cut-mid-file", "config-empty", "config-key-missing"])
+def test_an_incomplete_run_config_used_as_a_preset_is_refused(store, case, tmp_path):
+    """A run's config.toml is complete by construction: cut, emptied or missing a key,
+    it is corrupt (exit 2), never a preset trained with defaults."""
+    config = store / case / "config.toml"
+    for args in (["check"], ["headless", "--runs-dir", str(tmp_path / "new")]):
+        result = invoke(*args, str(config))
+        line = one_line_error(result, 2)
+        assert str(config) in line and "corrupt" in line, line
+    assert not (tmp_path / "new").exists()
+    assert invoke("check", str(store / "good-run" / "config.toml")).exit_code == 0
+
+
+def test_a_run_config_missing_a_key_is_listed_corrupt(store):
+    infos = {r.name: r for r in list_runs(store)}
+    assert "1 of its 35 keys are missing" in infos["config-key-missing"].error

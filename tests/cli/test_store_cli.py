@@ -190,3 +190,31 @@ def test_the_entry_point_routes_version_and_completion_to_the_cli(store):
     version = subprocess.run([sys.executable, "-m", "lstm_tui", "--version"],
                              capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.startswith("lstm-lab ")
+
+
+# ---------------------------------------------------------------- issue 27: numeric --where
+
+def test_where_compares_numbers_as_numbers_not_as_text(runs_dir):
+    """9 < 10 < 100 although "10" < "100" < "9" as text; 1e-4 < 0.001 < 0.01 although
+    "0.001" < "0.01" < "1e-4"; best 0.5 < 0.75 < 5.0 and steps 20 < 100."""
+    make_run(runs_dir, "h9", hidden=9, lr=1e-4, best=5.0, steps=20, created=NOW - 300)
+    make_run(runs_dir, "h10", hidden=10, lr=0.001, best=0.75, steps=100, created=NOW - 200)
+    make_run(runs_dir, "h100", hidden=100, lr=0.01, best=0.5, steps=9, created=NOW - 100)
+
+    def names(*where: str) -> list[str]:
+        args = [a for w in where for a in ("--where", w)]
+        result = invoke("runs", *args)
+        assert result.exit_code == 0, result.output
+        return [line.split()[0] for line in result.stdout.splitlines()[1:]]
+
+    assert names("model.hidden>9") == ["h10", "h100"]
+    assert names("model.hidden<10") == ["h9"]
+    assert names("model.hidden<=10", "model.hidden>=10") == ["h10"]
+    assert names("train.lr>=1e-3") == ["h10", "h100"]
+    assert names("train.lr<0.001") == ["h9"]
+    assert names("best>0.6") == ["h9", "h10"]
+    assert names("steps<=20") == ["h9", "h100"]
+    assert names("model.hidden=10.0") == ["h10"] and names("train.lr=1e-3") == ["h10"]
+    result = invoke("runs", "--sort", "model.hidden", "--columns", "model.hidden")
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == \
+        ["h9", "h10", "h100"]

@@ -28,7 +28,7 @@ def test_parallel_multi_objective_tpe_from_the_command_line(tmp_path):
     result = _invoke("sweep", path, "--runs-dir", tmp_path / "runs", "--backend", "processes",
                      "--workers", "2")
     assert result.exit_code == 0, result.output
-    from lstm_tui.runs.store import list_runs
+    from lstm_tui.runs.reader import list_runs
     assert len(list_runs(tmp_path / "runs")) == 3
 
 

@@ -129,7 +129,7 @@ def test_reading_a_tpe_sweep_needs_no_optuna(tmp_path, monkeypatch):
 def test_a_real_random_search_reports_its_trials(tmp_path):
     from lstm_tui.config import parse_config
     from lstm_tui.sweeps import objectives as ob
-    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.runner import run_points
     from lstm_tui.sweeps.spec import parse_sweep
     data = {"name": "rnd", "task": {"kind": "nth_element", "seq_len": 4, "features": 5,
                                     "n": 1, "train_size": 64, "val_size": 32},
@@ -139,7 +139,7 @@ def test_a_real_random_search_reports_its_trials(tmp_path):
                       "space": {"train.lr": {"low": 1e-3, "high": 0.3, "log": True},
                                 "model.hidden": [4, 8]}}}
     cfg = parse_config(data, "rnd.toml")
-    result = run_sweep("rnd.toml", cfg, parse_sweep(cfg, "rnd.toml"), tmp_path)
+    result = run_points("rnd.toml", cfg, parse_sweep(cfg, "rnd.toml"), tmp_path)
     doc = json.loads(invoke("sweep-report", result.sweep_dir, "--json").stdout)
     assert doc["view"] == "trials" and [t["trial"] for t in doc["trials"]] == [0, 1, 2, 3]
     assert [t["best_so_far"] for t in doc["trials"]] == \

@@ -34,7 +34,7 @@ def folder(path: Path) -> None:
 def main() -> None:
     from lstm_tui.config import load_preset, parse_config, to_toml
     from lstm_tui.experiment import start_run
-    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.sweeps.runner import run_points
     from lstm_tui.sweeps.spec import parse_sweep
 
     for d in (RUNS, SWEEPS):
@@ -77,6 +77,10 @@ def main() -> None:
     dst = case("config-is-a-folder")
     (dst / "config.toml").unlink()
     folder((dst / "config.toml"))
+    dst = case("config-key-missing")      # a line gone: the end line still counts it
+    (dst / "config.toml").write_text("".join(
+        line for line in (dst / "config.toml").read_text().splitlines(True)
+        if not line.startswith("hidden = ")))
     dst = case("config-hidden-edited")
     (dst / "config.toml").write_text((dst / "config.toml").read_text()
                                      .replace("hidden = 4 ", "hidden = 5 ", 1))
@@ -109,7 +113,7 @@ def main() -> None:
     preset.write_text(to_toml(parse_config(CHAR)) + "\n[sweep]\n"
                       "metric = \"perplexity\"\n[sweep.grid]\n\"model.hidden\" = [3, 4]\n")
     cfg = load_preset(preset)
-    result = run_sweep(preset, cfg, parse_sweep(cfg, str(preset)), tmp)
+    result = run_points(preset, cfg, parse_sweep(cfg, str(preset)), tmp)
     preset.unlink()
 
     def sweep_case(name: str) -> Path:

@@ -7,7 +7,7 @@ import json
 
 from textual.widgets import DataTable
 
-from lstm_tui.runs.store import read_info
+from lstm_tui.runs.reader import read_info
 from lstm_tui.tui.screens.runs import RunDetailScreen, RunsScreen
 from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt
 from tests.tui.conftest import Host, type_into

@@ -1,7 +1,7 @@
 """The Sweep screen and its heatmap, driven with Pilot.
 
 Real sweeps (a 2x2 grid of nth_element runs of 10 steps) are trained in the screen's
-child process, or in-process by ``run_sweep`` for the "open an existing folder" tests;
+child process, or in-process by ``run_points`` for the "open an existing folder" tests;
 synthetic sweep folders (fixed numbers, written here) make the rest deterministic.
 """
 
@@ -25,7 +25,7 @@ from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
 from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
                                     _write_results, columns_for, read_results,
-                                    run_dir_name, run_sweep, sweep_dir_for)
+                                    run_dir_name, run_points, sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.messages import SweepEvents
@@ -36,7 +36,7 @@ from lstm_tui.tui.sweep.state import (SweepState, parse_axis_values, range_value
 from lstm_tui.tui.plotting import SHADES
 from lstm_tui.tui.widgets.heatmap import Heatmap
 from lstm_tui.tui.widgets.band_plot import BandPlot
-from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.sweep.lines import LinesView
 from lstm_tui.tui.inbox import EventInbox
 from tests.tui.conftest import Host
 
@@ -522,7 +522,7 @@ def real_sweep(tmp_path) -> Path:
     """A tiny 2x2 sweep trained in-process by the runner (as `lstm-lab sweep` does)."""
     cfg = tiny_config({"grid": {"task.seq_len": [3, 4], "model.hidden": [4, 8]}})
     spec = parse_sweep(cfg, "tiny.toml")
-    result = run_sweep("tiny.toml", cfg, spec, tmp_path / "runs")
+    result = run_points("tiny.toml", cfg, spec, tmp_path / "runs")
     assert result.complete
     return result.sweep_dir
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from lstm_tui.config import RunConfig, TrainConfig
-from lstm_tui.runs.store import read_info
+from lstm_tui.runs.reader import read_info
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.worker import ProcessTrainer
 

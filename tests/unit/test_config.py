@@ -23,12 +23,15 @@ BAD = [
     ("unknown_task_kind.toml", "task.kind", "did you mean 'nth_element'"),
     ("weights_positions_mismatch.toml", "task.weights", "as many entries as task.positions"),
     ("bidirectional_lm.toml", "model.bidirectional", "must be false for char_lm"),
-    ("float_for_int.toml", "train.seed", "an integer >= 0, got 1.5"),
+    ("float_for_int.toml", "train.seed", "an integer >= 0 and <= 18446744073709551615, got 1.5"),
     ("section_not_table.toml", "model", "must be a table"),
     ("expect_unknown_metric.toml", "expect.val.acuracy", "no val metric 'acuracy'"),
     ("expect_bound_type.toml", "expect.val.accuracy.min", "must be a finite number"),
     ("expect_epoch_past_run.toml", "expect.val.accuracy@epoch9", "epoch 9 is past the run"),
     ("expect_figure_task_lacks.toml", "expect.test.mae", "records no such figure"),
+    ("nesting_bomb.toml", "", "nested deeper than 20 levels"),
+    ("nesting_deep_tables.toml", "", "nested deeper than 20 levels"),
+    ("seed_too_big.toml", "train.seed", "<= 18446744073709551615, got 18446744073709551616"),
 ]
 
 

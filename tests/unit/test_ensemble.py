@@ -10,7 +10,8 @@ import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import RunWriter, load_run
+from lstm_tui.runs.reader import load_run
+from lstm_tui.runs.writer import RunWriter
 from lstm_tui.training import ensemble
 from lstm_tui.training.ensemble import group_key, train_ensemble
 from lstm_tui.training import engine
@@ -313,3 +314,53 @@ def test_a_group_too_big_for_the_workspace_trains_in_chunks(monkeypatch):
     assert sizes == [2] and [r.status for r in results] == ["completed"] * 3  # 2, then 1 alone
     for cfg, mine in zip(cfgs, streams):
         assert_same_run(mine, separate(cfg))
+
+
+# ---------------------------------------------------------------- pruned members (issue 27)
+
+def _watch_stacks(monkeypatch) -> list[tuple[int, int]]:
+    """(members in the parameter stack, members in the batch) of every batched step."""
+    seen: list[tuple[int, int]] = []
+    forward = ensemble._Ensemble._forward
+
+    def watched(self, x):
+        seen.append((self.theta.shape[0], len(self.active)))
+        return forward(self, x)
+    monkeypatch.setattr(ensemble._Ensemble, "_forward", watched)
+    return seen
+
+
+def _prune_at(first_eval: int | None):
+    """A scheduler's verdict: prune at the member's `first_eval`-th validation."""
+    asked = []
+
+    def verdict():
+        asked.append(1)
+        return ("pruned", "pruned by test") if first_eval and len(asked) >= first_eval \
+            else None
+    return verdict
+
+
+def test_a_pruned_member_leaves_the_stacks_and_the_others_go_on_unchanged(monkeypatch):
+    cfgs = [config(lr=0.01, seed=s, eval_every=10, log_every=5) for s in (0, 1, 2)]
+    seen = _watch_stacks(monkeypatch)
+    streams = [[] for _ in cfgs]
+    results = train_ensemble(cfgs, [s.append for s in streams],
+                             member_stops=[_prune_at(None), _prune_at(2), _prune_at(None)])
+    assert [(r.status, r.step) for r in results] == [
+        ("completed", 50), ("pruned", 20), ("completed", 50)]
+    assert results[1].message == "pruned by test"
+    # steps 1-20 carry three members, steps 21-50 two: the pruned rows are gone
+    assert seen[:20] == [(3, 3)] * 20 and seen[20:] == [(2, 2)] * 30
+    assert max(e.step for e in streams[1] if isinstance(e, ev.StepMetrics)) == 20
+    for i in (0, 2):                         # the rows left behind are the right ones
+        assert_same_run(streams[i], separate(cfgs[i]))
+
+
+def test_a_group_whose_members_are_all_pruned_stops_training(monkeypatch):
+    cfgs = [config(lr=0.01, seed=s, eval_every=10, log_every=5) for s in (0, 1)]
+    seen = _watch_stacks(monkeypatch)
+    results = train_ensemble(cfgs, [lambda e: None] * 2,
+                             member_stops=[_prune_at(1), _prune_at(2)])
+    assert [(r.status, r.step) for r in results] == [("pruned", 10), ("pruned", 20)]
+    assert seen == [(2, 2)] * 10 + [(1, 1)] * 10          # no step after the last prune

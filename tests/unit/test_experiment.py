@@ -14,7 +14,8 @@ from lstm_tui import events as ev
 from lstm_tui.config import parse_config
 from lstm_tui.experiment import resume_run, start_run
 from lstm_tui.runs.checkpoint import load_checkpoint
-from lstm_tui.runs.store import RunError, list_runs, load_run, read_jsonl
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.reader import list_runs, load_run, read_jsonl
 from tests.unit.test_engine import tiny
 
 

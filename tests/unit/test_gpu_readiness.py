@@ -15,9 +15,10 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, ModelConfig, parse_config
 from lstm_tui.experiment import start_run
 from lstm_tui.models.network import build_model
-from lstm_tui.sweeps import backends
+from lstm_tui.sweeps.backends import local, pool
 from lstm_tui.training import ensemble
 from lstm_tui.sweeps.backends import PointDone, PointTask
+from lstm_tui.sweeps.backends.point import ensemble_jobs
 from lstm_tui.training import engine, placement, policy, rng
 from tests.unit.test_ensemble import assert_same_run, config, separate, together
 
@@ -140,7 +141,7 @@ def test_fused_multilayer_dropout_on_cuda_is_said_in_the_run_record(tmp_path):
     one_layer = build_model(ModelConfig(layers=1, dropout=0.2), 4, 3, "last")
     assert rng.notes(fused, cuda) == (rng.FUSED_DROPOUT_NOTE,)
     assert rng.notes(fused, cpu) == rng.notes(stepwise, cuda) == rng.notes(one_layer, cuda) == ()
-    from lstm_tui.runs.store import RunWriter
+    from lstm_tui.runs.writer import RunWriter
     from lstm_tui.models import summarize
     (tmp_path / "r").mkdir()
     writer = RunWriter(tmp_path / "r", tiny())
@@ -194,21 +195,21 @@ def _tasks(cfgs) -> list[PointTask]:
 
 def test_the_ensemble_backend_never_splits_a_group_on_cuda(monkeypatch):
     tasks = _tasks([config(seed=s) for s in range(6)])
-    assert len(backends.ensemble_jobs(tasks, 3)) == 3       # on the CPU the workers share it
-    assert [len(j) for j in backends.ensemble_jobs(tasks, 3, split=False)] == [6]
+    assert len(ensemble_jobs(tasks, 3)) == 3       # on the CPU the workers share it
+    assert [len(j) for j in ensemble_jobs(tasks, 3, split=False)] == [6]
     seen = []
-    monkeypatch.setattr(backends, "run_pool", lambda jobs, *a: seen.append(jobs))
-    monkeypatch.setattr(backends, "_on_cuda", lambda tasks: True)
-    backends.Ensemble(3).run(tasks, lambda m: None, lambda: False)
+    monkeypatch.setattr(local, "run_pool", lambda jobs, *a: seen.append(jobs))
+    monkeypatch.setattr(local, "_on_cuda", lambda tasks: True)
+    local.Ensemble(3).run(tasks, lambda m: None, lambda: False)
     assert [len(j) for j in seen[0]] == [6]
 
 
 def test_which_points_train_on_cuda(monkeypatch):
     fake_gpus(monkeypatch, 0)
-    assert not backends._on_cuda(_tasks([config(device="cpu"), config(device="auto")]))
-    assert backends._on_cuda(_tasks([config(device="cuda:1")]))
+    assert not local._on_cuda(_tasks([config(device="cpu"), config(device="auto")]))
+    assert local._on_cuda(_tasks([config(device="cuda:1")]))
     fake_gpus(monkeypatch, 1)
-    assert backends._on_cuda(_tasks([config(device="auto")]))
+    assert local._on_cuda(_tasks([config(device="auto")]))
 
 
 class _Queue:
@@ -227,18 +228,18 @@ class _Queue:
 
 def test_a_worker_that_hits_a_cuda_error_exits(monkeypatch):
     queue = _Queue()
-    monkeypatch.setattr(backends, "_QUEUE", queue)
+    monkeypatch.setattr(pool, "_QUEUE", queue)
 
     def fake_exit(code):
         raise SystemExit(code)
-    monkeypatch.setattr(backends.os, "_exit", fake_exit)
+    monkeypatch.setattr(pool.os, "_exit", fake_exit)
     fine = [PointDone("a", "completed"), PointDone("b", "failed", "ValueError: bad")]
-    assert backends._exit_if_cuda_broken(fine) == fine and queue.items == []
+    assert pool._exit_if_cuda_broken(fine) == fine and queue.items == []
     broken = [PointDone("a", "failed", "RuntimeError: CUDA error: an illegal memory access "
                         "was encountered"), PointDone("b", "completed")]
     with pytest.raises(SystemExit) as exc:
-        backends._exit_if_cuda_broken(broken)
-    assert exc.value.code == backends.EXIT_CUDA_BROKEN
+        pool._exit_if_cuda_broken(broken)
+    assert exc.value.code == pool.EXIT_CUDA_BROKEN
     assert queue.items == broken and queue.closed     # the driver still gets the results
     assert not placement.is_cuda_fatal("RuntimeError: shapes do not match")
 
@@ -246,7 +247,7 @@ def test_a_worker_that_hits_a_cuda_error_exits(monkeypatch):
 # ---------------------------------------------------------------- 5. memory
 
 def test_ray_fractional_gpus_cap_the_workers_memory(monkeypatch):
-    from lstm_tui.sweeps import ray_task
+    from lstm_tui.sweeps.backends import ray_task
     fake_gpus(monkeypatch, 1)
     fractions = []
     monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction",

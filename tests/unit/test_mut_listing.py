@@ -9,7 +9,7 @@ import pytest
 
 from lstm_tui.config import ConfigError
 from lstm_tui.runs import listing
-from lstm_tui.runs.store import RunInfo
+from lstm_tui.runs.reader import RunInfo
 
 KNOWN = set(listing.FIELDS) | {"model.cell", "train.lr"}
 

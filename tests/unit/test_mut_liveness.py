@@ -3,9 +3,9 @@ passes 3 and 4)."""
 
 from __future__ import annotations
 
-from lstm_tui.runs.liveness import SWEEP_FILE, SWEEP_LOCK, is_run_dir, writer_alive
+from lstm_tui.runs.layout import CONFIG, SUMMARY, SWEEP_FILE, SWEEP_LOCK, is_run_dir
+from lstm_tui.runs.liveness import writer_alive
 from lstm_tui.runs.lock import FolderLock
-from lstm_tui.runs.store import CONFIG, SUMMARY
 from tests.store_helpers import make_run
 
 

@@ -9,9 +9,10 @@ import shutil
 import pytest
 
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import read_jsonl, read_summary
+from lstm_tui.runs.reader import read_jsonl
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.sweeps.backends import PointDone
-from lstm_tui.sweeps.runner import PointFinished, SweepStarted, run_sweep, slug, typed
+from lstm_tui.sweeps.runner import PointFinished, SweepStarted, run_points, slug, typed
 from lstm_tui.sweeps.spec import parse_sweep
 
 TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -24,7 +25,7 @@ def _sweep(tmp_path, listener=None):
             "sweep": {"grid": {"model.hidden": [3, 4]}}}
     cfg = parse_config(data, "tiny.toml")
     spec = parse_sweep(cfg, "tiny.toml")
-    return run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", listener=listener)
+    return run_points("tiny.toml", cfg, spec, tmp_path / "runs", listener=listener)
 
 
 def test_a_row_holds_the_last_train_record_and_the_seconds_to_the_millisecond(tmp_path):
@@ -109,19 +110,20 @@ def test_a_missing_device_is_blamed_on_the_preset(tmp_path):
             "sweep": {"grid": {"model.hidden": [3, 4]}}}
     cfg = parse_config(data, "tiny.toml")
     with pytest.raises(ConfigError) as info:
-        run_sweep("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs")
+        run_points("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs")
     assert info.value.source == "tiny.toml" and info.value.key == "train.device"
 
 
 def test_a_sweep_lock_that_cannot_be_taken_is_one_line(tmp_path):
     import pytest
-    from lstm_tui.runs.store import RunError
-    from lstm_tui.sweeps.runner import LOCK_FILE, sweep_dir_for
+    from lstm_tui.runs.layout import RunError
+    from lstm_tui.runs.layout import SWEEP_LOCK as LOCK_FILE
+    from lstm_tui.sweeps.runner import sweep_dir_for
     cfg, spec = _spec()
     sweep_dir = sweep_dir_for(tmp_path / "runs", spec)
     (sweep_dir / LOCK_FILE).mkdir(parents=True)     # the lock's place is taken
     with pytest.raises(RunError) as info:
-        run_sweep("tiny.toml", cfg, spec, tmp_path / "runs")
+        run_points("tiny.toml", cfg, spec, tmp_path / "runs")
     assert str(info.value) == f"{sweep_dir}: is a directory"
 
 
@@ -132,7 +134,7 @@ def test_an_adaptive_search_is_sent_to_its_own_driver(tmp_path):
                       "space": {"train.lr": {"low": 0.001, "high": 0.1, "log": True}}}}
     cfg = parse_config(data, "t.toml")
     with pytest.raises(ValueError) as info:
-        run_sweep("t.toml", cfg, parse_sweep(cfg, "t.toml"), tmp_path / "runs")
+        run_points("t.toml", cfg, parse_sweep(cfg, "t.toml"), tmp_path / "runs")
     assert str(info.value) == "an adaptive search is run by lstm_tui.sweeps.drive.run_sweep"
     assert not (tmp_path / "runs").exists()
 
@@ -149,7 +151,7 @@ def test_without_a_scheduler_points_run_in_point_order(tmp_path):
     points = spec.points()
     assert pruning_order([(p.key, p.config) for p in points]) != [p.key for p in points]
     heard = []
-    run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", listener=heard.append)
+    run_points("tiny.toml", cfg, spec, tmp_path / "runs", listener=heard.append)
     assert [e.index for e in heard if isinstance(e, PointFinished)] == [0, 1, 2, 3]
 
 
@@ -160,7 +162,7 @@ def test_the_sequential_backend_prunes_with_asha(tmp_path):
             "sweep": {"grid": {"train.lr": lrs}, "scheduler": "asha", "grace": 1,
                       "reduction": 2}}
     cfg = parse_config(data, "p.toml")
-    result = run_sweep("p.toml", cfg, parse_sweep(cfg, "p.toml"), tmp_path / "runs")
+    result = run_points("p.toml", cfg, parse_sweep(cfg, "p.toml"), tmp_path / "runs")
     statuses = [r["status"] for r in result.rows]
     assert "pruned" in statuses and "completed" in statuses
     assert set(statuses) == {"pruned", "completed"}
@@ -202,8 +204,8 @@ def fake(monkeypatch):
 
 def _fake_sweep(tmp_path, listener=None, should_stop=lambda: False, **sweep):
     cfg, spec = _spec(**sweep)
-    return run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", backend="fake",
-                     listener=listener, should_stop=should_stop)
+    return run_points("tiny.toml", cfg, spec, tmp_path / "runs", backend="fake",
+                      listener=listener, should_stop=should_stop)
 
 
 def test_the_sweep_started_event_says_where_what_and_the_backends_own_workers(tmp_path, fake):
@@ -248,8 +250,8 @@ def test_a_remote_backends_devices_are_not_this_machines(tmp_path, fake, monkeyp
             "train": {"steps": 10, "device": "cuda:3"},
             "sweep": {"grid": {"model.hidden": [3, 4]}}}
     cfg = parse_config(data, "tiny.toml")
-    result = run_sweep("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs",
-                       backend="fake")
+    result = run_points("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs",
+                        backend="fake")
     assert len(result.rows) == 2
 
 
@@ -310,7 +312,7 @@ def test_the_task_metric_is_the_runs_own_other_metrics_come_from_its_records(tmp
 
 
 def test_results_csv_that_is_a_folder_is_one_line_and_nul_bytes_are_read_past(tmp_path):
-    from lstm_tui.runs.store import RunError
+    from lstm_tui.runs.layout import RunError
     from lstm_tui.sweeps.runner import read_results
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(RunError) as info:
@@ -323,7 +325,7 @@ def test_results_csv_that_is_a_folder_is_one_line_and_nul_bytes_are_read_past(tm
 
 
 def test_a_sweep_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path):
-    from lstm_tui.runs.store import RunError
+    from lstm_tui.runs.layout import RunError
     from lstm_tui.sweeps.runner import make_sweep_dir, sweep_dir_for
     _, spec = _spec()
     target = sweep_dir_for(tmp_path / "runs", spec)

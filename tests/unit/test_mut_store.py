@@ -1,5 +1,6 @@
-"""runs/store.py behaviour that mutation testing found unchecked (see TESTING.md):
-what the writer records field by field, error lines, tolerant reading and resolving."""
+"""Run store behaviour (runs/writer, reader, summary, resolve, liveness; once runs/store.py)
+that mutation testing found unchecked (see TESTING.md): what the writer records field by
+field, error lines, tolerant reading and resolving."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ import pytest
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.runs import store
-from lstm_tui.runs.store import (RunError, RunWriter, atomic_write_json, clean_stale_tmp,
-                                 fs_error, list_runs, new_run_dir, pid_alive, read_info,
-                                 read_jsonl, read_summary, resolve_run)
+from lstm_tui.runs import liveness, reader
+from lstm_tui.runs import writer as run_writer
+from lstm_tui.fsio import atomic_write_json
+from lstm_tui.runs.layout import RunError, fs_error
+from lstm_tui.runs.liveness import clean_stale_tmp, pid_alive
+from lstm_tui.runs.reader import list_runs, read_info, read_jsonl
+from lstm_tui.runs.resolve import resolve_run
+from lstm_tui.runs.summary import read_summary
+from lstm_tui.runs.writer import RunWriter, new_run_dir
 
 MODEL = ev.ModelSummary(rows=(), total=123, trainable=123)
 
@@ -101,7 +107,7 @@ def test_a_full_disk_at_the_end_overwrites_the_summary_in_place(tmp_path, monkey
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(store, "atomic_write_json", full)
+    monkeypatch.setattr(run_writer, "atomic_write_json", full)
     writer(ev.Finished(status="completed", step=10, seconds=3.0, best=0.8, final=0.79,
                        message="m" * 5000))
     raw = (run_dir / "summary.json").read_bytes()
@@ -161,10 +167,13 @@ def test_stale_temporaries_of_dead_writers_go_and_our_own_stay(tmp_path):
     assert ours.exists() and not stale.exists()
 
 
-def test_json_files_keep_non_finite_numbers(tmp_path):
-    atomic_write_json(tmp_path / "a.json", {"x": float("nan"), "y": float("inf")})
+def test_json_files_are_strict_json_with_non_finite_numbers_as_null(tmp_path):
+    """Issue 27 item 13: summary.json and the other JSON files parse anywhere."""
+    atomic_write_json(tmp_path / "a.json", {"x": float("nan"), "y": [float("inf"), 1.5],
+                                            "z": {"w": float("-inf")}})
     text = (tmp_path / "a.json").read_text()
-    assert "NaN" in text and "Infinity" in text
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"x": None, "y": [None, 1.5], "z": {"w": None}}
 
 
 def test_read_jsonl_skips_bad_bytes_and_keeps_fields_after_a_boolean(tmp_path):
@@ -186,7 +195,7 @@ def test_read_summary_passes_unknown_fields_and_counts_bad_ones(tmp_path):
 def test_pid_alive_when_the_process_belongs_to_another_user(monkeypatch):
     def denied(pid, sig):
         raise PermissionError(errno.EPERM, "Operation not permitted")
-    monkeypatch.setattr(store.os, "kill", denied)
+    monkeypatch.setattr(liveness.os, "kill", denied)
     assert pid_alive(12345) is True
 
 
@@ -268,16 +277,16 @@ def test_a_config_that_breaks_a_rule_is_a_run_error_naming_the_file_and_key(tmp_
     path = _folder(tmp_path, "bad", "[task]\nkind = 'nth_element'\nseq_len = -3\n[model]\n"
                                      "hidden = 8\n[train]\nthreads = 0\n", {"status": "completed"})
     with pytest.raises(RunError) as info:
-        store.check_run_config(path / "config.toml")
+        reader.check_run_config(path / "config.toml")
     assert str(info.value).startswith(f"{path / 'config.toml'}: task.seq_len: ")
     assert read_info(path).error == str(info.value)
 
 
 def test_a_second_writer_of_a_run_is_refused_in_one_line(tmp_path):
-    held = store.lock_run(tmp_path)
+    held = run_writer.lock_run(tmp_path)
     try:
         with pytest.raises(RunError) as info:
-            store.lock_run(tmp_path)
+            run_writer.lock_run(tmp_path)
     finally:
         held.release()
     assert str(info.value) == (f"{tmp_path}: this run is still being written by pid "

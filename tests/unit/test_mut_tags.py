@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_tui.runs.store import RunError
+from lstm_tui.runs.layout import RunError
 from lstm_tui.runs.tags import MAX_NOTE, check_note, is_tag_op
 
 

@@ -405,3 +405,60 @@ def test_a_long_series_preview_is_thinned_to_a_few_thousand_points(tmp_path):
     [(_, xs, ys)] = series.preview(cfg).curves
     assert len(xs) == len(ys) == 2500 and xs[:3] == [0.0, 2.0, 4.0]
     assert describe_task(cfg).metric == "mae" and describe_task(cfg).goal == "min"
+
+
+# ---------------------------------------------------------------- issue 27, item 18
+
+def _exits():
+    import sys
+    sys.exit(3)
+
+
+def _interrupts():
+    raise KeyboardInterrupt
+
+
+def _exits_quietly():
+    raise SystemExit
+
+
+def test_a_plugin_that_exits_or_raises_keyboard_interrupt_is_one_line(fresh_registry):
+    """sys.exit() or a KeyboardInterrupt the plugin raises itself at import is reported
+    like any broken plugin; the built-in kinds and the next plugin still load."""
+    flop = TaskSpec("flop", _Flop, "x:y", lambda c: None, "mse", "min")
+    fresh_registry([_EntryPoint("quits", "pkg:a", _exits),
+                    _EntryPoint("ctrl", "pkg:b", _interrupts),
+                    _EntryPoint("bare", "pkg:c", _exits_quietly),
+                    _EntryPoint("fine", "pkg:d", lambda: flop)])
+    assert "nth_element" in registry.kinds() and registry.get("flop") is flop
+    assert registry.problems() == ["task plugin 'quits' (pkg:a): SystemExit: 3",
+                                   "task plugin 'ctrl' (pkg:b): KeyboardInterrupt",
+                                   "task plugin 'bare' (pkg:c): SystemExit"]
+
+
+def test_the_users_own_ctrl_c_while_plugins_load_still_stops(fresh_registry):
+    import os
+    import signal
+
+    def pressed():
+        os.kill(os.getpid(), signal.SIGINT)    # a real Ctrl-C, delivered as a signal
+        for _ in range(1000):                  # the handler runs between bytecodes
+            pass
+        raise AssertionError("the signal never arrived")
+    fresh_registry([_EntryPoint("slow", "pkg:a", pressed)])
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)   # Python's own
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            registry.kinds()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_plugins_loaded_off_the_main_thread_report_keyboard_interrupt(fresh_registry):
+    import threading
+    fresh_registry([_EntryPoint("ctrl", "pkg:b", _interrupts)])
+    thread = threading.Thread(target=registry.kinds)
+    thread.start()
+    thread.join()
+    assert registry.problems() == ["task plugin 'ctrl' (pkg:b): KeyboardInterrupt"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_tui.runs.liveness import SWEEP_FILE
-from lstm_tui.runs.store import CONFIG, RunError
+from lstm_tui.runs.layout import CONFIG, SWEEP_FILE, RunError
 from lstm_tui.runs.trash import (find_in_trash, list_trash, move_to_trash, purge,
                                  resolve_target)
 

@@ -7,7 +7,7 @@ import pytest
 from lstm_tui.config import load_preset
 from lstm_tui.experiment import start_run
 from lstm_tui.presets import resolve_preset, shipped_presets
-from lstm_tui.runs.store import load_run
+from lstm_tui.runs.reader import load_run
 from tests.conftest import PRESETS
 
 FEW_STEPS = ["train.steps=6", "train.eval_every=3", "train.log_every=3"]

@@ -119,16 +119,16 @@ def test_resource_text():
 @pytest.mark.parametrize("backend", ["sequential", "ensemble"])
 def test_sweep_points_record_their_provenance(tmp_path, backend):
     from lstm_tui.config import parse_config
-    from lstm_tui.runs.store import list_runs
-    from lstm_tui.sweeps.runner import run_sweep
+    from lstm_tui.runs.reader import list_runs
+    from lstm_tui.sweeps.runner import run_points
     from lstm_tui.sweeps.spec import parse_sweep
     cfg = parse_config({
         "name": "tiny", "task": {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1,
                                  "train_size": 64, "val_size": 32},
         "model": {"hidden": 4}, "train": {"steps": 10, "eval_every": 5, "batch_size": 16},
         "sweep": {"grid": {"train.lr": [0.03, 0.01]}}}, "tiny.toml")
-    result = run_sweep("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs",
-                       backend=backend)
+    result = run_points("tiny.toml", cfg, parse_sweep(cfg, "tiny.toml"), tmp_path / "runs",
+                        backend=backend)
     assert result.complete
     runs = list_runs(tmp_path / "runs")
     assert len(runs) == 2

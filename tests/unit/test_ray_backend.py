@@ -20,11 +20,11 @@ ray = pytest.importorskip("ray")
 from lstm_tui import events as ev  # noqa: E402
 from lstm_tui.config import ConfigError, parse_config  # noqa: E402
 from lstm_tui.runs.checkpoint import load_checkpoint  # noqa: E402
-from lstm_tui.runs.store import load_run, read_jsonl  # noqa: E402
-from lstm_tui.sweeps import ray_backend as rb  # noqa: E402
-from lstm_tui.sweeps import ray_task  # noqa: E402
+from lstm_tui.runs.reader import load_run, read_jsonl  # noqa: E402
+from lstm_tui.sweeps.backends import ray as rb  # noqa: E402
+from lstm_tui.sweeps.backends import ray_task  # noqa: E402
 from lstm_tui.sweeps.backends import PointDone, PointStarted, PointTask  # noqa: E402
-from lstm_tui.sweeps.runner import PointFinished, read_results, run_sweep  # noqa: E402
+from lstm_tui.sweeps.runner import PointFinished, read_results, run_points  # noqa: E402
 from lstm_tui.sweeps.scheduler import PointEval  # noqa: E402
 from lstm_tui.sweeps.spec import parse_sweep  # noqa: E402
 
@@ -47,7 +47,7 @@ def _spec(grid: dict, *, train: dict | None = None, task: dict | None = None, se
 
 
 def _sweep(root: Path, cfg, spec, backend="ray", **kwargs):
-    return run_sweep("tiny.toml", cfg, spec, root, backend=backend, **kwargs)
+    return run_points("tiny.toml", cfg, spec, root, backend=backend, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +101,13 @@ def test_job_stream_reports_a_broken_job_as_a_whole():
 
 def test_options_come_from_the_command_line_then_the_preset_then_defaults():
     _, spec = _spec({"model.hidden": [4]})
-    assert rb.ray_options(spec) == rb.RayOptions(None, 1.0, 0.0, rb.DEFAULT_RETRIES, False)
+    assert rb.RayOptions.build(spec) == rb.RayOptions(None, 1.0, 0.0, 2, False)
     _, spec = _spec({"model.hidden": [4]}, cpus=2, gpus=0.25, retries=0)
-    assert rb.ray_options(spec) == rb.RayOptions(None, 2.0, 0.25, 0, False)
-    opts = rb.ray_options(spec, address="10.0.0.5:6379", cpus=0.5, gpus=1, retries=4,
-                          ensemble=True)
+    assert rb.RayOptions.build(spec) == rb.RayOptions(None, 2.0, 0.25, 0, False)
+    opts = rb.RayOptions.build(spec, address="10.0.0.5:6379", cpus=0.5, gpus=1, retries=4,
+                               ensemble=True)
     assert opts == rb.RayOptions("10.0.0.5:6379", 0.5, 1.0, 4, True)
-    assert rb.ray_options(spec, address="auto").address == "auto"
+    assert rb.RayOptions.build(spec, address="auto").address == "auto"
 
 
 @pytest.mark.parametrize("kwargs,fragment", [
@@ -121,17 +121,17 @@ def test_options_come_from_the_command_line_then_the_preset_then_defaults():
 def test_bad_options_are_one_line_config_errors(kwargs, fragment):
     _, spec = _spec({"model.hidden": [4]})
     with pytest.raises(ConfigError) as info:
-        rb.ray_options(spec, **kwargs)
+        rb.RayOptions.build(spec, **kwargs)
     assert fragment in str(info.value) and "\n" not in str(info.value)
 
 
 def test_ray_backend_is_chosen_by_name_without_importing_ray_until_it_runs():
-    from lstm_tui.sweeps.backends import make_backend
+    from lstm_tui.sweeps.backends import backend_options, make_backend
     _, spec = _spec({"model.hidden": [4]}, retries=1)
-    backend = make_backend("ray", 3, spec)
+    backend = make_backend("ray", 3, backend_options("ray", spec))
     assert backend.name == "ray" and backend.workers == 3 and backend.options.retries == 1
-    spec.ray = rb.ray_options(spec, ensemble=True)
-    assert make_backend("ray", 1, spec).name == "ray+ensemble"
+    assert make_backend("ray", 1, backend_options("ray", spec, ensemble=True)).name == \
+        "ray+ensemble"
 
 
 # ---------------------------------------------- the driver, with a stand-in for Ray
@@ -348,8 +348,8 @@ def test_ray_sweep_gives_the_rows_of_the_sequential_backend(tmp_path, local_ray)
     plain = _sweep(tmp_path / "seq", cfg, spec, backend="sequential")
     heard = []
     on_ray = _sweep(tmp_path / "ray", cfg, spec, workers=2, listener=heard.append)
-    spec.ray = rb.ray_options(spec, ensemble=True)
-    grouped = _sweep(tmp_path / "grp", cfg, spec)
+    grouped = _sweep(tmp_path / "grp", cfg, spec,
+                     options=rb.RayOptions.build(spec, ensemble=True))
     for result, tolerance in ((on_ray, 1e-6), (grouped, 1e-4)):
         assert result.complete and result.done == 8
         rows = read_results(result.sweep_dir / "results.csv")
@@ -469,15 +469,16 @@ def test_ray_prunes_the_points_sequential_prunes_and_resumes_with_them(tmp_path,
         assert run.info.status == row["status"] and run.info.steps == row["steps"]
         assert run.summary["pid"] == os.getpid()
     # an interrupted ray+ensemble sweep, then its resume: the same verdicts
-    spec.ray = rb.ray_options(spec, ensemble=True)
+    grouped = rb.RayOptions.build(spec, ensemble=True)
     finished = []
     first = _sweep(tmp_path / "grp", cfg, spec, workers=2, listener=finished.append,
-                   should_stop=lambda: sum(isinstance(e, PointFinished) for e in finished) >= 2)
+                   should_stop=lambda: sum(isinstance(e, PointFinished) for e in finished) >= 2,
+                   options=grouped)
     assert not first.complete
     stamps = {r["run"]: load_run(first.sweep_dir / r["run"]).summary["created"]
               for r in first.rows if r["status"] in ("pruned", "completed")}
     assert len(stamps) >= 2
-    rest = _sweep(tmp_path / "grp", cfg, spec, workers=2)
+    rest = _sweep(tmp_path / "grp", cfg, spec, workers=2, options=grouped)
     assert rest.complete and _statuses(rest) == _statuses(plain)
     for name, created in stamps.items():       # not trained again, not un-pruned
         assert load_run(rest.sweep_dir / name).summary["created"] == created

@@ -1,5 +1,6 @@
-"""The README's result tables come from a verify run (scripts/readme_tables.py), never by
-hand: the README holds exactly what the script renders from the stored run."""
+"""The result tables of the README (its headline figures) and of the manual's seed
+experiments page come from a verify run (scripts/readme_tables.py), never by hand: each
+target holds exactly what the script renders from the stored run."""
 
 from __future__ import annotations
 
@@ -22,26 +23,51 @@ def _script():
 rt = _script()
 
 
-def test_the_readme_tables_are_what_the_script_renders_from_the_stored_run():
+def test_the_tables_are_what_the_script_renders_from_the_stored_run():
     stored = rt.load_stored()
+    texts = rt.read_targets()
+    assert set(texts) == {REPO / "README.md", REPO / "docs" / "sweeps" / "seed-experiments.md"}
+    assert rt.rewrite_all(texts, rt.blocks(stored)) == texts, \
+        "the result tables were edited by hand: run python scripts/readme_tables.py render"
+    assert {t["preset"] for t in stored["tables"]} == set(rt.TABLES) == set(rt.HEADLINES)
+    assert "lstm-lab verify" in stored["command"]
+    for text in texts.values():
+        assert stored["date"] in text
+
+
+def test_the_readme_quotes_one_measured_figure_per_seed_experiment():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert rt.rewrite(readme, rt.blocks(stored)) == readme, \
-        "README.md's tables were edited by hand: run python scripts/readme_tables.py render"
-    assert {t["preset"] for t in stored["tables"]} == set(rt.TABLES)
-    assert "lstm-lab verify" in stored["command"] and stored["date"] in readme
+    summary = rt.BLOCK.search(readme.split("<!-- verify:run end -->")[1])
+    assert summary["name"] == "summary"
+    rows = [line for line in summary["body"].splitlines() if line.startswith("| ")][1:]
+    assert [row.split(" | ")[1] for row in rows] == [f"`{p}`" for p in rt.TABLES]
+    # sweep_rnn_vs_lstm_seq_len: the RNN's MAD at length 12 minus the LSTM's, as verify saw it
+    assert "`best_mad[cell=rnn, seq_len=12] - best_mad[cell=lstm, seq_len=12]` = 10.05 " \
+           "(band >= 3) | 4 of 4 met |" in readme
 
 
 def test_a_hand_edit_of_a_table_is_caught():
+    page = (REPO / "docs" / "sweeps" / "seed-experiments.md").read_text(encoding="utf-8")
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     stored = rt.load_stored()
+    rendered = rt.blocks(stored)
     cell = "│ 16               │    1   │"        # nth_seq_len_cells: 16 units, seq_len 5
-    assert cell in readme
-    edited = readme.replace(cell, "│ 16               │  0.99  │")
-    assert rt.rewrite(edited, rt.blocks(stored)) == readme      # render puts it back
+    assert cell in page
+    edited = page.replace(cell, "│ 16               │  0.99  │")
+    assert rt.rewrite(edited, rendered) == page      # render puts it back
     assert rt.main(["render", "--check"]) == 0
+    figure = "= 10.05 (band >= 3)"
+    assert figure in readme
+    assert rt.rewrite(readme.replace(figure, "= 11 (band >= 3)"), rendered,
+                      rt.PLACES[rt.README]) == readme
     with pytest.raises(ValueError, match="missing"):
-        rt.rewrite(readme.replace("<!-- verify:sweep_nth_features start -->", ""),
-                   rt.blocks(stored))
+        rt.rewrite(page.replace("<!-- verify:sweep_nth_features start -->", ""), rendered)
+    with pytest.raises(ValueError, match="missing"):      # the README must keep its summary
+        rt.rewrite(readme.replace("<!-- verify:summary start -->", ""), rendered,
+                   rt.PLACES[rt.README])
+    with pytest.raises(ValueError, match="unknown"):
+        rt.rewrite(readme + "<!-- verify:nope start -->\nx\n<!-- verify:nope end -->\n",
+                   rendered, rt.PLACES[rt.README])
 
 
 TABLE = {"preset": "sweep_tiny", "x": "model.cell", "y": "task.seq_len",

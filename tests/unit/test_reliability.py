@@ -17,10 +17,13 @@ import pytest
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.runs import store
+from lstm_tui import fsio
+from lstm_tui.runs import liveness, reader
 from lstm_tui.runs.lock import FolderLock, LockHeld
-from lstm_tui.runs.store import (SUMMARY, WRITER_LOCK, RunError, RunWriter, read_info,
-                                 read_summary)
+from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK, RunError
+from lstm_tui.runs.reader import read_info
+from lstm_tui.runs.summary import read_summary
+from lstm_tui.runs.writer import RunWriter
 
 DATA = Path(__file__).parents[1] / "data" / "broken_runs"
 
@@ -130,7 +133,7 @@ def test_read_summary_of_a_number_too_big_for_a_float(tmp_path):
 
 
 def test_summary_json_is_read_only_through_the_validating_reader():
-    src = Path(store.__file__).parents[1]
+    src = Path(fsio.__file__).parent
     readers = [p for p in src.rglob("*.py")
                if "SUMMARY).read_text" in p.read_text() or "summary.json\").read" in p.read_text()]
     assert readers == []
@@ -186,7 +189,7 @@ def test_the_token_gate_asks_for_the_token_and_lets_it_in():
 
 MIDDLE = """
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "from lstm_tui.sweeps.lifeline import "
+child = subprocess.Popen([sys.executable, "-c", "from lstm_tui.sweeps.backends.lifeline import "
                           "watch_parent; import time; watch_parent(poll=0.1, grace=0.5); "
                           "time.sleep(120)"])
 print(child.pid, flush=True)
@@ -201,13 +204,13 @@ def test_a_worker_ends_itself_when_its_driver_is_killed():
     middle.kill()                                  # SIGKILL: the driver cannot clean up
     middle.wait()
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and store.pid_alive(worker):
+    while time.monotonic() < deadline and liveness.pid_alive(worker):
         try:
             os.waitpid(worker, os.WNOHANG)         # reaped by init, or a zombie of ours
         except ChildProcessError:
             pass
         time.sleep(0.1)
-    assert not store.pid_alive(worker) or _zombie(worker)
+    assert not liveness.pid_alive(worker) or _zombie(worker)
 
 
 def _zombie(pid: int) -> bool:
@@ -238,7 +241,7 @@ def test_a_full_disk_marks_the_run_failed_and_keeps_its_data(tmp_path, monkeypat
     cfg = parse_config({"task": {"train_size": 64, "val_size": 32}, "model": {"hidden": 4},
                         "train": {"steps": 40, "eval_every": 10, "log_every": 5,
                                   "batch_size": 8}})
-    real = store.atomic_write_text
+    real = fsio.atomic_write_text
     calls = {"n": 0}
 
     def filling(path, text):
@@ -246,12 +249,12 @@ def test_a_full_disk_marks_the_run_failed_and_keeps_its_data(tmp_path, monkeypat
         if calls["n"] > 4:                          # the disk fills during the run
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, text)
-    monkeypatch.setattr(store, "atomic_write_text", filling)
+    monkeypatch.setattr(fsio, "atomic_write_text", filling)
     run_dir, last = start_run(cfg, tmp_path)
     assert isinstance(last, ev.Failed) and "No space left" in last.error
     summary = json.loads((run_dir / SUMMARY).read_text())
     assert summary["status"] == "failed" and "No space left" in summary["message"]
-    assert store.read_jsonl(run_dir / "metrics.jsonl")   # what was recorded survives
+    assert reader.read_jsonl(run_dir / "metrics.jsonl")   # what was recorded survives
     assert not list(run_dir.glob(".*.tmp")) and not (run_dir / WRITER_LOCK).exists()
 
 
@@ -265,7 +268,8 @@ def test_runs_dir_that_is_a_file_is_one_line(tmp_path):
         result = CliRunner().invoke(app, args + ["--runs-dir", str(afile)])
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.strip().splitlines() == [
-            f"error: {afile}: is a file, not a folder of runs (give --runs-dir a folder)"]
+            f"error: {afile}: is a file, not a folder of runs (give --runs-dir a folder) "
+            "(see docs/troubleshooting.md#run-store-not-writable)"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -294,7 +298,9 @@ def test_a_runs_dir_that_refuses_writing_is_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["headless", "nth_element_lstm", "--runs-dir",
                                       str(tmp_path / "ro")])
     assert result.exit_code == 2, result.output
-    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'ro'}: permission denied"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'ro'}: permission denied "
+        "(see docs/troubleshooting.md#run-store-not-writable)"]
 
 
 def test_stale_temporary_files_are_cleaned_when_a_writer_starts(tmp_path):

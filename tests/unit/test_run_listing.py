@@ -9,7 +9,7 @@ import pytest
 
 from lstm_tui.config import ConfigError
 from lstm_tui.runs import listing
-from lstm_tui.runs.store import list_runs
+from lstm_tui.runs.reader import list_runs
 from lstm_tui.runs.tags import change_tags, parse_tag_ops
 from lstm_tui.render.text_table import Col, clip, fit, render, wrap
 from tests.store_helpers import NOW, make_run

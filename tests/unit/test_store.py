@@ -9,9 +9,11 @@ import pytest
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import (RunError, RunWriter, atomic_write_json, list_runs, load_run,
-                                 new_run_dir, read_info, read_jsonl, resolve_run,
-                                 truncate_metrics, WRITER_LOCK)
+from lstm_tui.fsio import atomic_write_json
+from lstm_tui.runs.layout import WRITER_LOCK, RunError
+from lstm_tui.runs.reader import list_runs, load_run, read_info, read_jsonl
+from lstm_tui.runs.resolve import resolve_run
+from lstm_tui.runs.writer import RunWriter, new_run_dir, truncate_metrics
 
 SUMMARY = ev.ModelSummary(rows=(), total=123, trainable=123)
 

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from lstm_tui.runs.store import read_info
+from lstm_tui.runs.reader import read_info
 
 resource = pytest.importorskip("resource")
 
@@ -23,7 +23,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from lstm_tui import events as ev
     from lstm_tui.config import parse_config
-    from lstm_tui.runs.store import RunWriter
+    from lstm_tui.runs.writer import RunWriter
 
     run_dir = Path(sys.argv[1])
     run_dir.mkdir()

@@ -11,8 +11,11 @@ import torch
 
 from lstm_tui.config import parse_config
 from lstm_tui.runs.checkpoint import load_checkpoint, save_checkpoint
-from lstm_tui.runs.store import (RunError, atomic_write_json, new_run_dir, read_info,
-                                 read_jsonl, resolve_run, truncate_metrics)
+from lstm_tui.fsio import atomic_write_json
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.reader import read_info, read_jsonl
+from lstm_tui.runs.resolve import resolve_run
+from lstm_tui.runs.writer import new_run_dir, truncate_metrics
 
 
 def _running(tmp_path, **fields) -> Path:

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
-from lstm_tui.runs import liveness, tags, trash
-from lstm_tui.runs.store import (CONFIG, METRICS, SUMMARY, RunError, list_runs, read_info,
-                                 resolve_run)
+from lstm_tui.runs import layout, liveness, tags, trash
+from lstm_tui.runs.layout import CONFIG, METRICS, SUMMARY, RunError
+from lstm_tui.runs.reader import list_runs, read_info
+from lstm_tui.runs.resolve import resolve_run
 from tests.store_helpers import NOW, make_run
 
 
@@ -151,17 +152,17 @@ def test_whole_sweeps_go_and_a_running_sweep_is_refused(root):
     sweep = root / "sweep-lr-abc123"
     make_run(sweep, "p000-lr0.1-s0")
     make_run(sweep, "p001-lr0.01-s0")
-    (sweep / liveness.SWEEP_FILE).write_text("[sweep]\n")
+    (sweep / layout.SWEEP_FILE).write_text("[sweep]\n")
     assert trash.resolve_target(root, "sweep-lr") == sweep
     from lstm_tui.runs.lock import FolderLock
-    driver = FolderLock(sweep / liveness.SWEEP_LOCK).acquire()   # a live driver's OS lock
+    driver = FolderLock(sweep / layout.SWEEP_LOCK).acquire()   # a live driver's OS lock
     with pytest.raises(RunError, match="sweep is still running"):
         trash.check_removable(root, sweep)
     with pytest.raises(RunError, match="still running"):       # nor one of its points
         trash.check_removable(root, sweep / "p000-lr0.1-s0")
     driver.release()
     # a stale lock file whose pid names this very process no longer counts: nobody holds it
-    (sweep / liveness.SWEEP_LOCK).write_text(f"{os.getpid()} {socket.gethostname()}\n")
+    (sweep / layout.SWEEP_LOCK).write_text(f"{os.getpid()} {socket.gethostname()}\n")
     entry = trash.move_to_trash(root, sweep)
     assert entry.kind == "sweep" and not sweep.exists()
     assert [r.name for r in list_runs(root)] == ["a-lstm", "b-gru", "c-rnn"]
@@ -192,11 +193,6 @@ def test_purge_empties_the_trash_and_a_half_moved_entry_is_skipped(root):
     assert [e.origin for e in trash.list_trash(root)] == ["a-lstm"]
     assert trash.purge(root) == 2
     assert trash.list_trash(root) == [] and not any(trash.trash_dir(root).iterdir())
-
-
-def test_the_sweep_file_names_agree_with_the_sweep_runner():
-    from lstm_tui.sweeps import runner
-    assert (liveness.SWEEP_FILE, liveness.SWEEP_LOCK) == (runner.SWEEP_FILE, runner.LOCK_FILE)
 
 
 def test_the_store_keeping_modules_load_neither_torch_nor_a_front_end():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lstm_tui.config import parse_config
-from lstm_tui.runs.store import load_run
-from lstm_tui.sweeps.runner import read_results, run_sweep
+from lstm_tui.runs.reader import load_run
+from lstm_tui.sweeps.runner import read_results, run_points
 from lstm_tui.sweeps.spec import parse_sweep
 
 
@@ -20,7 +20,7 @@ def _sweep(tmp_path, **sweep):
             "sweep": {"grid": {"model.cell": ["lstm", "gru"]}, **sweep}}
     cfg = parse_config(data, "by-loss.toml")
     spec = parse_sweep(cfg, "by-loss.toml")
-    return run_sweep("by-loss.toml", cfg, spec, tmp_path / "runs")
+    return run_points("by-loss.toml", cfg, spec, tmp_path / "runs")
 
 
 @pytest.mark.parametrize("goal", ["min", "max", None])

@@ -7,7 +7,7 @@ import pytest
 
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui.sweeps import objectives as ob
-from lstm_tui.sweeps.runner import columns_for, run_sweep
+from lstm_tui.sweeps.runner import columns_for, run_points
 from lstm_tui.sweeps.spec import parse_sweep
 
 TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -46,7 +46,7 @@ def test_several_objectives_take_each_metrics_own_goal_and_add_their_columns():
 @pytest.mark.parametrize("sweep, key, words", [
     ({"metrics": ["accuracy", "parms"]}, "sweep.metrics", "did you mean 'params'"),
     ({"metrics": ["accuracy"]}, "sweep.metrics", "2 or 3"),
-    ({"metrics": "accuracy"}, "sweep.metrics", "2 or 3"),
+    ({"metrics": "accuracy"}, "sweep.metrics", "must be a list of strings"),
     ({"metrics": ["accuracy", "accuracy"]}, "sweep.metrics", "twice"),
     ({"metrics": ["params", "accuracy"]}, "sweep.metrics", "must start with a validation"),
     ({"metrics": ["accuracy", "params"], "goal": "min"}, "sweep.goal", "not used with"),
@@ -93,7 +93,7 @@ def test_best_so_far_follows_trial_order_and_the_goal():
 @pytest.mark.slow
 def test_a_random_search_with_two_objectives_runs_and_records_both(tmp_path):
     cfg, spec = _spec(metrics=["accuracy", "loss"], trials=3)
-    result = run_sweep("obj.toml", cfg, spec, tmp_path)
+    result = run_points("obj.toml", cfg, spec, tmp_path)
     assert result.complete and len(result.rows) == 3
     for row in result.rows:
         assert 0 <= row["best_accuracy"] <= 1 and row["best_loss"] > 0

@@ -34,9 +34,12 @@ def test_devices_are_checked_against_the_machine(monkeypatch):
         placement.parse_devices("0")
 
 
-def test_pool_backends_take_the_devices_from_the_spec():
-    class Spec:
-        devices = [1, 0]
-    assert backends.make_backend("processes", 2, Spec()).devices == [1, 0]
-    assert backends.make_backend("ensemble", 2, Spec()).devices == [1, 0]
-    assert backends.make_backend("processes", 2, None).devices is None
+def test_pool_backends_take_the_devices_they_declare(monkeypatch):
+    fake_gpus(monkeypatch, 2)
+    for name in ("processes", "ensemble"):
+        options = backends.backend_options(name, None, devices="1,0")
+        assert backends.make_backend(name, 2, options).devices == (1, 0)
+        assert backends.make_backend(name, 2).devices is None
+    with pytest.raises(ConfigError, match="is an option of --backend processes or ensemble "
+                                          r"\(the ray backend does not take it\)"):
+        backends.backend_options("ray", None, devices="0")

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from lstm_tui.config import ConfigError, config_to_dict, load_preset, parse_config
-from lstm_tui.runs.store import RunError, list_runs, read_info
+from lstm_tui.runs.layout import SWEEP_LOCK as LOCK_FILE
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.reader import list_runs, read_info
 from lstm_tui.sweeps import backends
-from lstm_tui.sweeps.runner import (LOCK_FILE, PointFinished, SweepFinished, SweepStarted,
-                                    columns_for, read_results, run_sweep, sweep_dir_for)
+from lstm_tui.sweeps.backends import pool
+from lstm_tui.sweeps.backends.point import ensemble_jobs
+from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
+                                    columns_for, read_results, run_points, sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -31,7 +35,7 @@ def _spec(grid: dict, task: dict | None = None, train: dict | None = None, seeds
 
 
 def _run(tmp_path, cfg, spec, **kwargs):
-    return run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", **kwargs)
+    return run_points("tiny.toml", cfg, spec, tmp_path / "runs", **kwargs)
 
 
 def _csv(result) -> list[dict]:
@@ -247,10 +251,10 @@ METRIC_COLUMNS = ("status", "best_accuracy", "final_accuracy", "steps", "val_los
 @pytest.mark.slow
 def test_processes_backend_gives_the_same_results_as_sequential(tmp_path):
     cfg, spec = _spec({"task.seq_len": [3, 4], "model.cell": ["lstm", "gru"]})
-    seq = run_sweep("tiny.toml", cfg, spec, tmp_path / "seq")
+    seq = run_points("tiny.toml", cfg, spec, tmp_path / "seq")
     events = []
-    par = run_sweep("tiny.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2,
-                    listener=events.append)
+    par = run_points("tiny.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2,
+                     listener=events.append)
     assert par.complete
     for a, b in zip(_csv(seq), _csv(par)):
         assert {k: a[k] for k in METRIC_COLUMNS} == {k: b[k] for k in METRIC_COLUMNS}
@@ -271,11 +275,11 @@ def test_ensemble_jobs_group_and_split(monkeypatch):
     cfg, spec = _spec({"train.lr": [0.1, 0.01, 0.001], "model.cell": ["lstm", "gru"]})
     tasks = [backends.PointTask(p.key, p.index, p.config, f"/x/{p.index}", "tiny")
              for p in spec.points()]
-    jobs = backends.ensemble_jobs(tasks, workers=1)
+    jobs = ensemble_jobs(tasks, workers=1)
     assert sorted(len(j) for j in jobs) == [3, 3]
     for job in jobs:
         assert len({ensemble.group_key(t.config) for t in job}) == 1
-    split = backends.ensemble_jobs(tasks, workers=4)
+    split = ensemble_jobs(tasks, workers=4)
     assert sorted(len(j) for j in split) == [1, 1, 2, 2]
     assert sorted(t.index for j in split for t in j) == list(range(6))
 
@@ -283,8 +287,8 @@ def test_ensemble_jobs_group_and_split(monkeypatch):
 def test_ensemble_backend_matches_sequential(tmp_path):
     pytest.importorskip("lstm_tui.training.ensemble")
     cfg, spec = _spec({"train.lr": [0.03, 0.01], "model.cell": ["lstm", "gru"]}, seeds=2)
-    seq = run_sweep("tiny.toml", cfg, spec, tmp_path / "seq")
-    ens = run_sweep("tiny.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
+    seq = run_points("tiny.toml", cfg, spec, tmp_path / "seq")
+    ens = run_points("tiny.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
     assert ens.complete
     for a, b in zip(_csv(seq), _csv(ens)):
         assert a["key"] == b["key"] and a["status"] == b["status"] == "completed"
@@ -303,7 +307,7 @@ def test_a_broken_ensemble_group_fails_its_points_only(tmp_path, monkeypatch):
         return real(configs, *args, **kwargs)
     monkeypatch.setattr(ensemble, "train_ensemble", broken)
     cfg, spec = _spec({"train.lr": [0.03, 0.01], "model.cell": ["gru", "lstm"]})
-    result = run_sweep("tiny.toml", cfg, spec, tmp_path / "runs", backend="ensemble")
+    result = run_points("tiny.toml", cfg, spec, tmp_path / "runs", backend="ensemble")
     statuses = {(r["model.cell"], r["status"]) for r in result.rows}
     assert statuses == {("gru", "failed"), ("lstm", "completed")}
     assert all("ensemble exploded" in r["message"] for r in result.rows if r["status"] == "failed")
@@ -325,7 +329,7 @@ def _crashing_job(tasks):
     """A pool job whose first point kills its worker outright (as the OOM killer would)."""
     task = tasks[0]
     if task.index == 0:
-        backends._QUEUE.put(backends.PointStarted(task.key, task.run_dir, 10))
+        pool._QUEUE.put(backends.PointStarted(task.key, task.run_dir, 10))
         import time
         time.sleep(0.5)                     # let the message reach the driver
         os._exit(1)
@@ -338,7 +342,7 @@ def test_a_dead_worker_fails_its_point_and_the_rest_still_run():
     tasks = [backends.PointTask(p.key, p.index, p.config, f"/nonexistent/{p.index}", "tiny")
              for p in spec.points()]
     got = []
-    backends.run_pool([[t] for t in tasks], _crashing_job, 1, got.append, lambda: False)
+    pool.run_pool([[t] for t in tasks], _crashing_job, 1, got.append, lambda: False)
     done = {m.key: m for m in got if isinstance(m, backends.PointDone)}
     assert set(done) == {t.key for t in tasks}                  # every point accounted for
     assert done[tasks[0].key].status == "failed"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.runs.store import list_runs, read_info
-from lstm_tui.sweeps.runner import read_results, run_sweep
+from lstm_tui.runs.reader import list_runs, read_info
+from lstm_tui.sweeps.runner import read_results, run_points
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval, Pruner, pruning_order
 from lstm_tui.sweeps.spec import parse_sweep
 
@@ -81,13 +81,13 @@ def _pruned(result):
 @pytest.mark.slow
 def test_the_same_points_are_pruned_on_every_backend(tmp_path):
     cfg, spec = _spec(scheduler="asha", grace=1, reduction=2)
-    seq = run_sweep("p.toml", cfg, spec, tmp_path / "seq")
+    seq = run_points("p.toml", cfg, spec, tmp_path / "seq")
     statuses = {r["status"] for r in seq.rows}
     assert "pruned" in statuses and statuses <= {"pruned", "completed"}
     assert seq.complete and not seq.failed
-    ens = run_sweep("p.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
+    ens = run_points("p.toml", cfg, spec, tmp_path / "ens", backend="ensemble")
     assert _pruned(ens) == _pruned(seq)
-    par = run_sweep("p.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2)
+    par = run_points("p.toml", cfg, spec, tmp_path / "par", backend="processes", workers=2)
     assert _pruned(par) == _pruned(seq)
     pruned = [r for r in seq.rows if r["status"] == "pruned"]
     for row in pruned:
@@ -100,20 +100,20 @@ def test_the_same_points_are_pruned_on_every_backend(tmp_path):
     # results.csv keeps the status; a re-run neither retrains nor un-prunes
     assert [r["status"] for r in read_results(seq.sweep_dir / "results.csv")] == \
         [r["status"] for r in seq.rows]
-    again = run_sweep("p.toml", cfg, spec, tmp_path / "seq")
+    again = run_points("p.toml", cfg, spec, tmp_path / "seq")
     assert _pruned(again) == _pruned(seq)
 
 
 def test_a_resumed_sweep_decides_as_the_first_one(tmp_path):
     cfg, spec = _spec(scheduler="median", grace=2)
-    full = run_sweep("p.toml", cfg, spec, tmp_path / "full")
+    full = run_points("p.toml", cfg, spec, tmp_path / "full")
     calls = []
-    half = run_sweep("p.toml", cfg, spec, tmp_path / "half",
-                     listener=lambda e: calls.append(e),
-                     should_stop=lambda: sum(type(e).__name__ == "PointFinished"
+    half = run_points("p.toml", cfg, spec, tmp_path / "half",
+                      listener=lambda e: calls.append(e),
+                      should_stop=lambda: sum(type(e).__name__ == "PointFinished"
                                              for e in calls) >= 3)
     assert not half.complete
-    rest = run_sweep("p.toml", cfg, spec, tmp_path / "half")
+    rest = run_points("p.toml", cfg, spec, tmp_path / "half")
     assert rest.complete and _pruned(rest) == _pruned(full)
 
 
@@ -143,7 +143,7 @@ def test_a_backend_that_cannot_stop_points_refuses_a_scheduler_before_anything_r
     monkeypatch.setitem(globals(), "Plain", Plain)
     cfg, spec = _spec(scheduler="asha")
     with pytest.raises(ConfigError) as info:
-        run_sweep("p.toml", cfg, spec, tmp_path / "r", backend="plain")
+        run_points("p.toml", cfg, spec, tmp_path / "r", backend="plain")
     assert info.value.key == "sweep.scheduler" and "plain cannot" in info.value.message
     assert not (tmp_path / "r").exists()
 
@@ -157,3 +157,87 @@ def test_an_evaluation_reported_again_counts_once_and_gets_its_verdict_again():
     assert p.offer(PointEval("b", 1, 0.4, 10)) == first and p.best["b"] == [0.4]
     p.offer(PointEval("a", 2, 0.6, 20))          # no rung: decided at once
     assert p.offer(PointEval("a", 2, 0.6, 20)) == [("a", 2, "")] and len(p.best["a"]) == 2
+
+
+# ---------------------------------------------------------------- lower is better (issue 27)
+
+def _first_rung(rule, goal, values, **kw):
+    """The verdicts of points a, b, c, ... reporting `values` at evaluation 1."""
+    keys = [chr(ord("a") + i) for i in range(len(values))]
+    p = _pruner(rule, keys, goal=goal, **kw)
+    kept = {}
+    for key, value in zip(keys, values):
+        for k, n, verdict in p.offer(PointEval(key, 1, value, 3)):
+            kept[k] = verdict == ""
+    return kept
+
+
+def test_asha_with_a_lower_is_better_metric_keeps_the_lowest():
+    values = [0.5, 0.4, 0.9, 0.45, None, 0.1]
+    # min, reduction 2: a alone; b 0.4 beats a; c 0.9 is third of 3 (keep 2); d 0.45 is
+    # second of 4 (keep 2); e (a NaN loss) is worst; f 0.1 beats all
+    assert _first_rung("asha", "min", values) == {
+        "a": True, "b": True, "c": False, "d": True, "e": False, "f": True}
+    # the same numbers with higher is better keep the others
+    assert _first_rung("asha", "max", values) == {
+        "a": True, "b": False, "c": True, "d": False, "e": False, "f": False}
+
+
+def test_asha_with_loss_ranks_by_best_so_far_at_later_rungs():
+    p = _pruner("asha", ["a", "b", "c"], goal="min", grace=1, reduction=3)
+    for key, series in (("a", [0.9, 0.8, 0.7]), ("b", [0.5, 2.0, 3.0]), ("c", [0.6, 0.6, 0.65])):
+        verdicts = [p.offer(PointEval(key, n, v, 3 * n)) for n, v in enumerate(series, 1)]
+        assert all(v == [] or v[0][0] == key for v in verdicts)
+    # rung 3 (grace 1 · reduction 3): best so far a 0.7, b 0.5 (its later losses rose),
+    # c 0.6; keep ceil(3/3) = 1 of 3: b only
+    assert [p.verdicts[(k, 3)] == "" for k in "abc"] == [True, True, False]
+    assert "best accuracy 0.6 not in the top 1 of 3" in p.verdicts[("c", 3)]
+
+
+def test_median_with_a_lower_is_better_metric_prunes_the_higher():
+    p = _pruner("median", ["a", "b", "c", "d"], goal="min")
+    verdict = {}
+    for key, series in (("a", [1.0, 0.3]), ("b", [0.9, 0.2]), ("c", [0.4, 0.35]),
+                        ("d", [0.25, 0.5])):
+        for n, v in enumerate(series, 1):
+            for k, at, why in p.offer(PointEval(key, n, v, n)):
+                verdict[(k, at)] = why == ""
+    # evaluation 1: b 0.9 < median 1.0 kept; c 0.4 < median(1.0, 0.9) kept; d 0.25 kept
+    assert [verdict[(k, 1)] for k in "abcd"] == [True, True, True, True]
+    # evaluation 2 (best so far): b 0.2 beats 0.3; c 0.35 is worse than median(0.3, 0.2)
+    # = 0.25; d 0.25 (its best, from evaluation 1) beats median(0.3, 0.2, 0.35) = 0.3
+    assert verdict[("b", 2)] and not verdict[("c", 2)] and verdict[("d", 2)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", ["asha", "median"])
+def test_a_sweep_pruning_on_validation_loss_keeps_the_lower_losses(tmp_path, rule):
+    """End to end with metric = "loss": at each decision, a pruned point's best loss so
+    far is worse (higher) than what the rule keeps, read back from the run folders."""
+    import json
+    import math
+    import statistics
+    cfg, spec = _spec(scheduler=rule, grace=1, reduction=2, metric="loss")
+    assert spec.goal == "min"
+    result = run_points("p.toml", cfg, spec, tmp_path)
+    best = {}
+    for row in result.rows:
+        losses = [json.loads(line)["loss"] for line in
+                  (result.sweep_dir / row["run"] / "metrics.jsonl").read_text().splitlines()
+                  if json.loads(line)["split"] == "val"]
+        best[row["key"]] = [min(losses[:n]) for n in range(1, len(losses) + 1)]
+    order = pruning_order([(p.key, p.config) for p in spec.points()])
+    pruned = [r for r in result.rows if r["status"] == "pruned"]
+    assert pruned and any(r["status"] == "completed" for r in result.rows)
+    for row in pruned:
+        n = row["steps"] // 3
+        earlier = [best[k][n - 1] for k in order[:order.index(row["key"])]
+                   if len(best[k]) >= n]
+        mine = best[row["key"]][n - 1]
+        if rule == "asha":
+            keep = math.ceil((len(earlier) + 1) / 2)
+            assert sum(v <= mine for v in earlier) >= keep, row
+        else:
+            assert mine > statistics.median(earlier), row
+    lowest = min(result.rows, key=lambda r: best[r["key"]][-1])
+    assert lowest["status"] == "completed"

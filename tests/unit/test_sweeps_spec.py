@@ -105,7 +105,7 @@ def test_random_only_sweep_and_defaults():
     spec = parse_sweep(_cfg({"random": {"train.lr": [0.1, 0.01], "samples": 3}}), SOURCE)
     assert len(spec.points()) == 3 and spec.grid == {}
     assert (spec.metric, spec.goal, spec.seeds) == ("accuracy", "max", 1)
-    assert (spec.cpus, spec.gpus, spec.retries) == (1, 0, 0)
+    assert (spec.cpus, spec.gpus, spec.retries) == (1, 0, 2)     # ray's default retries
     ws = parse_sweep(_cfg({"grid": {"task.seq_len": [3]}}, task={"kind": "weighted_sum"}),
                      SOURCE)
     assert (ws.metric, ws.goal) == ("mad", "min")

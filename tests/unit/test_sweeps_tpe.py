@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from lstm_tui.config import ConfigError, parse_config
-from lstm_tui.runs.store import list_runs
+from lstm_tui.runs.reader import list_runs
 from lstm_tui.sweeps.drive import run_sweep
 from lstm_tui.sweeps.runner import read_results
 from lstm_tui.sweeps.spec import parse_sweep

@@ -123,7 +123,7 @@ def test_tpe_refuses_a_scheduler_on_a_backend_that_cannot_prune(tmp_path, monkey
         def run(self, *args, **kwargs):
             raise AssertionError("must be refused before anything trains")
 
-    monkeypatch.setattr(tpe, "make_backend", lambda *args, **kwargs: NoPruning())
+    monkeypatch.setattr(tpe, "sweep_backend", lambda *args, **kwargs: NoPruning())
     cfg, spec = _spec(scheduler="asha")
     with pytest.raises(ConfigError) as info:
         run_sweep("tpe.toml", cfg, spec, tmp_path)
@@ -145,7 +145,7 @@ def test_tpe_with_a_scheduler_prunes_on_ray(tmp_path):
 @pytest.mark.slow
 def test_the_ray_driver_asks_for_a_trial_each_time_one_ends(tmp_path):
     pytest.importorskip("ray")
-    from lstm_tui.sweeps import ray_backend as rb
+    from lstm_tui.sweeps.backends import ray as rb
     from lstm_tui.sweeps.backends import PointDone, PointTask
     from tests.unit.test_ray_backend import _FakeRay, _real_items
     cfg, spec = _spec()
@@ -176,7 +176,7 @@ def test_the_ray_driver_asks_for_a_trial_each_time_one_ends(tmp_path):
 @pytest.mark.slow
 def test_parallel_tpe_on_a_local_ray_instance(tmp_path):
     ray = pytest.importorskip("ray")
-    from lstm_tui.sweeps import ray_backend as rb
+    from lstm_tui.sweeps.backends import ray as rb
     rb.loopback_only()
     started = not ray.is_initialized()
     if started:
@@ -203,6 +203,7 @@ def test_parallel_tpe_on_a_local_ray_instance(tmp_path):
 @pytest.mark.slow
 def test_a_fed_pool_survives_a_dead_worker_and_keeps_asking(tmp_path):
     from lstm_tui.sweeps import backends
+    from lstm_tui.sweeps.backends import pool
     from tests.unit.test_sweeps_runner import _crashing_job
     cfg, _ = _spec()
     pending = [backends.PointTask(f"k{i}", i, cfg, f"/nonexistent/{i}", "tpe")
@@ -214,7 +215,7 @@ def test_a_fed_pool_survives_a_dead_worker_and_keeps_asking(tmp_path):
         asked.append((free, len(fed)))
         return fed
 
-    backends.run_pool([], _crashing_job, 2, got.append, lambda: False, feed=feed)
+    pool.run_pool([], _crashing_job, 2, got.append, lambda: False, feed=feed)
     done = {m.key: m.status for m in got if isinstance(m, backends.PointDone)}
     assert done == {"k0": "failed", "k1": "completed", "k2": "completed", "k3": "completed"}
     assert asked[0] == (2, 2) and all(free <= 2 for free, _ in asked)

@@ -145,3 +145,54 @@ def test_the_shipped_preset_asks_for_it():
     from tests.conftest import PRESETS
     cfg = load_preset(PRESETS / "char_lm_udacity_text8.toml")
     assert cfg.task.text == "text8" and cfg.train.steps == 7001
+
+
+# ---------------------------------------------------------------- issue 27, item 19
+
+def test_a_killed_downloads_partial_archive_is_removed_by_the_next(env, server):
+    """A download killed half-way leaves its temporary folder (a partial archive); the
+    next download removes it, and leaves neither it nor its lock behind."""
+    partial = env / ".text8-killed"
+    partial.mkdir(parents=True)
+    (partial / "text8.zip").write_bytes(b"PK\x03\x04 half an archive")
+    assert text8.path(progress=lambda *a: None).read_bytes() == TEXT
+    assert sorted(p.name for p in env.iterdir()) == ["text8"]
+
+
+def test_a_stop_request_ends_the_download_and_caches_nothing(env, server):
+    from lstm_tui.tasks import downloads
+    asked = []
+
+    def progress(done, total):
+        asked.append(done)
+    with downloads.stoppable(lambda: bool(asked)), pytest.raises(downloads.Stopped) as info:
+        text8.path(progress=progress)     # the first chunk arrives, then "Ctrl-C"
+    assert "stopped by request" in str(info.value)
+    assert asked[-1] == -1 and not list(env.iterdir())     # the bar ended, nothing left
+
+
+def test_the_first_ctrl_c_during_the_download_interrupts_the_run(env, server, tmp_path):
+    """The engine hands its stop check to the download: a run stopped while text8 is
+    fetched ends `interrupted` at once, with the reason, and caches nothing."""
+    from lstm_tui.experiment import start_run
+    from lstm_tui.runs.reader import list_runs
+    cfg = parse_config({"task": {"kind": "char_lm", "text": "text8"},
+                        "train": {"device": "cpu", "threads": 1, "steps": 1}})
+    run_dir, last = start_run(cfg, tmp_path / "runs", should_stop=lambda: True)
+    assert last.status == "interrupted" and "during the text8 download" in last.message
+    [info] = list_runs(tmp_path / "runs")
+    assert info.status == "interrupted" and info.empty and not (env / "text8").exists()
+
+
+def test_a_download_under_way_in_another_process_is_waited_for(env, server, monkeypatch):
+    from lstm_tui.runs.lock import FolderLock
+    env.mkdir()
+    other = FolderLock(env / text8.LOCK).acquire()     # another process is downloading
+
+    def meanwhile(seconds):                            # ... and finishes while we wait
+        if other.held:
+            (env / "text8").write_bytes(TEXT)
+            other.release()
+    monkeypatch.setattr(text8.time, "sleep", meanwhile)
+    assert text8.path(progress=lambda *a: None).read_bytes() == TEXT
+    assert server.hits == 0 and sorted(p.name for p in env.iterdir()) == ["text8"]

@@ -18,7 +18,8 @@ from rich.markup import escape
 from lstm_tui.config import ConfigError
 from lstm_tui.cli.console import console
 from lstm_tui.errors import first_line
-from lstm_tui.runs.store import RunError
+from lstm_tui.runs.layout import RunError
+from lstm_tui.troubleshooting import with_help
 
 out = console()              # never wrapped at 80 columns in a file or a pipe
 err = console(stderr=True)
@@ -35,20 +36,21 @@ Sets = Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
 
 def bad_input(fn):
     """Domain errors become one line on stderr and exit code 2; a file-system error the
-    core did not expect (a disk that filled, a folder made read-only) exit code 1."""
+    core did not expect (a disk that filled, a folder made read-only) exit code 1.  A line
+    the manual explains ends with a pointer to its entry (docs/troubleshooting.md#...)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         plugin_warnings()
         try:
             return fn(*args, **kwargs)
         except (ConfigError, RunError) as exc:
-            err.print(f"[red]error:[/] {escape(first_line(exc))}", highlight=False,
-                      soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(with_help(first_line(exc)))}",
+                      highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            err.print(f"[red]error:[/] {escape(where + (exc.strerror or first_line(exc)))}",
-                      highlight=False, soft_wrap=True)
+            line = with_help(where + (exc.strerror or first_line(exc)))
+            err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
     return wrapper
 
@@ -66,7 +68,8 @@ def plugin_warnings(run_cells: bool = False) -> None:
             from lstm_tui.config import ModelConfig
             lines += cells.broken_plugins(lambda name: ModelConfig(cell=name))
         for line in lines:
-            err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]warning:[/] {escape(with_help(line))}", highlight=False,
+                      soft_wrap=True)
 
 
 _warned = False

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import typer
 
-from lstm_tui.runs.store import list_runs, runs_root
+from lstm_tui.runs.layout import runs_root
+from lstm_tui.runs.reader import list_runs
 
 LATEST = ("latest", "latest~1", "latest~2")
 

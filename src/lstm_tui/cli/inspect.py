@@ -15,7 +15,8 @@ from rich.text import Text
 
 from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import resolve_run, runs_root
+from lstm_tui.runs.layout import runs_root
+from lstm_tui.runs.resolve import resolve_run
 
 DEFAULT_TOP = 16         # units shown per heatmap when the layer has more and none are named
 FIND_TOP = 5
@@ -53,7 +54,7 @@ def inspect(
                                                 "with quote | space | newline | position",
                                                 show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the whole record as JSON "
-                                          "(schema in the README)")] = False,
+                                          "(schema: docs/inspect.md)")] = False,
     output: Annotated[Optional[Path], typer.Option(help="also save the pictures to "
                                                    "FILE.svg or FILE.html",
                                                    show_default=False)] = None,

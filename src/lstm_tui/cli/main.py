@@ -16,7 +16,9 @@ from rich.text import Text
 from lstm_tui.cli.complete import complete_preset, complete_run
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.cli.console import colorful
-from lstm_tui.runs.store import load_run, resolve_run, runs_root
+from lstm_tui.runs.layout import runs_root
+from lstm_tui.runs.reader import load_run
+from lstm_tui.runs.resolve import resolve_run
 
 
 def _plain_help_types() -> None:
@@ -50,11 +52,20 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_i
                   help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.\n\n"
                   "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
                   "preset, a file or a shipped name, loaded). RUN arguments take a run "
-                  "folder, its name, or latest / latest~1 / ...")
+                  "folder, its name, or latest / latest~1 / ...",
+                  epilog="The manual: docs/index.md (commands: docs/commands.md). An error "
+                  "line that ends with (see docs/troubleshooting.md#...) is explained there: "
+                  "what it means and the fix.")
 from lstm_tui.cli.common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,  # noqa: F401
                                  EXIT_MISSED,
                                  RunsDir, Sets, StopFlag, bad_input, err, out,
                                  plugin_warnings)
+from lstm_tui.troubleshooting import with_help
+from lstm_tui.trackers import merged  # noqa: E402  (light: names only)
+
+LogTo = Annotated[Optional[list[str]], typer.Option(
+    "--log-to", metavar="TRACKER", help="also log the run live to mlflow or wandb "
+    "(repeatable; adds to the preset's train.log_to; needs that extra)", show_default=False)]
 
 
 @app.command()
@@ -69,32 +80,35 @@ def headless(
                                          "from its last checkpoint")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the run misses an "
                                          "expectation of the preset's [expect]")] = False,
+    log_to: LogTo = None,
 ) -> None:
     """Train one preset without the TUI: progress bar, summary table, run folder."""
     from lstm_tui import events as ev
-    from lstm_tui.experiment import is_run_dir, resume_run, start_run
+    from lstm_tui.experiment import resume_run, start_run
     from lstm_tui.cli.progress import HeadlessDisplay
     from lstm_tui.presets import resolve_preset
 
     stop = StopFlag()
     display = HeadlessDisplay(out)
     if resume:
-        run_dir = Path(source) if is_run_dir(Path(source)) else resolve_run(runs_root(runs_dir),
-                                                                            source)
+        run_dir = resolve_run(runs_root(runs_dir), source)
         if device is not None:
             _check_device(device)
         stop.install()
-        run_dir, last = resume_run(run_dir, [display], stop, device=device)
+        run_dir, last = resume_run(run_dir, [display], stop, device=device,
+                                   log_to=log_to or ())
     else:
         path = resolve_preset(source)
         overrides = list(sets or []) + ([f"train.device={device}"] if device else [])
         cfg = load_preset(path, overrides)
+        cfg.train.log_to = merged(cfg.train.log_to, log_to)
         if cfg.sweep is not None:
             err.print(escape(f"{path}: has a [sweep] table; training its base config once "
                              "(`lstm-lab sweep` runs the grid)"), style="dim")
         stop.install()
         run_dir, last = start_run(cfg, runs_root(runs_dir), [display], stop)
-    from lstm_tui.runs.store import SUMMARY, read_summary
+    from lstm_tui.runs.layout import SUMMARY
+    from lstm_tui.runs.summary import read_summary
     summary = read_summary(Path(run_dir) / SUMMARY)[0]
     total = summary.get("seconds")
     out.print(display.final_table(last, total_seconds=total if resume else None,
@@ -102,17 +116,20 @@ def headless(
     # on a line of its own, never cut: people copy it into `compare` and `sample`
     out.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     if isinstance(last, ev.Failed):
-        err.print(f"[red]run failed:[/] {last.error}", highlight=False)
+        err.print(f"[red]run failed:[/] {escape(with_help(last.error))}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
     if last.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
     if last.status == "diverged":
-        err.print(f"[red]diverged:[/] {last.message}", highlight=False)
+        err.print(f"[red]diverged:[/] {escape(with_help(last.message, 'diverged'))}",
+                  highlight=False)
         raise typer.Exit(EXIT_FAILED)
     from lstm_tui.expect.verdicts import missed
     if strict and missed(summary):
         keys = ", ".join(v["key"] for v in missed(summary))
-        err.print(escape(f"missed expectations (--strict): {keys}"), highlight=False)
+        err.print(escape(with_help(f"missed expectations (--strict): {keys}",
+                                   "missed-expectation")),
+                  highlight=False)
         raise typer.Exit(EXIT_MISSED)
 
 
@@ -128,7 +145,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
                                                 autocompletion=complete_preset)],
           sets: Sets = None,
           as_json: Annotated[bool, typer.Option("--json", help="print one JSON document "
-                                                "(fields: see the README)")] = False) -> None:
+                                                "(fields: docs/exports.md)")] = False) -> None:
     """Validate a preset (and overrides) without training."""
     from lstm_tui.models.summary import summarize
     from lstm_tui.presets import resolve_preset
@@ -159,7 +176,7 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
 
 @app.command("presets")
 def list_presets(as_json: Annotated[bool, typer.Option("--json", help="print one JSON "
-                                                       "document (fields: see the README)")]
+                                                       "document (fields: docs/exports.md)")]
                  = False) -> None:
     """List the presets shipped with lstm-lab."""
     from rich.table import Table
@@ -190,7 +207,7 @@ def compare(
     split: Annotated[str, typer.Option(help="val | train")] = "val",
     log: Annotated[bool, typer.Option("--log", help="log-scale y axis")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
-                                          "(fields: see the README)")] = False,
+                                          "(fields: docs/exports.md)")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="also write the curves to a figure: .png, .svg, .pdf "
         "(the plots extra) or .html (interactive, self-contained)", show_default=False)] = None,
@@ -228,7 +245,8 @@ def sample(
                                                "near 0 = argmax")] = 1.0,
     prime: Annotated[str, typer.Option(help="text fed through the model first")] = "",
     length: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
-    seed: Annotated[Optional[int], typer.Option(help="seed for reproducible samples")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=2 ** 64 - 1,
+                                                help="seed for reproducible samples")] = None,
     checkpoint: Annotated[str, typer.Option(help="best | last")] = "best",
     top_k: Annotated[Optional[int], typer.Option(min=1, help="draw only from the K most "
                                                  "likely characters", show_default=False)]
@@ -239,10 +257,7 @@ def sample(
     runs_dir: RunsDir = None,
 ) -> None:
     """Generate text from a char_lm run."""
-    from lstm_tui.runs.sampler import CHECKPOINTS, Sampler
-    if checkpoint not in CHECKPOINTS:
-        raise ConfigError("--checkpoint", "checkpoint",
-                          f"must be one of best, last, got {checkpoint!r}")
+    from lstm_tui.runs.sampler import Sampler
     sampler = Sampler(resolve_run(runs_root(runs_dir), ref), checkpoint)
     seen = sampler.decode(sampler.encode(prime))   # what the model is fed, echoed as such
     if seen != prime:
@@ -292,6 +307,7 @@ def sweep(
         "every GPU)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 3 when the sweep misses an "
                                          "expectation of the preset's [expect]")] = False,
+    log_to: LogTo = None,
     sets: Sets = None,
     runs_dir: RunsDir = None,
 ) -> None:
@@ -307,38 +323,29 @@ def sweep(
     """
     from lstm_tui.presets import resolve_preset
     from lstm_tui.cli.sweep_display import SweepDisplay
+    from lstm_tui.sweeps.backends import backend_options
     from lstm_tui.sweeps.drive import run_sweep
     from lstm_tui.sweeps.spec import parse_sweep
     from lstm_tui.render.sweep_tables import results_table
 
     path = resolve_preset(preset)
     cfg = load_preset(path, sets or [])
+    cfg.train.log_to = merged(cfg.train.log_to, log_to)
     if cfg.sweep is None:
         raise ConfigError(str(path), "sweep", "missing: this preset has no sweep table "
                           "(train it with `lstm-lab headless`)")
     spec = parse_sweep(cfg, str(path), yes=yes)
-    ray_flags = {"--address": address, "--cpus": cpus, "--gpus": gpus, "--retries": retries,
-                 "--ensemble": ensemble or None}
-    if backend == "ray":   # the backend reads its options from the spec (see ray_backend)
-        from lstm_tui.sweeps.ray_backend import ray_options
-        spec.ray = ray_options(spec, address=address, cpus=cpus, gpus=gpus, retries=retries,
-                               ensemble=ensemble)
-    elif any(v is not None for v in ray_flags.values()):
-        flag = next(f for f, v in ray_flags.items() if v is not None)
-        raise ConfigError(flag, flag.lstrip("-"), f"is an option of --backend ray (the "
-                          f"{backend} backend runs on this machine)")
-    if devices is not None:
-        if backend not in ("processes", "ensemble"):
-            raise ConfigError("--devices", "devices", "is an option of --backend processes "
-                              "or ensemble (ray places its workers itself)")
-        from lstm_tui.training.placement import parse_devices
-        spec.devices = parse_devices(devices)
+    # each backend declares the options it takes (sweeps.backends.base): one it does not
+    # take is bad input naming the backends that do
+    options = backend_options(backend, spec, address=address, cpus=cpus, gpus=gpus,
+                              retries=retries, ensemble=ensemble or None, devices=devices)
     display = SweepDisplay(out)
     stop = StopFlag()
     stop.install()
     try:
         result = run_sweep(path, cfg, spec, runs_root(runs_dir), backend=backend,
-                           workers=workers, listener=display, should_stop=stop)
+                           workers=workers, listener=display, should_stop=stop,
+                           options=options)
     except KeyboardInterrupt:
         display.progress.stop()
         err.print("[yellow]forced stop[/]: finished points are kept; run the same command "
@@ -356,7 +363,8 @@ def sweep(
         raise typer.Exit(EXIT_INTERRUPTED)
     missed = [v["key"] for v in result.verdicts if not v["met"]]
     if strict and missed:
-        err.print(escape(f"missed expectations (--strict): {', '.join(missed)}"),
+        err.print(escape(with_help(f"missed expectations (--strict): {', '.join(missed)}",
+                                   "missed-expectation")),
                   highlight=False)
         raise typer.Exit(EXIT_MISSED)
 
@@ -390,7 +398,7 @@ def sweep_report(
     limit: Annotated[int, typer.Option(min=1, help="rows of the result (or trials) "
                                        "table")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead "
-                                          "(fields: see the README)")] = False,
+                                          "(fields: docs/exports.md)")] = False,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="also write the view to a figure: .png, .svg, .pdf "
         "(the plots extra) or .html (interactive, with a 3-D surface of two axes)",
@@ -469,7 +477,8 @@ def sweep_report(
 def _load_sweep(ref: str, sets: list[str], runs_dir: Optional[Path]):
     """A sweep folder from its path, or from its preset (the folder `sweep` would use)."""
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.sweeps.runner import SWEEP_FILE, sweep_dir_for
+    from lstm_tui.runs.layout import SWEEP_FILE
+    from lstm_tui.sweeps.runner import sweep_dir_for
     from lstm_tui.sweeps.spec import parse_sweep
     from lstm_tui.sweeps.surface import load_sweep
     if (Path(ref) / SWEEP_FILE).is_file():

@@ -16,7 +16,7 @@ import typer
 
 from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
-from lstm_tui.render.export import atomic_write, check_new_file
+from lstm_tui.render.export import check_new_file, write_output
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
 
@@ -65,10 +65,10 @@ def compare_figure(target: tuple[Path, str], runs, series, split: str, key: str,
                        [fh.curves_chart(series, title, key, log_y)],
                        [("Config keys that differ, and results", ["", *(r.info.name for r in
                                                                          runs)], rows)])
-        atomic_write(path, lambda tmp: fh.write(tmp, page))
+        write_output(path, lambda tmp: fh.write(tmp, page))
     else:
         from lstm_tui.render import figures
-        atomic_write(path, lambda tmp: figures.curves(tmp, kind, series, title=title,
+        write_output(path, lambda tmp: figures.curves(tmp, kind, series, title=title,
                                                       ylabel=key, log_y=log_y))
     _written(path)
 
@@ -106,13 +106,13 @@ def sweep_figure(target: tuple[Path, str], view, data, rows, pinned: dict[str, A
                        [(f"Points by {column.replace('_', ' ')} "
                          f"({'higher' if data.goal == 'max' else 'lower'} is better)",
                          header, table)], notes)
-        atomic_write(path, lambda tmp: fh.write(tmp, page))
+        write_output(path, lambda tmp: fh.write(tmp, page))
     else:
         from lstm_tui.render import figures
         if view.surface is not None:
-            atomic_write(path, lambda tmp: figures.heatmap(tmp, kind, view.surface))
+            write_output(path, lambda tmp: figures.heatmap(tmp, kind, view.surface))
         else:
-            atomic_write(path, lambda tmp: figures.lines(
+            write_output(path, lambda tmp: figures.lines(
                 tmp, kind, view.lines, title=view.title, xlabel=view.xlabel,
                 ylabel=view.ylabel, log_x=view.log_x))
     _written(path)
@@ -144,10 +144,10 @@ def trials_figure(target: tuple[Path, str], t, data, rows) -> None:
                              *(fmt(s) for s in x.scores), x.run] for x in t.front]))
         notes = [f"{data.path}: {len(rows)} of {data.total} trials ({data.search} search)"]
         page = fh.Page(f"lstm-lab sweep-report: {data.name}", charts, tables, notes)
-        atomic_write(path, lambda tmp: fh.write(tmp, page))
+        write_output(path, lambda tmp: fh.write(tmp, page))
     else:
         from lstm_tui.render import figures
-        atomic_write(path, lambda tmp: figures.trials(tmp, kind, t))
+        write_output(path, lambda tmp: figures.trials(tmp, kind, t))
     _written(path)
 
 
@@ -167,7 +167,9 @@ def export(
     """Export runs' metrics to a CSV table or TensorBoard event files."""
     from lstm_tui.render.export import check_tensorboard_dir, import_writer, write_csv, \
         write_tensorboard
-    from lstm_tui.runs.store import load_run, resolve_run, runs_root
+    from lstm_tui.runs.layout import runs_root
+    from lstm_tui.runs.reader import load_run
+    from lstm_tui.runs.resolve import resolve_run
     if csv_file is None and tensorboard is None:
         raise ConfigError("export", "", "say where: --csv FILE and/or --tensorboard DIR")
     root = runs_root(runs_dir)

@@ -20,7 +20,9 @@ from rich.text import Text
 from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.cli.complete import complete_run, complete_sweep_or_run
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import RunError, list_runs, read_info, resolve_run, runs_root
+from lstm_tui.runs.layout import RunError, runs_root
+from lstm_tui.runs.reader import list_runs, read_info
+from lstm_tui.runs.resolve import resolve_run
 
 EXIT_DECLINED = 1
 STATUS_STYLES = {"running": "bold cyan", "completed": "green", "stopped_early": "green",
@@ -101,7 +103,7 @@ def runs(
         "--limit", min=1, help="at most N runs: the first N sorted, else the N newest",
         show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout "
-                                          "(fields in the README)")] = False,
+                                          "(fields: docs/runs.md)")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """List the runs in the run store, filtered, sorted and with the columns you pick.

@@ -15,6 +15,7 @@ from lstm_tui.cli.common import (EXIT_INTERRUPTED, EXIT_MISSED, RunsDir, StopFla
                                  err, out)
 from lstm_tui.cli.complete import complete_preset
 from lstm_tui.config import ConfigError
+from lstm_tui.troubleshooting import with_help
 
 
 def verify(
@@ -62,6 +63,9 @@ def verify(
     if stop.requested:
         raise typer.Exit(EXIT_INTERRUPTED)
     if not all(o.ok for o in outcomes):
+        missed = sum(r["verdict"] != "met" for r in table)
+        err.print(escape(with_help(f"missed expectations: {missed} of {len(table)}",
+                                   "missed-expectation")), highlight=False)
         raise typer.Exit(EXIT_MISSED)
 
 

@@ -179,3 +179,32 @@ def verdicts(found: list[Expectation], val_records: list[dict], summary: dict,
 
 def _count(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+class RunExpectations:
+    """A run's [expect] (none for a sweep's points: the sweep judges them), judged when
+    the run ends: it hears the validation records (a few per epoch) and writes each
+    verdict into the summary.  runs.writer feeds it, also the records before a resume."""
+
+    def __init__(self, cfg: Any) -> None:
+        self.table = cfg.expect if cfg.sweep is None else None
+        self.kind = cfg.task.kind
+        self.val: list[dict] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self.table)
+
+    def heard(self, val_record: dict) -> None:
+        if self.table:
+            self.val.append(val_record)
+
+    def judge(self, summary: dict) -> None:
+        if not self.table:
+            return
+        try:
+            found = parse(self.table)
+        except ValueError as exc:    # checked before training; a hand-edited resume
+            summary["message"] = f"[expect] not judged: {exc}"
+            return
+        summary["expectations"] = verdicts(found, self.val, summary, self.kind)

@@ -211,7 +211,7 @@ def _worst(values: list[float], lo: float | None, hi: float | None) -> float:
 # ---------------------------------------------------------------- the saved record
 
 def save(sweep_dir: Path, judged: list[dict]) -> None:
-    from lstm_tui.runs.store import atomic_write_json
+    from lstm_tui.fsio import atomic_write_json
     atomic_write_json(Path(sweep_dir) / FILE, {"expectations": judged})
 
 

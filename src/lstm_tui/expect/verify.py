@@ -114,7 +114,8 @@ def run(planned: list[Planned], root: Path | None = None, backend: str = "sequen
     None) and collect its verdicts from summary.json."""
     from lstm_tui import events as ev
     from lstm_tui.experiment import start_run
-    from lstm_tui.runs.store import SUMMARY, read_summary
+    from lstm_tui.runs.layout import SUMMARY
+    from lstm_tui.runs.summary import read_summary
     from lstm_tui.expect.verdicts import read_verdicts
     temp = root is None
     root = Path(tempfile.mkdtemp(prefix="lstm-lab-verify-")) if temp else Path(root)

@@ -6,3 +6,5 @@
 The front ends (``lstm-lab inspect``, the lab's Inspect screen) draw what these return.
 Nothing here imports Textual or rich.
 """
+
+__all__ = ["analysis", "record", "schema", "source"]

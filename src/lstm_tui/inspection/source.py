@@ -1,10 +1,10 @@
 """Open a run for inspection and choose the sequence to look at.
 
-Generic over tasks: the model is rebuilt from the run's config with the sizes the built
-task reports, a validation sequence is row N of ``task.val_batches(1)`` (for char_lm,
-the N-th ``seq_len`` window of the validation text, read from a zero state), and the
-input labels come from the task's vocabulary, its one-hot codes or its values.  A task
-may define ``input_labels(x) -> list[str]`` to label its inputs itself.
+Generic over tasks: the run is opened by runs.trained with its task built, a validation
+sequence is row N of ``task.val_batches(1)`` (for char_lm, the N-th ``seq_len`` window
+of the validation text, read from a zero state), and the input labels come from the
+task's vocabulary, its one-hot codes or its values.  A task may define
+``input_labels(x) -> list[str]`` to label its inputs itself.
 
 Problems are RunError / ConfigError with one line naming the file or option.
 """
@@ -14,30 +14,17 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.config import ConfigError
 from lstm_tui.inspection.record import predictions, run_sequence
 from lstm_tui.inspection.schema import Record
-from lstm_tui.runs.store import RunError, load_run
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.trained import TrainedRun, open_trained
 
-CHECKPOINTS = ("best", "last")
 MAX_TEXT = 2000          # characters of --text (the record is T x H per quantity)
-
-
-@dataclass
-class Opened:
-    """A run's config, task and model as saved in one checkpoint."""
-    run_dir: Path
-    checkpoint: Path
-    step: int
-    cfg: RunConfig
-    task: Any
-    model: Any
-    vocab: list[str] | None
 
 
 @dataclass
@@ -51,48 +38,9 @@ class Sequence:
     notes: list[str] = field(default_factory=list)
 
 
-def checkpoint_file(run_dir: Path, checkpoint: str) -> Path:
-    """best.pt (falling back to last.pt when no best was saved) or last.pt."""
-    if checkpoint not in CHECKPOINTS:
-        raise ConfigError("--checkpoint", "checkpoint",
-                          f"must be one of best, last, got {checkpoint!r}")
-    path = Path(run_dir) / f"{checkpoint}.pt"
-    if checkpoint == "best" and not path.exists():
-        path = Path(run_dir) / "last.pt"
-    if not path.exists():
-        which = "neither best.pt nor last.pt" if checkpoint == "best" else "no last.pt"
-        raise RunError(f"{run_dir}: no checkpoint yet ({which}; a run saves one at each "
-                       "validation)")
-    return path
-
-
-def open_run(run_dir: Path, checkpoint: str = "best") -> Opened:
-    from lstm_tui.models.network import build_model
-    from lstm_tui.runs.checkpoint import load_checkpoint
-    from lstm_tui.tasks import build_task
-
-    run_dir = Path(run_dir)
-    path = checkpoint_file(run_dir, checkpoint)
-    cfg = load_run(run_dir).run_config()
-    try:
-        payload = load_checkpoint(path)
-    except ValueError as exc:
-        raise RunError(str(exc)) from None
-    task = build_task(cfg.task, cfg.train.seed)
-    vocab = payload.get("vocab") or getattr(task, "vocab", None)
-    if vocab is not None and task.vocab is not None and list(vocab) != list(task.vocab):
-        raise RunError(f"{path}: the vocabulary saved with the weights differs from the "
-                       f"one the task's text gives now (was {cfg.task} edited?)")
-    model = build_model(cfg.model, task.input_size, task.output_size, task.readout)
-    try:
-        model.load_state_dict(payload["model"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RunError(f"{path}: the weights do not fit the run's config ({first[:160]})") \
-            from None
-    model.eval()
-    return Opened(run_dir, path, int(payload.get("step", 0)), cfg, task, model,
-                  list(vocab) if vocab is not None else None)
+def open_run(run_dir: Path, checkpoint: str = "best") -> TrainedRun:
+    """The run with its task built: the sequences to look at come from the task."""
+    return open_trained(run_dir, checkpoint, with_task=True)
 
 
 # ---------------------------------------------------------------- the sequence
@@ -101,7 +49,7 @@ def count_sequences(task) -> int:
     return sum(int(x.shape[0]) for x, _ in task.val_batches(1))
 
 
-def validation_sequence(opened: Opened, index: int, about: dict | None = None) -> Sequence:
+def validation_sequence(opened: TrainedRun, index: int, about: dict | None = None) -> Sequence:
     task = opened.task
     if index < 0:
         raise ConfigError("--index", "index", f"must be 0 or more, got {index}")
@@ -117,7 +65,7 @@ def validation_sequence(opened: Opened, index: int, about: dict | None = None) -
                       f"({n} sequences: 0..{max(n - 1, 0)})")
 
 
-def random_sequence(opened: Opened, seed: int | None) -> Sequence:
+def random_sequence(opened: TrainedRun, seed: int | None) -> Sequence:
     n = count_sequences(opened.task)
     if n == 0:
         raise RunError(f"{opened.run_dir}: the task has no validation sequences")
@@ -127,7 +75,7 @@ def random_sequence(opened: Opened, seed: int | None) -> Sequence:
                                                "index": index})
 
 
-def text_sequence(opened: Opened, text: str) -> Sequence:
+def text_sequence(opened: TrainedRun, text: str) -> Sequence:
     """Typed text, normalized like the training text; notes say what changed."""
     task = opened.task
     if not _is_text(opened):
@@ -140,7 +88,7 @@ def text_sequence(opened: Opened, text: str) -> Sequence:
         raise ConfigError("--text", "text", f"has {len(text):,} characters; at most "
                           f"{MAX_TEXT:,}")
     from lstm_tui.tasks.shapes import normalize_text
-    normalize = getattr(opened.cfg.task, "normalize", "none")
+    normalize = getattr(opened.config.task, "normalize", "none")
     normalized = normalize_text(text, normalize)
     notes = []
     if normalized != text:
@@ -163,7 +111,7 @@ def text_sequence(opened: Opened, text: str) -> Sequence:
     return Sequence(x, y, list(kept), kept, {"source": "text", "text": text}, notes)
 
 
-def _is_text(opened: Opened) -> bool:
+def _is_text(opened: TrainedRun) -> bool:
     """A model of text: its inputs are one-hot characters of a vocabulary."""
     return bool(opened.vocab) and opened.task.input_size == len(opened.vocab)
 
@@ -199,7 +147,7 @@ def _short(value: float) -> str:
 
 # ---------------------------------------------------------------- the record
 
-def inspect_sequence(opened: Opened, seq: Sequence) -> Record:
+def inspect_sequence(opened: TrainedRun, seq: Sequence) -> Record:
     model, task = opened.model, opened.task
     result = run_sequence(model, seq.x)
     classify = seq.y is not None and not torch.is_floating_point(seq.y)

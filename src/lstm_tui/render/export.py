@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from lstm_tui.config import ConfigError
+from lstm_tui.fsio import atomic_write
 from lstm_tui.runs.listing import flatten
-from lstm_tui.runs.store import Run
+from lstm_tui.runs.reader import Run
 
 FIXED = ["run", "step", "split", "metric", "value", "epoch", "time"]
 BOOKKEEPING = {"step", "epoch", "split", "time"}
@@ -99,17 +100,13 @@ def check_new_file(path: Path, force: bool, option: str) -> None:
                           "(nothing was written)")
 
 
-def atomic_write(path: Path, write) -> None:
-    """write(tmp_path), then the temporary file replaces `path`: a failure leaves the old
-    file as it was."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_output(path: Path, write) -> None:
+    """Atomically (lstm_tui.fsio) write a file the user named: a read-only folder or a
+    full disk is one line of bad input naming it, and the old file stays as it was."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:   # a read-only folder, a full disk: one line, the old file kept
+        atomic_write(path, write)
+    except OSError as exc:
         raise ConfigError(str(path), "", f"cannot write it ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_csv(path: Path, runs: Sequence[Run]) -> int:
@@ -126,7 +123,7 @@ def write_csv(path: Path, runs: Sequence[Run]) -> int:
                 w.writerow(row)
                 count += 1
 
-    atomic_write(path, write)
+    write_output(path, write)
     return count
 
 

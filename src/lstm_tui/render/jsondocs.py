@@ -1,9 +1,10 @@
 """The `--json` documents of `compare`, `sweep-report`, `check` and `presets`.
 
 Each command prints exactly one of these on stdout.  Their fields are documented in the
-README ("Machine-readable output") and are a stable interface: add fields, never rename
-or remove one.  Numbers that are not finite (a diverged run's loss) are written as null,
-so every document is strict JSON.  No rich, no torch: plain data in, plain data out.
+manual (docs/exports.md, "Machine-readable output") and are a stable interface: add
+fields, never rename or remove one.  Numbers that are not finite (a diverged run's loss)
+are written as null, so every document is strict JSON.  No rich, no torch: plain data
+in, plain data out.
 """
 
 from __future__ import annotations

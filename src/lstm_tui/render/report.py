@@ -13,7 +13,7 @@ from lstm_tui.events import ModelSummary
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys
 from lstm_tui.render.sweep_tables import PLAIN_MARKERS
-from lstm_tui.runs.store import Run
+from lstm_tui.runs.reader import Run
 
 
 

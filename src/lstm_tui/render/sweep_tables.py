@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lstm_tui.numbers import fmt
-from lstm_tui.sweeps.runner import RESULTS_FILE
+from lstm_tui.runs.layout import RESULTS_FILE
 from lstm_tui.sweeps.surface import Line, Surface, ranked, same_value, transposed
 
 

@@ -3,27 +3,18 @@ loaded with ``weights_only=True`` (plain tensors and Python values only)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
 from lstm_tui.errors import first_line
+from lstm_tui.fsio import atomic_write
 
 
 def save_checkpoint(path: Path, payload: dict) -> Path:
-    """torch.save to a temporary file, then rename: a crash never leaves half a checkpoint."""
+    """torch.save, atomically (lstm_tui.fsio): a crash never leaves half a checkpoint."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:   # a full disk: no half-written temporary left behind
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return path
 
 

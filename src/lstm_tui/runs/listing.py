@@ -17,7 +17,9 @@ from typing import Any, Iterable, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.store import CONFIG, RunInfo
+from lstm_tui.runs.layout import CONFIG
+from lstm_tui.runs.reader import RunInfo
+from lstm_tui.tomlfile import loads_toml
 
 JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away
 
@@ -74,7 +76,7 @@ def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
 def read_config(folder: Path) -> dict[str, Any]:
     """The run's config.toml flattened; {} when it is missing or damaged."""
     try:
-        return flatten(tomllib.loads((Path(folder) / CONFIG).read_text(encoding="utf-8")))
+        return flatten(loads_toml((Path(folder) / CONFIG).read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
 
@@ -225,7 +227,7 @@ def sort_rows(rows: list[Row], key: str, descending: bool = False) -> list[Row]:
 # ---------------------------------------------------------------- the JSON document
 
 def record(row: Row) -> dict[str, Any]:
-    """One run in `lstm-lab runs --json` (see the README's table of these fields)."""
+    """One run in `lstm-lab runs --json` (its fields: docs/runs.md)."""
     info = row.info
     data = {key: field_value(info, key, row.rel) for key in FIELDS if key != "age"}
     data["best"], data["final"] = _finite(info.best), _finite(info.final)

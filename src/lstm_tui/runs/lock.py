@@ -1,22 +1,27 @@
-"""One writer per folder, enforced by the OS: an exclusive ``flock`` on a lock file.
+"""One writer per folder, enforced by the OS: an exclusive lock on a lock file.
 
 A run folder's writer (a training run, or a resume) and a sweep's driver hold
 such a lock for as long as they write.  The OS drops it when the holder dies, however it
 dies, so a lock file left by a killed process is free again at once; its text (``pid
 host``) only names the holder in the message.  The holder removes the file when it ends,
 so its presence plus :func:`is_held` tells a reader that a writer is alive.
-Pure Python (POSIX ``fcntl``); no torch.
+
+The lock itself is filelock's (``flock`` on POSIX, ``LockFileEx`` on Windows), taken on
+a descriptor opened here, so the same rules hold on every OS.  Pure Python; no torch.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import time
 from pathlib import Path
 
+from filelock import lock_descriptor, unlock_descriptor
+
 TRIES, PAUSE = 5, 0.04   # a reader's probe holds the lock for microseconds: try a few times
+PROBES, PROBE_PAUSE = 3, 0.005   # and a probe that meets another probe looks again
+_BINARY = getattr(os, "O_BINARY", 0)    # Windows: no newline translation on the descriptor
 
 
 class LockHeld(Exception):
@@ -40,13 +45,16 @@ class FolderLock:
 
     def acquire(self) -> "FolderLock":
         for attempt in range(TRIES):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _BINARY, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                taken = lock_descriptor(fd, blocking=False)
+            except BaseException:
+                os.close(fd)
+                raise
+            if not taken:
                 os.close(fd)
                 if attempt == TRIES - 1:
-                    raise LockHeld(self.path, holder_pid(self.path)) from None
+                    raise LockHeld(self.path, holder_pid(self.path))
                 time.sleep(PAUSE)
                 continue
             # the holder before us may have removed the file after we opened it: then
@@ -58,8 +66,11 @@ class FolderLock:
             if not same:
                 os.close(fd)
                 continue
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            except OSError:       # the name of the holder is a courtesy, the lock is not
+                pass
             self._fd = fd
             return self
         raise LockHeld(self.path, holder_pid(self.path))
@@ -70,10 +81,20 @@ class FolderLock:
             return
         try:
             self.path.unlink()
-        except OSError:
+            removed = True
+        except OSError:     # Windows keeps an open file's name: removed after closing
+            removed = False
+        try:
+            unlock_descriptor(self._fd)
+        except OSError:     # closing lets go in any case
             pass
         os.close(self._fd)
         self._fd = None
+        if not removed:     # (never after a removal: the name may be a new writer's now)
+            try:
+                self.path.unlink()
+            except OSError:     # a new writer has it open already
+                pass
 
     def __enter__(self) -> "FolderLock":
         return self.acquire()
@@ -91,17 +112,23 @@ def holder_pid(path: Path) -> int:
 
 
 def is_held(path: Path) -> bool:
-    """Does a live process hold the lock at ``path``?  (False when there is no file.)"""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)   # closing drops the probe's shared lock
-    return False
+    """Does a live process hold the lock at ``path``?  (False when there is no file.)
+
+    The probe takes the lock for a moment (filelock's locks are exclusive), so a probe
+    that finds it taken looks again a few times: another reader's probe lets go at once,
+    a writer does not."""
+    for attempt in range(PROBES):
+        try:
+            fd = os.open(path, os.O_RDONLY | _BINARY)
+        except OSError:
+            return False
+        try:
+            if lock_descriptor(fd, blocking=False):
+                return False            # closing drops the probe's lock
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        if attempt < PROBES - 1:
+            time.sleep(PROBE_PAUSE)
+    return True

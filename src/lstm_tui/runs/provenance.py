@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import os
 import platform
-import resource
 import shlex
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui import __version__
-from lstm_tui.runs.store import read_json_object, atomic_write_json
+from lstm_tui.fsio import atomic_write_json, read_json_object
 
 PROVENANCE = "provenance.json"
 
@@ -95,9 +94,13 @@ def environment(device: str, cwd: Path | None = None) -> dict[str, Any]:
 
 def peak_memory(device: str) -> dict[str, Any]:
     """This process's peak RSS, and on CUDA the peak memory torch allocated."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak: dict[str, Any] = {"rss_bytes": rss if sys.platform == "darwin" else rss * 1024,
-                            "cuda_max_allocated_bytes": None}
+    try:
+        import resource         # POSIX only; Windows has no peak figure here
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss = rss if sys.platform == "darwin" else rss * 1024
+    except ImportError:
+        rss = None
+    peak: dict[str, Any] = {"rss_bytes": rss, "cuda_max_allocated_bytes": None}
     torch = sys.modules.get("torch")
     if torch is not None and device.startswith("cuda"):
         try:

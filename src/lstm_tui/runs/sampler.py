@@ -1,49 +1,33 @@
-"""Text generation from a saved char_lm run: load a checkpoint, stream characters."""
+"""Text generation from a trained char_lm run: its model and vocabulary opened by
+runs.trained, prime text encoded as the training text was, characters streamed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterator
 
-from lstm_tui.errors import first_line
-from lstm_tui.runs.store import RunError, load_run
-
-CHECKPOINTS = ("best", "last")
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.reader import read_run_config
+from lstm_tui.runs.trained import open_trained
+from lstm_tui.tasks.registry import samples_text
 
 
 class Sampler:
     """A char_lm model rebuilt from its run folder alone (config + checkpoint + vocabulary)."""
 
     def __init__(self, run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
-        from lstm_tui.models.network import build_model
-        from lstm_tui.runs.checkpoint import load_checkpoint
-
-        run = load_run(Path(run_dir))
-        cfg = run.run_config()
-        from lstm_tui.tasks.registry import samples_text
-        if not samples_text(cfg.task.kind):
-            raise RunError(f"{run_dir}: task is {cfg.task.kind}; sampling needs a char_lm run")
-        path = Path(run_dir) / f"{checkpoint}.pt"
-        if checkpoint == "best" and not path.exists():
-            path = Path(run_dir) / "last.pt"
-        try:
-            payload = load_checkpoint(path)
-        except ValueError as exc:
-            raise RunError(str(exc)) from None
-        self.vocab: list[str] = list(payload.get("vocab") or [])
-        if not self.vocab:
-            raise RunError(f"{path}: checkpoint has no vocabulary")
-        self.normalize = cfg.task.normalize
-        self.step = int(payload.get("step", 0))
-        self.checkpoint = path
+        kind = read_run_config(run_dir).task.kind     # refused before any weights load
+        if not samples_text(kind):
+            raise RunError(f"{run_dir}: task is {kind}; sampling needs a char_lm run")
+        run = open_trained(run_dir, checkpoint, device=device)
+        if not run.vocab:
+            raise RunError(f"{run.checkpoint}: checkpoint has no vocabulary")
+        self.vocab: list[str] = run.vocab
+        self.normalize = run.config.task.normalize
+        self.step = run.step
+        self.checkpoint = run.checkpoint
         self.device = device
-        self.model = build_model(cfg.model, len(self.vocab), len(self.vocab), "all")
-        try:
-            self.model.load_state_dict(payload["model"])
-        except (RuntimeError, KeyError, TypeError) as exc:
-            raise RunError(f"{path}: does not fit the model of {Path(run_dir) / 'config.toml'} "
-                           f"({first_line(exc, 200)}); was the config edited?") from None
-        self.model.to(device).eval()
+        self.model = run.model
         self._index = {ch: i for i, ch in enumerate(self.vocab)}
 
     def encode(self, text: str):

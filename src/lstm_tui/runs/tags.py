@@ -1,14 +1,13 @@
 """Tags and a note on a run, kept in its own file (annotations.json) in the run folder.
 
 The config, summary and metrics are never rewritten: annotating a run that is still
-training is safe.  Each change is a read-modify-write under an fcntl lock on the run
-folder's `.annotations.lock`, and the file is replaced atomically, so two `lstm-lab tag`
+training is safe.  Each change is a read-modify-write under an OS lock (filelock's, as
+in runs.lock) on the run folder's `.annotations.lock`, and the file is replaced atomically, so two `lstm-lab tag`
 commands at once both land and a reader never sees half a file.
 """
 
 from __future__ import annotations
 
-import fcntl
 import re
 import time
 from contextlib import contextmanager
@@ -16,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from lstm_tui.runs.store import ANNOTATIONS, RunError, read_json_object, atomic_write_json
+from filelock import lock_descriptor
+
+from lstm_tui.fsio import atomic_write_json, read_json_object
+from lstm_tui.runs.layout import ANNOTATIONS, RunError
 
 LOCK = ".annotations.lock"
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:=-]{0,39}")
@@ -66,7 +68,7 @@ def _locked(run_dir: Path) -> Iterator[dict]:
     except OSError as exc:
         raise RunError(f"{run_dir}: cannot annotate this run ({exc.strerror})") from None
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock_descriptor(lock.fileno())     # waits; closing the file lets go
         data = read_json_object(path) or {}
         tags = data.get("tags")
         data["tags"] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []

@@ -18,8 +18,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_tui.runs.liveness import is_run_dir, is_sweep_dir, writer_alive
-from lstm_tui.runs.store import METRICS, TRASH, RunError, atomic_write_json, list_runs, resolve_run
+from lstm_tui.fsio import atomic_write_json
+from lstm_tui.runs.layout import METRICS, TRASH, RunError, is_run_dir, is_sweep_dir
+from lstm_tui.runs.liveness import writer_alive
+from lstm_tui.runs.reader import list_runs
+from lstm_tui.runs.resolve import resolve_run
 
 ORIGIN = "origin.json"
 

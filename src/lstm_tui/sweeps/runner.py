@@ -25,15 +25,17 @@ from typing import Any, Callable, Container
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, to_toml
+from lstm_tui.fsio import atomic_write_text
+from lstm_tui.runs.layout import (METRICS, RESULTS_FILE, SUMMARY, SWEEP_FILE, SWEEP_LOCK,
+                                  RunError, check_root, fs_error)
 from lstm_tui.runs.lock import FolderLock, LockHeld
-from lstm_tui.runs.store import (METRICS, SUMMARY, RunError, atomic_write_text, check_root,
-                                 clean_stale_tmp, fs_error, read_info, read_jsonl,
-                                 read_summary)
-from lstm_tui.sweeps.backends import (Message, PointDone, PointTask, make_backend)
+from lstm_tui.runs.liveness import clean_stale_tmp
+from lstm_tui.runs.reader import read_info, read_jsonl
+from lstm_tui.runs.summary import read_summary
+from lstm_tui.sweeps.backends import Message, PointDone, PointTask, sweep_backend
 from lstm_tui.sweeps.spec import COLUMN_OBJECTIVES, Point, SweepSpec, show_value
 from lstm_tui.tasks import registry
 
-SWEEP_FILE, RESULTS_FILE, LOCK_FILE = "sweep.toml", "results.csv", ".sweep.lock"
 DONE = ("completed", "stopped_early", "diverged", "failed", "pruned")  # never trained again
 EXTRA_COLUMNS = ("val_loss", "train_loss", "mean_abs_grad", "grad_norm")
 
@@ -129,11 +131,14 @@ def make_sweep_dir(root: Path, spec: SweepSpec) -> Path:
     return sweep_dir
 
 
-def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path,
-              backend: str = "sequential", workers: int = 1,
-              listener: Callable[[Any], None] | None = None,
-              should_stop: Callable[[], bool] = lambda: False) -> SweepResult:
-    """Train every pending point of `spec` under `root`; resumable (see the module doc).
+def run_points(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path,
+               backend: str = "sequential", workers: int = 1,
+               listener: Callable[[Any], None] | None = None,
+               should_stop: Callable[[], bool] = lambda: False,
+               options: Any = None) -> SweepResult:
+    """Train every pending point of `spec` (a grid, or a random search: points known up
+    front) under `root`; resumable (see the module doc).  `options`: the backend's
+    (backends.backend_options), else those the sweep's table gives.
 
     The processes backend (and ensemble with workers > 1) starts spawn processes: a
     script calling this must do so under ``if __name__ == "__main__":``.
@@ -141,7 +146,7 @@ def run_sweep(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Pa
     if spec.search == "tpe":   # points drawn as the sweep goes: sweeps.drive.run_sweep
         raise ValueError("an adaptive search is run by lstm_tui.sweeps.drive.run_sweep")
     listen = listener or (lambda event: None)
-    impl = make_backend(backend, workers, spec)
+    impl = sweep_backend(backend, workers, spec, options)
     if spec.scheduler != "none" and not hasattr(impl, "pruner"):
         raise ConfigError(spec.source, "sweep.scheduler", f"{spec.scheduler!r} needs a backend "
                           f"that stops points early; {impl.name} cannot (use scheduler = "
@@ -377,7 +382,7 @@ class _Lock:
     would train the same points twice."""
 
     def __init__(self, sweep_dir: Path):
-        self.lock = FolderLock(sweep_dir / LOCK_FILE)
+        self.lock = FolderLock(sweep_dir / SWEEP_LOCK)
 
     def __enter__(self) -> "_Lock":
         try:

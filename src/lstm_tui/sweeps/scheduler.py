@@ -32,7 +32,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-SCHEDULERS = ("none", "asha", "median")
 WAIT_POLL = 0.02          # seconds between a pool worker's looks for its verdict
 
 
@@ -193,7 +192,7 @@ class QueueLink:
     """In a pool worker: evaluations go up the message queue, verdicts come back in a
     shared dict the driver fills; waiting ends when the worker is told to stop.  A Ray
     task uses it too: its stream carries the evaluations up, and ``verdicts`` reads the
-    driver's VerdictBoard actor (sweeps.ray_backend)."""
+    driver's VerdictBoard actor (sweeps.backends.ray)."""
 
     def __init__(self, put: Callable[[Any], None], verdicts, should_stop: Callable[[], bool],
                  metric: str, poll: float = WAIT_POLL):

@@ -4,19 +4,16 @@
     grid = { "task.seq_len" = [5, 10, 20], "model.hidden" = [8, 16] }
     random = { "train.lr" = { low = 1e-4, high = 1e-1, log = true },
                "model.cell" = ["lstm", "gru"], samples = 4, seed = 0 }
-    seeds = 2            # repeats per point, seeds train.seed + 0 .. train.seed + 1
-    metric = "accuracy"  # default: the task's metric; or "loss" (validation loss)
-    goal = "max"         # default: the metric's own
-    cpus = 1             # resources per point and retries, for backends that schedule
-    gpus = 0             #   (Ray); checked here, ignored by the local backends
-    retries = 0
-    scheduler = "none"   # early stopping of points: none | asha | median (sweeps.scheduler)
-    grace = 1            #   evaluations every point gets before it can be stopped
-    reduction = 3        #   asha: keep the top 1/reduction at each rung
-    search = "grid"      # grid (the grid and random tables) | random | tpe (sweeps.tpe, Optuna)
-    trials = 40          #   random, tpe: how many points, each drawn from [sweep.space]
+    seeds = 2
+
+    [sweep]              # or: `trials` points drawn from a space (random, tpe)
+    search = "tpe"
+    trials = 40
     space = { "train.lr" = { low = 1e-4, high = 1e-1, log = true }, "model.cell" = ["lstm"] }
-    metrics = ["accuracy", "params"]   # several objectives: a Pareto front (sweeps.objectives)
+
+The table's own keys (seeds, metric, goal, scheduler, search, trials, ...) are the typed
+fields of :class:`SweepConfig`, checked like a config section's; ``grid``, ``random``
+and ``space`` are tables of axes, checked here against the config's fields.
 
 ``search = "random"`` is the random table over [sweep.space] with ``trials`` draws (no
 Optuna needed, every backend): the baseline a TPE search is compared with.
@@ -40,20 +37,67 @@ import json
 import math
 import random as _random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
-                             check_value, config_to_dict, field_specs, suggest, validate)
+                             TrainConfig, check_value, config_to_dict, field_specs, opt, suggest, validate)
 from lstm_tui.tasks import registry
 
 MAX_POINTS = 10_000
-SWEEP_KEYS = ("grid", "random", "seeds", "metric", "goal", "cpus", "gpus", "retries",
-              "scheduler", "grace", "reduction", "search", "trials", "space", "metrics")
-SEARCHES = ("grid", "random", "tpe")
 SPACE_SEARCHES = ("random", "tpe")       # the searches over [sweep.space] with `trials`
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
-GOALS = ("max", "min")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The ``[sweep]`` table as written, its own keys typed and checked (like a config
+    section's: one line per problem, did-you-mean, ranges) and documented in the README's
+    key table.  ``grid``, ``random`` and ``space`` are tables of axes (config keys), kept
+    raw here and checked by :func:`parse_sweep`; a key left out is None (not given) where
+    its default depends on the task or on the search."""
+    grid: dict | None = None
+    random: dict | None = None
+    seeds: int = opt(1, "repeats per point (seeds train.seed + 0, + 1, ...)", min=1)
+    metric: str | None = opt(None, "what points are ranked and pruned by: a validation "
+                             "metric of the task, or loss (default: the task's metric)")
+    goal: Literal["max", "min"] | None = opt(None, "whether a higher or a lower metric is "
+                                             "better (default: the metric's own)")
+    cpus: float = opt(1.0, "CPUs per point on the ray backend (the local backends ignore "
+                      "it)", min=0)
+    gpus: float = opt(0.0, "GPUs per point on the ray backend; a fraction shares one (0.25)",
+                      min=0)
+    retries: int = opt(2, "tries again of a point whose Ray worker or node died", min=0)
+    scheduler: Literal["none", "asha", "median"] = opt(
+        "none", "stop hopeless points early (none: every point trains to its end)")
+    grace: int = opt(1, "evaluations every point gets before it can be stopped", min=1)
+    reduction: int = opt(3, "asha: keep the top 1/reduction at each rung", min=2)
+    search: Literal["grid", "random", "tpe"] = opt(
+        "grid", "the grid and random tables, or `trials` points drawn from [sweep.space] "
+        "at random or by TPE (Optuna)")
+    trials: int | None = opt(None, "random, tpe: how many points are drawn (required there)",
+                             min=1, max=MAX_POINTS)
+    space: dict | None = None
+    metrics: list[str] | None = opt(None, "2 or 3 objectives, a Pareto front (e.g. "
+                                    "[\"accuracy\", \"params\"]); the first is the metric")
+
+
+def read_sweep_table(table: Any, source: str) -> SweepConfig:
+    """The [sweep] table typed and checked key by key (the axes tables kept raw)."""
+    if not isinstance(table, dict):
+        raise ConfigError(source, "sweep", "must be a table")
+    names = [f.name for f in dataclasses.fields(SweepConfig)]
+    specs = {s.name: s for s in field_specs(SweepConfig)}
+    values = {}
+    for key, value in table.items():
+        if key not in names:
+            hint = suggest(key, names)
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise ConfigError(source, f"sweep.{key}",
+                              f"unknown key{extra} (allowed: {', '.join(names)})")
+        values[key] = check_value(specs[key], value, source, f"sweep.{key}") \
+            if key in specs else value
+    return SweepConfig(**values)
 
 
 @dataclass(frozen=True)
@@ -107,15 +151,15 @@ class SweepSpec:
     samples: int
     random_seed: int
     seeds: int
-    metric: str
+    metric: str                          # resolved: the task's when the table says none
     goal: str
-    cpus: float = 1.0
-    gpus: float = 0.0
-    retries: int = 0
-    scheduler: str = "none"
-    grace: int = 1
-    reduction: int = 3
-    search: str = "grid"
+    cpus: float                          # the rest as in SweepConfig
+    gpus: float
+    retries: int
+    scheduler: str
+    grace: int
+    reduction: int
+    search: str
     trials: int = 0                      # tpe: its points are drawn as the sweep goes
     metrics: tuple[str, ...] = ()        # several objectives (metric is the first), or ()
     goals: tuple[str, ...] = ()          # each objective's goal
@@ -149,10 +193,11 @@ class SweepSpec:
     def fingerprint(self) -> str:
         """A short hash of the resolved config and sweep table: names the sweep folder
         (the description and [expect] are left out: rewording or re-banding does not make
-        a new sweep)."""
+        a new sweep, nor does logging it to a tracker)."""
         data = config_to_dict(self.base)
         data.pop("description", None)
         data.pop("expect", None)
+        data["train"].pop("log_to", None)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -162,62 +207,52 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False,
     """Check ``cfg.sweep`` and expand it; `yes` allows more than MAX_POINTS points.
     `reading`: the sweep's results are only read (sweep-report, the Sweep screen), so the
     extra its search needs to run (Optuna for tpe) is not required."""
-    table = cfg.sweep
-    if table is None:
+    if cfg.sweep is None:
         raise ConfigError(source, "sweep", "missing: a sweep preset needs a sweep table with "
                           "a grid (e.g. grid = { \"task.seq_len\" = [5, 10] })")
-    if not isinstance(table, dict):
-        raise ConfigError(source, "sweep", "must be a table")
-    for key in table:
-        if key not in SWEEP_KEYS:
-            hint = suggest(key, SWEEP_KEYS)
-            extra = f"; did you mean {hint!r}?" if hint else ""
-            raise ConfigError(source, f"sweep.{key}",
-                              f"unknown key{extra} (allowed: {', '.join(SWEEP_KEYS)})")
+    sweep = read_sweep_table(cfg.sweep, source)
     data = config_to_dict(cfg)
     data.pop("sweep", None)
-    search = table.get("search", "grid")
-    if search not in SEARCHES:
-        hint = suggest(str(search), SEARCHES)
-        extra = f" (did you mean {hint!r}?)" if hint else ""
-        raise ConfigError(source, "sweep.search", f"must be one of {', '.join(SEARCHES)}, "
-                          f"got {search!r}{extra}")
-    if search in SPACE_SEARCHES:
-        return _parse_space(search, table, data, cfg, source, reading)
+    if sweep.search in SPACE_SEARCHES:
+        return _parse_space(sweep, data, cfg, source, reading)
     for key in ("space", "trials"):
-        if key in table:
+        if getattr(sweep, key) is not None:
             raise ConfigError(source, f"sweep.{key}", "is only used with search = \"random\" "
                               "or \"tpe\"")
 
-    grid = _parse_grid(table.get("grid", {}), data, cfg, source)
-    random_axes, samples, random_seed = _parse_random(table.get("random"), data, cfg, source,
-                                                      grid)
+    grid = _parse_grid({} if sweep.grid is None else sweep.grid, data, cfg, source)
+    random_axes, samples, random_seed = _parse_random(sweep.random, data, cfg, source, grid)
     if not grid and not random_axes:
         raise ConfigError(source, "sweep.grid", "is empty: give at least one axis with a "
                           "non-empty list, e.g. grid = { \"task.seq_len\" = [5, 10, 20] }")
-    seeds = _number(table, "seeds", 1, source, integer=True, minimum=1)
     spec = SweepSpec(base=cfg, source=source, grid=grid, random=random_axes, samples=samples,
-                     random_seed=random_seed, seeds=seeds, **_parse_objectives(table, cfg, source),
-                     cpus=_number(table, "cpus", 1, source), gpus=_number(table, "gpus", 0, source),
-                     retries=_number(table, "retries", 0, source, integer=True),
-                     **_parse_scheduler(table, source))
+                     random_seed=random_seed, seeds=sweep.seeds, **_settings(sweep),
+                     **_parse_objectives(sweep, cfg, source))
     if spec.size > MAX_POINTS and not yes:
         sizes = " × ".join(str(len(v)) for v in grid.values()) or "1"
         raise ConfigError(source, "sweep", f"has {spec.size:,} points (grid {sizes}, samples "
-                          f"{samples}, seeds {seeds}); at most {MAX_POINTS:,} without --yes")
+                          f"{samples}, seeds {sweep.seeds}); at most {MAX_POINTS:,} without "
+                          "--yes")
     spec._points = _expand(spec)
     return spec
 
 
-def _parse_space(search: str, table: dict, data: dict, cfg: RunConfig,
+def _settings(sweep: SweepConfig) -> dict:
+    """The table's keys a SweepSpec takes as they are."""
+    return {key: getattr(sweep, key) for key in ("cpus", "gpus", "retries", "scheduler",
+                                                 "grace", "reduction", "search")}
+
+
+def _parse_space(sweep: SweepConfig, data: dict, cfg: RunConfig,
                  source: str, reading: bool = False) -> SweepSpec:
     """search = "random" | "tpe": a [sweep.space] of ranges and choices, and `trials`."""
     import importlib.util
+    search = sweep.search
     for key in ("grid", "random"):
-        if key in table:
+        if getattr(sweep, key) is not None:
             raise ConfigError(source, f"sweep.{key}", f"is not used with search = \"{search}\" "
                               "(give the axes in [sweep.space])")
-    space = table.get("space")
+    space = sweep.space
     if not isinstance(space, dict) or not space:
         raise ConfigError(source, "sweep.space", f"missing or empty: {search} searches a space, "
                           "e.g. space = { \"train.lr\" = { low = 1e-4, high = 1e-1, log = true } }")
@@ -228,29 +263,23 @@ def _parse_space(search: str, table: dict, data: dict, cfg: RunConfig,
         if any(not isinstance(c, (bool, int, float, str)) for c in axis.choices):
             raise ConfigError(source, where, "choices must be numbers, strings or booleans")
         axes[key] = axis
-    if "trials" not in table:
+    if sweep.trials is None:
         raise ConfigError(source, "sweep.trials", f"missing: how many points {search} trains "
                           "(an integer >= 1)")
-    trials = _number(table, "trials", 1, source, integer=True, minimum=1)
-    if table.get("seeds", 1) != 1:
+    if sweep.seeds != 1:
         raise ConfigError(source, "sweep.seeds", f"must be 1 with search = \"{search}\" (each "
                           "trial is one run; the sampler chooses what to repeat)")
-    objectives = _parse_objectives(table, cfg, source)
+    objectives = _parse_objectives(sweep, cfg, source)
     if search == "tpe" and not reading and importlib.util.find_spec("optuna") is None:
         raise ConfigError(source, "sweep.search", "tpe needs Optuna: pip install "
                           "'lstm-lab[optuna]'")
-    if trials > MAX_POINTS:
-        raise ConfigError(source, "sweep.trials", f"must be at most {MAX_POINTS:,}")
     common = dict(base=cfg, source=source, grid={}, random=axes, random_seed=cfg.train.seed,
-                  seeds=1, cpus=_number(table, "cpus", 1, source),
-                  gpus=_number(table, "gpus", 0, source),
-                  retries=_number(table, "retries", 0, source, integer=True),
-                  **objectives, **_parse_scheduler(table, source))
+                  seeds=1, **_settings(sweep), **objectives)
     if search == "random":      # the random table, `trials` draws: points known up front
-        spec = SweepSpec(samples=trials, search="random", **common)
+        spec = SweepSpec(samples=sweep.trials, **common)
         spec._points = _expand(spec)
         return spec
-    return SweepSpec(samples=1, search="tpe", trials=trials, **common)
+    return SweepSpec(samples=1, trials=sweep.trials, **common)
 
 
 def make_point(spec: SweepSpec, index: int, values: dict) -> Point:
@@ -397,47 +426,30 @@ def _number(table: dict, key: str, default: Any, source: str, *, integer: bool =
     return value
 
 
-def _parse_scheduler(table: dict, source: str) -> dict:
-    from lstm_tui.sweeps.scheduler import SCHEDULERS
-    scheduler = table.get("scheduler", "none")
-    if scheduler not in SCHEDULERS:
-        hint = suggest(str(scheduler), SCHEDULERS)
-        extra = f" (did you mean {hint!r}?)" if hint else ""
-        raise ConfigError(source, "sweep.scheduler", f"must be one of "
-                          f"{', '.join(SCHEDULERS)}, got {scheduler!r}{extra}")
-    return {"scheduler": scheduler,
-            "grace": _number(table, "grace", 1, source, integer=True, minimum=1),
-            "reduction": _number(table, "reduction", 3, source, integer=True, minimum=2)}
-
-
-def _parse_metric(table: dict, cfg: RunConfig, source: str) -> tuple[str, str]:
+def _parse_metric(sweep: SweepConfig, cfg: RunConfig, source: str) -> tuple[str, str]:
     spec = registry.spec_of(cfg.task.kind)
     options = spec.metric_options()
-    metric = table.get("metric", spec.metric)
+    metric = spec.metric if sweep.metric is None else sweep.metric
     if metric not in options:
         hint = suggest(str(metric), options)
         extra = f" (did you mean {hint!r}?)" if hint else ""
         raise ConfigError(source, "sweep.metric", f"must be one of {', '.join(options)} for "
                           f"task {cfg.task.kind}, got {metric!r}{extra}")
-    goal = table.get("goal", options[metric])
-    if goal not in GOALS:
-        raise ConfigError(source, "sweep.goal", f"must be one of max, min, got {goal!r}")
-    return metric, goal
+    return metric, options[metric] if sweep.goal is None else sweep.goal
 
 
 COLUMN_OBJECTIVES = {"params": "min", "seconds": "min"}   # results.csv columns, not metrics
 
 
-def _parse_objectives(table: dict, cfg: RunConfig, source: str) -> dict:
+def _parse_objectives(sweep: SweepConfig, cfg: RunConfig, source: str) -> dict:
     """metric and goal, and with ``metrics = [...]`` every objective and its goal."""
-    if "metrics" not in table:
-        metric, goal = _parse_metric(table, cfg, source)
+    if sweep.metrics is None:
+        metric, goal = _parse_metric(sweep, cfg, source)
         return {"metric": metric, "goal": goal}
-    metrics = table["metrics"]
+    metrics = sweep.metrics
     options = {**registry.spec_of(cfg.task.kind).metric_options(), **COLUMN_OBJECTIVES}
     allowed_text = ", ".join(options)
-    if not isinstance(metrics, list) or not 2 <= len(metrics) <= 3 \
-            or not all(isinstance(m, str) for m in metrics):
+    if not 2 <= len(metrics) <= 3:
         raise ConfigError(source, "sweep.metrics", f"must list 2 or 3 objectives, e.g. "
                           f"[\"{registry.spec_of(cfg.task.kind).metric}\", "
                           f"\"params\"] (recorded: {allowed_text})")
@@ -453,7 +465,7 @@ def _parse_objectives(table: dict, cfg: RunConfig, source: str) -> dict:
         raise ConfigError(source, "sweep.metrics", f"must start with a validation metric "
                           f"(the one points are ranked and pruned by), not {metrics[0]!r}")
     for key in ("metric", "goal"):
-        if key in table:
+        if getattr(sweep, key) is not None:
             raise ConfigError(source, f"sweep.{key}", "is not used with metrics = [...] (the "
                               "first objective is the metric; each has its own goal)")
     goals = tuple(options[m] for m in metrics)
@@ -488,6 +500,11 @@ def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:
         changes[section][leaf] = list(value) if isinstance(value, list) else value
     base = spec.base
     seed = changes["train"].get("seed", base.train.seed) + repeat
+    largest = next(s.max for s in field_specs(TrainConfig) if s.name == "seed")
+    if seed > largest:                # torch takes seeds < 2**64
+        raise ConfigError(spec.source, "sweep.seeds", f"repeat {repeat} would train with "
+                          f"seed {seed}, past the largest seed {int(largest)}; lower "
+                          "train.seed or sweep.seeds")
     changes["train"]["seed"] = seed
     cfg = dataclasses.replace(
         base, sweep=None, expect=None,

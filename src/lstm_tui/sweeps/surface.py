@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from lstm_tui.config import ConfigError, load_preset, suggest
-from lstm_tui.runs.store import METRICS, read_jsonl
+from lstm_tui.runs.layout import METRICS
+from lstm_tui.runs.reader import read_jsonl
 from lstm_tui.sweeps.runner import RESULTS_FILE, SWEEP_FILE, read_results, typed
 from lstm_tui.sweeps.spec import show_value, parse_sweep
 

@@ -49,10 +49,13 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig
-from lstm_tui.runs.store import (SUMMARY, atomic_write_text, clean_stale_tmp, read_jsonl,
-                                 read_summary)
+from lstm_tui.fsio import atomic_write_text
+from lstm_tui.runs.layout import SUMMARY
+from lstm_tui.runs.liveness import clean_stale_tmp
+from lstm_tui.runs.reader import read_jsonl
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.sweeps import objectives
-from lstm_tui.sweeps.backends import PointTask, make_backend
+from lstm_tui.sweeps.backends import PointTask, sweep_backend
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,
                                     SweepResult, SweepStarted, _check_devices, _Lock,
                                     _number_or_none,
@@ -110,9 +113,11 @@ def _suggest(trial, spec: SweepSpec) -> dict[str, Any]:
 def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path,
             backend: str = "sequential", workers: int = 1,
             listener: Callable[[Any], None] | None = None,
-            should_stop: Callable[[], bool] = lambda: False) -> SweepResult:
-    """Draw and train `spec.trials` points (resumable; see the module doc)."""
-    impl = make_backend(backend, workers, spec)
+            should_stop: Callable[[], bool] = lambda: False,
+            options: Any = None) -> SweepResult:
+    """Draw and train `spec.trials` points (resumable; see the module doc); `options`
+    as for sweeps.runner.run_points."""
+    impl = sweep_backend(backend, workers, spec, options)
     if impl.name not in PARALLEL:
         raise ConfigError("--backend", "backend", f"search = \"tpe\" draws its trials one by "
                           f"one, and {impl.name} batches points known up front: use "

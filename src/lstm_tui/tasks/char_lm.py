@@ -20,7 +20,7 @@ from lstm_tui.tasks.shapes import TaskShape, char_val_size, load_corpus
 @dataclass
 class CharLMTask:
     """Character language model over a text file or the built-in corpus (perplexity)."""
-    kind: Literal["char_lm"] = opt("char_lm", "task kind (README: Tasks)")
+    kind: Literal["char_lm"] = opt("char_lm", "task kind (docs/tasks.md)")
     text: str = opt("", "path of a UTF-8 text file; empty = built-in corpus (Python docs); "
                     "\"text8\" = the text8 corpus (downloaded once, cached)")
     normalize: Literal["text8", "none"] = opt(
@@ -65,4 +65,5 @@ def check(cfg, source: str) -> None:
 SPECS = [TaskSpec("char_lm", CharLMTask, "lstm_tui.tasks.char_lm_data:CharLM", shape,
                   "perplexity", "min", metrics={"bpc": "min"}, check=check,
                   samples_text=True, data_path="text",
+                  data_files=lambda cfg: {} if cfg.text in ("", "text8") else {"text": cfg.text},
                   summary="character language model over a text file")]

@@ -20,7 +20,7 @@ from lstm_tui.tasks.shapes import TaskShape, copy_seq_len, copy_width
 @dataclass
 class AddingTask:
     """Adding problem: sum the two marked values of a random sequence (regression, MAD)."""
-    kind: Literal["adding"] = opt("adding", "task kind (README: Tasks)")
+    kind: Literal["adding"] = opt("adding", "task kind (docs/tasks.md)")
     seq_len: int = opt(50, "sequence length", min=2, max=100_000)
     train_size: int = opt(10000, "training sequences", min=1, max=10_000_000)
     val_size: int = opt(1000, "validation sequences", min=1, max=10_000_000)
@@ -29,7 +29,7 @@ class AddingTask:
 @dataclass
 class CopyTask:
     """Copy task: remember `length` symbols across `delay` blanks, then write them back."""
-    kind: Literal["copy"] = opt("copy", "task kind (README: Tasks)")
+    kind: Literal["copy"] = opt("copy", "task kind (docs/tasks.md)")
     length: int = opt(10, "symbols to remember", min=1, max=10_000)
     delay: int = opt(20, "blank steps between the symbols and the recall cue", min=0, max=100_000)
     symbols: int = opt(8, "alphabet size", min=2, max=1000)

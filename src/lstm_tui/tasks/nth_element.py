@@ -20,7 +20,7 @@ from lstm_tui.tasks.shapes import TaskShape
 @dataclass
 class NthElementTask:
     """Random ints in [0, features), one-hot; predict the element at index n (classification)."""
-    kind: Literal["nth_element"] = opt("nth_element", "task kind (README: Tasks)")
+    kind: Literal["nth_element"] = opt("nth_element", "task kind (docs/tasks.md)")
     seq_len: int = opt(5, "sequence length", min=1, max=100_000)
     features: int = opt(10, "number of distinct values (one-hot width)", min=2, max=100_000)
     n: int = opt(2, "index of the element to recall (0-based, < seq_len)", min=0)

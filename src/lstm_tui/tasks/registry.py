@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 GROUP = "lstm_lab.tasks"          # entry-point group of task plugins
 DEFAULT_KIND = "nth_element"      # the kind of a preset that names none
@@ -46,6 +49,9 @@ class TaskSpec:
                     chart), without torch; ConfigError as ``check`` says it
     figures:        ``cfg -> paths`` of the summary.json figures its reports record
                     ("test.mae", "baselines.persistence.mae"): what ``[expect]`` may name
+    data_files:     ``cfg -> {field: path}`` of the data files a run reads (None: the task
+                    reads none); a run stores them resolved and records their size and
+                    SHA-256, and listing runs skips ``check`` for such a task (it reads them)
     """
     kind: str
     config: type
@@ -62,6 +68,7 @@ class TaskSpec:
     presets: tuple[str, ...] = ()
     preview: Callable[[Any], "Preview"] | None = None
     figures: Callable[[Any], tuple[str, ...]] | None = None
+    data_files: Callable[[Any], dict[str, str]] | None = None
 
     @property
     def batchable(self) -> bool:
@@ -165,17 +172,45 @@ def _load_plugins() -> None:
     for ep in found:
         where = f"task plugin {ep.name!r} ({ep.value})"
         try:
-            loaded = ep.load()
-            specs = loaded() if callable(loaded) and not isinstance(loaded, TaskSpec) else loaded
+            with _user_interrupts() as interrupted:
+                loaded = ep.load()
+                specs = loaded() if callable(loaded) and not isinstance(loaded, TaskSpec) \
+                    else loaded
             specs = specs if isinstance(specs, (list, tuple)) else [specs]
-        except Exception as exc:  # import errors of third-party code: reported, skipped
+        except BaseException as exc:   # third-party code, sys.exit() and raise
+            if isinstance(exc, KeyboardInterrupt) and interrupted():  # KeyboardInterrupt too
+                raise                  # the user's own Ctrl-C stops the program
             first = (str(exc).strip().splitlines() or [""])[0]
-            _problem(f"{where}: {type(exc).__name__}: {first}")
+            _problem(f"{where}: {type(exc).__name__}: {first}".rstrip(": "))
             continue
         for spec in specs:
             ok = _valid(spec, where)
             if ok is not None:
                 _SPECS[ok.kind] = ok
+
+
+@contextmanager
+def _user_interrupts() -> Iterator[Callable[[], bool]]:
+    """Whether a KeyboardInterrupt raised inside came from the user's Ctrl-C (SIGINT), not
+    from code that raised it.  Signals reach only the main thread: elsewhere, never."""
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_ctrl_c(signum, frame):
+        pressed.append(True)
+        if callable(previous):
+            previous(signum, frame)     # Python's own handler raises KeyboardInterrupt
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def kinds() -> list[str]:

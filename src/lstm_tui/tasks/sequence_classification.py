@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import opt
 from lstm_tui.errors import ConfigError
-from lstm_tui.tasks.datafiles import locate
+from lstm_tui.tasks.datafiles import MAX_VALUE, bad_values, checked_file, value_rule
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -35,7 +35,7 @@ SUFFIXES = {".csv": ",", ".tsv": "\t", ".npz": None}
 class SequenceClassificationTask:
     """Classify labelled sequences from a UCR-layout CSV/TSV or an .npz file (accuracy)."""
     kind: Literal["sequence_classification"] = opt("sequence_classification",
-                                                   "task kind (README: Tasks)")
+                                                   "task kind (docs/tasks.md)")
     path: str = opt("", "UCR layout (label, then the values of one sequence per row; CSV "
                     "or TSV), or .npz with X (N, T) or (N, T, F) and y (N,)")
     test_path: str = opt("", "optional separate test file, same layout (UCR ships TRAIN "
@@ -59,17 +59,8 @@ def read_labelled(path: str, key: str) -> Labelled:
     """A labelled-sequence file (cached by path, mtime and size); ConfigError naming `key`."""
     if not path:
         raise ConfigError("", key, "is required: a UCR-layout CSV/TSV file, or .npz")
-    file = locate(path)
-    try:
-        stat = file.stat()
-    except OSError:
-        raise ConfigError("", key, f"no such file {path!r}") from None
-    if file.is_dir() or file.suffix.lower() not in SUFFIXES:
-        raise ConfigError("", key, f"{path!r} is not a CSV/TSV/NPZ file (its name must end in "
-                          f"{', '.join(SUFFIXES)})")
-    if stat.st_size == 0:
-        raise ConfigError("", key, f"{path!r} is empty")
-    return _read(str(file.resolve()), stat.st_mtime_ns, stat.st_size, path, key)
+    file, size = checked_file(path, key, SUFFIXES, "CSV/TSV/NPZ")
+    return _read(str(file.resolve()), file.stat().st_mtime_ns, size, path, key)
 
 
 @functools.lru_cache(maxsize=4)
@@ -127,6 +118,11 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -> Labe
         row = int(np.argmin(ok.all(1) & (lengths > 0)))
         raise ConfigError("", key, f"{shown!r}: row {row + 1} has an empty or NaN value inside "
                           "the sequence (only trailing padding may be empty)")
+    bad = bad_values(values)
+    if bad.any():
+        row, col, feature = (int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError("", key, f"{shown!r}: row {row + 1}, value {col + 1} is "
+                          f"{values[row, col, feature]:g}; {value_rule()}")
     return Labelled(shown, values, labels, lengths)
 
 
@@ -175,6 +171,8 @@ class Dataset:
     seq_len: int
     features: int
     masked: bool
+    mean: Any = None       # (F,) normalization: input = (value - mean) / std
+    std: Any = None
 
 
 def load(cfg: SequenceClassificationTask, source: str = "") -> Dataset:
@@ -212,8 +210,32 @@ def load(cfg: SequenceClassificationTask, source: str = "") -> Dataset:
     lengths = [train.lengths] + ([test.lengths] if test else [])
     all_lengths = np.concatenate(lengths)
     seq_len = int(all_lengths.max())
+    mean, std = _normalization(cfg, train, split)
+    for part, key in ((train, "task.path"), (test, "task.test_path")):
+        if part is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            reach = np.nanmax(np.abs((part.values - mean) / std))
+        if reach > MAX_VALUE:
+            raise ConfigError(source, "task.normalize", f"values of {part.path!r} reach "
+                              f"{reach:g} after {cfg.normalize} normalization (train "
+                              f"statistics); {value_rule()}: rescale the data or choose "
+                              "another normalize")
     return Dataset(train, test, classes, seq_len, train.values.shape[2],
-                   bool((all_lengths != seq_len).any()))
+                   bool((all_lengths != seq_len).any()), mean, std)
+
+
+def _normalization(cfg: SequenceClassificationTask, train: Labelled, split: Split):
+    """(mean, std) per feature over the real steps of the training rows (standard), or
+    (0, 1)."""
+    import numpy as np
+    features = train.values.shape[2]
+    if cfg.normalize != "standard":
+        return np.zeros(features), np.ones(features)
+    real = train.values[split.train].reshape(-1, features)
+    real = real[~np.isnan(real).any(1)]
+    mean, std = real.mean(0), real.std(0)
+    return mean, np.where(std > 1e-12, std, 1.0)
 
 
 def preview(cfg: SequenceClassificationTask, per_class: int = 2) -> Preview:
@@ -261,4 +283,5 @@ SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   "lstm_tui.tasks.sequence_classification_data:SequenceClassification",
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
                   preview=preview, figures=figures,
+                  data_files=lambda cfg: {"path": cfg.path, "test_path": cfg.test_path},
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

@@ -27,14 +27,7 @@ class SequenceClassification(ArrayTask):
         self.input_size = data.features + data.masked
         self.output_size = len(data.classes)
         split = stratified(data.train.labels, cfg.val_fraction, 0)
-        values = data.train.values[split.train]
-        mean, std = np.zeros(data.features), np.ones(data.features)
-        if cfg.normalize == "standard":
-            real = values.reshape(-1, data.features)
-            real = real[~np.isnan(real).any(1)]
-            mean, std = real.mean(0), real.std(0)
-            std = np.where(std > 1e-12, std, 1.0)
-        self._norm = (mean, std)
+        self._norm = (data.mean, data.std)
         x, y = self.tensors(data.train)
         self.x, self.y = x[split.train], y[split.train]
         self.val_x, self.val_y = x[split.val], y[split.val]

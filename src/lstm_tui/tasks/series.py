@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from lstm_tui.config import opt
 from lstm_tui.errors import ConfigError, suggest
-from lstm_tui.tasks.datafiles import locate
+from lstm_tui.tasks.datafiles import MAX_VALUE, bad_values, checked_file, value_rule
 from lstm_tui.tasks.registry import Preview, TaskSpec
 from lstm_tui.tasks.shapes import TaskShape
 
@@ -38,7 +38,7 @@ SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None, ".npy": None}
 @dataclass
 class SeriesTask:
     """Forecast columns of your own CSV/TSV/NPY table from their past (MAE, original units)."""
-    kind: Literal["series"] = opt("series", "task kind (README: Tasks)")
+    kind: Literal["series"] = opt("series", "task kind (docs/tasks.md)")
     path: str = opt("", "CSV/TSV with a header row, or .npy (2-D: rows x columns)")
     target: list[str] = opt(None, "columns to forecast (one or more)", factory=list)
     features: list[str] = opt(None, "input columns; empty = every numeric column (targets "
@@ -76,19 +76,8 @@ def read_table(path: str, key: str = "task.path") -> Table:
     """The table at `path` (cached by path, mtime and size); ConfigError naming `key`."""
     if not path:
         raise ConfigError("", key, "is required: a CSV/TSV file with a header row, or .npy")
-    file = locate(path)
-    try:
-        stat = file.stat()
-    except OSError:
-        raise ConfigError("", key, f"no such file {path!r}") from None
-    if file.is_dir():
-        raise ConfigError("", key, f"{path!r} is a folder, not a CSV/TSV/NPY file")
-    if file.suffix.lower() not in SUFFIXES:
-        raise ConfigError("", key, f"{path!r} is not a CSV/TSV/NPY file (its name must end "
-                          f"in {', '.join(SUFFIXES)})")
-    if stat.st_size == 0:
-        raise ConfigError("", key, f"{path!r} is empty")
-    return _read_table(str(file.resolve()), stat.st_mtime_ns, stat.st_size, path, key)
+    file, size = checked_file(path, key, SUFFIXES, "CSV/TSV/NPY")
+    return _read_table(str(file.resolve()), file.stat().st_mtime_ns, size, path, key)
 
 
 @functools.lru_cache(maxsize=4)
@@ -220,11 +209,23 @@ def _prepare(table: Table, key: str) -> Prepared:
             raise problem
     used = list(dict.fromkeys([*features, *cfg.target]))
     data = np.stack([table.columns[n] for n in used], 1)            # (N, C) float64
-    labels = table.raw[cfg.time] if cfg.time else np.arange(table.rows)
-    if cfg.time and not _sorted(labels):
-        order = np.argsort(labels, kind="stable")
-        data, labels = data[order], labels[order]
+    bad = bad_values(data)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError("", "task.path", f"column {used[col]!r} of {table.path} holds "
+                          f"{data[row, col]:g} at row {row + 1}; {value_rule()}")
+    labels, untimed = np.arange(table.rows), 0
+    if cfg.time:
+        keys, keep = time_keys(table, cfg)
+        labels = table.raw[cfg.time]
+        if not keep.all():
+            data, keys, labels = data[keep], keys[keep], labels[keep]
+            untimed = int((~keep).sum())
+        if np.any(keys[1:] < keys[:-1]):
+            order = np.argsort(keys, kind="stable")     # equal times keep the file's order
+            data, labels = data[order], labels[order]
     data, labels, dropped = _clean(data, labels, used, cfg, table.path)
+    dropped += untimed
     n = data.shape[0]
     n_test = int(round(n * cfg.test_fraction))
     n_val = int(round(n * cfg.val_fraction))
@@ -243,17 +244,81 @@ def _prepare(table: Table, key: str) -> Prepared:
     raw_targets = data[:, ti]                        # a copy, in original units
     data -= offset                                   # in place: no second full-size copy
     data /= scale
+    big = np.abs(data).max(0) > MAX_VALUE            # a tiny train spread, a far value
+    if big.any():
+        col = int(np.argmax(big))
+        raise ConfigError("", "task.normalize", f"column {used[col]!r} of {table.path} "
+                          f"reaches {np.abs(data[:, col]).max():g} after {cfg.normalize} "
+                          f"normalization (train statistics); {value_rule()}: rescale the "
+                          "column or choose another normalize")
     return Prepared(data[:, fi].astype(np.float32), data[:, ti].astype(np.float32),
                     raw_targets, offset[ti], scale[ti], tuple(features), tuple(cfg.target),
                     bounds, labels, dropped)
 
 
-def _sorted(labels) -> bool:
+def time_keys(table: Table, cfg: SeriesTask):
+    """The `time` column as sort keys (float64: numbers, or times in nanoseconds) and the
+    rows to keep.  Every cell is a number, or every cell a time (ISO 8601 or one inferred
+    format); a cell of the other kind or neither is refused naming its row.  An empty
+    cell follows `missing`: refused, its row dropped, or the time before it carried."""
     import numpy as np
-    try:
-        return bool(np.all(labels[1:] >= labels[:-1]))
-    except TypeError:        # mixed types: let argsort say what it can
-        return False
+    import pandas as pd
+    name, path = cfg.time, table.path
+    cells = pd.Series(table.raw[name], dtype=object)
+    blank = (cells.isna() | (cells.astype(str).str.strip() == "")).to_numpy()
+    if blank.all():
+        raise ConfigError("", "task.time", f"column {name!r} of {path} is empty")
+    numbers = table.columns[name]
+    if numbers is not None:
+        keys = numbers.copy()
+    else:
+        text = cells.astype(str).str.strip()
+        as_number = pd.to_numeric(text, errors="coerce").notna().to_numpy() & ~blank
+        as_time = _times(text)
+        first = int(np.argmax(~blank))
+        kind, fits = ("a number", as_number) if as_number[first] else \
+            ("a time", ~np.isnan(as_time) & ~as_number)
+        wrong = ~blank & ~fits
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise ConfigError("", "task.time", f"column {name!r} of {path}: row {row + 1} "
+                              f"holds {cells[row]!r}, not {kind} like row {first + 1} "
+                              f"({cells[first]!r}); a time column holds times or numbers, "
+                              "each row one")
+        keys = np.where(as_number, pd.to_numeric(text, errors="coerce"), as_time)
+    keys = np.where(blank, np.nan, keys).astype(np.float64)
+    keep = ~blank
+    if blank.any():
+        row = int(np.argmax(blank))
+        if cfg.missing == "error":
+            raise ConfigError("", "task.time", f"column {name!r} of {path} has an empty "
+                              f"time at row {row + 1}; fill it in, or set task.missing = "
+                              "\"drop\" or \"ffill\"")
+        if cfg.missing == "ffill":
+            keys = pd.Series(keys).ffill().to_numpy()
+            keep = ~np.isnan(keys)         # leading gaps have nothing to carry: dropped
+    return keys, keep
+
+
+def _times(text):
+    """Each cell as nanoseconds since 1970 (UTC), NaN where it is not a time."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    best = None
+    for fmt in ("ISO8601", None):          # ISO 8601 in any precision, else one format
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        stamps = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        nanos = np.where(parsed.isna().to_numpy(), np.nan, stamps.astype(np.int64))
+        if best is None or np.isnan(nanos).sum() < np.isnan(best).sum():
+            best = nanos
+    return best if best is not None else np.full(len(text), np.nan)
 
 
 def _clean(data, labels, used: list[str], cfg: SeriesTask, path: str):
@@ -402,5 +467,6 @@ def figures(cfg: SeriesTask) -> tuple[str, ...]:
 
 SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", shape,
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
+                  data_files=lambda cfg: {"path": cfg.path},
                   preview=preview, figures=figures,
                   summary="forecast columns of your own CSV/TSV/NPY table")]

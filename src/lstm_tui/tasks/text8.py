@@ -8,7 +8,9 @@ canonical location (``LSTM_LAB_TEXT8_URL`` overrides it: tests serve a small zip
 it; empty skips it, for a mirror that repacks the zip), the text inside is checked against
 its own SHA-256 (``LSTM_LAB_TEXT8_SHA256``) and written to the user's cache folder; later
 runs read the cache.  No network is a one-line ConfigError naming where to put the file by
-hand.  Both digests are the ones several independent public sources give for Mahoney's
+hand.  One process downloads at a time (``.text8.lock`` in the cache; another waits for
+it), and a download killed half-way leaves a ``.text8-*`` folder that the next one
+removes.  Both digests are the ones several independent public sources give for Mahoney's
 text8.zip (31,344,016 bytes) and the text8 inside it, in agreement.
 
 Progress goes to whoever runs the task (lstm_tui.tasks.downloads): the lab's training
@@ -21,13 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Callable
 
 from lstm_tui.errors import ConfigError
+from lstm_tui.runs.lock import FolderLock, LockHeld
 from lstm_tui.tasks import downloads
 
 NAME = "text8"                                   # the task.text value that asks for it
@@ -39,6 +44,9 @@ MAX_ARCHIVE = 64 << 20                           # the real zip is ZIP_SIZE byte
 MAX_TEXT = 100_000_000                           # the text inside: 10^8 bytes
 CHUNK = 1 << 16
 TIMEOUT = 30.0
+LOCK = ".text8.lock"          # held while one process downloads into the cache
+PARTIAL = ".text8-"           # prefix of a download's temporary folder
+WAIT = 1.0                    # seconds between looks at another process's download
 
 
 def cache_dir() -> Path:
@@ -71,7 +79,41 @@ def path(progress: Callable[[int, int], None] | None = None) -> Path:
     except OSError as exc:
         raise ConfigError("", "task.text", f"cannot create the cache folder "
                           f"{target.parent}: {exc.strerror}") from None
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".text8-") as tmp:
+    lock = _download_lock(target.parent)
+    try:
+        if target.is_file():           # fetched by the process we waited for
+            return target
+        _remove_partials(target.parent)
+        _fetch(url, target, expected, zip_expected, progress)
+    finally:
+        lock.release()
+    return target
+
+
+def _download_lock(folder: Path) -> FolderLock:
+    """One download into the cache at a time: another process's is waited for."""
+    lock = FolderLock(folder / LOCK)
+    while True:
+        downloads.check_stop(NAME)
+        try:
+            return lock.acquire()
+        except LockHeld:
+            time.sleep(WAIT)
+        except OSError as exc:
+            raise ConfigError("", "task.text", f"cannot lock the cache folder {folder}: "
+                              f"{exc.strerror or exc}") from None
+
+
+def _remove_partials(folder: Path) -> None:
+    """Temporary folders of downloads killed before they could clean up (a partial
+    archive each); with the lock held, no live download owns one."""
+    for leftover in folder.glob(f"{PARTIAL}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _fetch(url: str, target: Path, expected: str, zip_expected: str,
+           progress: Callable[[int, int], None] | None) -> None:
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=PARTIAL) as tmp:
         archive = Path(tmp) / "text8.zip"
         _download(url, archive, progress or _stderr_bar)
         if zip_expected:                 # a damaged or truncated download stops here
@@ -84,7 +126,6 @@ def path(progress: Callable[[int, int], None] | None = None) -> Path:
                               f"..., expected {expected[:16]}...; not cached (a damaged "
                               "download? try again)")
         os.replace(text, target)       # atomic: a reader never sees half a corpus
-    return target
 
 
 def _check_archive(archive: Path, expected: str, url: str) -> None:
@@ -111,6 +152,7 @@ def _download(url: str, dest: Path, progress: Callable[[int, int], None]) -> Non
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             while chunk := response.read(CHUNK):
+                downloads.check_stop(NAME)    # the first Ctrl-C ends it here
                 done += len(chunk)
                 if done > MAX_ARCHIVE:
                     raise ConfigError("", "task.text", f"{url} sends more than "
@@ -138,6 +180,7 @@ def _extract(archive: Path, dest: Path) -> None:
                                   f"{info.file_size:,} bytes, more than text8's {MAX_TEXT:,}")
             with z.open(info) as src, open(dest, "wb") as out:
                 while chunk := src.read(CHUNK):
+                    downloads.check_stop(NAME)
                     out.write(chunk)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ConfigError("", "task.text", f"the downloaded text8 archive is unreadable "

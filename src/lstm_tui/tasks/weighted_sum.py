@@ -22,7 +22,7 @@ from lstm_tui.tasks.shapes import TaskShape
 @dataclass
 class WeightedSumTask:
     """Ints in (-50, 50); predict a weighted sum of chosen positions (regression, MAD)."""
-    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (README: Tasks)")
+    kind: Literal["weighted_sum"] = opt("weighted_sum", "task kind (docs/tasks.md)")
     seq_len: int = opt(5, "sequence length", min=2, max=100_000)
     weights: list[float] = opt(None, "weights of the summed positions", factory=lambda: [0.6, 0.3])
     positions: list[int] = opt(None, "positions summed (0 = first, -1 = last)",

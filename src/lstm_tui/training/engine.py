@@ -22,7 +22,7 @@ from lstm_tui.config import ConfigError, RunConfig, config_to_dict
 from lstm_tui.errors import error_line
 from lstm_tui.models import summarize
 from lstm_tui.models.network import build_model, detach_state
-from lstm_tui.tasks import build_task
+from lstm_tui.tasks import build_task, downloads
 from lstm_tui.training import task_reports
 from lstm_tui.training.threads import apply_threads, step_work
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
@@ -97,9 +97,15 @@ def train(cfg: RunConfig, emit: Emit, should_stop: Callable[[], bool] = lambda: 
     """Train one config to the end (or a stop), emitting events; returns the last event."""
     step = resume.get("step", 0) if resume else 0
     try:
-        return _train(cfg, emit, should_stop, run_id, save_checkpoint, resume)
+        with downloads.stoppable(should_stop):    # a Ctrl-C ends a data download too
+            return _train(cfg, emit, should_stop, run_id, save_checkpoint, resume)
     except ConfigError:
         raise
+    except downloads.Stopped as exc:
+        event = ev.Finished(status="interrupted", step=step, seconds=0.0, best=None,
+                            final=None, message=str(exc))
+        emit(event)
+        return event
     except Exception as exc:  # a run that fails must be reported, not crash its listeners
         event = ev.Failed(error=error_line(exc), step=step,
                           traceback=traceback.format_exc())
@@ -334,7 +340,7 @@ class _Run:
             text = "".join(generate(cpu_copy(model), task.encode, task.decode, len(task.vocab),
                                     prime="", length=cfg.task.sample_length,
                                     temperature=cfg.task.sample_temperature,
-                                    seed=tc.seed + step, device=torch.device("cpu")))
+                                    seed=(tc.seed + step) % 2 ** 64, device=torch.device("cpu")))
             self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,
                                     text=text))
         if improved:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.presets import resolve_preset
-from lstm_tui.runs.store import runs_root
+from lstm_tui.runs.layout import runs_root
+from lstm_tui.troubleshooting import with_help
 
 EXIT_BAD_INPUT = 2
 
@@ -21,8 +22,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lstm-lab",
         description="A terminal lab for RNNs: configure, train and watch runs live.",
-        epilog="Headless sub-commands: headless, check, presets, runs, compare, sample, "
-               "serve (see `lstm-lab --help`).")
+        epilog="Sub-commands (headless, check, runs, sweep, verify, ...): `lstm-lab --help`. "
+               "The manual: docs/index.md; errors explained: docs/troubleshooting.md.")
     p.add_argument("preset", nargs="?", help="preset file or shipped preset name to open with")
     p.add_argument("--runs-dir", type=Path, default=None,
                    help="run store (default: $LSTM_LAB_RUNS or ./runs)")
@@ -41,7 +42,7 @@ def launch(argv: list[str]) -> int:
             preset = resolve_preset(args.preset)
             load_preset(preset)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {with_help(str(exc))}", file=sys.stderr)
             return EXIT_BAD_INPUT
     from lstm_tui.tui.app import make_app
     app = make_app(runs_root(args.runs_dir), preset=preset)

@@ -20,7 +20,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.resources import resource_text
-from lstm_tui.runs.store import FINAL_STATUSES
+from lstm_tui.runs.summary import FINAL_STATUSES
 from lstm_tui.tui.plotting import decimate
 from lstm_tui.tui.worker import RunCreated
 

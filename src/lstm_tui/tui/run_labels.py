@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.text import Text
 
 from lstm_tui.numbers import fmt
-from lstm_tui.runs.store import RunInfo
+from lstm_tui.runs.reader import RunInfo
 
 METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 STATUS_STYLES = {

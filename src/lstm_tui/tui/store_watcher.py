@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lstm_tui.runs.store import ANNOTATIONS, CONFIG, METRICS, SUMMARY, RunInfo, read_info
+from lstm_tui.runs.layout import ANNOTATIONS, CONFIG, METRICS, SUMMARY
+from lstm_tui.runs.reader import RunInfo, read_info
 from lstm_tui.tui.errors import one_line
 
 POLL_SECONDS = 1.5        # seconds between looks at the store

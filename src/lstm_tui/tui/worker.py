@@ -43,7 +43,9 @@ from typing import Any, Callable, Iterator, Protocol
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
 from lstm_tui.errors import error_line
-from lstm_tui.runs.store import SUMMARY, atomic_write_json, read_summary
+from lstm_tui.fsio import atomic_write_json
+from lstm_tui.runs.layout import SUMMARY
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.tasks import downloads
 from lstm_tui.tui.inbox import EventInbox
 

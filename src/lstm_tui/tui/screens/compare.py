@@ -20,10 +20,12 @@ from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Footer, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from lstm_tui.tomlfile import loads_toml
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys
-from lstm_tui.runs.store import CONFIG, METRICS, RunInfo, read_info
+from lstm_tui.runs.layout import CONFIG, METRICS
+from lstm_tui.runs.reader import RunInfo, read_info
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import decimate, ema, finite_pairs, marker_glyph, rich_color
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
@@ -221,7 +223,7 @@ class CompareScreen(PollingScreen):
                     run.info = RunInfo(path=run.path, name=run.path.name,
                                        error=f"{run.path}: {one_line(exc)}")
                 try:
-                    run.config = tomllib.loads((run.path / CONFIG).read_text(encoding="utf-8"))
+                    run.config = loads_toml((run.path / CONFIG).read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                     run.config = {}
                 changed = True

@@ -24,12 +24,11 @@ from textual.worker import Worker, WorkerState
 
 from lstm_tui.inspection.schema import Record
 from lstm_tui.render.inspection_view import Scale, coloured_text, visible
-from lstm_tui.runs.store import RunInfo, list_runs, read_info
+from lstm_tui.runs.reader import RunInfo, list_runs, read_info
+from lstm_tui.runs.trained import CHECKPOINTS, checkpoint_file
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.widgets.activation_map import ActivationMap, MapData
-
-CHECKPOINTS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ class InspectScreen(Screen):
         """Open the checkpoint (cached per file and mtime) and record the sequence."""
         from lstm_tui.inspection import source
         try:
-            path = source.checkpoint_file(job.run, job.checkpoint)
+            path = checkpoint_file(job.run, job.checkpoint)
             key = (job.run, path, path.stat().st_mtime_ns)
             if key not in self._opened:
                 self._opened = {key: source.open_run(job.run, job.checkpoint)}

@@ -27,10 +27,10 @@ from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, T
 from lstm_tui import devices
 from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
+from lstm_tui.fsio import atomic_write_text
 from lstm_tui.models.cells import registry as cells
 from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.numbers import fmt
-from lstm_tui.runs.store import atomic_write_text
 from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import config_classes, data_preview
 from lstm_tui.tui.live import RunState

@@ -27,8 +27,9 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.numbers import age as fmt_age
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.provenance import display_rows, read_provenance
-from lstm_tui.runs.store import CONFIG, DIAGNOSTICS, METRICS, SUMMARY, RunInfo, read_info
-from lstm_tui.runs.store import read_summary as store_read_summary
+from lstm_tui.runs.layout import CONFIG, DIAGNOSTICS, METRICS, SUMMARY
+from lstm_tui.runs.reader import RunInfo, read_info
+from lstm_tui.runs.summary import read_summary as store_read_summary
 from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.render.task_rows import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text

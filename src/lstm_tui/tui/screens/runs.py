@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from lstm_tui.numbers import age as fmt_age
 from lstm_tui.numbers import fmt
-from lstm_tui.runs.store import RunInfo
+from lstm_tui.runs.reader import RunInfo
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, name_text, fit, started_text, status_of,

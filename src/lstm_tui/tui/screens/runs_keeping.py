@@ -3,7 +3,8 @@ dialog; what they change is done by the core (runs/tags.py, runs/trash.py)."""
 
 from __future__ import annotations
 
-from lstm_tui.runs.store import RunError, RunInfo
+from lstm_tui.runs.layout import RunError
+from lstm_tui.runs.reader import RunInfo
 from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
 from lstm_tui.runs.trash import check_removable, move_to_trash
 from lstm_tui.tui.errors import one_line

@@ -25,7 +25,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from lstm_tui.runs.store import RunInfo, list_runs, read_info
+from lstm_tui.runs.reader import RunInfo, list_runs, read_info
+from lstm_tui.runs.trained import CHECKPOINTS
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, run_choice, started_text,
@@ -35,7 +36,6 @@ from lstm_tui.tui.widgets.slider import Slider
 SAMPLE_THREADS = 1         # torch threads of the UI process (it only ever samples)
 FLUSH_SECONDS = 0.05      # text reaches the UI at most 20 times a second
 MAX_LENGTH = 20_000      # the text is re-wrapped as it grows: keep it readable
-CHECKPOINTS = ("best", "last")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ module, and the footer:
   ``sweep-*`` folder of the run store can be opened.
 - **Grid** (:mod:`~lstm_tui.tui.sweep.grid`): the heatmap of the best metric over
   two axes; Enter on a cell posts :class:`~lstm_tui.tui.messages.RunPicked`.
-- **Lines** (:mod:`~lstm_tui.tui.widgets.sweep_lines`) and **Epochs**
-  (:mod:`~lstm_tui.tui.widgets.sweep_epochs`).
+- **Lines** (:mod:`~lstm_tui.tui.sweep.lines`) and **Epochs**
+  (:mod:`~lstm_tui.tui.sweep.epochs`).
 - **Trials** (:mod:`~lstm_tui.tui.sweep.trials`), only for a tpe or random search:
   its trials in order, the best so far and the Pareto front; such a sweep opens on it.
 
@@ -46,9 +46,9 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.numbers import fmt
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.expect import sweep as expect
+from lstm_tui.runs.layout import RESULTS_FILE, SWEEP_FILE
 from lstm_tui.sweeps import surface as sf
-from lstm_tui.sweeps.runner import (RESULTS_FILE, SWEEP_FILE, SweepFinished, read_results,
-                                    sweep_dir_for)
+from lstm_tui.sweeps.runner import SweepFinished, read_results, sweep_dir_for
 from lstm_tui.sweeps.spec import SweepSpec, parse_sweep
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.messages import RunPicked, SweepDefined, SweepEvents, SweepFolderPicked
@@ -56,11 +56,11 @@ from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.sweep.process import SweepCrashed, start_sweep
 from lstm_tui.tui.sweep.state import Shown, SweepState, results_stamp
 from lstm_tui.tui.sweep.define import DefineView
-from lstm_tui.tui.widgets.sweep_epochs import EpochsView
+from lstm_tui.tui.sweep.epochs import EpochsView
 from lstm_tui.tui.sweep.expect_table import ExpectView
 from lstm_tui.tui.sweep.status import status_text
 from lstm_tui.tui.sweep.grid import GridView
-from lstm_tui.tui.widgets.sweep_lines import LinesView
+from lstm_tui.tui.sweep.lines import LinesView
 from lstm_tui.tui.sweep.trials import TrialsView, has_trials, show_tab
 from lstm_tui.tui.worker import ChildProcess
 

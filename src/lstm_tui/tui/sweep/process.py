@@ -1,6 +1,6 @@
 """The Sweep screen's sweep, run in a spawned process.
 
-Child: ``_sweep_child`` calls :func:`lstm_tui.sweeps.runner.run_sweep` with a
+Child: ``_sweep_child`` calls :func:`lstm_tui.sweeps.drive.run_sweep` with a
 :class:`~lstm_tui.tui.worker.BatchingForwarder` as its listener, so the runner's events
 reach the queue in batches (``FLUSH_HZ``); a sweep that ends without its
 ``SweepFinished`` (a bad definition, a lock held elsewhere) says so with
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from lstm_tui.config import ConfigError, RunConfig, config_to_dict, parse_config
-from lstm_tui.runs.store import RunError
+from lstm_tui.runs.layout import RESULTS_FILE, RunError
 from lstm_tui.sweeps.drive import run_sweep
-from lstm_tui.sweeps.runner import RESULTS_FILE, SweepFinished, SweepStarted, read_results
+from lstm_tui.sweeps.runner import SweepFinished, SweepStarted, read_results
 from lstm_tui.sweeps.spec import parse_sweep
 from lstm_tui.tui.inbox import EventInbox
 from lstm_tui.tui.worker import (ChildProcess, Post, child_session, error_line,

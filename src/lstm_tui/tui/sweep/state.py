@@ -27,10 +27,10 @@ from typing import Any, Callable, Iterable
 from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
                              check_value, field_specs, parse_value)
 from lstm_tui.expect import sweep as expect
+from lstm_tui.runs.layout import RESULTS_FILE, SWEEP_FILE, SWEEP_LOCK
 from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
-from lstm_tui.sweeps.runner import (DONE, LOCK_FILE, RESULTS_FILE, SWEEP_FILE, PointFinished,
-                                    SweepFinished, SweepStarted)
+from lstm_tui.sweeps.runner import DONE, PointFinished, SweepFinished, SweepStarted
 from lstm_tui.sweeps.spec import MAX_POINTS, SweepSpec, show_value
 from lstm_tui.sweeps.trials import Trials, trial_order, trials_of
 from lstm_tui.tasks import registry
@@ -395,7 +395,7 @@ def results_stamp(folder: Path) -> tuple:
         st = os.stat(Path(folder) / RESULTS_FILE)
     except OSError:
         return (None,)
-    return (st.st_mtime_ns, st.st_size, (Path(folder) / LOCK_FILE).exists(),
+    return (st.st_mtime_ns, st.st_size, (Path(folder) / SWEEP_LOCK).exists(),
             _mtime(Path(folder) / expect.FILE))
 
 

@@ -1,4 +1,4 @@
-"""What runs inside a Ray task of the ray backend (sweeps.ray_backend is the driver's side).
+"""What runs inside a Ray task of the ray backend (.ray is the driver's side).
 
 `job_stream` trains a job's configs in a thread and yields their events in batches; it is
 a plain generator, tested without Ray.  Checkpoints travel as bytes (CheckpointBytes),
@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.errors import error_line
-from lstm_tui.sweeps.backends import fan_out
+from lstm_tui.sweeps.backends.point import fan_out
 from lstm_tui.sweeps.scheduler import PointEval, PruneAgent, QueueLink
 
 FLUSH_EVERY = 0.25       # seconds between two batches of one task's events

@@ -10,7 +10,7 @@ only when the backend runs: ``pip install 'lstm-lab[ray]'``.
 
 Each point is one Ray task (with ``ensemble``: each ensemble group, as the ensemble
 backend forms them) asking for ``cpus`` CPUs and ``gpus`` GPUs — a fraction lets several
-small models share one GPU.  The task (sweeps.ray_task) is a streaming generator that is
+small models share one GPU.  The task (.ray_task) is a streaming generator that is
 given configs and run names, never a path: it trains in a thread and yields the events in
 batches (every FLUSH_EVERY seconds, and at once on RunStarted, Finished and Failed); a
 checkpoint comes back as bytes (``torch.save`` to memory).  The driver — this process — is the only
@@ -54,62 +54,62 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from lstm_tui import events as ev
-from lstm_tui.config import ConfigError
+from lstm_tui.config import ConfigError, opt
 from lstm_tui.errors import error_line, first_line
-from lstm_tui.runs.store import RunWriter
-from lstm_tui.sweeps.backends import (More, PointDone, PointTask, ProgressListener, Report,
-                                      StopCheck, done_from, ensemble_jobs, fan_out, open_point)
-from lstm_tui.sweeps.ray_task import FLUSH_EVERY, CheckpointBytes, VerdictBoard, _ray_job
+from lstm_tui.runs.writer import RunWriter
+from lstm_tui.sweeps.backends.base import More, PointDone, PointTask, Report, StopCheck
+from lstm_tui.sweeps.backends.point import (ProgressListener, done_from, ensemble_jobs,
+                                            fan_out, open_point, point_trackers)
+from lstm_tui.sweeps.backends.ray_task import (FLUSH_EVERY, CheckpointBytes, VerdictBoard,
+                                               _ray_job)
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval
+from lstm_tui.sweeps.spec import SweepConfig, SweepSpec
 
 POLL = 0.1               # seconds between the driver's looks at should_stop
 CAPACITY_EVERY = 5.0     # seconds between the driver's looks at the cluster's size
-DEFAULT_RETRIES = 2      # when neither the command line nor the preset says
 
 
 # ---------------------------------------------------------------- options
 
+_TABLE = SweepConfig()     # the [sweep] table's defaults of cpus, gpus and retries
+
+
 @dataclass(frozen=True)
 class RayOptions:
-    """Where and how the points run (see :func:`ray_options`)."""
-    address: str | None = None    # None: a local instance for this sweep; "auto"; HOST:PORT
-    cpus: float = 1.0             # per task (a group asks for as much as one point)
-    gpus: float = 0.0             # per task; a fraction shares a GPU
-    retries: int = DEFAULT_RETRIES
-    ensemble: bool = False        # one task per ensemble group instead of per point
+    """The ray backend's options: where and how the points run (see :meth:`build`)."""
+    address: str | None = opt(None, "join the cluster at HEAD:PORT (or auto, the one this "
+                              "node is in); default: a local instance for this sweep")
+    cpus: float = opt(_TABLE.cpus, "CPUs per task (a group asks for as much as one point)")
+    gpus: float = opt(_TABLE.gpus, "GPUs per task; a fraction shares one (0.25)")
+    retries: int = opt(_TABLE.retries, "tries again after a lost worker or node")
+    ensemble: bool = opt(False, "one task per ensemble group instead of one per point")
     where: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
     # where each value came from: {"gpus": ("--gpus", "gpus")} or (preset, "sweep.gpus")
 
+    @classmethod
+    def build(cls, spec: SweepSpec | None = None, *, address: str | None = None,
+              cpus: float | None = None, gpus: float | None = None,
+              retries: int | None = None, ensemble: bool = False) -> "RayOptions":
+        """The command line's values, else the sweep's ``[sweep]`` table's (``cpus``,
+        ``gpus``, ``retries``, defaults included).  Bad values: ConfigError."""
+        table = spec if spec is not None else _TABLE
+        source = spec.source if spec is not None else ""
+        values, where = {}, {}
+        for name, given in (("cpus", cpus), ("gpus", gpus), ("retries", retries)):
+            if given is None:
+                values[name], where[name] = getattr(table, name), (source, f"sweep.{name}")
+            else:
+                values[name], where[name] = given, (f"--{name}", name)
+        _check_amount(values["cpus"], *where["cpus"], noun="CPUs")
+        _check_amount(values["gpus"], *where["gpus"], noun="GPUs")
+        retries = values["retries"]
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError(*where["retries"], f"must be an integer >= 0, got {retries!r}")
+        return cls(check_address(address), float(values["cpus"]), float(values["gpus"]),
+                   retries, bool(ensemble), where)
+
     def at(self, name: str) -> tuple[str, str]:
         return self.where.get(name, (f"--{name}", name))
-
-
-def ray_options(spec=None, *, address: str | None = None, cpus: float | None = None,
-                gpus: float | None = None, retries: int | None = None,
-                ensemble: bool = False) -> RayOptions:
-    """The options of a sweep: the command line's, else the preset's ``[sweep]`` table
-    (``cpus``, ``gpus``, ``retries``), else the defaults.  Bad values: ConfigError."""
-    table = (getattr(getattr(spec, "base", None), "sweep", None) or {}) if spec else {}
-    source = getattr(spec, "source", "") or ""
-    if cpus is None:
-        cpus, cpus_at = (getattr(spec, "cpus", 1.0) if spec else 1.0), (source, "sweep.cpus")
-    else:
-        cpus_at = ("--cpus", "cpus")
-    if gpus is None:
-        gpus, gpus_at = (getattr(spec, "gpus", 0.0) if spec else 0.0), (source, "sweep.gpus")
-    else:
-        gpus_at = ("--gpus", "gpus")
-    if retries is None:
-        retries = getattr(spec, "retries", 0) if "retries" in table else DEFAULT_RETRIES
-        retries_at = (source, "sweep.retries")
-    else:
-        retries_at = ("--retries", "retries")
-    _check_amount(cpus, *cpus_at, noun="CPUs")
-    _check_amount(gpus, *gpus_at, noun="GPUs")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ConfigError(*retries_at, f"must be an integer >= 0, got {retries!r}")
-    return RayOptions(check_address(address), float(cpus), float(gpus), retries,
-                      bool(ensemble), {"cpus": cpus_at, "gpus": gpus_at, "retries": retries_at})
 
 
 def _check_amount(value: Any, source: str, key: str, noun: str) -> None:
@@ -211,6 +211,7 @@ class _Member:
     writer: RunWriter | None = None
     emit: Callable[[ev.Event], None] | None = None
     ended: bool = False
+    trackers: list = dataclasses.field(default_factory=list)   # train.log_to, on this side
     step: int = 0
     seconds: float = 0.0
     best: float | None = None
@@ -220,7 +221,9 @@ class _Member:
         """A fresh run folder and RunWriter (a leftover of an earlier try is replaced)."""
         self.close()
         self.writer = open_point(self.task)
-        self.emit = fan_out(self.writer, ProgressListener(self.task, self.report))
+        self.trackers = point_trackers(self.task)     # beside the writer: files are here
+        self.emit = fan_out(self.writer, ProgressListener(self.task, self.report),
+                            *self.trackers)
         self.step, self.seconds, self.best, self.final = 0, 0.0, None, None
 
     def reset(self) -> None:
@@ -232,6 +235,8 @@ class _Member:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        for tracker in self.trackers:
+            tracker.close()
 
     def feed(self, item: Any) -> ev.Event | None:
         """Record one item of the stream; returns the final event when it is one."""
@@ -295,7 +300,7 @@ class Driver:
                  fixed_capacity: bool = False, pruner=None, board=None,
                  more: More | None = None):
         self.ray, self.remote, self.options = ray, remote, options
-        self.more = more              # an adaptive search's source of points (backends.More)
+        self.more = more              # an adaptive search's source of points (base.More)
         self.report, self.should_stop = report, should_stop
         self.pruner, self.board = pruner, board
         self.workers, self.fixed_capacity = workers, fixed_capacity
@@ -523,11 +528,12 @@ class RayBackend:
     name = "ray"
     remote = True      # points train elsewhere: the driver's own devices do not matter
 
-    def __init__(self, workers: int = 1, spec=None):
+    Options = RayOptions
+
+    def __init__(self, workers: int = 1, options: RayOptions = RayOptions()):
         self.workers = workers
-        self.spec = spec
         self.pruner = None          # a sweeps.scheduler.Pruner, set by the driver
-        self.options: RayOptions = getattr(spec, "ray", None) or ray_options(spec)
+        self.options = options
         if self.options.ensemble:
             self.name = "ray+ensemble"
 

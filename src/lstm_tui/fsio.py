@@ -1,0 +1,98 @@
+"""Files replaced whole or not at all, and small files read within a bound.
+
+Every file the lab replaces (a run's config and summary, its checkpoints, annotations,
+provenance, a sweep's results, exported tables and figures) is written by
+:func:`atomic_write`: into a temporary file beside it, flushed to the disk, then renamed
+over it.  A reader sees the old file or the new one, never half of one, and a failure (a
+full disk) leaves the old file and no temporary behind.  A temporary is named
+``.NAME.PID.tmp`` so that one left by a writer that died can be told from one being
+written (:func:`temporary_owner`; ``runs.liveness.clean_stale_tmp`` removes them).
+
+Pure Python: no torch, no Textual.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")
+
+
+def temporary_for(path: Path) -> Path:
+    """Where this process writes the next version of `path`."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def temporary_owner(path: Path) -> int | None:
+    """The pid of the writer whose temporary `path` is, or None when it is not one."""
+    match = _TEMPORARY.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` fills a temporary file, which then replaces `path`."""
+    path = Path(path)
+    tmp = temporary_for(path)
+    try:
+        write(tmp)
+        _flush_to_disk(tmp)
+        os.replace(tmp, path)
+    except BaseException:   # a full disk: leave no half-written temporary behind
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+
+
+def _flush_to_disk(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    atomic_write(path, write)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Strict JSON (any reader takes it): a non-finite number is written as null."""
+    atomic_write_text(path, json.dumps(finite(data), indent=2, allow_nan=False) + "\n")
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinity inside (dicts, lists) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def read_json_object(path: Path, limit: int = 1 << 20) -> dict | None:
+    """A small JSON object file (annotations, provenance): None when missing, larger than
+    `limit`, unreadable or not an object, so one bad file never breaks a listing."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+        value = json.loads(raw.decode("utf-8")) if len(raw) <= limit else None
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

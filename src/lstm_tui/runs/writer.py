@@ -1,0 +1,246 @@
+"""Writing a run folder: a fresh folder, its writer lock, and the listener that records a
+run's events into it (the files and their formats: runs.layout).
+
+Every file is either replaced atomically (config.toml once, summary.json at every
+validation and at the end; lstm_tui.fsio) or appended a line at a time and flushed
+(metrics, diagnostics, samples), so a crash at any moment leaves a folder the readers
+(runs.reader) list as `interrupted`, and a resume (experiment.resume_run) continues.
+No torch, no Textual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from lstm_tui import events as ev
+from lstm_tui.config import RunConfig, run_toml
+from lstm_tui.expect.run import RunExpectations
+from lstm_tui.fsio import atomic_write_json, atomic_write_text, finite
+from lstm_tui.runs import datarecord
+from lstm_tui.runs.layout import (CONFIG, DIAGNOSTICS, METRICS, SAMPLES, SUMMARY,
+                                  WRITER_LOCK, RunError, check_root, fs_error)
+from lstm_tui.runs.liveness import clean_stale_tmp
+from lstm_tui.runs.lock import FolderLock, LockHeld
+from lstm_tui.runs.reader import read_jsonl
+from lstm_tui.runs.summary import read_summary
+
+
+def _clean(value: float | None) -> float | None:
+    """JSON has no NaN; a non-finite float is written as null."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return float(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:40] or "run"
+
+
+def new_run_dir(root: Path, cfg: RunConfig, prefix: str = "") -> Path:
+    """A fresh, uniquely named folder: 20261123-161502-nth-lstm-lstm32."""
+    check_root(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fs_error(root, exc) from None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    label = _slug(cfg.name or cfg.task.kind)
+    base = f"{prefix}{stamp}-{label}-{cfg.model.cell}{cfg.model.hidden}"
+    for n in range(1, 10_000):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise fs_error(root, exc) from None
+    raise RunError(f"{root}: cannot create a new run folder named {base}")
+
+
+def lock_run(run_dir: Path) -> FolderLock:
+    """The folder's writer lock, taken: RunError when a live process already writes it."""
+    lock = FolderLock(Path(run_dir) / WRITER_LOCK)
+    try:
+        return lock.acquire()
+    except LockHeld as exc:
+        raise RunError(f"{run_dir}: this run is still being written by pid {exc.pid or '?'} "
+                       "(its writer is alive); wait for it or stop it first") from None
+    except OSError as exc:
+        raise fs_error(Path(run_dir), exc) from None
+
+
+class RunWriter:
+    """A listener that records one run's events into its folder.
+
+    Call it with every event; pass `save_checkpoint` to the engine.  It holds the
+    folder's writer lock from start to end (`lock`: one already taken, e.g. by a resume
+    that checked the folder first); RunError when another live process holds it.
+    """
+
+    def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
+                 lock: FolderLock | None = None):
+        self.dir = Path(run_dir)
+        self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
+        self.started = time.time()
+        self.summary: dict[str, Any] = {}
+        self.write_error = ""
+        try:
+            clean_stale_tmp(self.dir)
+            if resume:
+                self.summary = read_summary(self.dir / SUMMARY)[0]
+                self.summary.pop("empty", None)
+            else:   # the data files by their resolved path, pinned by size and hash
+                cfg, record = datarecord.pin(cfg)
+                atomic_write_text(self.dir / CONFIG, run_toml(cfg))
+                if record:
+                    atomic_write_json(self.dir / datarecord.DATA, record)
+            self.summary.update(status="running", pid=os.getpid(),
+                                host=socket.gethostname(), updated=self.started)
+            self.summary.setdefault("created", self.started)
+            self.summary.setdefault("name", self.dir.name)
+            self.summary.setdefault("seconds_before", 0.0)
+            self._write_summary()
+            self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
+        except OSError as exc:
+            self.lock.release()
+            raise fs_error(self.dir, exc) from None
+        self.cfg = cfg        # as written: a new run's data files by their resolved paths
+        self._metric_name = "metric"
+        self._expect = RunExpectations(cfg)
+        if resume and self._expect.active:   # judged on the validations before it too
+            for record in read_jsonl(self.dir / METRICS):
+                if record.get("split") == "val":
+                    self._expect.heard(record)
+
+    # -- the listener
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self._metric_name = event.metric
+            self.summary.update(params=event.summary.total, metric=event.metric, goal=event.goal,
+                                device=event.device, total_steps=event.total_steps,
+                                dataset_size=event.dataset_size)
+            if event.start_step:
+                self.summary["seconds_before"] = self.summary.get("seconds", 0.0)
+            if event.notes:
+                self.summary["notes"] = list(event.notes)
+            self._write_summary()
+        elif isinstance(event, ev.StepMetrics):
+            self._append(self._metrics, {
+                "step": event.step, "epoch": event.epoch, "split": "train",
+                "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
+                "lr": event.lr, "grad_norm": _clean(event.grad_norm),
+                "mean_abs_grad": _clean(event.mean_abs_grad),
+                "steps_per_sec": round(event.steps_per_sec, 3), "time": round(event.seconds, 3),
+                "grad_norms": {k: _clean(v) for k, v in event.grad_norms.items()},
+                "grad_means": {k: _clean(v) for k, v in event.grad_means.items()},
+            })
+        elif isinstance(event, ev.ValMetrics):
+            record = {"step": event.step, "epoch": event.epoch, "split": "val",
+                      "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
+                      "time": round(event.seconds, 3)}
+            record.update({k: _clean(v) for k, v in event.extra.items()})
+            self._append(self._metrics, record)
+            self._expect.heard(record)
+            # a heartbeat: readers of a live run see its progress in summary.json
+            self.summary.update(steps=event.step, best=_clean(event.best),
+                                final=_clean(event.metric),
+                                seconds=self.summary["seconds_before"] + event.seconds)
+            self._write_summary()
+        elif isinstance(event, ev.TimestepGradients):
+            with open(self.dir / DIAGNOSTICS, "a", encoding="utf-8") as fh:
+                self._append(fh, {"step": event.step,
+                                  "timestep_grad_norms": [_clean(v) for v in event.norms]})
+        elif isinstance(event, ev.TextSample):
+            with open(self.dir / SAMPLES, "a", encoding="utf-8") as fh:
+                self._append(fh, {"step": event.step, "temperature": event.temperature,
+                                  "text": event.text})
+        elif isinstance(event, ev.TaskReport):
+            self.summary.update(event.figures)
+            self._write_summary()
+        elif isinstance(event, ev.CheckpointWritten):
+            self.summary.setdefault("checkpoints", {})[event.tag] = Path(event.path).name
+            self.summary["steps"] = event.step
+            self._write_summary()
+        elif isinstance(event, ev.Finished):
+            self.summary.update(status=event.status, steps=event.step,
+                                seconds=self.summary["seconds_before"] + event.seconds,
+                                best=_clean(event.best), final=_clean(event.final),
+                                message=event.message)
+            self._expect.judge(self.summary)
+            self._end()
+        elif isinstance(event, ev.Failed):
+            self.summary.update(status="failed", steps=event.step, message=event.error)
+            self._end()
+
+    def save_checkpoint(self, tag: str, payload: dict) -> str:
+        """Write best.pt / last.pt atomically (the engine calls this)."""
+        from lstm_tui.runs.checkpoint import save_checkpoint
+        return str(save_checkpoint(self.dir / f"{tag}.pt", payload))
+
+    def close(self) -> None:
+        try:
+            if not self._metrics.closed:
+                self._metrics.close()
+        except OSError:
+            pass
+        self.lock.release()
+
+    def _end(self) -> None:
+        """The last summary: never raises, so a full disk still ends the run cleanly."""
+        if not self.summary.get("steps"):
+            self.summary["empty"] = True   # stopped before its first step: `rm --empty`
+        try:
+            self._write_summary()
+        except OSError as exc:
+            self.write_error = str(fs_error(self.dir / SUMMARY, exc))
+            self._write_summary_in_place()
+        self.close()
+
+    def _write_summary_in_place(self) -> None:
+        """No room for a new file: overwrite the old summary's own blocks instead, and only
+        when the new one fits in them (padded with spaces, which JSON allows), so the write
+        needs no new block and cannot stop half-way; else the old summary stays whole."""
+        # the whole summary if it fits, else what a reader needs most (the status, the
+        # reason, the step, the results and the checkpoints), else that without the reason
+        core = {k: self.summary[k] for k in ("status", "steps", "metric", "goal", "best",
+                                             "final", "seconds", "checkpoints", "message")
+                if k in self.summary}
+        core["message"] = str(core.get("message", ""))[:300]
+        bare = {k: v for k, v in core.items() if k != "message"}
+        try:
+            with open(self.dir / SUMMARY, "r+b") as fh:
+                room = os.fstat(fh.fileno()).st_size
+                for summary in (self.summary, core, bare):
+                    data = json.dumps(finite(summary), separators=(",", ":"),
+                                      allow_nan=False).encode()
+                    if len(data) + 1 <= room:
+                        fh.write(data + b" " * (room - len(data) - 1) + b"\n")
+                        return
+        except OSError:
+            pass
+
+    def _append(self, fh, record: dict) -> None:
+        fh.write(json.dumps(record, allow_nan=False) + "\n")
+        fh.flush()
+
+    def _write_summary(self) -> None:
+        self.summary["updated"] = time.time()
+        atomic_write_json(self.dir / SUMMARY, self.summary)
+
+
+
+
+def truncate_metrics(path: Path, after_step: int) -> None:
+    """Drop records past a checkpoint before resuming from it (atomically)."""
+    for name in (METRICS, DIAGNOSTICS, SAMPLES):
+        if not (path / name).is_file():
+            continue
+        records = [r for r in read_jsonl(path / name) if r.get("step", 0) <= after_step]
+        atomic_write_text(path / name, "".join(json.dumps(r) + "\n" for r in records))
