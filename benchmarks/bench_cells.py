@@ -16,6 +16,9 @@ ensemble: the 32-point grid of bench_ensemble.py (nth-element, hidden 16, 8 lear
           rates x 4 seeds) trained as an ensemble and run after run, for a built-in cell
           (lstm) and cells without a hand-tuned batched path; member-steps per second
           each way and their ratio.
+builtins: `--baseline OLD_SRC`: the built-ins' ensemble on the grid, this tree against
+          another checkout's src (today's code), alternating subprocesses, so the two
+          medians come from the same minutes of a shared machine.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ import torch  # noqa: E402
 
 from lstm_tui.config import ModelConfig, parse_config  # noqa: E402
 from lstm_tui.models import build_model  # noqa: E402
-from lstm_tui.models import layers as L  # noqa: E402
-from lstm_tui.models.cells import names, spec_of  # noqa: E402
 
+# (this tree's cells are imported inside the functions: `--part builtins` imports this
+# module under another checkout's src, which may have no cell registry)
 H, B, T, I = 64, 64, 100, 16
 OPTIONS = {"slstm": {"heads": 4}}
 
@@ -60,6 +63,7 @@ def train_step(model, x):
 
 
 def bench_steps(repeats: int) -> None:
+    from lstm_tui.models.cells import names
     torch.manual_seed(0)
     x = torch.randn(B, T, I)
     cases = []
@@ -85,6 +89,8 @@ def bench_steps(repeats: int) -> None:
 
 
 def bench_scan(repeats: int, lengths: list[int]) -> None:
+    from lstm_tui.models import layers as L
+    from lstm_tui.models.cells import spec_of
     torch.manual_seed(0)
     print(f"\nparallel scan vs step loop, H {H}, B {B}, forward + backward; median of {repeats}")
     print(f"  {'cell':<8} {'T':>5} {'scan ms':>9} {'steps ms':>9} {'steps/scan':>11}")
@@ -143,10 +149,43 @@ def bench_ensemble(cells: list[str], steps: int, repeats: int) -> None:
         print(f"  {cell:<8} {s:13.1f} {e:11.1f} {s / e:6.2f} {diff:17.2e}")
 
 
+def ensemble_seconds(cell: str, steps: int) -> float:
+    """One ensemble run of the grid (what `--part builtins` times in each subprocess)."""
+    from lstm_tui.training.ensemble import train_ensemble
+    configs = grid(cell, steps)
+    start = time.perf_counter()
+    train_ensemble(configs, [lambda e: None] * len(configs))
+    return time.perf_counter() - start
+
+
+def bench_builtins(baseline: str, steps: int, repeats: int) -> None:
+    import os
+    import subprocess
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    print(f"\nbuilt-ins in the ensemble: this tree vs {baseline}, 32 points, {steps} steps; "
+          f"median of {repeats} alternating runs")
+    print(f"  {'cell':<6} {'baseline s':>11} {'this s':>8} {'this/baseline':>14}")
+    for cell in ("lstm", "gru", "rnn"):
+        times: dict[str, list[float]] = {"baseline": [], "this": []}
+        for _ in range(repeats):
+            for label, src in (("baseline", baseline), ("this", here)):
+                code = ("import sys, torch; torch.set_num_threads(1); "
+                        f"sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                        "from bench_cells import ensemble_seconds; "
+                        f"print(ensemble_seconds({cell!r}, {steps}))")
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                     env={**os.environ, "PYTHONPATH": src}, check=True)
+                times[label].append(float(out.stdout.split()[-1]))
+        b, t = statistics.median(times["baseline"]), statistics.median(times["this"])
+        print(f"  {cell:<6} {b:11.2f} {t:8.2f} {t / b:14.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--part", choices=("steps", "scan", "ensemble", "all"), default="all")
+    parser.add_argument("--part", choices=("steps", "scan", "ensemble", "builtins", "all"),
+                        default="all")
+    parser.add_argument("--baseline", help="builtins: another checkout's src directory")
     parser.add_argument("--cells", default="lstm,mingru,minlstm,slstm,lstm_cifg,indrnn",
                         help="ensemble part: the cells to time")
     args = parser.parse_args()
@@ -161,6 +200,8 @@ def main() -> None:
     if args.part in ("ensemble", "all"):
         bench_ensemble(args.cells.split(","), 20 if args.quick else 100,
                        1 if args.quick else 3)
+    if args.part == "builtins":
+        bench_builtins(args.baseline, 20 if args.quick else 100, 3 if args.quick else 5)
 
 
 if __name__ == "__main__":
