@@ -30,8 +30,8 @@ import torch  # noqa: E402
 
 from lstm_tui import events as ev  # noqa: E402
 from lstm_tui.config import parse_config  # noqa: E402
-from lstm_tui.sweeps import ensemble  # noqa: E402
 from lstm_tui.training.ensemble import group_key, train_ensemble  # noqa: E402
+from lstm_tui.training.ensemble.engine import _Ensemble  # noqa: E402
 from lstm_tui.training import engine  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,7 +63,7 @@ def run_ensemble(configs) -> tuple[float, list]:
     device = resolve(configs[0].train.device)
     start = clock(device)
     if len(configs) == 1:     # train_ensemble hands a lone config to the engine
-        results = ensemble._Ensemble(configs, [lambda e: None], [None], [""]).run(lambda: False)
+        results = _Ensemble(configs, [lambda e: None], [None], [""]).run(lambda: False)
     else:
         results = train_ensemble(configs, [lambda e: None] * len(configs), lambda: False,
                                  [None] * len(configs))

@@ -36,7 +36,7 @@ declare -A MUTATE TESTS
 MUTATE[training]='"src/lstm_tui/training/*"'
 TESTS[training]='tests/unit/test_engine.py tests/unit/test_optim.py tests/unit/test_engine_contract.py
     tests/unit/test_experiment.py tests/unit/test_gpu_readiness.py
-    tests/unit/test_mut_engine.py tests/unit/test_mut_optim.py
+    tests/unit/test_mut_engine.py tests/unit/test_mut_optim.py tests/unit/test_training_record.py
     --deselect tests/unit/test_engine.py::test_nth_element_easy_mode_converges
     --deselect tests/unit/test_experiment.py::test_killed_process_leaves_a_readable_interrupted_run'
 MUTATE[models]='"src/lstm_tui/models/*"'
@@ -53,9 +53,10 @@ TESTS[tasks]='tests/unit/test_tasks.py tests/unit/test_engine_contract.py tests/
     tests/unit/test_mut_tasks.py tests/unit/test_mut_tasks_more.py'
 MUTATE[config]='"src/lstm_tui/config.py"'
 TESTS[config]='tests/unit/test_config.py tests/unit/test_presets.py tests/unit/test_mut_config.py'
-MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/training/ensemble.py"'
+MUTATE[sweeps]='"src/lstm_tui/sweeps/runner.py", "src/lstm_tui/training/ensemble/*"'
 TESTS[sweeps]='tests/unit/test_sweeps_runner.py tests/unit/test_sweep_metric.py tests/unit/test_ensemble.py
     tests/unit/test_sweeps_scheduler.py tests/unit/test_mut_runner.py tests/unit/test_mut_ensemble.py
+    tests/unit/test_training_record.py
     tests/unit/test_series.py::test_ensemble_members_of_a_series_equal_their_runs
     tests/unit/test_gpu_readiness.py::test_member_bytes_counts_data_and_parameters_too
     --deselect tests/unit/test_sweeps_scheduler.py::test_the_same_points_are_pruned_on_every_backend'

@@ -16,6 +16,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Never download in tests: text8 (task.text = "text8") is fetched from a dead loopback port
 # unless a test serves it itself (tests/unit/test_text8.py).
 os.environ["LSTM_LAB_TEXT8_URL"] = "http://127.0.0.1:9/text8.zip"
+# Output is a file in tests, whoever runs them: pytest-xdist's workers inherit a COLUMNS of
+# 80 from its terminal machinery, which would narrow every "not a terminal" console.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 def pytest_configure(config):

@@ -9,6 +9,7 @@ unless the message is already written for users.  Pure Python, no torch, no Text
 from __future__ import annotations
 
 import difflib
+import errno
 from typing import Iterable
 
 LIMIT = 500   # characters kept: a message, not a dump
@@ -25,6 +26,9 @@ def first_line(exc: BaseException | str, limit: int = LIMIT) -> str:
 def error_line(exc: BaseException, known: tuple[type[BaseException], ...] = (),
                limit: int = LIMIT) -> str:
     """`Type: first line`, or just the first line for the `known` (user-facing) types."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}the disk is full ({exc.strerror or 'No space left on device'})"[:limit]
     first = first_line(exc, limit)
     if isinstance(exc, known) or first == type(exc).__name__:
         return first[:limit]

@@ -43,11 +43,16 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         _flush_to_disk(tmp)
         os.replace(tmp, path)
-    except BaseException:   # a full disk: leave no half-written temporary behind
+    except BaseException as exc:   # a full disk: leave no half-written temporary behind
         try:
             tmp.unlink()
         except OSError:
             pass
+        cause = exc.__cause__ or exc.__context__
+        if not isinstance(exc, OSError) and isinstance(cause, OSError):
+            # a library hides the write's own error (torch.save: "enforce fail at
+            # inline_container.cc"): the OSError underneath says what happened
+            raise OSError(cause.errno, cause.strerror, str(path)) from None
         raise
 
 

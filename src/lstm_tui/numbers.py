@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from lstm_tui.textsafe import printable
+
 
 def fmt(value: Any, digits: int = 4) -> str:
     """A value as a short label: None '-', ints grouped (12,345), floats to `digits`
     significant digits (switching to 1.235e+05 form when long), booleans and lists as
-    TOML writes them, anything else as its str."""
+    TOML writes them, anything else as its str (control characters escaped)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -20,7 +22,7 @@ def fmt(value: Any, digits: int = 4) -> str:
         return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(fmt(v, digits) for v in value) + "]"
-    return str(value)
+    return printable(str(value))
 
 def age(seconds: float) -> str:
     """A duration as its largest whole unit: 42s, 5m, 3h, 2d."""

@@ -136,6 +136,14 @@ def main() -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    dst = sweep_case("results-run-escapes")      # run cells that are paths, not names
+    rows = list(csv.DictReader(open(dst / "results.csv")))
+    rows[0]["run"] = "../../../../outside"
+    rows[1]["run"] = "/etc"
+    with open(dst / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     dst = sweep_case("results-is-a-folder")
     (dst / "results.csv").unlink()
     folder((dst / "results.csv"))

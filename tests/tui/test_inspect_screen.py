@@ -48,7 +48,7 @@ async def test_cursor_reads_exact_values_of_the_chosen_gate(store):
         record = expected(store["nth"])
         value = record.trace().gates["cell"][2][3]
         readout = text_of(pilot, "#inspect-readout")
-        assert f"t=2 {record.tokens[2]} unit 3 cell = {value:+.5f}" in readout
+        assert f"t=2 {record.tokens[2]} · unit 3 · cell = {value:+.5f}" in readout
         screen.query_one("#inspect-gate", Select).value = "forget"
         await pilot.pause()
         await pilot.pause()

@@ -401,8 +401,8 @@ def test_indrnn_keeps_its_bound_through_training():
 # ---------------------------------------------------------------- the registry's reach
 
 # The ensemble's batched recurrence is rebuilt on the spec once the ensemble package lands.
-ENSEMBLE_FOR_NOW = REPO.joinpath("src", "lstm_tui", "training", "ensemble.py").relative_to(
-    REPO / "src" / "lstm_tui")
+ENSEMBLE_FOR_NOW = REPO.joinpath("src", "lstm_tui", "training", "ensemble",
+                                "recurrence.py").relative_to(REPO / "src" / "lstm_tui")
 
 
 def test_no_module_outside_the_cells_compares_a_cell_name():

@@ -13,8 +13,13 @@ from lstm_tui.config import parse_config
 from lstm_tui.runs.reader import load_run
 from lstm_tui.runs.writer import RunWriter
 from lstm_tui.training import ensemble
+from lstm_tui.training.ensemble import batches, sizing, unbatchable_reason
 from lstm_tui.training.ensemble import group_key, train_ensemble
+from lstm_tui.training.ensemble.engine import _Ensemble
+from lstm_tui.training.ensemble.members import _Member
+from lstm_tui.training.ensemble.workspace import _Workspace
 from lstm_tui.training import engine
+from lstm_tui.training.validation import evaluate
 
 TASKS = {
     "nth_element": {"kind": "nth_element", "seq_len": 6, "features": 5, "n": 1,
@@ -131,11 +136,11 @@ def test_shapes_and_tasks_equal_separate_runs(task, model):
 @pytest.mark.parametrize("task", sorted(TASKS))
 def test_stacked_batches_are_the_tasks_own(task):
     cfgs = [config(task, seed=seed, batch_size=48) for seed in (3, 4)]
-    members = [ensemble._Member(c, None, None, engine.build(c),
+    members = [_Member(c, None, None, engine.build(c),
                                 torch.Generator().manual_seed(c.train.seed), 0.0)
                for c in cfgs]
-    fast = ensemble._batches(members, 48, ensemble._Workspace())
-    assert isinstance(fast, ensemble._StackedBatches)
+    fast = batches._batches(members, 48, _Workspace())
+    assert isinstance(fast, batches._StackedBatches)
     mine = []
     for _ in range(2):                                    # two epochs: fresh permutations
         fast.new_epoch()
@@ -145,7 +150,7 @@ def test_stacked_batches_are_the_tasks_own(task):
     gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
     for _ in range(2):
         for pair in zip(*(m.exp.task.train_batches(48, g) for m, g in zip(members, gens))):
-            theirs.append(ensemble._TaskBatches.layout(list(pair), ensemble._Workspace()))
+            theirs.append(batches._TaskBatches.layout(list(pair), _Workspace()))
     assert len(mine) == len(theirs) == 2 * (256 // 48)
     for (x, y), (u, v) in zip(mine, theirs):
         assert torch.equal(x, u) and torch.equal(y, v) and y.dtype == v.dtype
@@ -234,7 +239,7 @@ def test_checkpoints_load_into_a_normal_model_and_resume_like_the_engine():
             exp = engine.build(cfg)
             assert payload["model"].keys() == exp.model.state_dict().keys()
             exp.model.load_state_dict(payload["model"])
-            loss, metric = engine.evaluate(exp.model, exp.task, cfg.train.batch_size)
+            loss, metric = evaluate(exp.model, exp.task, cfg.train.batch_size)
             assert loss == pytest.approx(vals[step].loss, abs=1e-6)
             assert metric == pytest.approx(vals[step].metric, abs=1e-6)
             exp.optimizer.load_state_dict(payload["optimizer"])   # torch's own format
@@ -290,9 +295,9 @@ def test_configs_it_cannot_batch_are_alone_and_trained_by_the_engine():
     char = parse_config({"task": {"kind": "char_lm", "max_chars": 2000}})
     assert group_key(lbfgs[0]) != group_key(lbfgs[1])
     for cfg in (lbfgs[0], dropout, char):
-        assert ensemble.unbatchable_reason(cfg)
+        assert unbatchable_reason(cfg)
         assert group_key(cfg) != group_key(config())
-    assert ensemble.unbatchable_reason(config()) is None
+    assert unbatchable_reason(config()) is None
     streams, results = together(lbfgs[:1])
     assert_same_run(streams[0], separate(lbfgs[0]), tol=0.0)
     with pytest.raises(ValueError, match="not one group"):
@@ -302,14 +307,14 @@ def test_configs_it_cannot_batch_are_alone_and_trained_by_the_engine():
 def test_a_group_too_big_for_the_workspace_trains_in_chunks(monkeypatch):
     cfgs = [config(lr=0.01, seed=s, steps=10, eval_every=10) for s in range(3)]
     sizes: list[int] = []
-    real = ensemble._Ensemble.__init__
+    real = _Ensemble.__init__
 
     def spy(self, configs, *args):
         sizes.append(len(configs))
         real(self, configs, *args)
 
-    monkeypatch.setattr(ensemble._Ensemble, "__init__", spy)
-    monkeypatch.setattr(ensemble, "WORKSPACE_BUDGET", 2 * ensemble.member_bytes(cfgs[0]))
+    monkeypatch.setattr(_Ensemble, "__init__", spy)
+    monkeypatch.setattr(sizing, "WORKSPACE_BUDGET", 2 * sizing.member_bytes(cfgs[0]))
     streams, results = together(cfgs)
     assert sizes == [2] and [r.status for r in results] == ["completed"] * 3  # 2, then 1 alone
     for cfg, mine in zip(cfgs, streams):
@@ -321,12 +326,13 @@ def test_a_group_too_big_for_the_workspace_trains_in_chunks(monkeypatch):
 def _watch_stacks(monkeypatch) -> list[tuple[int, int]]:
     """(members in the parameter stack, members in the batch) of every batched step."""
     seen: list[tuple[int, int]] = []
-    forward = ensemble._Ensemble._forward
+    from lstm_tui.training.ensemble.engine import _Ensemble
+    score = _Ensemble._score     # called once per batched step, with that step's output
 
-    def watched(self, x):
+    def watched(self, out, y):
         seen.append((self.theta.shape[0], len(self.active)))
-        return forward(self, x)
-    monkeypatch.setattr(ensemble._Ensemble, "_forward", watched)
+        return score(self, out, y)
+    monkeypatch.setattr(_Ensemble, "_score", watched)
     return seen
 
 

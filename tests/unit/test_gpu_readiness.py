@@ -16,10 +16,11 @@ from lstm_tui.config import ConfigError, ModelConfig, parse_config
 from lstm_tui.experiment import start_run
 from lstm_tui.models.network import build_model
 from lstm_tui.sweeps.backends import local, pool
-from lstm_tui.training import ensemble
+from lstm_tui.training.ensemble import recurrence, sizing
+from lstm_tui.training.ensemble.engine import _Ensemble
 from lstm_tui.sweeps.backends import PointDone, PointTask
 from lstm_tui.sweeps.backends.point import ensemble_jobs
-from lstm_tui.training import engine, placement, policy, rng
+from lstm_tui.training import engine, placement, policy, rng, validation
 from tests.unit.test_ensemble import assert_same_run, config, separate, together
 
 
@@ -260,15 +261,15 @@ def test_ray_fractional_gpus_cap_the_workers_memory(monkeypatch):
 
 
 def test_the_workspace_budget_follows_the_gpus_free_memory(monkeypatch):
-    assert ensemble.workspace_budget(torch.device("cpu")) == ensemble.WORKSPACE_BUDGET
+    assert sizing.workspace_budget(torch.device("cpu")) == sizing.WORKSPACE_BUDGET
     gib = 2 ** 30
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda d=None: (4 * gib, 16 * gib))
     monkeypatch.setattr(torch.cuda, "memory_reserved", lambda d=None: gib)
     monkeypatch.setattr(placement, "_FRACTION", None)
     gpu = torch.device("cuda", 0)
-    assert ensemble.workspace_budget(gpu) == int(4 * gib * ensemble.GPU_FREE_SHARE)
+    assert sizing.workspace_budget(gpu) == int(4 * gib * sizing.GPU_FREE_SHARE)
     monkeypatch.setattr(placement, "_FRACTION", 0.125)   # 2 GiB of 16, 1 GiB already held
-    assert ensemble.workspace_budget(gpu) == int(1 * gib * ensemble.GPU_FREE_SHARE)
+    assert sizing.workspace_budget(gpu) == int(1 * gib * sizing.GPU_FREE_SHARE)
 
 
 def test_member_bytes_counts_data_and_parameters_too():
@@ -282,17 +283,17 @@ def test_member_bytes_counts_data_and_parameters_too():
     data = [sum(t.numel() * t.element_size() for t in vars(build_task(c.task, 0)).values()
                 if isinstance(t, torch.Tensor)) for c in (more, less)]
     # the task's own tensors and the stacked copy
-    assert ensemble.member_bytes(more) - ensemble.member_bytes(less) == 2 * (data[0] - data[1])
-    assert ensemble.member_bytes(sized(200, hidden=64)) > ensemble.member_bytes(less)
+    assert sizing.member_bytes(more) - sizing.member_bytes(less) == 2 * (data[0] - data[1])
+    assert sizing.member_bytes(sized(200, hidden=64)) > sizing.member_bytes(less)
 
 
 def test_a_group_too_big_for_a_small_card_trains_in_chunks(monkeypatch):
     cfgs = [config(lr=0.01, seed=s, steps=10, eval_every=10) for s in range(5)]
-    budget = 2 * ensemble.member_bytes(cfgs[0])
-    monkeypatch.setattr(ensemble, "workspace_budget", lambda device: budget)
+    budget = 2 * sizing.member_bytes(cfgs[0])
+    monkeypatch.setattr(sizing, "workspace_budget", lambda device: budget)
     sizes = []
-    real = ensemble._Ensemble.__init__
-    monkeypatch.setattr(ensemble._Ensemble, "__init__",
+    real = _Ensemble.__init__
+    monkeypatch.setattr(_Ensemble, "__init__",
                         lambda self, c, *a: sizes.append(len(c)) or real(self, c, *a))
     streams, results = together(cfgs)
     assert sizes == [2, 2] and [r.status for r in results] == ["completed"] * 5
@@ -301,7 +302,7 @@ def test_a_group_too_big_for_a_small_card_trains_in_chunks(monkeypatch):
 def test_the_ensemble_frees_what_it_no_longer_needs():
     cfgs = [config(lr=0.01, seed=s, steps=20, eval_every=10) for s in range(3)]
     payloads: list = []
-    group = ensemble._Ensemble(cfgs, [lambda e: None] * 3,
+    group = _Ensemble(cfgs, [lambda e: None] * 3,
                                [lambda tag, p: payloads.append(p) or "x"] * 3, [""] * 3)
     results = group.run(lambda: False)
     assert [r.status for r in results] == ["completed"] * 3
@@ -315,10 +316,10 @@ def test_the_ensemble_frees_what_it_no_longer_needs():
 # ---------------------------------------------------------------- 6. speed paths
 
 def test_the_gpu_recurrence_uses_torch_tanh_and_equals_the_cpu_trick(monkeypatch):
-    assert ensemble._activation("tanh", torch.device("cuda", 0)) == "torch_tanh"
-    assert ensemble._activation("tanh", torch.device("cpu")) == "tanh"
-    assert ensemble._activation("softsign", torch.device("cuda", 0)) == "softsign"
-    monkeypatch.setattr(ensemble, "_activation",
+    assert recurrence._activation("tanh", torch.device("cuda", 0)) == "torch_tanh"
+    assert recurrence._activation("tanh", torch.device("cpu")) == "tanh"
+    assert recurrence._activation("softsign", torch.device("cuda", 0)) == "softsign"
+    monkeypatch.setattr(recurrence, "_activation",
                         lambda name, device: "torch_tanh" if name == "tanh" else name)
     for cell in ("lstm", "gru", "rnn"):
         cfgs = [config(model={"cell": cell}, lr=0.01, seed=s, steps=20, eval_every=10)
@@ -330,8 +331,8 @@ def test_the_gpu_recurrence_uses_torch_tanh_and_equals_the_cpu_trick(monkeypatch
 
 def test_validation_samples_come_from_a_cpu_copy(monkeypatch):
     model = build_model(ModelConfig(layers=2), 5, 5, "all")
-    assert engine.cpu_copy(model) is model            # already on the CPU: no copy
-    clone = engine.copy_to_cpu(model)
+    assert validation.cpu_copy(model) is model            # already on the CPU: no copy
+    clone = validation.copy_to_cpu(model)
     assert clone is not model and clone.training == model.training
     for a, b in zip(model.state_dict().values(), clone.state_dict().values()):
         assert a is not b and torch.equal(a, b) and b.device.type == "cpu"
@@ -344,7 +345,7 @@ def test_validation_samples_come_from_a_cpu_copy(monkeypatch):
         return real(model, *args, device=device, **kwargs)
     monkeypatch.setattr(sampling, "generate", spy)
     copies = []
-    monkeypatch.setattr(engine, "cpu_copy", lambda m: copies.append(m) or m)
+    monkeypatch.setattr(validation, "cpu_copy", lambda m: copies.append(m) or m)
     cfg = parse_config({"task": {"kind": "char_lm", "seq_len": 8, "sample_length": 5},
                         "model": {"hidden": 8},
                         "train": {"steps": 4, "eval_every": 2, "batch_size": 8,

@@ -17,7 +17,10 @@ TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.
               "lstm_tui.fsio",
               "lstm_tui.render.report", "lstm_tui.presets", "lstm_tui.runs.sampler", "lstm_tui.cli.main",
               "lstm_tui.inspection", "lstm_tui.inspection.analysis",
-              "lstm_tui.inspection.schema", "lstm_tui.render.inspection_view"]
+              "lstm_tui.inspection.schema", "lstm_tui.render.inspection_view",
+              # the sweep driver groups points by ensemble.group_key before anything trains
+              "lstm_tui.training.ensemble", "lstm_tui.training.ensemble.grouping",
+              "lstm_tui.sweeps.scheduler"]
 
 
 def loaded_after(modules: list[str]) -> set[str]:
@@ -40,7 +43,7 @@ def test_start_up_modules_do_not_import_torch():
 
 
 NO_RAY = CORE + ["lstm_tui.sweeps.spec", "lstm_tui.sweeps.backends", "lstm_tui.sweeps.runner",
-                 "lstm_tui.training.ensemble", "lstm_tui.cli.sweep_display", "lstm_tui.sweeps.surface",
+                 "lstm_tui.training.ensemble.engine", "lstm_tui.cli.sweep_display", "lstm_tui.sweeps.surface",
                  "lstm_tui.sweeps.backends.ray", "lstm_tui.tui.app", "lstm_tui.tui.launch",
                  "lstm_tui.tui.worker"]
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
-from lstm_tui.training.engine import copy_to_cpu, cpu_copy
+from lstm_tui.training.validation import copy_to_cpu, cpu_copy
 from tests.engine_runs import of, run
 
 

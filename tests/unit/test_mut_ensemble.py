@@ -1,4 +1,4 @@
-"""training/ensemble.py behaviour that mutation testing found unchecked (see TESTING.md):
+"""training/ensemble/ behaviour that mutation testing found unchecked (see TESTING.md):
 the ensemble must report each member exactly as the engine would, here for the figures
 the existing equivalence tests did not compare."""
 

@@ -239,7 +239,7 @@ def test_the_series_preview_and_its_figures(tmp_path):
     cfg = parse_config({"task": {"kind": "series", "path": str(path), "target": ["load"],
                                  "time": "hour", "window": 8, "horizon": 2, "season": 12}})
     preview = registry.data_preview(cfg.task)
-    assert preview.title == "load by row (hour 0 … 199)"
+    assert preview.title == "load by hour (0 … 199)"
     assert preview.borders == (("val", 140.0), ("test", 170.0))
     # windows per split: rows - (window + horizon) + 1
     assert preview.notes == (

@@ -313,7 +313,8 @@ def test_stale_temporary_files_are_cleaned_when_a_writer_starts(tmp_path):
 # 9. a loss that explodes is diverged ---------------------------------------------------
 
 def test_a_loss_grown_far_past_its_start_is_diverged():
-    from lstm_tui.training.engine import GROWTH_LIMIT, train
+    from lstm_tui.training.engine import train
+    from lstm_tui.training.record import GROWTH_LIMIT
     cfg = parse_config({"task": {"kind": "weighted_sum", "seq_len": 4, "train_size": 64,
                                  "val_size": 32},
                         "model": {"cell": "rnn", "hidden": 8},

@@ -1,4 +1,5 @@
-"""The consoles of the command line: wrapped to the terminal, never wrapped in a file.
+"""The consoles of the command line: wrapped to the terminal, never wrapped in a file,
+never a control character from user text (lstm_tui.textsafe).
 
 rich wraps at 80 columns when output is not a terminal, which splits long lines (a run's
 header, a char_lm sample inside its quotes) in a log file or a pipe.  Written to a file
@@ -9,8 +10,12 @@ writes no ANSI codes there (nor colour under NO_COLOR).
 from __future__ import annotations
 
 import os
+from typing import Iterable
 
 from rich.console import Console, ConsoleDimensions
+from rich.segment import Segment
+
+from lstm_tui.textsafe import printable
 
 FILE_WIDTH = 1000    # a long line stays one line; tables keep their natural width
 
@@ -26,6 +31,14 @@ class CliConsole(Console):
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         Console.size.fset(self, new_size)
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        # the last net under every print: text never carries a control character to the
+        # terminal (rich's own cursor moves are control segments and pass as they are)
+        return super()._render_buffer(
+            segment if segment.control else
+            Segment(printable(segment.text, lines=True), segment.style)
+            for segment in buffer)
 
 
 def console(stderr: bool = False) -> Console:

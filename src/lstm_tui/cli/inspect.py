@@ -15,6 +15,8 @@ from rich.text import Text
 
 from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.config import ConfigError
+from lstm_tui.fsio import atomic_write
+from lstm_tui.render.export import check_new_file
 from lstm_tui.runs.layout import runs_root
 from lstm_tui.runs.resolve import resolve_run
 
@@ -58,6 +60,8 @@ def inspect(
     output: Annotated[Optional[Path], typer.Option(help="also save the pictures to "
                                                    "FILE.svg or FILE.html",
                                                    show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --output "
+                                        "file")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Run a trained model over one sequence and show its gates, cell state, hidden state,
@@ -80,6 +84,8 @@ def inspect(
     suffix = output.suffix.lower() if output is not None else ""
     if output is not None and suffix not in (".svg", ".html", ".htm"):
         raise ConfigError("--output", "output", f"{output}: must end in .svg or .html")
+    if output is not None:
+        check_new_file(output, force, "--output")
     if find is not None and find not in analysis.FEATURES:
         raise ConfigError("--find", "find", f"must be one of {', '.join(analysis.FEATURES)}, "
                           f"got {find!r}")
@@ -116,13 +122,10 @@ def inspect(
             out.print()
     if output is not None:
         from lstm_tui.render.inspection_view import export
-        try:
-            output.write_text(export(_pictures(record, trace, gate or names, units, top, unit,
-                                               find, colour=True, width=120), str(output),
-                                     f"lstm-lab inspect {run_dir.name}"), encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError("--output", "output", f"cannot write {output}: "
-                              f"{exc.strerror}") from None
+        page = export(_pictures(record, trace, gate or names, units, top, unit, find,
+                                colour=True, width=120), str(output),
+                      f"lstm-lab inspect {run_dir.name}")
+        atomic_write(output, lambda tmp: tmp.write_text(page, encoding="utf-8"))
         err.print(f"saved {output}", highlight=False, markup=False)
 
 

@@ -47,7 +47,24 @@ def _plain_help_types() -> None:
     base._lstm_lab_plain = True
 
 
+def _plain_help_prose() -> None:
+    """Help prose is plain text whose brackets name TOML tables ([expect], [quick],
+    [sweep]); typer 0.29 reads it as rich markup, which swallows them: escape it first."""
+    from typer import rich_utils
+    make = rich_utils._make_rich_text
+    if getattr(make, "_lstm_lab_plain", False):
+        return
+
+    def plain(*, text: str, style: str = "", markup_mode):
+        if markup_mode == "rich":
+            text = escape(text)
+        return make(text=text, style=style, markup_mode=markup_mode)
+    plain._lstm_lab_plain = True
+    rich_utils._make_rich_text = plain
+
+
 _plain_help_types()
+_plain_help_prose()
 app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, no_args_is_help=False,
                   help="lstm-lab: a terminal experiment lab for LSTMs, GRUs and RNNs.\n\n"
                   "With no command, `lstm-lab [PRESET]` opens the interactive lab (with the "
@@ -157,19 +174,19 @@ def check(preset: Annotated[str, typer.Argument(help="preset file or shipped pre
     shape = describe_task(cfg.task)
     summary = summarize(cfg.model, shape.input_size, shape.output_size, shape.seq_len,
                         shape.readout)
+    spec = None
+    if cfg.sweep is not None:      # every check before the first word: no "ok", then an error
+        from lstm_tui.sweeps.spec import parse_sweep
+        spec = parse_sweep(cfg, str(path))
     if as_json:
         from lstm_tui.cli.output import print_json
         from lstm_tui.render.jsondocs import check_doc
-        from lstm_tui.sweeps.spec import parse_sweep
-        spec = parse_sweep(cfg, str(path)) if cfg.sweep is not None else None
         print_json(check_doc(path, cfg, shape, summary, spec))
         return
-    out.print(f"[green]ok[/] {path}: task {cfg.task.kind}, {cfg.model.cell} "
+    out.print(f"[green]ok[/] {escape(str(path))}: task {cfg.task.kind}, {cfg.model.cell} "
               f"{cfg.model.hidden}x{cfg.model.layers}, {summary.total:,} parameters, "
               f"{shape.train_size:,} training examples")
-    if cfg.sweep is not None:
-        from lstm_tui.sweeps.spec import parse_sweep
-        spec = parse_sweep(cfg, str(path))
+    if spec is not None:
         out.print(f"sweep: {spec.size} points")
     out.print(summary_table(summary))
 
@@ -234,6 +251,10 @@ def compare(
     out.print(compare_table(loaded))
     out.print(curves_text(series, f"{split} {key}", width=min(out.width, 120) - 1, log_y=log,
                           color=colorful(out)), highlight=False)
+    for run in loaded:             # as `runs` says it: what is damaged, on stderr
+        if run.info.error:
+            err.print(f"corrupt: {run.info.error}", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 @app.command()
@@ -509,9 +530,11 @@ def serve(
 ) -> None:
     """Serve the interactive lab in a web browser (textual-serve)."""
     from lstm_tui.presets import resolve_preset
-    from lstm_tui.tui.serve import is_loopback, new_token
+    from lstm_tui.tui.serve import bind_problem, is_loopback, new_token
     from lstm_tui.tui.serve import serve as serve_lab
     token = None
+    if (problem := bind_problem(host)) is not None:
+        raise ConfigError("--host", "host", problem)
     if not is_loopback(host):
         if not allow_remote:
             raise ConfigError("--host", "host", f"{host} is not a loopback address: the "

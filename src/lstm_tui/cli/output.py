@@ -156,7 +156,7 @@ def export(
     refs: Annotated[list[str], typer.Argument(metavar="RUN", help="runs (folder or name)")],
     csv_file: Annotated[Optional[Path], typer.Option(
         "--csv", help="one long table: run, step, split, metric, value, epoch, time, then "
-        "the config columns", show_default=False)] = None,
+        "the config columns (- : standard output)", show_default=False)] = None,
     tensorboard: Annotated[Optional[Path], typer.Option(
         "--tensorboard", help="a folder of TensorBoard event files per run (scalars and "
         "hparams; the tensorboard extra)", show_default=False)] = None,
@@ -166,7 +166,7 @@ def export(
 ) -> None:
     """Export runs' metrics to a CSV table or TensorBoard event files."""
     from lstm_tui.render.export import check_tensorboard_dir, import_writer, write_csv, \
-        write_tensorboard
+        write_csv_to, write_tensorboard
     from lstm_tui.runs.layout import runs_root
     from lstm_tui.runs.reader import load_run
     from lstm_tui.runs.resolve import resolve_run
@@ -179,19 +179,24 @@ def export(
         if path.resolve() not in [p.resolve() for p in paths]:
             paths.append(path)
     runs = [load_run(p) for p in paths]
+    to_stdout = csv_file == Path("-")        # as Unix tools read it
+    said = err if to_stdout else out         # standard output holds only the table then
     # every check before the first byte is written
-    if csv_file is not None:
+    if csv_file is not None and not to_stdout:
         check_new_file(csv_file, force, "--csv")
     if tensorboard is not None:
         import_writer()
         check_tensorboard_dir(tensorboard, runs, force)
-    if csv_file is not None:
+    if to_stdout:
+        write_csv_to(sys.stdout, runs)
+        sys.stdout.flush()
+    elif csv_file is not None:
         n = write_csv(csv_file, runs)
         out.print(f"csv: {csv_file} ({n:,} rows, {len(runs)} run{'s' * (len(runs) != 1)})",
                   highlight=False, markup=False, soft_wrap=True)
     if tensorboard is not None:
         folders = write_tensorboard(tensorboard, runs, force)
-        out.print(f"tensorboard: {tensorboard} ({len(folders)} run"
+        said.print(f"tensorboard: {tensorboard} ({len(folders)} run"
                   f"{'s' * (len(folders) != 1)}); open with: tensorboard --logdir "
                   f"{tensorboard}", highlight=False, markup=False, soft_wrap=True)
 

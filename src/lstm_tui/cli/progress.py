@@ -109,8 +109,8 @@ class HeadlessDisplay:
             for label, value in verdict_rows(summary or {}):
                 table.add_row(Text(label), Text(value, style="green" if value.endswith(" met")
                                           else "bold red"))
-            if event.message:
-                table.add_row("note", event.message)
+            if event.message and event.status != "completed":   # completed: "trained N
+                table.add_row("note", Text(event.message))        # steps", the steps row
         else:
             table.add_row("status", "failed")
             table.add_row("error", Text(event.error))

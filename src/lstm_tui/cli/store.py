@@ -36,6 +36,7 @@ FREE_TEXT = {"ignore_unknown_options": True}     # so that -TAG reaches the comm
 def _cell(row, key: str) -> str:
     from lstm_tui.numbers import age, fmt
     from lstm_tui.render.report import METRIC_ABBREV
+    from lstm_tui.textsafe import printable
     value = row.value(key)
     if key == "best" and value is not None:
         return f"{fmt(value)} {METRIC_ABBREV.get(row.info.metric, row.info.metric)}".strip()
@@ -44,7 +45,7 @@ def _cell(row, key: str) -> str:
     if key in ("created", "updated"):
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(value)) if value else "-"
     if key == "tags":
-        return " ".join(value)
+        return printable(" ".join(value))
     if key == "status" and row.info.empty:
         return f"{value} (empty)"     # never reached a step: `rm --empty` clears these
     if value is None or value == "":
@@ -53,7 +54,7 @@ def _cell(row, key: str) -> str:
         return str(value).lower()
     if isinstance(value, (int, float)):
         return fmt(value)
-    return str(value)
+    return printable(str(value))      # the table is measured, and may be piped, as shown
 
 
 def _columns(keys: list[str], rows, optional: bool) -> list:

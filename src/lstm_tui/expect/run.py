@@ -131,14 +131,20 @@ def check(cfg: Any, table: Any, source: str = "", section: str = "expect", *,
     return found
 
 
+def past_the_run(term: Term, train: Any) -> str:
+    """Why `term` names an epoch or step the run (as `train` configures it) never
+    reaches, or "" when it does."""
+    if term.unit == "epoch" and not train.steps and term.n > train.epochs:
+        return f"epoch {term.n} is past the run (train.epochs = {train.epochs})"
+    if term.unit == "step" and train.steps and term.n > train.steps:
+        return f"step {term.n} is past the run (train.steps = {train.steps})"
+    return ""
+
+
 def _check_length(cfg: Any, term: Term, source: str, where: str) -> None:
-    t = cfg.train
-    if term.unit == "epoch" and not t.steps and term.n > t.epochs:
-        raise ConfigError(source, where, f"{term.text!r}: epoch {term.n} is past the run "
-                          f"(train.epochs = {t.epochs})")
-    if term.unit == "step" and t.steps and term.n > t.steps:
-        raise ConfigError(source, where, f"{term.text!r}: step {term.n} is past the run "
-                          f"(train.steps = {t.steps})")
+    why = past_the_run(term, cfg.train)
+    if why:
+        raise ConfigError(source, where, f"{term.text!r}: {why}")
 
 
 # ---------------------------------------------------------------- verdicts
@@ -166,12 +172,18 @@ def observe(term: Term, val_records: Iterable[dict], summary: dict, kind: str) -
 
 
 def verdicts(found: list[Expectation], val_records: list[dict], summary: dict,
-             kind: str) -> list[dict]:
-    """One record per expectation for summary.json: key, observed, min, max, met."""
+             kind: str, train: Any = None) -> list[dict]:
+    """One record per expectation for summary.json: key, observed, min, max, met.  With
+    `train` (the run's config), a figure at an epoch or step past a run shortened by
+    `--set` is not recorded (its best so far is no value "by step N")."""
+    def seen(term: Term) -> float | None:
+        if train is not None and past_the_run(term, train):
+            return None
+        return observe(term, val_records, summary, kind)
     out = []
     for e in found:
-        num = observe(e.num, val_records, summary, kind)
-        den = observe(e.den, val_records, summary, kind) if e.den else 1.0
+        num = seen(e.num)
+        den = seen(e.den) if e.den else 1.0
         observed = None if num is None or not den else num / den
         out.append(record(e.key, observed, e.min, e.max))
     return out
@@ -188,7 +200,7 @@ class RunExpectations:
 
     def __init__(self, cfg: Any) -> None:
         self.table = cfg.expect if cfg.sweep is None else None
-        self.kind = cfg.task.kind
+        self.kind, self.train = cfg.task.kind, cfg.train
         self.val: list[dict] = []
 
     @property
@@ -207,4 +219,4 @@ class RunExpectations:
         except ValueError as exc:    # checked before training; a hand-edited resume
             summary["message"] = f"[expect] not judged: {exc}"
             return
-        summary["expectations"] = verdicts(found, self.val, summary, self.kind)
+        summary["expectations"] = verdicts(found, self.val, summary, self.kind, self.train)

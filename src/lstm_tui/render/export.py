@@ -19,8 +19,9 @@ import json
 import math
 import os
 import shutil
+import stat
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, TextIO
 
 from lstm_tui.config import ConfigError
 from lstm_tui.fsio import atomic_write
@@ -40,12 +41,31 @@ def config_columns(runs: Sequence[Run]) -> list[str]:
     return sorted(keys - SKIPPED_CONFIG)
 
 
+MAX_STEP = 2 ** 63 - 1     # TensorBoard's int64; a step past it is garbage, not a record
+
+
 def _cell(value) -> str | int | float:
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return encodable(value)
     return "" if value is None else value
+
+
+def encodable(text: str) -> str:
+    """`text` that UTF-8 can write: a lone surrogate (a "\\ud800" key in metrics.jsonl, an
+    undecodable folder name) becomes its escape instead of failing the whole export."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def record_step(record: dict) -> int | None:
+    """A record's step if it can be placed (an int from 0 to MAX_STEP), else None."""
+    step = record.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+        return None
+    return step
 
 
 def values(record: dict) -> Iterator[tuple[str, float | None]]:
@@ -56,9 +76,9 @@ def values(record: dict) -> Iterator[tuple[str, float | None]]:
         if isinstance(value, dict):
             for sub, v in value.items():
                 if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
-                    yield f"{key}/{sub}", v
+                    yield encodable(f"{key}/{sub}"), v
         elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            yield key, value
+            yield encodable(key), value
 
 
 def long_rows(runs: Sequence[Run], names: Sequence[str]) -> Iterator[list]:
@@ -67,13 +87,13 @@ def long_rows(runs: Sequence[Run], names: Sequence[str]) -> Iterator[list]:
         flat = flatten(run.config)
         config = [_cell(flat.get(c)) for c in columns]
         for rec in run.metrics:
-            step = rec.get("step")
-            if not isinstance(step, int) or isinstance(step, bool):
+            step = record_step(rec)
+            if step is None:
                 continue   # a record without a step cannot be placed
             for metric, value in values(rec):
                 if isinstance(value, float) and not math.isfinite(value):
                     value = None
-                yield [name, step, rec.get("split", ""), metric, _cell(value),
+                yield [_cell(name), step, _cell(rec.get("split", "")), metric, _cell(value),
                        _cell(rec.get("epoch")), _cell(rec.get("time")), *config]
 
 
@@ -90,14 +110,20 @@ def unique_names(runs: Sequence[Run]) -> list[str]:
 
 def check_new_file(path: Path, force: bool, option: str) -> None:
     """Bad input before anything is written: a folder, a missing parent, an existing
-    file without --force."""
+    file without --force, and anything but a regular file even with it (--force must
+    not replace /dev/null, a pipe or a socket)."""
     if path.is_dir():
         raise ConfigError(f"{option} {path}", "", "is a folder; give a file name")
     if not path.parent.is_dir():
         raise ConfigError(f"{option} {path}", "", f"folder {path.parent} does not exist")
-    if path.exists() and not force:
-        raise ConfigError(f"{option} {path}", "", "exists; pass --force to replace it "
-                          "(nothing was written)")
+    if path.exists():
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ConfigError(f"{option} {path}", "", "exists and is not a regular file (a "
+                              "device, a pipe or a socket); --force replaces regular files "
+                              "only: give another name")
+        if not force:
+            raise ConfigError(f"{option} {path}", "", "exists; pass --force to replace it "
+                              "(nothing was written)")
 
 
 def write_output(path: Path, write) -> None:
@@ -111,19 +137,25 @@ def write_output(path: Path, write) -> None:
 
 def write_csv(path: Path, runs: Sequence[Run]) -> int:
     """The long table of `runs` into `path` (atomically); returns the number of rows."""
-    names = unique_names(runs)
     count = 0
 
     def write(tmp: Path) -> None:
         nonlocal count
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(FIXED + config_columns(runs))
-            for row in long_rows(runs, names):
-                w.writerow(row)
-                count += 1
+            count = write_csv_to(fh, runs)
 
     write_output(path, write)
+    return count
+
+
+def write_csv_to(fh: TextIO, runs: Sequence[Run]) -> int:
+    """The long table of `runs` into an open text file (`--csv -`: standard output)."""
+    w = csv.writer(fh)
+    w.writerow(FIXED + config_columns(runs))
+    count = 0
+    for row in long_rows(runs, unique_names(runs)):
+        w.writerow(row)
+        count += 1
     return count
 
 
@@ -191,11 +223,11 @@ def _write_tensorboard(root: Path, runs: Sequence[Run], SummaryWriter, hparams) 
             writer = SummaryWriter(log_dir=str(tmp))
             last = 0
             for rec in run.metrics:
-                step = rec.get("step")
-                if not isinstance(step, int) or isinstance(step, bool):
+                step = record_step(rec)
+                if step is None:
                     continue
                 last = max(last, step)
-                split = rec.get("split", "other")
+                split = encodable(str(rec.get("split", "other")))
                 for metric, value in values(rec):
                     if value is not None and math.isfinite(value):
                         writer.add_scalar(f"{split}/{metric}", value, step)

@@ -14,10 +14,12 @@ import math
 import re
 from typing import Iterable, Sequence
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from lstm_tui.inspection.schema import Record
+from lstm_tui.textsafe import printable
 
 # viridis, dark to bright, for values in [0, 1]
 SEQUENTIAL = ((68, 1, 84), (72, 40, 120), (62, 73, 137), (49, 104, 142), (38, 130, 142),
@@ -80,13 +82,23 @@ def has_colour(console: Console) -> bool:
 
 
 def visible(token: str) -> str:
-    return "".join(VISIBLE.get(c, c) for c in token) or "·"
+    """A token as it can be seen: blanks as ␣ ↵ ⇥ ␍, other control characters as their
+    symbols (␛, ␀) or escapes (a char_lm vocabulary holds whatever its text file did)."""
+    shown = "".join(VISIBLE.get(c) or (chr(0x2400 + ord(c)) if ord(c) < 0x20 else
+                                         "␡" if c == "\x7f" else c) for c in token)
+    return printable(shown) or "·"
 
 
 # ---------------------------------------------------------------- heatmaps
 
 def cell_width(tokens: Sequence[str]) -> int:
-    return max(1, min(6, max((len(visible(t)) for t in tokens), default=1)))
+    """Terminal cells per time step (a CJK character or an emoji takes two)."""
+    return max(1, min(6, max((cell_len(visible(t)) for t in tokens), default=1)))
+
+
+def token_cell(token: str, width: int) -> str:
+    """A token cut or padded to exactly `width` terminal cells."""
+    return set_cell_size(visible(token), width)
 
 
 def heatmap(values: Sequence[Sequence[float]], tokens: Sequence[str], units: Sequence[int],
@@ -112,7 +124,7 @@ def heatmap(values: Sequence[Sequence[float]], tokens: Sequence[str], units: Seq
             out.append("\n")
         out.append(" " * LABEL_WIDTH)
         for t in block:
-            out.append(visible(tokens[t])[:cw].ljust(cw) + gap,
+            out.append(token_cell(tokens[t], cw) + gap,
                        style="bold reverse" if cursor and cursor[0] == t else "bold")
         for u in units:
             label = row_label or f"u{u}"
@@ -173,12 +185,12 @@ def coloured_text(text: str, values: Sequence[float], scale: Scale, *, colour: b
                 out.append("↵", style=style)
                 out.append("\n")
             else:
-                out.append(VISIBLE.get(ch, ch) if ch in "\t\r" else ch, style=style)
+                out.append(ch if ch == " " else visible(ch), style=style)
         return out
     lines: list[tuple[str, str]] = []
     chars, glyphs = [], []
     for ch, v in zip(text, values):
-        chars.append("↵" if ch == "\n" else VISIBLE.get(ch, ch) if ch in "\t\r" else ch)
+        chars.append(ch if ch == " " else visible(ch))
         glyphs.append(scale.glyph(v))
         if ch == "\n" or len(chars) >= width:
             lines.append(("".join(chars), "".join(glyphs)))

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from lstm_tui.runs.listing import differing_keys, flatten
+from lstm_tui.runs.listing import differing_keys, field_value, flatten
 
 VERSION = 1   # bumped only if a field ever has to change meaning
 
@@ -75,7 +75,7 @@ def check_doc(path: Path, cfg, shape, summary, sweep_spec=None) -> dict:
 
 def run_doc(run) -> dict:
     i = run.info
-    return {"name": i.name, "path": i.path, "status": i.status, "task": i.task,
+    return {"name": i.name, "path": i.path, "status": field_value(i, "status"), "task": i.task,
             "cell": i.cell, "hidden": i.hidden, "metric": i.metric or None,
             "goal": i.goal or None, "best": i.best, "final": i.final, "steps": i.steps,
             "seconds": i.seconds, "params": i.params, "tags": list(i.tags), "note": i.note or None,

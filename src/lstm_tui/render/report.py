@@ -11,9 +11,10 @@ from rich.text import Text
 from lstm_tui.config import ConfigError
 from lstm_tui.events import ModelSummary
 from lstm_tui.numbers import fmt
-from lstm_tui.runs.listing import differing_keys
+from lstm_tui.runs.listing import differing_keys, field_value
 from lstm_tui.render.sweep_tables import PLAIN_MARKERS
 from lstm_tui.runs.reader import Run
+from lstm_tui.textsafe import printable
 
 
 
@@ -38,7 +39,7 @@ METRIC_ABBREV = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 
 # The rows under the config keys, one value per run; a new row is one more entry here.
 RESULT_ROWS: list[tuple[str, Callable[[Run], str]]] = [
-    ("status", lambda r: r.info.status),
+    ("status", lambda r: field_value(r.info, "status")),     # a damaged folder: corrupt
     ("metric", lambda r: r.info.metric or "-"),
     ("best", lambda r: fmt(r.info.best)),
     ("final", lambda r: fmt(r.info.final)),
@@ -50,20 +51,26 @@ RESULT_ROWS: list[tuple[str, Callable[[Run], str]]] = [
 ]
 
 
+def plain(text: str) -> Text:
+    """A table cell of the user's text: never read as markup, no control characters."""
+    return Text(printable(text))
+
+
 def compare_table(runs: Sequence[Run]) -> Table:
-    """Config keys that differ, then RESULT_ROWS, a column per run."""
+    """Config keys that differ, then RESULT_ROWS, a column per run.  Names, notes and
+    config values are the user's text: plain (never markup), control characters escaped."""
     table = Table(title="Comparison", title_justify="left")
     table.add_column("")
     for run in runs:
-        table.add_column(run.info.name, overflow="fold")
+        table.add_column(plain(run.info.name), overflow="fold")
     diff = differing_keys(r.config for r in runs)
     for key, values in diff.items():
-        table.add_row(key, *(str(v) for v in values))
+        table.add_row(plain(key), *(plain(str(v)) for v in values))
     if not diff:
         table.add_row("(configs)", *("identical" for _ in runs))
     table.add_section()
     for label, value in RESULT_ROWS:
-        table.add_row(label, *(value(r) for r in runs))
+        table.add_row(label, *(plain(value(r)) for r in runs))
     add_environment(table, runs)
     return table
 

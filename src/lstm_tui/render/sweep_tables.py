@@ -41,7 +41,7 @@ def heatmap_table(s: Surface, digits: int = 3, xs: Sequence[Any] | None = None,
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     table.add_column(f"{s.y.rsplit('.', 1)[-1]} \\ {s.x.rsplit('.', 1)[-1]}", style="bold")
     for xv in xs:
-        table.add_column(fmt(xv), justify="center")
+        table.add_column(Text(fmt(xv)), justify="center")    # results.csv text: no markup
     span = s.range()
     for yv in s.ys:
         cells = []
@@ -59,7 +59,7 @@ def heatmap_table(s: Surface, digits: int = 3, xs: Sequence[Any] | None = None,
             lo, hi = span
             frac = 0.5 if hi == lo else (st.mean - lo) / (hi - lo)
             cells.append(Text(f" {text} ", style=_shade(frac if s.goal == "max" else 1 - frac)))
-        table.add_row(fmt(yv), *cells)
+        table.add_row(Text(fmt(yv)), *cells)
     return table
 
 
@@ -175,7 +175,7 @@ def results_table(rows: Sequence[dict], axes: Sequence[str], metric: str, goal: 
         ids = [r.split("-", 1)[0] for r in g.runs]
         shown = " ".join(ids) if len(ids) <= 3 else f"{' '.join(ids[:2])} +{len(ids) - 2}"
         cells += [status, shown]
-        table.add_row(*cells)
+        table.add_row(*(Text(fmt(c)) for c in cells))     # results.csv text: no markup
     if len(found) > limit:
         table.caption = f"... {len(found) - limit} more in {RESULTS_FILE}"
         table.caption_justify = "left"

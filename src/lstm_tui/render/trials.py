@@ -4,6 +4,7 @@ charts, drawn from :class:`lstm_tui.sweeps.trials.Trials`."""
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from lstm_tui.numbers import fmt
 from lstm_tui.sweeps.trials import (NEW_BEST, ON_FRONT, TERMINAL, Trials, draw_pareto, draw_trials,
@@ -29,10 +30,10 @@ def trials_table(t: Trials, limit: int = 30) -> Table:
     table.add_column("", no_wrap=True)
     for trial in rows:
         mark = (NEW_BEST if trial.improved else "") + (ON_FRONT if t.on_front(trial) else "")
-        table.add_row(str(trial.number), *(fmt(trial.values.get(a)) for a in t.axes),
-                      trial.status, fmt(trial.value),
-                      *(fmt(trial.scores[i + 1]) for i in range(len(extra))),
-                      fmt(trial.best), mark, style="green" if trial.improved else None)
+        cells = [str(trial.number), *(fmt(trial.values.get(a)) for a in t.axes),
+                 fmt(trial.status), fmt(trial.value),
+                 *(fmt(trial.scores[i + 1]) for i in range(len(extra))), fmt(trial.best), mark]
+        table.add_row(*map(Text, cells), style="green" if trial.improved else None)
     notes = [f"{NEW_BEST} the best so far improved"]
     if t.several:
         notes.append(f"{ON_FRONT} on the Pareto front")
@@ -55,8 +56,8 @@ def pareto_table(t: Trials) -> Table:
         table.add_column(m, justify="right", style="bold")
     table.add_column("run", style="dim", overflow="fold")
     for trial in t.front:
-        table.add_row(str(trial.number), *(fmt(trial.values.get(a)) for a in t.axes),
-                      *(fmt(s) for s in trial.scores), trial.run)
+        table.add_row(*map(Text, [str(trial.number), *(fmt(trial.values.get(a)) for a in t.axes),
+                                  *(fmt(s) for s in trial.scores), fmt(trial.run)]))
     return table
 
 
@@ -87,7 +88,6 @@ def pareto_text(t: Trials, width: int = 100, height: int = 16,
 def renderables(t: Trials, width: int, limit: int = 30, color: bool | None = None) -> list:
     """What `sweep-report` prints for drawn points: the trials table and chart; with
     several objectives, the Pareto front's table and scatter."""
-    from rich.text import Text
     parts: list = [trials_table(t, limit)]
     chart = trials_text(t, width - 1, color=color)
     parts.append(Text.from_ansi(chart) if chart else Text("no trial has a figure yet",

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstm_tui.fsio import atomic_write_json
-from lstm_tui.runs.layout import METRICS, TRASH, RunError, is_run_dir, is_sweep_dir
+from lstm_tui.runs.layout import (METRICS, TRASH, RunError, check_root, is_run_dir,
+                                  is_sweep_dir)
 from lstm_tui.runs.liveness import writer_alive
 from lstm_tui.runs.reader import list_runs
 from lstm_tui.runs.resolve import resolve_run
@@ -41,7 +42,8 @@ class TrashEntry:
 
 
 def trash_dir(root: Path) -> Path:
-    return Path(root) / TRASH
+    """<root>/.trash; RunError when `root` is a file (--runs-dir FILE is bad input)."""
+    return check_root(root) / TRASH
 
 
 def resolve_target(root: Path, ref: str) -> Path:
@@ -88,22 +90,33 @@ def move_to_trash(root: Path, folder: Path) -> TrashEntry:
     check_removable(root, folder)
     rel = _inside(root, folder)
     trash = trash_dir(root)
-    trash.mkdir(exist_ok=True)
-    for n in range(1, 10_000):
-        entry = trash / (folder.name if n == 1 else f"{folder.name}~{n}")
-        try:
-            entry.mkdir()
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise RunError(f"{trash}: too many removed folders named {folder.name}")
-    kind = "sweep" if is_sweep_dir(folder) else "run"
-    removed = time.time()
-    atomic_write_json(entry / ORIGIN, {"path": rel.as_posix(), "removed": removed,
-                                       "kind": kind})
-    os.rename(folder, entry / folder.name)
-    return TrashEntry(entry, entry / folder.name, rel.as_posix(), removed, kind)
+    made = None                        # the entry this call created, if any
+    try:
+        trash.mkdir(exist_ok=True)
+        for n in range(1, 10_000):
+            entry = trash / (folder.name if n == 1 else f"{folder.name}~{n}")
+            try:
+                entry.mkdir()
+                made = entry
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise RunError(f"{trash}: too many removed folders named {folder.name}")
+        kind = "sweep" if is_sweep_dir(folder) else "run"
+        removed = time.time()
+        atomic_write_json(entry / ORIGIN, {"path": rel.as_posix(), "removed": removed,
+                                           "kind": kind})
+        os.rename(folder, entry / folder.name)
+    except (OSError, RunError) as exc:
+        # a read-only store or folder: nothing moved, and no half-made trash entry left
+        if made is not None and not (made / folder.name).exists():
+            shutil.rmtree(made, ignore_errors=True)
+        if isinstance(exc, RunError):
+            raise
+        raise RunError(f"{folder}: cannot move it to {trash}/ ({exc.strerror or exc}); "
+                       "is the run store read-only? nothing was removed") from None
+    return TrashEntry(made, made / folder.name, rel.as_posix(), removed, kind)
 
 
 def list_trash(root: Path) -> list[TrashEntry]:
@@ -151,8 +164,12 @@ def restore(root: Path, entry: TrashEntry) -> Path:
     target = Path(root) / entry.origin
     if target.exists():
         raise RunError(f"{target}: exists already; move it away first, nothing restored")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(entry.folder, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(entry.folder, target)
+    except OSError as exc:
+        raise RunError(f"{target}: cannot restore it there ({exc.strerror or exc}); is the "
+                       "run store read-only? it stays in the trash") from None
     shutil.rmtree(entry.entry, ignore_errors=True)
     return target
 

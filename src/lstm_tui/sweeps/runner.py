@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,13 +303,34 @@ def _known_rows(sweep_dir: Path, spec: SweepSpec, points: list[Point],
     keys = {p.key for p in points}
     rows = {r["key"]: r for r in read_results(sweep_dir / RESULTS_FILE) if r.get("key") in keys}
     for p in points:
-        if rows.get(p.key, {}).get("status") in DONE:
+        row, run = rows.get(p.key, {}), run_dir_name(p, len(points))
+        if row.get("status") in DONE and _sound(row, p, run, columns):
             continue
-        run_dir = sweep_dir / run_dir_name(p, len(points))
+        run_dir = sweep_dir / run
         summary = read_summary(run_dir / SUMMARY)[0]
         if summary.get("sweep_point") == p.key and summary.get("status") in DONE:
             rows[p.key] = build_row(p, run_dir, spec, columns)
     return rows
+
+
+def _sound(row: dict, point: Point, run: str, columns: list[str]) -> bool:
+    """Does a results.csv row say what its point's folder would (its run, point, values
+    and seed; a number or nothing in every figure)?  A damaged or hand-edited row is
+    rebuilt from the folder when the folder can give it."""
+    if row.get("run") != run or row.get("point") != point.index \
+            or row.get("seed") != point.seed:
+        return False
+    for axis, value in point.values.items():
+        got = row.get(axis)
+        if isinstance(value, float) and isinstance(got, (int, float)):
+            if not math.isclose(got, value, rel_tol=1e-9):
+                return False
+        elif got != value:
+            return False
+    figures = [c for c in columns if c not in ("point", "run", "seed", *point.values,
+                                                *TEXT_COLUMNS)]
+    return all(row.get(c) is None or isinstance(row[c], (int, float))
+               and not isinstance(row[c], bool) for c in figures)
 
 
 def _write_results(sweep_dir: Path, columns: list[str], rows: dict[str, dict],
@@ -337,9 +359,9 @@ TEXT_COLUMNS = ("run", "key", "message", "status")
 def read_results(path: Path) -> list[dict]:
     """results.csv rows with numbers, booleans and lists typed again (missing file: []).
 
-    Rows that cannot be a result (garbage bytes, a row without its key or run, a status
-    that is none) are skipped: the run folders are the source, and a resume rebuilds
-    those rows from them.
+    Rows that cannot be a result (garbage bytes, a row without its key, a run that is not
+    a folder name, a status that is none) are skipped, and a point written twice is read
+    once: the run folders are the source, and a resume rebuilds those rows from them.
     """
     try:
         text = Path(path).read_bytes().decode("utf-8", errors="replace")
@@ -347,16 +369,32 @@ def read_results(path: Path) -> list[dict]:
         return []
     except OSError as exc:
         raise fs_error(Path(path), exc) from None
-    rows = []
+    rows: dict[str, dict] = {}
+    key_of_run: dict[str, str] = {}
     try:
         for row in csv.DictReader(io.StringIO(text.replace("\0", ""))):
-            if None in row or not isinstance(row.get("key"), str) or not row.get("run") \
-                    or row.get("status") not in ev.STATUSES:
+            if None in row or not isinstance(row.get("key"), str) \
+                    or not is_run_name(row.get("run")) or row.get("status") not in ev.STATUSES:
                 continue
-            rows.append({k: typed(v) if k not in TEXT_COLUMNS else v for k, v in row.items()})
+            # a point (or a run folder) written twice is one result, not two seeds: the
+            # later row wins
+            rows.pop(key_of_run.pop(row["run"], None), None)
+            old = rows.pop(row["key"], None)
+            if old is not None:
+                key_of_run.pop(old["run"], None)
+            rows[row["key"]] = {k: typed(v) if k not in TEXT_COLUMNS else v
+                                for k, v in row.items()}
+            key_of_run[row["run"]] = row["key"]
     except csv.Error:
         pass
-    return rows
+    return list(rows.values())
+
+
+def is_run_name(run: Any) -> bool:
+    """Is a results.csv run cell a folder name inside the sweep folder?  Never a path:
+    `../..` or `/etc` there would send every reader of the row out of the sweep."""
+    return isinstance(run, str) and run not in ("", ".", "..") and \
+        not any(c in run for c in "/\\\0")
 
 
 def typed(text: str | None) -> Any:

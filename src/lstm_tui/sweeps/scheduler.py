@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
+from lstm_tui.training.ensemble.grouping import group_key
 WAIT_POLL = 0.02          # seconds between a pool worker's looks for its verdict
 
 
@@ -257,8 +258,7 @@ def pruning_order(configs: list[tuple[str, Any]]) -> list[str]:
     is stopped until the grid wraps round to its next seed.  The key is such an
     unrelated order, fixed for a point whatever else the grid holds.
     """
-    from lstm_tui.training import ensemble
     groups: dict = {}
     for key, cfg in sorted(configs, key=lambda kc: kc[0]):
-        groups.setdefault(ensemble.group_key(cfg), []).append(key)
+        groups.setdefault(group_key(cfg), []).append(key)
     return [k for keys in groups.values() for k in keys]

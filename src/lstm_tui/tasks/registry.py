@@ -96,11 +96,13 @@ class Preview:
     curves:  (label, xs, ys) each, already cut to a few thousand points
     borders: (label, x) vertical marks, e.g. where val and test start
     notes:   lines of text (counts per split or class, the file's columns)
+    xticks:  (x, label) pairs when the x values stand for something else (dates by row)
     """
     title: str
     curves: tuple = ()
     borders: tuple = ()
     notes: tuple[str, ...] = ()
+    xticks: tuple = ()
 
 
 _SPECS: dict[str, TaskSpec] = {}

@@ -72,7 +72,11 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -> Labe
                 if "X" not in data or "y" not in data:
                     raise ConfigError("", key, f"{shown!r} must hold arrays X and y, has "
                                       f"{', '.join(data.files) or 'none'}")
-                values, labels = np.asarray(data["X"], dtype=np.float64), data["y"]
+                values, labels = data["X"], data["y"]
+                if values.dtype.kind not in "iuf":     # complex would lose its imaginary part
+                    raise ConfigError("", key, f"{shown!r}: X must hold real numbers, got "
+                                      f"{values.dtype}")
+                values = np.asarray(values, dtype=np.float64)
         except ConfigError:
             raise
         except (OSError, ValueError) as exc:

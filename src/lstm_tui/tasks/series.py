@@ -90,9 +90,10 @@ def _read_table(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -
             raise ConfigError("", key, f"cannot read {shown!r} as .npy: {_first(exc)}") from None
         if array.ndim == 1:
             array = array[:, None]
-        if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-            raise ConfigError("", key, f"{shown!r} must hold a 2-D numeric array (rows x "
-                              f"columns), got shape {array.shape} of {array.dtype}")
+        # real numbers only: a cast would drop a complex array's imaginary part unseen
+        if array.ndim != 2 or array.dtype.kind not in "iuf":
+            raise ConfigError("", key, f"{shown!r} must hold a 2-D array of real numbers (rows "
+                              f"x columns), got shape {array.shape} of {array.dtype}")
         if array.shape[0] == 0:
             raise ConfigError("", key, f"{shown!r} is empty")
         names = tuple(str(i) for i in range(array.shape[1]))
@@ -417,12 +418,18 @@ def preview(cfg: SeriesTask) -> Preview:
     import numpy as np
     table = read_table(cfg.path)
     prep = prepare(cfg)
-    step = max(1, prep.raw_targets.shape[0] // PREVIEW_POINTS)
-    rows = np.arange(0, prep.raw_targets.shape[0], step)
-    xs = [float(x) for x in rows]
+    n = prep.raw_targets.shape[0]
+    step = max(1, n // PREVIEW_POINTS)
+    rows = np.arange(0, n, step)
+    at = time_axis(prep.time) if cfg.time else None     # the time column as numbers
+    xs = [float(at[r]) if at is not None else float(r) for r in rows]
     curves = tuple((name, xs, prep.raw_targets[rows, k].tolist())
                    for k, name in enumerate(prep.target))
-    borders = (("val", float(prep.bounds[1])), ("test", float(prep.bounds[2])))
+    borders = tuple((label, float(at[min(b, n - 1)]) if at is not None else float(b))
+                    for label, b in (("val", prep.bounds[1]), ("test", prep.bounds[2])))
+    # times that are not numbers (dates): rows across, a few of the times as tick labels
+    ticks = () if not cfg.time or at is not None else tuple(
+        (float(r), str(prep.time[r])) for r in np.linspace(0, n - 1, min(n, 5)).astype(int))
     counts = []
     for split in ("train", "val", "test"):
         start, end = prep.span(split)
@@ -434,9 +441,19 @@ def preview(cfg: SeriesTask) -> Preview:
              f"inputs: {', '.join(prep.features)} · targets: {', '.join(prep.target)}"
              + (f" · {prep.dropped} rows dropped (missing)" if prep.dropped else ""))
     first, last = prep.time[0], prep.time[-1]
-    title = f"{', '.join(prep.target)} by row" + (f" ({cfg.time} {first} … {last})"
-                                                  if cfg.time else "")
-    return Preview(title, curves, borders, notes)
+    title = f"{', '.join(prep.target)} by {cfg.time or 'row'}" + (
+        f" ({first} … {last})" if cfg.time else "")
+    return Preview(title, curves, borders, notes, ticks)
+
+
+def time_axis(labels):
+    """The time column as finite numbers for an x axis, or None (dates, text)."""
+    import numpy as np
+    try:
+        values = np.asarray(labels, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return values if values.size and bool(np.all(np.isfinite(values))) else None
 
 
 # ---------------------------------------------------------------- spec

@@ -23,6 +23,7 @@ from textual.screen import Screen
 
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded, TrainingEvents, WorkerFailed
 from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
@@ -54,6 +55,17 @@ MODES = (
 )
 
 
+def screenshot_folder(runs_root: Path) -> Path:
+    """Where a screenshot goes: the first writable of ~/Downloads, the current folder and
+    the run store."""
+    import os
+    from platformdirs import user_downloads_path
+    for folder in (user_downloads_path(), Path.cwd(), Path(runs_root)):
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path.cwd()
+
+
 class LabApp(App):
     """A terminal lab for recurrent networks."""
 
@@ -73,6 +85,21 @@ class LabApp(App):
         self.handles: dict[str, TrainingHandle] = {}
         for mode in MODES:
             self.add_mode(mode.name, partial(self._build, mode))
+
+    def notify(self, message: str, *, title: str = "", **kwargs) -> None:
+        """Every toast: its words often quote a run's name, a note or a file; shown
+        with control characters escaped (lstm_tui.textsafe)."""
+        super().notify(printable(str(message), lines=True), title=printable(str(title)),
+                       **kwargs)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """ctrl+p → Screenshot: into ~/Downloads when it exists, else the current folder,
+        else the run store (Textual would fail on a machine without ~/Downloads); the
+        notice names the file."""
+        if path is None:
+            path = str(screenshot_folder(self.runs_root))
+        return super().deliver_screenshot(filename, path, time_format)
 
     def on_mount(self) -> None:
         from lstm_tui.models.cells import registry as cells

@@ -21,7 +21,8 @@ from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.resources import resource_text
 from lstm_tui.runs.summary import FINAL_STATUSES
-from lstm_tui.tui.plotting import decimate
+from lstm_tui.textsafe import printable
+from lstm_tui.tui.plotting import baseline_lines, decimate
 from lstm_tui.tui.worker import RunCreated
 
 MAX_POINTS = 2000     # points kept per series
@@ -126,11 +127,11 @@ class RunState:
 
     @property
     def name(self) -> str:
-        return self.config.name or self.config.task.kind
+        return printable(self.config.name or self.config.task.kind)
 
     @property
     def label(self) -> str:
-        return self.run_dir.name if self.run_dir else self.name
+        return printable(self.run_dir.name) if self.run_dir else self.name
 
     @property
     def active(self) -> bool:
@@ -189,15 +190,14 @@ class RunState:
     def baseline_lines(self) -> list[tuple[str, Series]]:
         """Flat lines of the baselines' validation metric across the val curve's steps."""
         xs = self.val_metric.xs
+        if not xs:
+            return []
+        first = min(xs[0], self.train_metric.xs[0] if self.train_metric.xs else xs[0])
         lines = []
-        for name, figures in self.baselines.items():
-            value = figures.get(self.metric) if isinstance(figures, dict) else None
-            if value is None or not xs:
-                continue
+        for name, line_xs, line_ys in baseline_lines(self.baselines, self.metric, first, xs[-1]):
             line = Series()
-            line.append(min(xs[0], self.train_metric.xs[0] if self.train_metric.xs else xs[0]),
-                        value)
-            line.append(xs[-1], value)
+            for x, y in zip(line_xs, line_ys):
+                line.append(x, y)
             lines.append((name, line))
         return lines
 

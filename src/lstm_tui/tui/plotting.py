@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from lstm_tui.textsafe import printable
+
 # ---------------------------------------------------------------- curves: colour and marker
 
 # One colour per curve (run, split, axis value), used by the plots and by the tables that
@@ -46,7 +48,7 @@ def rich_color(index: int) -> str:
 def legend_entry(index: int, label: str) -> str:
     """A legend item in Rich markup: the curve's glyph in its colour, then its label."""
     from rich.markup import escape
-    return f"[{rich_color(index)}]{marker_glyph(index)}[/] {escape(label)}"
+    return f"[{rich_color(index)}]{marker_glyph(index)}[/] {escape(printable(label))}"
 
 
 # ---------------------------------------------------------------- heat: viridis and shades
@@ -118,6 +120,20 @@ def decimate(xs: Sequence[float], ys: Sequence[float],
     keep = np.unique(np.concatenate(([0, n - 1], lows, highs)))
     x = np.asarray(xs, dtype=float)
     return x[keep].tolist(), y[keep].tolist()
+
+
+def baseline_lines(baselines: object, metric: str, first: float, last: float
+                   ) -> list[tuple[str, list[float], list[float]]]:
+    """(name, xs, ys) of a flat line per baseline at its figure for `metric` (the series
+    task's persistence MAE, ...) from step `first` to `last`: the Live pane and the run
+    detail draw the same lines from the same figures (summary.json's "baselines")."""
+    lines = []
+    for name, figures in (baselines.items() if isinstance(baselines, dict) else ()):
+        value = figures.get(metric) if isinstance(figures, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and math.isfinite(value):
+            lines.append((str(name), [first, last], [float(value), float(value)]))
+    return lines
 
 
 def ema(values: Sequence[float], weight: float) -> list[float]:

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.reader import RunInfo
+from lstm_tui.textsafe import printable
 
 METRIC_SHORT = {"accuracy": "acc", "perplexity": "ppl", "mad": "mad"}
 STATUS_STYLES = {
@@ -47,21 +48,21 @@ def display_name(info: RunInfo, root: Path) -> str:
         parts = info.path.relative_to(root).parts or (info.name,)
     except ValueError:
         parts = (info.name,)
-    return "/".join(STAMP.sub("", part) for part in parts)
+    return printable("/".join(STAMP.sub("", part) for part in parts))
 
 
 def name_text(info: RunInfo, root: Path, marked: bool = False) -> Text:
     """The name shown, followed by the run's tags as #tag."""
     text = Text(display_name(info, root), style="bold" if marked else "", no_wrap=True)
     for tag in info.tags:
-        text.append(f" #{tag}", style="magenta")
+        text.append(f" #{printable(tag)}", style="magenta")
     return text
 
 
 def best_text(info: RunInfo) -> str:
     if info.best is None:
         return "-"
-    short = METRIC_SHORT.get(info.metric, info.metric)
+    short = METRIC_SHORT.get(info.metric, printable(info.metric))
     return f"{fmt(info.best)} {short}".strip()
 
 

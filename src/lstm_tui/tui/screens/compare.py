@@ -26,6 +26,7 @@ from lstm_tui.numbers import fmt
 from lstm_tui.runs.listing import differing_keys
 from lstm_tui.runs.layout import CONFIG, METRICS
 from lstm_tui.runs.reader import RunInfo, read_info
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import decimate, ema, finite_pairs, marker_glyph, rich_color
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
@@ -50,7 +51,7 @@ def value_text(value: object) -> str:
         return "-"
     if isinstance(value, float):
         return fmt(value)
-    return str(value)
+    return printable(str(value))
 
 
 @dataclass
@@ -250,7 +251,7 @@ class CompareScreen(PollingScreen):
             keys |= run.tail.keys()
         keys -= set(task_metrics) | {"loss"}
         return ([("task metric", TASK_METRIC), ("loss", "loss")]
-                + [(k, k) for k in sorted(keys)])
+                + [(printable(k), k) for k in sorted(keys)])
 
     def _update_metric_options(self) -> None:
         select = self.query_one("#cmp-metric", Select)
@@ -301,7 +302,7 @@ class CompareScreen(PollingScreen):
         return [
             Text(f"{run.glyph} {run.index + 1}", style=f"bold {rich_color(run.index)}"),
             status_text(status_of(info)),
-            Text(info.metric or "-"),
+            Text(printable(info.metric) or "-"),
             Text(fmt(info.best), justify="right"),
             Text(fmt(info.final), justify="right"),
             Text(str(info.steps), justify="right"),

@@ -26,6 +26,7 @@ from lstm_tui.inspection.schema import Record
 from lstm_tui.render.inspection_view import Scale, coloured_text, visible
 from lstm_tui.runs.reader import RunInfo, list_runs, read_info
 from lstm_tui.runs.trained import CHECKPOINTS, checkpoint_file
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.widgets.activation_map import ActivationMap, MapData
@@ -229,7 +230,7 @@ class InspectScreen(Screen):
 
     def set_status(self, text: str, error: bool = False) -> None:
         self.query_one("#inspect-status", Static).update(
-            Text(text, style="bold red" if error else "dim"))
+            Text(printable(text), style="bold red" if error else "dim"))
 
     # -- drawing
     def selection(self) -> tuple[int, str, str]:
@@ -276,10 +277,11 @@ class InspectScreen(Screen):
         if not values:
             return
         t, u = message.step, message.unit
-        line = Text.assemble(("t=", "dim"), f"{t} ", (f"{visible(record.tokens[t])!s}", "bold"),
-                             ("  unit ", "dim"), f"{u}", (f"  {gate} = ", "dim"),
+        # " · " between the fields: they never run together, whatever the token
+        line = Text.assemble(("t=", "dim"), f"{t} ", (visible(record.tokens[t]), "bold"),
+                             (" · unit ", "dim"), str(u), (f" · {gate} = ", "dim"),
                              (f"{values[t][u]:+.5f}", "bold"),
-                             ("  saliency ", "dim"), f"{record.saliency[t]:.4g}")
+                             (" · saliency ", "dim"), f"{record.saliency[t]:.4g}")
         pred = next((p for p in record.predictions if p["step"] == t), None)
         if pred is not None:
             line.append("\nprediction ", style="dim")

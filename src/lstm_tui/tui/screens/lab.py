@@ -33,6 +33,7 @@ from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.numbers import fmt
 from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import config_classes, data_preview
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
@@ -162,7 +163,7 @@ class LabScreen(Screen):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
-        self.sub_title = str(self.app.runs_root)
+        self.sub_title = printable(str(self.app.runs_root))
         if self.preset is not None:
             await self.load(self.preset)
         self.revalidate()
@@ -453,7 +454,7 @@ class LabScreen(Screen):
         room = (status.size.width or self.app.size.width) - 2 - line.cell_len
         line.append(state.progress_line(room))
         if state.message:
-            line.append(f" · {state.message}",
+            line.append(f" · {printable(state.message)}",
                         style="red" if state.status in ("failed", "diverged") else "dim")
         status.update(line, layout=False)
         status.set_class(state.status == "failed", "-error")

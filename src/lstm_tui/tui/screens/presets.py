@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from lstm_tui.config import ConfigError, RunConfig, load_preset
 from lstm_tui.presets import resolve_preset, shipped_presets
+from lstm_tui.textsafe import printable
 
 
 class SavePresetScreen(ModalScreen[Path | None]):
@@ -55,7 +56,8 @@ class LoadPresetScreen(ModalScreen[tuple[Path, RunConfig] | None]):
     def compose(self) -> ComposeResult:
         shipped = shipped_presets()
         options = [Option(Text.assemble((p.name, "bold"), "  ", (
-            ("sweep, its base config: " if p.is_sweep else "") + p.description, "dim")),
+            ("sweep, its base config: " if p.is_sweep else "") + printable(p.description),
+            "dim")),
             id=str(p.path)) for p in shipped]
         known = {str(p.path.resolve()) for p in shipped}
         options += [Option(Text.assemble((p.name, "bold"), "  ", ("a file here", "dim")),

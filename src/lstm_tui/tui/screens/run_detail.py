@@ -33,8 +33,9 @@ from lstm_tui.runs.summary import read_summary as store_read_summary
 from lstm_tui.expect.verdicts import verdict_rows
 from lstm_tui.render.task_rows import confusion_lines, result_rows
 from lstm_tui.tasks.registry import samples_text
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.plotting import decimate, finite_pairs
+from lstm_tui.tui.plotting import baseline_lines, decimate, finite_pairs
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.sample import SampleScreen
@@ -120,7 +121,7 @@ class RunDetailScreen(PollingScreen):
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(self.run_path.name, style="bold"), id="detail-title")
+        yield Static(Text(printable(self.run_path.name), style="bold"), id="detail-title")
         with TabbedContent(initial="curves", id="detail-tabs"):
             with TabPane("Curves", id="curves"):
                 with Container(id="detail-curves"):
@@ -187,7 +188,8 @@ class RunDetailScreen(PollingScreen):
             self.refresh_bindings()
         if message.curves is not None:
             self.curves = message.curves
-            self.draw_curves()
+        if message.curves is not None or (message.snapshot is not None and self.curves):
+            self.draw_curves()            # new points, or new baselines in the summary
         if message.heat is not None:
             self.heat = message.heat
             version = (len(self.heat), self.heat[-1][0] if self.heat else None)
@@ -201,9 +203,9 @@ class RunDetailScreen(PollingScreen):
         title.append("  ")
         title.append_text(status_text(status_of(info)))
         if info.best is not None:
-            title.append(f"  best {info.metric} {fmt(info.best)}")
+            title.append(f"  best {printable(info.metric)} {fmt(info.best)}")
         title.append(f"  step {info.steps:,}  ")
-        title.append(f"{info.task} · {info.cell} {info.hidden or ''}", style="dim")
+        title.append(printable(f"{info.task} · {info.cell} {info.hidden or ''}"), style="dim")
         self.query_one("#detail-title", Static).update(title)
 
         table = Table.grid(padding=(0, 2))
@@ -243,27 +245,40 @@ class RunDetailScreen(PollingScreen):
         rows.append(("environment", "" if environment else "not recorded"))
         rows += [(f"  {label}", text) for label, text in environment]
         if info.error:
-            rows.insert(1, ("error", Text(info.error, style="bold red")))
+            rows.insert(1, ("error", Text(printable(info.error), style="bold red")))
         rows += result_rows(s, info.metric, info.best)     # baselines, skill, test block
         rows += [(Text(label), Text(text, style="green" if text.endswith(" met") else "bold red"))
                  for label, text in verdict_rows(s)]       # the preset's [expect]
         confusion = confusion_lines(s)
         if confusion:
             rows.append(("confusion", Text("\n".join(confusion))))
-        for key, value in rows:
-            table.add_row(key, value)
+        for key, value in rows:     # text from the run's files: no markup, no controls
+            table.add_row(key, value if isinstance(value, Text) else Text(printable(value)))
         self.query_one("#detail-summary", Static).update(table)
         self.query_one("#detail-config", Static).update(
-            Syntax(snap.config_text, "toml", theme="ansi_dark", background_color="default",
-                   word_wrap=True))
+            Syntax(printable(snap.config_text, lines=True), "toml", theme="ansi_dark",
+                   background_color="default", word_wrap=True))
 
     def draw_curves(self) -> None:
         for plot_id, (key, curves) in self.curves.items():
+            if plot_id == "detail-metric":
+                curves = curves + self._baselines(key, curves)
             title = (key or "task metric") + (" · log y" if self.log_y else "")
             empty = not any(c.xs for c in curves)
             self.query_one(f"#{plot_id}", CurvesPlot).show(
                 curves, title=title, log_y=self.log_y,
                 message="no metrics recorded yet" if empty else "")
+
+    def _baselines(self, metric: str, curves: list[Curve]) -> list[Curve]:
+        """The task's baselines as the Live pane draws them: a flat line each across the
+        validation curve (from summary.json's "baselines")."""
+        val = next((c for c in curves if c.label == "val" and c.xs), None)
+        if val is None or self.snapshot is None or not metric:
+            return []
+        first = min(c.xs[0] for c in curves if c.xs)
+        return [Curve(name, xs, ys, index=len(curves) + i) for i, (name, xs, ys) in
+                enumerate(baseline_lines(self.snapshot.summary.get("baselines"), metric,
+                                         first, val.xs[-1]))]
 
     # -- actions
     def action_back(self) -> None:

@@ -27,6 +27,7 @@ from lstm_tui.numbers import age as fmt_age
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.reader import RunInfo
 from lstm_tui.tasks.registry import samples_text
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, name_text, fit, started_text, status_of,
                                      status_text)
@@ -219,8 +220,8 @@ class RunsScreen(PollingScreen):
         return {
             "mark": Text("●", style="bold cyan") if marked else Text(" "),
             "name": name_text(info, self.root, marked),
-            "task": Text(info.task),
-            "cell": Text(info.cell),
+            "task": Text(printable(info.task)),
+            "cell": Text(printable(info.cell)),
             "hidden": Text(str(info.hidden) if info.hidden is not None else "-", justify="right"),
             "status": status_text(status_of(info)),
             "best": Text(best_text(info), justify="right"),
@@ -310,19 +311,19 @@ class RunsScreen(PollingScreen):
         elif info is not None:
             if info.error:
                 line.append("corrupt: ", style="bold red")
-                line.append(info.error)
+                line.append(printable(info.error))
             else:
                 if info.note:      # first: the line is cut at the screen's edge
                     line.append("note: ", style="bold")
-                    line.append(info.note + "  ·  ")
-                line.append(str(info.path), style="dim")
+                    line.append(printable(info.note) + "  ·  ")
+                line.append(printable(str(info.path)), style="dim")
                 bits = []
                 if info.params:
                     bits.append(f"{info.params:,} params")
                 if info.seconds:
                     bits.append(f"{fmt(info.seconds, 3)} s")
                 if info.metric and info.final is not None:
-                    bits.append(f"final {info.metric} {fmt(info.final)}")
+                    bits.append(f"final {printable(info.metric)} {fmt(info.final)}")
                 if bits:
                     line.append("  ·  " + " · ".join(bits))
         self.query_one("#runs-info", Static).update(line)

@@ -7,6 +7,7 @@ from lstm_tui.runs.layout import RunError
 from lstm_tui.runs.reader import RunInfo
 from lstm_tui.runs.tags import TAG_HELP, change_tags, parse_tag_ops, set_note
 from lstm_tui.runs.trash import check_removable, move_to_trash
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line
 from lstm_tui.tui.run_labels import display_name
 from lstm_tui.tui.screens.store_dialogs import ConfirmDialog, TextPrompt
@@ -38,7 +39,9 @@ def apply_tags(screen, targets: list[RunInfo], ops: str | None) -> None:
 def ask_note(screen, info: RunInfo | None) -> None:
     if info is None:
         return
-    screen.app.push_screen(TextPrompt(f"Note on {info.name}", value=info.note,
+    # escaped like every shown text: a note with ESC in it is edited as \x1b
+    screen.app.push_screen(TextPrompt(f"Note on {printable(info.name)}",
+                                      value=printable(info.note),
                                       placeholder="what this run is for, what to check",
                                       help="enter: save (empty clears)   escape: cancel"),
                            lambda text: apply_note(screen, info, text))

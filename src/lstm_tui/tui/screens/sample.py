@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lstm_tui.runs.reader import RunInfo, list_runs, read_info
 from lstm_tui.runs.trained import CHECKPOINTS
 from lstm_tui.tasks.registry import samples_text
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, run_choice, started_text,
                                      status_of)
@@ -121,7 +122,7 @@ class SampleColumn(Vertical):
         self.state, self.message = state, message
         style = {"error": "bold red", "done": "green", "loading": "yellow",
                  "generating": "cyan"}.get(state, "dim")
-        self.query_one(".sample-status", Static).update(Text(message, style=style))
+        self.query_one(".sample-status", Static).update(Text(printable(message), style=style))
 
     def begin(self, prime: str) -> None:
         self.prime, self.generated, self.probs = prime, "", []
@@ -138,14 +139,17 @@ class SampleColumn(Vertical):
 
     def _render_text(self) -> None:
         text = Text()
-        text.append(self.prime, style="dim underline")
+        # a model trained on any text file may write any character: none reaches the
+        # terminal as a control (lstm_tui.textsafe)
+        text.append(printable(self.prime, lines=True), style="dim underline")
         if self.show_probs:
             from lstm_tui.render.inspection_view import Scale
             scale = Scale(0.0, 1.0, False)
             for ch, p in zip(self.generated, self.probs):
-                text.append(ch, style=f"{scale.ink(p)} on {scale.colour(p)}")
+                text.append(printable(ch, lines=True),
+                            style=f"{scale.ink(p)} on {scale.colour(p)}")
         else:
-            text.append(self.generated)
+            text.append(printable(self.generated, lines=True))
         self.query_one(".sample-text", Static).update(text)
         self.query_one(".sample-scroll", VerticalScroll).scroll_end(animate=False)
 

@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Label, Select, Static
 
 from lstm_tui.numbers import fmt
-from lstm_tui.sweeps import surface as sf
+from lstm_tui.sweeps.runner import is_run_name
 from lstm_tui.sweeps.spec import show_value
 from lstm_tui.tui.messages import RunPicked
 from lstm_tui.tui.sweep.state import (SEED, Shown, SweepState, cell_rows, running_cells,
@@ -269,7 +269,7 @@ class GridView(Vertical):
             style = {"running": "cyan", "diverged": "magenta", "failed": "red", "pruned": "blue",
                      "interrupted": "yellow"}.get(status.split()[0] if status else "", "")
             run = str(r.get("run", ""))
-            table.add_row(Path(run).name.split("-", 1)[0],
+            table.add_row(fmt(run.split("-", 1)[0]),
                           *(show_value(r.get(a)) for a in extra),
                           show_value(r.get(SEED)), Text(status, style=style),
                           Text(fmt(r.get(column)), justify="right"),
@@ -282,11 +282,9 @@ class GridView(Vertical):
     # ------------------------------------------------------------ opening runs
 
     def _run_path(self, run: str) -> Path | None:
-        if not run or self.state is None:
+        if not is_run_name(run) or self.state is None:
             return None
-        path = Path(run)
-        return path if path.is_absolute() or path.parent != Path(".") \
-            else self.state.sweep_dir / run
+        return self.state.sweep_dir / run
 
     @on(Heatmap.CellChosen)
     def _cell_chosen(self, event: Heatmap.CellChosen) -> None:

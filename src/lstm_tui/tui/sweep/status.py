@@ -7,8 +7,8 @@ from rich.text import Text
 
 from lstm_tui.numbers import fmt
 from lstm_tui.config import RunConfig
-from lstm_tui.sweeps import surface as sf
 from lstm_tui.sweeps.spec import show_value
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.sweep.state import SweepState, duration
 from lstm_tui.tui.widgets.heatmap import leaf
 
@@ -18,7 +18,7 @@ def status_text(state: SweepState | None, base: RunConfig, column: str) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if state is None:
         text.append("Sweep ", style="bold")
-        text.append(f"{base.name or base.task.kind}", style="bold")
+        text.append(printable(base.name or base.task.kind), style="bold")
         text.append("  define the axes (1), then ctrl+r; or open a sweep folder (o)",
                     style="dim")
         return text
@@ -34,7 +34,7 @@ def status_text(state: SweepState | None, base: RunConfig, column: str) -> Text:
     else:
         mark, style = "○ not run", "dim"
     text.append(mark, style=f"bold {style}")
-    text.append(f" {state.name}  ", style="bold")
+    text.append(f" {printable(state.name)}  ", style="bold")
     filled = round(10 * done / total) if total else 0
     text.append("█" * filled, style=style)
     text.append("░" * (10 - filled), style="dim")
@@ -54,5 +54,5 @@ def status_text(state: SweepState | None, base: RunConfig, column: str) -> Text:
     if not state.active and 0 < done < total and state.ended != "crashed":
         text.append(" · ctrl+r resumes", style="dim")
     if state.ended == "crashed":
-        text.append(f" · {state.error}", style="red")
+        text.append(f" · {printable(state.error)}", style="red")
     return text

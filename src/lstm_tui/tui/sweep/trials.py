@@ -173,7 +173,7 @@ class TrialsView(Vertical):
             table.add_row(Text("…", justify="right"),
                           *(Text(fmt(values[a]) if a in values else "") for a in axes),
                           status_text("running"), Text(progress.strip(), justify="right"),
-                          *(Text("") for _ in extra), Text(""), Text(name, style="dim"))
+                          *(Text("") for _ in extra), Text(""), Text(fmt(name), style="dim"))
             self._runs.append(name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)

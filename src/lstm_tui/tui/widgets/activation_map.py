@@ -83,7 +83,22 @@ class ActivationMap(Widget, can_focus=True):
         cw = cell_width(self.data.tokens)
         steps = max(1, (self.size.width - LABEL_WIDTH) // (cw + (cw > 1)))
         units = max(1, self.size.height - 3)      # inputs above; ruler, colour bar below
+        if steps < self.data.steps or units < self.data.units:
+            units = max(1, self.size.height - 4)  # and a line saying what is out of view
         return steps, units
+
+    def hidden_note(self) -> str:
+        """What the view leaves out and the keys that scroll to it ("" when all fits)."""
+        assert self.data is not None
+        steps, units = self._window()
+        parts = []
+        if steps < self.data.steps:
+            last = min(self.data.steps, self._t0 + steps) - 1
+            parts.append(f"steps {self._t0}-{last} of {self.data.steps} (←→ Home End)")
+        if units < self.data.units:
+            last = min(self.data.units, self._u0 + units) - 1
+            parts.append(f"units {self._u0}-{last} of {self.data.units} (↑↓ PgUp PgDn)")
+        return "shown: " + " · ".join(parts) if parts else ""
 
     def _scroll_to_cursor(self) -> None:
         steps, units = self._window()
@@ -109,7 +124,14 @@ class ActivationMap(Widget, can_focus=True):
                           start=self._t0, steps=steps)
         picture.append("\n")
         picture.append_text(colour_bar(self.scale, self.data.name))
-        return picture
+        note = self.hidden_note()
+        if note:
+            picture.append("\n" + note, style="dim italic")
+        # one row per line, never wrapped: the rows counted above are the rows shown
+        lines = picture.split("\n")
+        for line in lines:
+            line.truncate(max(1, self.size.width), overflow="crop")
+        return Text("\n").join(lines)
 
     # -- actions
     def _moved(self) -> None:

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from lstm_tui.config import ConfigError, FieldSpec, check_value, field_specs, parse_value
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.widgets.check import Check
 
 Editor = Input | Select | Checkbox
@@ -37,7 +38,7 @@ def show_value(spec: FieldSpec, value: Any) -> str:
                                for v in value) + "]"
     if spec.kind == "float":
         return f"{value:g}" if float(value) == float(f"{value:g}") else repr(value)
-    return str(value)
+    return printable(str(value))     # a preset's name with ESC in it shows as \x1b
 
 
 def parse_field(spec: FieldSpec, raw: str) -> Any:

@@ -53,6 +53,8 @@ class DataPreview(Vertical):
                      marker="braille")
         for label, x in preview.borders:
             plt.vertical_line(x, color="gray")
+        if preview.xticks:
+            plt.xticks([x for x, _ in preview.xticks], [t for _, t in preview.xticks])
         if preview.borders:
             plt.xlabel("  ".join(f"{label} from {x:g}" for label, x in preview.borders))
         self.plot.refresh()

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.text import Text
 from textual.timer import Timer
 
+from lstm_tui.textsafe import printable
 from lstm_tui.tui.plotting import (MAX_POINTS, decimate, finite_pairs, legend_entry, log_ticks,
                                    nice_ticks, series_color, series_marker, spaced,
                                    tick_label)
@@ -250,8 +251,10 @@ class CurvesPlot(SafePlot):
 
     def show(self, curves: Sequence[Curve], *, title: str = "", xlabel: str = "step",
              log_y: bool = False, message: str = "") -> None:
-        """Replace what the plot shows; drawn now, or when the 4 Hz budget allows."""
-        self._pending = _Pending(list(curves), title, xlabel, log_y, message)
+        """Replace what the plot shows; drawn now, or when the 4 Hz budget allows.  The
+        words may name a run's metric or a file: shown escaped (lstm_tui.textsafe)."""
+        self._pending = _Pending(list(curves), printable(title), printable(xlabel), log_y,
+                                 printable(message))
         wait = self.min_interval - (time.monotonic() - self._last_draw)
         if wait <= 0 or not self.is_mounted:
             self._draw()

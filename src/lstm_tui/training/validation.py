@@ -1,0 +1,71 @@
+"""What a validation measures of a model: loss and metric over the validation set, the
+gradient per time step, and a text sample for tasks with a vocabulary.
+
+Both engines (training/engine.py, training/ensemble/) measure through these, on a normal
+``SequenceModel``, so a validation figure is the same whichever engine trained the run.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+PROBE_BATCH = 256   # sequences used for the gradient-per-time-step view
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, task, batch_size: int) -> tuple[float, float]:
+    """(mean loss, task metric) over the whole validation set."""
+    was_training = model.training
+    model.eval()
+    loss_total, n, metric_total, metric_count, state = 0.0, 0, 0.0, 0, None
+    for x, y in task.val_batches(max(batch_size, 256) if not task.stateful else batch_size):
+        output, state = model(x, state if task.stateful else None)
+        rows = x.shape[0]
+        loss_total = loss_total + task.loss(output, y) * rows
+        n += rows
+        total, count = task.metric_sum(output, y)
+        metric_total = metric_total + total
+        metric_count += count
+    model.train(was_training)
+    loss = float(loss_total) / max(n, 1)
+    return loss, task.reduce_metric(float(metric_total), metric_count)
+
+
+def probe_timestep_grads(model: torch.nn.Module, task) -> list[float]:
+    """‖∂L_T/∂h_t‖ per time step on the first validation batch (the vanishing-gradient view)."""
+    x, y = next(iter(task.val_batches(PROBE_BATCH)))
+    return model.timestep_grad_norms(x[:PROBE_BATCH], y[:PROBE_BATCH], task.final_step_loss)
+
+
+def sample_text(model: torch.nn.Module, task, task_cfg, seed: int) -> str:
+    """`task_cfg.sample_length` characters drawn from the model at the configured
+    temperature.  One character at a time costs two host syncs each on a GPU: it samples
+    from a CPU copy."""
+    from lstm_tui.models.sampling import generate
+    return "".join(generate(cpu_copy(model), task.encode, task.decode, len(task.vocab),
+                            prime="", length=task_cfg.sample_length,
+                            temperature=task_cfg.sample_temperature, seed=seed,
+                            device=torch.device("cpu")))
+
+
+def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself when it is on the CPU, else a CPU copy of it (same weights and
+    mode) for work that runs step by step, such as sampling text."""
+    first = next(model.parameters(), None)
+    if first is None or first.device.type == "cpu":
+        return model
+    return copy_to_cpu(model)
+
+
+def copy_to_cpu(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model` whose tensors are copied straight to the CPU (no second copy on
+    the device on the way)."""
+    memo: dict[int, object] = {}
+    for p in model.parameters():
+        memo[id(p)] = torch.nn.Parameter(p.detach().to("cpu", copy=True),
+                                         requires_grad=p.requires_grad)
+    for b in model.buffers():
+        memo[id(b)] = b.detach().to("cpu", copy=True)
+    return copy.deepcopy(model, memo)
