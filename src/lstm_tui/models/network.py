@@ -85,6 +85,13 @@ class SequenceModel(nn.Module):
         end = L.suffix(layer, direction)
         return {prm.name: getattr(self.rnn, prm.name + end) for prm in self._params[i]}
 
+    def layer_param_names(self, layer: int, direction: int) -> dict[str, str]:
+        """The spec's names of one layer and direction -> the model's parameter names
+        (``weight_hh`` -> ``rnn.weight_hh_l1_reverse``)."""
+        end = L.suffix(layer, direction)
+        return {prm.name: f"rnn.{prm.name}{end}"
+                for prm in self._params[layer * self.directions + direction]}
+
     def _all_layer_params(self) -> list[dict[str, Tensor]]:
         return [self.layer_params(k, d) for k in range(self.layers)
                 for d in range(self.directions)]
