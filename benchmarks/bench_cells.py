@@ -132,10 +132,16 @@ def bench_ensemble(cells: list[str], steps: int, repeats: int) -> None:
     from lstm_tui.training.ensemble import train_ensemble
     print(f"\nensemble vs sequential: 32 points (8 lr x 4 seeds), nth-element, hidden 16, "
           f"{steps} steps each; median of {repeats}")
-    print(f"  {'cell':<8} {'sequential s':>13} {'ensemble s':>11} {'ratio':>6} "
+    print(f"  {'cell':<12} {'sequential s':>13} {'ensemble s':>11} {'ratio':>6} "
           f"{'max |final diff|':>17}")
-    for cell in cells:
+    import functools
+
+    from lstm_tui.training.ensemble import engine as ensemble_engine, recurrence
+    for name in cells:
+        cell, _, how = name.partition(":")     # "lstm:generic": the built-in off its kernel
         configs = grid(cell, steps)
+        ensemble_engine.network = functools.partial(recurrence.network,
+                                                    hand_tuned=how != "generic")
         seq_t, ens_t = [], []
         for _ in range(repeats):
             start = time.perf_counter()
@@ -144,9 +150,10 @@ def bench_ensemble(cells: list[str], steps: int, repeats: int) -> None:
             start = time.perf_counter()
             ens = train_ensemble(configs, [lambda e: None] * len(configs))
             ens_t.append(time.perf_counter() - start)
+        ensemble_engine.network = recurrence.network
         diff = max(abs(a.final - b.final) for a, b in zip(seq, ens))
         s, e = statistics.median(seq_t), statistics.median(ens_t)
-        print(f"  {cell:<8} {s:13.1f} {e:11.1f} {s / e:6.2f} {diff:17.2e}")
+        print(f"  {name:<12} {s:13.1f} {e:11.1f} {s / e:6.2f} {diff:17.2e}")
 
 
 def ensemble_seconds(cell: str, steps: int) -> float:
@@ -186,8 +193,10 @@ def main() -> None:
     parser.add_argument("--part", choices=("steps", "scan", "ensemble", "builtins", "all"),
                         default="all")
     parser.add_argument("--baseline", help="builtins: another checkout's src directory")
-    parser.add_argument("--cells", default="lstm,mingru,minlstm,slstm,lstm_cifg,indrnn",
-                        help="ensemble part: the cells to time")
+    parser.add_argument("--cells", default="lstm,lstm:generic,gru,gru:generic,lstm_cifg,"
+                        "slstm,indrnn,mingru,minlstm",
+                        help="ensemble part: the cells to time (CELL:generic: a built-in on "
+                        "the generic batched form instead of its hand-tuned kernel)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"{datetime.date.today()}, torch {torch.__version__}, {platform.processor() or 'cpu'}, "
