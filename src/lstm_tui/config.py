@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstm_tui.errors import ConfigError, suggest  # noqa: F401  (re-exported: callers use config's)
+from lstm_tui.fsio import open_regular
 from lstm_tui.tomlfile import (CONFIG_END, count_keys, dumps, is_run_config, loads_toml,
-                               run_config_problem, toml_line)
+                               run_config_problem, toml_key, toml_line, toml_value)
 
 
 def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
@@ -384,15 +385,29 @@ def _default_kind() -> str:
 
 # ---------------------------------------------------------------- files and overrides
 
-def read_toml(path: str | Path) -> dict:
-    """The tables of a TOML file, or a ConfigError naming the file."""
+MAX_PRESET_BYTES = 1 << 20      # a preset is a page of TOML; never read a huge file whole
+
+
+def read_toml_text(path: str | Path) -> str:
+    """A preset's text: a regular file (a named pipe would wait forever), bounded in size,
+    UTF-8; a ConfigError naming the file otherwise."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as fh:
+            raw = fh.read(MAX_PRESET_BYTES + 1)
+        if len(raw) > MAX_PRESET_BYTES:
+            raise ConfigError(str(path), "", f"larger than {MAX_PRESET_BYTES // 1024} KiB: "
+                              "not a preset")
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), "", "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+
+
+def read_toml(path: str | Path) -> dict:
+    """The tables of a TOML file, or a ConfigError naming the file."""
+    text = read_toml_text(path)
     try:
         return loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
@@ -449,7 +464,7 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
     overrides = list(overrides)
     data = read_toml(path)
     if is_run_config(path):
-        problem = run_config_problem(Path(path).read_text(encoding="utf-8"), data)
+        problem = run_config_problem(read_toml_text(path), data)
         if problem:
             raise ConfigError(str(path), "", f"{problem}; the run folder's config is corrupt "
                               "(copy a complete one, or a preset, to train again)")
@@ -514,7 +529,12 @@ def to_toml(cfg: RunConfig | dict, comments: bool = True) -> str:
 
 
 def _toml_table(name: str, table: dict, helps: dict) -> list[str]:
-    """The table as tomli-w writes it, each key's first line followed by its help."""
+    """The table as tomli-w writes it, each key's first line followed by its help.  The
+    sweep's tables of axes are written inline: tomli-w would put a range (a sub-table)
+    after the lists, and the order of the axes decides the points a sweep draws."""
+    if name == "sweep":
+        return [f"[{name}]"] + [f"{toml_key(k)} = {toml_value(v)}" if isinstance(v, dict)
+                                else toml_line(k, v) for k, v in table.items()]
     lines = dumps({name: table}).rstrip("\n").split("\n")
     at = 0
     for key, text in helps.items():

@@ -11,7 +11,7 @@ import sys
 
 SUBCOMMANDS = frozenset({"headless", "check", "presets", "runs", "compare", "sample", "sweep",
                          "sweep-report", "serve", "tag", "note", "rm", "restore",
-                         "inspect", "export", "verify"})
+                         "inspect", "export", "verify", "predict"})
 CLI_OPTIONS = ("--help", "-h", "--version", "--install-completion", "--show-completion")
 COMPLETE_VAR = "_LSTM_LAB_COMPLETE"      # set by the shell's completion script
 

@@ -8,19 +8,64 @@ full disk) leaves the old file and no temporary behind.  A temporary is named
 ``.NAME.PID.tmp`` so that one left by a writer that died can be told from one being
 written (:func:`temporary_owner`; ``runs.liveness.clean_stale_tmp`` removes them).
 
+Every file of the store is opened for reading by :func:`open_regular`: a named pipe (or a
+device, a socket) put where a file belongs would make a plain ``open`` wait for a writer
+forever and hang a listing of the whole store; it is an OSError at once instead.
+
 Pure Python: no torch, no Textual.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)          # not on Windows, which has no FIFOs here
+_MODES = {"rb": os.O_RDONLY, "ab": os.O_WRONLY | os.O_APPEND | os.O_CREAT}
+
+
+class NotRegularFile(OSError):
+    """A named pipe, a device or a socket where a file belongs."""
+
+
+def special_kind(mode: int) -> str:
+    """What a non-regular file is, in words ('a named pipe'); '' for a regular file or a
+    folder."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "" if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "a special file"
+
+
+def open_regular(path: Path, mode: str = "rb"):
+    """`path` opened (binary; "rb", or "ab" to append, made if missing) only when it is a
+    regular file: opening never waits (a named pipe without a writer would wait forever),
+    and anything but a regular file is an OSError (IsADirectoryError for a folder,
+    NotRegularFile for the others)."""
+    fd = os.open(path, _MODES[mode] | _NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"{special_kind(info.st_mode)}, not a regular "
+                                 "file", str(path))
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, mode)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def temporary_for(path: Path) -> Path:
@@ -93,9 +138,10 @@ def finite(value: Any) -> Any:
 
 def read_json_object(path: Path, limit: int = 1 << 20) -> dict | None:
     """A small JSON object file (annotations, provenance): None when missing, larger than
-    `limit`, unreadable or not an object, so one bad file never breaks a listing."""
+    `limit`, unreadable, not a regular file or not an object, so one bad file never breaks
+    a listing."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             raw = fh.read(limit + 1)
         value = json.loads(raw.decode("utf-8")) if len(raw) <= limit else None
     except (OSError, ValueError):

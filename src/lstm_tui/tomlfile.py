@@ -85,10 +85,19 @@ def toml_line(key: str, value: Any) -> str:
 
 
 def toml_value(value: Any) -> str:
-    """A value as one line of TOML (tomli-w spreads arrays over lines): README tables."""
+    """A value as one line of TOML (tomli-w spreads arrays over lines, and writes a table's
+    sub-tables after its plain keys): README tables, and tables whose key order matters."""
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}"
+                                for k, v in value.items()) + " }"
     return toml_line("v", value).partition(" = ")[2]
+
+
+def toml_key(key: str) -> str:
+    """`key` as TOML writes it (quoted when it is not a bare key: "train.lr")."""
+    return toml_line(key, 0).rpartition(" = ")[0]
 
 
 def dumps(data: dict) -> str:

@@ -64,11 +64,17 @@ ENTRIES: tuple[Entry, ...] = (
                                      r"vocabulary[^;]* differs|not a resumable checkpoint",
           ("runs/x/last.pt: does not fit the model of runs/x/config.toml (size mismatch); was "
            "the config edited?",)),
+    Entry("damaged-tpe-study", r"to rebuild the study",
+          ("runs/sweep-tpe-1a2b/study.journal: empty, and the trial folder "
+           "p001-lr0.01-hidden8-s0 cannot be read (corrupt (Expected ']' at line 1)): move "
+           "that folder away (lstm-lab rm runs/sweep-tpe-1a2b/p001-lr0.01-hidden8-s0) and run "
+           "the same command again to rebuild the study",)),
     Entry("damaged-run-folder", r"cut short or emptied|: corrupt\b|not a complete run|"
                                 r"is a folder, not a file",
           ("runs/x/config.toml: cut short or emptied (a run's config ends with the line '# end "
            "of the resolved config'); this folder cannot be used",
-           "runs/x/summary.json: corrupt (Expecting value: line 1 column 1 (char 0))")),
+           "runs/x/summary.json: corrupt (Expecting value: line 1 column 1 (char 0))",
+           "runs/x/config.toml: corrupt (a named pipe, not a regular file)")),
     Entry("run-store-not-writable", r"not a folder of runs|(?i:permission denied|read-only "
                                     r"file system|no space left on device)|cannot create a "
                                     r"new run",
@@ -80,9 +86,11 @@ ENTRIES: tuple[Entry, ...] = (
           ("s.toml: task.path: no such file 'no.csv'",
            "s.toml: task.target: no column 'lod' in load.csv (did you mean 'load'? columns: "
            "time, load)")),
-    Entry("too-many-points", r"without --yes",
+    Entry("too-many-points", r"without --yes|even with --yes",
           ("p.toml: sweep: 12,000 points (grid 6000, samples 1, seeds 2); at most 10,000 "
-           "without --yes",)),
+           "without --yes",
+           "p.toml: sweep: has 1,000,000,000 points (grid 1000 × 1000 × 1000, samples 1, "
+           "seeds 1); at most 100,000 even with --yes (split the sweep)")),
     Entry("serving-beyond-this-machine", r"not a loopback address",
           ("--host: host: 0.0.0.0 is not a loopback address: the served lab can train and "
            "write files as you, so it listens beyond this machine only with --allow-remote",)),

@@ -11,7 +11,13 @@ traceback; the good runs stay listed; a refused resume leaves the folder as it w
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import stat
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -150,3 +156,95 @@ def test_an_incomplete_run_config_used_as_a_preset_is_refused(store, case, tmp_p
 def test_a_run_config_missing_a_key_is_listed_corrupt(store):
     infos = {r.name: r for r in list_runs(store)}
     assert "1 of its 35 keys are missing" in infos["config-key-missing"].error
+
+
+# ---------------------------------------------------------------- special files (issue 27/15)
+# A named pipe cannot live in git: these cases are made from the good run at test time.
+
+FIFO_FILES = ("summary.json", "metrics.jsonl", "config.toml", "annotations.json",
+              ".writer.lock", "last.pt")
+
+
+def _with_fifos(root: Path) -> dict[str, Path]:
+    """A copy of the good run per file, that file a named pipe (nothing ever writes it)."""
+    made = {}
+    for name in FIFO_FILES:
+        case = root / f"fifo-{name.strip('.').replace('.', '-')}"
+        shutil.copytree(root / "good-run", case)
+        (case / name).unlink(missing_ok=True)
+        os.mkfifo(case / name)
+        made[name] = case
+    return made
+
+
+def _promptly(call, seconds: float = 30.0):
+    """call() in a thread; fails (instead of hanging the suite) when it does not return."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:     # raised again in the test's thread
+            box["error"] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{call}: still waiting after {seconds}s (a named pipe?)"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_in_a_run_folder_never_hangs_the_listing(store):
+    cases = _with_fifos(store)
+    result = subprocess.run([sys.executable, "-m", "lstm_tui", "runs", "--json",
+                             "--runs-dir", str(store)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    listed = {r["name"]: r for r in json.loads(result.stdout)["runs"]}
+    assert listed["good-run"]["status"] == "completed"
+    for name, case in cases.items():
+        row = listed[case.name]
+        assert row["status"] == "corrupt", (name, row)
+        assert name in row["error"] and "named pipe" in row["error"], row["error"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_every_reader_of_a_run_file_refuses_a_named_pipe_at_once(store):
+    from lstm_tui.fsio import read_json_object
+    from lstm_tui.runs.layout import RunError
+    from lstm_tui.runs.listing import read_config
+    from lstm_tui.runs.lock import holder_pid, is_held
+    from lstm_tui.runs.reader import check_run_config, read_info, read_jsonl
+    from lstm_tui.runs.summary import read_summary
+    from lstm_tui.runs.tags import TagChange, change_tags
+    from lstm_tui.sweeps.runner import read_results
+    cases = _with_fifos(store)
+    assert _promptly(lambda: read_jsonl(cases["metrics.jsonl"] / "metrics.jsonl")) == []
+    summary, note = _promptly(lambda: read_summary(cases["summary.json"] / "summary.json"))
+    assert summary == {} and "named pipe" in note
+    with pytest.raises(RunError, match="config.toml: corrupt .a named pipe"):
+        _promptly(lambda: check_run_config(cases["config.toml"] / "config.toml"))
+    assert _promptly(lambda: read_config(cases["config.toml"])) == {}
+    assert _promptly(lambda: read_json_object(cases["annotations.json"] /
+                                              "annotations.json")) is None
+    lock = cases[".writer.lock"] / ".writer.lock"
+    assert _promptly(lambda: (is_held(lock), holder_pid(lock))) == (False, 0)
+    assert _promptly(lambda: read_info(cases["last.pt"]).error).startswith(
+        str(cases["last.pt"] / "last.pt"))
+    with pytest.raises(RunError):         # annotating through a pipe: refused, not stuck
+        os.mkfifo(cases["summary.json"] / ".annotations.lock")
+        _promptly(lambda: change_tags(cases["summary.json"], TagChange(("x",), ())))
+    pipe = store / "results.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(RunError, match="named pipe"):
+        _promptly(lambda: read_results(pipe))
+    # commands that open a run: one line, promptly, and the folder as it was
+    result = _promptly(lambda: invoke("sample", "fifo-config-toml", "--length", "5",
+                                      "--runs-dir", str(store)))
+    assert "fifo-config-toml" in one_line_error(result, 2)
+    # (headless takes Ctrl-C, so it runs in this thread: the readers above cannot wait)
+    result = invoke("headless", "fifo-last-pt", "--resume", "--runs-dir", str(store))
+    assert "fifo-last-pt" in one_line_error(result, 2)
+    assert stat.S_ISFIFO(os.stat(cases["last.pt"] / "last.pt").st_mode)

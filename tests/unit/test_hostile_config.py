@@ -4,6 +4,8 @@ checked; a --set value with a line break is refused instead of losing what follo
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -69,3 +71,26 @@ def test_a_sweep_whose_repeats_pass_the_largest_seed_is_refused():
     with pytest.raises(ConfigError) as info:
         parse_sweep(cfg, "s.toml")
     assert info.value.key == "sweep.seeds" and "seed 18446744073709551616" in str(info.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_given_as_a_preset_is_refused_at_once(tmp_path):
+    """A preset path that is a FIFO would make `check` wait forever for a writer."""
+    import threading
+    pipe = tmp_path / "preset.toml"
+    os.mkfifo(pipe)
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("r", _try(pipe)), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "load_preset waited on a named pipe"
+    assert "named pipe" in box["r"] and str(pipe) in box["r"]
+
+
+def _try(path):
+    from lstm_tui.config import load_preset
+    try:
+        load_preset(path)
+    except ConfigError as exc:
+        return str(exc)
+    return "loaded"

@@ -83,9 +83,20 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+# The Python API's facade: ``import lstm_tui as lab; lab.train(...)`` loads lstm_tui.api
+# on first use (the root's __getattr__, and the run store's package called as
+# ``lab.runs(...)``).  These two edges point at the API, which sits on top of everything
+# (it imports what the commands import, and so the root's __version__); they are the
+# only edges not counted.
+FACADE = {("lstm_tui", "lstm_tui.api"), ("lstm_tui.runs", "lstm_tui.api")}
+
+
 def test_the_import_graph_has_no_cycle():
     mods = modules()
-    graph = {name: imports_of(name, path, set(mods)) for name, path in mods.items()}
+    graph = {name: {t for t in imports_of(name, path, set(mods)) if (name, t) not in FACADE}
+             for name, path in mods.items()}
+    assert graph["lstm_tui.tui.screens.runs"]           # the walk finds imports at all
+    assert all(t in imports_of(name, mods[name], set(mods)) for name, t in FACADE)
     assert graph["lstm_tui.tui.screens.runs"]           # the walk finds imports at all
     assert cycles(graph) == []
 

@@ -10,7 +10,9 @@ CORE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.models
         "lstm_tui.runs.trained", "lstm_tui.runs.checkpoint", "lstm_tui.fsio",
         "lstm_tui.experiment", "lstm_tui.runs.sampler", "lstm_tui.cli.progress", "lstm_tui.cli.main",
         "lstm_tui.inspection.record", "lstm_tui.inspection.source", "lstm_tui.cli.inspect",
-        "lstm_tui.render.inspection_view"]
+        "lstm_tui.render.inspection_view", "lstm_tui.runs.predict", "lstm_tui.runs.export",
+        "lstm_tui.tasks.series_predict", "lstm_tui.tasks.sequence_classification_predict",
+        "lstm_tui.tasks.char_lm_predict", "lstm_tui.models.portable"]
 TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.tasks.shapes",
               "lstm_tui.models", "lstm_tui.models.summary", "lstm_tui.runs.writer",
               "lstm_tui.runs.reader", "lstm_tui.runs.resolve", "lstm_tui.runs.trained",
@@ -18,6 +20,8 @@ TORCH_FREE = ["lstm_tui.config", "lstm_tui.events", "lstm_tui.tasks", "lstm_tui.
               "lstm_tui.render.report", "lstm_tui.presets", "lstm_tui.runs.sampler", "lstm_tui.cli.main",
               "lstm_tui.inspection", "lstm_tui.inspection.analysis",
               "lstm_tui.inspection.schema", "lstm_tui.render.inspection_view",
+              "lstm_tui.runs.predict", "lstm_tui.runs.export", "lstm_tui.cli.predict",
+              "lstm_tui.cli.export_model",
               # the sweep driver groups points by ensemble.group_key before anything trains
               "lstm_tui.training.ensemble", "lstm_tui.training.ensemble.grouping",
               "lstm_tui.sweeps.scheduler"]
@@ -94,3 +98,12 @@ def test_nothing_imports_mlflow_or_wandb_until_a_run_logs_to_them():
     loaded = set(out.stdout.split())
     assert "lstm_tui.trackers.mlflow" in loaded and "lstm_tui.trackers.wandb" in loaded
     assert not {m for m in loaded if m.split(".")[0] in ("mlflow", "wandb")}
+
+
+def test_nothing_imports_onnx_or_safetensors_until_a_model_is_exported():
+    """The onnx and safetensors extras: predicting, and importing the export modules and
+    commands, load neither library; only writing that format does."""
+    loaded = loaded_after(CORE + ["lstm_tui.cli.predict", "lstm_tui.cli.export_model",
+                                  "lstm_tui.render.predictions"])
+    assert "lstm_tui.runs.export" in loaded and "torch" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("onnx", "onnxruntime", "safetensors")}

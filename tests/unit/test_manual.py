@@ -47,12 +47,17 @@ def test_the_python_api_examples_run(tmp_path, monkeypatch):
     """The code blocks of docs/api.md, in order, as a reader would paste them (shortened
     to one epoch)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LSTM_LAB_RUNS", raising=False)
     page = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", page, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 4
     code = "\n".join(blocks).replace('["train.epochs=2"]', '["train.epochs=1"]')
     namespace: dict = {}
     exec(compile(code, "docs/api.md", "exec"), namespace)
+    assert namespace["forecast"]["forecast"][0]["time"] == 2009     # lab.train, predict
+    assert namespace["table"]["status"].tolist() == ["completed"]   # lab.runs
+    assert set(namespace["curves"]["split"]) == {"train", "val"}
+    assert not namespace["model"].training
     assert namespace["last"].status == "completed"
     assert namespace["document"]["schema"] == 1
     assert set(namespace["gates"]) == {"input", "forget", "candidate", "output", "cell",
@@ -72,7 +77,8 @@ SCREEN_PAGES = {
     "lab/lab-screen.md": ["lstm_tui.tui.screens.lab:LabScreen", "lstm_tui.tui.app:LabApp"],
     "lab/runs.md": ["lstm_tui.tui.screens.runs:RunsScreen",
                     "lstm_tui.tui.screens.run_detail:RunDetailScreen",
-                    "lstm_tui.tui.screens.compare:CompareScreen"],
+                    "lstm_tui.tui.screens.compare:CompareScreen",
+                    "lstm_tui.tui.screens.predict:PredictScreen"],
     "lab/inspect.md": ["lstm_tui.tui.screens.inspect:InspectScreen"],
     "lab/sample.md": ["lstm_tui.tui.screens.sample:SampleScreen"],
     "lab/sweep.md": ["lstm_tui.tui.screens.sweep:SweepScreen"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,9 @@ from lstm_tui.runs.reader import list_runs, read_info
 from lstm_tui.sweeps import backends
 from lstm_tui.sweeps.backends import pool
 from lstm_tui.sweeps.backends.point import ensemble_jobs
-from lstm_tui.sweeps.runner import (PointFinished, SweepFinished, SweepStarted,
-                                    columns_for, read_results, run_points, sweep_dir_for)
+from lstm_tui.sweeps.runner import (PointFinished, PointSkipped, SweepFinished, SweepStarted,
+                                    columns_for, read_results, run_dir_name, run_points,
+                                    sweep_dir_for)
 from lstm_tui.sweeps.spec import parse_sweep
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
@@ -348,3 +351,125 @@ def test_a_dead_worker_fails_its_point_and_the_rest_still_run():
     assert done[tasks[0].key].status == "failed"
     assert "worker process died" in done[tasks[0].key].message
     assert [done[t.key].status for t in tasks[1:]] == ["completed", "completed"]
+
+
+# ---------------------------------------------------------------- a point written elsewhere
+
+def hold_writer_lock(run_dir: Path) -> subprocess.Popen:
+    """A real second process holding a run folder's writer lock (as `headless --resume`
+    of that point does) until its stdin closes."""
+    code = ("import sys; from lstm_tui.runs.lock import FolderLock; "
+            "FolderLock(sys.argv[1]).acquire(); print('held', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(run_dir / ".writer.lock")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
+def _digest(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("backend", ["sequential", "processes"])
+def test_a_point_written_by_another_process_is_skipped_untouched(tmp_path, backend):
+    """Issue 27/6: after a killed sweep, `headless SWEEP/p001 --resume` and a re-run of
+    the sweep both wanted p001; the driver deleted and retrained it under the live writer.
+    Now the point is left to its writer, reported, and the rest of the sweep trains."""
+    cfg, spec = _spec({"model.hidden": [3, 4, 5]}, train={"steps": 40, "eval_every": 10})
+    calls = {"n": 0}
+
+    def stop_in_the_second_point():
+        calls["n"] += 1
+        return calls["n"] > 60
+    first = _run(tmp_path, cfg, spec, should_stop=stop_in_the_second_point)
+    assert [r["status"] for r in first.rows] == ["completed", "interrupted"]
+    point = first.sweep_dir / first.rows[1]["run"]
+    holder = hold_writer_lock(point)              # the hand-started resume of that point
+    try:
+        before = _digest(point)
+        events = []
+        second = _run(tmp_path, cfg, spec, listener=events.append, backend=backend,
+                      workers=2 if backend == "processes" else 1)
+        assert _digest(point) == before              # not deleted, not retrained
+        assert second.skipped == [point.name] and not second.complete
+        skipped = [e for e in events if isinstance(e, PointSkipped)]
+        assert [e.run for e in skipped] == [point.name]
+        assert f"pid {holder.pid}" in skipped[0].message
+        assert events[-1].skipped == (point.name,)
+        statuses = {r["run"]: r["status"] for r in second.rows}
+        assert statuses[point.name] == "interrupted"  # its row as it was: not rewritten
+        assert [r["status"] for r in second.rows if r["run"] != point.name] == \
+            ["completed", "completed"]                # the rest of the sweep trained
+    finally:
+        release(holder)
+    third = _run(tmp_path, cfg, spec)                 # its writer gone: trained now
+    assert third.complete and not third.skipped
+    assert [r["status"] for r in third.rows] == ["completed"] * 3
+
+
+def test_a_point_locked_after_the_driver_looked_is_not_touched(tmp_path):
+    """The lock is taken where the folder is touched (open_point), not only looked at by
+    the driver: a writer that starts in between keeps the folder."""
+    from lstm_tui.sweeps.backends.base import PointTask
+    from lstm_tui.sweeps.backends.point import train_point
+    _, spec = _spec({"model.hidden": [3]})
+    point = spec.points()[0]
+    run_dir = tmp_path / "p0"
+    run_dir.mkdir()
+    (run_dir / "metrics.jsonl").write_text('{"step": 1, "split": "train", "loss": 1.0}\n')
+    holder = hold_writer_lock(run_dir)
+    try:
+        done = train_point(PointTask(point.key, 0, point.config, str(run_dir), "tiny"),
+                           lambda msg: None, lambda: False)
+        assert done.status == backends.BUSY and f"pid {holder.pid}" in done.message
+        assert (run_dir / "metrics.jsonl").read_text().startswith('{"step": 1')
+        assert sorted(p.name for p in run_dir.iterdir()) == [".writer.lock", "metrics.jsonl"]
+    finally:
+        release(holder)
+
+
+def test_the_cli_names_a_skipped_point_and_exits_1(tmp_path):
+    from typer.testing import CliRunner
+
+    from lstm_tui.cli.main import app
+    cfg, spec = _spec({"model.hidden": [3, 4]})
+    preset = tmp_path / "tiny.toml"
+    from lstm_tui.config import to_toml
+    preset.write_text(to_toml(cfg))
+    point = sweep_dir_for(tmp_path / "runs", spec) / run_dir_name(spec.points()[0], 2)
+    point.mkdir(parents=True)
+    holder = hold_writer_lock(point)
+    try:
+        result = CliRunner().invoke(app, ["sweep", str(preset), "--runs-dir",
+                                          str(tmp_path / "runs")])
+    finally:
+        release(holder)
+    assert result.exit_code == 1, result.output
+    assert f"skipped hidden=3 seed=0: {point.name}: being written by another process" in \
+        " ".join(result.stdout.split())
+    assert "1 point(s) skipped" in result.stderr and point.name in result.stderr
+    assert "1 of 2 points done" in result.stderr
+
+
+def test_an_ensemble_group_trains_without_a_member_written_elsewhere(tmp_path):
+    """A member whose folder another process writes stays out of its batched group;
+    the others train (train_group, the ensemble backend's path)."""
+    from lstm_tui.sweeps.backends.base import PointTask
+    from lstm_tui.sweeps.backends.point import train_group
+    _, spec = _spec({"train.lr": [0.1, 0.01]})
+    tasks = [PointTask(p.key, p.index, p.config, str(tmp_path / f"p{p.index}"), "tiny")
+             for p in spec.points()]
+    (tmp_path / "p1").mkdir()
+    holder = hold_writer_lock(tmp_path / "p1")
+    try:
+        done = {d.key: d for d in train_group(tasks, lambda msg: None, lambda: False)}
+    finally:
+        release(holder)
+    assert done[tasks[0].key].status == "completed"
+    assert done[tasks[1].key].status == backends.BUSY
+    assert sorted(p.name for p in (tmp_path / "p1").iterdir()) == [".writer.lock"]  # its own

@@ -241,3 +241,48 @@ def test_a_sweep_pruning_on_validation_loss_keeps_the_lower_losses(tmp_path, rul
             assert mine > statistics.median(earlier), row
     lowest = min(result.rows, key=lambda r: best[r["key"]][-1])
     assert lowest["status"] == "completed"
+
+
+def _mtimes(sweep_dir):
+    return {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("p*/summary.json")}
+
+
+def test_a_pruned_point_resumed_by_hand_is_reconciled_from_its_folder(tmp_path):
+    """Issue 27/7: `headless SWEEP/POINT --resume` of a pruned point trains it on to
+    completed; the next sweep run takes the row from the folder (the truth) and retrains
+    nothing.  A hand resume that was stopped leaves the point interrupted: it is pending
+    again, and trained by the sweep."""
+    from lstm_tui.experiment import resume_run
+    cfg, spec = _spec(scheduler="asha", grace=1, reduction=2)
+    first = run_points("p.toml", cfg, spec, tmp_path)
+    pruned = [r for r in first.rows if r["status"] == "pruned"]
+    assert len(pruned) >= 2
+    done_by_hand, stopped_by_hand = (first.sweep_dir / pruned[0]["run"],
+                                     first.sweep_dir / pruned[1]["run"])
+    _, last = resume_run(done_by_hand)
+    assert last.status == "completed" and read_info(done_by_hand).steps == 24
+    steps = []
+    resume_run(stopped_by_hand, [lambda e: steps.append(e)],
+               should_stop=lambda: len(steps) > 5)
+    assert read_info(stopped_by_hand).status == "interrupted"
+    before = _mtimes(first.sweep_dir)
+    again = run_points("p.toml", cfg, spec, tmp_path)
+    rows = {r["run"]: r for r in again.rows}
+    row = rows[done_by_hand.name]
+    assert row["status"] == "completed" and row["steps"] == 24
+    assert row["best_accuracy"] == read_info(done_by_hand).best
+    on_disk = {r["run"]: r for r in read_results(again.sweep_dir / "results.csv")}
+    assert on_disk[done_by_hand.name]["status"] == "completed"
+    # the point stopped by hand was trained again by the sweep (its folder ended anew)
+    ended = read_info(stopped_by_hand)
+    assert ended.status in ("completed", "pruned")
+    assert rows[stopped_by_hand.name]["status"] == ended.status
+    # nothing else was trained again, and no row was lost
+    after = _mtimes(again.sweep_dir)
+    assert {k: v for k, v in after.items() if k != stopped_by_hand.name} == \
+        {k: v for k, v in before.items() if k != stopped_by_hand.name}
+    assert len(again.rows) == len(first.rows) and again.complete
+    assert {r["run"]: r["status"] for r in again.rows if r["run"] not in
+            (done_by_hand.name, stopped_by_hand.name)} == \
+        {r["run"]: r["status"] for r in first.rows if r["run"] not in
+         (done_by_hand.name, stopped_by_hand.name)}

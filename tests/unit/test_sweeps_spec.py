@@ -7,7 +7,7 @@ import math
 import pytest
 
 from lstm_tui.config import ConfigError, config_to_dict, load_preset, parse_config
-from lstm_tui.sweeps.spec import MAX_POINTS, parse_sweep, point_key
+from lstm_tui.sweeps.spec import MAX_POINTS, MAX_POINTS_YES, parse_sweep, point_key
 from tests.conftest import PRESETS
 
 SOURCE = "s.toml"
@@ -188,6 +188,45 @@ def test_more_than_max_points_needs_yes():
     assert spec.size == 10_100 and len(spec.points()) == 10_100
 
 
+def test_a_billion_point_grid_is_refused_before_anything_is_expanded():
+    """Issue 27/16: --yes does not lift the hard limit; the count is arithmetic, so the
+    refusal is immediate and takes no memory (expanding 10^9 points would take ~1 TB)."""
+    import time
+    import tracemalloc
+    axis = list(range(1, 1001))
+    grid = {"task.seq_len": axis, "model.hidden": axis, "train.batch_size": axis}
+    cfg = _cfg({"grid": grid})
+    tracemalloc.start()
+    start = time.monotonic()
+    for yes in (True, False):
+        with pytest.raises(ConfigError) as info:
+            parse_sweep(cfg, SOURCE, yes=yes)
+        message = str(info.value)
+        assert info.value.key == "sweep" and "1,000,000,000 points" in message
+        assert f"at most {MAX_POINTS_YES:,} even with --yes" in message and "\n" not in message
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.monotonic() - start < 5 and peak < 20_000_000
+    # just past the hard limit with --yes: refused too
+    over = {"task.seq_len": list(range(3, 104)), "model.hidden": list(range(1, 101))}
+    with pytest.raises(ConfigError, match="even with --yes"):
+        parse_sweep(_cfg({"grid": over, "seeds": 10}), SOURCE, yes=True)
+
+
+def test_a_sweep_only_read_is_not_expanded(monkeypatch):
+    """Points are made when first asked for: sweep-report and the Sweep screen read a
+    sweep's results without building its points."""
+    from lstm_tui.sweeps import spec as spec_module
+    made = []
+    real = spec_module._point
+    monkeypatch.setattr(spec_module, "_point", lambda *a: made.append(1) or real(*a))
+    spec = parse_sweep(_cfg({"grid": {"task.seq_len": [3, 4, 5]}, "seeds": 2}), SOURCE,
+                       reading=True)
+    assert spec.size == 6 and not made
+    assert len(spec.points()) == 6 and len(made) == 6
+    assert len(spec.points()) == 6 and len(made) == 6      # expanded once
+
+
 def test_missing_sweep_table():
     with pytest.raises(ConfigError) as info:
         parse_sweep(parse_config({}), SOURCE)
@@ -221,3 +260,19 @@ def test_shipped_sweep_presets_parse_and_reproduce_the_seeds():
     assert "task.features" in specs["sweep_nth_features"].grid
     lm = specs["sweep_char_lm_unrollings_nodes"]
     assert set(lm.grid) == {"task.seq_len", "model.hidden"} and lm.metric == "perplexity"
+
+
+def test_a_sweep_read_back_from_its_sweep_toml_draws_the_same_points():
+    """The axes' order decides the random draws: a range written before a list must stay
+    before it in the sweep.toml a sweep folder keeps (tomli-w would move sub-tables last)."""
+    from lstm_tui.config import parse_config, to_toml
+    from lstm_tui.tomlfile import loads_toml
+    data = {"task": {"kind": "nth_element"}, "train": {"steps": 5},
+            "sweep": {"random": {"train.lr": {"low": 1e-3, "high": 1e-1, "log": True},
+                                 "model.cell": ["lstm", "gru"], "samples": 4},
+                      "seeds": 1}}
+    cfg = parse_config(data, "p.toml")
+    again = parse_config(loads_toml(to_toml(cfg)), "sweep.toml")
+    assert list(again.sweep["random"]) == ["train.lr", "model.cell", "samples"]
+    assert [p.values for p in parse_sweep(again, "sweep.toml").points()] == \
+        [p.values for p in parse_sweep(cfg, "p.toml").points()]

@@ -378,6 +378,14 @@ def sweep(
     if result.failed:
         err.print(f"[red]{len(result.failed)} point(s) failed[/] (see the message column of "
                   "results.csv)", highlight=False)
+    if not result.complete and result.skipped and not stop():
+        shown = ", ".join(escape(s) for s in result.skipped[:3])
+        more = f" and {len(result.skipped) - 3} more" if len(result.skipped) > 3 else ""
+        err.print(f"[yellow]{len(result.skipped)} point(s) skipped[/]: {shown}{more} "
+                  f"{'is' if len(result.skipped) == 1 else 'are'} being written by another "
+                  f"process (left as is); {result.done} of {result.total} points done; run "
+                  "the same command again when it has ended", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
     if not result.complete:
         err.print(f"[yellow]interrupted[/]: {result.done} of {result.total} points done; run "
                   "the same command again to resume", highlight=False)
@@ -555,7 +563,8 @@ def serve(
 
 # Each command group's module registers its commands on the app (they use the helpers above).
 from lstm_tui.cli import inspect as _inspect_cmds, store as _store_cmds, verify as _verify_cmds  # noqa: E402
-for _group in (_store_cmds, _verify_cmds, _inspect_cmds):
+from lstm_tui.cli import predict as _predict_cmds  # noqa: E402
+for _group in (_store_cmds, _verify_cmds, _inspect_cmds, _predict_cmds):
     _group.register(app)
 
 

@@ -1,4 +1,5 @@
-"""Results out of the lab, from the command line: `lstm-lab export`, the `--output`
+"""Results out of the lab, from the command line: `lstm-lab export` (a model export is
+handed to cli/export_model.py), the `--output`
 figures of `compare` and `sweep-report`, and the `--json` printer.
 
 Every output is checked before any work is done (extension, an existing file without
@@ -160,18 +161,41 @@ def export(
     tensorboard: Annotated[Optional[Path], typer.Option(
         "--tensorboard", help="a folder of TensorBoard event files per run (scalars and "
         "hparams; the tensorboard extra)", show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing CSV file or "
-                                        "exported run folders")] = False,
+    onnx: Annotated[Optional[Path], typer.Option(
+        "--onnx", help="the run's model as ONNX (batch and time free; checked with "
+        "onnxruntime; the onnx extra), model.json beside it", show_default=False)] = None,
+    torchscript: Annotated[Optional[Path], typer.Option(
+        "--torchscript", help="the run's model as TorchScript (torch.jit.load), "
+        "model.json beside it", show_default=False)] = None,
+    safetensors: Annotated[Optional[Path], typer.Option(
+        "--safetensors", help="the run's weights under the model's parameter names (the "
+        "safetensors extra), model.json beside them", show_default=False)] = None,
+    checkpoint: Annotated[str, typer.Option(help="the model's checkpoint: best | last")]
+    = "best",
+    force: Annotated[bool, typer.Option("--force", help="replace an existing CSV file, "
+                                        "exported run folders or model files")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
-    """Export runs' metrics to a CSV table or TensorBoard event files."""
+    """Export runs' metrics to a CSV table or TensorBoard event files, or a run's model
+    to ONNX, TorchScript or safetensors (with model.json: docs/export.md)."""
     from lstm_tui.render.export import check_tensorboard_dir, import_writer, write_csv, \
         write_csv_to, write_tensorboard
     from lstm_tui.runs.layout import runs_root
     from lstm_tui.runs.reader import load_run
     from lstm_tui.runs.resolve import resolve_run
+    models = {"onnx": onnx, "torchscript": torchscript, "safetensors": safetensors}
+    if any(path is not None for path in models.values()):
+        if csv_file is not None or tensorboard is not None:
+            raise ConfigError("export", "", "a model (--onnx, --torchscript, --safetensors) "
+                              "and metrics (--csv, --tensorboard) are exported by separate "
+                              "commands")
+        from lstm_tui.cli.export_model import export_model
+        export_model(refs, models, checkpoint, force, runs_dir)
+        return
     if csv_file is None and tensorboard is None:
-        raise ConfigError("export", "", "say where: --csv FILE and/or --tensorboard DIR")
+        raise ConfigError("export", "", "say where: --csv FILE and/or --tensorboard DIR "
+                          "(metrics), or --onnx, --torchscript or --safetensors FILE (a "
+                          "run's model)")
     root = runs_root(runs_dir)
     paths: list[Path] = []
     for ref in refs:

@@ -14,7 +14,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeRemainingColumn)
 
 from lstm_tui.sweeps.backends import PointProgress, PointStarted
-from lstm_tui.sweeps.runner import PointFinished, SweepFinished, SweepStarted
+from lstm_tui.sweeps.runner import PointFinished, PointSkipped, SweepFinished, SweepStarted
 from lstm_tui.numbers import fmt
 from lstm_tui.sweeps.trials import drawn
 
@@ -49,6 +49,8 @@ class SweepDisplay:
             out.print(f"[bold]sweep[/] {event.name}: {event.total} points over "
                       f"{', '.join(event.axes)}{resumed}; backend {event.backend}{workers}")
             out.print(f"folder {event.sweep_dir}")
+            for note in event.notes:
+                out.print(f"[yellow]repaired[/] {escape(note)}", highlight=False)
             self.progress.start()
             self.task_id = self.progress.add_task("sweep", total=event.total,
                                                   completed=event.done, running="", best="")
@@ -76,6 +78,9 @@ class SweepDisplay:
                 out.print(f"  [dim]{escape(row['message'])}[/]", highlight=False)
             self.progress.update(self.task_id, completed=event.done)
             self._refresh()
+        elif isinstance(event, PointSkipped):
+            out.print(f"[yellow]skipped[/] {escape(event.label)}: {escape(event.message)}",
+                      highlight=False)
         elif isinstance(event, SweepFinished):
             self.progress.stop()
 

@@ -26,7 +26,6 @@ No Textual, no rich, no torch.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -218,8 +217,6 @@ def save(sweep_dir: Path, judged: list[dict]) -> None:
 def load(sweep_dir: Path) -> list[dict]:
     """The saved verdicts, checked item by item; [] when there are none (or the file is
     unreadable: a sweep without [expect], or one not finished yet)."""
-    try:
-        data = json.loads((Path(sweep_dir) / FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return read_verdicts(data) if isinstance(data, dict) else []
+    from lstm_tui.fsio import read_json_object
+    data = read_json_object(Path(sweep_dir) / FILE)
+    return read_verdicts(data) if data is not None else []

@@ -1,4 +1,5 @@
-"""Models: the recurrent sequence model, its parameter summary and text sampling.
+"""Models: the recurrent sequence model, its parameter summary, text sampling, and the
+model as other programs use it (``portable``: one tensor in, one out; its TorchScript).
 
 Importing this package does not import torch: the summary is pure Python, and the
 torch-backed names (``SequenceModel``, ``build_model``, ``detach_state``, ``generate``)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from lstm_tui.errors import first_line
-from lstm_tui.fsio import atomic_write
+from lstm_tui.fsio import atomic_write, open_regular
 
 
 def save_checkpoint(path: Path, payload: dict) -> Path:
@@ -22,9 +22,11 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     """The payload of a checkpoint; raises ValueError naming the file when it is unusable."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: missing checkpoint")
+        what = "not a regular file" if path.exists() else "missing checkpoint"
+        raise ValueError(f"{path}: {what}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with open_regular(path) as fh:      # a named pipe swapped in since: never waits
+            payload = torch.load(fh, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
         text = str(exc)
         if "Unsupported global" in text:   # a pickled class or function: torch refused it

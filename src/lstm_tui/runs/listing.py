@@ -17,8 +17,9 @@ from typing import Any, Iterable, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
+from lstm_tui.fsio import open_regular
 from lstm_tui.runs.layout import CONFIG
-from lstm_tui.runs.reader import RunInfo
+from lstm_tui.runs.reader import MAX_CONFIG_BYTES, RunInfo
 from lstm_tui.tomlfile import loads_toml
 
 JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away
@@ -76,7 +77,8 @@ def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
 def read_config(folder: Path) -> dict[str, Any]:
     """The run's config.toml flattened; {} when it is missing or damaged."""
     try:
-        return flatten(loads_toml((Path(folder) / CONFIG).read_text(encoding="utf-8")))
+        with open_regular(Path(folder) / CONFIG) as fh:
+            return flatten(loads_toml(fh.read(MAX_CONFIG_BYTES).decode("utf-8")))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
 

@@ -105,8 +105,10 @@ class FolderLock:
 
 def holder_pid(path: Path) -> int:
     """The pid written in a lock file (0 when unreadable)."""
+    from lstm_tui.fsio import open_regular
     try:
-        return int(Path(path).read_text().split()[0])
+        with open_regular(path) as fh:
+            return int(fh.read(200).split()[0])
     except (OSError, ValueError, IndexError):
         return 0
 
@@ -119,7 +121,8 @@ def is_held(path: Path) -> bool:
     a writer does not."""
     for attempt in range(PROBES):
         try:
-            fd = os.open(path, os.O_RDONLY | _BINARY)
+            # never waits: a named pipe in the lock's place is no lock
+            fd = os.open(path, os.O_RDONLY | _BINARY | getattr(os, "O_NONBLOCK", 0))
         except OSError:
             return False
         try:

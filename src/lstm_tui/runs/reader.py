@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 
 from lstm_tui.config import ConfigError, RunConfig, parse_config
 from lstm_tui.errors import first_line
-from lstm_tui.fsio import read_json_object
+from lstm_tui.fsio import NotRegularFile, open_regular, read_json_object, special_kind
 from lstm_tui.runs.layout import (ANNOTATIONS, CONFIG, METRICS, SUMMARY, TRASH,
                                   RunError, check_root, fs_error)
 from lstm_tui.runs import datarecord
@@ -96,7 +97,7 @@ def read_jsonl(path: Path) -> list[dict]:
     (a folder in its place): no records.
     """
     try:
-        fh = open(path, "rb")
+        fh = open_regular(path)
     except OSError:
         return []
     records = []
@@ -155,12 +156,14 @@ def check_run_config(path: Path) -> dict:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise RunError(f"{path}: missing; this folder is not a complete run") from None
     except IsADirectoryError:
         raise RunError(f"{path}: is a folder, not a file") from None
+    except NotRegularFile as exc:
+        raise RunError(f"{path}: corrupt ({exc.strerror})") from None
     except OSError as exc:
         raise fs_error(path, exc) from None
     if len(raw) > MAX_CONFIG_BYTES:
@@ -180,12 +183,16 @@ def check_run_config(path: Path) -> dict:
     return config
 
 
-def read_run_config(run_dir: Path) -> RunConfig:
+def read_run_config(run_dir: Path, *, data: bool = True) -> RunConfig:
     """A run's config.toml as the typed config it was trained with, checked whole for work
     that reads the data again: RunError names the file when it is unusable, and a data file
-    moved or changed since the run trained is said as such."""
+    moved or changed since the run trained is said as such.  `data` False: for work that
+    does not read the data again (a model opened from its checkpoint, which keeps what
+    it needs of them): the data files are neither checked nor read."""
     path = Path(run_dir) / CONFIG
     config = check_run_config(path)
+    if not data:
+        return parse_config(config, str(path), files=False)
     _check_data_files(Path(run_dir))
     return parse_config(config, str(path))
 
@@ -222,8 +229,11 @@ def read_info(path: Path) -> RunInfo:
         info.cell = str(model.get("cell", "lstm"))
         info.hidden = model.get("hidden", 32)
     summary, note = read_summary(path / SUMMARY)
-    if note:
-        info.error = "; ".join(e for e in (info.error, note) if e)
+    odd = [f"{path / name}: corrupt ({kind}, not a regular file)"
+           for name, kind in special_files(path) if str(path / name) not in info.error + note]
+    for problem in [note, *odd[:1]]:
+        if problem:
+            info.error = "; ".join(e for e in (info.error, problem) if e)
     if not summary:
         return info
     status = summary.get("status", "interrupted")
@@ -245,9 +255,27 @@ def read_info(path: Path) -> RunInfo:
     return info
 
 
+def special_files(path: Path) -> list[tuple[str, str]]:
+    """(name, 'a named pipe') of each named pipe, device or socket in a run folder:
+    readers skip such a file (fsio.open_regular), and the listing marks the run corrupt
+    rather than read it as if the file were merely missing."""
+    found = []
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if not entry.is_file() and not entry.is_dir():
+                    try:
+                        found.append((entry.name, special_kind(entry.stat().st_mode)))
+                    except OSError:        # a link to nothing: as good as missing
+                        pass
+    except OSError:
+        pass
+    return found
+
+
 def _lenient_toml(path: Path) -> dict:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             data = loads_toml(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}

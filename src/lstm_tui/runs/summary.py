@@ -15,6 +15,7 @@ from typing import Any
 
 from lstm_tui import events as ev
 from lstm_tui.errors import first_line
+from lstm_tui.fsio import open_regular
 from lstm_tui.runs.layout import fs_error
 
 FINAL_STATUSES = ("completed", "stopped_early", "interrupted", "diverged", "failed",
@@ -74,7 +75,7 @@ def read_summary(path: Path) -> tuple[dict, str]:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             raw = fh.read(MAX_SUMMARY_BYTES + 1)
     except FileNotFoundError:
         return {}, ""

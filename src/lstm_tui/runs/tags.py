@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 from filelock import lock_descriptor
 
-from lstm_tui.fsio import atomic_write_json, read_json_object
+from lstm_tui.fsio import atomic_write_json, open_regular, read_json_object
 from lstm_tui.runs.layout import ANNOTATIONS, RunError
 
 LOCK = ".annotations.lock"
@@ -64,7 +64,7 @@ def _locked(run_dir: Path) -> Iterator[dict]:
     """The run's annotations to change in place; written back atomically on exit."""
     path = Path(run_dir) / ANNOTATIONS
     try:
-        lock = open(Path(run_dir) / LOCK, "a")
+        lock = open_regular(Path(run_dir) / LOCK, "ab")   # a named pipe there: refused
     except OSError as exc:
         raise RunError(f"{run_dir}: cannot annotate this run ({exc.strerror})") from None
     with lock:

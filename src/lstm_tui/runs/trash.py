@@ -11,14 +11,13 @@ looks inside .trash (list_runs and the TUI skip it).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_tui.fsio import atomic_write_json
+from lstm_tui.fsio import atomic_write_json, read_json_object
 from lstm_tui.runs.layout import (METRICS, TRASH, RunError, check_root, is_run_dir,
                                   is_sweep_dir)
 from lstm_tui.runs.liveness import writer_alive
@@ -127,7 +126,7 @@ def list_trash(root: Path) -> list[TrashEntry]:
     found = []
     for entry in trash.iterdir():
         try:
-            origin = json.loads((entry / ORIGIN).read_text(encoding="utf-8"))
+            origin = read_json_object(entry / ORIGIN)      # None: unreadable, or a pipe
             rel = Path(str(origin["path"]))
             removed = float(origin.get("removed") or 0.0)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

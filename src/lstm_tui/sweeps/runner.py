@@ -10,8 +10,12 @@ The driver picks the run folders, hands the pending points to a backend and is t
 writer of results.csv: a row is added as each point ends.  Running the same preset again
 finds the same folder and resumes: points whose row (or, after a crash, whose run folder)
 says completed, stopped_early, diverged, failed or pruned are not trained again; interrupted or
-never-started points are.  The `listener` hears :class:`SweepStarted`, the backends'
-PointStarted / PointProgress, :class:`PointFinished` and :class:`SweepFinished`.
+never-started points are.  A point's folder is touched only under its writer lock (the
+one ``headless --resume`` takes): a point another live process writes is skipped, left
+as it is and reported (:class:`PointSkipped`); the sweep trains the rest and a later run
+takes the point up again.  The `listener` hears :class:`SweepStarted`, the backends'
+PointStarted / PointProgress, :class:`PointFinished`, :class:`PointSkipped` and
+:class:`SweepFinished`.
 """
 
 from __future__ import annotations
@@ -26,18 +30,19 @@ from typing import Any, Callable, Container
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig, to_toml
-from lstm_tui.fsio import atomic_write_text
+from lstm_tui.fsio import atomic_write_text, open_regular
 from lstm_tui.runs.layout import (METRICS, RESULTS_FILE, SUMMARY, SWEEP_FILE, SWEEP_LOCK,
                                   RunError, check_root, fs_error)
 from lstm_tui.runs.lock import FolderLock, LockHeld
 from lstm_tui.runs.liveness import clean_stale_tmp
 from lstm_tui.runs.reader import read_info, read_jsonl
 from lstm_tui.runs.summary import read_summary
-from lstm_tui.sweeps.backends import Message, PointDone, PointTask, sweep_backend
+from lstm_tui.sweeps.backends import (BUSY, DONE, Message, PointDone, PointTask,
+                                      sweep_backend)
+from lstm_tui.sweeps.backends.point import written_elsewhere
 from lstm_tui.sweeps.spec import COLUMN_OBJECTIVES, Point, SweepSpec, show_value
 from lstm_tui.tasks import registry
 
-DONE = ("completed", "stopped_early", "diverged", "failed", "pruned")  # never trained again
 EXTRA_COLUMNS = ("val_loss", "train_loss", "mean_abs_grad", "grad_norm")
 
 
@@ -55,6 +60,7 @@ class SweepStarted:
     goal: str
     backend: str
     workers: int
+    notes: tuple[str, ...] = ()  # what the driver found and repaired (a rebuilt study)
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,22 @@ class PointFinished:
 
 
 @dataclass(frozen=True)
+class PointSkipped:
+    """A point another live process writes (e.g. ``headless SWEEP/POINT --resume``): not
+    touched, not trained, no row written; the next run of the sweep takes it up."""
+    key: str
+    index: int
+    label: str
+    run: str                   # the point's folder name
+    message: str
+
+
+@dataclass(frozen=True)
 class SweepFinished:
     done: int
     total: int
     interrupted: bool
+    skipped: tuple[str, ...] = ()     # folder names of the points skipped (PointSkipped)
 
 
 @dataclass
@@ -85,6 +103,7 @@ class SweepResult:
     goal: str
     axes: list[str] = field(default_factory=list)
     verdicts: list[dict] = field(default_factory=list)   # the judged [expect] (sweeps.drive)
+    skipped: list[str] = field(default_factory=list)     # folders written by another process
 
     @property
     def complete(self) -> bool:
@@ -171,12 +190,15 @@ def run_points(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: P
         listen(SweepStarted(sweep_dir, spec.name, len(points), len(finished), len(pending),
                             tuple(spec.axes), spec.metric, spec.goal, impl.name,
                             getattr(impl, "workers", workers)))
+        skipped: list[str] = []
 
         def report(msg: Message) -> None:
             point = ending_point(msg, by_key, finished, listen)
             if point is None:
                 return
             run_dir = sweep_dir / run_dir_name(point, len(points))
+            if skip(point, run_dir.name, msg, skipped, listen):
+                return
             row = build_row(point, run_dir, spec, columns, msg.status, msg.message)
             rows[point.key] = row
             if msg.status in DONE:
@@ -188,12 +210,41 @@ def run_points(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: P
         tasks = [PointTask(p.key, p.index, p.config,
                            str(sweep_dir / run_dir_name(p, len(points))), spec.name)
                  for p in pending]
+        free = [t for t in tasks if not elsewhere(t, report)]
+        if spec.scheduler != "none":         # no verdict waits on a point skipped
+            from lstm_tui.sweeps.scheduler import PointEnded
+            for t in tasks:
+                if t not in free:
+                    impl.pruner.offer(PointEnded(t.key))
+        tasks = free
         if tasks and not should_stop():
             impl.run(tasks, report, should_stop)
         ordered = [rows[p.key] for p in points if p.key in rows]
-        listen(SweepFinished(len(finished), len(points), len(finished) < len(points)))
+        listen(SweepFinished(len(finished), len(points), len(finished) < len(points),
+                             tuple(skipped)))
     return SweepResult(sweep_dir, ordered, columns, len(points), len(finished), spec.metric,
-                       spec.goal, spec.axes)
+                       spec.goal, spec.axes, skipped=skipped)
+
+
+def elsewhere(task: PointTask, report: Callable[[Message], None]) -> bool:
+    """Is the point's folder written by another live process now?  Then it is reported
+    as BUSY (and skipped) before any backend sees it: a Ray task or a pool worker is not
+    started for it, nor is a scheduler kept waiting on it (open_point checks again)."""
+    done = written_elsewhere(task)
+    if done is not None:
+        report(done)
+    return done is not None
+
+
+def skip(point: Point, run: str, msg: PointDone, skipped: list[str],
+         listen: Callable[[Any], None]) -> bool:
+    """A BUSY point: no row (an earlier one stays), not finished, told to the listener."""
+    if msg.status != BUSY:
+        return False
+    if run not in skipped:
+        skipped.append(run)
+        listen(PointSkipped(point.key, point.index, point.label(), run, msg.message))
+    return True
 
 
 def ending_point(msg: Message, by_key: dict[str, Point], finished: Container[str],
@@ -298,17 +349,36 @@ def _best_final(metric: str, goal: str, info, val: list[dict],
 
 def _known_rows(sweep_dir: Path, spec: SweepSpec, points: list[Point],
                 columns: list[str]) -> dict[str, dict]:
-    """Rows of earlier invocations: results.csv, then run folders that finished after the
-    last rewrite of it (the driver was killed between the two)."""
+    """Rows of earlier invocations: results.csv, reconciled with the run folders, which
+    are the truth.  A folder that ended after the last rewrite (the driver was killed
+    between the two) or that ended differently since (a pruned point resumed by hand to
+    `completed`) gives its row again.  A row saying a point ended, whose folder was
+    written after the row (a resume by hand still running, or stopped), no longer holds
+    the point back; a folder left unended before its row was written (a pool worker
+    that died: the driver recorded it failed) keeps the row.  A row whose folder is gone
+    or unreadable is kept as it is."""
     keys = {p.key for p in points}
-    rows = {r["key"]: r for r in read_results(sweep_dir / RESULTS_FILE) if r.get("key") in keys}
+    path = sweep_dir / RESULTS_FILE
+    rows = {r["key"]: r for r in read_results(path) if r.get("key") in keys}
+    try:
+        written = path.stat().st_mtime
+    except OSError:
+        written = 0.0
     for p in points:
-        row, run = rows.get(p.key, {}), run_dir_name(p, len(points))
-        if row.get("status") in DONE and _sound(row, p, run, columns):
-            continue
+        run = run_dir_name(p, len(points))
         run_dir = sweep_dir / run
         summary = read_summary(run_dir / SUMMARY)[0]
-        if summary.get("sweep_point") == p.key and summary.get("status") in DONE:
+        if summary.get("sweep_point") != p.key:
+            continue                       # no folder of this point (yet): the row stands
+        row = rows.get(p.key)
+        status = summary.get("status")
+        if status in DONE:     # a damaged or hand-edited row is rebuilt from the folder too
+            stale = row is None or not _sound(row, p, run, columns) or \
+                (row.get("status"), row.get("steps")) != (status, summary.get("steps"))
+        else:
+            stale = row is not None and row.get("status") in DONE and \
+                float(summary.get("updated") or 0.0) > written
+        if stale:
             rows[p.key] = build_row(p, run_dir, spec, columns)
     return rows
 
@@ -364,7 +434,8 @@ def read_results(path: Path) -> list[dict]:
     once: the run folders are the source, and a resume rebuilds those rows from them.
     """
     try:
-        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        with open_regular(Path(path)) as fh:
+            text = fh.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return []
     except OSError as exc:

@@ -24,6 +24,12 @@ Random draws come from ``random.seed`` (default ``train.seed``), so the same pre
 always expands to the same points.  Points are ordered seed-major (every combination at
 the first seed, then at the next), so a surface fills in early and is refined after.
 
+The size is worked out arithmetically before anything is expanded: more than
+MAX_POINTS points needs ``--yes``, and more than MAX_POINTS_YES is refused even then (each
+point holds its own config; a million-point grid would fill the memory before a single
+point trained).  Points are expanded when first asked for (:meth:`SweepSpec.points`), so
+a sweep only read (``reading=True``) never expands them.
+
 Every problem is one :class:`ConfigError` naming the preset, the key
 (``sweep.grid.task.seq_len``) and what is allowed.
 """
@@ -37,13 +43,14 @@ import json
 import math
 import random as _random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from lstm_tui.config import (SECTIONS, ConfigError, FieldSpec, RunConfig, allowed,
                              TrainConfig, check_value, config_to_dict, field_specs, opt, suggest, validate)
 from lstm_tui.tasks import registry
 
-MAX_POINTS = 10_000
+MAX_POINTS = 10_000            # more needs --yes
+MAX_POINTS_YES = 100_000       # more is refused even with --yes (about 1.4 KB and 0.1 ms a point)
 SPACE_SEARCHES = ("random", "tpe")       # the searches over [sweep.space] with `trials`
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
@@ -163,7 +170,7 @@ class SweepSpec:
     trials: int = 0                      # tpe: its points are drawn as the sweep goes
     metrics: tuple[str, ...] = ()        # several objectives (metric is the first), or ()
     goals: tuple[str, ...] = ()          # each objective's goal
-    _points: list[Point] = field(default_factory=list, repr=False)
+    _points: list[Point] | None = field(default=None, repr=False)   # expanded when asked
 
     @property
     def axes(self) -> list[str]:
@@ -188,6 +195,10 @@ class SweepSpec:
         return math.prod(len(v) for v in self.grid.values()) * self.samples * self.seeds
 
     def points(self) -> list[Point]:
+        """Every point, expanded (and each one checked) the first time it is asked for;
+        a tpe search has none up front."""
+        if self._points is None:
+            self._points = [] if self.search == "tpe" else list(_expand(self))
         return list(self._points)
 
     def fingerprint(self) -> str:
@@ -228,13 +239,21 @@ def parse_sweep(cfg: RunConfig, source: str, *, yes: bool = False,
     spec = SweepSpec(base=cfg, source=source, grid=grid, random=random_axes, samples=samples,
                      random_seed=random_seed, seeds=sweep.seeds, **_settings(sweep),
                      **_parse_objectives(sweep, cfg, source))
-    if spec.size > MAX_POINTS and not yes:
-        sizes = " × ".join(str(len(v)) for v in grid.values()) or "1"
-        raise ConfigError(source, "sweep", f"has {spec.size:,} points (grid {sizes}, samples "
-                          f"{samples}, seeds {sweep.seeds}); at most {MAX_POINTS:,} without "
-                          "--yes")
-    spec._points = _expand(spec)
+    _check_size(spec, yes)
+    if not reading:
+        spec.points()         # every point checked now: an invalid one is bad input at once
     return spec
+
+
+def _check_size(spec: SweepSpec, yes: bool) -> None:
+    """The point count, worked out before anything is expanded, within the limits."""
+    if spec.size <= MAX_POINTS or (yes and spec.size <= MAX_POINTS_YES):
+        return
+    sizes = " × ".join(str(len(v)) for v in spec.grid.values()) or "1"
+    limit = (f"at most {MAX_POINTS_YES:,} even with --yes (split the sweep)" if yes or
+             spec.size > MAX_POINTS_YES else f"at most {MAX_POINTS:,} without --yes")
+    raise ConfigError(spec.source, "sweep", f"has {spec.size:,} points (grid {sizes}, "
+                      f"samples {spec.samples}, seeds {spec.seeds}); {limit}")
 
 
 def _settings(sweep: SweepConfig) -> dict:
@@ -277,7 +296,8 @@ def _parse_space(sweep: SweepConfig, data: dict, cfg: RunConfig,
                   seeds=1, **_settings(sweep), **objectives)
     if search == "random":      # the random table, `trials` draws: points known up front
         spec = SweepSpec(samples=sweep.trials, **common)
-        spec._points = _expand(spec)
+        if not reading:
+            spec.points()
         return spec
     return SweepSpec(samples=1, trials=sweep.trials, **common)
 
@@ -474,7 +494,8 @@ def _parse_objectives(sweep: SweepConfig, cfg: RunConfig, source: str) -> dict:
 
 # ---------------------------------------------------------------- expansion
 
-def _expand(spec: SweepSpec) -> list[Point]:
+def _expand(spec: SweepSpec) -> Iterator[Point]:
+    """The points one by one, seed-major (the combinations are drawn once, then repeated)."""
     rng = _random.Random(spec.random_seed)
     table = "space" if spec.search in SPACE_SEARCHES else "random"
     combos = []
@@ -484,11 +505,11 @@ def _expand(spec: SweepSpec) -> list[Point]:
             drawn = {k: check_value(axis.field, axis.draw(rng), spec.source, f"sweep.{table}.{k}")
                      for k, axis in spec.random.items()}
             combos.append({**grid_values, **drawn})
-    points = []
+    index = 0
     for k in range(spec.seeds):
         for values in combos:
-            points.append(_point(len(points), values, k, spec))
-    return points
+            yield _point(index, values, k, spec)
+            index += 1
 
 
 def _point(index: int, values: dict, repeat: int, spec: SweepSpec) -> Point:

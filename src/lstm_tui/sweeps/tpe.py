@@ -38,7 +38,10 @@ pruned for a poor metric is then missing from the front even if it was small, so
 ``scheduler = "none"`` when the cheap end of the front matters.
 
 Resume: the same command reloads the study; a trial left running by a stop is
-trained again (or told from its run folder when it had ended), never drawn anew.
+trained again (or told from its run folder when it had ended), never drawn anew.  The
+study is checked against the trial folders first, and rebuilt from them when its journal
+is damaged or disagrees with them (sweeps.study): a finished trial is never trained
+again nor its number drawn twice, and no results.csv row is lost.
 Optuna is imported here only: ``pip install 'lstm-lab[optuna]'``.
 """
 
@@ -50,20 +53,22 @@ from typing import Any, Callable
 
 from lstm_tui.config import ConfigError, RunConfig
 from lstm_tui.fsio import atomic_write_text
-from lstm_tui.runs.layout import SUMMARY
+from lstm_tui.runs.layout import RESULTS_FILE
 from lstm_tui.runs.liveness import clean_stale_tmp
 from lstm_tui.runs.reader import read_jsonl
-from lstm_tui.runs.summary import read_summary
 from lstm_tui.sweeps import objectives
 from lstm_tui.sweeps.backends import PointTask, sweep_backend
 from lstm_tui.sweeps.runner import (DONE, METRICS, SWEEP_FILE, PointFinished, SweepFinished,
                                     SweepResult, SweepStarted, _check_devices, _Lock,
                                     _number_or_none,
                                     _sweep_toml, _write_results, build_row, columns_for,
-                                    ending_point, make_sweep_dir, run_dir_name)
+                                    elsewhere, ending_point, make_sweep_dir, read_results,
+                                    run_dir_name, skip)
+from lstm_tui.sweeps.scheduler import PointEnded
 from lstm_tui.sweeps.spec import Point, SweepSpec, make_point
+from lstm_tui.sweeps.study import STUDY_FILE, ended_state, open_study
 
-STUDY_FILE = "study.journal"
+__all__ = ["STUDY_FILE", "run_tpe"]
 GOOD = objectives.GOOD      # told COMPLETE with the point's figures (one per objective)
 PARALLEL = ("sequential", "processes", "ray")   # backends that take trials as they are drawn
 
@@ -78,13 +83,11 @@ def _optuna():
     return optuna
 
 
-def _study(optuna, sweep_dir: Path, spec: SweepSpec):
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-    storage = JournalStorage(JournalFileBackend(str(sweep_dir / STUDY_FILE)))
-    directions = ["maximize" if goal == "max" else "minimize" for _, goal in spec.objectives]
-    study = optuna.create_study(study_name=sweep_dir.name, storage=storage,
-                                load_if_exists=True, directions=directions)
+def _study(optuna, sweep_dir: Path, spec: SweepSpec, columns: list[str], rows: list[dict]):
+    """The study (its journal checked against the trial folders; sweeps.study) with its
+    sampler."""
+    opened = open_study(optuna, sweep_dir, spec, columns, rows)
+    study = opened.study
     # TPESampler for one objective and several alike (Optuna >= 4 ranks a multi-objective
     # history by non-domination and hypervolume contribution): one sampler, one behaviour,
     # and it learns from the first trials on, where NSGA-II needs whole generations (tens of
@@ -94,7 +97,7 @@ def _study(optuna, sweep_dir: Path, spec: SweepSpec):
     # Seeded by the trials so far: a resumed study does not draw its first points again.
     study.sampler = optuna.samplers.TPESampler(seed=spec.random_seed + len(study.trials),
                                                constant_liar=True)
-    return study
+    return opened
 
 
 def _suggest(trial, spec: SweepSpec) -> dict[str, Any]:
@@ -137,7 +140,9 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
     with _Lock(sweep_dir):
         clean_stale_tmp(sweep_dir)
         atomic_write_text(sweep_dir / SWEEP_FILE, _sweep_toml(preset_path, cfg, sweep_dir))
-        study = _study(optuna, sweep_dir, spec)
+        old = {r["key"]: r for r in read_results(sweep_dir / RESULTS_FILE)}
+        opened = _study(optuna, sweep_dir, spec, columns, list(old.values()))
+        study = opened.study
         pruner = None
         if spec.scheduler != "none":
             from lstm_tui.sweeps.scheduler import Pruner
@@ -150,7 +155,10 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
         redo: list[int] = []
 
         def folder(point: Point) -> Path:
-            return sweep_dir / run_dir_name(point, spec.trials)
+            """The trial's folder: the one it has (found by its values, whatever the
+            axes' order in this preset), else named from its values."""
+            return sweep_dir / (opened.folders.get(point.key) or
+                                run_dir_name(point, spec.trials))
 
         def add(point: Point) -> None:
             """A trial joins the sweep, and the pruning order (trial number order: every
@@ -161,21 +169,22 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
                 pruner.order.append(point.key)
 
         def tell(number: int, row: dict) -> None:
-            values = [objectives.value(row, m) for m, _ in spec.objectives]
-            if row["status"] in GOOD and all(v is not None for v in values):
+            state, values = ended_state(row, spec)
+            if state == "COMPLETE":
                 study.tell(number, values if len(values) > 1 else values[0])
-            elif row["status"] == "pruned":
-                study.tell(number, state=TrialState.PRUNED)
             else:
-                study.tell(number, state=TrialState.FAIL)
+                study.tell(number, state=TrialState[state])
 
         for t in sorted(study.trials, key=lambda t: t.number):
+            if t.state == TrialState.WAITING:        # a number to draw anew (sweeps.study)
+                continue
             point = make_point(spec, t.number, t.params)
             add(point)
-            summary = read_summary(folder(point) / SUMMARY)[0]
-            ended = summary.get("sweep_point") == point.key and summary.get("status") in DONE
-            if t.state.is_finished() or ended:
-                rows[point.key] = build_row(point, folder(point), spec, columns)
+            ended = opened.ended.get(point.key)       # the row of a folder that ended
+            if t.state.is_finished() or ended is not None:
+                # the folder's row; a trial whose folder is gone keeps its results.csv row
+                rows[point.key] = ended or old.get(point.key) or \
+                    build_row(point, folder(point), spec, columns)
                 if not t.state.is_finished():         # ended, but the tell was lost
                     tell(t.number, rows[point.key])
                 if pruner is not None:
@@ -188,24 +197,33 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
         _write_results(sweep_dir, columns, rows, ordered())
         listen(SweepStarted(sweep_dir, spec.name, spec.trials, len(rows),
                             spec.trials - len(rows), tuple(spec.axes), spec.metric, spec.goal,
-                            impl.name, getattr(impl, "workers", workers)))
+                            impl.name, getattr(impl, "workers", workers),
+                            (opened.note,) if opened.note else ()))
         state = {"interrupted": False}
 
         def task(point: Point) -> PointTask:
             return PointTask(point.key, point.index, point.config, str(folder(point)),
                              spec.name)
 
+        skipped: list[str] = []
+
         def more(free: int) -> list[PointTask]:
-            """Up to `free` trials: those a stop left running first, then new ones asked
-            of the study (which has been told every result reported so far)."""
+            """Up to `free` trials: those a stop left running first (but not one another
+            process writes: skipped), then new ones asked of the study (which has been
+            told every result reported so far)."""
             fed = []
             while len(fed) < free and not should_stop():
                 if redo:
-                    fed.append(task(points[redo.pop(0)]))
+                    again = task(points[redo.pop(0)])
+                    if not elsewhere(again, report):
+                        fed.append(again)
+                    elif pruner is not None:
+                        pruner.offer(PointEnded(again.key))
                     continue
-                if len(study.trials) >= spec.trials:
+                if len(study.trials) >= spec.trials and not study.get_trials(
+                        deepcopy=False, states=(TrialState.WAITING,)):
                     break
-                trial = study.ask()
+                trial = study.ask()             # a waiting number first (sweeps.study)
                 try:
                     point = make_point(spec, trial.number, _suggest(trial, spec))
                 except ConfigError:
@@ -217,8 +235,8 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
 
         def report(msg) -> None:
             point = ending_point(msg, by_key, rows, listen)
-            if point is None:
-                return
+            if point is None or skip(point, folder(point).name, msg, skipped, listen):
+                return                     # a skipped trial stays RUNNING: taken up next time
             if msg.status not in DONE:     # interrupted: left RUNNING, trained again on resume
                 state["interrupted"] = True
                 return
@@ -232,7 +250,7 @@ def run_tpe(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: Path
         if not should_stop():
             impl.run([], report, should_stop, more=more)
         listen(SweepFinished(len(rows), spec.trials,
-                             state["interrupted"] or len(rows) < spec.trials))
+                             state["interrupted"] or len(rows) < spec.trials, tuple(skipped)))
     result_rows = [rows[p.key] for p in ordered() if p.key in rows]
     return SweepResult(sweep_dir, result_rows, columns, spec.trials, len(rows), spec.metric,
-                       spec.goal, spec.axes)
+                       spec.goal, spec.axes, skipped=skipped)

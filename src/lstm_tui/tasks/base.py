@@ -97,9 +97,19 @@ class Task(ABC):
         """Fields of an ``events.Forecast`` (minus step) to show at a validation, or None."""
         return None
 
-    def checkpoint_extra(self) -> dict:
-        """What a checkpoint must keep besides the weights to use the model (e.g. classes)."""
+    def inference(self) -> dict:
+        """What using the model on new data needs besides the weights and the config, as
+        the training data gave it: resolved columns, the train part's normalisation
+        statistics, class labels (plain values; kept in checkpoints under "inference",
+        read back by ``runs.trained.TrainedRun.inference``)."""
         return {}
+
+    def checkpoint_extra(self) -> dict:
+        """What a checkpoint must keep besides the weights to use the model: the model's
+        sizes (so it opens without its data) and ``inference()`` (there even when empty:
+        its absence marks an older checkpoint)."""
+        return {"sizes": [self.input_size, self.output_size, self.readout],
+                "inference": self.inference()}
 
     def final_step_loss(self, output: Tensor, y: Tensor) -> Tensor:
         """Loss of the last time step's prediction, summed over the batch.

@@ -66,4 +66,5 @@ SPECS = [TaskSpec("char_lm", CharLMTask, "lstm_tui.tasks.char_lm_data:CharLM", s
                   "perplexity", "min", metrics={"bpc": "min"}, check=check,
                   samples_text=True, data_path="text",
                   data_files=lambda cfg: {} if cfg.text in ("", "text8") else {"text": cfg.text},
+                  predict="lstm_tui.tasks.char_lm_predict:predict",
                   summary="character language model over a text file")]

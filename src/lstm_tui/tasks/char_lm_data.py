@@ -35,8 +35,6 @@ class CharLM(Task):
         self.vocab = list(corpus.vocab)
         self.input_size = self.output_size = len(self.vocab)
         self.seq_len = cfg.seq_len
-        # Sorted code points of the vocabulary: encoding is one searchsorted.
-        self._points = np.array([ord(c) for c in self.vocab], dtype=np.uint32)
         codes = self.encode(corpus.text)
         self.val_size = char_val_size(len(codes), cfg.val_fraction)
         self.train_size = len(codes) - self.val_size
@@ -52,11 +50,7 @@ class CharLM(Task):
     def encode(self, text: str) -> Tensor:
         """Int64 codes of `text`, normalized like the corpus; characters outside the
         vocabulary are dropped."""
-        points = np.frombuffer(normalize_text(text, self.normalize).encode("utf-32-le"),
-                               dtype=np.uint32)
-        index = np.minimum(np.searchsorted(self._points, points), len(self._points) - 1)
-        known = self._points[index] == points
-        return torch.from_numpy(index[known].astype(np.int64))
+        return encode(text, self.normalize, self.vocab)
 
     def decode(self, codes) -> str:
         codes = codes.tolist() if isinstance(codes, Tensor) else codes
@@ -98,3 +92,14 @@ class CharLM(Task):
 
     def val_extra(self, val_loss: float) -> dict[str, float]:
         return {"bpc": bpc(val_loss)}
+
+
+def encode(text: str, normalize: str, vocab: list[str]) -> Tensor:
+    """Int64 codes of `text` normalized as the corpus was; characters outside the (sorted)
+    vocabulary are dropped.  One searchsorted over the vocabulary's code points."""
+    points = np.array([ord(c) for c in vocab], dtype=np.uint32)
+    text_points = np.frombuffer(normalize_text(text, normalize).encode("utf-32-le"),
+                                dtype=np.uint32)
+    index = np.minimum(np.searchsorted(points, text_points), len(points) - 1)
+    known = points[index] == text_points
+    return torch.from_numpy(index[known].astype(np.int64))

@@ -52,6 +52,10 @@ class TaskSpec:
     data_files:     ``cfg -> {field: path}`` of the data files a run reads (None: the task
                     reads none); a run stores them resolved and records their size and
                     SHA-256, and listing runs skips ``check`` for such a task (it reads them)
+    predict:        ``"module:attribute"`` (or a callable) giving ``(run, data, options) ->
+                    dict``: a trained run (``runs.trained.TrainedRun``) used on new data,
+                    the document ``lstm-lab predict --json`` prints (``runs.predict``);
+                    None = the kind's runs cannot predict
     """
     kind: str
     config: type
@@ -69,6 +73,7 @@ class TaskSpec:
     preview: Callable[[Any], "Preview"] | None = None
     figures: Callable[[Any], tuple[str, ...]] | None = None
     data_files: Callable[[Any], dict[str, str]] | None = None
+    predict: str | Callable[..., dict] | None = None
 
     @property
     def batchable(self) -> bool:
@@ -80,13 +85,21 @@ class TaskSpec:
 
     def make(self, cfg: Any, seed: int) -> Any:
         """The built task (imports the torch implementation on first use)."""
-        build = self.build
-        if isinstance(build, str):
-            module, _, name = build.partition(":")
-            build = getattr(importlib.import_module(module), name)
-        task = build(cfg, seed)
+        task = _imported(self.build)(cfg, seed)
         task.metric, task.goal = self.metric, self.goal   # declared once, on the spec
         return task
+
+    def predictor(self) -> Callable[..., dict] | None:
+        """The predict hook (imported on first use), or None."""
+        return None if self.predict is None else _imported(self.predict)
+
+
+def _imported(ref: str | Callable) -> Callable:
+    """A ``"module:attribute"`` reference imported, or the callable itself."""
+    if isinstance(ref, str):
+        module, _, name = ref.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return ref
 
 
 @dataclass(frozen=True)

@@ -51,28 +51,66 @@ class Labelled:
     """One file: values (N, T, F) float64 with NaN after each sequence's end, labels."""
     path: str
     values: Any
-    labels: Any            # (N,) as read: ints or strings
+    labels: Any            # (N,) as read: ints or strings; None for a file without them
     lengths: Any           # (N,) real steps of each sequence
 
 
 def read_labelled(path: str, key: str) -> Labelled:
     """A labelled-sequence file (cached by path, mtime and size); ConfigError naming `key`."""
+    return read_sequences(path, key, True)
+
+
+def read_sequences(path: str, key: str, labels: bool | None) -> Labelled:
+    """A sequence file whose rows start with a label (`labels` True), do not (False), or,
+    for an .npz, hold ``y`` or not (None: as the file says)."""
+    file, size = _checked(path, key)
+    return _read(str(file.resolve()), file.stat().st_mtime_ns, size, path, key, labels)
+
+
+def columns(path: str, key: str) -> int | None:
+    """Values per row of a CSV/TSV file (the label column included); None for an .npz."""
+    file, size = _checked(path, key)
+    if file.suffix.lower() == ".npz":
+        return None
+    return _frame(str(file.resolve()), file.stat().st_mtime_ns, size, path, key).shape[1]
+
+
+def _checked(path: str, key: str):
     if not path:
         raise ConfigError("", key, "is required: a UCR-layout CSV/TSV file, or .npz")
-    file, size = checked_file(path, key, SUFFIXES, "CSV/TSV/NPZ")
-    return _read(str(file.resolve()), file.stat().st_mtime_ns, size, path, key)
+    return checked_file(path, key, SUFFIXES, "CSV/TSV/NPZ")
 
 
 @functools.lru_cache(maxsize=4)
-def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -> Labelled:
+def _frame(resolved: str, mtime_ns: int, size: int, shown: str, key: str):
+    """A CSV/TSV file as pandas reads it, without a header."""
+    import pandas as pd
+    try:
+        return pd.read_csv(resolved, sep=SUFFIXES[Path(resolved).suffix.lower()],
+                           header=None, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ConfigError("", key, f"{shown!r} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise ConfigError("", key, f"cannot read {shown!r} as CSV/TSV: {_first(exc)}") \
+            from None
+
+
+@functools.lru_cache(maxsize=4)
+def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str,
+          with_labels: bool | None = True) -> Labelled:
     import numpy as np
+    labels = None
     if resolved.lower().endswith(".npz"):
         try:
             with np.load(resolved, allow_pickle=False) as data:
-                if "X" not in data or "y" not in data:
-                    raise ConfigError("", key, f"{shown!r} must hold arrays X and y, has "
+                needed = ("X", "y") if with_labels else ("X",)
+                if any(name not in data for name in needed):
+                    raise ConfigError("", key, f"{shown!r} must hold arrays "
+                                      f"{' and '.join(needed)}, has "
                                       f"{', '.join(data.files) or 'none'}")
-                values, labels = data["X"], data["y"]
+                values = data["X"]
+                if with_labels is not False and "y" in data:
+                    labels = data["y"]
                 if values.dtype.kind not in "iuf":     # complex would lose its imaginary part
                     raise ConfigError("", key, f"{shown!r}: X must hold real numbers, got "
                                       f"{values.dtype}")
@@ -83,24 +121,20 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -> Labe
             raise ConfigError("", key, f"cannot read {shown!r} as .npz: {_first(exc)}") from None
         if values.ndim == 2:
             values = values[:, :, None]
-        if values.ndim != 3 or labels.ndim != 1 or len(labels) != len(values):
+        if values.ndim != 3 or (labels is not None and (labels.ndim != 1
+                                                        or len(labels) != len(values))):
             raise ConfigError("", key, f"{shown!r}: X must be (N, T) or (N, T, F) and y (N,), "
-                              f"got X {values.shape} and y {labels.shape}")
+                              f"got X {values.shape}"
+                              + (f" and y {labels.shape}" if labels is not None else ""))
     else:
         import pandas as pd
-        try:
-            frame = pd.read_csv(resolved, sep=SUFFIXES[Path(resolved).suffix.lower()],
-                                header=None, skipinitialspace=True)
-        except pd.errors.EmptyDataError:
-            raise ConfigError("", key, f"{shown!r} is empty") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-            raise ConfigError("", key, f"cannot read {shown!r} as CSV/TSV: {_first(exc)}") \
-                from None
-        if frame.shape[1] < 2:
+        frame = _frame(resolved, mtime_ns, size, shown, key)
+        if with_labels and frame.shape[1] < 2:
             raise ConfigError("", key, f"{shown!r} needs a label and at least one value per "
                               "row (UCR layout)")
-        labels = frame.iloc[:, 0].to_numpy()
-        body = frame.iloc[:, 1:]
+        if with_labels:
+            labels = frame.iloc[:, 0].to_numpy()
+        body = frame.iloc[:, 1:] if with_labels else frame
         numbers = body.apply(pd.to_numeric, errors="coerce")
         bad = numbers.isna() & body.notna()
         if bool(bad.to_numpy().any()):
@@ -110,7 +144,7 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str, key: str) -> Labe
         values = numbers.to_numpy(dtype=np.float64)[:, :, None]
     if len(values) == 0:
         raise ConfigError("", key, f"{shown!r} has no rows")
-    if any(isinstance(v, float) and v != v for v in labels.tolist()):
+    if labels is not None and any(isinstance(v, float) and v != v for v in labels.tolist()):
         row = next(i for i, v in enumerate(labels.tolist()) if isinstance(v, float) and v != v)
         raise ConfigError("", key, f"{shown!r}: row {row + 1} has no label")
     present = ~np.isnan(values).any(2)                       # (N, T)
@@ -287,5 +321,6 @@ SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   "lstm_tui.tasks.sequence_classification_data:SequenceClassification",
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
                   preview=preview, figures=figures,
+                  predict="lstm_tui.tasks.sequence_classification_predict:predict",
                   data_files=lambda cfg: {"path": cfg.path, "test_path": cfg.test_path},
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

@@ -159,6 +159,8 @@ class Prepared:
     raw_targets: Any       # (N, K) float64, original units
     offset: Any            # (K,) target normalization: original = norm * scale + offset
     scale: Any             # (K,)
+    input_offset: Any      # (F,) input normalization: norm = (original - offset) / scale
+    input_scale: Any       # (F,)
     features: tuple[str, ...]
     target: tuple[str, ...]
     bounds: tuple[int, int, int, int]    # row index: 0, train end, val end, test end
@@ -209,23 +211,9 @@ def _prepare(table: Table, key: str) -> Prepared:
         if problem:
             raise problem
     used = list(dict.fromkeys([*features, *cfg.target]))
-    data = np.stack([table.columns[n] for n in used], 1)            # (N, C) float64
-    bad = bad_values(data)
-    if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise ConfigError("", "task.path", f"column {used[col]!r} of {table.path} holds "
-                          f"{data[row, col]:g} at row {row + 1}; {value_rule()}")
-    labels, untimed = np.arange(table.rows), 0
-    if cfg.time:
-        keys, keep = time_keys(table, cfg)
-        labels = table.raw[cfg.time]
-        if not keep.all():
-            data, keys, labels = data[keep], keys[keep], labels[keep]
-            untimed = int((~keep).sum())
-        if np.any(keys[1:] < keys[:-1]):
-            order = np.argsort(keys, kind="stable")     # equal times keep the file's order
-            data, labels = data[order], labels[order]
-    data, labels, dropped = _clean(data, labels, used, cfg, table.path)
+    data, labels, untimed = in_time_order(table, used, cfg)
+    data, labels, dropped = clean(data, labels, used, cfg.missing, cfg.time, table.path,
+                                  'set task.missing = "drop" or "ffill"')
     dropped += untimed
     n = data.shape[0]
     n_test = int(round(n * cfg.test_fraction))
@@ -253,8 +241,32 @@ def _prepare(table: Table, key: str) -> Prepared:
                           f"normalization (train statistics); {value_rule()}: rescale the "
                           "column or choose another normalize")
     return Prepared(data[:, fi].astype(np.float32), data[:, ti].astype(np.float32),
-                    raw_targets, offset[ti], scale[ti], tuple(features), tuple(cfg.target),
-                    bounds, labels, dropped)
+                    raw_targets, offset[ti], scale[ti], offset[fi], scale[fi],
+                    tuple(features), tuple(cfg.target), bounds, labels, dropped)
+
+
+def in_time_order(table: Table, used: list[str], cfg: SeriesTask):
+    """(N, C) float64 of the `used` columns, each row's label (the `time` column, or row
+    numbers) and how many rows were dropped for an empty time: sorted by `cfg.time` when
+    it is given and the file is not (equal times keep the file's order)."""
+    import numpy as np
+    data = np.stack([table.columns[n] for n in used], 1)
+    bad = bad_values(data)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError("", "task.path", f"column {used[col]!r} of {table.path} holds "
+                          f"{data[row, col]:g} at row {row + 1}; {value_rule()}")
+    labels, untimed = np.arange(table.rows), 0
+    if cfg.time:
+        keys, keep = time_keys(table, cfg)
+        labels = table.raw[cfg.time]
+        if not keep.all():
+            data, keys, labels = data[keep], keys[keep], labels[keep]
+            untimed = int((~keep).sum())
+        if np.any(keys[1:] < keys[:-1]):
+            order = np.argsort(keys, kind="stable")
+            data, labels = data[order], labels[order]
+    return data, labels, untimed
 
 
 def time_keys(table: Table, cfg: SeriesTask):
@@ -322,19 +334,21 @@ def _times(text):
     return best if best is not None else np.full(len(text), np.nan)
 
 
-def _clean(data, labels, used: list[str], cfg: SeriesTask, path: str):
+def clean(data, labels, used: list[str], missing: str, time: str, path: str, hint: str):
+    """Rows with an empty or NaN cell by the `missing` policy: (data, labels, dropped);
+    "error" is a ConfigError naming the cell, ending with `hint`."""
     import numpy as np
     bad = ~np.isfinite(data)
     if not bad.any():
         return data, labels, 0
-    if cfg.missing == "error":
+    if missing == "error":
         rows, cols = np.nonzero(bad)
         first = int(np.argmin(rows))
         row, col = int(rows[first]), used[int(cols[first])]
-        where = f"row {row + 1}" + (f" (by {cfg.time})" if cfg.time else "")
+        where = f"row {row + 1}" + (f" (by {time})" if time else "")
         raise ConfigError("", "task.missing", f"column {col!r} of {path} has an empty or NaN "
-                          f"cell at {where}; set task.missing = \"drop\" or \"ffill\"")
-    if cfg.missing == "ffill":
+                          f"cell at {where}; {hint}")
+    if missing == "ffill":
         import pandas as pd
         data = pd.DataFrame(data).ffill().to_numpy()
         bad = ~np.isfinite(data)       # leading gaps have nothing to carry: dropped
@@ -365,30 +379,43 @@ def _check_splits(cfg: SeriesTask, bounds: tuple[int, int, int, int]) -> None:
 def baselines(prep: Prepared, cfg: SeriesTask) -> dict:
     """MAE/RMSE (original units) of the naive forecasts on the val and test windows:
     {"persistence": {"mae", "rmse", "test": {...}}, "seasonal": ..., "mean": ...}."""
-    import numpy as np
     out: dict[str, dict] = {}
     train_mean = prep.raw_targets[:prep.bounds[1]].mean(0)
     splits = ["val"] + (["test"] if cfg.test_fraction > 0 else [])
     for split in splits:
         truth, ends = _truth(prep, cfg, split)       # (W, H, K), end index of each window
-        guesses = {"persistence": np.broadcast_to(prep.raw_targets[ends][:, None, :],
-                                                  truth.shape),
-                   "mean": np.broadcast_to(train_mean, truth.shape)}
-        if cfg.season:
-            h = np.arange(1, cfg.horizon + 1)
-            back = cfg.season * np.ceil(h / cfg.season).astype(int)     # same phase, past
-            idx = ends[:, None] + h[None, :] - back[None, :]
-            guesses["seasonal"] = prep.raw_targets[np.maximum(idx, 0)]
+        guesses = naive_forecasts(prep.raw_targets, ends, cfg.horizon, cfg.season,
+                                  train_mean)
         for name, guess in guesses.items():
-            err = guess - truth
-            figures = {"mae": float(np.abs(err).mean()),
-                       "rmse": float(np.sqrt(np.square(err).mean()))}
+            figures = errors(guess, truth)
             entry = out.setdefault(name, {})
             if split == "val":
                 entry.update(figures)
             else:
                 entry["test"] = figures
     return out
+
+
+def naive_forecasts(raw_targets, ends, horizon: int, season: int, train_mean) -> dict:
+    """name -> (W, H, K) forecasts of the windows ending at rows `ends` (original units):
+    persistence (the last value), mean (the train mean), seasonal (with `season`)."""
+    import numpy as np
+    shape = (len(ends), horizon, raw_targets.shape[1])
+    guesses = {"persistence": np.broadcast_to(raw_targets[ends][:, None, :], shape),
+               "mean": np.broadcast_to(train_mean, shape)}
+    if season:
+        h = np.arange(1, horizon + 1)
+        back = season * np.ceil(h / season).astype(int)     # same phase, in the past
+        idx = ends[:, None] + h[None, :] - back[None, :]
+        guesses["seasonal"] = raw_targets[np.maximum(idx, 0)]
+    return guesses
+
+
+def errors(guess, truth) -> dict:
+    """{"mae", "rmse"} of forecasts against the truth (same shape, original units)."""
+    import numpy as np
+    err = np.asarray(guess, dtype=np.float64) - truth
+    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt(np.square(err).mean()))}
 
 
 def _truth(prep: Prepared, cfg: SeriesTask, split: str):
@@ -486,4 +513,5 @@ SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", sha
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
                   data_files=lambda cfg: {"path": cfg.path},
                   preview=preview, figures=figures,
+                  predict="lstm_tui.tasks.series_predict:predict",
                   summary="forecast columns of your own CSV/TSV/NPY table")]

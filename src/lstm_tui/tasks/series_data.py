@@ -43,15 +43,22 @@ class Series(Task):
                        for split in ("train", "val", "test")}
         self.train_size = len(self.starts["train"])
         self.val_size = len(self.starts["val"])
-        self._offsets = torch.arange(cfg.window)
-        self._ahead = torch.arange(cfg.window, cfg.window + cfg.horizon)
+
+    def inference(self) -> dict:
+        """Columns and train statistics: model input = (value - feature_offset) /
+        feature_scale; original = output * target_scale + target_offset (per target)."""
+        prep = self.prep
+        return {"features": list(prep.features), "target": list(prep.target),
+                "time": self.cfg.time, "missing": self.cfg.missing,
+                "feature_offset": prep.input_offset.tolist(),
+                "feature_scale": prep.input_scale.tolist(),
+                "target_offset": prep.offset.tolist(), "target_scale": prep.scale.tolist(),
+                "target_train_mean": prep.raw_targets[:prep.bounds[1]].mean(0).tolist()}
 
     # ---- batches
     def windows(self, starts: Tensor) -> Batch:
         """x (B, window, F) and y (B, H*K) of the windows starting at `starts`."""
-        x = self.inputs[starts[:, None] + self._offsets]
-        y = self.targets[starts[:, None] + self._ahead].reshape(len(starts), -1)
-        return x, y
+        return windows(self.inputs, self.targets, starts, self.window, self.horizon)
 
     def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
         starts = self.starts["train"]
@@ -90,19 +97,11 @@ class Series(Task):
     def start_report(self) -> dict:
         return {"baselines": baselines(self.prep, self.cfg)}
 
-    @torch.no_grad()
     def forecast(self, model: torch.nn.Module, split: str, batch_size: int = 256):
         """(W, H, K) forecasts and truths of a split's windows, in original units."""
-        preds, truths = [], []
-        was_training = model.training
-        model.eval()
-        for x, y in self.split_batches(split, batch_size):
-            out, _ = model(x, None)
-            preds.append(out * self.scale + self.offset)
-            truths.append(y * self.scale + self.offset)
-        model.train(was_training)
-        shape = (-1, self.horizon, self.n_targets)
-        return torch.cat(preds).view(shape).cpu(), torch.cat(truths).view(shape).cpu()
+        return forecast(model, self.inputs, self.targets, self.starts[split].to(
+            self.inputs.device), self.window, self.horizon, self.scale, self.offset,
+            batch_size)
 
     FORECAST_WINDOWS = 120
 
@@ -121,8 +120,54 @@ class Series(Task):
     def final_report(self, model, batch_size: int) -> dict:
         if not len(self.starts["test"]) or self.cfg.test_fraction == 0:
             return {}
-        pred, truth = self.forecast(model, "test", max(batch_size, 256))
-        err = (pred - truth).double()
-        mae, rmse = float(err.abs().mean()), float(err.square().mean().sqrt())
+        pred, truth = self.forecast(model, "test", test_batch(batch_size))
         persistence = baselines(self.prep, self.cfg)["persistence"]["test"]["mae"]
-        return {"test": {"mae": mae, "rmse": rmse, "skill": skill(mae, persistence)}}
+        return {"test": scores(pred, truth, persistence)}
+
+
+def test_batch(batch_size: int) -> int:
+    """Windows per forward pass of the test block (and of predict --rolling, so both
+    compute the very same numbers)."""
+    return max(batch_size, 256)
+
+
+def windows(inputs: Tensor, targets: Tensor | None, starts: Tensor, window: int,
+            horizon: int) -> tuple[Tensor, Tensor | None]:
+    """x (B, window, F) and y (B, H*K) (None without targets) of the windows starting
+    at `starts`: the `window` rows from each start, and the `horizon` rows after them."""
+    x = inputs[starts[:, None] + torch.arange(window, device=inputs.device)]
+    if targets is None:
+        return x, None
+    ahead = torch.arange(window, window + horizon, device=inputs.device)
+    return x, targets[starts[:, None] + ahead].reshape(len(starts), -1)
+
+
+@torch.no_grad()
+def forecast(model: torch.nn.Module, inputs: Tensor, targets: Tensor | None, starts: Tensor,
+             window: int, horizon: int, scale: Tensor, offset: Tensor, batch_size: int,
+             progress=None) -> tuple[Tensor, Tensor | None]:
+    """(W, H, K) forecasts of the windows starting at `starts` and their truths (None
+    without targets), in original units (``scale``/``offset`` per output, horizon-major);
+    `progress(done, total)` after each batch."""
+    preds, truths = [], []
+    was_training = model.training
+    model.eval()
+    for k in range(0, len(starts), batch_size):
+        x, y = windows(inputs, targets, starts[k:k + batch_size], window, horizon)
+        out, _ = model(x, None)
+        preds.append(out * scale + offset)
+        if y is not None:
+            truths.append(y * scale + offset)
+        if progress is not None:
+            progress(min(k + batch_size, len(starts)), len(starts))
+    model.train(was_training)
+    shape = (len(starts), horizon, -1)
+    pred = torch.cat(preds).view(shape).cpu()
+    return pred, torch.cat(truths).view(shape).cpu() if truths else None
+
+
+def scores(pred: Tensor, truth: Tensor, persistence_mae: float | None) -> dict:
+    """{"mae", "rmse", "skill"} of (W, H, K) forecasts against their truths."""
+    err = (pred - truth).double()
+    mae, rmse = float(err.abs().mean()), float(err.square().mean().sqrt())
+    return {"mae": mae, "rmse": rmse, "skill": skill(mae, persistence_mae)}

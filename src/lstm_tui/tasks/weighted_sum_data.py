@@ -40,9 +40,11 @@ class WeightedSum(RegressionTask):
             x = np.lib.stride_tricks.sliding_window_view(series, cfg.seq_len)[:n]
             y = series[cfg.seq_len:]
         self.target_scale, self.target_offset = 1.0, 0.0   # model units -> original units
+        self.input_offset, self.input_scale = 0.0, 1.0
         if cfg.standardize:
             train_x, train_y = x[:cfg.train_size], y[:cfg.train_size]
-            x_mean, x_std = train_x.mean(), _nonzero(train_x.std())
+            x_mean, x_std = float(train_x.mean()), _nonzero(train_x.std())
+            self.input_offset, self.input_scale = x_mean, x_std
             self.target_offset, self.target_scale = float(train_y.mean()), _nonzero(train_y.std())
             x = (x - x_mean) / x_std
             y = (y - self.target_offset) / self.target_scale
@@ -50,6 +52,11 @@ class WeightedSum(RegressionTask):
         y = torch.tensor(y, dtype=torch.float32)                  # (N,)
         self.keep(x, y, cfg.train_size)
 
+    def inference(self) -> dict:
+        """model input = (value - input_offset) / input_scale; original = output *
+        target_scale + target_offset."""
+        return {"input_offset": self.input_offset, "input_scale": self.input_scale,
+                "target_offset": self.target_offset, "target_scale": self.target_scale}
 
 
 def _nonzero(std: float) -> float:

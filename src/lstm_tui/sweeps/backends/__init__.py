@@ -12,11 +12,11 @@ Other packages import what :mod:`.base` defines from here (the names below); a
 backend's own module only for what is its alone (RayOptions, PoolOptions).
 """
 
-from lstm_tui.sweeps.backends.base import (BACKENDS, Backend, Message, More, NoOptions,
-                                           PointDone, PointProgress, PointStarted, PointTask,
-                                           Report, StopCheck, backend_names, backend_options,
-                                           make_backend, sweep_backend)
+from lstm_tui.sweeps.backends.base import (BACKENDS, BUSY, DONE, Backend, Message, More,
+                                           NoOptions, PointDone, PointProgress, PointStarted,
+                                           PointTask, Report, StopCheck, backend_names,
+                                           backend_options, make_backend, sweep_backend)
 
-__all__ = ["BACKENDS", "Backend", "Message", "More", "NoOptions", "PointDone",
+__all__ = ["BACKENDS", "BUSY", "DONE", "Backend", "Message", "More", "NoOptions", "PointDone",
            "PointProgress", "PointStarted", "PointTask", "Report", "StopCheck",
            "backend_names", "backend_options", "make_backend", "sweep_backend"]

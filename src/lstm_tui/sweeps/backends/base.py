@@ -8,7 +8,9 @@ the driver's own thread — with small messages: :class:`PointStarted`,
 per point it trained.  Points it never started (a stop was requested) are simply not
 reported.  The driver is the only writer of results.csv; each point's run folder is
 written by a RunWriter where the point trains, so every point is a normal run in the
-store.
+store.  Wherever that is, the point's folder is touched only under its writer lock
+(.point.open_point), the same OS lock ``headless --resume`` takes: a point whose folder
+another live process writes is not trained but reported as :data:`BUSY`.
 
 An adaptive search (sweeps.tpe) knows its points only as results come in: it passes
 ``more``, a :data:`More` callable the backend calls whenever it has free slots
@@ -41,6 +43,11 @@ from lstm_tui.config import ConfigError, RunConfig, suggest
 
 # ---------------------------------------------------------------- what travels
 
+DONE = ("completed", "stopped_early", "diverged", "failed", "pruned")  # never trained again
+BUSY = "busy"     # a PointDone's status: another live process writes the point's folder, so
+                  # it was neither touched nor trained (nor recorded); the next sweep run
+                  # takes it up again
+
 
 @dataclass(frozen=True)
 class PointTask:
@@ -72,7 +79,7 @@ class PointProgress:
 class PointDone:
     key: str
     status: str                # completed | stopped_early | diverged | failed | interrupted
-                               # | pruned
+                               # | pruned | busy (BUSY)
     message: str = ""
     seconds: float = 0.0
 

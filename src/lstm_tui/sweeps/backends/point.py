@@ -5,7 +5,8 @@ through the same listeners on its driver's side), so a point's run folder is the
 whatever the backend: a fresh folder (:func:`open_point`), the RunWriter hearing each
 event first, throttled progress messages for the driver (:class:`ProgressListener`) and
 one :class:`~.base.PointDone` at the end.  A failure is recorded in the folder and
-returned, never raised.
+returned, never raised.  The folder is touched only under its writer lock: a point
+another live process writes (``headless --resume`` of it) ends as BUSY, untouched.
 """
 
 from __future__ import annotations
@@ -18,25 +19,78 @@ from typing import Callable, Sequence
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
 from lstm_tui.errors import error_line
+from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK
+from lstm_tui.runs.lock import FolderLock, LockHeld, holder_pid, is_held
 from lstm_tui.runs.resources import instrument
+from lstm_tui.runs.summary import read_summary
 from lstm_tui.runs.writer import RunWriter
-from lstm_tui.sweeps.backends.base import (PointDone, PointProgress, PointStarted, PointTask,
-                                           Report, StopCheck)
+from lstm_tui.sweeps.backends.base import (BUSY, DONE, PointDone, PointProgress, PointStarted,
+                                           PointTask, Report, StopCheck)
 from lstm_tui.sweeps.scheduler import PruneAgent
 
 PROGRESS_EVERY = 0.5      # seconds between progress messages of one point
 
 
+class NotOpened(Exception):
+    """The point's folder was left as it is; `done` is what the driver records instead."""
+
+    def __init__(self, done: PointDone):
+        super().__init__(done.message)
+        self.done = done
+
+
+def busy(task: PointTask, pid: int = 0) -> PointDone:
+    """The PointDone of a point whose folder another live process writes."""
+    return PointDone(task.key, BUSY, f"{Path(task.run_dir).name}: being written by another "
+                     f"process (pid {pid or '?'}, e.g. `lstm-lab headless ... --resume`); "
+                     "left as it is")
+
+
+def written_elsewhere(task: PointTask) -> PointDone | None:
+    """BUSY when a live process holds the point's writer lock now (a look, taking
+    nothing: the driver skips such points before a backend sees them)."""
+    lock = Path(task.run_dir) / WRITER_LOCK
+    return busy(task, holder_pid(lock)) if is_held(lock) else None
+
+
 def open_point(task: PointTask) -> RunWriter:
-    """A fresh run folder for the point (a leftover of an interrupted try is replaced)
-    and its RunWriter, marked with the sweep's name and the point's key."""
+    """The point's run folder under its writer lock, cleared of an earlier try's files,
+    and its RunWriter (holding that lock), marked with the sweep's name and the point's
+    key.  NotOpened, with nothing touched, when another live process holds the lock
+    (BUSY), or when the folder says this point ended since the driver looked (a resume
+    by hand finished it: recorded from the folder, not trained again)."""
     run_dir = Path(task.run_dir)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    writer = RunWriter(run_dir, task.config)
+    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+        run_dir.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FolderLock(run_dir / WRITER_LOCK)
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        raise NotOpened(busy(task, exc.pid)) from None
+    try:
+        summary = read_summary(run_dir / SUMMARY)[0]
+        if summary.get("sweep_point") == task.key and summary.get("status") in DONE:
+            raise NotOpened(PointDone(task.key, summary["status"], summary.get("message", ""),
+                                      summary.get("seconds", 0.0)))
+        clear_folder(run_dir)
+        writer = RunWriter(run_dir, task.config, lock=lock)
+    except BaseException:
+        lock.release()
+        raise
     writer.summary.update(sweep=task.sweep, sweep_point=task.key)   # written from RunStarted on
     return writer
+
+
+def clear_folder(run_dir: Path) -> None:
+    """Everything in a point's folder but its writer lock (which the caller holds)."""
+    for entry in Path(run_dir).iterdir():
+        if entry.name == WRITER_LOCK:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 class ProgressListener:
@@ -97,7 +151,12 @@ def train_point(task: PointTask, report: Report, should_stop: StopCheck,
     sweep marker); a failure is recorded in the folder and returned, never raised.
     With a scheduler `link`, each validation waits for the driver's verdict."""
     from lstm_tui.training.engine import train
-    writer = open_point(task)
+    try:
+        writer = open_point(task)
+    except NotOpened as exc:
+        if link is not None:
+            link.ended(task.key)
+        return exc.done
     agent = _agent(task, link)
     listeners = [writer, ProgressListener(task, report)] + ([agent] if agent else []) \
         + point_trackers(task)
@@ -120,7 +179,22 @@ def train_group(tasks: Sequence[PointTask], report: Report,
     import inspect
 
     from lstm_tui.training import ensemble
-    writers = [open_point(t) for t in tasks]
+    opened, writers, skipped = [], [], []
+    for t in tasks:          # a member written elsewhere stays out of the group
+        try:
+            writers.append(open_point(t))
+            opened.append(t)
+        except NotOpened as exc:
+            if link is not None:
+                link.ended(t.key)
+            skipped.append(exc.done)
+        except BaseException:
+            for w in writers:
+                w.close()
+            raise
+    if not opened:
+        return skipped
+    tasks = opened
     agents = [_agent(t, link) for t in tasks]
     # the members share one process: its resource samples go to the first member only
     emits = [instrument(Path(t.run_dir), fan_out(w, ProgressListener(t, report),
@@ -147,8 +221,8 @@ def train_group(tasks: Sequence[PointTask], report: Report,
                 link.ended(t.key)
             done.append(PointDone(t.key, w.summary["status"], w.summary.get("message", ""),
                                   w.summary.get("seconds", 0.0)))
-        return done
-    return [done_from(t.key, r) for t, r in zip(tasks, results)]
+        return skipped + done
+    return skipped + [done_from(t.key, r) for t, r in zip(tasks, results)]
 
 
 def ensemble_jobs(tasks: Sequence[PointTask], workers: int,

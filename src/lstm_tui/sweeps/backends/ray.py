@@ -44,7 +44,6 @@ import dataclasses
 import logging
 import math
 import os
-import shutil
 import socket
 import sys
 import time
@@ -58,8 +57,9 @@ from lstm_tui.config import ConfigError, opt
 from lstm_tui.errors import error_line, first_line
 from lstm_tui.runs.writer import RunWriter
 from lstm_tui.sweeps.backends.base import More, PointDone, PointTask, Report, StopCheck
-from lstm_tui.sweeps.backends.point import (ProgressListener, done_from, ensemble_jobs,
-                                            fan_out, open_point, point_trackers)
+from lstm_tui.sweeps.backends.point import (NotOpened, ProgressListener, clear_folder,
+                                            done_from, ensemble_jobs, fan_out, open_point,
+                                            point_trackers)
 from lstm_tui.sweeps.backends.ray_task import (FLUSH_EVERY, CheckpointBytes, VerdictBoard,
                                                _ray_job)
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval
@@ -217,20 +217,36 @@ class _Member:
     best: float | None = None
     final: float | None = None
 
-    def open(self) -> None:
-        """A fresh run folder and RunWriter (a leftover of an earlier try is replaced)."""
+    def open(self) -> PointDone | None:
+        """A fresh run folder and RunWriter (a leftover of an earlier try is replaced);
+        or, when the folder is not ours to write (point.open_point), the member ends and
+        the PointDone to report instead is returned."""
         self.close()
-        self.writer = open_point(self.task)
+        try:
+            self.writer = open_point(self.task)
+        except NotOpened as exc:
+            self.writer, self.ended = None, True
+            return exc.done
         self.trackers = point_trackers(self.task)     # beside the writer: files are here
         self.emit = fan_out(self.writer, ProgressListener(self.task, self.report),
                             *self.trackers)
         self.step, self.seconds, self.best, self.final = 0, 0.0, None, None
+        return None
 
     def reset(self) -> None:
-        """Before a retry: the failed try's folder goes, the new try writes a new one."""
+        """Before a retry: the failed try's folder goes (emptied under its writer lock,
+        which this member holds; a folder it never opened is not its to remove), the new
+        try writes a new one."""
+        opened = self.writer is not None and self.writer.lock.held
+        if opened:
+            clear_folder(Path(self.task.run_dir))
         self.close()
         self.writer = self.emit = None
-        shutil.rmtree(self.task.run_dir, ignore_errors=True)
+        if opened:
+            try:
+                os.rmdir(self.task.run_dir)
+            except OSError:       # someone else's lock file (or a tracker's) is there now
+                pass
 
     def close(self) -> None:
         if self.writer is not None:
@@ -238,12 +254,15 @@ class _Member:
         for tracker in self.trackers:
             tracker.close()
 
-    def feed(self, item: Any) -> ev.Event | None:
-        """Record one item of the stream; returns the final event when it is one."""
+    def feed(self, item: Any) -> ev.Event | PointDone | None:
+        """Record one item of the stream; returns the final event when it is one (or
+        the PointDone of a folder that was not opened)."""
         if self.ended:
             return None
         if isinstance(item, ev.RunStarted) or self.writer is None:
-            self.open()
+            refused = self.open()
+            if refused is not None:
+                return refused
         if isinstance(item, CheckpointBytes):
             _write_bytes(Path(self.task.run_dir) / f"{item.tag}.pt", item.data)
             return None
@@ -433,8 +452,9 @@ class Driver:
                 continue
             final = job.members[index].feed(item)
             if final is not None:
-                self.offer(PointEnded(job.members[index].task.key))
-                self.report(done_from(job.members[index].task.key, final))
+                key = job.members[index].task.key
+                self.offer(PointEnded(key))
+                self.report(final if isinstance(final, PointDone) else done_from(key, final))
         if not job.live():
             del self.running[stream]       # its end of stream is not awaited
 
@@ -468,8 +488,12 @@ class Driver:
         """End a member with `event` (its folder records it; the driver hears it)."""
         if member.ended:
             return
-        if member.writer is None:
-            member.open()          # a point lost before it began still gets its folder
+        if member.writer is None:  # a point lost before it began still gets its folder
+            refused = member.open()
+            if refused is not None:
+                self.offer(PointEnded(member.task.key))
+                self.report(refused)
+                return
         member.feed(event)
         self.offer(PointEnded(member.task.key))
         self.report(done_from(member.task.key, event))

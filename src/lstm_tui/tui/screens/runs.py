@@ -102,6 +102,8 @@ class RunsScreen(PollingScreen):
         Binding("c", "compare", "Compare"),
         Binding("s", "sample", "Sample", show=False),   # the footer's f4 says Sample
         Binding("i", "inspect", "Inspect"),
+        Binding("p", "predict", "Predict", show=False,
+                tooltip="use the run on a file: forecast, labels or the next character"),
         Binding("t", "tag", "Tag", tooltip="+tag -tag on the marked runs (or this one)"),
         Binding("n", "note", "Note", show=False, tooltip="write a note on this run"),
         Binding("d,delete", "remove", "Remove", tooltip="move the marked runs (or this one) "
@@ -439,3 +441,17 @@ class RunsScreen(PollingScreen):
         if info is not None:
             from lstm_tui.tui.screens.inspect import InspectScreen
             self.app.push_screen(InspectScreen(self.root, info.path))
+
+    def action_predict(self) -> None:
+        info = self.current_run()
+        if info is None:
+            return
+        from lstm_tui.tasks.registry import get
+        spec = get(info.task)
+        if spec is None or spec.predict is None:
+            self.notify(f"{info.name} is a {info.task} run; predict needs a task with a "
+                        "predict hook (series, sequence_classification, char_lm).",
+                        title="Predict", severity="warning")
+            return
+        from lstm_tui.tui.screens.predict import PredictScreen
+        self.app.push_screen(PredictScreen(self.root, info.path))
