@@ -28,10 +28,12 @@ from lstm_tui.tomlfile import (CONFIG_END, count_keys, dumps, is_run_config, loa
 
 def opt(default: Any, help: str, *, min: float | None = None, max: float | None = None,
         exclusive_min: bool = False, exclusive_max: bool = False, factory: Any = None,
-        indexed: tuple[str, ...] = ()) -> Any:
+        indexed: tuple[str, ...] = (), choices: Any = None) -> Any:
     """A config field: default value, help text and an optional range.  `indexed` names
-    choices that may also be written `choice:N` (cuda:1, the second GPU)."""
-    meta = {"help": help, "min": min, "max": max,
+    choices that may also be written `choice:N` (cuda:1, the second GPU); `choices`, a
+    function giving the allowed values of a `str` field read when asked (a registry's
+    names, plugins included)."""
+    meta = {"help": help, "min": min, "max": max, "choices": choices,
             "exclusive_min": exclusive_min, "exclusive_max": exclusive_max, "indexed": indexed}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
@@ -68,10 +70,17 @@ def _default_task() -> Any:
 
 # ---------------------------------------------------------------- model and training
 
+def _cell_names() -> tuple[str, ...]:
+    from lstm_tui.models.cells.registry import names
+    return tuple(names())
+
+
 @dataclass
 class ModelConfig:
-    """The recurrent network: a stack of cells and a linear read-out."""
-    cell: Literal["rnn", "lstm", "gru"] = opt("lstm", "recurrent cell")
+    """The recurrent network: a stack of cells and a linear read-out.  activation,
+    forget_bias, peepholes, heads and recurrent_max are options only some cells take
+    (docs/cells.md); the others refuse any value but the default."""
+    cell: str = opt("lstm", "recurrent cell (docs/cells.md)", choices=_cell_names)
     hidden: int = opt(32, "units per layer and direction", min=1, max=100_000)
     layers: int = opt(1, "stacked recurrent layers", min=1, max=64)
     bidirectional: bool = opt(False, "run a second stack backwards in time")
@@ -82,6 +91,12 @@ class ModelConfig:
     init: Literal["default", "xavier", "orthogonal"] = opt(
         "default", "weight init: PyTorch's uniform, Xavier/Glorot, or orthogonal recurrent")
     forget_bias: float = opt(1.0, "LSTM forget-gate bias at init (Keras unit_forget_bias)")
+    peepholes: bool = opt(False, "LSTM family: peephole weights from the cell to the gates "
+                          "(Gers & Schmidhuber 2000)")
+    heads: int = opt(1, "sLSTM: heads of the block-diagonal recurrence (divides hidden)",
+                     min=1, max=100_000)
+    recurrent_max: float = opt(0.0, "IndRNN: bound |u| of the recurrent weights after every "
+                               "step (0 = none)", min=0.0)
 
 
 @dataclass
@@ -154,8 +169,13 @@ class FieldSpec:
 
 
 def field_specs(cls: type) -> list[FieldSpec]:
-    """The fields of a config dataclass, in order, with their types, ranges and help."""
-    return list(_field_specs(cls))
+    """The fields of a config dataclass, in order, with their types, ranges and help
+    (choices read from their registry now: a plugin may have added some)."""
+    return [dataclasses.replace(s, choices=_CHOICES[(cls, s.name)]())
+            if (cls, s.name) in _CHOICES else s for s in _field_specs(cls)]
+
+
+_CHOICES: dict[tuple[type, str], Any] = {}   # (class, field) -> function giving its choices
 
 
 @functools.cache    # reflection is slow (get_type_hints) and a class's fields never change
@@ -174,6 +194,9 @@ def _field_specs(cls: type) -> tuple[FieldSpec, ...]:
             continue  # nested sections are not plain fields
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         m = f.metadata
+        if m.get("choices") is not None:
+            kind, choices = "choice", ()
+            _CHOICES[(cls, f.name)] = m["choices"]
         specs.append(FieldSpec(f.name, kind, default, m.get("help", ""), choices,
                                m.get("min"), m.get("max"),
                                m.get("exclusive_min", False), m.get("exclusive_max", False),
@@ -340,11 +363,13 @@ MAX_TEXT = 100_000_000
 def validate(cfg: RunConfig, source: str = "", *, expect_length: bool = False,
              files: bool = True) -> None:
     """Checks that involve more than one field (or the task's data file): the task's own."""
+    from lstm_tui.models.cells.registry import check_model
     from lstm_tui.tasks.registry import spec_of
     spec = spec_of(cfg.task.kind, source)
     reads = spec.data_files is not None and any(spec.data_files(cfg.task).values())
     if spec.check is not None and (files or not reads):
         spec.check(cfg, source)
+    check_model(cfg.model, source)
     if cfg.train.log_to:
         from lstm_tui.trackers import check_names
         check_names(cfg.train.log_to, source, "train.log_to")

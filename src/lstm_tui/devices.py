@@ -10,8 +10,10 @@ driver; CUDA is offered only when both are there.  A training process still reso
 from __future__ import annotations
 
 import importlib.util
+import platform
 import re
 import shutil
+import sys
 from pathlib import Path
 
 _CUDA_LINE = re.compile(r"^cuda\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
@@ -51,3 +53,13 @@ def nvidia_driver() -> bool:
 def cuda_present() -> bool:
     """torch here was built with CUDA and a driver exists to run it."""
     return torch_cuda_version() is not None and nvidia_driver()
+
+
+def device_labels() -> dict[str, str]:
+    """The Training pane's labels of `train.device`'s choices: what each means here."""
+    cuda = cuda_present()
+    mps = sys.platform == "darwin" and platform.machine() == "arm64"
+    auto = "cuda" if cuda else "mps" if mps else "cpu"
+    return {"auto": f"auto ({auto})", "cuda": "cuda" if cuda else "cuda (none found)",
+            "mps": "mps" if mps else "mps (not here)"}
+

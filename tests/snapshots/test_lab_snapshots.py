@@ -20,7 +20,7 @@ SIZES = {"wide": (120, 40), "small": (80, 24)}
 @pytest.fixture(autouse=True)
 def _no_gpu_here(monkeypatch):
     """The device labels say what this machine has: pin them for the pictures."""
-    monkeypatch.setattr("lstm_tui.tui.screens.lab.cuda_present", lambda: False)
+    monkeypatch.setattr("lstm_tui.devices.cuda_present", lambda: False)
 
 
 def lab():

@@ -128,3 +128,26 @@ async def test_i_opens_inspect_from_runs_and_from_run_detail(store):
         await pilot.press("i")
         screen = await loaded(pilot)
         assert screen.job.run == store["gru"]
+
+
+@pytest.mark.parametrize("cell,sets,default", [
+    ("slstm", ["model.cell=slstm", "model.heads=2"], "cell"),
+    ("mingru", ["model.cell=mingru"], "hidden"),
+])
+async def test_the_gates_of_any_cell_are_the_ones_its_spec_names(tmp_path, cell, sets, default):
+    from lstm_tui.models.cells import spec_of
+    from tests.tui.inspect_store import make_run
+    run = make_run(tmp_path / "runs", cell, "adding_problem",
+                   ["model.hidden=6", "task.seq_len=8", *sets])
+    app = Host(lambda: InspectScreen(run.parent, run))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(pilot)
+        gate = screen.query_one("#inspect-gate", Select)
+        assert [v for _, v in screen._options["#inspect-gate"]] == list(spec_of(cell).gates)
+        assert gate.value == default
+        last = spec_of(cell).gates[-2]              # normalizer... / candidate
+        gate.value = last
+        await pilot.pause()
+        await pilot.pause()
+        value = expected(run).trace().gates[last][0][0]
+        assert f"{last} = {value:+.5f}" in text_of(pilot, "#inspect-readout")

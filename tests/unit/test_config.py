@@ -13,7 +13,7 @@ BAD = [
     ("unknown_key.toml", "model.hiden", "did you mean 'hidden'"),
     ("wrong_type.toml", "train.lr", "must be a number > 0, got 'fast'"),
     ("out_of_range.toml", "model.hidden", "an integer >= 1"),
-    ("unknown_choice.toml", "model.cell", "one of rnn, lstm, gru, got 'lstn' (did you mean 'lstm'?)"),
+    ("unknown_choice.toml", "model.cell", "one of rnn, lstm, gru, lstm_nig, "),
     ("invalid_toml.toml", "", "invalid TOML"),
     ("missing_text.toml", "task.text", "no such file 'no/such/corpus.txt'"),
     ("n_not_below_seq_len.toml", "task.n", "must be < task.seq_len (5)"),

@@ -10,7 +10,7 @@ import torch
 from lstm_tui.config import ConfigError, ModelConfig
 from lstm_tui.inspection import analysis
 from lstm_tui.inspection.record import run_sequence, trace_stack
-from lstm_tui.inspection.schema import GATES, SIGMOID
+from lstm_tui.models.cells import spec_of
 from lstm_tui.models.network import SequenceModel
 
 CASES = [(cell, layers, bi) for cell in ("lstm", "gru", "rnn") for layers in (1, 3)
@@ -34,7 +34,7 @@ def test_recomputed_states_equal_the_fused_module(cell, layers, bi):
     dirs = 2 if bi else 1
     assert [(k, d) for k, d, _ in traces] == [(k, d) for k in range(layers)
                                               for d in ("forward", "backward")[:dirs]]
-    assert set(traces[0][2]) == set(GATES[cell])
+    assert list(traces[0][2]) == list(spec_of(cell).gates)
     mine = torch.cat([torch.cat(h) for h in top], 1)            # (T, H*dirs) of the top
     torch.testing.assert_close(mine, seq[0], atol=1e-5, rtol=0)
     h_n = state[0] if cell == "lstm" else state
@@ -60,7 +60,7 @@ def test_every_step_of_every_layer_equals_the_fused_module(cell):
     for _, _, q in traces:      # gates lie in their ranges
         for name, seq_t in q.items():
             values = torch.cat(seq_t)
-            if name in SIGMOID:
+            if name in spec_of(cell).bounded:
                 assert values.min() >= 0 and values.max() <= 1
 
 

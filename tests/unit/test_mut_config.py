@@ -46,7 +46,8 @@ def test_list_fields_convert_and_say_what_they_take():
 def test_a_choice_without_a_near_miss_gets_no_hint():
     with pytest.raises(ConfigError) as info:
         check_value(spec(ModelConfig, "cell"), "zzzzzz", "f.toml", "model.cell")
-    assert info.value.message == "must be one of rnn, lstm, gru, got 'zzzzzz'"
+    from lstm_tui.models.cells import names
+    assert info.value.message == f"must be one of {', '.join(names())}, got 'zzzzzz'"
 
 
 @pytest.mark.parametrize("value,ok", [("cuda:1", True), ("cuda:0", True), ("cpu:1", False),

@@ -8,7 +8,9 @@ import torch
 
 from lstm_tui.config import ModelConfig
 from lstm_tui.models import format_summary, summarize
-from lstm_tui.models.cells import ACTIVATIONS, unroll
+from lstm_tui.config import ConfigError
+from lstm_tui.models.cells import spec_of
+from lstm_tui.models.layers import run
 from lstm_tui.models.summary import recurrent_layer_params
 
 # Counts by hand (PyTorch layout, gates * (H*I + H*H + 2*H) per direction):
@@ -75,8 +77,9 @@ def test_the_table_of_a_plain_rnn_has_only_the_bias_note():
 
 
 def test_one_direction_is_the_default():
-    assert recurrent_layer_params("lstm", 3, 2) == 4 * (2 * 3 + 2 * 2 + 2 * 2) == 56
-    assert recurrent_layer_params("lstm", 3, 2, 2) == 112
+    cfg = ModelConfig(cell="lstm", hidden=2)
+    assert recurrent_layer_params(cfg, 3) == 4 * (2 * 3 + 2 * 2 + 2 * 2) == 56
+    assert recurrent_layer_params(cfg, 3, 2) == 112
 
 
 def test_a_bad_readout_is_refused():
@@ -89,11 +92,11 @@ def test_unroll_runs_forward_by_default_and_refuses_unknown_cells():
     torch.manual_seed(0)
     rnn = torch.nn.RNN(2, 3, batch_first=True)
     x = torch.randn(1, 4, 2)
-    args = (x, rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0,
-            torch.zeros(1, 3), None, ACTIVATIONS["tanh"])
-    hs, h, _ = unroll("rnn", *args)
+    p = {name: getattr(rnn, f"{name}_l0") for name in ("weight_ih", "weight_hh", "bias_ih",
+                                                      "bias_hh")}
+    hs, (h,) = run(spec_of("rnn"), p, x, (torch.zeros(1, 3),), ModelConfig(cell="rnn", hidden=3))
     seq, _ = rnn(x)
     assert torch.allclose(torch.stack(hs, 1), seq, atol=1e-6) and torch.equal(h, hs[-1])
-    with pytest.raises(ValueError) as info:
-        unroll("lstmx", *args)
-    assert str(info.value) == "unknown cell 'lstmx' (lstm, gru or rnn)"
+    with pytest.raises(ConfigError) as info:
+        spec_of("lstmx")
+    assert str(info.value).startswith("model.cell: must be one of rnn, lstm, gru,")

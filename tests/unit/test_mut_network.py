@@ -38,7 +38,8 @@ def test_an_unknown_cell_is_refused_naming_the_cells():
     cfg = dataclasses.replace(ModelConfig(), cell="lstn")          # past the config's check
     with pytest.raises(ValueError) as info:
         SequenceModel(cfg, 3, 2)
-    assert str(info.value) == "unknown cell 'lstn' (lstm, gru or rnn)"
+    assert str(info.value).startswith("model.cell: must be one of rnn, lstm, gru, ")
+    assert str(info.value).endswith(", got 'lstn' (did you mean 'lstm'?)")
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

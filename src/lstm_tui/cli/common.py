@@ -55,13 +55,19 @@ def bad_input(fn):
     return wrapper
 
 
-def plugin_warnings() -> None:
-    """A broken task plugin is one line on stderr; the command goes on without it."""
-    from lstm_tui.tasks.registry import problems
+def plugin_warnings(run_cells: bool = False) -> None:
+    """A broken task or cell plugin is one line on stderr; the command goes on without it.
+    `run_cells`: also run each plugin cell once (torch) and say which ones do not work."""
+    from lstm_tui.models.cells import registry as cells
+    from lstm_tui.tasks import registry as tasks
     global _warned
     if not _warned:
         _warned = True
-        for line in problems():
+        lines = tasks.problems() + cells.problems()
+        if run_cells:
+            from lstm_tui.config import ModelConfig
+            lines += cells.broken_plugins(lambda name: ModelConfig(cell=name))
+        for line in lines:
             err.print(f"[yellow]warning:[/] {escape(with_help(line))}", highlight=False,
                       soft_wrap=True)
 

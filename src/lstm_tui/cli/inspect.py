@@ -67,7 +67,7 @@ def inspect(
     """Run a trained model over one sequence and show its gates, cell state, hidden state,
     predictions and saliency, computed from the checkpoint's weights."""
     from lstm_tui.inspection import analysis
-    from lstm_tui.inspection.schema import DIRECTIONS, GATES
+    from lstm_tui.inspection.schema import DIRECTIONS
 
     chosen = [name for name, on in (("--index", index is not None), ("--text", text is not None),
                                     ("--random", random_)) if on]
@@ -98,7 +98,7 @@ def inspect(
                           f"{record.layers} layer(s) (0..{record.layers - 1})")
     if direction == "backward" and record.directions == 1:
         raise ConfigError("--direction", "direction", "backward needs a bidirectional model")
-    names = list(GATES[record.cell])
+    names = record.gates
     for g in gate or []:
         if g not in names:
             raise ConfigError("--gate", "gate", f"a {record.cell} has {', '.join(names)}; "

@@ -199,7 +199,7 @@ def list_presets(as_json: Annotated[bool, typer.Option("--json", help="print one
     from rich.table import Table
 
     from lstm_tui.presets import shipped_presets
-    plugin_warnings()
+    plugin_warnings(run_cells=True)
     if as_json:
         from lstm_tui.cli.output import print_json
         from lstm_tui.render.jsondocs import presets_doc

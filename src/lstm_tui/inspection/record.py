@@ -1,65 +1,25 @@
 """Record what a trained recurrent stack does at every time step of one sequence.
 
-The gates are recomputed from the model's own parameter tensors with PyTorch's layout
-(LSTM rows i, f, g, o; GRU rows r, z, n; both biases), so the hidden and cell states are
-the ones ``nn.LSTM``/``nn.GRU``/``nn.RNN`` compute (tests check this to 1e-5), and the
-activation is the model's (tanh, or softsign for the hand-written cell).  The same pass
-is differentiable, which gives the saliency ‖∂(predicted output)/∂x_t‖.
+The gates are recomputed from the model's own parameter tensors by its cell's step
+(:func:`lstm_tui.models.layers.trace`), the very step the hand-written path runs, so the
+hidden and cell states are the ones the model computes (for the built-ins, the ones
+``nn.LSTM``/``nn.GRU``/``nn.RNN`` compute: tests check this to 1e-5).  The same pass is
+differentiable, which gives the saliency ‖∂(predicted output)/∂x_t‖.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
 
-from lstm_tui.inspection.schema import DIRECTIONS, GATES, TOP_CLASSES, LayerTrace
-from lstm_tui.models.cells import ACTIVATIONS
+from lstm_tui.inspection.schema import DIRECTIONS, TOP_CLASSES, LayerTrace
+from lstm_tui.models.layers import trace
 
 
 # ---------------------------------------------------------------- the recurrence
-
-def trace_direction(cell: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor,
-                    b_hh: Tensor, act: Callable[[Tensor], Tensor],
-                    reverse: bool = False) -> dict[str, list[Tensor]]:
-    """One direction of one layer over x (1, T, I) from a zero state: every quantity of
-    GATES[cell] as a list of (1, H) tensors in time order (also when `reverse`)."""
-    hidden = w_hh.shape[1]
-    h = x.new_zeros(1, hidden)
-    c = x.new_zeros(1, hidden)
-    steps = torch.nn.functional.linear(x, w_ih, b_ih).unbind(1)
-    order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-    out: dict[str, list[Tensor]] = {name: [] for name in GATES[cell]}
-    for t in order:
-        hp = torch.nn.functional.linear(h, w_hh, b_hh)
-        if cell == "lstm":
-            i, f, g, o = (steps[t] + hp).chunk(4, 1)
-            i, f, g, o = i.sigmoid(), f.sigmoid(), act(g), o.sigmoid()
-            c = f * c + i * g
-            h = o * act(c)
-            values = {"input": i, "forget": f, "candidate": g, "output": o, "cell": c,
-                      "hidden": h}
-        elif cell == "gru":
-            xr, xz, xn = steps[t].chunk(3, 1)
-            hr, hz, hn = hp.chunk(3, 1)
-            r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
-            n = act(xn + r * hn)
-            h = (1 - z) * n + z * h
-            values = {"reset": r, "update": z, "candidate": n, "hidden": h}
-        elif cell == "rnn":
-            h = act(steps[t] + hp)
-            values = {"hidden": h}
-        else:
-            raise ValueError(f"unknown cell {cell!r} (lstm, gru or rnn)")
-        for name, value in values.items():
-            out[name].append(value)
-    if reverse:
-        for seq in out.values():
-            seq.reverse()
-    return out
-
 
 def trace_stack(model, x: Tensor) -> tuple[list[tuple[int, str, dict[str, list[Tensor]]]],
                                              list[list[Tensor]]]:
@@ -68,18 +28,14 @@ def trace_stack(model, x: Tensor) -> tuple[list[tuple[int, str, dict[str, list[T
     Returns [(layer, direction, quantities)] and the top layer's h_t per direction
     (the read-out's input).  No dropout: this is the model as evaluated.
     """
-    act = ACTIVATIONS[model.activation]
     traces = []
     layer_in = x
     top: list[list[Tensor]] = []
     for k in range(model.layers):
         top = []
         for d in range(model.directions):
-            suffix = "_reverse" if d else ""
-            w_ih, w_hh, b_ih, b_hh = (getattr(model.rnn, f"{kind}_l{k}{suffix}") for kind in
-                                      ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            q = trace_direction(model.cell, layer_in, w_ih, w_hh, b_ih, b_hh, act,
-                                reverse=d == 1)
+            q = trace(model.spec, model.layer_params(k, d), layer_in, model.cfg,
+                      reverse=d == 1)
             traces.append((k, DIRECTIONS[d], q))
             top.append(q["hidden"])
         seqs = [torch.stack(hs, 1) for hs in top]       # (1, T, H) each

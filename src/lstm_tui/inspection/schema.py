@@ -1,5 +1,6 @@
-"""What an inspection records, as plain Python (no torch): the quantity names of each
-cell and the record whose ``to_json`` is the documented ``--json`` schema."""
+"""What an inspection records, as plain Python (no torch): the record whose ``to_json`` is
+the documented ``--json`` schema.  The quantities a cell names (and which of them lie in
+[0, 1]) are its spec's ``gates`` and ``bounded`` (:mod:`lstm_tui.models.cells`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# The names a record (and its JSON) uses for each cell's quantities, in display order.
-GATES: dict[str, tuple[str, ...]] = {
-    "lstm": ("input", "forget", "candidate", "output", "cell", "hidden"),
-    "gru": ("reset", "update", "candidate", "hidden"),
-    "rnn": ("hidden",),
-}
-# Squashed by a sigmoid: values in [0, 1].  The rest are activations (tanh range) or c_t.
-SIGMOID = frozenset({"input", "forget", "output", "reset", "update"})
 DIRECTIONS = ("forward", "backward")
 TOP_CLASSES = 3
 
@@ -46,6 +39,12 @@ class Record:
     predictions: list[dict]
     sequence: dict = field(default_factory=dict)   # how the sequence was chosen
     notes: list[str] = field(default_factory=list)
+    bounded: tuple[str, ...] = ()    # the gates whose values lie in [0, 1] (a sigmoid's)
+
+    @property
+    def gates(self) -> list[str]:
+        """The quantities the cell names, in display order."""
+        return list(self.traces[0].gates) if self.traces else ["hidden"]
 
     def trace(self, layer: int = 0, direction: str = "forward") -> LayerTrace:
         for t in self.traces:
@@ -62,7 +61,7 @@ class Record:
             "bidirectional": self.directions == 2,
             "layer": chosen.layer, "direction": chosen.direction,
             "sequence": self.sequence, "notes": self.notes,
-            "tokens": self.tokens, "gates": chosen.gates,
+            "tokens": self.tokens, "gates": chosen.gates, "bounded": list(self.bounded),
             "saliency": self.saliency, "predictions": self.predictions,
             "layers": [{"layer": t.layer, "direction": t.direction, "gates": t.gates}
                        for t in self.traces],

@@ -171,4 +171,5 @@ def inspect_sequence(opened: TrainedRun, seq: Sequence) -> Record:
         task=str(getattr(task, "kind", "")), cell=model.cell, activation=model.activation,
         layers=model.layers, directions=model.directions, hidden=model.hidden,
         tokens=seq.tokens, text=seq.text, traces=result.traces, saliency=result.saliency,
-        predictions=preds, sequence=seq.about, notes=seq.notes)
+        predictions=preds, sequence=seq.about, notes=seq.notes,
+        bounded=tuple(g for g in model.spec.gates if g in model.spec.bounded))

@@ -1,15 +1,17 @@
-"""The sequence model: a stack of recurrent layers and a linear read-out.
+"""The sequence model: a stack of recurrent layers of one cell kind and a linear read-out.
 
-The recurrent parameters always live in a PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN``
-(``self.rnn``), so names, layout and counts are PyTorch's.  With tanh the forward pass is
-that fused module (oneDNN on CPU, cuDNN on CUDA); with softsign it is the hand-written
-step-wise path of :mod:`lstm_tui.models.cells` over the same parameters.  The step-wise
-path also serves :meth:`SequenceModel.timestep_grad_norms`, which needs every h_t as a
-graph node (the fused kernels do not expose them).
+The cell is a spec of the registry (:mod:`lstm_tui.models.cells`).  When its fused module
+computes it with the config's options (``nn.LSTM``/``nn.GRU``/``nn.RNN`` with tanh), the
+parameters live in that module (``self.rnn``) and the forward pass is its kernel (oneDNN
+on CPU, cuDNN on CUDA); else they live in a :class:`~lstm_tui.models.layers.CellParams`
+under the same names, and the forward pass is the cell's step loop, or its parallel scan
+when it has one.  The step-wise path also serves :meth:`SequenceModel.timestep_grad_norms`,
+which needs every h_t as a graph node (neither the fused kernels nor a scan expose them).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Literal
 
 import torch
@@ -17,10 +19,10 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lstm_tui.config import ModelConfig
-from lstm_tui.models.cells import ACTIVATIONS, unroll
+from lstm_tui.models import layers as L
+from lstm_tui.models.cells import spec_of
 
-State = Tensor | tuple[Tensor, Tensor]
-RNN_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+State = Tensor | tuple[Tensor, ...]
 
 
 def detach_state(state: State | None) -> State | None:
@@ -40,71 +42,87 @@ class SequenceModel(nn.Module):
         super().__init__()
         if readout not in ("last", "all"):
             raise ValueError(f"readout must be 'last' or 'all', got {readout!r}")
-        if cfg.cell not in RNN_MODULES:
-            raise ValueError(f"unknown cell {cfg.cell!r} (lstm, gru or rnn)")
-        if cfg.activation not in ACTIVATIONS:
+        self.spec = spec_of(cfg.cell)
+        if cfg.activation not in ("tanh", "softsign"):
             raise ValueError(f"unknown activation {cfg.activation!r} (tanh or softsign)")
+        self.cfg = cfg
         self.cell, self.activation, self.readout = cfg.cell, cfg.activation, readout
         self.hidden, self.layers = cfg.hidden, cfg.layers
         self.directions = 2 if cfg.bidirectional else 1
         self.inter_dropout = cfg.dropout if cfg.layers > 1 else 0.0
-        # nn.RNN's default nonlinearity is tanh, which is what the fused path needs.
-        self.rnn = RNN_MODULES[cfg.cell](
-            input_size, cfg.hidden, num_layers=cfg.layers, batch_first=True,
-            bidirectional=cfg.bidirectional, dropout=self.inter_dropout)
+        self._fused = self.spec.is_fused(cfg)
+        if self._fused:
+            module, _, name = self.spec.fused.partition(":")
+            self.rnn = getattr(importlib.import_module(module), name)(
+                input_size, cfg.hidden, num_layers=cfg.layers, batch_first=True,
+                bidirectional=cfg.bidirectional, dropout=self.inter_dropout)
+        else:
+            self.rnn = L.CellParams(self.spec, cfg, input_size)
+        self._holds_fused = self._fused
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden * self.directions, output_size)
-        self._fused = cfg.activation == "tanh"
-        # Parameter names per (layer, direction), in the state's order layer * dirs + d.
-        self._names = [tuple(f"{kind}_l{k}{'_reverse' if d else ''}"
-                             for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-                       for k in range(cfg.layers) for d in range(self.directions)]
-        self._init_weights(cfg.init, cfg.forget_bias)
+        # The cell's params per (layer, direction), in the state's order layer * dirs + d.
+        self._params = L.stack_params(self.spec, cfg, input_size)
+        self._init_weights(cfg.init)
 
     # ---- construction
 
     @property
     def fused(self) -> bool:
-        """Whether forward uses the fused PyTorch module (only possible with tanh)."""
+        """Whether forward uses the fused PyTorch module (only where it computes the cell)."""
         return self._fused
 
     @fused.setter
     def fused(self, value: bool) -> None:
-        if value and self.activation != "tanh":
-            raise ValueError("the fused module only computes tanh; softsign needs the "
-                             "step-wise path")
+        if value and not self._holds_fused:
+            raise ValueError(f"no fused module computes this {self.cell} (activation "
+                             f"{self.activation}); it runs the step-wise path")
         self._fused = bool(value)
 
-    def _init_weights(self, scheme: str, forget_bias: float) -> None:
+    def layer_params(self, layer: int, direction: int) -> dict[str, Tensor]:
+        """The cell's parameters of one layer and direction, by the spec's names."""
+        i = layer * self.directions + direction
+        end = L.suffix(layer, direction)
+        return {prm.name: getattr(self.rnn, prm.name + end) for prm in self._params[i]}
+
+    def layer_param_names(self, layer: int, direction: int) -> dict[str, str]:
+        """The spec's names of one layer and direction -> the model's parameter names
+        (``weight_hh`` -> ``rnn.weight_hh_l1_reverse``)."""
+        end = L.suffix(layer, direction)
+        return {prm.name: f"rnn.{prm.name}{end}"
+                for prm in self._params[layer * self.directions + direction]}
+
+    def _all_layer_params(self) -> list[dict[str, Tensor]]:
+        return [self.layer_params(k, d) for k in range(self.layers)
+                for d in range(self.directions)]
+
+    def _init_weights(self, scheme: str) -> None:
         """Apply the config's init; uses torch's global RNG only (the engine seeds it)."""
-        h = self.hidden
+        if scheme not in ("default", "xavier", "orthogonal"):
+            raise ValueError(f"unknown init {scheme!r} (default, xavier or orthogonal)")
         with torch.no_grad():
-            if scheme not in ("default", "xavier", "orthogonal"):
-                raise ValueError(f"unknown init {scheme!r} (default, xavier or orthogonal)")
+            layers = self._all_layer_params()
+            L.apply_init(self.spec, layers, self._params, scheme, self.hidden)
             if scheme != "default":
-                for name, p in self.rnn.named_parameters():
-                    if name.startswith("bias"):
-                        p.zero_()
-                        continue
-                    # Per gate block: each block is its own (H, fan_in) matrix.
-                    fill = (nn.init.orthogonal_ if scheme == "orthogonal"
-                            and name.startswith("weight_hh") else nn.init.xavier_uniform_)
-                    for block in p.split(h):
-                        fill(block)
                 nn.init.xavier_uniform_(self.head.weight)
                 self.head.bias.zero_()
-            if self.cell == "lstm":
-                # b_ih + b_hh is what the gate sees: put all of the forget bias in b_ih.
-                for name, p in self.rnn.named_parameters():
-                    if name.startswith("bias_ih"):
-                        p[h:2 * h].fill_(forget_bias)
-                    elif name.startswith("bias_hh"):
-                        p[h:2 * h].zero_()
+            if self.spec.init is not None:
+                for p in layers:
+                    self.spec.init(p, self.cfg)
+        self.constrain_()
+
+    def constrain_(self) -> None:
+        """The cell's bound on its parameters (after init and every optimizer step)."""
+        if self.spec.constrain is not None:
+            with torch.no_grad():
+                for p in self._all_layer_params():
+                    self.spec.constrain(p, self.cfg)
 
     # ---- forward
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        """x (B, T, input_size) -> (output, final state in nn.LSTM/GRU/RNN's format)."""
+        """x (B, T, input_size) -> (output, final state: one (L*D, B, H) tensor per part
+        of the cell's state, a tuple when it has several, as nn.LSTM/GRU/RNN give it)."""
         if self._fused:
             seq, state = self.rnn(x, state)
             features = self._select(seq)
@@ -123,28 +141,23 @@ class SequenceModel(nn.Module):
         h = self.hidden
         return torch.cat((seq[:, -1, :h], seq[:, 0, h:]), 1)
 
-    def _select_steps(self, top: list[list[Tensor]]) -> Tensor:
-        """Read-out features from the step-wise path's per-direction h_t lists."""
+    def _select_steps(self, top: list) -> Tensor:
+        """Read-out features from the step-wise path's per-direction h_t (a list of
+        (B, H), or a (B, T, H) tensor from a scan)."""
         if self.readout == "last":
             if self.directions == 1:
-                return top[0][-1]
-            return torch.cat((top[0][-1], top[1][0]), 1)
-        seqs = [torch.stack(hs, 1) for hs in top]
+                return _at(top[0], -1)
+            return torch.cat((_at(top[0], -1), _at(top[1], 0)), 1)
+        seqs = [_sequence(hs) for hs in top]
         return seqs[0] if self.directions == 1 else torch.cat(seqs, 2)
 
-    def _unroll(self, x: Tensor, state: State | None) -> tuple[list[list[Tensor]], State]:
+    def _unroll(self, x: Tensor, state: State | None,
+                parallel: bool = True) -> tuple[list, State]:
         """The step-wise stack: the top layer's h_t per direction, and the final state."""
-        is_lstm = self.cell == "lstm"
-        batch, n = x.shape[0], self.layers * self.directions
-        if state is None:
-            h0 = x.new_zeros(n, batch, self.hidden)
-            c0 = h0 if is_lstm else None
-        elif is_lstm:
-            h0, c0 = state
-        else:
-            h0, c0 = state, None
-        act = ACTIVATIONS[self.activation]
-        h_n, c_n = [], []
+        parts = len(self.spec.state)
+        if state is not None and not isinstance(state, tuple):
+            state = (state,)
+        finals: list[tuple[Tensor, ...]] = []
         layer_in = x
         for k in range(self.layers):
             if k and self.inter_dropout and self.training:
@@ -152,17 +165,16 @@ class SequenceModel(nn.Module):
             top = []
             for d in range(self.directions):
                 i = k * self.directions + d
-                w_ih, w_hh, b_ih, b_hh = (getattr(self.rnn, name) for name in self._names[i])
-                hs, h, c = unroll(self.cell, layer_in, w_ih, w_hh, b_ih, b_hh, h0[i],
-                                  c0[i] if is_lstm else None, act, reverse=d == 1)
+                start = None if state is None else tuple(s[i] for s in state)
+                hs, final = L.run(self.spec, self.layer_params(k, d), layer_in, start,
+                                  self.cfg, reverse=d == 1, parallel=parallel)
                 top.append(hs)
-                h_n.append(h)
-                c_n.append(c)
+                finals.append(final)
             if k < self.layers - 1:
-                seqs = [torch.stack(hs, 1) for hs in top]
+                seqs = [_sequence(hs) for hs in top]
                 layer_in = seqs[0] if self.directions == 1 else torch.cat(seqs, 2)
-        h_n = torch.stack(h_n)
-        return top, ((h_n, torch.stack(c_n)) if is_lstm else h_n)
+        stacked = tuple(torch.stack([f[j] for f in finals]) for j in range(parts))
+        return top, (stacked if parts > 1 else stacked[0])
 
     # ---- diagnostics
 
@@ -180,7 +192,7 @@ class SequenceModel(nn.Module):
         self.eval()
         try:
             with torch.enable_grad():
-                top, _ = self._unroll(x, detach_state(state))
+                top, _ = self._unroll(x, detach_state(state), parallel=False)
                 output = self.head(self.drop(self._select_steps(top)))
                 loss = final_step_loss(output, y)
                 hs = [h for direction in top for h in direction]
@@ -199,3 +211,11 @@ def build_model(model_cfg: ModelConfig, input_size: int, output_size: int,
                 readout: Literal["last", "all"]) -> SequenceModel:
     """The model for a task (on the CPU; the engine moves it to its device)."""
     return SequenceModel(model_cfg, input_size, output_size, readout)
+
+
+def _at(hs: list[Tensor] | Tensor, t: int) -> Tensor:
+    return hs[t] if isinstance(hs, list) else hs[:, t]
+
+
+def _sequence(hs: list[Tensor] | Tensor) -> Tensor:
+    return torch.stack(hs, 1) if isinstance(hs, list) else hs

@@ -1,34 +1,30 @@
 """Keras-style parameter table of a model, computed from its config alone.
 
 The counts are analytic (no model is built), so front ends and the run list can show
-them without importing torch.  They follow PyTorch's layout, which is what
-:class:`~lstm_tui.models.network.SequenceModel` holds: per direction a recurrent layer has
-``gates * (H*I + H*H + 2*H)`` parameters (two bias vectors, b_ih and b_hh), with 4 gates
-for LSTM, 3 for GRU and 1 for a plain RNN.  The unit tests check every total against
-``sum(p.numel())`` of a built model.
+them without importing torch: each cell's spec lists its parameter shapes per direction
+of a layer (PyTorch's layout for the built-ins: ``gates * (H*I + H*H + 2*H)``, two bias
+vectors b_ih and b_hh), which is what :class:`~lstm_tui.models.network.SequenceModel`
+holds.  The unit tests check every total against ``sum(p.numel())`` of a built model.
 """
 
 from __future__ import annotations
 
 from lstm_tui.config import ModelConfig
 from lstm_tui.events import ModelSummary, SummaryRow
-
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+from lstm_tui.models.cells import spec_of
 
 
-def recurrent_layer_params(cell: str, input_size: int, hidden: int, directions: int = 1) -> int:
-    """Parameters of one recurrent layer (all its directions), PyTorch layout."""
-    h = hidden
-    return directions * GATES[cell] * (h * input_size + h * h + 2 * h)
+def recurrent_layer_params(model_cfg: ModelConfig, input_size: int, directions: int = 1) -> int:
+    """Parameters of one recurrent layer (all its directions) of the config's cell."""
+    spec = spec_of(model_cfg.cell)
+    return directions * spec.count(input_size, model_cfg.hidden, model_cfg)
 
 
 def param_count(model_cfg: ModelConfig, input_size: int, output_size: int) -> int:
     """Total parameters of the recurrent stack plus the linear read-out."""
     dirs = 2 if model_cfg.bidirectional else 1
     width = model_cfg.hidden * dirs
-    total = sum(recurrent_layer_params(model_cfg.cell, input_size if k == 0 else width,
-                                       model_cfg.hidden, dirs)
+    total = sum(recurrent_layer_params(model_cfg, input_size if k == 0 else width, dirs)
                 for k in range(model_cfg.layers))
     return total + width * output_size + output_size
 
@@ -46,13 +42,13 @@ def summarize(model_cfg: ModelConfig, input_size: int, output_size: int,
     dirs = 2 if model_cfg.bidirectional else 1
     width = h * dirs
     t = "None" if seq_len is None else str(seq_len)
-    kind = ("Bidirectional " if dirs == 2 else "") + CELL_NAMES[cell]
+    kind = ("Bidirectional " if dirs == 2 else "") + spec_of(cell).label
 
     rows = [SummaryRow("input", "Input", f"(None, {t}, {input_size})", 0)]
     for k in range(model_cfg.layers):
         layer_in = input_size if k == 0 else width
         rows.append(SummaryRow(f"{cell}_{k + 1}", kind, f"(None, {t}, {width})",
-                               recurrent_layer_params(cell, layer_in, h, dirs)))
+                               recurrent_layer_params(model_cfg, layer_in, dirs)))
     # The recurrent stack always returns the whole sequence; "last" then picks one step.
     feature_shape = f"(None, {width})" if readout == "last" else f"(None, {t}, {width})"
     if readout == "last":
@@ -68,30 +64,23 @@ def summarize(model_cfg: ModelConfig, input_size: int, output_size: int,
 
 
 def _notes(cfg: ModelConfig, readout: str) -> list[str]:
-    h = cfg.hidden
-    notes = []
-    if cfg.cell == "lstm":
-        notes.append(f"PyTorch keeps two bias vectors per gate (b_ih and b_hh), so each LSTM "
-                     f"layer here has 4·H = {4 * h:,} more parameters per direction than "
-                     f"Keras's LSTM, which keeps one.")
-    elif cfg.cell == "gru":
-        notes.append(f"PyTorch keeps two bias vectors per gate (b_ih and b_hh); Keras's GRU "
-                     f"does too with reset_after=True (its default since TF 2), so the counts "
-                     f"match; with reset_after=False Keras has 3·H = {3 * h:,} fewer per "
-                     f"direction.")
-    else:
-        notes.append(f"PyTorch keeps two bias vectors (b_ih and b_hh), so each RNN layer here "
-                     f"has H = {h:,} more parameters per direction than Keras's SimpleRNN, "
-                     f"which keeps one.")
+    spec = spec_of(cfg.cell)
+    notes = list(spec.notes(cfg)) if spec.notes is not None else []
     if cfg.bidirectional and readout == "last":
         notes.append("last_step joins the forward direction's last step and the backward "
                      "direction's first step: both have then read the whole sequence.")
     if cfg.dropout > 0 and cfg.layers > 1:
         notes.append(f"Dropout {cfg.dropout:g} also acts between the recurrent layers "
                      f"(training only).")
-    if cfg.activation == "softsign":
+    if cfg.activation == "softsign" and spec.fused:
         notes.append("softsign runs the hand-written step-wise cell, slower than the fused "
                      "tanh kernel.")
+    elif spec.fused and not spec.is_fused(cfg):
+        notes.append(f"{cfg.cell} with these options runs the hand-written step-wise cell, "
+                     f"slower than the fused kernel.")
+    if spec.scan is not None:
+        notes.append(f"{spec.label} trains with a parallel scan over time; sampling and "
+                     f"inspect run its step.")
     return notes
 
 

@@ -2,8 +2,8 @@
 
 Used by ``lstm-lab inspect`` (terminal, SVG and HTML) and by the lab's Inspect screen.
 A heatmap has time across (the inputs written along it) and one row per unit.  Gates
-that a sigmoid squashes use a sequential ramp over [0, 1]; signed quantities (candidate,
-cell, hidden) a diverging blue-white-red ramp symmetric about 0.  Without colour
+the cell declares bounded (its sigmoids) use a sequential ramp over [0, 1]; signed
+quantities (candidate, cell, hidden) a diverging blue-white-red ramp symmetric about 0.  Without colour
 (NO_COLOR, or output that is not a terminal) the cells are shade glyphs instead.
 """
 
@@ -18,7 +18,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from lstm_tui.inspection.schema import SIGMOID, Record
+from lstm_tui.inspection.schema import Record
 from lstm_tui.numbers import printable
 
 # viridis, dark to bright, for values in [0, 1]
@@ -41,8 +41,11 @@ class Scale:
         self.lo, self.hi, self.diverging = lo, hi, diverging
 
     @classmethod
-    def for_values(cls, name: str, rows: Iterable[Iterable[float]]) -> "Scale":
-        if name in SIGMOID:
+    def for_values(cls, name: str, rows: Iterable[Iterable[float]],
+                   bounded: Iterable[str] = ()) -> "Scale":
+        """[0, 1] for the `bounded` gates (the cell's sigmoids), [0, max] for saliency and
+        probability, symmetric about 0 for the rest."""
+        if name in bounded:
             return cls(0.0, 1.0, False)
         if name == "saliency" or name == "probability":
             top = max((abs(v) for row in rows for v in row), default=0.0)
@@ -250,7 +253,7 @@ def _num(value) -> str:
 
 def gate_picture(record: Record, name: str, values, units: Sequence[int], *, colour: bool,
                  width: int) -> Group:
-    scale = Scale.for_values(name, values)
+    scale = Scale.for_values(name, values, record.bounded)
     title = Text(f"{name}", style="bold")
     title.append(f"  ({len(units)} of {record.hidden} units)", style="dim")
     return Group(title, heatmap(values, record.tokens, units, scale, colour=colour,
@@ -269,7 +272,7 @@ def saliency_picture(record: Record, *, colour: bool, width: int) -> Group:
 def unit_text(record: Record, name: str, values, unit: int, *, colour: bool,
               width: int, label: str = "") -> Group:
     column = [row[unit] for row in values]
-    scale = Scale.for_values(name, [column])
+    scale = Scale.for_values(name, [column], record.bounded)
     text = record.text if record.text is not None else " ".join(record.tokens)
     per_char = column if record.text is not None else _spread(record.tokens, column)
     title = Text(f"unit {unit} ({name})", style="bold")

@@ -113,17 +113,11 @@ def manifest(run: TrainedRun, fmt: str, path: Path, length: int, extra: dict) ->
 
 
 def meaning(kind: str, readout: str) -> str:
-    """What the output holds, for the built-in kinds (the manual says more)."""
-    if kind == "series":
-        return ("normalised forecasts, horizon-major (step 1's targets, then step 2's, ...): "
-                "value = output * target_scale + target_offset, per target")
-    if kind == "sequence_classification":
-        return "logits over `labels` (softmax gives the probabilities)"
-    if kind == "char_lm":
-        return "logits over `vocab` at every step (softmax after the last step: the next " \
-               "character)"
-    if kind == "weighted_sum":
-        return "the normalised sum: value = output * target_scale + target_offset"
+    """What the output holds, as the task's spec says (the manual says more)."""
+    from lstm_tui.tasks.registry import get
+    spec = get(kind)
+    if spec is not None and spec.output_meaning:
+        return spec.output_meaning
     return "logits over the classes" + (" at every step" if readout == "all" else "")
 
 

@@ -67,4 +67,6 @@ SPECS = [TaskSpec("char_lm", CharLMTask, "lstm_tui.tasks.char_lm_data:CharLM", s
                   samples_text=True, data_path="text",
                   data_files=lambda cfg: {} if cfg.text in ("", "text8") else {"text": cfg.text},
                   predict="lstm_tui.tasks.char_lm_predict:predict",
+                  output_meaning="logits over `vocab` at every step (softmax after the last "
+                  "step: the next character)",
                   summary="character language model over a text file")]

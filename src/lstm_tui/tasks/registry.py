@@ -59,6 +59,9 @@ class TaskSpec:
                     dict``: a trained run (``runs.trained.TrainedRun``) used on new data,
                     the document ``lstm-lab predict --json`` prints (``runs.predict``);
                     None = the kind's runs cannot predict
+    rolling:        its predict hook also forecasts every window (``predict --rolling``)
+    output_meaning: what the model's output holds, for an exported model's model.json
+                    (empty: logits over the classes)
     """
     kind: str
     config: type
@@ -77,6 +80,8 @@ class TaskSpec:
     figures: Callable[[Any], tuple[str, ...]] | None = None
     data_files: Callable[[Any], dict[str, str]] | None = None
     predict: str | Callable[..., dict] | None = None
+    rolling: bool = False
+    output_meaning: str = ""
 
     @property
     def batchable(self) -> bool:

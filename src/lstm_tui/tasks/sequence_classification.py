@@ -322,5 +322,6 @@ SPECS = [TaskSpec("sequence_classification", SequenceClassificationTask,
                   shape, "accuracy", "max", member_fields=frozenset(), check=check,
                   preview=preview, figures=figures,
                   predict="lstm_tui.tasks.sequence_classification_predict:predict",
+                  output_meaning="logits over `labels` (softmax gives the probabilities)",
                   data_files=lambda cfg: {"path": cfg.path, "test_path": cfg.test_path},
                   data_path="path", summary="classify your own labelled sequences (UCR, .npz)")]

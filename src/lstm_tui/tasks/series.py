@@ -513,5 +513,7 @@ SPECS = [TaskSpec("series", SeriesTask, "lstm_tui.tasks.series_data:Series", sha
                   "mae", "min", member_fields=frozenset(), check=check, data_path="path",
                   data_files=lambda cfg: {"path": cfg.path},
                   preview=preview, figures=figures,
-                  predict="lstm_tui.tasks.series_predict:predict",
+                  predict="lstm_tui.tasks.series_predict:predict", rolling=True,
+                  output_meaning="normalised forecasts, horizon-major (step 1's targets, then "
+                  "step 2's, ...): value = output * target_scale + target_offset, per target",
                   summary="forecast columns of your own CSV/TSV/NPY table")]

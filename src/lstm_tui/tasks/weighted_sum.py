@@ -92,4 +92,6 @@ SPECS = [TaskSpec("weighted_sum", WeightedSumTask, "lstm_tui.tasks.weighted_sum_
                   shape, "mad", "min",
                   member_fields=frozenset({"weights", "positions", "mode", "noise_std",
                                            "standardize", "low", "high", "val_size"}),
-                  check=check, summary="predict a weighted sum of chosen positions")]
+                  check=check, summary="predict a weighted sum of chosen positions",
+                  output_meaning="the normalised sum: value = output * target_scale + "
+                  "target_offset")]

@@ -193,6 +193,7 @@ class _Run:
             loss, output, new_state, norms, total_norm, means = self._forward_backward(
                 x, y, state, logging_step)
             self.optimizer.step()
+        self.model.constrain_()    # the cell's bound on its weights, if it has one
         if self.task.stateful:
             state = detach_state(new_state)
         self.window.add(loss, *self.task.metric_sum(output.detach(), y))

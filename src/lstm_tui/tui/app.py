@@ -117,13 +117,16 @@ class LabApp(App):
 
     @work(thread=True, group="task-plugins", exit_on_error=False)
     def _scan_task_plugins(self) -> None:
+        from lstm_tui.models.cells import registry as cells
         from lstm_tui.tasks.registry import kinds, problems
-        self.post_message(TaskPluginsScanned(kinds(), problems()))
+        self.post_message(TaskPluginsScanned(kinds(), problems(), cells.problems()))
 
     @on(TaskPluginsScanned)
     def _task_plugins_scanned(self, message: TaskPluginsScanned) -> None:
-        for line in message.problems:   # a broken task plugin: said once, the lab goes on
+        for line in message.problems:   # a broken plugin: said once, the lab goes on
             self.notify(line, title="task plugin skipped", severity="warning", timeout=15)
+        for line in message.cell_problems:
+            self.notify(line, title="cell plugin skipped", severity="warning", timeout=15)
         if self.lab is not None:
             self.lab.show_kinds(message.kinds)
 

@@ -3,7 +3,7 @@ and the sweep's process, and by the Sweep screen's views to their screen."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,10 +39,11 @@ class WorkerFailed(Message):
 
 @dataclass
 class TaskPluginsScanned(Message):
-    """The task-plugin scan (a thread, after the first frame) is done: every kind now known,
-    and one line per plugin that could not be loaded."""
+    """The plugin scan (a thread, after the first frame) is done: every task kind now
+    known, and one line per task or cell plugin that could not be loaded."""
     kinds: list[str]
     problems: list[str]
+    cell_problems: list[str] = field(default_factory=list)
 
 
 @dataclass

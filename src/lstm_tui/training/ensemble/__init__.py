@@ -8,7 +8,8 @@ model, each reporting exactly what its own ``engine.train`` run would.
   engine.py      the training loop on the flat (M, P) stacks: train_ensemble
   members.py     one member: its own task, model and optimizer, its record, its result
   batches.py     the members' batches, stacked per step
-  recurrence.py  the batched recurrent layers (forward and hand-written backward)
+  recurrence.py  the batched recurrent layers: hand-tuned kernels for PyTorch's layouts
+  generic.py     any cell's batched form: the members' own model under torch.func.vmap
   optim.py       the members' optimizers on the stacks, and their torch state_dicts
   workspace.py   big buffers reused from step to step
 

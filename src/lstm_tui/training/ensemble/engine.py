@@ -37,7 +37,8 @@ from lstm_tui.training.ensemble.batches import _batches
 from lstm_tui.training.ensemble.grouping import group_key, unbatchable_reason
 from lstm_tui.training.ensemble.members import Result, _Member, build_members
 from lstm_tui.training.ensemble.optim import StackedOptimizer, column
-from lstm_tui.training.ensemble.recurrence import Network, forward
+from lstm_tui.training.ensemble import generic
+from lstm_tui.training.ensemble.recurrence import forward, network
 from lstm_tui.training.ensemble.workspace import _Workspace
 from lstm_tui.training.optim import learning_rate
 from lstm_tui.training.record import Emit, Record, SaveCheckpoint
@@ -118,8 +119,8 @@ class _Ensemble:
         self.n_params = sum(self.numels)
         # the group trains as one model of all its members: that is the work to thread
         apply_threads(tc.threads, step_work(self.n_params * len(self.active), tc.batch_size))
-        self.net = Network(model.cell, model.activation, model.layers, model.directions,
-                           task.readout)
+        self.net = network(model, task.readout)
+        self.model = model          # what the cell's bound reads (its spec, layers, config)
         self.batch_size = tc.batch_size
         self.steps_per_epoch = task.steps_per_epoch(tc.batch_size)
         self.total_steps = tc.steps or tc.epochs * self.steps_per_epoch
@@ -167,9 +168,11 @@ class _Ensemble:
 
     # ---- the model on the stacks
 
-    def _params(self) -> dict[str, Tensor]:
-        m = self.theta.shape[0]
-        pieces = self.theta.split(self.numels, 1)
+    def _params(self, flat: Tensor | None = None) -> dict[str, Tensor]:
+        """The (M, ...) stacks of each parameter: views of `flat` (default: theta)."""
+        flat = self.theta if flat is None else flat
+        m = flat.shape[0]
+        pieces = flat.split(self.numels, 1)
         return {n: p.view(m, *s) for n, p, s in zip(self.names, pieces, self.shapes)}
 
     def _score(self, out: Tensor, y: Tensor) -> tuple[Tensor, Tensor, int]:
@@ -251,6 +254,7 @@ class _Ensemble:
                 coef = (self.clip / (total.unsqueeze(1) + 1e-6)).clamp(max=1.0)
                 grad.mul_(torch.where(self.clip > 0, coef, torch.ones_like(coef)))
             self.optim.update(self.theta.data, grad, step)
+            generic.constrain(self.model, self._params(self.theta.data))
         self.window.add(losses.detach(), metric, count)
         eval_step = step % self.eval_every == 0 or step == self.total_steps
         if logging_step or eval_step:

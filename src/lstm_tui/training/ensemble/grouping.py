@@ -18,10 +18,10 @@ import json
 from typing import Hashable
 
 from lstm_tui.config import RunConfig, config_to_dict
+from lstm_tui.models.cells import registry as cells
 from lstm_tui.tasks import registry
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")   # ensemble/optim.py's
-CELLS = ("lstm", "gru", "rnn")                                     # ensemble/recurrence.py's
 # Task fields members may differ in are the task spec's member_fields (registry).
 MEMBER_MODEL_FIELDS = {"init", "forget_bias"}
 MEMBER_TRAIN_FIELDS = {"lr", "momentum", "weight_decay", "lr_decay", "lr_decay_every",
@@ -37,7 +37,7 @@ def unbatchable_reason(cfg: RunConfig) -> str | None:
         return f"optimizer {cfg.train.optimizer} needs a closure per run"
     if cfg.model.dropout > 0:
         return "dropout draws its masks from the global RNG"
-    if cfg.model.cell not in CELLS:
+    if cells.get(cfg.model.cell) is None:       # every registered cell batches (generic.py)
         return f"unknown cell {cfg.model.cell}"
     return None
 

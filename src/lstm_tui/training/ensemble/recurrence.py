@@ -1,7 +1,11 @@
-"""The batched recurrence: every member's recurrent layers at once, forward and a
-hand-written backward, and the stacked model built on it.
+"""The batched recurrence: every member's recurrent layers at once, and the stacked model
+built on it.
 
-The recurrent layers run all members at once with batched matmuls (``bmm``/``baddbmm``
+Any cell runs through generic.py (its own model under vmap).  For the parameter layout
+that ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` compute (a cell whose spec names one of them
+as its fused module, with no parameter beyond PyTorch's four), a hand-tuned path is kept
+because it is measurably faster (benchmarks/RESULTS.md): the recurrent layers run all
+members at once with batched matmuls (``bmm``/``baddbmm``
 over the member axis) in a hand-written autograd function (``_Recurrent``): the forward
 loop writes each step into reused buffers, the backward is its own loop of a few batched
 ops per step (``torch.func.vmap`` cannot batch ``nn.LSTM``, and autograd over step-wise
@@ -10,33 +14,51 @@ that a member's outputs equal its own ``SequenceModel``'s to float rounding.
 
 Self-contained on purpose: the members' parameters come in as views of the flat stacks
 under the ``SequenceModel``'s parameter names, and :func:`forward` is all the ensemble
-calls, so the per-cell code here can be replaced as one piece.
+calls, so the per-layout code here can be replaced as one piece.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from lstm_tui.training.ensemble import generic
 from lstm_tui.training.ensemble.workspace import _Workspace
+
+# The fused modules whose math the hand-tuned kernels compute, over PyTorch's layout.
+LAYOUTS = {"torch.nn:LSTM": "LSTM", "torch.nn:GRU": "GRU", "torch.nn:RNN": "RNN"}
+PYTORCH_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 @dataclass(frozen=True)
 class Network:
     """The members' shared network shape (what `forward` computes)."""
-    cell: str             # lstm | gru | rnn
+    layout: str           # LSTM | GRU | RNN: the hand-tuned kernel; "" = generic.py
     activation: str       # the model's activation: tanh | softsign
     layers: int
     directions: int       # 2 when bidirectional
     readout: str          # last | all
+    model: Any = None     # generic.py's template: a copy of a member's SequenceModel
+
+
+def network(model, readout: str, hand_tuned: bool = True) -> Network:
+    """The Network of the members' `model`: the hand-tuned kernel when its cell computes
+    a layout it has (and `hand_tuned`), else the generic batched form."""
+    layout = LAYOUTS.get(model.spec.fused, "") \
+        if tuple(model.layer_params(0, 0)) == PYTORCH_PARAMS and hand_tuned else ""
+    return Network(layout, model.activation, model.layers, model.directions, readout,
+                   None if layout else generic.template(model))
 
 
 def forward(net: Network, params: dict[str, Tensor], x: Tensor,
             workspace: _Workspace) -> Tensor:
     """x (M, T, B, I) -> output (M, B, O), or (M, T, B, O) when every step is read;
     `params` holds each SequenceModel parameter as an (M, ...) stack."""
+    if not net.layout:
+        return generic.forward(net.model, params, x)
     layer_in = x
     for k in range(net.layers):
         only_last = net.readout == "last" and k == net.layers - 1
@@ -45,7 +67,7 @@ def forward(net: Network, params: dict[str, Tensor], x: Tensor,
             suffix = f"_l{k}{'_reverse' if d else ''}"
             w_ih, w_hh, b_ih, b_hh = (params[f"rnn.{kind}{suffix}"] for kind in
                                       ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            spec = _Layer(net.cell, _activation(net.activation, x.device), only_last,
+            spec = _Layer(net.layout, _activation(net.activation, x.device), only_last,
                           d == 1, workspace, (k, d))
             outs.append(_Recurrent.apply(layer_in, w_ih, w_hh, b_ih, b_hh, spec))
         layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
@@ -91,7 +113,7 @@ def _activation(name: str, device: torch.device) -> str:
 @dataclass(frozen=True)
 class _Layer:
     """What a _Recurrent call computes (the non-tensor arguments)."""
-    cell: str
+    layout: str           # LSTM | GRU | RNN
     activation: str
     only_last: bool       # return only the final h (the top layer's "last" read-out)
     reverse: bool         # the backward direction of a bidirectional layer
@@ -116,17 +138,17 @@ class _Recurrent(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: _Layer):
-        ws, key, act, cell = spec.workspace, spec.key, spec.activation, spec.cell
+        ws, key, act, layout = spec.workspace, spec.key, spec.activation, spec.layout
         m, t, b, _ = x.shape
         hidden, gates = w_hh.shape[2], w_hh.shape[1]
         minus_one = x.new_full((), -1.0)
         k = 2.0 if act == "tanh" else 1.0            # the scale of what goes through tanh
         scale = x.new_ones(gates)
         if k != 1.0:
-            scale[{"lstm": slice(2 * hidden, 3 * hidden), "gru": slice(2 * hidden, None),
-                   "rnn": slice(None)}[cell]] = k
+            scale[{"LSTM": slice(2 * hidden, 3 * hidden), "GRU": slice(2 * hidden, None),
+                   "RNN": slice(None)}[layout]] = k
         b_hh = b_hh * scale
-        bias = b_ih * scale if cell == "gru" else b_ih * scale + b_hh   # GRU: b_hn inside r·()
+        bias = b_ih * scale if layout == "GRU" else b_ih * scale + b_hh   # GRU: b_hn in r·()
         xp = ws.get(key + ("xp",), (m, t, b, gates), x)
         torch.baddbmm(bias.unsqueeze(1), x.reshape(m, t * b, -1),
                       (w_ih * scale.unsqueeze(1)).transpose(1, 2), out=xp.view(m, t * b, gates))
@@ -138,7 +160,7 @@ class _Recurrent(torch.autograd.Function):
         z = ws.get(key + ("z",), (m, b, gates), x)
         # per-step views made once (slicing inside the loop costs more than the math)
         h_s, x_s = hs.unbind(1), xp.unbind(1)
-        if cell == "lstm":
+        if layout == "LSTM":
             a_all = ws.get(key + ("a",), (m, t, b, gates), x)
             g_all = ws.get(key + ("g",), (m, t, b, hidden), x)
             tc_all = ws.get(key + ("tc",), (m, t, b, hidden), x)
@@ -168,7 +190,7 @@ class _Recurrent(torch.autograd.Function):
             _sigmoid_slope(blocks[3], q_o).mul_(tc_all)
             p = _dact(tc_all, act, ws.get(key + ("p",), (m, t, b, hidden), x)).mul_(blocks[3])
             saved = (q, p, blocks[1])
-        elif cell == "gru":
+        elif layout == "GRU":
             b_hh_u = b_hh.unsqueeze(1)
             rz_all = ws.get(key + ("rz",), (m, t, b, 2 * hidden), x)
             n_all = ws.get(key + ("n",), (m, t, b, hidden), x)
@@ -219,7 +241,7 @@ class _Recurrent(torch.autograd.Function):
         step = -1 if spec.reverse else 1                            # s + step: the next step
         d_x_proj = ws.get(spec.key + ("dxp",), (m, t, b, gates), x)
         d_h_proj = d_x_proj
-        if spec.cell == "gru":
+        if spec.layout == "GRU":
             d_h_proj = ws.get(spec.key + ("dhp",), (m, t, b, gates), x)
         joined = ws.get(spec.key + ("joined",), (m, b, gates), x)   # cat(dc, dc, dc, dh) etc.
         grads = None if spec.only_last else grad.unbind(1)
@@ -232,13 +254,13 @@ class _Recurrent(torch.autograd.Function):
             else:
                 dh = grads[s] if dh_rec is None else dh_rec + grads[s]
             last = s == order[-1]
-            if spec.cell == "lstm":
+            if spec.layout == "LSTM":
                 q, p, f = saved
                 dc = dh * p[s] if dc is None else torch.addcmul(dc * f[s + step], dh, p[s])
                 dz = torch.mul(torch.cat((dc, dc, dc, dh), -1, out=joined), q[s], out=dxp_s[s])
                 if not last:
                     dh_rec = torch.bmm(dz, w_hh)
-            elif spec.cell == "gru":
+            elif spec.layout == "GRU":
                 k, v, z = saved
                 dxp = torch.mul(torch.cat((dh, dh, dh), -1, out=joined), k[s], out=dxp_s[s])
                 dhp = torch.mul(dxp, v[s], out=dhp_s[s])

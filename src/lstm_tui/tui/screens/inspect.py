@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.inspection.schema import GATES, Record
+from lstm_tui.inspection.schema import Record
 from lstm_tui.render.inspection_view import Scale, coloured_text, visible
 from lstm_tui.runs.reader import RunInfo, list_runs, read_info
 from lstm_tui.runs.trained import CHECKPOINTS, checkpoint_file
@@ -201,8 +201,8 @@ class InspectScreen(Screen):
                   for k in range(record.layers) for d in ("forward", "backward")
                   [:record.directions]]
         self._set_options("#inspect-layer", layers)
-        self._set_options("#inspect-gate", [(g, g) for g in GATES[record.cell]],
-                          prefer="cell" if record.cell == "lstm" else "hidden",
+        self._set_options("#inspect-gate", [(g, g) for g in record.gates],
+                          prefer="cell" if "cell" in record.gates else "hidden",
                           keep=previous is not None and previous.cell == record.cell)
         self.query_one("#inspect-text", Input).disabled = record.text is None and \
             not message.job.text
@@ -249,7 +249,8 @@ class InspectScreen(Screen):
             return
         if gate not in trace.gates:
             return
-        self.query_one(ActivationMap).show(MapData(gate, trace.gates[gate], self.record.tokens))
+        self.query_one(ActivationMap).show(MapData(gate, trace.gates[gate], self.record.tokens,
+                                                   gate in self.record.bounded))
 
     @on(Select.Changed, "#inspect-layer, #inspect-gate")
     def _view_changed(self) -> None:
@@ -297,7 +298,8 @@ class InspectScreen(Screen):
         words = self.query_one("#inspect-words", Static)
         if record.text is not None:
             column = [row[u] for row in values]
-            words.update(coloured_text(record.text, column, Scale.for_values(gate, [column]),
+            scale = Scale.for_values(gate, [column], record.bounded)
+            words.update(coloured_text(record.text, column, scale,
                                        width=max(20, self.size.width - 2)))
             words.display = True
         else:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import platform
-import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -25,64 +23,24 @@ from textual.widget import Widget
 from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
                              TabPane)
 
-from lstm_tui import devices
+from lstm_tui.devices import device_labels
 from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
                              load_preset, parse_config, to_toml)
 from lstm_tui.fsio import atomic_write_text
-from lstm_tui.numbers import fmt
+from lstm_tui.models.cells import registry as cells
+from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import DEFAULT_KIND, data_preview, known_kinds, spec_of
 from lstm_tui.numbers import printable
 from lstm_tui.tui.live import RunState
 from lstm_tui.tui.messages import SweepPresetLoaded
-from lstm_tui.tui.widgets.config_form import ConfigForm
+from lstm_tui.tui.widgets.active_runs import ActiveRuns
+from lstm_tui.tui.widgets.config_form import ConfigForm, FormColumn
 from lstm_tui.tui.widgets.data_preview import DataPreview
 from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
 
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
 HIDDEN_PANES = ("model", "training", "live")   # not on the first frame: filled after it
-RUN_COLUMNS = (("run", "run"), ("task", "task"), ("model", "model"), ("status", "status"),
-               ("step", "step"), ("best", "best"))
-NARROW_RUNS = 100
-
-
-def cuda_present() -> bool:
-    """torch here can use CUDA (asked without importing torch: lstm_tui.devices)."""
-    return devices.cuda_present()
-
-
-def device_labels() -> dict[str, str]:
-    cuda = cuda_present()
-    mps = sys.platform == "darwin" and platform.machine() == "arm64"
-    auto = "cuda" if cuda else "mps" if mps else "cpu"
-    return {"auto": f"auto ({auto})", "cuda": "cuda" if cuda else "cuda (none found)",
-            "mps": "mps" if mps else "mps (not here)"}
-
-
-class ActiveRuns(DataTable):
-    """The runs started from this app; the highlighted one is drawn.  Below
-    NARROW_RUNS columns the task column goes (the model and the name tell the run)."""
-
-    def on_mount(self) -> None:
-        self.fit_columns(self.app.size.width)
-
-    def fit_columns(self, width: int) -> bool:
-        """Show the columns that fit `width`; True when they changed (rows cleared)."""
-        keys = [k for _, k in RUN_COLUMNS if not (k == "task" and width < NARROW_RUNS)]
-        if [c.value for c in self.columns] == keys:
-            return False
-        self.clear(columns=True)
-        for label, key in RUN_COLUMNS:
-            if key in keys:
-                self.add_column(label, key=key)
-        return True
-
-
-class FormColumn(VerticalScroll, can_focus=False):
-    """A scrolling column of form fields that is not a stop of its own: Tab from the tab
-    bar lands on the first field (a focused field scrolls itself into view)."""
-
-
 class LabScreen(Screen):
     """Configure, start, stop, save/load presets, and watch the selected run."""
 
@@ -123,6 +81,7 @@ class LabScreen(Screen):
         self.task_form = ConfigForm("task", spec_of(DEFAULT_KIND).config, skip=("kind",),
                                     id="task-form")
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
+        self._cell_fields()
         self.run_form = ConfigForm("", RunConfig, id="run-form")
         self.train_form = ConfigForm("train", TrainConfig, labels={"device": device_labels()},
                                      id="train-form")
@@ -257,7 +216,16 @@ class LabScreen(Screen):
 
     @on(ConfigForm.Changed)
     def _form_changed(self, event: ConfigForm.Changed) -> None:
+        if event.form is self.model_form and event.name == "cell":
+            self._cell_fields()
         self.revalidate()
+
+    def _cell_fields(self) -> None:
+        """The Model pane shows the options the chosen cell takes, and what the cell is."""
+        spec = cells.get(self.model_form.values.get("cell", ""))
+        if spec is not None:      # else not a cell (the field says why)
+            self.model_form.hide({o for o in OPTIONS if o not in spec.options})
+            self.model_form.set_help("cell", f"{spec.summary} ({spec.paper})")
 
     @on(Select.Changed, "#task-kind")
     async def _kind_changed(self, event: Select.Changed) -> None:
@@ -345,6 +313,7 @@ class LabScreen(Screen):
             "sweep": cfg.sweep, **({"expect": cfg.expect} if cfg.expect else {})}
         await self.set_task(cfg.task.kind, dataclasses.asdict(cfg.task))
         self.model_form.set_values(dataclasses.asdict(cfg.model))
+        self._cell_fields()
         self.train_form.set_values(dataclasses.asdict(cfg.train))
         self.run_form.set_values({"name": cfg.name, "description": cfg.description})
         self.revalidate()
@@ -445,13 +414,6 @@ class LabScreen(Screen):
             self.selected = event.row_key.value
             self.refresh_live(force=True)
 
-    def _row(self, state: RunState) -> dict[str, str]:
-        m = state.config.model
-        total = f"/{state.started.total_steps:,}" if state.started else ""
-        return {"run": state.label, "task": state.config.task.kind,
-                "model": f"{m.cell} {m.hidden}×{m.layers}", "status": state.status,
-                "step": f"{state.step:,}{total}", "best": fmt(state.best)}
-
     def refresh_live(self, force: bool = False) -> None:
         """Redraw what changed: rows of the runs table, the selected run's charts."""
         if not self.query("#active-runs"):
@@ -464,7 +426,7 @@ class LabScreen(Screen):
             force = True
         columns = [c.value for c in table.columns]
         for key, state in states.items():
-            row = self._row(state)
+            row = ActiveRuns.row(state)
             if key not in table.rows:
                 table.add_row(*(row[c] for c in columns), key=key)
                 dirty.add(key)

@@ -29,6 +29,7 @@ from lstm_tui.numbers import fmt
 from lstm_tui.runs.layout import RunError
 from lstm_tui.runs.reader import read_run_config
 from lstm_tui.runs.trained import CHECKPOINTS
+from lstm_tui.tasks.registry import get
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import legend_entry, series_color, series_marker
 from lstm_tui.tui.widgets.safe_plot import SafePlot
@@ -88,6 +89,8 @@ class PredictScreen(Screen):
             self.problem = one_line(exc)
         else:
             self.problem = ""
+        spec = get(self.kind)
+        self.rolling = spec is not None and spec.rolling     # --rolling: a series option
         self.doc: dict | None = None
 
     def compose(self) -> ComposeResult:
@@ -107,7 +110,7 @@ class PredictScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#predict-rolling").display = self.kind == "series"
+        self.query_one("#predict-rolling").display = self.rolling
         self.query_one("#predict-chart").display = False
         self.set_status(self.problem or "Enter predicts from the file", error=bool(self.problem))
 
@@ -127,7 +130,7 @@ class PredictScreen(Screen):
         if not path:
             self.set_status("--input: is required: the data to predict from", error=True)
             return
-        rolling = self.query_one("#predict-rolling", Checkbox).value and self.kind == "series"
+        rolling = self.query_one("#predict-rolling", Checkbox).value and self.rolling
         checkpoint = str(self.query_one("#predict-checkpoint", Select).value)
         self.set_status(f"predicting from {path} ...")
         self._predict(path, rolling, checkpoint)

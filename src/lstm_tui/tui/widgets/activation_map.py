@@ -24,6 +24,7 @@ class MapData:
     name: str
     values: list[list[float]]
     tokens: list[str]
+    bounded: bool = False      # values lie in [0, 1] (a sigmoid gate)
 
     @property
     def steps(self) -> int:
@@ -64,7 +65,8 @@ class ActivationMap(Widget, can_focus=True):
     # -- what the screen calls
     def show(self, data: MapData, step: int | None = None, unit: int | None = None) -> None:
         self.data = data
-        self.scale = Scale.for_values(data.name, data.values)
+        self.scale = Scale.for_values(data.name, data.values,
+                                      (data.name,) if data.bounded else ())
         self.step = min(max(0, self.step if step is None else step), max(0, data.steps - 1))
         self.unit = min(max(0, self.unit if unit is None else unit), max(0, data.units - 1))
         self.refresh()

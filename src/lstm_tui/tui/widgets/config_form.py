@@ -5,7 +5,9 @@ kind) and help text, which gives way to the field's error while there is one.  V
 way ``--set`` parses them (TOML syntax) and checked with ``config.check_value``, so the
 messages are the headless ``check``'s.  A new key in a config class appears here without
 UI code.  The form keeps its values while it is not mounted (the Lab mounts its hidden
-panes after the first frame), so the config can be read and set at any time.
+panes after the first frame), so the config can be read and set at any time.  A field
+can be hidden (an option the chosen cell does not take): it goes back to its default, so
+what cannot be seen cannot make the config invalid.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Container
+from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
@@ -72,17 +74,21 @@ class ConfigForm(Container):
         self.errors: dict[str, str] = {}
         self.cross: tuple[str | None, str] = (None, "")   # an error involving other fields
         self.labels = labels or {}
+        self.hidden: set[str] = set()
+        self.helps: dict[str, str] = {}     # help shown instead of a field's own
 
     def key(self, name: str) -> str:
         return f"{self.section}.{name}" if self.section else name
 
     def compose(self) -> ComposeResult:
         for name, spec in self.specs.items():
-            yield Label(name, classes="field-name")
+            yield Label(name, id=self._wid(name, "name"), classes="field-name")
             yield self._editor(spec, self.values[name])
-            yield Static(spec.help, id=self._wid(name, "help"), classes="field-help")
+            yield Static(self.helps.get(name, spec.help), id=self._wid(name, "help"),
+                         classes="field-help")
 
     def on_mount(self) -> None:
+        self._show_hidden()
         self._show_errors()
 
     def _wid(self, name: str, part: str = "input") -> str:
@@ -139,11 +145,38 @@ class ConfigForm(Container):
         for name in self.specs if names is None else names:
             spec, error = self.specs[name], self.error(name)
             help_ = self.query_one(f"#{self._wid(name, 'help')}", Static)
-            text = error or spec.help
+            text = error or self.helps.get(name, spec.help)
             if str(help_.content) != text:
                 help_.update(text)
             help_.set_class(bool(error), "-error")
             self.query_one(f"#{self._wid(name)}").set_class(bool(error), "-invalid")
+
+    # ------------------------------------------------------------ hiding and help
+
+    def hide(self, names: set[str]) -> None:
+        """Show only the fields not in `names`; the hidden ones go back to their defaults."""
+        names = {n for n in names if n in self.specs}
+        self.hidden = names
+        back = {n: self.specs[n].default for n in names
+                if self.values.get(n) != self.specs[n].default or n in self.errors}
+        if back:
+            self.set_values(back)
+        self._show_hidden()
+
+    def set_help(self, name: str, text: str | None) -> None:
+        """Show `text` under field `name` instead of its own help (None: its own again)."""
+        if text is None:
+            self.helps.pop(name, None)
+        else:
+            self.helps[name] = text
+        self._show_errors([name])
+
+    def _show_hidden(self) -> None:
+        if not self.is_mounted:
+            return      # shown when mounted
+        for name in self.specs:
+            for part in ("name", "input", "help"):
+                self.query_one(f"#{self._wid(name, part)}").display = name not in self.hidden
 
     # ------------------------------------------------------------ writing the editors
 
@@ -166,3 +199,8 @@ class ConfigForm(Container):
                 else:
                     editor.value = show_value(spec, value)
         self._show_errors()
+
+
+class FormColumn(VerticalScroll, can_focus=False):
+    """A scrolling column of form fields that is not a stop of its own: Tab from the tab
+    bar lands on the first field (a focused field scrolls itself into view)."""

@@ -1,0 +1,217 @@
+"""Cells: training-step time of every cell against the fused LSTM, the parallel scans
+against their own steps, and the ensemble against sequential runs for the cells.
+
+    python benchmarks/bench_cells.py              # ~3-5 minutes on 2 CPU cores
+    python benchmarks/bench_cells.py --quick      # a smoke run of ~30 seconds
+    python benchmarks/bench_cells.py --part steps|scan|ensemble
+
+steps:    one training step (forward and backward, Adam excluded) of a one-layer model,
+          H 64, B 64, T 100, on the CPU with one torch thread, each cell on the path the
+          model takes (fused kernel, scan, or step loop); also the built-ins on their step
+          loop.  Medians of interleaved repeats; the ratio is to the fused LSTM's time
+          measured in the same run.
+scan:     minGRU and minLSTM, the log-space scan against the step loop over the same
+          parameters, T = 64, 256 and 1024 (H 64, B 64), forward and backward.
+ensemble: the 32-point grid of bench_ensemble.py (nth-element, hidden 16, 8 learning
+          rates x 4 seeds) trained as an ensemble and run after run, for a built-in cell
+          (lstm) and cells without a hand-tuned batched path; member-steps per second
+          each way and their ratio.
+builtins: `--baseline OLD_SRC`: the built-ins' ensemble on the grid, this tree against
+          another checkout's src (today's code), alternating subprocesses, so the two
+          medians come from the same minutes of a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import torch  # noqa: E402
+
+from lstm_tui.config import ModelConfig, parse_config  # noqa: E402
+from lstm_tui.models import build_model  # noqa: E402
+
+# (this tree's cells are imported inside the functions: `--part builtins` imports this
+# module under another checkout's src, which may have no cell registry)
+H, B, T, I = 64, 64, 100, 16
+OPTIONS = {"slstm": {"heads": 4}}
+
+
+def median_time(fn, repeats: int) -> float:
+    fn()                                      # warm-up: allocator, first-call paths
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def train_step(model, x):
+    def run():
+        model.zero_grad(set_to_none=True)
+        out, _ = model(x)
+        out.pow(2).mean().backward()
+    return run
+
+
+def bench_steps(repeats: int) -> None:
+    from lstm_tui.models.cells import names
+    torch.manual_seed(0)
+    x = torch.randn(B, T, I)
+    cases = []
+    for cell in names():
+        model = build_model(ModelConfig(cell=cell, hidden=H, **OPTIONS.get(cell, {})), I, 1, "last")
+        path = "fused" if model.fused else ("scan" if model.spec.scan else "steps")
+        cases.append((cell, path, train_step(model, x)))
+        if model.fused:
+            stepped = build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last")
+            stepped.fused = False
+            cases.append((cell, "steps", train_step(stepped, x)))
+    times: dict[tuple, list[float]] = {(c, p): [] for c, p, _ in cases}
+    for _ in range(repeats):                      # interleaved: the machine's noise is shared
+        for cell, path, fn in cases:
+            times[(cell, path)].append(median_time(fn, 1))
+    base = statistics.median(times[("lstm", "fused")])
+    print(f"training step (forward + backward), H {H}, B {B}, T {T}, 1 layer, 1 thread; "
+          f"median of {repeats}")
+    print(f"  {'cell':<10} {'path':<6} {'ms':>8} {'x fused lstm':>13} {'us per time step':>17}")
+    for (cell, path), values in times.items():
+        t = statistics.median(values)
+        print(f"  {cell:<10} {path:<6} {t * 1e3:8.2f} {t / base:13.2f} {t / T * 1e6:17.1f}")
+
+
+def bench_scan(repeats: int, lengths: list[int]) -> None:
+    from lstm_tui.models import layers as L
+    from lstm_tui.models.cells import spec_of
+    torch.manual_seed(0)
+    print(f"\nparallel scan vs step loop, H {H}, B {B}, forward + backward; median of {repeats}")
+    print(f"  {'cell':<8} {'T':>5} {'scan ms':>9} {'steps ms':>9} {'steps/scan':>11}")
+    for cell in ("mingru", "minlstm"):
+        model = build_model(ModelConfig(cell=cell, hidden=H), I, 1, "all")
+        spec, p, cfg = spec_of(cell), model.layer_params(0, 0), model.cfg
+        for length in lengths:
+            x = torch.randn(B, length, I)
+
+            def way(parallel: bool):
+                def run():
+                    hs, _ = L.run(spec, p, x, None, cfg, parallel=parallel)
+                    seq = hs if isinstance(hs, torch.Tensor) else torch.stack(hs, 1)
+                    grads = torch.autograd.grad(seq.pow(2).mean(), list(p.values()))
+                    return grads
+                return run
+            scan, steps = [], []
+            for _ in range(repeats):
+                scan.append(median_time(way(True), 1))
+                steps.append(median_time(way(False), 1))
+            s, q = statistics.median(scan), statistics.median(steps)
+            print(f"  {cell:<8} {length:>5} {s * 1e3:9.2f} {q * 1e3:9.2f} {q / s:11.1f}")
+
+
+def grid(cell: str, steps: int) -> list:
+    lrs = (0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05)
+    return [parse_config({
+        "name": f"lr{lr:g}-s{seed}",
+        "task": {"kind": "nth_element", "seq_len": 20, "features": 10, "n": 17,
+                 "train_size": 5000, "val_size": 1000},
+        "model": {"cell": cell, "hidden": 16, **OPTIONS.get(cell, {})},
+        "train": {"optimizer": "adam", "lr": lr, "seed": seed, "steps": steps,
+                  "batch_size": 32, "log_every": 10, "device": "cpu"}})
+        for lr in lrs for seed in range(4)]
+
+
+def bench_ensemble(cells: list[str], steps: int, repeats: int) -> None:
+    from lstm_tui.training import engine
+    from lstm_tui.training.ensemble import train_ensemble
+    print(f"\nensemble vs sequential: 32 points (8 lr x 4 seeds), nth-element, hidden 16, "
+          f"{steps} steps each; median of {repeats}")
+    print(f"  {'cell':<12} {'sequential s':>13} {'ensemble s':>11} {'ratio':>6} "
+          f"{'max |final diff|':>17}")
+    import functools
+
+    from lstm_tui.training.ensemble import engine as ensemble_engine, recurrence
+    for name in cells:
+        cell, _, how = name.partition(":")     # "lstm:generic": the built-in off its kernel
+        configs = grid(cell, steps)
+        ensemble_engine.network = functools.partial(recurrence.network,
+                                                    hand_tuned=how != "generic")
+        seq_t, ens_t = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            seq = [engine.train(c, lambda e: None) for c in configs]
+            seq_t.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            ens = train_ensemble(configs, [lambda e: None] * len(configs))
+            ens_t.append(time.perf_counter() - start)
+        ensemble_engine.network = recurrence.network
+        diff = max(abs(a.final - b.final) for a, b in zip(seq, ens))
+        s, e = statistics.median(seq_t), statistics.median(ens_t)
+        print(f"  {name:<12} {s:13.1f} {e:11.1f} {s / e:6.2f} {diff:17.2e}")
+
+
+def ensemble_seconds(cell: str, steps: int) -> float:
+    """One ensemble run of the grid (what `--part builtins` times in each subprocess)."""
+    from lstm_tui.training.ensemble import train_ensemble
+    configs = grid(cell, steps)
+    start = time.perf_counter()
+    train_ensemble(configs, [lambda e: None] * len(configs))
+    return time.perf_counter() - start
+
+
+def bench_builtins(baseline: str, steps: int, repeats: int) -> None:
+    import os
+    import subprocess
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    print(f"\nbuilt-ins in the ensemble: this tree vs {baseline}, 32 points, {steps} steps; "
+          f"median of {repeats} alternating runs")
+    print(f"  {'cell':<6} {'baseline s':>11} {'this s':>8} {'this/baseline':>14}")
+    for cell in ("lstm", "gru", "rnn"):
+        times: dict[str, list[float]] = {"baseline": [], "this": []}
+        for _ in range(repeats):
+            for label, src in (("baseline", baseline), ("this", here)):
+                code = ("import sys, torch; torch.set_num_threads(1); "
+                        f"sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                        "from bench_cells import ensemble_seconds; "
+                        f"print(ensemble_seconds({cell!r}, {steps}))")
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                     env={**os.environ, "PYTHONPATH": src}, check=True)
+                times[label].append(float(out.stdout.split()[-1]))
+        b, t = statistics.median(times["baseline"]), statistics.median(times["this"])
+        print(f"  {cell:<6} {b:11.2f} {t:8.2f} {t / b:14.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--part", choices=("steps", "scan", "ensemble", "builtins", "all"),
+                        default="all")
+    parser.add_argument("--baseline", help="builtins: another checkout's src directory")
+    parser.add_argument("--cells", default="lstm,lstm:generic,gru,gru:generic,lstm_cifg,"
+                        "slstm,indrnn,mingru,minlstm",
+                        help="ensemble part: the cells to time (CELL:generic: a built-in on "
+                        "the generic batched form instead of its hand-tuned kernel)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"{datetime.date.today()}, torch {torch.__version__}, {platform.processor() or 'cpu'}, "
+          f"1 torch thread")
+    repeats = 3 if args.quick else 7
+    if args.part in ("steps", "all"):
+        bench_steps(repeats)
+    if args.part in ("scan", "all"):
+        bench_scan(repeats, [64, 256] if args.quick else [64, 256, 1024])
+    if args.part in ("ensemble", "all"):
+        bench_ensemble(args.cells.split(","), 20 if args.quick else 100,
+                       1 if args.quick else 3)
+    if args.part == "builtins":
+        bench_builtins(args.baseline, 20 if args.quick else 100, 3 if args.quick else 5)
+
+
+if __name__ == "__main__":
+    main()
