@@ -276,3 +276,14 @@ def test_a_sweep_read_back_from_its_sweep_toml_draws_the_same_points():
     assert list(again.sweep["random"]) == ["train.lr", "model.cell", "samples"]
     assert [p.values for p in parse_sweep(again, "sweep.toml").points()] == \
         [p.values for p in parse_sweep(cfg, "p.toml").points()]
+
+
+def test_keys_added_after_0_1_leave_an_old_sweeps_folder_name_alone():
+    """A sweep started with 0.1.0 resumes in its folder: the cell registry's new [model]
+    keys count in the fingerprint only when they are set."""
+    data = {"task": {"kind": "nth_element"}, "train": {"steps": 5},
+            "sweep": {"grid": {"model.hidden": [4, 8]}}}
+    plain = parse_sweep(parse_config(data, "p.toml"), "p.toml").fingerprint()
+    assert plain == "751d357c"              # as lstm-lab 0.1.0 named it
+    data["model"] = {"peepholes": True}
+    assert parse_sweep(parse_config(data, "p.toml"), "p.toml").fingerprint() != plain
