@@ -41,7 +41,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
             raise fs_error(Path(run_dir), exc) from None
     if on_created:
         on_created(run_dir)
-    writer = RunWriter(run_dir, cfg)
+    writer = RunWriter(run_dir, cfg, behind=True)
     cfg = writer.cfg                       # its data files by their resolved paths
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
@@ -85,7 +85,7 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
         select_device(cfg.train.device)
         check_resumable(trained)
         truncate_metrics(run_dir, payload["step"])
-        writer = RunWriter(run_dir, cfg, resume=True, lock=lock)
+        writer = RunWriter(run_dir, cfg, resume=True, lock=lock, behind=True)
     except BaseException:
         lock.release()
         raise

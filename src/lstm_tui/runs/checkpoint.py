@@ -3,6 +3,7 @@ loaded with ``weights_only=True`` (plain tensors and Python values only)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -16,6 +17,13 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
     path = Path(path)
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return path
+
+
+def checkpoint_bytes(payload: dict) -> bytes:
+    """What save_checkpoint writes, as bytes: a copy of the payload as it is now."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
