@@ -38,6 +38,17 @@ def test_writes_are_done_in_order_and_a_newer_summary_replaces_a_waiting_one():
     assert done == ["gate", "last", "summary 2"]
 
 
+def test_a_dropped_write_is_not_done_but_one_already_started_is_waited_for():
+    queue, done = WriteBehind(), []
+    gate = blocked(queue, done)
+    queue.put(Path("summary.json"), lambda: done.append("summary"), supersede=True)
+    queue.drop(Path("summary.json"))   # the run's last summary is written on the spot
+    queue.drop(Path("gate"))           # started: dropping it cannot stop it
+    gate.set()
+    queue.drain()
+    assert done == ["gate"]
+
+
 def test_a_failed_write_stops_the_ones_after_it_and_is_raised_by_the_next_call():
     queue, done = WriteBehind(), []
     gate = blocked(queue, done)

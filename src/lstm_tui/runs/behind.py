@@ -43,15 +43,20 @@ class WriteBehind:
         with _cond:
             self._raise()
             if supersede:
-                for job in [j for j in _jobs if j.owner is self and j.path == path]:
-                    _jobs.remove(job)
-                    self.pending -= 1
+                self._drop(path)
             while self.pending >= LIMIT:
                 _cond.wait()
                 self._raise()
             _jobs.append(_Job(self, Path(path), write))
             self.pending += 1
             _start()
+            _cond.notify_all()
+
+    def drop(self, path: Path) -> None:
+        """Forget the pending writes of `path` that have not started (a newer version of
+        the file will be written on the spot)."""
+        with _cond:
+            self._drop(path)
             _cond.notify_all()
 
     def check(self) -> None:
@@ -69,6 +74,11 @@ class WriteBehind:
                 self.error = None
             else:
                 self._raise()
+
+    def _drop(self, path: Path) -> None:
+        for job in [j for j in _jobs if j.owner is self and j.path == Path(path)]:
+            _jobs.remove(job)
+            self.pending -= 1
 
     def _raise(self) -> None:
         error, self.error = self.error, None

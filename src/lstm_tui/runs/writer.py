@@ -113,7 +113,7 @@ class RunWriter:
             self.summary.setdefault("created", self.started)
             self.summary.setdefault("name", self.dir.name)
             self.summary.setdefault("seconds_before", 0.0)
-            self._write_summary(now=True)
+            self._write_summary()
             self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
         except OSError as exc:
             self.lock.release()
@@ -129,7 +129,8 @@ class RunWriter:
     # -- the listener
     def __call__(self, event: ev.Event) -> None:
         if self._behind is not None:   # a write behind failed: fail here, as it would have
-            if isinstance(event, ev.Finished):
+            if isinstance(event, ev.Finished):   # the last summary replaces a waiting one
+                self._behind.drop(self.dir / SUMMARY)
                 self._behind.drain()
             elif not isinstance(event, ev.Failed):
                 self._behind.check()
