@@ -20,9 +20,10 @@ from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK
 
 
 def blocked(queue: WriteBehind, done: list) -> threading.Event:
-    """Queue a write that waits for the returned event, so later ones stay pending."""
-    gate = threading.Event()
-    queue.put(Path("gate"), lambda: (gate.wait(10), done.append("gate")))
+    """Start a write that waits for the returned event, so later ones stay pending."""
+    gate, running = threading.Event(), threading.Event()
+    queue.put(Path("gate"), lambda: (running.set(), gate.wait(10), done.append("gate")))
+    assert running.wait(10)
     return gate
 
 
