@@ -45,7 +45,8 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     cfg = writer.cfg                       # its data files by their resolved paths
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
-        return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
+        return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners),
+                                              behind=writer.behind), should_stop,
                               run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:
         # the task could not be built (a text too short, ...): bad input, not a run
@@ -90,7 +91,8 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
         lock.release()
         raise
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
-    return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
+    return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners),
+                                          behind=writer.behind), should_stop,
                           run_id=run_dir.name, save_checkpoint=writer.save_checkpoint,
                           resume=payload)
 

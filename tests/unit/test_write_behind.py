@@ -17,6 +17,7 @@ from lstm_tui.experiment import start_run
 from lstm_tui.runs import behind, writer as writer_module
 from lstm_tui.runs.behind import WriteBehind
 from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK
+from lstm_tui.runs.provenance import read_provenance
 
 
 def blocked(queue: WriteBehind, done: list) -> threading.Event:
@@ -114,6 +115,8 @@ def test_a_summary_never_names_a_checkpoint_not_yet_written(tmp_path, monkeypatc
     final = json.loads((run_dir / SUMMARY).read_text())
     assert final["status"] == "completed" and final["steps"] == 40
     assert final["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
+    prov = read_provenance(run_dir)         # its start written behind, its end after it
+    assert prov["device"] == "cpu" and "resumes" not in prov and prov["ended"] >= prov["started"]
 
 
 def test_a_checkpoint_that_fails_behind_fails_the_run_and_is_not_named(tmp_path, monkeypatch):

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lstm_tui import events as ev
+from lstm_tui.fsio import atomic_write_json
 from lstm_tui.runs import provenance
+from lstm_tui.runs.behind import WriteBehind
 
 RESOURCES = "resources.jsonl"
 EVERY = 5.0              # seconds between samples: cheap, and enough for a trend
@@ -119,9 +121,11 @@ class ResourceSampler:
                 self._pending = sample
 
 
-def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = True) -> Emit:
+def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = True,
+               behind: WriteBehind | None = None) -> Emit:
     """Wrap a run's emit: provenance at start and end, resource samples in between
-    (unless `sample` is false: runs sharing a process need them once)."""
+    (unless `sample` is false: runs sharing a process need them once).  With `behind`
+    (the run writer's), the start's provenance.json is written behind the training."""
     run_dir = Path(run_dir)
     state: dict[str, Any] = {"sampler": None, "device": "cpu", "step": 0}
 
@@ -140,7 +144,10 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = T
         if isinstance(event, ev.RunStarted):
             state["device"] = event.device
             state["step"] = event.start_step
-            _quietly(provenance.record_start, run_dir, event.device)
+            if behind is None:
+                _quietly(provenance.record_start, run_dir, event.device)
+            else:
+                _record_start_behind(run_dir, event.device, behind)
             try:
                 state["sampler"] = ResourceSampler(event.device, every).start() if sample \
                     else None
@@ -150,6 +157,8 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = T
             if sampler is not None:
                 sampler.stop()
                 state["sampler"] = None
+            if behind is not None:   # the start's record first (the writer waited for it)
+                behind.drain(quiet=True)
             _quietly(provenance.record_end, run_dir, state["device"])
     return wrapped
 
@@ -165,6 +174,15 @@ def resource_text(sample: ev.ResourceSample) -> str:
                 gpu += f"/{provenance.human_bytes(sample.gpu_mem_total)}"
         parts.append(gpu)
     return " · ".join(parts)
+
+
+def _record_start_behind(run_dir: Path, device: str, behind: WriteBehind) -> None:
+    try:
+        env = provenance.start_record(run_dir, device)
+    except OSError:
+        return
+    path = run_dir / provenance.PROVENANCE
+    behind.put(path, lambda: _quietly(atomic_write_json, path, env))
 
 
 def _quietly(fn: Callable[..., None], *args: Any) -> None:
