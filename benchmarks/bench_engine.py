@@ -75,14 +75,21 @@ def grid_configs() -> dict:
 def plain_loop(cfg) -> float:
     """The loop a researcher would write by hand; steps/s of the whole run.
 
-    It clips with `torch.nn.utils.clip_grad_norm_`, the usual call, and validates every
-    `eval_every` steps (every epoch when 0) and after the last step: loss and metric
-    summed on the device over the validation set at the training batch size, read once.
+    The task and model are lstm-lab's (the same data and initial weights); the optimizer
+    is built as such a loop writes it, `torch.optim.Adam(model.parameters(), lr=...)`,
+    with torch's defaults (on the CPU the per-tensor update; lstm-lab asks for the
+    one-call update, bit for bit the same numbers).  It clips with
+    `torch.nn.utils.clip_grad_norm_`, the usual call, and validates every `eval_every`
+    steps (every epoch when 0) and after the last step: loss and metric summed on the
+    device over the validation set at the training batch size, read once.
     """
     device = str(resolve(cfg.train.device))
     start = clock(device)
     exp = build(cfg)
-    task, model, opt, tc = exp.task, exp.model, exp.optimizer, cfg.train
+    task, model, tc = exp.task, exp.model, cfg.train
+    settings = {k: v for k, v in exp.optimizer.param_groups[0].items() if k != "params"}
+    settings["foreach"] = None            # torch's default (no LBFGS here: it has none)
+    opt = type(exp.optimizer)(model.parameters(), **settings)
     total = tc.steps or tc.epochs * task.steps_per_epoch(tc.batch_size)
     eval_every = tc.eval_every or task.steps_per_epoch(tc.batch_size)
     gen = torch.Generator().manual_seed(tc.seed)
