@@ -46,7 +46,7 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
         return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners),
-                                              behind=writer.behind), should_stop,
+                                              behind=True), should_stop,
                               run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:
         # the task could not be built (a text too short, ...): bad input, not a run
@@ -92,7 +92,7 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
         raise
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners),
-                                          behind=writer.behind), should_stop,
+                                          behind=True), should_stop,
                           run_id=run_dir.name, save_checkpoint=writer.save_checkpoint,
                           resume=payload)
 

@@ -122,12 +122,15 @@ class ResourceSampler:
 
 
 def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = True,
-               behind: WriteBehind | None = None) -> Emit:
+               behind: bool = False) -> Emit:
     """Wrap a run's emit: provenance at start and end, resource samples in between
-    (unless `sample` is false: runs sharing a process need them once).  With `behind`
-    (the run writer's), the start's provenance.json is written behind the training."""
+    (unless `sample` is false: runs sharing a process need them once).  The end's
+    provenance is written before the listeners hear the end, so that it goes to the disk
+    while the run writer finishes its own files; with `behind`, the start's is written
+    behind the training (runs.behind)."""
     run_dir = Path(run_dir)
     state: dict[str, Any] = {"sampler": None, "device": "cpu", "step": 0}
+    later = WriteBehind() if behind else None
 
     def wrapped(event: Any) -> None:
         sampler: ResourceSampler | None = state["sampler"]
@@ -140,26 +143,26 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = T
         step = getattr(event, "step", None)
         if isinstance(step, int):
             state["step"] = step
+        if isinstance(event, (ev.Finished, ev.Failed)):
+            if sampler is not None:
+                sampler.stop()
+                state["sampler"] = None
+            if later is not None:   # the start's record first
+                later.drain(quiet=True)
+            _quietly(provenance.record_end, run_dir, state["device"])
         emit(event)
         if isinstance(event, ev.RunStarted):
             state["device"] = event.device
             state["step"] = event.start_step
-            if behind is None:
+            if later is None:
                 _quietly(provenance.record_start, run_dir, event.device)
             else:
-                _record_start_behind(run_dir, event.device, behind)
+                _record_start_behind(run_dir, event.device, later)
             try:
                 state["sampler"] = ResourceSampler(event.device, every).start() if sample \
                     else None
             except (ImportError, OSError):   # no psutil, or refused: the run goes unsampled
                 state["sampler"] = None
-        elif isinstance(event, (ev.Finished, ev.Failed)):
-            if sampler is not None:
-                sampler.stop()
-                state["sampler"] = None
-            if behind is not None:   # the start's record first (the writer waited for it)
-                behind.drain(quiet=True)
-            _quietly(provenance.record_end, run_dir, state["device"])
     return wrapped
 
 

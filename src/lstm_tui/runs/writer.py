@@ -93,7 +93,7 @@ class RunWriter:
     def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
                  lock: FolderLock | None = None, behind: bool = False):
         self.dir = Path(run_dir)
-        self.behind = WriteBehind() if behind else None   # also instrument's, for provenance
+        self._behind = WriteBehind() if behind else None
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -128,12 +128,12 @@ class RunWriter:
 
     # -- the listener
     def __call__(self, event: ev.Event) -> None:
-        if self.behind is not None:   # a write behind failed: fail here, as it would have
+        if self._behind is not None:   # a write behind failed: fail here, as it would have
             if isinstance(event, ev.Finished):   # the last summary replaces a waiting one
-                self.behind.drop(self.dir / SUMMARY)
-                self.behind.drain()
+                self._behind.drop(self.dir / SUMMARY)
+                self._behind.drain()
             elif not isinstance(event, ev.Failed):
-                self.behind.check()
+                self._behind.check()
         if isinstance(event, ev.RunStarted):
             self._metric_name = event.metric
             self.summary.update(params=event.summary.total, metric=event.metric, goal=event.goal,
@@ -198,15 +198,15 @@ class RunWriter:
         """Write best.pt / last.pt atomically (the engine calls this)."""
         from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint
         path = self.dir / f"{tag}.pt"
-        if self.behind is None:
+        if self._behind is None:
             return str(save_checkpoint(path, payload))
         data = checkpoint_bytes(payload)   # now: the next step changes the weights in place
-        self.behind.put(path, lambda: atomic_write_bytes(path, data))
+        self._behind.put(path, lambda: atomic_write_bytes(path, data))
         return str(path)
 
     def close(self) -> None:
-        if self.behind is not None:
-            self.behind.drain(quiet=True)
+        if self._behind is not None:
+            self._behind.drain(quiet=True)
         try:
             if not self._metrics.closed:
                 self._metrics.close()
@@ -216,8 +216,8 @@ class RunWriter:
 
     def _end(self) -> None:
         """The last summary: never raises, so a full disk still ends the run cleanly."""
-        if self.behind is not None:
-            self.behind.drain(quiet=True)
+        if self._behind is not None:
+            self._behind.drain(quiet=True)
             # a checkpoint whose write behind failed is not named
             self.summary["checkpoints"] = {
                 tag: name for tag, name in self.summary.get("checkpoints", {}).items()
@@ -263,12 +263,12 @@ class RunWriter:
     def _write_summary(self, now: bool = False) -> None:
         """Replace summary.json; behind the caller unless `now` (or no write behind)."""
         self.summary["updated"] = time.time()
-        if now or self.behind is None:
+        if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
             return
         # a copy: the events that follow update the summary while this one waits
         summary, path = dict(self.summary), self.dir / SUMMARY
-        self.behind.put(path, lambda: atomic_write_json(path, summary), supersede=True)
+        self._behind.put(path, lambda: atomic_write_json(path, summary), supersede=True)
 
 
 
