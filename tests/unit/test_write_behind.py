@@ -130,3 +130,33 @@ def test_a_checkpoint_that_fails_behind_fails_the_run_and_is_not_named(tmp_path,
     assert "checkpoints" not in summary            # no best.pt or last.pt was written
     assert not list(run_dir.glob("*.pt")) and not list(run_dir.glob(".*.tmp"))
     assert not (run_dir / WRITER_LOCK).exists()
+
+
+def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monkeypatch):
+    from lstm_tui.runs.writer import RunWriter
+    queued = []
+    real_put = WriteBehind.put
+
+    def put(self, path, write, supersede=False):
+        queued.append(Path(path).name)
+        real_put(self, path, write, supersede)
+    monkeypatch.setattr(WriteBehind, "put", put)
+    (tmp_path / "run").mkdir()
+    writer = RunWriter(tmp_path / "run", cfg(), behind=True)
+    queued.clear()
+    writer(ev.ValMetrics(step=10, epoch=1, loss=0.4, metric=0.8, best=0.8, is_best=True))
+    writer(ev.TimestepGradients(step=10, norms=(0.1, 0.2)))
+    writer(ev.CheckpointWritten(step=10, tag="best", path="best.pt"))
+    assert queued == []                     # news kept until the validation's last write
+    writer(ev.CheckpointWritten(step=10, tag="last", path="last.pt"))
+    assert queued == ["summary.json"]
+    writer(ev.ValMetrics(step=20, epoch=2, loss=0.5, metric=0.7, best=0.8, is_best=False))
+    writer(ev.StepMetrics(step=25, epoch=2, loss=0.5, metric=0.7, lr=0.1, grad_norm=1.0,
+                          grad_norms={}, grad_means={}, mean_abs_grad=0.1, steps_per_sec=1.0,
+                          seconds=1.0, examples_per_sec=1.0))
+    assert queued == ["summary.json", "summary.json"]   # at the latest, with the next record
+    writer._behind.drain()
+    summary = json.loads((tmp_path / "run" / SUMMARY).read_text())
+    assert (summary["steps"], summary["final"]) == (20, 0.7)
+    assert summary["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
+    writer.close()

@@ -94,6 +94,7 @@ class RunWriter:
                  lock: FolderLock | None = None, behind: bool = False):
         self.dir = Path(run_dir)
         self._behind = WriteBehind() if behind else None
+        self._dirty = False     # behind: the summary has news not yet queued
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -145,6 +146,8 @@ class RunWriter:
                 self.summary["notes"] = list(event.notes)
             self._write_summary()
         elif isinstance(event, ev.StepMetrics):
+            if self._dirty:
+                self._write_summary()
             self._append(self._metrics, {
                 "step": event.step, "epoch": event.epoch, "split": "train",
                 "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
@@ -165,7 +168,7 @@ class RunWriter:
             self.summary.update(steps=event.step, best=_clean(event.best),
                                 final=_clean(event.metric),
                                 seconds=self.summary["seconds_before"] + event.seconds)
-            self._write_summary()
+            self._write_summary(soon=True)
         elif isinstance(event, ev.TimestepGradients):
             with open(self.dir / DIAGNOSTICS, "a", encoding="utf-8") as fh:
                 self._append(fh, {"step": event.step,
@@ -182,7 +185,8 @@ class RunWriter:
             self.summary["checkpoints"] = {**self.summary.get("checkpoints", {}),
                                            event.tag: Path(event.path).name}
             self.summary["steps"] = event.step
-            self._write_summary()
+            # "last" ends a validation's checkpoints (training.record): one write for them all
+            self._write_summary(soon=event.tag != "last")
         elif isinstance(event, ev.Finished):
             self.summary.update(status=event.status, steps=event.step,
                                 seconds=self.summary["seconds_before"] + event.seconds,
@@ -260,12 +264,19 @@ class RunWriter:
         fh.write(json.dumps(record, allow_nan=False) + "\n")
         fh.flush()
 
-    def _write_summary(self, now: bool = False) -> None:
-        """Replace summary.json; behind the caller unless `now` (or no write behind)."""
+    def _write_summary(self, now: bool = False, soon: bool = False) -> None:
+        """Replace summary.json: on the spot when `now` (or without write behind), else
+        behind the caller; `soon`: with the next train record or last checkpoint, so that
+        a validation and its checkpoints take one write."""
         self.summary["updated"] = time.time()
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
+            self._dirty = False
             return
+        if soon:
+            self._dirty = True
+            return
+        self._dirty = False
         # a copy: the events that follow update the summary while this one waits
         summary, path = dict(self.summary), self.dir / SUMMARY
         self._behind.put(path, lambda: atomic_write_json(path, summary), supersede=True)
