@@ -160,3 +160,25 @@ def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monke
     assert (summary["steps"], summary["final"]) == (20, 0.7)
     assert summary["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
     writer.close()
+
+
+def test_a_checkpoint_waiting_behind_is_replaced_by_a_newer_one_unless_it_is_the_first(
+        tmp_path, monkeypatch):
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+    written = []
+    real = writer_module.atomic_write_bytes
+    monkeypatch.setattr(writer_module, "atomic_write_bytes",
+                        lambda path, data: (real(path, data), written.append(1)))
+    (tmp_path / "run").mkdir()
+    writer = RunWriter(tmp_path / "run", cfg(), behind=True)
+    last = tmp_path / "run" / "last.pt"
+    for steps, writes in (((1, 2, 3), 3), ((4, 5, 6), 1)):
+        written.clear()
+        gate = blocked(writer._behind, [])
+        for step in steps:    # no last.pt yet: each is written; then only the newest
+            writer.save_checkpoint("last", {"model": {}, "config": {}, "step": step})
+        gate.set()
+        writer._behind.drain()
+        assert len(written) == writes and load_checkpoint(last)["step"] == steps[-1]
+    writer.close()

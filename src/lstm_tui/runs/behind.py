@@ -9,8 +9,8 @@ the newest writes, never their order (a summary never names a checkpoint whose f
 not there yet).
 
 - A write given `supersede=True` drops its file's pending write, if that one has not
-  started (the newest summary replaces a queued one); it takes the back of the queue, so
-  it still comes after everything asked for before it.
+  started (the newest summary or checkpoint replaces a queued one); it takes the back of
+  the queue, so it still comes after everything asked for before it.
 - A failed write stops the writes queued after it for the same owner (the folder stays as
   that failure left it) and is raised in the caller's thread by the next `put`, `check`
   or `drain`, where writing on the spot would have raised it.
