@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from lstm_tui.errors import first_line
-from lstm_tui.fsio import atomic_write
+from lstm_tui.fsio import atomic_write, os_error_beneath
 
 
 def save_checkpoint(path: Path, payload: dict) -> Path:
@@ -19,10 +19,16 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
     return path
 
 
-def checkpoint_bytes(payload: dict) -> bytes:
-    """What save_checkpoint writes, as bytes: a copy of the payload as it is now."""
+def checkpoint_bytes(payload: dict, path: Path) -> bytes:
+    """What save_checkpoint writes to `path`, as bytes: a copy of the payload as it is now."""
     buffer = io.BytesIO()
-    torch.save(payload, buffer)
+    try:
+        torch.save(payload, buffer)
+    except Exception as exc:
+        hidden = os_error_beneath(exc, path)
+        if hidden is not None:
+            raise hidden from None
+        raise
     return buffer.getvalue()
 
 

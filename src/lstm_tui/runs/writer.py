@@ -204,7 +204,7 @@ class RunWriter:
         path = self.dir / f"{tag}.pt"
         if self._behind is None:
             return str(save_checkpoint(path, payload))
-        data = checkpoint_bytes(payload)   # now: the next step changes the weights in place
+        data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
         # a disk that falls behind skips a waiting version, never the first: a summary
         # naming the file finds one (an older one, as when a run dies before writing it)
         self._behind.put(path, lambda: atomic_write_bytes(path, data), supersede=path.exists())
