@@ -114,7 +114,8 @@ class RunWriter:
             self.summary.setdefault("created", self.started)
             self.summary.setdefault("name", self.dir.name)
             self.summary.setdefault("seconds_before", 0.0)
-            self._write_summary()
+            # on the spot, even writing behind: a folder that cannot take it is refused now
+            self._write_summary(now=True)
             self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
         except OSError as exc:
             self.lock.release()
