@@ -41,11 +41,12 @@ def start_run(cfg: RunConfig, root: Path, listeners: Iterable[Listener] = (),
             raise fs_error(Path(run_dir), exc) from None
     if on_created:
         on_created(run_dir)
-    writer = RunWriter(run_dir, cfg)
+    writer = RunWriter(run_dir, cfg, behind=True)
     cfg = writer.cfg                       # its data files by their resolved paths
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
     try:
-        return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
+        return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners),
+                                              behind=True), should_stop,
                               run_id=run_dir.name, save_checkpoint=writer.save_checkpoint)
     except ConfigError as exc:
         # the task could not be built (a text too short, ...): bad input, not a run
@@ -85,12 +86,13 @@ def resume_run(run_dir: Path, listeners: Iterable[Listener] = (),
         select_device(cfg.train.device)
         check_resumable(trained)
         truncate_metrics(run_dir, payload["step"])
-        writer = RunWriter(run_dir, cfg, resume=True, lock=lock)
+        writer = RunWriter(run_dir, cfg, resume=True, lock=lock, behind=True)
     except BaseException:
         lock.release()
         raise
     listeners = [*listeners, *tracker_listeners(cfg.train.log_to, run_dir)]
-    return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners)), should_stop,
+    return run_dir, train(cfg, instrument(run_dir, _fan_out(writer, listeners),
+                                          behind=True), should_stop,
                           run_id=run_dir.name, save_checkpoint=writer.save_checkpoint,
                           resume=payload)
 

@@ -93,12 +93,19 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             tmp.unlink()
         except OSError:
             pass
-        cause = exc.__cause__ or exc.__context__
-        if not isinstance(exc, OSError) and isinstance(cause, OSError):
-            # a library hides the write's own error (torch.save: "enforce fail at
-            # inline_container.cc"): the OSError underneath says what happened
-            raise OSError(cause.errno, cause.strerror, str(path)) from None
+        hidden = os_error_beneath(exc, path)
+        if hidden is not None:
+            raise hidden from None
         raise
+
+
+def os_error_beneath(exc: BaseException, path: Path) -> OSError | None:
+    """The OSError a library's own error hides (torch.save: "enforce fail at
+    inline_container.cc"), naming `path`: it says what happened; None when none."""
+    cause = exc.__cause__ or exc.__context__
+    if not isinstance(exc, OSError) and isinstance(cause, OSError):
+        return OSError(cause.errno, cause.strerror, str(path))
+    return None
 
 
 def _flush_to_disk(path: Path) -> None:

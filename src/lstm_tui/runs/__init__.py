@@ -6,6 +6,7 @@ load torch, when called or imported):
 
   layout      the store's folders and file names, runs_root, RunError, is_run_dir
   writer      a fresh run folder, its writer lock, RunWriter (the events into files)
+  behind      a run's file replacements done in order on a background thread
   reader      read_info, list_runs, load_run, read_jsonl, the checked config.toml
   summary     summary.json's fields and its one reader, read_summary
   resolve     run references: a folder, a name or prefix, latest / latest~N
@@ -32,7 +33,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["layout", "writer", "reader", "summary", "resolve", "liveness", "lock",
+__all__ = ["layout", "writer", "behind", "reader", "summary", "resolve", "liveness", "lock",
            "checkpoint", "trained", "sampler", "predict", "export", "listing", "tags", "trash", "provenance",
            "resources"]
 

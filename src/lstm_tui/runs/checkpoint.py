@@ -3,12 +3,13 @@ loaded with ``weights_only=True`` (plain tensors and Python values only)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 
 from lstm_tui.errors import first_line
-from lstm_tui.fsio import atomic_write, open_regular
+from lstm_tui.fsio import atomic_write, open_regular, os_error_beneath
 
 
 def save_checkpoint(path: Path, payload: dict) -> Path:
@@ -16,6 +17,19 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
     path = Path(path)
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return path
+
+
+def checkpoint_bytes(payload: dict, path: Path) -> bytes:
+    """What save_checkpoint writes to `path`, as bytes: a copy of the payload as it is now."""
+    buffer = io.BytesIO()
+    try:
+        torch.save(payload, buffer)
+    except Exception as exc:
+        hidden = os_error_beneath(exc, path)
+        if hidden is not None:
+            raise hidden from None
+        raise
+    return buffer.getvalue()
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:

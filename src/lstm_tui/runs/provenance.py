@@ -117,9 +117,14 @@ def read_provenance(run_dir: Path) -> dict[str, Any]:
 
 def record_start(run_dir: Path, device: str) -> None:
     """Write the environment (or, for a resumed run, add it to `resumes`)."""
-    path = Path(run_dir) / PROVENANCE
+    atomic_write_json(Path(run_dir) / PROVENANCE, start_record(run_dir, device))
+
+
+def start_record(run_dir: Path, device: str) -> dict[str, Any]:
+    """What record_start writes, taken in the training thread (torch's thread count is
+    that thread's); the CUDA peak is reset here, so the peak at the end is this run's."""
     env = environment(device)
-    old = read_json_object(path)
+    old = read_json_object(Path(run_dir) / PROVENANCE)
     if old and old.get("started"):
         old.setdefault("resumes", []).append(env)
         env = old
@@ -129,7 +134,7 @@ def record_start(run_dir: Path, device: str) -> None:
             torch.cuda.reset_peak_memory_stats(torch.device(device))
         except Exception:
             pass
-    atomic_write_json(path, env)
+    return env
 
 
 def record_end(run_dir: Path, device: str) -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lstm_tui import events as ev
+from lstm_tui.fsio import atomic_write_json
 from lstm_tui.runs import provenance
+from lstm_tui.runs.behind import WriteBehind
 
 RESOURCES = "resources.jsonl"
 EVERY = 5.0              # seconds between samples: cheap, and enough for a trend
@@ -119,11 +121,16 @@ class ResourceSampler:
                 self._pending = sample
 
 
-def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = True) -> Emit:
+def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = True,
+               behind: bool = False) -> Emit:
     """Wrap a run's emit: provenance at start and end, resource samples in between
-    (unless `sample` is false: runs sharing a process need them once)."""
+    (unless `sample` is false: runs sharing a process need them once).  The end's
+    provenance is written before the listeners hear the end, so that it goes to the disk
+    while the run writer finishes its own files; with `behind`, the start's is written
+    behind the training (runs.behind)."""
     run_dir = Path(run_dir)
     state: dict[str, Any] = {"sampler": None, "device": "cpu", "step": 0}
+    later = WriteBehind() if behind else None
 
     def wrapped(event: Any) -> None:
         sampler: ResourceSampler | None = state["sampler"]
@@ -136,21 +143,26 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = T
         step = getattr(event, "step", None)
         if isinstance(step, int):
             state["step"] = step
+        if isinstance(event, (ev.Finished, ev.Failed)):
+            if sampler is not None:
+                sampler.stop()
+                state["sampler"] = None
+            if later is not None:   # the start's record first
+                later.drain(quiet=True)
+            _quietly(provenance.record_end, run_dir, state["device"])
         emit(event)
         if isinstance(event, ev.RunStarted):
             state["device"] = event.device
             state["step"] = event.start_step
-            _quietly(provenance.record_start, run_dir, event.device)
+            if later is None:
+                _quietly(provenance.record_start, run_dir, event.device)
+            else:
+                _record_start_behind(run_dir, event.device, later)
             try:
                 state["sampler"] = ResourceSampler(event.device, every).start() if sample \
                     else None
             except (ImportError, OSError):   # no psutil, or refused: the run goes unsampled
                 state["sampler"] = None
-        elif isinstance(event, (ev.Finished, ev.Failed)):
-            if sampler is not None:
-                sampler.stop()
-                state["sampler"] = None
-            _quietly(provenance.record_end, run_dir, state["device"])
     return wrapped
 
 
@@ -165,6 +177,15 @@ def resource_text(sample: ev.ResourceSample) -> str:
                 gpu += f"/{provenance.human_bytes(sample.gpu_mem_total)}"
         parts.append(gpu)
     return " · ".join(parts)
+
+
+def _record_start_behind(run_dir: Path, device: str, behind: WriteBehind) -> None:
+    try:
+        env = provenance.start_record(run_dir, device)
+    except OSError:
+        return
+    path = run_dir / provenance.PROVENANCE
+    behind.put(path, lambda: _quietly(atomic_write_json, path, env))
 
 
 def _quietly(fn: Callable[..., None], *args: Any) -> None:

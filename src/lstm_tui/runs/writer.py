@@ -5,6 +5,8 @@ Every file is either replaced atomically (config.toml once, summary.json at ever
 validation and at the end; lstm_tui.fsio) or appended a line at a time and flushed
 (metrics, diagnostics, samples), so a crash at any moment leaves a folder the readers
 (runs.reader) list as `interrupted`, and a resume (experiment.resume_run) continues.
+With `behind=True` (a training run's writer) the replacements during the run are done in
+order by a background thread (runs.behind), so the loop does not wait for the disk.
 No torch, no Textual.
 """
 
@@ -21,8 +23,9 @@ from typing import Any
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig, run_toml
 from lstm_tui.expect.run import RunExpectations
-from lstm_tui.fsio import atomic_write_json, atomic_write_text, finite
+from lstm_tui.fsio import atomic_write_bytes, atomic_write_json, atomic_write_text, finite
 from lstm_tui.runs import datarecord
+from lstm_tui.runs.behind import WriteBehind
 from lstm_tui.runs.layout import (CONFIG, DIAGNOSTICS, METRICS, SAMPLES, SUMMARY,
                                   WRITER_LOCK, RunError, check_root, fs_error)
 from lstm_tui.runs.liveness import clean_stale_tmp
@@ -82,11 +85,16 @@ class RunWriter:
     Call it with every event; pass `save_checkpoint` to the engine.  It holds the
     folder's writer lock from start to end (`lock`: one already taken, e.g. by a resume
     that checked the folder first); RunError when another live process holds it.
+    `behind`: summary.json and the checkpoints are replaced behind the caller's back
+    (runs.behind) between the run's start and its end, whose summary is written on the
+    spot once they are all done; a failed one is raised by the writer's next call.
     """
 
     def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
-                 lock: FolderLock | None = None):
+                 lock: FolderLock | None = None, behind: bool = False):
         self.dir = Path(run_dir)
+        self._behind = WriteBehind() if behind else None
+        self._dirty = False     # behind: the summary has news not yet queued
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -106,7 +114,8 @@ class RunWriter:
             self.summary.setdefault("created", self.started)
             self.summary.setdefault("name", self.dir.name)
             self.summary.setdefault("seconds_before", 0.0)
-            self._write_summary()
+            # on the spot, even writing behind: a folder that cannot take it is refused now
+            self._write_summary(now=True)
             self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
         except OSError as exc:
             self.lock.release()
@@ -121,6 +130,12 @@ class RunWriter:
 
     # -- the listener
     def __call__(self, event: ev.Event) -> None:
+        if self._behind is not None:   # a write behind failed: fail here, as it would have
+            if isinstance(event, ev.Finished):   # the last summary replaces a waiting one
+                self._behind.drop(self.dir / SUMMARY)
+                self._behind.drain()
+            elif not isinstance(event, ev.Failed):
+                self._behind.check()
         if isinstance(event, ev.RunStarted):
             self._metric_name = event.metric
             self.summary.update(params=event.summary.total, metric=event.metric, goal=event.goal,
@@ -132,6 +147,8 @@ class RunWriter:
                 self.summary["notes"] = list(event.notes)
             self._write_summary()
         elif isinstance(event, ev.StepMetrics):
+            if self._dirty:
+                self._write_summary()
             self._append(self._metrics, {
                 "step": event.step, "epoch": event.epoch, "split": "train",
                 "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
@@ -152,7 +169,7 @@ class RunWriter:
             self.summary.update(steps=event.step, best=_clean(event.best),
                                 final=_clean(event.metric),
                                 seconds=self.summary["seconds_before"] + event.seconds)
-            self._write_summary()
+            self._write_summary(soon=True)
         elif isinstance(event, ev.TimestepGradients):
             with open(self.dir / DIAGNOSTICS, "a", encoding="utf-8") as fh:
                 self._append(fh, {"step": event.step,
@@ -165,9 +182,12 @@ class RunWriter:
             self.summary.update(event.figures)
             self._write_summary()
         elif isinstance(event, ev.CheckpointWritten):
-            self.summary.setdefault("checkpoints", {})[event.tag] = Path(event.path).name
+            # a new dict: a summary waiting to be written behind keeps the one it had
+            self.summary["checkpoints"] = {**self.summary.get("checkpoints", {}),
+                                           event.tag: Path(event.path).name}
             self.summary["steps"] = event.step
-            self._write_summary()
+            # "last" ends a validation's checkpoints (training.record): one write for them all
+            self._write_summary(soon=event.tag != "last")
         elif isinstance(event, ev.Finished):
             self.summary.update(status=event.status, steps=event.step,
                                 seconds=self.summary["seconds_before"] + event.seconds,
@@ -181,10 +201,19 @@ class RunWriter:
 
     def save_checkpoint(self, tag: str, payload: dict) -> str:
         """Write best.pt / last.pt atomically (the engine calls this)."""
-        from lstm_tui.runs.checkpoint import save_checkpoint
-        return str(save_checkpoint(self.dir / f"{tag}.pt", payload))
+        from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint
+        path = self.dir / f"{tag}.pt"
+        if self._behind is None:
+            return str(save_checkpoint(path, payload))
+        data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
+        # a disk that falls behind skips a waiting version, never the first: a summary
+        # naming the file finds one (an older one, as when a run dies before writing it)
+        self._behind.put(path, lambda: atomic_write_bytes(path, data), supersede=path.exists())
+        return str(path)
 
     def close(self) -> None:
+        if self._behind is not None:
+            self._behind.drain(quiet=True)
         try:
             if not self._metrics.closed:
                 self._metrics.close()
@@ -194,10 +223,18 @@ class RunWriter:
 
     def _end(self) -> None:
         """The last summary: never raises, so a full disk still ends the run cleanly."""
+        if self._behind is not None:
+            self._behind.drain(quiet=True)
+            # a checkpoint whose write behind failed is not named
+            self.summary["checkpoints"] = {
+                tag: name for tag, name in self.summary.get("checkpoints", {}).items()
+                if (self.dir / name).is_file()}
+            if not self.summary["checkpoints"]:
+                del self.summary["checkpoints"]
         if not self.summary.get("steps"):
             self.summary["empty"] = True   # stopped before its first step: `rm --empty`
         try:
-            self._write_summary()
+            self._write_summary(now=True)
         except OSError as exc:
             self.write_error = str(fs_error(self.dir / SUMMARY, exc))
             self._write_summary_in_place()
@@ -230,9 +267,22 @@ class RunWriter:
         fh.write(json.dumps(record, allow_nan=False) + "\n")
         fh.flush()
 
-    def _write_summary(self) -> None:
+    def _write_summary(self, now: bool = False, soon: bool = False) -> None:
+        """Replace summary.json: on the spot when `now` (or without write behind), else
+        behind the caller; `soon`: with the next train record or last checkpoint, so that
+        a validation and its checkpoints take one write."""
         self.summary["updated"] = time.time()
-        atomic_write_json(self.dir / SUMMARY, self.summary)
+        if now or self._behind is None:
+            atomic_write_json(self.dir / SUMMARY, self.summary)
+            self._dirty = False
+            return
+        if soon:
+            self._dirty = True
+            return
+        self._dirty = False
+        # a copy: the events that follow update the summary while this one waits
+        summary, path = dict(self.summary), self.dir / SUMMARY
+        self._behind.put(path, lambda: atomic_write_json(path, summary), supersede=True)
 
 
 

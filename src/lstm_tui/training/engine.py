@@ -221,15 +221,16 @@ class _Run:
 
     def _forward_backward(self, x, y, state, logging_step: bool):
         """Loss and gradients of one batch, with the gradient figures a log needs."""
-        self.optimizer.zero_grad(set_to_none=True)
+        for p in self.params:   # zero_grad(set_to_none=True), without its profiler scope
+            p.grad = None
         output, new_state = self.model(x, state)
         loss = self.task.loss(output, y)
         loss.backward()
-        grads = [p.grad for p in self.params]
         norms, total_norm, means = [], None, []
-        if logging_step:  # before clipping: the raw gradient is what the seed plots
-            means = [g.abs().sum() for g in grads]
-        if logging_step or self.tc.grad_clip > 0:  # norms are only needed for these
+        if logging_step or self.tc.grad_clip > 0:  # gradient figures only for these
+            grads = [p.grad for p in self.params]
+            if logging_step:  # before clipping: the raw gradient is what the seed plots
+                means = [g.abs().sum() for g in grads]
             norms, total_norm = grad_norms_and_clip(grads, self.tc.grad_clip)
         return loss, output, new_state, norms, total_norm, means
 

@@ -11,18 +11,26 @@ from lstm_tui.config import TrainConfig
 
 
 def build_optimizer(params: Iterable[Tensor], cfg: TrainConfig) -> torch.optim.Optimizer:
+    """torch.optim's optimizer of the config, with torch's defaults.
+
+    `foreach=True`: one call per step for all the parameters instead of a Python loop
+    over them (torch picks it by itself only on CUDA); on the CPU it runs the same
+    per-tensor kernels, so the numbers are bit for bit those of the default path
+    (tests/unit/test_optim.py), at about 100 us less per Adam step of a small model.
+    """
     params = list(params)
     wd = cfg.weight_decay
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=wd)
+        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=wd, foreach=True)
     if cfg.optimizer == "momentum":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd,
+                               foreach=True)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=wd)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=wd, foreach=True)
     if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=wd)
+        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=wd, foreach=True)
     if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd, foreach=True)
     if cfg.optimizer == "lbfgs":
         # A few curvature-informed iterations per batch, with a line search so that a
         # too-large lr cannot blow up the step.

@@ -63,6 +63,7 @@ class Record:
         self.bad_evals = 0                      # validations since the monitor improved
         self.start_loss: float | None = None    # the first logged loss, for GROWTH_LIMIT
         self.best_weights = task_reports.BestWeights(task)
+        self.config = config_to_dict(cfg)       # once: every checkpoint holds it
 
     # ---- start and end
 
@@ -161,7 +162,7 @@ class Record:
             return
         model_state, optimizer_state = states()
         payload = {"model": model_state, "optimizer": optimizer_state,
-                   "config": config_to_dict(self.cfg), "vocab": self.task.vocab, "step": step,
+                   "config": self.config, "vocab": self.task.vocab, "step": step,
                    "epoch": step // self.steps_per_epoch, "seed": self.tc.seed,
                    "best": self.best, "best_monitor": self.best_monitor,
                    "final": self.final, "bad_evals": self.bad_evals,

@@ -1,0 +1,184 @@
+"""Run files written behind the training loop (runs.behind, RunWriter(behind=True)):
+in order, a newer summary replacing a waiting one, a failure stopping what follows it
+and failing the run, and a folder that never names a checkpoint not yet on disk."""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from lstm_tui import events as ev
+from lstm_tui.config import parse_config
+from lstm_tui.experiment import start_run
+from lstm_tui.runs import behind, writer as writer_module
+from lstm_tui.runs.behind import WriteBehind
+from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK
+from lstm_tui.runs.provenance import read_provenance
+
+
+def blocked(queue: WriteBehind, done: list) -> threading.Event:
+    """Start a write that waits for the returned event, so later ones stay pending."""
+    gate, running = threading.Event(), threading.Event()
+    queue.put(Path("gate"), lambda: (running.set(), gate.wait(10), done.append("gate")))
+    assert running.wait(10)
+    return gate
+
+
+def test_writes_are_done_in_order_and_a_newer_summary_replaces_a_waiting_one():
+    queue, done = WriteBehind(), []
+    gate = blocked(queue, done)
+    queue.put(Path("summary.json"), lambda: done.append("summary 1"), supersede=True)
+    queue.put(Path("last.pt"), lambda: done.append("last"))
+    queue.put(Path("summary.json"), lambda: done.append("summary 2"), supersede=True)
+    gate.set()
+    queue.drain()
+    # summary 2 goes after last.pt, which it may name: never before it
+    assert done == ["gate", "last", "summary 2"]
+
+
+def test_a_dropped_write_is_not_done_but_one_already_started_is_waited_for():
+    queue, done = WriteBehind(), []
+    gate = blocked(queue, done)
+    queue.put(Path("summary.json"), lambda: done.append("summary"), supersede=True)
+    queue.drop(Path("summary.json"))   # the run's last summary is written on the spot
+    queue.drop(Path("gate"))           # started: dropping it cannot stop it
+    gate.set()
+    queue.drain()
+    assert done == ["gate"]
+
+
+def test_a_failed_write_stops_the_ones_after_it_and_is_raised_by_the_next_call():
+    queue, done = WriteBehind(), []
+    gate = blocked(queue, done)
+
+    def full():
+        raise OSError(errno.ENOSPC, "No space left on device", "last.pt")
+    queue.put(Path("last.pt"), full)
+    queue.put(Path("summary.json"), lambda: done.append("summary"), supersede=True)
+    gate.set()
+    with pytest.raises(OSError, match="No space left"):
+        queue.drain()
+    assert done == ["gate"]            # the summary that would name last.pt: not written
+    queue.check()                      # raised once
+    queue.put(Path("other"), lambda: done.append("other"))
+    queue.drain()
+    assert done == ["gate", "other"]
+
+
+def test_put_waits_while_LIMIT_writes_are_pending(monkeypatch):
+    monkeypatch.setattr(behind, "LIMIT", 2)
+    queue, done = WriteBehind(), []
+    gate = blocked(queue, done)
+    queue.put(Path("a"), lambda: done.append("a"))
+    third = threading.Thread(target=queue.put, args=(Path("b"), lambda: done.append("b")))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive()            # a slow disk slows the caller, not the memory
+    gate.set()
+    third.join(10)
+    queue.drain()
+    assert done == ["gate", "a", "b"]
+
+
+def cfg():
+    return parse_config({"task": {"train_size": 64, "val_size": 32}, "model": {"hidden": 4},
+                         "train": {"steps": 40, "eval_every": 10, "log_every": 5,
+                                   "batch_size": 8}})
+
+
+def test_a_summary_never_names_a_checkpoint_not_yet_written(tmp_path, monkeypatch):
+    log = []
+    real_json, real_bytes = writer_module.atomic_write_json, writer_module.atomic_write_bytes
+
+    def summary(path, data):
+        log.append(("summary", dict(data.get("checkpoints", {}))))
+        real_json(path, data)
+
+    def checkpoint(path, data):
+        real_bytes(path, data)
+        log.append(("file", Path(path).name))
+    monkeypatch.setattr(writer_module, "atomic_write_json", summary)
+    monkeypatch.setattr(writer_module, "atomic_write_bytes", checkpoint)
+    run_dir, last = start_run(cfg(), tmp_path)
+    assert isinstance(last, ev.Finished) and last.status == "completed"
+    written = set()
+    for kind, value in log:
+        if kind == "file":
+            written.add(value)
+        else:
+            assert set(value.values()) <= written, log
+    assert ("file", "last.pt") in log
+    final = json.loads((run_dir / SUMMARY).read_text())
+    assert final["status"] == "completed" and final["steps"] == 40
+    assert final["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
+    prov = read_provenance(run_dir)         # its start written behind, its end after it
+    assert prov["device"] == "cpu" and "resumes" not in prov and prov["ended"] >= prov["started"]
+
+
+def test_a_checkpoint_that_fails_behind_fails_the_run_and_is_not_named(tmp_path, monkeypatch):
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(writer_module, "atomic_write_bytes", full)
+    run_dir, last = start_run(cfg(), tmp_path)
+    assert isinstance(last, ev.Failed) and "No space left" in last.error
+    summary = json.loads((run_dir / SUMMARY).read_text())
+    assert summary["status"] == "failed" and "No space left" in summary["message"]
+    assert "checkpoints" not in summary            # no best.pt or last.pt was written
+    assert not list(run_dir.glob("*.pt")) and not list(run_dir.glob(".*.tmp"))
+    assert not (run_dir / WRITER_LOCK).exists()
+
+
+def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monkeypatch):
+    from lstm_tui.runs.writer import RunWriter
+    queued = []
+    real_put = WriteBehind.put
+
+    def put(self, path, write, supersede=False):
+        queued.append(Path(path).name)
+        real_put(self, path, write, supersede)
+    monkeypatch.setattr(WriteBehind, "put", put)
+    (tmp_path / "run").mkdir()
+    writer = RunWriter(tmp_path / "run", cfg(), behind=True)
+    queued.clear()
+    writer(ev.ValMetrics(step=10, epoch=1, loss=0.4, metric=0.8, best=0.8, is_best=True))
+    writer(ev.TimestepGradients(step=10, norms=(0.1, 0.2)))
+    writer(ev.CheckpointWritten(step=10, tag="best", path="best.pt"))
+    assert queued == []                     # news kept until the validation's last write
+    writer(ev.CheckpointWritten(step=10, tag="last", path="last.pt"))
+    assert queued == ["summary.json"]
+    writer(ev.ValMetrics(step=20, epoch=2, loss=0.5, metric=0.7, best=0.8, is_best=False))
+    writer(ev.StepMetrics(step=25, epoch=2, loss=0.5, metric=0.7, lr=0.1, grad_norm=1.0,
+                          grad_norms={}, grad_means={}, mean_abs_grad=0.1, steps_per_sec=1.0,
+                          seconds=1.0, examples_per_sec=1.0))
+    assert queued == ["summary.json", "summary.json"]   # at the latest, with the next record
+    writer._behind.drain()
+    summary = json.loads((tmp_path / "run" / SUMMARY).read_text())
+    assert (summary["steps"], summary["final"]) == (20, 0.7)
+    assert summary["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
+    writer.close()
+
+
+def test_a_checkpoint_waiting_behind_is_replaced_by_a_newer_one_unless_it_is_the_first(
+        tmp_path, monkeypatch):
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+    written = []
+    real = writer_module.atomic_write_bytes
+    monkeypatch.setattr(writer_module, "atomic_write_bytes",
+                        lambda path, data: (real(path, data), written.append(1)))
+    (tmp_path / "run").mkdir()
+    writer = RunWriter(tmp_path / "run", cfg(), behind=True)
+    last = tmp_path / "run" / "last.pt"
+    for steps, writes in (((1, 2, 3), 3), ((4, 5, 6), 1)):
+        written.clear()
+        gate = blocked(writer._behind, [])
+        for step in steps:    # no last.pt yet: each is written; then only the newest
+            writer.save_checkpoint("last", {"model": {}, "config": {}, "step": step})
+        gate.set()
+        writer._behind.drain()
+        assert len(written) == writes and load_checkpoint(last)["step"] == steps[-1]
+    writer.close()
