@@ -147,35 +147,42 @@ def check_run_config(path: Path) -> dict:
     Besides the config's own rules, it must be complete: the writer ends it with
     CONFIG_END, so a file cut short (or emptied) is not taken for the defaults.
     """
-    path = Path(path)
+    config, error = _load_config(Path(path))
+    if error:
+        raise RunError(error)
+    return config
+
+
+def _load_config(path: Path) -> tuple[dict | None, str]:
+    """(the TOML as parsed, or None when it cannot be parsed; the fault, or "")."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise RunError(f"{path}: missing; this folder is not a complete run") from None
+        return None, f"{path}: missing; this folder is not a complete run"
     except IsADirectoryError:
-        raise RunError(f"{path}: is a folder, not a file") from None
+        return None, f"{path}: is a folder, not a file"
     except OSError as exc:
-        raise fs_error(path, exc) from None
+        return None, str(fs_error(path, exc))
     if len(raw) > MAX_CONFIG_BYTES:
-        raise RunError(f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)")
+        return None, f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)"
     try:
         text = raw.decode("utf-8")
         config = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunError(f"{path}: corrupt ({first_line(exc)})") from None
+        return None, f"{path}: corrupt ({first_line(exc)})"
     train = config.get("train")
     complete = text.endswith(CONFIG_END) or (
         all(isinstance(config.get(t), dict) and config.get(t) for t in ("task", "model"))
         and isinstance(train, dict) and "threads" in train)
     if not complete:
-        raise RunError(f"{path}: cut short or emptied (a run's config ends with the line "
-                       f"{CONFIG_END.strip()!r}); this folder cannot be used")
+        return config, (f"{path}: cut short or emptied (a run's config ends with the line "
+                        f"{CONFIG_END.strip()!r}); this folder cannot be used")
     try:
         parse_config(config, str(path))
     except ConfigError as exc:
-        raise RunError(str(exc)) from None
-    return config
+        return config, str(exc)
+    return config, ""
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
@@ -185,32 +192,75 @@ def read_run_config(run_dir: Path) -> RunConfig:
     return parse_config(check_run_config(path), str(path))
 
 
-# ---------------------------------------------------------------- listing runs
+def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
+    """{"model": {"hidden": 32}} -> {"model.hidden": 32}"""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
-def read_info(path: Path) -> RunInfo:
-    """The listing of one run folder; never raises for a damaged folder."""
-    path = Path(path)
-    info = RunInfo(path=path, name=path.name)
-    notes = read_json_object(path / ANNOTATIONS) or {}
+
+# ---------------------------------------------------------------- listing runs
+#
+# A listing is assembled from three parts, each read from one file, so that the index
+# (runs.index) can keep each part and reread only the file that changed.  Each part is
+# a plain JSON-able dict.
+
+# what the listing takes from summary.json (the rest: baselines, expectations... is not
+# listed)
+SUMMARY_LISTED = ("status", "metric", "goal", "best", "final", "steps", "seconds", "params",
+                  "created", "updated", "sweep", "empty", "pid", "host")
+
+
+def read_config_part(folder: Path) -> dict:
+    """config.toml for the listing: task, cell, hidden, the fault if any, and the config
+    flattened to dotted keys ({} when it cannot be parsed)."""
+    config, error = _load_config(Path(folder) / CONFIG)
+    shown = config if config is not None and all(
+        isinstance(config.get(k, {}), dict) for k in ("task", "model")) else {}
+    part = {"task": "?", "cell": "?", "hidden": None, "error": error,
+            "flat": flatten(config) if config is not None else {}}
+    if shown:     # still show what can be read of a config with a fault
+        part["task"] = str(shown.get("task", {}).get("kind", DEFAULT_KIND))
+        part["cell"] = str(shown.get("model", {}).get("cell", "lstm"))
+        part["hidden"] = shown.get("model", {}).get("hidden", 32)
+    return part
+
+
+def read_summary_part(folder: Path) -> dict:
+    """summary.json for the listing: its checked fields that are listed, and its note."""
+    summary, note = read_summary(Path(folder) / SUMMARY)
+    return {"summary": {k: summary[k] for k in SUMMARY_LISTED if k in summary}
+            if summary else {}, "note": note}
+
+
+def read_notes_part(folder: Path) -> dict:
+    """annotations.json: the tags and the note added to the run later (runs.tags)."""
+    notes = read_json_object(Path(folder) / ANNOTATIONS) or {}
     tags = notes.get("tags")
-    info.tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-    info.note = notes.get("note") if isinstance(notes.get("note"), str) else ""
+    return {"tags": [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
+            "note": notes.get("note") if isinstance(notes.get("note"), str) else ""}
+
+
+def folder_mtime(folder: Path) -> float:
+    """The folder's mtime: the run's time when its summary has none."""
     try:
-        stamp = path.stat().st_mtime
+        return Path(folder).stat().st_mtime
     except OSError:
-        stamp = 0.0
-    info.created = info.updated = stamp
-    try:
-        config = check_run_config(path / CONFIG)
-    except RunError as exc:
-        info.error = str(exc)
-        config = _lenient_toml(path / CONFIG)   # still show what can be read
-    task, model = config.get("task", {}), config.get("model", {})
-    if config:
-        info.task = str(task.get("kind", DEFAULT_KIND))
-        info.cell = str(model.get("cell", "lstm"))
-        info.hidden = model.get("hidden", 32)
-    summary, note = read_summary(path / SUMMARY)
+        return 0.0
+
+
+def assemble(path: Path, config: dict, summary_part: dict, notes: dict,
+             stamp: float) -> RunInfo:
+    """One run's listing from its parts; a `running` run whose writer is gone is listed
+    as `interrupted` (asked now, never kept)."""
+    info = RunInfo(path=path, name=path.name, tags=tuple(notes["tags"]), note=notes["note"],
+                   created=stamp, updated=stamp, task=config["task"], cell=config["cell"],
+                   hidden=config["hidden"], error=config["error"])
+    summary, note = summary_part["summary"], summary_part["note"]
     if note:
         info.error = "; ".join(e for e in (info.error, note) if e)
     if not summary:
@@ -234,15 +284,11 @@ def read_info(path: Path) -> RunInfo:
     return info
 
 
-def _lenient_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.loads(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-    if not all(isinstance(data.get(k, {}), dict) for k in ("task", "model")):
-        return {}
-    return data
+def read_info(path: Path) -> RunInfo:
+    """The listing of one run folder, read now; never raises for a damaged folder."""
+    path = Path(path)
+    return assemble(path, read_config_part(path), read_summary_part(path),
+                    read_notes_part(path), folder_mtime(path))
 
 
 def list_runs(root: Path) -> list[RunInfo]:

@@ -6,7 +6,7 @@
 A move is one rename inside the store's file system, so a folder is in the store or
 in the trash, never half in each.  origin.json is written first: a crash between the
 two leaves an entry with nothing to restore, which `purge` clears.  No listing of runs
-looks inside .trash (list_runs and the TUI skip it).
+looks inside .trash (list_runs, the index and the TUI skip it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from lstm_tui.fsio import atomic_write_json
 from lstm_tui.runs.layout import METRICS, TRASH, RunError, is_run_dir, is_sweep_dir
 from lstm_tui.runs.liveness import writer_alive
-from lstm_tui.runs.reader import list_runs
+from lstm_tui.runs.index import indexed_runs, note_removed
 from lstm_tui.runs.resolve import resolve_run
 
 ORIGIN = "origin.json"
@@ -103,6 +103,7 @@ def move_to_trash(root: Path, folder: Path) -> TrashEntry:
     atomic_write_json(entry / ORIGIN, {"path": rel.as_posix(), "removed": removed,
                                        "kind": kind})
     os.rename(folder, entry / folder.name)
+    note_removed(root, folder)
     return TrashEntry(entry, entry / folder.name, rel.as_posix(), removed, kind)
 
 
@@ -174,7 +175,7 @@ def purge(root: Path) -> int:
 
 def empty_runs(root: Path) -> list[Path]:
     """Runs that never reached a step (interrupted at start-up) and are not running."""
-    return [r.path for r in list_runs(root)
+    return [r.path for r in indexed_runs(root)
             if (r.empty or (r.steps == 0 and r.status != "running"))
             and not _has_records(r.path) and not writer_alive(r.path)]
 

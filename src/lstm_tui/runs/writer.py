@@ -22,6 +22,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import RunConfig, to_toml
 from lstm_tui.expect.run import RunExpectations
 from lstm_tui.fsio import atomic_write_json, atomic_write_text
+from lstm_tui.runs.index import note_change
 from lstm_tui.runs.layout import (CONFIG, CONFIG_END, DIAGNOSTICS, METRICS, SAMPLES, SUMMARY,
                                   WRITER_LOCK, RunError, check_root, fs_error)
 from lstm_tui.runs.liveness import clean_stale_tmp
@@ -90,6 +91,7 @@ class RunWriter:
         self.started = time.time()
         self.summary: dict[str, Any] = {}
         self.write_error = ""
+        self._indexed_status = None     # the status the store's index last heard of
         try:
             clean_stale_tmp(self.dir)
             if resume:
@@ -227,6 +229,9 @@ class RunWriter:
     def _write_summary(self) -> None:
         self.summary["updated"] = time.time()
         atomic_write_json(self.dir / SUMMARY, self.summary)
+        if self.summary.get("status") != self._indexed_status:   # started, ended
+            self._indexed_status = self.summary.get("status")
+            note_change(self.dir)
 
 
 
