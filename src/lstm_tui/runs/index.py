@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from lstm_tui.errors import first_line
 from lstm_tui.runs.layout import ANNOTATIONS, CONFIG, SUMMARY, check_root
 from lstm_tui.runs.reader import (SUMMARY_LISTED, RunInfo, assemble, folder_mtime,
                                   read_config_part, read_notes_part, read_summary_part)
@@ -342,6 +343,13 @@ class RunIndex:
         mtime = old[4] if old is not None and old[1:4] == stamps else folder_mtime(folder)
         return (rel, *stamps, mtime, *config, *summary, *notes)
 
+    def _unreadable(self, rel: str, exc: Exception) -> tuple:
+        """The row of a folder that could not be read: its error, no stamps (read again
+        next time)."""
+        error = f"{self.root / rel}: {first_line(exc)}"
+        summary = (None,) * len(SUMMARY_LISTED) + ("",)
+        return (rel, None, None, None, 0.0, "?", "?", None, error, "{}", *summary, "[]", "")
+
     def _write(self, rows: list[tuple], gone: Iterable[str]) -> None:
         """Store rows and drop the gone ones, in short transactions; a failure leaves the
         listing right (it is built from `rows` too) and the index as it was."""
@@ -373,7 +381,11 @@ class RunIndex:
         fresh: list[tuple] = []
         rows = dict(old)
         for n, rel in enumerate(todo):
-            row = self._read(rel, found[rel], old.get(rel))
+            try:
+                row = self._read(rel, found[rel], old.get(rel))
+            except Exception as exc:   # a folder vanishing mid-read, a permission error...
+                rows[rel] = self._unreadable(rel, exc)     # listed, and not kept
+                continue
             fresh.append(row)
             rows[rel] = row
             if report is not None and n % 50 == 0:

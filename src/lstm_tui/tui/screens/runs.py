@@ -1,9 +1,9 @@
 """The Runs screen: every run in the store, live (a run in detail: ``run_detail.py``).
 
-The store is polled every POLL_SECONDS in a thread worker that stats each run's
-config.toml, summary.json and metrics.jsonl and rereads only the runs whose files
-changed (and the ones still running, whose writer may have died).  A run written by a
-headless process in another terminal therefore shows up and moves on by itself.
+The store is listed through its index and then polled every POLL_SECONDS in a thread
+worker (tui/store_watcher.py) that looks at a few folder mtimes and rereads only the runs
+that changed (and the ones still running, whose writer may have died).  A run written by
+a headless process in another terminal therefore shows up and moves on by itself.
 Nothing here imports torch.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -63,6 +64,7 @@ COLUMNS = (
     Column("age", "started", lambda r: -(r.created or r.updated), "right"),
 )
 SORTABLE = [c for c in COLUMNS if c.sort is not None]
+CHUNK = 100          # rows added to a rebuilt table at a time (more than a screen holds)
 DROP_FIRST = ("hidden", "cell", "task")   # what goes when the terminal is narrow
 NAME_WANTS = 24      # the name column's width before a column is dropped for it
 NAME_MIN = 12
@@ -86,6 +88,15 @@ def plan_columns(width: int, natural: dict[str, int]) -> tuple[list[str], int]:
             break
         keys.remove(key)
     return keys, max(NAME_MIN, min(natural.get("name", 0), room()))
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What filtering, sorting and sizing the table need of a run, worked out once."""
+    info: RunInfo
+    name: str                  # the name shown, lower case (sorting)
+    search: str                # what the filter looks in, lower case
+    widths: dict[str, int]     # the cells each column needs
 
 
 class RunsScreen(PollingScreen):
@@ -115,10 +126,17 @@ class RunsScreen(PollingScreen):
         Binding("escape", "leave_filter", "Back to table", show=False),
     ]
 
+    class Indexing(Message):
+        """The first listing is (re)building the store's index: how far it is."""
+
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done, self.total = done, total
+
     class Scanned(Message):
         """The store watcher looked at the store (from a thread worker)."""
 
-        def __init__(self, runs: list[RunInfo], changed: bool, error: str = "") -> None:
+        def __init__(self, runs: list[RunInfo] | None, changed: bool, error: str = "") -> None:
             super().__init__()
             self.runs, self.changed, self.error = runs, changed, error
 
@@ -140,7 +158,16 @@ class RunsScreen(PollingScreen):
         self.loaded = False
         self.scan_count = 0
         self._scanning = False
+        self._full_scan = False
         self._shown: list[tuple[str, tuple]] = []
+        self._facts_of: dict[Path, _Facts] = {}
+        self._visible: list[RunInfo] = []     # the rows in order (the first _filled added)
+        self._filled = 0
+        self._generation = 0
+        self._cursor_to: int | None = None    # the row the cursor goes to once it is added
+        self._ordered: tuple = (None, [])     # the runs sorted, and for which runs and order
+        self._natural: tuple = (None, {})     # each column's width, and for which runs
+        self._by_key: tuple = (None, {})      # the runs by row key, and for which runs
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="runs-bar"):
@@ -158,19 +185,29 @@ class RunsScreen(PollingScreen):
         self.start_polling()
 
     # -- polling
-    def poll(self) -> None:
+    def poll(self, full: bool = False) -> None:
         """Scan the store in a thread unless a scan is under way."""
+        self._full_scan |= full
         if not self._scanning:
             self._scanning = True
-            self._scan()
+            full, self._full_scan = self._full_scan, False
+            self._scan(full)
 
     @work(thread=True, group="runs-scan", exit_on_error=False)
-    def _scan(self) -> None:
+    def _scan(self, full: bool = False) -> None:
         try:
-            changed = self.watcher.scan()
-            self.post_message(self.Scanned(self.watcher.runs(), changed))
+            changed = self.watcher.scan(
+                lambda done, total: self.post_message(self.Indexing(done, total)), full=full)
+            self.post_message(self.Scanned(self.watcher.runs() if changed or not self.loaded
+                                           else None, changed))
         except Exception as exc:  # never let a strange folder take the screen down
             self.post_message(self.Scanned(self.watcher.runs(), False, one_line(exc)))
+
+    @on(Indexing)
+    def _indexing(self, message: Indexing) -> None:
+        if not self.loaded:
+            self.query_one("#runs-count", Static).update(
+                f"indexing {message.done:,}/{message.total:,} runs")
 
     @on(Scanned)
     def _scanned(self, message: Scanned) -> None:
@@ -178,7 +215,13 @@ class RunsScreen(PollingScreen):
         self.scan_count += 1
         if message.error:
             self.notify(message.error, title="Run store", severity="error")
+        if message.runs is None:          # nothing changed: only the ages move on
+            self._refresh_ages()
+            return
         self.runs = message.runs
+        live = {r.path for r in self.runs}
+        for path in [p for p in self._facts_of if p not in live]:
+            del self._facts_of[path]
         if not self.loaded:
             self.loaded = True
             self.query_one(DataTable).loading = False
@@ -195,23 +238,50 @@ class RunsScreen(PollingScreen):
             report_worker_error(self, event.worker)
 
     # -- the table
+    #
+    # With thousands of runs, only what changed is worked out again: each run's search
+    # text, name and column widths are kept per RunInfo (the watcher hands a new one
+    # only when the run changed), its cells are made when its row is added, and a
+    # rebuilt table is filled CHUNK rows at a time, the first at once and the rest
+    # between key presses, so that typing in the filter never waits for 10,000 rows.
+
     def _header(self, col: Column) -> Text:
         label = col.label
         if col.key == self.sort_column:
             label += " ▼" if self.sort_reverse else " ▲"
         return Text(label, justify=col.justify)
 
+    def _facts(self, info: RunInfo) -> _Facts:
+        facts = self._facts_of.get(info.path)
+        if facts is None or facts.info is not info:
+            name = display_name(info, self.root)
+            tags = "".join(f" #{t}" for t in info.tags)
+            status = status_of(info)
+            search = " ".join((name, info.task, info.cell, status,
+                               *(f"#{g}" for g in info.tags))).lower()
+            widths = {"mark": 1, "name": cell_len(name + tags), "task": cell_len(info.task),
+                      "cell": cell_len(info.cell),
+                      "hidden": len(str(info.hidden)) if info.hidden is not None else 1,
+                      "status": len(status) + (2 if status == "running" else 0),
+                      "best": cell_len(best_text(info)), "steps": len(str(info.steps)),
+                      "age": len(started_text(info.created or info.updated)) + 4}
+            facts = self._facts_of[info.path] = _Facts(info, name.lower(), search, widths)
+        return facts
+
     def visible_runs(self) -> list[RunInfo]:
+        """The runs the filter lets through, in the order asked for (the runs are sorted
+        once per change of the runs or the order; a key press in the filter only
+        filters)."""
+        order = (id(self.runs), self.sort_column, self.sort_reverse)
+        if self._ordered[0] != order:
+            col = next(c for c in COLUMNS if c.key == self.sort_column)
+            pairs = [(r, self._facts(r)) for r in self.runs]
+            pairs.sort(key=lambda p: p[1].name)
+            pairs.sort(key=(lambda p: p[1].name) if col.key == "name" else
+                       (lambda p: col.sort(p[0])), reverse=self.sort_reverse)
+            self._ordered = (order, pairs)
         tokens = self.filter_text.lower().split()
-        runs = [r for r in self.runs
-                if all(t in " ".join((display_name(r, self.root), r.task, r.cell,
-                                      status_of(r), *(f"#{g}" for g in r.tags))).lower()
-                       for t in tokens)]
-        col = next(c for c in COLUMNS if c.key == self.sort_column)
-        by_name = lambda r: display_name(r, self.root).lower()  # noqa: E731
-        runs.sort(key=by_name)
-        runs.sort(key=by_name if col.key == "name" else col.sort, reverse=self.sort_reverse)
-        return runs
+        return [r for r, facts in self._ordered[1] if all(t in facts.search for t in tokens)]
 
     def _cells(self, info: RunInfo) -> dict[str, Text]:
         now = self.clock()
@@ -230,17 +300,31 @@ class RunsScreen(PollingScreen):
                         justify="right"),
         }
 
+    def _row(self, info: RunInfo) -> list[Text]:
+        """The cells of a run's row, in the columns shown (a long name cut to fit)."""
+        cells = self._cells(info)
+        name = cells["name"]
+        if name.cell_len > self.name_width:
+            cells["name"] = Text(fit(name.plain, self.name_width), style=name.style)
+        return [cells[k] for k in self.columns_shown]
+
     def visible_columns(self) -> list[Column]:
         """The columns that fit the terminal (see plan_columns)."""
         return [c for c in COLUMNS if c.key in self.columns_shown]
 
-    def _plan(self, cells: list[dict[str, Text]]) -> tuple[list[str], int]:
+    def _plan(self) -> tuple[list[str], int]:
+        """The columns for the width of the table, sized for all runs (not only those the
+        filter lets through: the columns stay put while you type)."""
         table = self.query_one(DataTable)
         width = (table.size.width or self.app.size.width) - 2     # the scrollbar's room
-        natural = {c.key: max([len(c.label) + 2] + [t.cell_len for t in
-                                                     (row[c.key] for row in cells)])
-                   for c in COLUMNS}
-        return plan_columns(width, natural)
+        if self._natural[0] != id(self.runs):
+            natural = {c.key: len(c.label) + 2 for c in COLUMNS}
+            for info in self.runs:
+                for key, cells in self._facts(info).widths.items():
+                    if cells > natural[key]:
+                        natural[key] = cells
+            self._natural = (id(self.runs), natural)
+        return plan_columns(width, self._natural[1])
 
     def _build_columns(self) -> None:
         table = self.query_one(DataTable)
@@ -255,34 +339,31 @@ class RunsScreen(PollingScreen):
             self.refresh_table()
 
     def refresh_table(self) -> None:
-        """Show the visible runs: changed cells are updated in place, and the rows are
-        rebuilt only when the set or the order of the runs shown changed (or the columns
-        that fit the terminal did)."""
+        """Show the visible runs: the rows of runs that changed are updated in place, and
+        the table is rebuilt only when the set or the order of the runs shown changed (or
+        the columns that fit the terminal did)."""
         table = self.query_one(DataTable)
         runs = self.visible_runs()
-        all_cells = [self._cells(r) for r in runs]
-        keys, name_width = self._plan(all_cells)
+        keys, name_width = self._plan()
         if (keys, name_width) != (self.columns_shown, self.name_width):
             self.columns_shown, self.name_width = keys, name_width
             self._build_columns()
-        for cells in all_cells:
-            name = cells["name"]
-            if name.cell_len > name_width:
-                cells["name"] = Text(fit(name.plain, name_width), style=name.style)
-        rows = [(str(r.path), [cells[k] for k in keys]) for r, cells in zip(runs, all_cells)]
-        shown = [(key, tuple(str(c) for c in cells)) for key, cells in rows]
+        marked = self.marked
+        shown = [(str(r.path), (r, bool(marked) and r.path in marked)) for r in runs]
         if [k for k, _ in shown] == [k for k, _ in self._shown]:
-            for (key, cells), (_, old) in zip(rows, self._shown):
-                for column, cell, before in zip(keys, cells, old):
-                    if str(cell) != before or column in ("mark", "name"):
+            for n, ((key, now), (_, before)) in enumerate(zip(shown, self._shown)):
+                if n < self._filled and (now[0] is not before[0] or now[1] != before[1]):
+                    for column, cell in zip(keys, self._row(now[0])):
                         table.update_cell(key, column, cell)
+            self._visible = runs
         else:
             current = self.current_run()
             table.clear()
-            for key, cells in rows:
-                table.add_row(*cells, key=key)
-            if current is not None and str(current.path) in {k for k, _ in rows}:
-                table.move_cursor(row=table.get_row_index(str(current.path)), animate=False)
+            self._visible, self._filled = runs, 0
+            self._generation += 1
+            self._cursor_to = next((n for n, r in enumerate(runs) if current is not None
+                                    and r.path == current.path), None)
+            self._fill(self._generation)
         self._shown = shown
         total = len(self.runs)
         count = f"{len(runs)}/{total} runs" if len(runs) != total else f"{total} runs"
@@ -290,6 +371,30 @@ class RunsScreen(PollingScreen):
             count += f" · {len(self.marked)} marked"
         self.query_one("#runs-count", Static).update(count)
         self._update_info()
+
+    def _fill(self, generation: int, rows: int = CHUNK) -> None:
+        """Add the next `rows` rows of a rebuilt table; the rest after pending events."""
+        if generation != self._generation:
+            return                                     # a newer rebuild took over
+        table = self.query_one(DataTable)
+        end = min(len(self._visible), self._filled + rows)
+        for info in self._visible[self._filled:end]:
+            table.add_row(*self._row(info), key=str(info.path))
+        self._filled = end
+        if self._cursor_to is not None and self._cursor_to < end:   # the run it was on
+            table.move_cursor(row=self._cursor_to, animate=False)
+            self._cursor_to = None
+        if end < len(self._visible):
+            self.call_later(self._fill, generation)
+
+    def _refresh_ages(self) -> None:
+        """The age column of the rows in view (the rest are right when next drawn)."""
+        if "age" not in self.columns_shown:
+            return
+        table = self.query_one(DataTable)
+        first = int(table.scroll_offset.y)
+        for info in self._visible[first:min(self._filled, first + table.size.height)]:
+            table.update_cell(str(info.path), "age", self._cells(info)["age"])
 
     def current_run(self) -> RunInfo | None:
         table = self.query_one(DataTable)
@@ -299,7 +404,9 @@ class RunsScreen(PollingScreen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:
             return None
-        return next((r for r in self.runs if str(r.path) == key), None)
+        if self._by_key[0] != id(self.runs):
+            self._by_key = (id(self.runs), {str(r.path): r for r in self.runs})
+        return self._by_key[1].get(key)
 
     def _update_info(self) -> None:
         info = self.current_run()
@@ -391,7 +498,7 @@ class RunsScreen(PollingScreen):
         self.refresh_table()
 
     def action_reload(self) -> None:
-        self.poll()
+        self.poll(full=True)
 
     def action_open(self) -> None:
         info = self.current_run()
