@@ -10,11 +10,9 @@ Nothing here imports torch.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,79 +22,22 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.numbers import age as fmt_age
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.reader import RunInfo
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.run_labels import (best_text, display_name, name_text, fit, started_text, status_of,
-                                     status_text)
+from lstm_tui.tui.run_labels import fit
 from lstm_tui.tui.screens.compare import CompareScreen
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.screens import runs_keeping as keeping
+from lstm_tui.tui.screens.runs_rows import (COLUMNS, SORTABLE, Column, RunRows,  # noqa: F401
+                                            plan_columns)
 from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
-
-
-# ---------------------------------------------------------------- the runs table
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    sort: Callable[[RunInfo], object] | None
-    justify: str = "left"
-
-
-COLUMNS = (
-    Column("mark", " ", None),
-    Column("name", "name", lambda r: r.name.lower()),   # (sorted by the name shown)
-    Column("task", "task", lambda r: r.task),
-    Column("cell", "cell", lambda r: r.cell),
-    Column("hidden", "hidden", lambda r: r.hidden if isinstance(r.hidden, int) else -1, "right"),
-    Column("status", "status", status_of),
-    Column("best", "best", lambda r: (r.best is None, r.best if r.best is not None else 0.0),
-           "right"),
-    Column("steps", "steps", lambda r: r.steps, "right"),
-    Column("age", "started", lambda r: -(r.created or r.updated), "right"),
-)
-SORTABLE = [c for c in COLUMNS if c.sort is not None]
 CHUNK = 100          # rows added to a rebuilt table at a time (more than a screen holds)
-DROP_FIRST = ("hidden", "cell", "task")   # what goes when the terminal is narrow
-NAME_WANTS = 24      # the name column's width before a column is dropped for it
-NAME_MIN = 12
-CELL_PAD = 2         # a DataTable cell's padding (one each side)
-
-
-def plan_columns(width: int, natural: dict[str, int]) -> tuple[list[str], int]:
-    """The columns shown in `width` cells and the name column's width.
-
-    Every column gets its natural width; when the name column would get less than it
-    wants, the optional columns go (hidden, cell, then task), and only then does the
-    name shrink (cut in the middle): status, best and the start time always show."""
-    keys = [c.key for c in COLUMNS]
-
-    def room() -> int:
-        return width - sum(natural.get(k, 0) + CELL_PAD for k in keys if k != "name") \
-            - CELL_PAD
-
-    for key in DROP_FIRST:
-        if room() >= min(natural.get("name", 0), NAME_WANTS):
-            break
-        keys.remove(key)
-    return keys, max(NAME_MIN, min(natural.get("name", 0), room()))
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """What filtering, sorting and sizing the table need of a run, worked out once."""
-    info: RunInfo
-    name: str                  # the name shown, lower case (sorting)
-    search: str                # what the filter looks in, lower case
-    widths: dict[str, int]     # the cells each column needs
 
 
 class RunsScreen(PollingScreen):
@@ -160,14 +101,11 @@ class RunsScreen(PollingScreen):
         self._scanning = False
         self._full_scan = False
         self._shown: list[tuple[str, tuple]] = []
-        self._facts_of: dict[Path, _Facts] = {}
+        self.rows = RunRows(self.root)
         self._visible: list[RunInfo] = []     # the rows in order (the first _filled added)
         self._filled = 0
         self._generation = 0
         self._cursor_to: int | None = None    # the row the cursor goes to once it is added
-        self._ordered: tuple = (None, [])     # the runs sorted, and for which runs and order
-        self._natural: tuple = (None, {})     # each column's width, and for which runs
-        self._by_key: tuple = (None, {})      # the runs by row key, and for which runs
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="runs-bar"):
@@ -219,9 +157,7 @@ class RunsScreen(PollingScreen):
             self._refresh_ages()
             return
         self.runs = message.runs
-        live = {r.path for r in self.runs}
-        for path in [p for p in self._facts_of if p not in live]:
-            del self._facts_of[path]
+        self.rows.forget_others(self.runs)
         if not self.loaded:
             self.loaded = True
             self.query_one(DataTable).loading = False
@@ -237,13 +173,12 @@ class RunsScreen(PollingScreen):
             self._scanning = False
             report_worker_error(self, event.worker)
 
-    # -- the table
+    # -- the table (what each run shows, and in which order: runs_rows.py)
     #
-    # With thousands of runs, only what changed is worked out again: each run's search
-    # text, name and column widths are kept per RunInfo (the watcher hands a new one
-    # only when the run changed), its cells are made when its row is added, and a
-    # rebuilt table is filled CHUNK rows at a time, the first at once and the rest
-    # between key presses, so that typing in the filter never waits for 10,000 rows.
+    # With thousands of runs, only what changed is worked out again, a run's cells are
+    # made when its row is added, and a rebuilt table is filled CHUNK rows at a time, the
+    # first at once and the rest between key presses, so that typing in the filter never
+    # waits for 10,000 rows.
 
     def _header(self, col: Column) -> Text:
         label = col.label
@@ -251,54 +186,13 @@ class RunsScreen(PollingScreen):
             label += " ▼" if self.sort_reverse else " ▲"
         return Text(label, justify=col.justify)
 
-    def _facts(self, info: RunInfo) -> _Facts:
-        facts = self._facts_of.get(info.path)
-        if facts is None or facts.info is not info:
-            name = display_name(info, self.root)
-            tags = "".join(f" #{t}" for t in info.tags)
-            status = status_of(info)
-            search = " ".join((name, info.task, info.cell, status,
-                               *(f"#{g}" for g in info.tags))).lower()
-            widths = {"mark": 1, "name": cell_len(name + tags), "task": cell_len(info.task),
-                      "cell": cell_len(info.cell),
-                      "hidden": len(str(info.hidden)) if info.hidden is not None else 1,
-                      "status": len(status) + (2 if status == "running" else 0),
-                      "best": cell_len(best_text(info)), "steps": len(str(info.steps)),
-                      "age": len(started_text(info.created or info.updated)) + 4}
-            facts = self._facts_of[info.path] = _Facts(info, name.lower(), search, widths)
-        return facts
-
     def visible_runs(self) -> list[RunInfo]:
-        """The runs the filter lets through, in the order asked for (the runs are sorted
-        once per change of the runs or the order; a key press in the filter only
-        filters)."""
-        order = (id(self.runs), self.sort_column, self.sort_reverse)
-        if self._ordered[0] != order:
-            col = next(c for c in COLUMNS if c.key == self.sort_column)
-            pairs = [(r, self._facts(r)) for r in self.runs]
-            pairs.sort(key=lambda p: p[1].name)
-            pairs.sort(key=(lambda p: p[1].name) if col.key == "name" else
-                       (lambda p: col.sort(p[0])), reverse=self.sort_reverse)
-            self._ordered = (order, pairs)
-        tokens = self.filter_text.lower().split()
-        return [r for r, facts in self._ordered[1] if all(t in facts.search for t in tokens)]
+        """The runs the filter lets through, in the order asked for."""
+        return self.rows.visible(self.runs, self.filter_text, self.sort_column,
+                                 self.sort_reverse)
 
     def _cells(self, info: RunInfo) -> dict[str, Text]:
-        now = self.clock()
-        marked = info.path in self.marked
-        return {
-            "mark": Text("●", style="bold cyan") if marked else Text(" "),
-            "name": name_text(info, self.root, marked),
-            "task": Text(info.task),
-            "cell": Text(info.cell),
-            "hidden": Text(str(info.hidden) if info.hidden is not None else "-", justify="right"),
-            "status": status_text(status_of(info)),
-            "best": Text(best_text(info), justify="right"),
-            "steps": Text(str(info.steps), justify="right"),
-            "age": Text(f"{started_text(info.created or info.updated)} "
-                        f"{fmt_age(max(0.0, now - (info.created or info.updated))):>3}",
-                        justify="right"),
-        }
+        return self.rows.cells(info, info.path in self.marked, self.clock())
 
     def _row(self, info: RunInfo) -> list[Text]:
         """The cells of a run's row, in the columns shown (a long name cut to fit)."""
@@ -317,14 +211,7 @@ class RunsScreen(PollingScreen):
         filter lets through: the columns stay put while you type)."""
         table = self.query_one(DataTable)
         width = (table.size.width or self.app.size.width) - 2     # the scrollbar's room
-        if self._natural[0] != id(self.runs):
-            natural = {c.key: len(c.label) + 2 for c in COLUMNS}
-            for info in self.runs:
-                for key, cells in self._facts(info).widths.items():
-                    if cells > natural[key]:
-                        natural[key] = cells
-            self._natural = (id(self.runs), natural)
-        return plan_columns(width, self._natural[1])
+        return plan_columns(width, self.rows.natural(self.runs))
 
     def _build_columns(self) -> None:
         table = self.query_one(DataTable)
@@ -404,9 +291,7 @@ class RunsScreen(PollingScreen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:
             return None
-        if self._by_key[0] != id(self.runs):
-            self._by_key = (id(self.runs), {str(r.path): r for r in self.runs})
-        return self._by_key[1].get(key)
+        return self.rows.by_key(self.runs, key)
 
     def _update_info(self) -> None:
         info = self.current_run()
