@@ -31,6 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import quote
 
 from lstm_tui.errors import first_line
 from lstm_tui.runs.layout import ANNOTATIONS, CONFIG, SUMMARY, check_root
@@ -237,7 +238,7 @@ def _memory() -> sqlite3.Connection:
 def _read_only(path: Path) -> sqlite3.Connection | None:
     """The index of a store this process cannot write, to read from (or None)."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+        db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro&immutable=1", uri=True,
                              isolation_level=None, check_same_thread=False)
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
             db.close()
@@ -249,8 +250,8 @@ def _read_only(path: Path) -> sqlite3.Connection | None:
 
 
 def open_db(root: Path, busy: float = BUSY_SECONDS,
-            create: bool = True) -> tuple[sqlite3.Connection, bool] | None:
-    """(a connection, whether it is the store's own file) for the store's index.
+            create: bool = True) -> tuple[sqlite3.Connection, str] | None:
+    """(a connection, "file" | "read-only" | "memory") for the store's index.
 
     A corrupt index, or one of another version, is replaced; one that cannot be
     written is read where it can be, else the index lives in memory for this process.
@@ -260,7 +261,7 @@ def open_db(root: Path, busy: float = BUSY_SECONDS,
         return None
     for attempt in range(2):
         try:
-            return _connect(path, busy), True
+            return _connect(path, busy), "file"
         except sqlite3.Error as exc:
             if attempt == 0 and _corrupt(exc):
                 _remove_files(path)
@@ -268,8 +269,8 @@ def open_db(root: Path, busy: float = BUSY_SECONDS,
             if not create:
                 return None
             break
-    readable = _read_only(path) if path.exists() else None
-    return (readable or _memory()), False
+    readable = _read_only(path) if path.is_file() else None
+    return (readable, "read-only") if readable is not None else (_memory(), "memory")
 
 
 # ---------------------------------------------------------------- the index
@@ -280,8 +281,8 @@ class RunIndex:
     def __init__(self, root: Path, busy: float = BUSY_SECONDS, create: bool = True):
         self.root = Path(root)
         opened = open_db(self.root, busy, create)
-        self.db, self.on_disk = opened if opened is not None else (None, False)
-        self.writable = self.db is not None
+        self.db, self.kind = opened if opened is not None else (None, "none")
+        self.writable = self.kind in ("file", "memory")
 
     def close(self) -> None:
         if self.db is not None:
@@ -313,10 +314,10 @@ class RunIndex:
 
     def _failed(self, exc: sqlite3.Error) -> None:
         """The file went bad under us: list from the files (into memory) from now on."""
-        if self.on_disk and _corrupt(exc):
+        if self.kind == "file" and _corrupt(exc):
             _remove_files(self.root / INDEX_FILE)
         self.close()
-        self.db, self.on_disk, self.writable = _memory(), False, True
+        self.db, self.kind, self.writable = _memory(), "memory", True
 
     def _read(self, rel: str, stamps: Stamps, old: tuple | None) -> tuple:
         """A row for `rel`, rereading only the files whose stamp changed."""
@@ -426,7 +427,7 @@ class RunIndex:
         configs = _Configs(self.root, {rel: row[_FLAT] for rel, row in rows.items()
                                        if row[_FLAT] is not None})
         entries = [self._entry(row, found[rel], configs) for rel, row in rows.items()]
-        entries.sort(key=lambda e: (e.info.created, e.info.name))
+        entries.sort(key=lambda e: (e.info.created, e.info.name, e.rel))
         return entries
 
     def sync_folders(self, folders: Iterable[Path]) -> dict[Path, Entry | None]:

@@ -300,7 +300,7 @@ def list_runs(root: Path) -> list[RunInfo]:
              if TRASH not in p.relative_to(root).parts]
     found += [read_info(p.parent) for p in root.glob("**/" + SUMMARY)
               if not (p.parent / CONFIG).exists() and TRASH not in p.relative_to(root).parts]
-    return sorted(found, key=lambda r: (r.created, r.name))
+    return sorted(found, key=lambda r: (r.created, r.name, str(r.path)))
 
 
 def load_run(path: Path) -> Run:

@@ -100,7 +100,7 @@ class StoreWatcher:
         return self._apply(look, gone)
 
     def runs(self) -> list[RunInfo]:
-        return sorted(self.infos.values(), key=lambda r: (r.created, r.name))
+        return sorted(self.infos.values(), key=lambda r: (r.created, r.name, str(r.path)))
 
     # -- the whole store, through the index
     def _full(self, progress: Progress | None) -> bool:
