@@ -278,7 +278,7 @@ async def test_an_empty_store_says_how_to_fill_it(tmp_path):
 
 async def test_a_folder_that_cannot_be_read_is_listed_not_fatal(store, monkeypatch):
     root, runs = store
-    import lstm_tui.runs.index as index_module
+    import lstm_tui.runs.index_rows as index_module
     real = index_module.read_summary_part
 
     def flaky(path):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import lstm_tui.runs.index as run_index
+import lstm_tui.runs.index_rows as index_rows
 import lstm_tui.tui.store_watcher as watching
 from lstm_tui.config import parse_config, to_toml
 from lstm_tui.fsio import atomic_write_json
@@ -44,12 +45,12 @@ def reads(monkeypatch) -> list[str]:
     """The folders whose files the index reads (any part)."""
     seen: list[str] = []
     for name in ("read_config_part", "read_summary_part", "read_notes_part"):
-        real = getattr(run_index, name)
+        real = getattr(index_rows, name)
 
         def spy(folder, real=real):
             seen.append(Path(folder).name)
             return real(folder)
-        monkeypatch.setattr(run_index, name, spy)
+        monkeypatch.setattr(index_rows, name, spy)
     return seen
 
 

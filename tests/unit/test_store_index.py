@@ -20,6 +20,7 @@ import pytest
 from lstm_tui.config import parse_config
 from lstm_tui.fsio import atomic_write_json
 from lstm_tui.runs import index as run_index
+from lstm_tui.runs import index_rows
 from lstm_tui.runs import listing
 from lstm_tui.runs.index import INDEX_FILE, SCHEMA, RunIndex, indexed_entries, indexed_runs
 from lstm_tui.runs.reader import list_runs
@@ -62,12 +63,12 @@ def count_reads(monkeypatch) -> dict[str, list]:
     reads: dict[str, list] = {"config": [], "summary": [], "notes": []}
     for part in reads:
         name = f"read_{part}_part"
-        real = getattr(run_index, name)
+        real = getattr(index_rows, name)
 
         def spy(folder, real=real, part=part):
             reads[part].append(Path(folder).name)
             return real(folder)
-        monkeypatch.setattr(run_index, name, spy)
+        monkeypatch.setattr(index_rows, name, spy)
     return reads
 
 
@@ -191,16 +192,16 @@ def test_a_read_only_index_is_read_and_not_written(store, monkeypatch):
 
 
 def test_an_unreadable_folder_is_listed_with_its_error_and_read_again(store, monkeypatch):
-    real = run_index.read_summary_part
+    real = index_rows.read_summary_part
 
     def flaky(folder):
         if Path(folder).name == "b-gru":
             raise PermissionError("[Errno 13] Permission denied")
         return real(folder)
-    monkeypatch.setattr(run_index, "read_summary_part", flaky)
+    monkeypatch.setattr(index_rows, "read_summary_part", flaky)
     info = {r.name: r for r in indexed_runs(store)}["b-gru"]
     assert "Permission denied" in info.error
-    monkeypatch.setattr(run_index, "read_summary_part", real)
+    monkeypatch.setattr(index_rows, "read_summary_part", real)
     assert {r.name: r for r in indexed_runs(store)}["b-gru"].error == ""
 
 
@@ -318,3 +319,18 @@ def test_an_empty_or_missing_store(tmp_path):
     (tmp_path / "empty").mkdir()
     assert indexed_runs(tmp_path / "empty") == []
     time.sleep(0)
+
+
+def test_a_cold_build_read_by_helper_processes_is_the_same(store, monkeypatch):
+    monkeypatch.setattr(index_rows, "PARALLEL_AFTER", 2)
+    monkeypatch.setattr(index_rows, "CHUNK", 2)
+    monkeypatch.setattr(index_rows, "helpers", lambda: 2)
+    seen = []
+    monkeypatch.setattr(run_index, "PROGRESS_AFTER", 2)
+    entries = indexed_entries(store, progress=lambda done, total: seen.append(done))
+    assert seen[-1] == 6
+    monkeypatch.setattr(index_rows, "PARALLEL_AFTER", 10**9)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store / INDEX_FILE}{suffix}").unlink(missing_ok=True)
+    assert [(e.rel, e.info, e.config) for e in entries] == \
+        [(e.rel, e.info, e.config) for e in same_as_the_folders(store)]

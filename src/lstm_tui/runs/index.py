@@ -2,11 +2,12 @@
 
 The run folders stay the truth; the index only saves reading them again.  Each run is a
 row holding the three parts its listing is made of (runs.reader: config.toml,
-summary.json, annotations.json) as columns, each part with the stamp (mtime_ns, size,
-inode) of the file it was read from.  A listing walks the store (one ``os.scandir`` of the root and of
-each folder of runs, three ``stat`` calls a run) and rereads only the files whose stamp
-changed; folders that appeared are read, rows of folders that went are dropped.  So a
-folder copied in by hand or from another machine appears, and one removed by hand goes.
+summary.json, annotations.json), each with the stamp (mtime_ns, size, inode) of the file
+it was read from (runs.index_rows).  A listing walks the store (one ``os.scandir`` of
+the root and of each folder of runs, three ``stat`` calls a run) and rereads only the
+files whose stamp changed; folders that appeared are read, rows of folders that went are
+dropped.  So a folder copied in by hand or from another machine appears, and one
+removed by hand goes.
 
 It is a cache: deleting it loses nothing; a corrupt one, or one of another schema
 version, is rebuilt; WAL mode, a busy timeout and short transactions let any number of
@@ -33,10 +34,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
-from lstm_tui.errors import first_line
-from lstm_tui.runs.layout import ANNOTATIONS, CONFIG, SUMMARY, check_root
-from lstm_tui.runs.reader import (SUMMARY_LISTED, RunInfo, assemble, folder_mtime,
-                                  read_config_part, read_notes_part, read_summary_part)
+from lstm_tui.runs.index_rows import (COLUMNS, CONFIG_PART, FLAT, NOTES_PART,
+                                      SUMMARY_LISTED, SUMMARY_PART, Stamps, folder_stamps,
+                                      read_rows, walk)
+from lstm_tui.runs.layout import check_root
+from lstm_tui.runs.reader import RunInfo, assemble, read_config_part
 
 INDEX_FILE = ".index.sqlite"
 SCHEMA = 1                 # PRAGMA user_version: bump when a part's shape or a reading rule changes
@@ -46,20 +48,8 @@ BATCH = 500                # rows per transaction: a killed build keeps what it 
 PROGRESS_AFTER = 200       # fewer folders to read than this: no progress reports
 
 Progress = Callable[[int, int], None]     # (folders read, folders to read)
-Stamps = tuple[str | None, str | None, str | None]   # config, summary, annotations
 
-# a row: the folder, its stamps, then each part's columns (runs.reader's parts: the
-# config's listed fields and the config flattened as JSON; summary.json's listed fields,
-# NULL where absent, and its note; the tags as JSON and the note)
-HEAD = ("rel", "config_stamp", "summary_stamp", "notes_stamp", "folder_mtime")
-CONFIG_COLUMNS = ("task", "cell", "hidden", "config_error", "flat")
-SUMMARY_COLUMNS = (*SUMMARY_LISTED, "summary_note")
-NOTES_COLUMNS = ("tags", "note")
-COLUMNS = (*HEAD, *CONFIG_COLUMNS, *SUMMARY_COLUMNS, *NOTES_COLUMNS)
-_C = slice(len(HEAD), len(HEAD) + len(CONFIG_COLUMNS))
-_S = slice(_C.stop, _C.stop + len(SUMMARY_COLUMNS))
-_N = slice(_S.stop, _S.stop + len(NOTES_COLUMNS))
-_FLAT = COLUMNS.index("flat")
+# a row: its layout and how it is read, runs.index_rows
 _TABLE = (f"CREATE TABLE runs (rel TEXT PRIMARY KEY, "
           f"{', '.join(COLUMNS[1:])})")
 # rows are read without their config (1-2 kB a run; _Configs fetches those when asked),
@@ -125,52 +115,6 @@ class _Configs:
             return {}
         finally:
             db.close()
-
-
-# ---------------------------------------------------------------- the walk
-
-def _stamp(path: str) -> str | None:
-    """mtime_ns, size and inode: an atomic replacement (a new inode) is seen even when it
-    lands in the same clock tick with the same size."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
-
-
-def folder_stamps(folder: str) -> Stamps:
-    folder += os.sep
-    return _stamp(folder + CONFIG), _stamp(folder + SUMMARY), _stamp(folder + ANNOTATIONS)
-
-
-def walk(root: Path) -> dict[str, Stamps]:
-    """Every run folder under `root` (relative, posix) with its stamps.
-
-    A folder holding a config.toml or a summary.json is a run (not looked into); any
-    other folder (a sweep, a group) is looked into.  Hidden folders (.trash) and links
-    are skipped, as they always were."""
-    found: dict[str, Stamps] = {}
-    top = str(root)
-    stamps = folder_stamps(top)
-    if stamps[0] or stamps[1]:
-        found["."] = stamps        # --runs-dir pointed at one run folder
-    stack = [("", top)]
-    while stack:
-        rel, folder = stack.pop()
-        try:
-            with os.scandir(folder) as entries:
-                children = [(e.name, e.path) for e in entries if not e.name.startswith(".")
-                            and e.is_dir(follow_symlinks=False)]
-        except OSError:
-            continue
-        for name, path in children:
-            stamps = folder_stamps(path)
-            if stamps[0] or stamps[1]:
-                found[rel + name] = stamps
-            else:
-                stack.append((f"{rel}{name}/", path))
-    return found
 
 
 # ---------------------------------------------------------------- the database
@@ -319,38 +263,6 @@ class RunIndex:
         self.close()
         self.db, self.kind, self.writable = _memory(), "memory", True
 
-    def _read(self, rel: str, stamps: Stamps, old: tuple | None) -> tuple:
-        """A row for `rel`, rereading only the files whose stamp changed."""
-        folder = self.root if rel == "." else self.root / rel
-        if old is not None and old[1] == stamps[0]:
-            config = old[_C]
-        else:
-            part = read_config_part(folder)
-            hidden = part["hidden"]
-            if not isinstance(hidden, (int, float, str)) or isinstance(hidden, bool):
-                hidden = None if hidden is None else str(hidden)   # a damaged config's
-            config = (part["task"], part["cell"], hidden, part["error"],
-                      json.dumps(part["flat"], default=str))
-        if old is not None and old[2] == stamps[1]:
-            summary = old[_S]
-        else:
-            part = read_summary_part(folder)
-            summary = (*(part["summary"].get(k) for k in SUMMARY_LISTED), part["note"])
-        if old is not None and old[3] == stamps[2]:
-            notes = old[_N]
-        else:
-            part = read_notes_part(folder)
-            notes = (json.dumps(part["tags"]), part["note"])
-        mtime = old[4] if old is not None and old[1:4] == stamps else folder_mtime(folder)
-        return (rel, *stamps, mtime, *config, *summary, *notes)
-
-    def _unreadable(self, rel: str, exc: Exception) -> tuple:
-        """The row of a folder that could not be read: its error, no stamps (read again
-        next time)."""
-        error = f"{self.root / rel}: {first_line(exc)}"
-        summary = (None,) * len(SUMMARY_LISTED) + ("",)
-        return (rel, None, None, None, 0.0, "?", "?", None, error, "{}", *summary, "[]", "")
-
     def _write(self, rows: list[tuple], gone: Iterable[str]) -> None:
         """Store rows and drop the gone ones, in short transactions; a failure leaves the
         listing right (it is built from `rows` too) and the index as it was."""
@@ -376,19 +288,16 @@ class RunIndex:
     def _update(self, found: dict[str, Stamps], old: dict[str, tuple], gone: Iterable[str],
                 progress: Progress | None) -> dict[str, tuple]:
         """Reread what changed, store it, and return every row of `found`."""
-        todo = [rel for rel, stamps in found.items()
+        todo = [(rel, stamps, old.get(rel)) for rel, stamps in found.items()
                 if rel not in old or old[rel][1:4] != stamps]
         report = progress if progress is not None and len(todo) >= PROGRESS_AFTER else None
         fresh: list[tuple] = []
         rows = dict(old)
-        for n, rel in enumerate(todo):
-            try:
-                row = self._read(rel, found[rel], old.get(rel))
-            except Exception as exc:   # a folder vanishing mid-read, a permission error...
-                rows[rel] = self._unreadable(rel, exc)     # listed, and not kept
+        for n, row in enumerate(read_rows(self.root, todo)):
+            rows[row[0]] = row
+            if row[1:4] == (None, None, None):      # unreadable: listed, and not kept
                 continue
             fresh.append(row)
-            rows[rel] = row
             if report is not None and n % 50 == 0:
                 report(n, len(todo))
             if len(fresh) >= BATCH:
@@ -402,9 +311,9 @@ class RunIndex:
     def _entry(self, row: tuple, stamps: Stamps, configs: _Configs) -> Entry:
         rel = row[0]
         path = self.root if rel == "." else self.root / rel
-        task, cell, hidden, error, _ = row[_C]
-        *listed, summary_note = row[_S]
-        tags, note = row[_N]
+        task, cell, hidden, error, _ = row[CONFIG_PART]
+        *listed, summary_note = row[SUMMARY_PART]
+        tags, note = row[NOTES_PART]
         try:
             info = assemble(
                 path, {"task": task, "cell": cell, "hidden": hidden, "error": error},
@@ -412,9 +321,9 @@ class RunIndex:
                  "note": summary_note},
                 {"tags": json.loads(tags) if tags != "[]" else [], "note": note}, row[4])
         except (ValueError, KeyError, TypeError, AttributeError):   # a row tampered with
-            row = self._read(rel, stamps, None)
+            row = next(read_rows(self.root, [(rel, stamps, None)]))
             self._write([row], ())
-            configs.fresh[rel] = row[_FLAT]
+            configs.fresh[rel] = row[FLAT]
             return self._entry(row, stamps, configs)
         return Entry(info, rel, configs)
 
@@ -424,8 +333,8 @@ class RunIndex:
         found = walk(self.root) if self.root.is_dir() else {}
         old = self._rows()
         rows = self._update(found, old, set(old) - set(found), progress)
-        configs = _Configs(self.root, {rel: row[_FLAT] for rel, row in rows.items()
-                                       if row[_FLAT] is not None})
+        configs = _Configs(self.root, {rel: row[FLAT] for rel, row in rows.items()
+                                       if row[FLAT] is not None})
         entries = [self._entry(row, found[rel], configs) for rel, row in rows.items()]
         entries.sort(key=lambda e: (e.info.created, e.info.name, e.rel))
         return entries
@@ -445,8 +354,8 @@ class RunIndex:
                 found[rel] = stamps
         old = self._rows(rels)
         rows = self._update(found, old, [r for r in rels if r not in found and r in old], None)
-        configs = _Configs(self.root, {rel: row[_FLAT] for rel, row in rows.items()
-                                       if row[_FLAT] is not None})
+        configs = _Configs(self.root, {rel: row[FLAT] for rel, row in rows.items()
+                                       if row[FLAT] is not None})
         return {folder: self._entry(rows[rel], found[rel], configs) if rel in rows else None
                 for rel, folder in rels.items()}
 
