@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 
 from lstm_tui.runs.layout import RunError, runs_root
-from lstm_tui.runs.index import indexed_runs
 
 LATEST = ("latest", "latest~1", "latest~2")
 
@@ -23,6 +22,7 @@ def _root(ctx: typer.Context | None) -> Path:
 
 def run_names(root: Path) -> list[str]:
     """Newest first: what `RUN` accepts (the folder relative to the store)."""
+    from lstm_tui.runs.index import indexed_runs      # (sqlite3: when completing only)
     names = []
     for info in reversed(indexed_runs(root)):
         try:

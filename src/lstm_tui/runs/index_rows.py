@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterator
 
@@ -150,6 +148,8 @@ def read_rows(root: Path, todo: list[Todo]) -> Iterator[tuple]:
         for item in todo:
             yield from _read_all(root, [item])
         return
+    from concurrent.futures import ProcessPoolExecutor, as_completed   # only for a big build
+    from multiprocessing import get_context
     done: set[str] = set()
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
