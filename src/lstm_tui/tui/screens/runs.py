@@ -281,7 +281,9 @@ class RunsScreen(PollingScreen):
         table = self.query_one(DataTable)
         first = int(table.scroll_offset.y)
         for info in self._visible[first:min(self._filled, first + table.size.height)]:
-            table.update_cell(str(info.path), "age", self._cells(info)["age"])
+            age = self._cells(info)["age"]
+            if str(table.get_cell(str(info.path), "age")) != str(age):
+                table.update_cell(str(info.path), "age", age)
 
     def current_run(self) -> RunInfo | None:
         table = self.query_one(DataTable)
