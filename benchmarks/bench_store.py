@@ -69,8 +69,8 @@ async def main():
         screen.query_one("#runs-filter", Input).focus()
         await pilot.pause()
         keys = []
-        for key in ["r", "u", "n", "-", "0", "0", "1", "backspace", "backspace", "backspace",
-                    "backspace"]:
+        for key in ["g", "r", "u", "space", "p", "0", "0", "backspace", "backspace",
+                    "backspace", "backspace", "backspace", "backspace", "backspace"]:
             done.clear()
             t = time.perf_counter()
             await pilot.press(key)

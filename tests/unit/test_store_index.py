@@ -323,14 +323,32 @@ def test_an_empty_or_missing_store(tmp_path):
 
 def test_a_cold_build_read_by_helper_processes_is_the_same(store, monkeypatch):
     monkeypatch.setattr(index_rows, "PARALLEL_AFTER", 2)
-    monkeypatch.setattr(index_rows, "CHUNK", 2)
     monkeypatch.setattr(index_rows, "helpers", lambda: 2)
+    helped = []
+    real = index_rows._helped
+
+    def spy(root, shares):
+        for row in real(root, shares):
+            helped.append(row[0])
+            yield row
+    monkeypatch.setattr(index_rows, "_helped", spy)
     seen = []
     monkeypatch.setattr(run_index, "PROGRESS_AFTER", 2)
     entries = indexed_entries(store, progress=lambda done, total: seen.append(done))
-    assert seen[-1] == 6
+    assert seen[-1] == 6 and len(helped) == 6
     monkeypatch.setattr(index_rows, "PARALLEL_AFTER", 10**9)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store / INDEX_FILE}{suffix}").unlink(missing_ok=True)
     assert [(e.rel, e.info, e.config) for e in entries] == \
         [(e.rel, e.info, e.config) for e in same_as_the_folders(store)]
+
+
+def test_what_a_failed_helper_left_is_read_here(store, monkeypatch):
+    monkeypatch.setattr(index_rows, "PARALLEL_AFTER", 2)
+    monkeypatch.setattr(index_rows, "helpers", lambda: 2)
+
+    def dies(root, shares):
+        yield from index_rows._read_all(root, shares[0][:1])
+        raise OSError("helper died")
+    monkeypatch.setattr(index_rows, "_helped", dies)
+    same_as_the_folders(store)

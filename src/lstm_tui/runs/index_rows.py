@@ -5,7 +5,7 @@ reading rows, in other processes when there are thousands to read.
 A stamp is (mtime_ns, size, inode) of one file, taken before the file is read, so a row
 is never newer than its stamps say.  Reading a row costs a millisecond or so (most of
 it parsing and checking config.toml), so a cold index of 10,000 runs is read by as many
-processes as there are cores (spawned: safe beside the lab's threads).
+processes as there are cores (plain subprocesses: safe beside the lab's threads).
 Pure Python: no torch, no Textual.
 """
 
@@ -21,8 +21,8 @@ from lstm_tui.runs.layout import ANNOTATIONS, CONFIG, SUMMARY
 from lstm_tui.runs.reader import (SUMMARY_LISTED, folder_mtime, read_config_part,
                                   read_notes_part, read_summary_part)
 
-PARALLEL_AFTER = 1000      # folders to read before other processes help (each starts Python)
-CHUNK = 250                # folders a helper process reads at a time
+PARALLEL_AFTER = 3000      # folders to read before other processes help (each starts Python)
+CHUNK = 250                # rows a helper process writes at a time
 
 Stamps = tuple[str | None, str | None, str | None]   # config, summary, annotations
 Todo = tuple[str, Stamps, tuple | None]              # a folder, its stamps, its old row
@@ -142,24 +142,70 @@ def helpers() -> int:
 
 def read_rows(root: Path, todo: list[Todo]) -> Iterator[tuple]:
     """The rows of `todo`, as they are read (not in order): here, or by helper processes
-    when there are PARALLEL_AFTER folders or more and more than one core."""
+    when there are PARALLEL_AFTER folders or more and more than one core.  A helper that
+    cannot start or dies leaves its folders to this process."""
     workers = helpers()
     if len(todo) < PARALLEL_AFTER or workers < 2:
         for item in todo:
             yield from _read_all(root, [item])
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed   # only for a big build
-    from multiprocessing import get_context
     done: set[str] = set()
     try:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            jobs = [pool.submit(_read_all, root, todo[i:i + CHUNK])
-                    for i in range(0, len(todo), CHUNK)]
-            for job in as_completed(jobs):
-                for row in job.result():
-                    done.add(row[0])
-                    yield row
-    except (OSError, RuntimeError):   # no processes here (a sandbox, a broken pool)
-        for item in todo:
-            if item[0] not in done:
-                yield from _read_all(root, [item])
+        for row in _helped(root, [todo[i::workers] for i in range(workers)]):
+            done.add(row[0])
+            yield row
+    except (OSError, ValueError):     # no processes here (a sandbox), a helper's bad line
+        pass
+    for item in todo:
+        if item[0] not in done:
+            yield from _read_all(root, [item])
+
+
+def _helped(root: Path, shares: list[list[Todo]]) -> Iterator[tuple]:
+    """Rows read by one helper process a share: `python -m lstm_tui.runs.index_rows` (a
+    plain subprocess: unlike multiprocessing, it never imports the caller's __main__),
+    the share as JSON on its stdin, one JSON row a line on its stdout."""
+    import selectors
+    import subprocess
+    import sys
+    package = str(Path(__file__).resolve().parents[2])          # where lstm_tui is found
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (package, os.environ.get("PYTHONPATH", "")) if p))
+    procs = []
+    with selectors.DefaultSelector() as sel:
+        try:
+            for share in shares:
+                proc = subprocess.Popen([sys.executable, "-m", "lstm_tui.runs.index_rows"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, env=env, text=True)
+                procs.append(proc)
+                proc.stdin.write(json.dumps([str(root), share]))
+                proc.stdin.close()
+                sel.register(proc.stdout, selectors.EVENT_READ)
+            while sel.get_map():
+                for key, _ in sel.select():
+                    line = key.fileobj.readline()
+                    if not line:
+                        sel.unregister(key.fileobj)
+                        continue
+                    yield tuple(json.loads(line))
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+                proc.stdout.close()
+
+
+def _helper() -> None:
+    """A helper process: read the share given on stdin, print its rows."""
+    import sys
+    root, share = json.load(sys.stdin)
+    todo = [(rel, tuple(stamps), tuple(old) if old else None) for rel, stamps, old in share]
+    for n in range(0, len(todo), CHUNK):
+        for row in _read_all(Path(root), todo[n:n + CHUNK]):
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    _helper()

@@ -38,6 +38,7 @@ from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
 CHUNK = 100          # rows added to a rebuilt table at a time (more than a screen holds)
+AHEAD = 1000         # rows kept added past the cursor and the view (more as you go down)
 
 
 class RunsScreen(PollingScreen):
@@ -106,6 +107,7 @@ class RunsScreen(PollingScreen):
         self._filled = 0
         self._generation = 0
         self._cursor_to: int | None = None    # the row the cursor goes to once it is added
+        self._filling = False                 # a _fill is waiting its turn
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="runs-bar"):
@@ -120,6 +122,7 @@ class RunsScreen(PollingScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.watch(self.query_one(DataTable), "scroll_y", self._fill_on, init=False)
         self.start_polling()
 
     # -- polling
@@ -177,8 +180,8 @@ class RunsScreen(PollingScreen):
     #
     # With thousands of runs, only what changed is worked out again, a run's cells are
     # made when its row is added, and a rebuilt table is filled CHUNK rows at a time, the
-    # first at once and the rest between key presses, so that typing in the filter never
-    # waits for 10,000 rows.
+    # first at once and the rest between key presses, up to AHEAD rows past the cursor,
+    # so that typing in the filter never waits for 10,000 rows.
 
     def _header(self, col: Column) -> Text:
         label = col.label
@@ -259,20 +262,30 @@ class RunsScreen(PollingScreen):
         self.query_one("#runs-count", Static).update(count)
         self._update_info()
 
-    def _fill(self, generation: int, rows: int = CHUNK) -> None:
-        """Add the next `rows` rows of a rebuilt table; the rest after pending events."""
+    def _fill(self, generation: int) -> None:
+        """Add the next CHUNK rows of a rebuilt table, and more after pending events until
+        AHEAD rows past the cursor and the view are there (scrolling on asks for more)."""
+        self._filling = False
         if generation != self._generation:
             return                                     # a newer rebuild took over
         table = self.query_one(DataTable)
-        end = min(len(self._visible), self._filled + rows)
+        end = min(len(self._visible), self._filled + CHUNK)
         for info in self._visible[self._filled:end]:
             table.add_row(*self._row(info), key=str(info.path))
         self._filled = end
         if self._cursor_to is not None and self._cursor_to < end:   # the run it was on
             table.move_cursor(row=self._cursor_to, animate=False)
             self._cursor_to = None
-        if end < len(self._visible):
-            self.call_later(self._fill, generation)
+        self._fill_on()
+
+    def _fill_on(self, *_) -> None:
+        """Go on filling when the rows past the cursor or the view run short."""
+        table = self.query_one(DataTable)
+        view = max(table.size.height, self.app.size.height)   # (0 before the first layout)
+        wanted = max(table.cursor_row, int(table.scroll_y) + view, self._cursor_to or 0) + AHEAD
+        if not self._filling and self._filled < min(len(self._visible), wanted):
+            self._filling = True
+            self.call_later(self._fill, self._generation)
 
     def _refresh_ages(self) -> None:
         """The age column of the rows in view (the rest are right when next drawn)."""
@@ -324,6 +337,7 @@ class RunsScreen(PollingScreen):
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self._update_info()
+        self._fill_on()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
