@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
-from lstm_tui.runs.index import Progress, indexed_entries
+from lstm_tui.runs.index import Progress, indexed_entries, no_gc
 from lstm_tui.runs.layout import CONFIG
 from lstm_tui.runs.reader import RunInfo, flatten
 
@@ -84,8 +84,9 @@ def read_config(folder: Path) -> dict[str, Any]:
 
 def store_rows(root: Path, progress: Progress | None = None) -> list[Row]:
     """Every run of the store as a row, oldest first, through the index (runs.index)."""
-    return [Row(e.info, e.rel, lambda e=e: e.config, e.config_json)
-            for e in indexed_entries(root, progress)]
+    entries = indexed_entries(root, progress)
+    with no_gc():
+        return [Row(e.info, e.rel, lambda e=e: e.config, e.config_json) for e in entries]
 
 
 def rows_of(infos: Sequence[RunInfo], root: Path) -> list[Row]:
