@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from lstm_tui.numbers import age as fmt_age
+from lstm_tui.runs.index import no_gc
 from lstm_tui.runs.reader import RunInfo
 from lstm_tui.tui.run_labels import (best_text, display_name, name_text, started_text,
                                      status_of, status_text)
@@ -127,10 +128,11 @@ class RunRows:
         """Each column's width for all `runs` (not only those the filter lets through)."""
         if self._natural[0] != id(runs):
             natural = {c.key: len(c.label) + 2 for c in COLUMNS}
-            for info in runs:
-                for key, cells in self.facts(info).widths.items():
-                    if cells > natural[key]:
-                        natural[key] = cells
+            with no_gc():
+                for info in runs:
+                    for key, cells in self.facts(info).widths.items():
+                        if cells > natural[key]:
+                            natural[key] = cells
             self._natural = (id(runs), natural)
         return self._natural[1]
 
