@@ -152,3 +152,13 @@ def test_an_edit_in_place_is_seen_by_the_whole_check(store, monkeypatch):
     atomic_write_json(path / "summary.json", dict(summary, steps=66))
     assert watcher.scan(full=True) is True                   # reload asks for one too
     agrees(watcher)
+
+
+def test_a_whole_check_keeps_the_runs_that_did_not_change(store):
+    watcher = StoreWatcher(store, clock=Clock())
+    watcher.scan()
+    before = dict(watcher.infos)
+    change_tags(store / "run-1", parse_tag_ops(["+x"]))
+    assert watcher.scan(full=True) is True
+    kept = [p for p, info in watcher.infos.items() if info is before.get(p)]
+    assert len(kept) == len(before) - 1 and store / "run-1" not in kept

@@ -108,7 +108,10 @@ class StoreWatcher:
         since = time.time_ns() - 1_000_000_000    # a folder written since: look again
         with RunIndex(self.root) as index:
             entries = index.sync(progress)
-        infos = {e.info.path: e.info for e in entries}
+        infos = {}
+        for entry in entries:        # a run unchanged keeps its RunInfo (screens key on it)
+            old = self.infos.get(entry.info.path)
+            infos[entry.info.path] = old if old == entry.info else entry.info
         changed = infos != self.infos
         self.infos = infos
         self._live = {p for p, info in infos.items() if info.status == "running"}
