@@ -8,7 +8,6 @@ command that refuses changes nothing.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path

@@ -273,8 +273,11 @@ def record_json(row: Row) -> str:
     text = row.config_json() if row.config_json is not None and callable(row._config) \
         else None
     if text is None or "NaN" in text or "Infinity" in text:
-        return json.dumps(record(row), allow_nan=False, default=str)
-    return json.dumps(_listed(row), allow_nan=False)[:-1] + ', "config": ' + text + "}"
+        return _ENCODER.encode(record(row))
+    return _ENCODER.encode(_listed(row))[:-1] + ', "config": ' + text + "}"
+
+
+_ENCODER = json.JSONEncoder(allow_nan=False, default=str)     # one for 10,000 records
 
 
 def _finite(value: Any) -> Any:
