@@ -7,6 +7,8 @@ load torch, when called or imported):
   layout      the store's folders and file names, runs_root, RunError, is_run_dir
   writer      a fresh run folder, its writer lock, RunWriter (the events into files)
   reader      read_info, list_runs, load_run, read_jsonl, the checked config.toml
+  index       the store's index (.index.sqlite): every listing reads runs through it
+  index_rows  a run folder as a row of the index; walking a store; reading rows
   summary     summary.json's fields and its one reader, read_summary
   resolve     run references: a folder, a name or prefix, latest / latest~N
   liveness    is a writer still alive (a run's lock, a sweep driver's), stale temporaries
@@ -23,6 +25,6 @@ load torch, when called or imported):
 The files themselves are written through lstm_tui.fsio (atomic replacement).
 """
 
-__all__ = ["layout", "writer", "reader", "summary", "resolve", "liveness", "lock",
-           "checkpoint", "trained", "sampler", "listing", "tags", "trash", "provenance",
-           "resources"]
+__all__ = ["layout", "writer", "reader", "index", "index_rows", "summary", "resolve",
+           "liveness", "lock", "checkpoint", "trained", "sampler", "listing", "tags", "trash",
+           "provenance", "resources"]
