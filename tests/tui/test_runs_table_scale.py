@@ -97,3 +97,15 @@ async def test_one_run_changing_updates_its_row_only(many):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert str(table.get_cell(key, "steps")) == "4321" and added == []
+
+
+async def test_a_first_listing_that_builds_the_index_says_how_far_it_is(many, monkeypatch):
+    import lstm_tui.runs.index as run_index
+    monkeypatch.setattr(run_index, "PROGRESS_AFTER", 10)
+    said = []
+    app = Host(lambda: RunsScreen(many, poll_seconds=3600))
+    async with app.run_test(size=(120, 20), message_hook=lambda m: said.append(m)) as pilot:
+        screen = await loaded(pilot)
+        reports = [(m.done, m.total) for m in said if isinstance(m, RunsScreen.Indexing)]
+        assert reports and reports[-1] == (40, 40)
+        assert screen.query_one("#runs-count").render().plain == "40 runs"
