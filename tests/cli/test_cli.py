@@ -91,7 +91,7 @@ def test_runs_compare_and_sample(runs_dir):
     listing = invoke("runs")
     assert listing.exit_code == 0 and listing.output.count("cmp-") == 2
     assert "gru" in listing.output and "completed" in listing.output
-    names = sorted(p.name for p in runs_dir.iterdir())
+    names = sorted(p.name for p in runs_dir.iterdir() if not p.name.startswith("."))
     result = invoke("compare", *names)
     assert result.exit_code == 0, result.output
     assert "model.cell" in result.output and "train.lr" not in result.output

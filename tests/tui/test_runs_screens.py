@@ -278,15 +278,15 @@ async def test_an_empty_store_says_how_to_fill_it(tmp_path):
 
 async def test_a_folder_that_cannot_be_read_is_listed_not_fatal(store, monkeypatch):
     root, runs = store
-    import lstm_tui.tui.store_watcher as runs_module
-    real = runs_module.read_info
+    import lstm_tui.runs.index_rows as index_module
+    real = index_module.read_summary_part
 
     def flaky(path):
         if path == runs["gru"]:
             raise PermissionError(f"[Errno 13] Permission denied: '{path}'")
         return real(path)
 
-    monkeypatch.setattr(runs_module, "read_info", flaky)
+    monkeypatch.setattr(index_module, "read_summary_part", flaky)
     app = Host(lambda: RunsScreen(root, clock=lambda: BASE_TIME))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

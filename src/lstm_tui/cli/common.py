@@ -40,9 +40,13 @@ def bad_input(fn):
     the manual explains ends with a pointer to its entry (docs/troubleshooting.md#...)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from lstm_tui.cli.store_bar import StoreBar
+        from lstm_tui.runs.index import reporting
         plugin_warnings()
+        bar = StoreBar(err)       # a listing that rebuilds the store's index shows it
         try:
-            return fn(*args, **kwargs)
+            with reporting(bar):
+                return fn(*args, **kwargs)
         except (ConfigError, RunError) as exc:
             err.print(f"[red]error:[/] {escape(with_help(first_line(exc)))}",
                       highlight=False, soft_wrap=True)
@@ -52,6 +56,8 @@ def bad_input(fn):
             line = with_help(where + (exc.strerror or first_line(exc)))
             err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
+        finally:
+            bar.close()
     return wrapper
 
 

@@ -1,6 +1,7 @@
 """Shell completion of run names and preset names (`lstm-lab --install-completion`).
 
-Typer calls these while the shell asks; they must be quick and must never raise.
+Typer calls these while the shell asks; they must be quick and must never raise: the
+run names come from the store's index (runs.index).
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from pathlib import Path
 
 import typer
 
-from lstm_tui.runs.layout import runs_root
-from lstm_tui.runs.reader import list_runs
+from lstm_tui.runs.layout import RunError, runs_root
 
 LATEST = ("latest", "latest~1", "latest~2")
 
@@ -22,8 +22,9 @@ def _root(ctx: typer.Context | None) -> Path:
 
 def run_names(root: Path) -> list[str]:
     """Newest first: what `RUN` accepts (the folder relative to the store)."""
+    from lstm_tui.runs.index import indexed_runs      # (sqlite3: when completing only)
     names = []
-    for info in reversed(list_runs(root)):
+    for info in reversed(indexed_runs(root)):
         try:
             names.append(info.path.relative_to(root).as_posix())
         except ValueError:
@@ -34,7 +35,7 @@ def run_names(root: Path) -> list[str]:
 def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
     try:
         names = run_names(_root(ctx))
-    except OSError:
+    except (OSError, RunError):
         names = []
     return [n for n in (*LATEST, *names) if n.startswith(incomplete)]
 

@@ -8,7 +8,6 @@ command that refuses changes nothing.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from lstm_tui.cli.common import RunsDir, bad_input, err, out
 from lstm_tui.cli.complete import complete_run, complete_sweep_or_run
 from lstm_tui.config import ConfigError
 from lstm_tui.runs.layout import RunError, runs_root
-from lstm_tui.runs.reader import list_runs, read_info
+from lstm_tui.runs.reader import read_info
 from lstm_tui.runs.resolve import resolve_run
 
 EXIT_DECLINED = 1
@@ -116,18 +115,17 @@ def runs(
     from lstm_tui.render.text_table import layout
 
     root = runs_root(runs_dir)
-    everything = listing.rows_of(list_runs(root), root)
+    everything = listing.store_rows(root)
     query = listing.Query(where=list(where or []), status=list(status or []),
                           tags=list(tag or []), sweep=sweep, sort=sort, descending=desc,
                           limit=limit)
     keys = ["name", *[k.strip() for k in columns.split(",") if k.strip()]] if columns else []
-    known = listing.known_keys(everything)
+    known = listing.known_later(everything)
     for key in keys:
         listing.check_key(key, known, "--columns")
     rows = listing.select(everything, query)
     if as_json:
-        sys.stdout.write(json.dumps(listing.document(rows, root), indent=2,
-                                    allow_nan=False) + "\n")
+        sys.stdout.writelines(listing.document_lines(rows, root))
         return
     if not everything:
         out.print(f"no runs in {root}/", highlight=False, soft_wrap=True)

@@ -8,18 +8,20 @@ so --where, --columns and --sort all name things the same way.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError
 from lstm_tui.fsio import open_regular
+from lstm_tui.runs.index import Progress, indexed_entries, no_gc
 from lstm_tui.runs.layout import CONFIG
-from lstm_tui.runs.reader import MAX_CONFIG_BYTES, RunInfo
+from lstm_tui.runs.reader import MAX_CONFIG_BYTES, RunInfo, flatten
 from lstm_tui.tomlfile import loads_toml
 
 JSON_FORMAT = 1        # bumped only when a field changes meaning or goes away
@@ -30,16 +32,27 @@ FIELDS = ("name", "path", "sweep", "task", "cell", "hidden", "status", "metric",
 STATUS_CHOICES = (*ev.STATUSES, "corrupt")
 OPS = ("<=", ">=", "!=", "=", "<", ">", "~")
 WHERE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|!=|=|<|>|~)\s*(.*?)\s*")
+Known = set[str] | Callable[[], set[str]]      # the keys a query may name (or a function)
 WHERE_HELP = ("KEY OP VALUE with OP one of = != < <= > >= ~ (contains), e.g. "
               "model.cell=gru or 'train.lr<0.01'")
 
 
 @dataclass
 class Row:
-    """One listed run: its RunInfo and its config flattened to dotted keys."""
+    """One listed run: its RunInfo and its config flattened to dotted keys (or a function
+    that reads it, called when first needed: a listing that names no config key never
+    decodes 10,000 configs)."""
     info: RunInfo
     rel: str                                   # its folder relative to the store
-    config: dict[str, Any] = field(default_factory=dict)
+    _config: dict[str, Any] | Callable[[], dict[str, Any]] = field(default_factory=dict,
+                                                                   repr=False)
+    config_json: Callable[[], str] | None = field(default=None, repr=False)   # the same, as JSON
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if callable(self._config):
+            self._config = self._config()
+        return self._config
 
     def value(self, key: str) -> Any:
         if key in FIELDS:
@@ -63,17 +76,6 @@ def field_value(info: RunInfo, key: str, rel: str = "") -> Any:
     return getattr(info, key)
 
 
-def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
-    """{"model": {"hidden": 32}} -> {"model.hidden": 32}"""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def read_config(folder: Path) -> dict[str, Any]:
     """The run's config.toml flattened; {} when it is missing or damaged."""
     try:
@@ -83,7 +85,15 @@ def read_config(folder: Path) -> dict[str, Any]:
         return {}
 
 
+def store_rows(root: Path, progress: Progress | None = None) -> list[Row]:
+    """Every run of the store as a row, oldest first, through the index (runs.index)."""
+    entries = indexed_entries(root, progress)
+    with no_gc():
+        return [Row(e.info, e.rel, lambda e=e: e.config, e.config_json) for e in entries]
+
+
 def rows_of(infos: Sequence[RunInfo], root: Path) -> list[Row]:
+    """Rows of runs listed some other way, their configs read from the files."""
     rows = []
     for info in infos:
         try:
@@ -140,7 +150,7 @@ def _same(have: Any, text: str) -> bool:
     return str(have) == text
 
 
-def parse_where(text: str, known: set[str]) -> Where:
+def parse_where(text: str, known: Known) -> Where:
     """`model.cell=gru` -> Where; ConfigError naming the key and what is allowed."""
     m = WHERE.fullmatch(text)
     if not m:
@@ -155,7 +165,10 @@ def parse_where(text: str, known: set[str]) -> Where:
     return Where(key, op, value)
 
 
-def check_key(key: str, known: set[str], option: str) -> None:
+def check_key(key: str, known: Known, option: str) -> None:
+    if key in FIELDS:
+        return
+    known = known() if callable(known) else known
     if key in known:
         return
     close = difflib.get_close_matches(key, sorted(known), n=3)
@@ -166,6 +179,17 @@ def check_key(key: str, known: set[str], option: str) -> None:
 
 def known_keys(rows: Sequence[Row]) -> set[str]:
     return set(FIELDS).union(*(r.config for r in rows))
+
+
+def known_later(rows: Sequence[Row]) -> Callable[[], set[str]]:
+    """known_keys(rows), worked out only when a key that is no listing field is named."""
+    cache: list[set[str]] = []
+
+    def known() -> set[str]:
+        if not cache:
+            cache.append(known_keys(rows))
+        return cache[0]
+    return known
 
 
 # ---------------------------------------------------------------- selecting
@@ -183,7 +207,7 @@ class Query:
 
 def select(rows: list[Row], q: Query) -> list[Row]:
     """Filter, sort and cut `rows` (which come oldest first) as the query says."""
-    known = known_keys(rows)
+    known = known_later(rows)
     wheres = [parse_where(w, known) for w in q.where]
     for status in q.status:
         if status not in STATUS_CHOICES:
@@ -230,12 +254,33 @@ def sort_rows(rows: list[Row], key: str, descending: bool = False) -> list[Row]:
 
 def record(row: Row) -> dict[str, Any]:
     """One run in `lstm-lab runs --json` (its fields: docs/runs.md)."""
+    data = _listed(row)
+    config = row.config
+    if not all(math.isfinite(v) for v in config.values() if type(v) is float):
+        config = {k: _finite(v) if isinstance(v, float) else v for k, v in config.items()}
+    data["config"] = config
+    return data
+
+
+def _listed(row: Row) -> dict[str, Any]:
     info = row.info
     data = {key: field_value(info, key, row.rel) for key in FIELDS if key != "age"}
     data["best"], data["final"] = _finite(info.best), _finite(info.final)
     data["sweep"] = info.sweep or None
-    data["config"] = {k: _finite(v) if isinstance(v, float) else v for k, v in row.config.items()}
     return data
+
+
+def record_json(row: Row) -> str:
+    """record(row) as JSON text; the config goes in as the index keeps it (already JSON,
+    the same text) unless it holds a NaN or an infinity to be written as null."""
+    text = row.config_json() if row.config_json is not None and callable(row._config) \
+        else None
+    if text is None or "NaN" in text or "Infinity" in text:
+        return _ENCODER.encode(record(row))
+    return _ENCODER.encode(_listed(row))[:-1] + ', "config": ' + text + "}"
+
+
+_ENCODER = json.JSONEncoder(allow_nan=False, default=str)     # one for 10,000 records
 
 
 def _finite(value: Any) -> Any:
@@ -246,6 +291,18 @@ def _finite(value: Any) -> Any:
 def document(rows: Sequence[Row], root: Path) -> dict[str, Any]:
     return {"format": JSON_FORMAT, "runs_dir": str(root), "count": len(rows),
             "runs": [record(r) for r in rows]}
+
+
+def document_lines(rows: Sequence[Row], root: Path) -> Iterator[str]:
+    """The document as text, one run a line: json's C encoder writes a line at a time
+    (an indented dump goes through its pure-Python one, 10x slower at 10,000 runs)."""
+    head = json.dumps({"format": JSON_FORMAT, "runs_dir": str(root), "count": len(rows)})
+    yield head[:-1] + ', "runs": [' + ("\n" if rows else "")
+    for n, row in enumerate(rows):
+        yield "  " + record_json(row) + \
+            (",\n" if n < len(rows) - 1 else "\n")
+    yield "]}\n"
+
 
 def differing_keys(configs: Iterable[dict]) -> dict[str, list[object]]:
     """Only the config keys whose values differ between the runs (missing shown as None)."""

@@ -154,33 +154,40 @@ def check_run_config(path: Path) -> dict:
     counting its keys (config.run_toml), so a file cut short, emptied or missing keys is
     not taken for the defaults.  The task's data files are not read (see read_run_config).
     """
-    path = Path(path)
+    config, error = _load_config(Path(path))
+    if error:
+        raise RunError(error)
+    return config
+
+
+def _load_config(path: Path) -> tuple[dict | None, str]:
+    """(the TOML as parsed, or None when it cannot be parsed; the fault, or "")."""
     try:
         with open_regular(path) as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise RunError(f"{path}: missing; this folder is not a complete run") from None
+        return None, f"{path}: missing; this folder is not a complete run"
     except IsADirectoryError:
-        raise RunError(f"{path}: is a folder, not a file") from None
+        return None, f"{path}: is a folder, not a file"
     except NotRegularFile as exc:
-        raise RunError(f"{path}: corrupt ({exc.strerror})") from None
+        return None, f"{path}: corrupt ({exc.strerror})"
     except OSError as exc:
-        raise fs_error(path, exc) from None
+        return None, str(fs_error(path, exc))
     if len(raw) > MAX_CONFIG_BYTES:
-        raise RunError(f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)")
+        return None, f"{path}: corrupt (larger than {MAX_CONFIG_BYTES // 1024} KiB)"
     try:
         text = raw.decode("utf-8")
         config = loads_toml(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunError(f"{path}: corrupt ({first_line(exc)})") from None
+        return None, f"{path}: corrupt ({first_line(exc)})"
     problem = run_config_problem(text, config)
     if problem:
-        raise RunError(f"{path}: {problem}; this folder cannot be used")
+        return config, f"{path}: {problem}; this folder cannot be used"
     try:
         parse_config(config, str(path), files=False)
     except ConfigError as exc:
-        raise RunError(str(exc)) from None
-    return config
+        return config, str(exc)
+    return config, ""
 
 
 def read_run_config(run_dir: Path, *, data: bool = True) -> RunConfig:
@@ -203,37 +210,81 @@ def _check_data_files(run_dir: Path) -> None:
         raise RunError(f"{run_dir}: {moved}")
 
 
-# ---------------------------------------------------------------- listing runs
+def flatten(config: dict, prefix: str = "") -> dict[str, Any]:
+    """{"model": {"hidden": 32}} -> {"model.hidden": 32}"""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
-def read_info(path: Path) -> RunInfo:
-    """The listing of one run folder; never raises for a damaged folder."""
-    path = Path(path)
-    info = RunInfo(path=path, name=path.name)
-    notes = read_json_object(path / ANNOTATIONS) or {}
+
+# ---------------------------------------------------------------- listing runs
+#
+# A listing is assembled from three parts, each read from one file, so that the index
+# (runs.index) can keep each part and reread only the file that changed.  Each part is
+# a plain JSON-able dict.
+
+# what the listing takes from summary.json (the rest: baselines, expectations... is not
+# listed)
+SUMMARY_LISTED = ("status", "metric", "goal", "best", "final", "steps", "seconds", "params",
+                  "created", "updated", "sweep", "empty", "pid", "host")
+
+
+def read_config_part(folder: Path) -> dict:
+    """config.toml for the listing: task, cell, hidden, the fault if any, and the config
+    flattened to dotted keys ({} when it cannot be parsed)."""
+    config, error = _load_config(Path(folder) / CONFIG)
+    shown = config if config is not None and all(
+        isinstance(config.get(k, {}), dict) for k in ("task", "model")) else {}
+    part = {"task": "?", "cell": "?", "hidden": None, "error": error,
+            "flat": flatten(config) if config is not None else {}}
+    if shown:     # still show what can be read of a config with a fault
+        part["task"] = str(shown.get("task", {}).get("kind", DEFAULT_KIND))
+        part["cell"] = str(shown.get("model", {}).get("cell", "lstm"))
+        part["hidden"] = shown.get("model", {}).get("hidden", 32)
+    return part
+
+
+def read_summary_part(folder: Path) -> dict:
+    """summary.json for the listing: its checked fields that are listed, and its note (and
+    a named pipe, device or socket in the folder: the run is listed corrupt)."""
+    summary, note = read_summary(Path(folder) / SUMMARY)
+    odd = [f"{Path(folder) / name}: corrupt ({kind}, not a regular file)"
+           for name, kind in special_files(Path(folder)) if str(Path(folder) / name) not in note]
+    note = "; ".join(n for n in (note, *odd[:1]) if n)
+    return {"summary": {k: summary[k] for k in SUMMARY_LISTED if k in summary}
+            if summary else {}, "note": note}
+
+
+def read_notes_part(folder: Path) -> dict:
+    """annotations.json: the tags and the note added to the run later (runs.tags)."""
+    notes = read_json_object(Path(folder) / ANNOTATIONS) or {}
     tags = notes.get("tags")
-    info.tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-    info.note = notes.get("note") if isinstance(notes.get("note"), str) else ""
+    return {"tags": [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
+            "note": notes.get("note") if isinstance(notes.get("note"), str) else ""}
+
+
+def folder_mtime(folder: Path) -> float:
+    """The folder's mtime: the run's time when its summary has none."""
     try:
-        stamp = path.stat().st_mtime
+        return Path(folder).stat().st_mtime
     except OSError:
-        stamp = 0.0
-    info.created = info.updated = stamp
-    try:
-        config = check_run_config(path / CONFIG)
-    except RunError as exc:
-        info.error = str(exc)
-        config = _lenient_toml(path / CONFIG)   # still show what can be read
-    task, model = config.get("task", {}), config.get("model", {})
-    if config:
-        info.task = str(task.get("kind", DEFAULT_KIND))
-        info.cell = str(model.get("cell", "lstm"))
-        info.hidden = model.get("hidden", 32)
-    summary, note = read_summary(path / SUMMARY)
-    odd = [f"{path / name}: corrupt ({kind}, not a regular file)"
-           for name, kind in special_files(path) if str(path / name) not in info.error + note]
-    for problem in [note, *odd[:1]]:
-        if problem:
-            info.error = "; ".join(e for e in (info.error, problem) if e)
+        return 0.0
+
+
+def assemble(path: Path, config: dict, summary_part: dict, notes: dict,
+             stamp: float) -> RunInfo:
+    """One run's listing from its parts; a `running` run whose writer is gone is listed
+    as `interrupted` (asked now, never kept)."""
+    info = RunInfo(path=path, name=path.name, tags=tuple(notes["tags"]), note=notes["note"],
+                   created=stamp, updated=stamp, task=config["task"], cell=config["cell"],
+                   hidden=config["hidden"], error=config["error"])
+    summary, note = summary_part["summary"], summary_part["note"]
+    if note:
+        info.error = "; ".join(e for e in (info.error, note) if e)
     if not summary:
         return info
     status = summary.get("status", "interrupted")
@@ -273,15 +324,11 @@ def special_files(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-def _lenient_toml(path: Path) -> dict:
-    try:
-        with open_regular(path) as fh:
-            data = loads_toml(fh.read(MAX_CONFIG_BYTES).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-    if not all(isinstance(data.get(k, {}), dict) for k in ("task", "model")):
-        return {}
-    return data
+def read_info(path: Path) -> RunInfo:
+    """The listing of one run folder, read now; never raises for a damaged folder."""
+    path = Path(path)
+    return assemble(path, read_config_part(path), read_summary_part(path),
+                    read_notes_part(path), folder_mtime(path))
 
 
 def list_runs(root: Path) -> list[RunInfo]:
@@ -293,7 +340,7 @@ def list_runs(root: Path) -> list[RunInfo]:
              if TRASH not in p.relative_to(root).parts]
     found += [read_info(p.parent) for p in root.glob("**/" + SUMMARY)
               if not (p.parent / CONFIG).exists() and TRASH not in p.relative_to(root).parts]
-    return sorted(found, key=lambda r: (r.created, r.name))
+    return sorted(found, key=lambda r: (r.created, r.name, str(r.path)))
 
 
 def load_run(path: Path) -> Run:

@@ -1,5 +1,5 @@
 """Run references, as every command takes them: a folder, a folder name under the store,
-a unique prefix of a name, or `latest` / `latest~N`."""
+a unique prefix of a name, or `latest` / `latest~N` (looked up in the store's index)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from lstm_tui.runs.layout import RunError, is_run_dir
-from lstm_tui.runs.reader import list_runs
+from lstm_tui.runs.index import indexed_runs
 
 LATEST = re.compile(r"latest(?:~(\d+))?")
 
@@ -17,7 +17,7 @@ def resolve_run(root: Path, ref: str) -> Path:
     `latest` / `latest~N` (the newest run, the one before it, ...)."""
     latest = LATEST.fullmatch(ref)
     if latest:
-        runs = list_runs(root)
+        runs = indexed_runs(root)
         back = int(latest.group(1) or 0)
         if back >= len(runs):
             raise RunError(f"{ref}: there are only {len(runs)} runs under {root}/")
@@ -25,9 +25,10 @@ def resolve_run(root: Path, ref: str) -> Path:
     for direct in (Path(ref), Path(root) / ref):    # a path, or one relative to the store
         if is_run_dir(direct):
             return direct
-    candidates = [r.path for r in list_runs(root) if r.name == ref]
+    runs = indexed_runs(root)
+    candidates = [r.path for r in runs if r.name == ref]
     if not candidates:
-        candidates = [r.path for r in list_runs(root) if r.name.startswith(ref)]
+        candidates = [r.path for r in runs if r.name.startswith(ref)]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

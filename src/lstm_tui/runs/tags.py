@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 from filelock import lock_descriptor
 
 from lstm_tui.fsio import atomic_write_json, open_regular, read_json_object
+from lstm_tui.runs.index import note_change
 from lstm_tui.runs.layout import ANNOTATIONS, RunError
 
 LOCK = ".annotations.lock"
@@ -77,6 +78,7 @@ def _locked(run_dir: Path) -> Iterator[dict]:
         yield data
         data["updated"] = time.time()
         atomic_write_json(path, data)
+    note_change(Path(run_dir))
 
 
 def change_tags(run_dir: Path, change: TagChange) -> tuple[str, ...]:

@@ -6,7 +6,7 @@
 A move is one rename inside the store's file system, so a folder is in the store or
 in the trash, never half in each.  origin.json is written first: a crash between the
 two leaves an entry with nothing to restore, which `purge` clears.  No listing of runs
-looks inside .trash (list_runs and the TUI skip it).
+looks inside .trash (list_runs, the index and the TUI skip it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lstm_tui.fsio import atomic_write_json, read_json_object
 from lstm_tui.runs.layout import (METRICS, TRASH, RunError, check_root, is_run_dir,
                                   is_sweep_dir)
 from lstm_tui.runs.liveness import writer_alive
-from lstm_tui.runs.reader import list_runs
+from lstm_tui.runs.index import indexed_runs, note_removed
 from lstm_tui.runs.resolve import resolve_run
 
 ORIGIN = "origin.json"
@@ -115,6 +115,7 @@ def move_to_trash(root: Path, folder: Path) -> TrashEntry:
             raise
         raise RunError(f"{folder}: cannot move it to {trash}/ ({exc.strerror or exc}); "
                        "is the run store read-only? nothing was removed") from None
+    note_removed(root, folder)
     return TrashEntry(made, made / folder.name, rel.as_posix(), removed, kind)
 
 
@@ -190,7 +191,7 @@ def purge(root: Path) -> int:
 
 def empty_runs(root: Path) -> list[Path]:
     """Runs that never reached a step (interrupted at start-up) and are not running."""
-    return [r.path for r in list_runs(root)
+    return [r.path for r in indexed_runs(root)
             if (r.empty or (r.steps == 0 and r.status != "running"))
             and not _has_records(r.path) and not writer_alive(r.path)]
 

@@ -26,6 +26,7 @@ from lstm_tui.expect.run import RunExpectations
 from lstm_tui.fsio import atomic_write_bytes, atomic_write_json, atomic_write_text, finite
 from lstm_tui.runs import datarecord
 from lstm_tui.runs.behind import WriteBehind
+from lstm_tui.runs.index import note_change
 from lstm_tui.runs.layout import (CONFIG, DIAGNOSTICS, METRICS, SAMPLES, SUMMARY,
                                   WRITER_LOCK, RunError, check_root, fs_error)
 from lstm_tui.runs.liveness import clean_stale_tmp
@@ -99,6 +100,7 @@ class RunWriter:
         self.started = time.time()
         self.summary: dict[str, Any] = {}
         self.write_error = ""
+        self._indexed_status = None     # the status the store's index last heard of
         try:
             clean_stale_tmp(self.dir)
             if resume:
@@ -275,6 +277,9 @@ class RunWriter:
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
             self._dirty = False
+            if self.summary.get("status") != self._indexed_status:   # started, ended
+                self._indexed_status = self.summary.get("status")
+                note_change(self.dir)
             return
         if soon:
             self._dirty = True

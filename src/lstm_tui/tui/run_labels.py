@@ -5,6 +5,7 @@ Shared by the Runs, Compare, Sample and run detail screens.  Nothing here import
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -44,10 +45,14 @@ STAMP = re.compile(r"^\d{8}-\d{6}-(?=.)")
 def display_name(info: RunInfo, root: Path) -> str:
     """The folder relative to the store (sweep groups show as group/run), without the
     creation stamp that new_run_dir puts in front (the age column tells it)."""
-    try:
-        parts = info.path.relative_to(root).parts or (info.name,)
-    except ValueError:
-        parts = (info.name,)
+    path, base = str(info.path), os.path.join(str(root), "")
+    if path.startswith(base) and len(path) > len(base):   # (10,000 names: no pathlib)
+        parts = path[len(base):].split(os.sep)
+    else:
+        try:
+            parts = info.path.relative_to(root).parts or (info.name,)
+        except ValueError:
+            parts = (info.name,)
     return printable("/".join(STAMP.sub("", part) for part in parts))
 
 

@@ -24,7 +24,8 @@ from textual.worker import Worker, WorkerState
 
 from lstm_tui.inspection.schema import Record
 from lstm_tui.render.inspection_view import Scale, coloured_text, visible
-from lstm_tui.runs.reader import RunInfo, list_runs, read_info
+from lstm_tui.runs.index import indexed_runs
+from lstm_tui.runs.reader import RunInfo, read_info
 from lstm_tui.runs.trained import CHECKPOINTS, checkpoint_file
 from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
@@ -114,7 +115,7 @@ class InspectScreen(Screen):
 
     @work(thread=True, group="inspect-list", exit_on_error=False)
     def _list_runs(self) -> None:
-        runs = [r for r in list_runs(self.root) if not r.error]
+        runs = [r for r in indexed_runs(self.root) if not r.error]
         if self.run_path is not None and all(r.path != self.run_path for r in runs):
             try:
                 runs.append(read_info(self.run_path))

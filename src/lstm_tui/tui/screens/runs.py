@@ -1,16 +1,15 @@
 """The Runs screen: every run in the store, live (a run in detail: ``run_detail.py``).
 
-The store is polled every POLL_SECONDS in a thread worker that stats each run's
-config.toml, summary.json and metrics.jsonl and rereads only the runs whose files
-changed (and the ones still running, whose writer may have died).  A run written by a
-headless process in another terminal therefore shows up and moves on by itself.
+The store is listed through its index and then polled every POLL_SECONDS in a thread
+worker (tui/store_watcher.py) that looks at a few folder mtimes and rereads only the runs
+that changed (and the ones still running, whose writer may have died).  A run written by
+a headless process in another terminal therefore shows up and moves on by itself.
 Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,70 +22,24 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from lstm_tui.numbers import age as fmt_age
 from lstm_tui.numbers import fmt
 from lstm_tui.runs.reader import RunInfo
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
-from lstm_tui.tui.run_labels import (best_text, display_name, name_text, fit, started_text, status_of,
-                                     status_text)
+from lstm_tui.tui.run_labels import fit
 from lstm_tui.tui.screens.compare import CompareScreen
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.run_detail import RunDetailScreen
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.screens import runs_keeping as keeping
+from lstm_tui.tui.screens.runs_rows import (COLUMNS, SORTABLE, Column, RunRows,  # noqa: F401
+                                            plan_columns)
 from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
-
-
-# ---------------------------------------------------------------- the runs table
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    sort: Callable[[RunInfo], object] | None
-    justify: str = "left"
-
-
-COLUMNS = (
-    Column("mark", " ", None),
-    Column("name", "name", lambda r: r.name.lower()),   # (sorted by the name shown)
-    Column("task", "task", lambda r: r.task),
-    Column("cell", "cell", lambda r: r.cell),
-    Column("hidden", "hidden", lambda r: r.hidden if isinstance(r.hidden, int) else -1, "right"),
-    Column("status", "status", status_of),
-    Column("best", "best", lambda r: (r.best is None, r.best if r.best is not None else 0.0),
-           "right"),
-    Column("steps", "steps", lambda r: r.steps, "right"),
-    Column("age", "started", lambda r: -(r.created or r.updated), "right"),
-)
-SORTABLE = [c for c in COLUMNS if c.sort is not None]
-DROP_FIRST = ("hidden", "cell", "task")   # what goes when the terminal is narrow
-NAME_WANTS = 24      # the name column's width before a column is dropped for it
-NAME_MIN = 12
-CELL_PAD = 2         # a DataTable cell's padding (one each side)
-
-
-def plan_columns(width: int, natural: dict[str, int]) -> tuple[list[str], int]:
-    """The columns shown in `width` cells and the name column's width.
-
-    Every column gets its natural width; when the name column would get less than it
-    wants, the optional columns go (hidden, cell, then task), and only then does the
-    name shrink (cut in the middle): status, best and the start time always show."""
-    keys = [c.key for c in COLUMNS]
-
-    def room() -> int:
-        return width - sum(natural.get(k, 0) + CELL_PAD for k in keys if k != "name") \
-            - CELL_PAD
-
-    for key in DROP_FIRST:
-        if room() >= min(natural.get("name", 0), NAME_WANTS):
-            break
-        keys.remove(key)
-    return keys, max(NAME_MIN, min(natural.get("name", 0), room()))
+CHUNK = 100          # rows added to a rebuilt table at a time (more than a screen holds)
+AHEAD = 1000         # rows kept added past the cursor and the view (more as you go down)
 
 
 class RunsScreen(PollingScreen):
@@ -118,10 +71,17 @@ class RunsScreen(PollingScreen):
         Binding("escape", "leave_filter", "Back to table", show=False),
     ]
 
+    class Indexing(Message):
+        """The first listing is (re)building the store's index: how far it is."""
+
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done, self.total = done, total
+
     class Scanned(Message):
         """The store watcher looked at the store (from a thread worker)."""
 
-        def __init__(self, runs: list[RunInfo], changed: bool, error: str = "") -> None:
+        def __init__(self, runs: list[RunInfo] | None, changed: bool, error: str = "") -> None:
             super().__init__()
             self.runs, self.changed, self.error = runs, changed, error
 
@@ -143,7 +103,14 @@ class RunsScreen(PollingScreen):
         self.loaded = False
         self.scan_count = 0
         self._scanning = False
+        self._full_scan = False
         self._shown: list[tuple[str, tuple]] = []
+        self.rows = RunRows(self.root)
+        self._visible: list[RunInfo] = []     # the rows in order (the first _filled added)
+        self._filled = 0
+        self._generation = 0
+        self._cursor_to: int | None = None    # the row the cursor goes to once it is added
+        self._filling = False                 # a _fill is waiting its turn
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="runs-bar"):
@@ -158,22 +125,33 @@ class RunsScreen(PollingScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.watch(self.query_one(DataTable), "scroll_y", self._fill_on, init=False)
         self.start_polling()
 
     # -- polling
-    def poll(self) -> None:
+    def poll(self, full: bool = False) -> None:
         """Scan the store in a thread unless a scan is under way."""
+        self._full_scan |= full
         if not self._scanning:
             self._scanning = True
-            self._scan()
+            full, self._full_scan = self._full_scan, False
+            self._scan(full)
 
     @work(thread=True, group="runs-scan", exit_on_error=False)
-    def _scan(self) -> None:
+    def _scan(self, full: bool = False) -> None:
         try:
-            changed = self.watcher.scan()
-            self.post_message(self.Scanned(self.watcher.runs(), changed))
+            changed = self.watcher.scan(
+                lambda done, total: self.post_message(self.Indexing(done, total)), full=full)
+            self.post_message(self.Scanned(self.watcher.runs() if changed or not self.loaded
+                                           else None, changed))
         except Exception as exc:  # never let a strange folder take the screen down
             self.post_message(self.Scanned(self.watcher.runs(), False, one_line(exc)))
+
+    @on(Indexing)
+    def _indexing(self, message: Indexing) -> None:
+        if not self.loaded:
+            self.query_one("#runs-count", Static).update(
+                f"indexing {message.done:,}/{message.total:,} runs")
 
     @on(Scanned)
     def _scanned(self, message: Scanned) -> None:
@@ -181,7 +159,11 @@ class RunsScreen(PollingScreen):
         self.scan_count += 1
         if message.error:
             self.notify(message.error, title="Run store", severity="error")
+        if message.runs is None:          # nothing changed: only the ages move on
+            self._refresh_ages()
+            return
         self.runs = message.runs
+        self.rows.forget_others(self.runs)
         if not self.loaded:
             self.loaded = True
             self.query_one(DataTable).loading = False
@@ -197,7 +179,13 @@ class RunsScreen(PollingScreen):
             self._scanning = False
             report_worker_error(self, event.worker)
 
-    # -- the table
+    # -- the table (what each run shows, and in which order: runs_rows.py)
+    #
+    # With thousands of runs, only what changed is worked out again, a run's cells are
+    # made when its row is added, and a rebuilt table is filled CHUNK rows at a time, the
+    # first at once and the rest between key presses, up to AHEAD rows past the cursor,
+    # so that typing in the filter never waits for 10,000 rows.
+
     def _header(self, col: Column) -> Text:
         label = col.label
         if col.key == self.sort_column:
@@ -205,45 +193,31 @@ class RunsScreen(PollingScreen):
         return Text(label, justify=col.justify)
 
     def visible_runs(self) -> list[RunInfo]:
-        tokens = self.filter_text.lower().split()
-        runs = [r for r in self.runs
-                if all(t in " ".join((display_name(r, self.root), r.task, r.cell,
-                                      status_of(r), *(f"#{g}" for g in r.tags))).lower()
-                       for t in tokens)]
-        col = next(c for c in COLUMNS if c.key == self.sort_column)
-        by_name = lambda r: display_name(r, self.root).lower()  # noqa: E731
-        runs.sort(key=by_name)
-        runs.sort(key=by_name if col.key == "name" else col.sort, reverse=self.sort_reverse)
-        return runs
+        """The runs the filter lets through, in the order asked for."""
+        return self.rows.visible(self.runs, self.filter_text, self.sort_column,
+                                 self.sort_reverse)
 
     def _cells(self, info: RunInfo) -> dict[str, Text]:
-        now = self.clock()
-        marked = info.path in self.marked
-        return {
-            "mark": Text("●", style="bold cyan") if marked else Text(" "),
-            "name": name_text(info, self.root, marked),
-            "task": Text(printable(info.task)),
-            "cell": Text(printable(info.cell)),
-            "hidden": Text(str(info.hidden) if info.hidden is not None else "-", justify="right"),
-            "status": status_text(status_of(info)),
-            "best": Text(best_text(info), justify="right"),
-            "steps": Text(str(info.steps), justify="right"),
-            "age": Text(f"{started_text(info.created or info.updated)} "
-                        f"{fmt_age(max(0.0, now - (info.created or info.updated))):>3}",
-                        justify="right"),
-        }
+        return self.rows.cells(info, info.path in self.marked, self.clock())
+
+    def _row(self, info: RunInfo) -> list[Text]:
+        """The cells of a run's row, in the columns shown (a long name cut to fit)."""
+        cells = self._cells(info)
+        name = cells["name"]
+        if name.cell_len > self.name_width:
+            cells["name"] = Text(fit(name.plain, self.name_width), style=name.style)
+        return [cells[k] for k in self.columns_shown]
 
     def visible_columns(self) -> list[Column]:
         """The columns that fit the terminal (see plan_columns)."""
         return [c for c in COLUMNS if c.key in self.columns_shown]
 
-    def _plan(self, cells: list[dict[str, Text]]) -> tuple[list[str], int]:
+    def _plan(self) -> tuple[list[str], int]:
+        """The columns for the width of the table, sized for all runs (not only those the
+        filter lets through: the columns stay put while you type)."""
         table = self.query_one(DataTable)
         width = (table.size.width or self.app.size.width) - 2     # the scrollbar's room
-        natural = {c.key: max([len(c.label) + 2] + [t.cell_len for t in
-                                                     (row[c.key] for row in cells)])
-                   for c in COLUMNS}
-        return plan_columns(width, natural)
+        return plan_columns(width, self.rows.natural(self.runs))
 
     def _build_columns(self) -> None:
         table = self.query_one(DataTable)
@@ -258,34 +232,31 @@ class RunsScreen(PollingScreen):
             self.refresh_table()
 
     def refresh_table(self) -> None:
-        """Show the visible runs: changed cells are updated in place, and the rows are
-        rebuilt only when the set or the order of the runs shown changed (or the columns
-        that fit the terminal did)."""
+        """Show the visible runs: the rows of runs that changed are updated in place, and
+        the table is rebuilt only when the set or the order of the runs shown changed (or
+        the columns that fit the terminal did)."""
         table = self.query_one(DataTable)
         runs = self.visible_runs()
-        all_cells = [self._cells(r) for r in runs]
-        keys, name_width = self._plan(all_cells)
+        keys, name_width = self._plan()
         if (keys, name_width) != (self.columns_shown, self.name_width):
             self.columns_shown, self.name_width = keys, name_width
             self._build_columns()
-        for cells in all_cells:
-            name = cells["name"]
-            if name.cell_len > name_width:
-                cells["name"] = Text(fit(name.plain, name_width), style=name.style)
-        rows = [(str(r.path), [cells[k] for k in keys]) for r, cells in zip(runs, all_cells)]
-        shown = [(key, tuple(str(c) for c in cells)) for key, cells in rows]
+        marked = self.marked
+        shown = [(str(r.path), (r, bool(marked) and r.path in marked)) for r in runs]
         if [k for k, _ in shown] == [k for k, _ in self._shown]:
-            for (key, cells), (_, old) in zip(rows, self._shown):
-                for column, cell, before in zip(keys, cells, old):
-                    if str(cell) != before or column in ("mark", "name"):
+            for n, ((key, now), (_, before)) in enumerate(zip(shown, self._shown)):
+                if n < self._filled and (now[0] is not before[0] or now[1] != before[1]):
+                    for column, cell in zip(keys, self._row(now[0])):
                         table.update_cell(key, column, cell)
+            self._visible = runs
         else:
             current = self.current_run()
             table.clear()
-            for key, cells in rows:
-                table.add_row(*cells, key=key)
-            if current is not None and str(current.path) in {k for k, _ in rows}:
-                table.move_cursor(row=table.get_row_index(str(current.path)), animate=False)
+            self._visible, self._filled = runs, 0
+            self._generation += 1
+            self._cursor_to = next((n for n, r in enumerate(runs) if current is not None
+                                    and r.path == current.path), None)
+            self._fill(self._generation)
         self._shown = shown
         total = len(self.runs)
         count = f"{len(runs)}/{total} runs" if len(runs) != total else f"{total} runs"
@@ -293,6 +264,42 @@ class RunsScreen(PollingScreen):
             count += f" · {len(self.marked)} marked"
         self.query_one("#runs-count", Static).update(count)
         self._update_info()
+
+    def _fill(self, generation: int) -> None:
+        """Add the next CHUNK rows of a rebuilt table, and more after pending events until
+        AHEAD rows past the cursor and the view are there (scrolling on asks for more)."""
+        self._filling = False
+        if generation != self._generation:
+            return                                     # a newer rebuild took over
+        table = self.query_one(DataTable)
+        end = min(len(self._visible), self._filled + CHUNK)
+        for info in self._visible[self._filled:end]:
+            table.add_row(*self._row(info), key=str(info.path))
+        self._filled = end
+        if self._cursor_to is not None and self._cursor_to < end:   # the run it was on
+            table.move_cursor(row=self._cursor_to, animate=False)
+            self._cursor_to = None
+        self._fill_on()
+
+    def _fill_on(self, *_) -> None:
+        """Go on filling when the rows past the cursor or the view run short."""
+        table = self.query_one(DataTable)
+        view = max(table.size.height, self.app.size.height)   # (0 before the first layout)
+        wanted = max(table.cursor_row, int(table.scroll_y) + view, self._cursor_to or 0) + AHEAD
+        if not self._filling and self._filled < min(len(self._visible), wanted):
+            self._filling = True
+            self.call_later(self._fill, self._generation)
+
+    def _refresh_ages(self) -> None:
+        """The age column of the rows in view (the rest are right when next drawn)."""
+        if "age" not in self.columns_shown:
+            return
+        table = self.query_one(DataTable)
+        first = int(table.scroll_offset.y)
+        for info in self._visible[first:min(self._filled, first + table.size.height)]:
+            age = self._cells(info)["age"]
+            if str(table.get_cell(str(info.path), "age")) != str(age):
+                table.update_cell(str(info.path), "age", age)
 
     def current_run(self) -> RunInfo | None:
         table = self.query_one(DataTable)
@@ -302,7 +309,7 @@ class RunsScreen(PollingScreen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:
             return None
-        return next((r for r in self.runs if str(r.path) == key), None)
+        return self.rows.by_key(self.runs, key)
 
     def _update_info(self) -> None:
         info = self.current_run()
@@ -333,6 +340,7 @@ class RunsScreen(PollingScreen):
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self._update_info()
+        self._fill_on()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -394,7 +402,7 @@ class RunsScreen(PollingScreen):
         self.refresh_table()
 
     def action_reload(self) -> None:
-        self.poll()
+        self.poll(full=True)
 
     def action_open(self) -> None:
         info = self.current_run()

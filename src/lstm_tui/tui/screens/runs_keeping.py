@@ -33,6 +33,7 @@ def apply_tags(screen, targets: list[RunInfo], ops: str | None) -> None:
         screen.notify(one_line(exc), title="Tag", severity="error")
         return
     screen.notify(f"{len(targets)} run(s): {ops.strip()}", title="Tagged")
+    screen.watcher.look_at(info.path for info in targets)
     screen.poll()
 
 
@@ -55,6 +56,7 @@ def apply_note(screen, info: RunInfo, text: str | None) -> None:
     except RunError as exc:
         screen.notify(one_line(exc), title="Note", severity="error")
         return
+    screen.watcher.look_at([info.path])
     screen.poll()
 
 

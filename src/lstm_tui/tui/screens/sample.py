@@ -25,7 +25,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from lstm_tui.runs.reader import RunInfo, list_runs, read_info
+from lstm_tui.runs.index import indexed_runs
+from lstm_tui.runs.reader import RunInfo, read_info
 from lstm_tui.runs.trained import CHECKPOINTS
 from lstm_tui.tasks.registry import samples_text
 from lstm_tui.numbers import printable
@@ -239,7 +240,7 @@ class SampleScreen(Screen):
 
     @work(thread=True, group="sample-list", exit_on_error=False)
     def _list_runs(self) -> None:
-        runs = [r for r in list_runs(self.root) if samples_text(r.task) and not r.error]
+        runs = [r for r in indexed_runs(self.root) if samples_text(r.task) and not r.error]
         if self.run_path is not None and all(r.path != self.run_path for r in runs):
             try:
                 runs.append(read_info(self.run_path))
