@@ -134,7 +134,7 @@ def test_running_runs_are_followed_at_every_scan(store):
     assert next(r for r in watcher.runs() if r.name == "live").steps == 20
 
 
-def test_an_edit_in_place_is_seen_by_the_whole_check(store, monkeypatch):
+def test_an_edit_in_place_is_seen_by_the_whole_check(store, reads, monkeypatch):
     monkeypatch.setattr(watching, "ROUND", 100)
     clock = Clock()
     watcher = StoreWatcher(store, clock=clock)
@@ -147,8 +147,13 @@ def test_an_edit_in_place_is_seen_by_the_whole_check(store, monkeypatch):
     watcher.scan()
     assert next(r for r in watcher.runs() if r.name == "run-2").steps == 100
     clock.now += watching.FULL_SECONDS
+    reads.clear()
+    make_run(store / "sweep-a", "p9", created=NOW)       # in place too: seen, and only
+    os.utime(store / "sweep-a", (NOW - 1000, NOW - 1000))   # these two are read
     assert watcher.scan() is True
     assert next(r for r in watcher.runs() if r.name == "run-2").steps == 55
+    assert sorted(set(reads)) == ["p9", "run-2"]
+    agrees(watcher)
     atomic_write_json(path / "summary.json", dict(summary, steps=66))
     assert watcher.scan(full=True) is True                   # reload asks for one too
     agrees(watcher)

@@ -90,28 +90,42 @@ def cfg():
                                    "batch_size": 8}})
 
 
-def test_a_summary_never_names_a_checkpoint_not_yet_written(tmp_path, monkeypatch):
+def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
+    # a summary never names a checkpoint not yet on disk, nor a validation whose line in
+    # metrics.jsonl is not written yet: a crash at any moment leaves a consistent folder
+    from lstm_tui.runs.writer import RunWriter
     log = []
     real_json, real_bytes = writer_module.atomic_write_json, writer_module.atomic_write_bytes
+    real_line = RunWriter._write_line
 
     def summary(path, data):
-        log.append(("summary", dict(data.get("checkpoints", {}))))
+        log.append(("summary", (dict(data.get("checkpoints", {})), data.get("steps"))))
         real_json(path, data)
 
     def checkpoint(path, data):
         real_bytes(path, data)
         log.append(("file", Path(path).name))
+
+    def line(self, name, text):
+        real_line(self, name, text)
+        record = json.loads(text)
+        if record.get("split") == "val":
+            log.append(("val", record["step"]))
     monkeypatch.setattr(writer_module, "atomic_write_json", summary)
     monkeypatch.setattr(writer_module, "atomic_write_bytes", checkpoint)
+    monkeypatch.setattr(RunWriter, "_write_line", line)
     run_dir, last = start_run(cfg(), tmp_path)
     assert isinstance(last, ev.Finished) and last.status == "completed"
-    written = set()
+    written, validated = set(), 0
     for kind, value in log:
         if kind == "file":
             written.add(value)
-        else:
-            assert set(value.values()) <= written, log
-    assert ("file", "last.pt") in log
+        elif kind == "val":
+            validated = value
+        elif value[1] is not None:
+            checkpoints, steps = value
+            assert set(checkpoints.values()) <= written and steps <= validated, log
+    assert ("file", "last.pt") in log and ("val", 40) in log
     final = json.loads((run_dir / SUMMARY).read_text())
     assert final["status"] == "completed" and final["steps"] == 40
     assert final["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
@@ -138,7 +152,8 @@ def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monke
     real_put = WriteBehind.put
 
     def put(self, path, write, supersede=False):
-        queued.append(Path(path).name)
+        if Path(path).name == SUMMARY:
+            queued.append(SUMMARY)
         real_put(self, path, write, supersede)
     monkeypatch.setattr(WriteBehind, "put", put)
     (tmp_path / "run").mkdir()

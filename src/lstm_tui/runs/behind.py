@@ -28,7 +28,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
-LIMIT = 8
+LIMIT = 64     # a few validations' writes (only the appended lines are never replaced)
 
 
 class WriteBehind:

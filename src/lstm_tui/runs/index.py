@@ -65,10 +65,12 @@ _INSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * le
 @dataclass
 class Entry:
     """One run as the index lists it: its listing, its folder relative to the store, and
-    its config flattened to dotted keys (fetched and decoded on first use)."""
+    its config flattened to dotted keys (fetched and decoded on first use); `stamps`: of
+    the files it was read from (what a watcher compares with a new walk)."""
     info: RunInfo
     rel: str
     _configs: "_Configs | None" = field(default=None, repr=False)
+    stamps: Stamps = field(default=(None, None, None), repr=False)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -326,7 +328,7 @@ class RunIndex:
             self._write([row], ())
             configs.fresh[rel] = row[FLAT]
             return self._entry(row, stamps, configs)
-        return Entry(info, rel, configs)
+        return Entry(info, rel, configs, tuple(row[1:4]))
 
     # -- the listing
     def sync(self, progress: Progress | None = None) -> list[Entry]:

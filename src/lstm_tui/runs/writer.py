@@ -5,8 +5,9 @@ Every file is either replaced atomically (config.toml once, summary.json at ever
 validation and at the end; lstm_tui.fsio) or appended a line at a time and flushed
 (metrics, diagnostics, samples), so a crash at any moment leaves a folder the readers
 (runs.reader) list as `interrupted`, and a resume (experiment.resume_run) continues.
-With `behind=True` (a training run's writer) the replacements during the run are done in
-order by a background thread (runs.behind), so the loop does not wait for the disk.
+With `behind=True` (a training run's writer) the writes during the run, replacements and
+lines alike, are done in order by a background thread (runs.behind), so the training loop
+does not wait for the disk.
 No torch, no Textual.
 """
 
@@ -86,9 +87,9 @@ class RunWriter:
     Call it with every event; pass `save_checkpoint` to the engine.  It holds the
     folder's writer lock from start to end (`lock`: one already taken, e.g. by a resume
     that checked the folder first); RunError when another live process holds it.
-    `behind`: summary.json and the checkpoints are replaced behind the caller's back
-    (runs.behind) between the run's start and its end, whose summary is written on the
-    spot once they are all done; a failed one is raised by the writer's next call.
+    `behind`: between the run's first summary and its last, both written on the spot,
+    the files are written behind the caller's back (runs.behind), in the order asked; a
+    failed write is raised by the writer's next call.
     """
 
     def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
@@ -151,7 +152,7 @@ class RunWriter:
         elif isinstance(event, ev.StepMetrics):
             if self._dirty:
                 self._write_summary()
-            self._append(self._metrics, {
+            self._append(METRICS, {
                 "step": event.step, "epoch": event.epoch, "split": "train",
                 "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
                 "lr": event.lr, "grad_norm": _clean(event.grad_norm),
@@ -165,7 +166,7 @@ class RunWriter:
                       "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
                       "time": round(event.seconds, 3)}
             record.update({k: _clean(v) for k, v in event.extra.items()})
-            self._append(self._metrics, record)
+            self._append(METRICS, record)
             self._expect.heard(record)
             # a heartbeat: readers of a live run see its progress in summary.json
             self.summary.update(steps=event.step, best=_clean(event.best),
@@ -173,13 +174,11 @@ class RunWriter:
                                 seconds=self.summary["seconds_before"] + event.seconds)
             self._write_summary(soon=True)
         elif isinstance(event, ev.TimestepGradients):
-            with open(self.dir / DIAGNOSTICS, "a", encoding="utf-8") as fh:
-                self._append(fh, {"step": event.step,
-                                  "timestep_grad_norms": [_clean(v) for v in event.norms]})
+            self._append(DIAGNOSTICS, {"step": event.step,
+                                       "timestep_grad_norms": [_clean(v) for v in event.norms]})
         elif isinstance(event, ev.TextSample):
-            with open(self.dir / SAMPLES, "a", encoding="utf-8") as fh:
-                self._append(fh, {"step": event.step, "temperature": event.temperature,
-                                  "text": event.text})
+            self._append(SAMPLES, {"step": event.step, "temperature": event.temperature,
+                                   "text": event.text})
         elif isinstance(event, ev.TaskReport):
             self.summary.update(event.figures)
             self._write_summary()
@@ -265,9 +264,23 @@ class RunWriter:
         except OSError:
             pass
 
-    def _append(self, fh, record: dict) -> None:
-        fh.write(json.dumps(record, allow_nan=False) + "\n")
-        fh.flush()
+    def _append(self, name: str, record: dict) -> None:
+        """`record` as a line appended to the file `name` and flushed; writing behind, in
+        the queue with the replacements (appending while another thread flushes a file to
+        the disk can wait for that flush: ext4's journal)."""
+        line = json.dumps(record, allow_nan=False) + "\n"
+        if self._behind is None:
+            self._write_line(name, line)
+        else:
+            self._behind.put(self.dir / name, lambda: self._write_line(name, line))
+
+    def _write_line(self, name: str, line: str) -> None:
+        if name == METRICS:      # kept open: a line every log_every steps
+            self._metrics.write(line)
+            self._metrics.flush()
+            return
+        with open(self.dir / name, "a", encoding="utf-8") as fh:
+            fh.write(line)
 
     def _write_summary(self, now: bool = False, soon: bool = False) -> None:
         """Replace summary.json: on the spot when `now` (or without write behind), else

@@ -10,8 +10,9 @@ many runs there are:
   (their files' stamps: a writer's progress; the liveness of their writer);
 - the other run folders are stat'ed a slice at a time (ROUND runs a scan, in turn): a
   file a writer replaces (summary, tags, a resume) changes its folder's mtime;
-- every FULL_SECONDS, and on `reload`, the whole store is checked file by file (what
-  an edit in place, which leaves the folder's mtime alone, needs).
+- every FULL_SECONDS the whole store is walked and each run's files stat'ed again (what
+  an edit in place, which leaves the folder's mtime alone, needs), rereading only the
+  runs whose files changed; `reload` lists the store through the index again.
 
 So an idle lab with 10,000 runs stats ~600 paths every POLL_SECONDS and reads nothing.
 Shared by every screen that lists or follows runs (Runs, Compare, a run's detail), so it
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from lstm_tui.runs.index import Progress, RunIndex
+from lstm_tui.runs.index_rows import Stamps, walk
 from lstm_tui.runs.layout import ANNOTATIONS, CONFIG, METRICS, SUMMARY
 from lstm_tui.runs.reader import RunInfo
 
@@ -68,6 +70,7 @@ class StoreWatcher:
         self._kids: dict[Path, set[Path]] = {}       # other folder -> its folders then
         self._live: set[Path] = set()                # runs whose status is `running`
         self._order: list[Path] = []                 # the finished runs, in turn
+        self._stamps: dict[Path, Stamps] = {}       # run folder -> its files' when read
         self._turn = 0
         self._full_at = 0.0
         self._asked: set[Path] = set()               # runs changed here: look at them next
@@ -79,8 +82,10 @@ class StoreWatcher:
     def scan(self, progress: Progress | None = None, *, full: bool = False) -> bool:
         """Bring `infos` up to date; True when any run appeared, changed or vanished.
         `full`: check every file of every run (what `reload` asks for)."""
-        if full or not self._groups or self.clock() - self._full_at >= FULL_SECONDS:
+        if full or not self._groups:
             return self._full(progress)
+        if self.clock() - self._full_at >= FULL_SECONDS:
+            return self._recheck()
         look: set[Path] = set()
         gone: set[Path] = set()
         for group, seen in list(self._groups.items()):
@@ -112,6 +117,7 @@ class StoreWatcher:
         for entry in entries:        # a run unchanged keeps its RunInfo (screens key on it)
             old = self.infos.get(entry.info.path)
             infos[entry.info.path] = old if old == entry.info else entry.info
+        self._stamps = {e.info.path: e.stamps for e in entries}
         changed = infos != self.infos
         self.infos = infos
         self._live = {p for p, info in infos.items() if info.status == "running"}
@@ -128,6 +134,19 @@ class StoreWatcher:
                 else:
                     stack.append(child)
         return changed
+
+    def _recheck(self) -> bool:
+        """Every run's files stat'ed again (one walk): reread those that changed, add the
+        runs that appeared, drop those that went."""
+        self._full_at = self.clock()
+        found = {self.root if rel == "." else self.root / rel: stamps
+                 for rel, stamps in walk(self.root).items()}
+        look = {p for p, stamps in found.items() if self._stamps.get(p) != stamps}
+        for path in look - set(self._runs):                # new: under the groups it is in
+            parent = path.parent
+            self._kids.setdefault(parent, set()).add(path)
+            self._groups.setdefault(parent, _mtime(parent))
+        return self._apply(look, {p for p in self._runs if p not in found})
 
     # -- what changed since
     def _relist(self, group: Path, look: set[Path], gone: set[Path]) -> None:
@@ -162,6 +181,7 @@ class StoreWatcher:
             if path in self._groups:                   # a group that became a run
                 self._drop(path)
             self._runs[path] = stamps[path]
+            self._stamps[path] = entry.stamps
             if entry.info.status == "running":
                 self._live.add(path)
             else:
@@ -178,6 +198,7 @@ class StoreWatcher:
     def _drop(self, path: Path) -> bool:
         """Forget a folder (a run, or a group and everything under it)."""
         self._runs.pop(path, None)
+        self._stamps.pop(path, None)
         self._groups.pop(path, None)
         self._live.discard(path)
         dropped = self.infos.pop(path, None) is not None
