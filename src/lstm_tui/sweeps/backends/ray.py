@@ -36,6 +36,10 @@ actor (no CPU of its own) that the tasks read; a pruned point ends with status
 pruning order, so the verdict a task waits for never hangs on a job not yet started (a
 job tried again when every slot is taken displaces the latest one: Driver.make_way); a
 job tried again reports its evaluations again and gets the same verdicts.
+
+It is over 600 lines because the driver's state (jobs in flight, tries, the writers it
+alone holds, the verdicts) is shared by submitting, receiving, retrying and stopping; the
+task side lives in .ray_task, the options in RayOptions, the run folders in .point.
 """
 
 from __future__ import annotations
