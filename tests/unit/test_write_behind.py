@@ -151,10 +151,10 @@ def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monke
     queued = []
     real_put = WriteBehind.put
 
-    def put(self, path, write, supersede=False):
+    def put(self, path, write, supersede=False, wake=True):
         if Path(path).name == SUMMARY:
             queued.append(SUMMARY)
-        real_put(self, path, write, supersede)
+        real_put(self, path, write, supersede, wake)
     monkeypatch.setattr(WriteBehind, "put", put)
     (tmp_path / "run").mkdir()
     writer = RunWriter(tmp_path / "run", cfg(), behind=True)
@@ -197,3 +197,21 @@ def test_a_checkpoint_waiting_behind_is_replaced_by_a_newer_one_unless_it_is_the
         writer._behind.drain()
         assert len(written) == writes and load_checkpoint(last)["step"] == steps[-1]
     writer.close()
+
+
+def test_a_write_without_wake_waits_for_one_that_wakes_or_for_a_drain():
+    import time
+    queue, done = WriteBehind(), []
+    queue.put(Path("x"), lambda: done.append("x"))
+    queue.drain()
+    time.sleep(0.05)                   # the writing thread is asleep again
+    queue.put(Path("line"), lambda: done.append("line 1"), wake=False)
+    queue.put(Path("last.pt"), lambda: done.append("last"), wake=False)
+    time.sleep(0.2)
+    assert done == ["x"]               # a validation's lines and checkpoints wait ...
+    queue.put(Path("summary.json"), lambda: done.append("summary"))
+    queue.drain()                      # ... for its summary, in order
+    assert done == ["x", "line 1", "last", "summary"]
+    queue.put(Path("line"), lambda: done.append("line 2"), wake=False)
+    queue.drain()
+    assert done[-1] == "line 2"

@@ -14,6 +14,11 @@ not there yet).
 - A failed write stops the writes queued after it for the same owner (the folder stays as
   that failure left it) and is raised in the caller's thread by the next `put`, `check`
   or `drain`, where writing on the spot would have raised it.
+- A write given `wake=False` waits, without waking the thread, for the next one that
+  wakes it (or for LIMIT / 2 of them, or LATER seconds): a validation's lines and
+  checkpoints go with its summary in one go.  On a busy machine each wake of a Python
+  thread costs the training thread the GIL hand-overs, and a scheduler slice when the
+  woken thread is descheduled holding it.
 - At most LIMIT writes per owner wait; `put` blocks beyond that, so a disk slower than
   training slows training instead of filling the memory.
 
@@ -24,11 +29,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Callable
 
 LIMIT = 64     # a few validations' writes (only the appended lines are never replaced)
+LATER = 1.0    # seconds a write may wait for a wake
 
 
 class WriteBehind:
@@ -37,20 +44,28 @@ class WriteBehind:
     def __init__(self) -> None:
         self.pending = 0                       # queued or being written
         self.error: BaseException | None = None
+        self.asleep_since: float | None = None   # the oldest write queued without a wake
 
-    def put(self, path: Path, write: Callable[[], None], supersede: bool = False) -> None:
-        """Queue `write()`, which replaces `path`; raises an earlier write's error."""
+    def put(self, path: Path, write: Callable[[], None], supersede: bool = False,
+            wake: bool = True) -> None:
+        """Queue `write()`, which writes `path`; raises an earlier write's error."""
         with _cond:
             self._raise()
             if supersede:
                 self._drop(path)
             while self.pending >= LIMIT:
+                _cond.notify_all()
                 _cond.wait()
                 self._raise()
             _jobs.append(_Job(self, Path(path), write))
             self.pending += 1
             _start()
-            _cond.notify_all()
+            now = time.monotonic()
+            if self.asleep_since is None:
+                self.asleep_since = now
+            if wake or self.pending >= LIMIT // 2 or now - self.asleep_since > LATER:
+                self.asleep_since = None
+                _cond.notify_all()
 
     def drop(self, path: Path) -> None:
         """Forget the pending writes of `path` that have not started (a newer version of
@@ -68,7 +83,9 @@ class WriteBehind:
         """Wait until every queued write is done; raise a failed one's error (unless
         `quiet`: the run has already failed, or its last write says why)."""
         with _cond:
+            self.asleep_since = None
             while self.pending:
+                _cond.notify_all()
                 _cond.wait()
             if quiet:
                 self.error = None

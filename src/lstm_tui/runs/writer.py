@@ -209,7 +209,8 @@ class RunWriter:
         data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
         # a disk that falls behind skips a waiting version, never the first: a summary
         # naming the file finds one (an older one, as when a run dies before writing it)
-        self._behind.put(path, lambda: atomic_write_bytes(path, data), supersede=path.exists())
+        self._behind.put(path, lambda: atomic_write_bytes(path, data), supersede=path.exists(),
+                         wake=False)   # with the summary that names it
         return str(path)
 
     def close(self) -> None:
@@ -272,7 +273,7 @@ class RunWriter:
         if self._behind is None:
             self._write_line(name, line)
         else:
-            self._behind.put(self.dir / name, lambda: self._write_line(name, line))
+            self._behind.put(self.dir / name, lambda: self._write_line(name, line), wake=False)
 
     def _write_line(self, name: str, line: str) -> None:
         if name == METRICS:      # kept open: a line every log_every steps
