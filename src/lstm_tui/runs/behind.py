@@ -15,10 +15,10 @@ not there yet).
   that failure left it) and is raised in the caller's thread by the next `put`, `check`
   or `drain`, where writing on the spot would have raised it.
 - A write given `wake=False` waits, without waking the thread, for the next one that
-  wakes it (or for LIMIT / 2 of them, or LATER seconds): a validation's lines and
-  checkpoints go with its summary in one go.  On a busy machine each wake of a Python
-  thread costs the training thread the GIL hand-overs, and a scheduler slice when the
-  woken thread is descheduled holding it.
+  wakes it (or for LIMIT / 2 of them, for a write asked LATER seconds after it, or for
+  `drain`): a validation's lines and checkpoints go with its summary in one go.  On a
+  busy machine each wake of a Python thread costs the training thread the GIL
+  hand-overs, and a scheduler slice when the woken thread is descheduled holding it.
 - At most LIMIT writes per owner wait; `put` blocks beyond that, so a disk slower than
   training slows training instead of filling the memory.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 LIMIT = 64     # a few validations' writes (only the appended lines are never replaced)
-LATER = 1.0    # seconds a write may wait for a wake
+LATER = 1.0    # seconds after which the next write wakes the thread anyway
 
 
 class WriteBehind:

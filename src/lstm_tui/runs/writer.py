@@ -267,8 +267,8 @@ class RunWriter:
 
     def _append(self, name: str, record: dict) -> None:
         """`record` as a line appended to the file `name` and flushed; writing behind, in
-        the queue with the replacements (appending while another thread flushes a file to
-        the disk can wait for that flush: ext4's journal)."""
+        the queue with the replacements (appending from the training thread while the
+        writing thread flushes to the disk measured slower: ext4's journal, likely)."""
         line = json.dumps(record, allow_nan=False) + "\n"
         if self._behind is None:
             self._write_line(name, line)
