@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent / "src"
-INDEX_FILES = (".index.sqlite", ".index.sqlite-wal", ".index.sqlite-shm")
 
 SCREEN_PROBE = r"""
 import asyncio, json, statistics, sys, time
@@ -179,8 +178,7 @@ def timed(cmd: list[str], src: Path) -> tuple[float, float, str]:
 
 
 def drop_index(root: Path) -> None:
-    for name in INDEX_FILES:
-        (root / name).unlink(missing_ok=True)
+    shutil.rmtree(root / ".index", ignore_errors=True)       # runs.index.INDEX_DIR
 
 
 def cli(root: Path, src: Path, args: list[str]) -> list[str]:

@@ -166,7 +166,7 @@ def test_a_corrupt_or_outdated_index_is_rebuilt(store, damage):
 
 
 def test_a_store_whose_index_cannot_be_written_still_lists(store):
-    (store / INDEX_FILE).mkdir()            # no file can be made there (nor by root)
+    (store / INDEX_FILE).mkdir(parents=True)    # no file can be made there (nor by root)
     same_as_the_folders(store)
     with RunIndex(store) as index:
         assert index.kind == "memory"
@@ -352,3 +352,15 @@ def test_what_a_failed_helper_left_is_read_here(store, monkeypatch):
         raise OSError("helper died")
     monkeypatch.setattr(index_rows, "_helped", dies)
     same_as_the_folders(store)
+
+
+def test_using_the_index_leaves_the_stores_mtime_alone(store):
+    """The lab watches the store's mtime for runs that come and go: SQLite's -wal and
+    -shm files, made and removed as processes open and close the index, live apart."""
+    indexed_entries(store)
+    os.utime(store, (NOW - 1000, NOW - 1000))
+    indexed_entries(store)
+    run_index.note_change(store / "a-lstm")
+    with RunIndex(store) as index:
+        index.sync_folders([store / "b-gru"])
+    assert os.stat(store).st_mtime == NOW - 1000

@@ -8,7 +8,7 @@ load torch, when called or imported):
   writer      a fresh run folder, its writer lock, RunWriter (the events into files)
   behind      a run's file replacements done in order on a background thread
   reader      read_info, list_runs, load_run, read_jsonl, the checked config.toml
-  index       the store's index (.index.sqlite): every listing reads runs through it
+  index       the store's index (.index/runs.sqlite): every listing reads runs through it
   index_rows  a run folder as a row of the index; walking a store; reading rows
   summary     summary.json's fields and its one reader, read_summary
   resolve     run references: a folder, a name or prefix, latest / latest~N

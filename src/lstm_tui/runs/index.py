@@ -1,4 +1,4 @@
-"""The index of a run store: every run's listing cached in ``<root>/.index.sqlite``.
+"""The index of a run store: every run's listing cached in ``<root>/.index/runs.sqlite``.
 
 The run folders stay the truth; the index only saves reading them again.  Each run is a
 row holding the three parts its listing is made of (runs.reader: config.toml,
@@ -41,7 +41,10 @@ from lstm_tui.runs.index_rows import (COLUMNS, CONFIG_PART, FLAT, NOTES_PART,
 from lstm_tui.runs.layout import check_root
 from lstm_tui.runs.reader import RunInfo, assemble, read_config_part
 
-INDEX_FILE = ".index.sqlite"
+# in a folder of its own: SQLite makes and removes -wal and -shm files beside it as
+# processes come and go, which must not touch the mtime of the store (the lab watches it)
+INDEX_DIR = ".index"
+INDEX_FILE = f"{INDEX_DIR}/runs.sqlite"
 SCHEMA = 1                 # PRAGMA user_version: bump when a part's shape or a reading rule changes
 BUSY_SECONDS = 5.0         # how long a listing waits for another process's write
 WRITER_BUSY_SECONDS = 0.2  # a run's writer never waits long: the next listing catches up
@@ -206,6 +209,11 @@ def open_db(root: Path, busy: float = BUSY_SECONDS,
     path = Path(root) / INDEX_FILE
     if not create and not path.exists():
         return None
+    if Path(root).is_dir():
+        try:
+            path.parent.mkdir(exist_ok=True)
+        except OSError:
+            pass                                   # read-only: _connect fails, see below
     for attempt in range(2):
         try:
             return _connect(path, busy), "file"

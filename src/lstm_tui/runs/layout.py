@@ -20,7 +20,7 @@ each written by runs.writer while training goes and readable after a crash (runs
 A sweep is a folder of run folders plus sweep.toml (its definition), results.csv (one row
 a point) and .sweep.lock (held by its driver), written by lstm_tui.sweeps.runner.
 Removed runs and sweeps wait in <root>/.trash/ (runs.trash); no listing looks there.
-<root>/.index.sqlite is the store's index (runs.index): a cache, rebuilt when deleted.
+<root>/.index/ holds the store's index (runs.index): a cache, rebuilt when deleted.
 Pure Python: no torch, no Textual.
 """
 

@@ -38,7 +38,7 @@ from lstm_tui.tui.screens.runs_rows import (COLUMNS, SORTABLE, Column, RunRows, 
 from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
 
 Clock = Callable[[], float]
-CHUNK = 100          # rows added to a rebuilt table at a time (more than a screen holds)
+CHUNK = 50           # rows added to a rebuilt table at a time (the first: a screenful)
 AHEAD = 1000         # rows kept added past the cursor and the view (more as you go down)
 
 
@@ -256,7 +256,7 @@ class RunsScreen(PollingScreen):
             self._generation += 1
             self._cursor_to = next((n for n, r in enumerate(runs) if current is not None
                                     and r.path == current.path), None)
-            self._fill(self._generation)
+            self._fill(self._generation, max(CHUNK, self.app.size.height))
         self._shown = shown
         total = len(self.runs)
         count = f"{len(runs)}/{total} runs" if len(runs) != total else f"{total} runs"
@@ -265,14 +265,14 @@ class RunsScreen(PollingScreen):
         self.query_one("#runs-count", Static).update(count)
         self._update_info()
 
-    def _fill(self, generation: int) -> None:
+    def _fill(self, generation: int, rows: int = 0) -> None:
         """Add the next CHUNK rows of a rebuilt table, and more after pending events until
         AHEAD rows past the cursor and the view are there (scrolling on asks for more)."""
         self._filling = False
         if generation != self._generation:
             return                                     # a newer rebuild took over
         table = self.query_one(DataTable)
-        end = min(len(self._visible), self._filled + CHUNK)
+        end = min(len(self._visible), self._filled + (rows or CHUNK))
         for info in self._visible[self._filled:end]:
             table.add_row(*self._row(info), key=str(info.path))
         self._filled = end
