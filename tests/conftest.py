@@ -52,3 +52,26 @@ def _one_thread():
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
     yield
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray, limited to loopback, shut down when this test process ends."""
+    ray = pytest.importorskip("ray")
+    from lstm_tui.sweeps.backends import ray as rb
+    rb.loopback_only()
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def local_ray(ray_session):
+    """One local Ray instance of 2 CPUs per test process, shared by the tests that sweep on
+    Ray in-process: starting one costs seconds of several processes' CPU. The backend uses
+    a connection it finds and leaves it up; starting and stopping its own is the CLI's
+    test (tests/cli/test_sweep_ray_cli.py)."""
+    if not ray_session.is_initialized():
+        ray_session.init(address="local", num_cpus=2, include_dashboard=False,
+                         logging_level="ERROR", log_to_driver=False)
+    return ray_session
+

@@ -871,6 +871,9 @@ async def test_verdicts_arrive_with_the_sweeps_events_and_a_new_run_clears_them(
         # the driver's messages arrive through the app's queue: wait for them, not a count
         await wait_for(pilot, lambda: screen.state.verdicts, timeout=20, what="the verdicts")
         await settle(pilot)
+        # on a loaded machine the line may be laid out a frame after the state changed
+        await wait_for(pilot, lambda: shown(pilot, "#sweep-expect"), timeout=20,
+                       what="the verdicts line")
         text = shown(pilot, "#sweep-expect")
         assert text.startswith("expect 0 met · 1 MISSED") and \
             "✗ best_accuracy 0.4 (band >= 0.5) MISSED" in text

@@ -50,23 +50,6 @@ def _sweep(root: Path, cfg, spec, backend="ray", **kwargs):
     return run_points("tiny.toml", cfg, spec, root, backend=backend, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def ray_module():
-    rb.loopback_only()
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture
-def local_ray(ray_module):
-    """A local instance of 2 CPUs shared by the tests (the backend uses a connection it
-    finds and leaves it up; starting and stopping its own is the CLI test's)."""
-    if not ray_module.is_initialized():
-        ray_module.init(address="local", num_cpus=2, include_dashboard=False,
-                        logging_level="ERROR", log_to_driver=False)
-    return ray_module
-
-
 # ---------------------------------------------------------------- the worker's stream
 
 def test_job_stream_batches_events_and_writes_no_file(tmp_path, monkeypatch):
@@ -487,14 +470,14 @@ def test_ray_prunes_the_points_sequential_prunes_and_resumes_with_them(tmp_path,
 # ---------------------------------------------------------------- a node lost mid-sweep
 
 def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_path,
-                                                                       ray_module):
+                                                                       ray_session):
     from ray.cluster_utils import Cluster
-    ray_module.shutdown()                          # this test brings its own cluster
+    ray_session.shutdown()                          # this test brings its own cluster
     cluster = Cluster(initialize_head=True,
                       head_node_args={"num_cpus": 1, "include_dashboard": False})
     doomed = cluster.add_node(num_cpus=1)
     try:
-        ray_module.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+        ray_session.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
         # points long enough (~1 s) that one is surely running on the doomed node
         cfg, spec = _spec({"train.lr": [0.01, 0.02, 0.03, 0.04, 0.05]},
                           task={"seq_len": 10, "train_size": 256},
@@ -524,5 +507,5 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_pat
             keys = [(r["split"], r["step"]) for r in run.metrics]
             assert len(keys) == len(set(keys)) and run.info.steps == 400
     finally:
-        ray_module.shutdown()
+        ray_session.shutdown()
         cluster.shutdown()

@@ -131,8 +131,7 @@ def test_tpe_refuses_a_scheduler_on_a_backend_that_cannot_prune(tmp_path, monkey
 
 
 @pytest.mark.slow
-def test_tpe_with_a_scheduler_prunes_on_ray(tmp_path):
-    pytest.importorskip("ray")
+def test_tpe_with_a_scheduler_prunes_on_ray(tmp_path, local_ray):
     cfg, spec = _spec(scheduler="asha", reduction=2)
     result = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="ray", workers=2)
     assert result.complete and len(result.rows) == spec.trials
@@ -174,64 +173,14 @@ def test_the_ray_driver_asks_for_a_trial_each_time_one_ends(tmp_path):
 
 
 @pytest.mark.slow
-def test_parallel_tpe_on_a_local_ray_instance(tmp_path):
-    ray = pytest.importorskip("ray")
-    from lstm_tui.sweeps.backends import ray as rb
-    rb.loopback_only()
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR",
-                 log_to_driver=False)
-    try:
-        cfg, spec = _spec(trials=3, space={"train.lr": {"low": 1e-3, "high": 1e-2},
-                                           "model.hidden": [4, 8]})
-        seen = []
-        result = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="ray", workers=2,
-                           listener=seen.append)
-        assert result.complete and [r["status"] for r in result.rows] == ["completed"] * 3
-        assert seen[0].backend == "ray"
-        study = _study(result.sweep_dir)
-        assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
-        assert [t.value for t in study.trials] == [r["best_accuracy"] for r in result.rows]
-    finally:
-        if started:
-            ray.shutdown()
-
-
-# ---------------------------------------------------------------- the pool's feed
-
-@pytest.mark.slow
-def test_a_fed_pool_survives_a_dead_worker_and_keeps_asking(tmp_path):
-    from lstm_tui.sweeps import backends
-    from lstm_tui.sweeps.backends import pool
-    from tests.unit.test_sweeps_runner import _crashing_job
-    cfg, _ = _spec()
-    pending = [backends.PointTask(f"k{i}", i, cfg, f"/nonexistent/{i}", "tpe")
-               for i in range(4)]
-    asked, got = [], []
-
-    def feed(free):
-        fed = [[pending.pop(0)] for _ in range(min(free, len(pending)))]
-        asked.append((free, len(fed)))
-        return fed
-
-    pool.run_pool([], _crashing_job, 2, got.append, lambda: False, feed=feed)
-    done = {m.key: m.status for m in got if isinstance(m, backends.PointDone)}
-    assert done == {"k0": "failed", "k1": "completed", "k2": "completed", "k3": "completed"}
-    assert asked[0] == (2, 2) and all(free <= 2 for free, _ in asked)
-    assert asked[-1][1] == 0                  # it ends when the feed has nothing left
-
-
-def test_a_missing_device_is_bad_input_before_any_trial(tmp_path):
-    torch = pytest.importorskip("torch")
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
-    from lstm_tui.config import parse_config
-    from lstm_tui.sweeps.spec import parse_sweep
-    from tests.unit.test_sweeps_tpe import SPACE, TASK
-    cfg = parse_config({"task": TASK, "train": {"device": "cuda"},
-                        "sweep": {"search": "tpe", "trials": 2, "space": SPACE}}, "tpe.toml")
-    with pytest.raises(ConfigError, match="cuda"):
-        run_sweep("tpe.toml", cfg, parse_sweep(cfg, "tpe.toml"), tmp_path,
-                  backend="processes", workers=2)
-    assert not any(tmp_path.iterdir())
+def test_parallel_tpe_on_a_local_ray_instance(tmp_path, local_ray):
+    cfg, spec = _spec(trials=3, space={"train.lr": {"low": 1e-3, "high": 1e-2},
+                                       "model.hidden": [4, 8]})
+    seen = []
+    result = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="ray", workers=2,
+                       listener=seen.append)
+    assert result.complete and [r["status"] for r in result.rows] == ["completed"] * 3
+    assert seen[0].backend == "ray"
+    study = _study(result.sweep_dir)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    assert [t.value for t in study.trials] == [r["best_accuracy"] for r in result.rows]
