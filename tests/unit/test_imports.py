@@ -35,35 +35,9 @@ def loaded_after(modules: list[str]) -> set[str]:
     return set(out.stdout.split())
 
 
-def test_core_does_not_import_textual():
-    loaded = loaded_after(CORE)
-    assert "torch" in loaded  # the check itself works: the engine does load torch
-    assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
-    assert "ray" not in loaded
-
-
 def test_start_up_modules_do_not_import_torch():
     loaded = loaded_after(TORCH_FREE)
     assert "lstm_tui.config" in loaded and "torch" not in loaded
-
-
-NO_RAY = CORE + ["lstm_tui.sweeps.spec", "lstm_tui.sweeps.backends", "lstm_tui.sweeps.runner",
-                 "lstm_tui.training.ensemble.engine", "lstm_tui.cli.sweep_display", "lstm_tui.sweeps.surface",
-                 "lstm_tui.sweeps.backends.ray", "lstm_tui.tui.app", "lstm_tui.tui.launch",
-                 "lstm_tui.tui.worker"]
-
-
-def test_nothing_imports_ray_until_the_ray_backend_runs():
-    """Ray is an optional extra: only running the ray backend imports it (lazily, in
-    lstm_tui.sweeps.backends.ray) — not the core, not the TUI, not choosing the backend."""
-    code = ("import sys\n" + "".join(f"import {m}\n" for m in NO_RAY)
-            + "from lstm_tui.sweeps.backends import make_backend\n"
-            + "make_backend('ray', 2)\n"
-            + "print('\\n'.join(sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(out.stdout.split())
-    assert "lstm_tui.sweeps.backends.ray" in loaded and "lstm_tui.tui.app" in loaded
-    assert not {m for m in loaded if m == "ray" or m.startswith("ray.")}
 
 
 def test_the_inspection_core_imports_neither_textual_nor_rich():
@@ -78,33 +52,56 @@ def test_the_inspect_screen_does_not_import_torch_until_it_loads():
     assert "lstm_tui.tui.screens.inspect" in loaded and "torch" not in loaded
 
 
-NO_TRACKER_LIBRARIES = CORE + ["lstm_tui.trackers", "lstm_tui.trackers.listen",
-                               "lstm_tui.trackers.mlflow", "lstm_tui.trackers.wandb",
-                               "lstm_tui.sweeps.backends", "lstm_tui.tui.app",
-                               "lstm_tui.tui.worker"]
+# What the core, the command line and the UI load, read in one process (importing torch
+# costs seconds each time): first the core and the commands, with the optional extras'
+# modules imported and used up to the point where a run would need the library, then the
+# UI's modules on top.
+CORE_AND_EXTRAS = CORE + [
+    "lstm_tui.sweeps.spec", "lstm_tui.sweeps.backends", "lstm_tui.sweeps.runner",
+    "lstm_tui.training.ensemble.engine", "lstm_tui.cli.sweep_display", "lstm_tui.sweeps.surface",
+    "lstm_tui.sweeps.backends.ray", "lstm_tui.trackers", "lstm_tui.trackers.listen",
+    "lstm_tui.trackers.mlflow", "lstm_tui.trackers.wandb", "lstm_tui.cli.predict",
+    "lstm_tui.cli.export_model", "lstm_tui.render.predictions"]
+UI = ["lstm_tui.tui.app", "lstm_tui.tui.launch", "lstm_tui.tui.worker"]
+SNAPSHOT = "print('\\n'.join(sys.modules))\nprint('--')\n"
 
 
-def test_nothing_imports_mlflow_or_wandb_until_a_run_logs_to_them():
-    """The trackers are optional extras: checking `train.log_to`, checking that an extra is
-    installed and making the listeners import neither library; only a run's start does."""
-    code = ("import sys\n" + "".join(f"import {m}\n" for m in NO_TRACKER_LIBRARIES)
+def loaded_by_core_then_ui() -> tuple[set[str], set[str]]:
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in CORE_AND_EXTRAS)
+            # choosing the ray backend, checking `train.log_to` and that its extras are
+            # installed, and making the trackers' listeners
+            + "from lstm_tui.sweeps.backends import make_backend\n"
+            + "make_backend('ray', 2)\n"
             + "from lstm_tui.config import parse_config\n"
             + "cfg = parse_config({'train': {'log_to': ['mlflow', 'wandb']}})\n"
             + "from lstm_tui.trackers import require\n"
             + "from lstm_tui.trackers.listen import tracker_listeners\n"
             + "require(cfg.train.log_to)\n"
             + "tracker_listeners(cfg.train.log_to, 'runs/x')\n"
-            + "print('\\n'.join(sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(out.stdout.split())
-    assert "lstm_tui.trackers.mlflow" in loaded and "lstm_tui.trackers.wandb" in loaded
-    assert not {m for m in loaded if m.split(".")[0] in ("mlflow", "wandb")}
+            + SNAPSHOT + "".join(f"import {m}\n" for m in UI) + SNAPSHOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    core, ui, _ = out.stdout.split("--\n")
+    return set(core.split()), set(ui.split())
 
 
-def test_nothing_imports_onnx_or_safetensors_until_a_model_is_exported():
-    """The onnx and safetensors extras: predicting, and importing the export modules and
-    commands, load neither library; only writing that format does."""
-    loaded = loaded_after(CORE + ["lstm_tui.cli.predict", "lstm_tui.cli.export_model",
-                                  "lstm_tui.render.predictions"])
-    assert "lstm_tui.runs.export" in loaded and "torch" in loaded
-    assert not {m for m in loaded if m.split(".")[0] in ("onnx", "onnxruntime", "safetensors")}
+def top(loaded: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in loaded}
+
+
+def test_core_and_commands_load_no_ui_and_no_extra_until_used():
+    """The core never loads Textual. Ray, MLflow, W&B, ONNX and safetensors are optional
+    extras: importing the core, the commands and the modules that use them, choosing the
+    ray backend, checking `train.log_to` and making the trackers' listeners, load none of
+    them; only running the ray backend, a run's start or writing that format does. The UI
+    adds Textual and still none of the extras."""
+    core, ui = loaded_by_core_then_ui()
+    assert "torch" in core     # the check itself works: the engine does load torch
+    assert {"lstm_tui.sweeps.backends.ray", "lstm_tui.trackers.mlflow",
+            "lstm_tui.trackers.wandb", "lstm_tui.runs.export"} <= core
+    assert "textual" not in top(core)
+    extras = {"ray", "mlflow", "wandb", "onnx", "onnxruntime", "safetensors"}
+    assert not top(core) & extras
+    assert "lstm_tui.tui.app" in ui and "textual" in top(ui)
+    assert not top(ui) & extras
+
