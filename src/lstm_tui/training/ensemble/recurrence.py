@@ -10,7 +10,8 @@ over the member axis) in a hand-written autograd function (``_Recurrent``): the 
 loop writes each step into reused buffers, the backward is its own loop of a few batched
 ops per step (``torch.func.vmap`` cannot batch ``nn.LSTM``, and autograd over step-wise
 ops costs more than the arithmetic at these sizes).  PyTorch's nn.LSTM/GRU/RNN math, so
-that a member's outputs equal its own ``SequenceModel``'s to float rounding.
+that a member's outputs equal its own ``SequenceModel``'s to float rounding.  On the CPU
+the LSTM's time loops run in C where that can be built (native.py, ``_NativeLSTM``).
 
 Self-contained on purpose: the members' parameters come in as views of the flat stacks
 under the ``SequenceModel``'s parameter names, and :func:`forward` is all the ensemble
@@ -25,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lstm_tui.training.ensemble import generic
+from lstm_tui.training.ensemble import generic, native
 from lstm_tui.training.ensemble.workspace import _Workspace
 
 # The fused modules whose math the hand-tuned kernels compute, over PyTorch's layout.
@@ -67,9 +68,11 @@ def forward(net: Network, params: dict[str, Tensor], x: Tensor,
             suffix = f"_l{k}{'_reverse' if d else ''}"
             w_ih, w_hh, b_ih, b_hh = (params[f"rnn.{kind}{suffix}"] for kind in
                                       ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            spec = _Layer(net.layout, _activation(net.activation, x.device), only_last,
-                          d == 1, workspace, (k, d))
-            outs.append(_Recurrent.apply(layer_in, w_ih, w_hh, b_ih, b_hh, spec))
+            act = _activation(net.activation, x.device)
+            spec = _Layer(net.layout, act, only_last, d == 1, workspace, (k, d))
+            in_c = net.layout == "LSTM" and act == "tanh" and native.usable(x)
+            outs.append((_NativeLSTM if in_c else _Recurrent).apply(
+                layer_in, w_ih, w_hh, b_ih, b_hh, spec))
         layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
     w, b = params["head.weight"], params["head.bias"]
     m = layer_in.shape[0]
@@ -282,4 +285,49 @@ class _Recurrent(torch.autograd.Function):
             d_x = ws.get(spec.key + ("dx",), x.shape, x)
             torch.bmm(dxp, w_ih, out=d_x.view(m, t * b, -1))
         return d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
+
+
+class _NativeLSTM(torch.autograd.Function):
+    """_Recurrent's LSTM with its two time loops in C (native.py): the input projection
+    and the weight and input gradients stay batched torch matmuls, as in _Recurrent.
+    No doubled pre-activations here: the C code computes tanh itself."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: _Layer):
+        ws, key = spec.workspace, spec.key
+        m, t, b, _ = x.shape
+        hidden, gates = w_hh.shape[2], w_hh.shape[1]
+        xp = ws.get(key + ("xp",), (m, t, b, gates), x)
+        torch.baddbmm((b_ih + b_hh).unsqueeze(1), x.reshape(m, t * b, -1),
+                      w_ih.transpose(1, 2), out=xp.view(m, t * b, gates))
+        hs = ws.get(key + ("h",), (m, t + 2, b, hidden), x)
+        cs = ws.get(key + ("c",), (m, t + 2, b, hidden), x)
+        acts = ws.get(key + ("a",), (m, t, b, gates), x)
+        tcs = ws.get(key + ("tc",), (m, t, b, hidden), x)
+        native.lstm_forward(xp, w_hh.detach(), hs, cs, acts, tcs, spec.reverse)
+        prev = 2 if spec.reverse else 0
+        ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], (cs, acts, tcs)
+        ctx.save_for_backward(x, w_ih, w_hh)
+        if spec.only_last:
+            return hs[:, 1 if spec.reverse else t].clone()
+        return hs[:, 1:t + 1]
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w_ih, w_hh = ctx.saved_tensors
+        spec = ctx.spec
+        m, t, b, _ = x.shape
+        dz = spec.workspace.get(spec.key + ("dxp",), (m, t, b, w_hh.shape[1]), x)
+        native.lstm_backward(grad, w_hh.detach(), *ctx.saved, dz, spec.reverse,
+                             spec.only_last)
+        dz = dz.view(m, t * b, -1)
+        d_w_ih = torch.bmm(x.reshape(m, t * b, -1).transpose(1, 2), dz).transpose(1, 2)
+        d_w_hh = torch.bmm(ctx.h_prev.reshape(m, t * b, -1).transpose(1, 2),
+                           dz).transpose(1, 2)
+        d_b = dz.sum(1)
+        d_x = None
+        if ctx.needs_input_grad[0]:
+            d_x = spec.workspace.get(spec.key + ("dx",), x.shape, x)
+            torch.bmm(dz, w_ih, out=d_x.view(m, t * b, -1))
+        return d_x, d_w_ih, d_w_hh, d_b, d_b, None
 
