@@ -27,7 +27,11 @@ import torch
 from torch import Tensor
 
 SOURCE = Path(__file__).with_name("lstm_kernel.c")
-FLAGS = ("-O3", "-march=native", "-fno-trapping-math", "-fPIC", "-shared", "-std=gnu11")
+# -fno-trapping-math lets gcc vectorize the exp's floor and clamps (it drops only the
+# floating-point exception flags, never a value); 512-bit vectors, where the CPU has
+# them, made the backward ~20% faster.
+FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fno-trapping-math", "-fPIC",
+         "-shared", "-std=gnu11")
 BUILD_TIMEOUT = 120.0     # seconds: a busy machine compiles slowly
 
 
