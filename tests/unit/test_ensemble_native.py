@@ -1,5 +1,6 @@
-"""The LSTM's time loops in C (training/ensemble/native.py): equal to the torch loops of
-recurrence.py, a NaN stays a NaN, and without a compiler the torch loops run."""
+"""The LSTM, GRU and RNN time loops in C (training/ensemble/native.py): equal to the
+torch loops of recurrence.py, a NaN stays a NaN, and without a compiler the torch loops
+run."""
 
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def stacks_of(members: int, **model) -> tuple:
+def stacks_of(members: int, cell: str = "lstm", **model) -> tuple:
     models = []
     for seed in range(members):
         torch.manual_seed(seed)
-        models.append(engine.build(config(model={"cell": "lstm", **model})).model)
+        models.append(engine.build(config(model={"cell": cell, **model})).model)
     stacks = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models])
               for n, _ in models[0].named_parameters()}
     return models[0], stacks
@@ -45,11 +46,13 @@ def outputs_and_grads(net, stacks, x, in_c: bool, monkeypatch) -> tuple:
 
 
 @needs_c
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("readout", ["last", "all"])
-def test_the_c_loops_equal_the_torch_loops_forward_and_backward(readout, monkeypatch,
+def test_the_c_loops_equal_the_torch_loops_forward_and_backward(cell, readout, monkeypatch,
                                                                 one_thread):
-    model, stacks = stacks_of(3, layers=2, bidirectional=True)
+    model, stacks = stacks_of(3, cell, layers=2, bidirectional=True)
     net = network(model, readout)
+    assert net.layout == cell.upper()
     x = torch.randn(3, 6, 4, 5)
     out_c, grads_c = outputs_and_grads(net, stacks, x, True, monkeypatch)
     out_t, grads_t = outputs_and_grads(net, stacks, x, False, monkeypatch)
@@ -59,10 +62,10 @@ def test_the_c_loops_equal_the_torch_loops_forward_and_backward(readout, monkeyp
 
 
 @needs_c
-def test_the_ensemble_runs_its_lstm_in_c_on_one_cpu_thread(monkeypatch, one_thread):
+def test_the_ensemble_runs_its_loops_in_c_on_one_cpu_thread(monkeypatch, one_thread):
     calls = []
-    monkeypatch.setattr(native, "lstm_forward",
-                        lambda *a, real=native.lstm_forward: calls.append(1) or real(*a))
+    monkeypatch.setattr(native, "forward",
+                        lambda *a, real=native.forward: calls.append(1) or real(*a))
     model, stacks = stacks_of(2)
     forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), _Workspace())
     assert calls
@@ -73,8 +76,9 @@ def test_the_ensemble_runs_its_lstm_in_c_on_one_cpu_thread(monkeypatch, one_thre
 
 
 @needs_c
-def test_a_nan_weight_gives_a_nan_output_in_c(monkeypatch, one_thread):
-    model, stacks = stacks_of(2)
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_a_nan_weight_gives_a_nan_output_in_c(cell, monkeypatch, one_thread):
+    model, stacks = stacks_of(2, cell)
     stacks["rnn.weight_hh_l0"][1, 0, 0] = math.nan     # member 1 diverged
     out, _ = outputs_and_grads(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), True,
                                monkeypatch)

@@ -1,9 +1,9 @@
-"""The LSTM time loops of the ensemble in C (lstm_kernel.c), built on first use.
+"""The ensemble's LSTM, GRU and RNN time loops in C (time_loops.c), built on first use.
 
 At the ensemble's sizes (hidden 16, a few dozen members) a time step's arithmetic is
-small, and the torch ops of the Python loop in recurrence.py each make a pass over
-buffers of megabytes; the C loops do a step's matmul and gates per batch row while
-they are in cache (measured in benchmarks/RESULTS.md, "The ensemble, faster").
+small, and the torch ops of recurrence.py's loops each make a pass over buffers of
+megabytes; the C loops do a step's matmul and gates per batch row while it is in cache
+(measured in benchmarks/RESULTS.md, "The ensemble, faster").
 
 The kernel is plain C: it is compiled once per source and machine with the system's C
 compiler (``$CC``, else ``cc``) into the user's cache folder, in about a second, and
@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-SOURCE = Path(__file__).with_name("lstm_kernel.c")
+SOURCE = Path(__file__).with_name("time_loops.c")
 # -fno-trapping-math lets gcc vectorize the exp's floor and clamps (it drops only the
 # floating-point exception flags, never a value); 512-bit vectors, where the CPU has
 # them, made the backward ~20% faster.
@@ -51,10 +51,13 @@ def library() -> ctypes.CDLL | None:
         lib = ctypes.CDLL(str(_built()))
     except (OSError, subprocess.SubprocessError):
         return None
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    lib.lstm_forward.argtypes = [i64, i64, i64, i64, ctypes.c_int] + [ptr] * 6
-    lib.lstm_backward.argtypes = [i64, i64, i64, i64, ctypes.c_int, ctypes.c_int] + [ptr] * 8
-    lib.lstm_forward.restype = lib.lstm_backward.restype = None
+    sizes, flag, ptr = [ctypes.c_int64] * 4, ctypes.c_int, ctypes.c_void_p
+    for layout in FORWARD_ARGS:
+        run_forward = getattr(lib, f"{layout.lower()}_forward")
+        run_backward = getattr(lib, f"{layout.lower()}_backward")
+        run_forward.argtypes = sizes + [flag] + [ptr] * FORWARD_ARGS[layout]
+        run_backward.argtypes = sizes + [flag, flag] + [ptr] * BACKWARD_ARGS[layout]
+        run_forward.restype = run_backward.restype = None
     return lib
 
 
@@ -64,7 +67,7 @@ def _built() -> Path:
     source = SOURCE.read_bytes()
     key = hashlib.sha256(source + " ".join(FLAGS).encode() + _cpu().encode()).hexdigest()[:16]
     folder = _cache_folder()
-    target = folder / f"lstm_kernel-{key}.so"
+    target = folder / f"time_loops-{key}.so"
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,28 +94,37 @@ def _cpu() -> str:
     return f"{platform.machine()} {platform.processor()} {flags}"
 
 
-def lstm_forward(xp: Tensor, w_hh: Tensor, hs: Tensor, cs: Tensor, acts: Tensor,
-                 tcs: Tensor, reverse: bool) -> None:
-    """Fill hs, cs (M, T+2, B, H), acts (M, T, B, 4H) and tcs (M, T, B, H) from the input
-    projection xp (M, T, B, 4H) and W_hh (M, 4H, H); see lstm_kernel.c."""
+# The buffers each loop takes after its sizes (time_loops.c), by layout.
+FORWARD_ARGS = {"LSTM": 6, "GRU": 6, "RNN": 3}       # xp, W_hh^T, then the layout's own
+BACKWARD_ARGS = {"LSTM": 8, "GRU": 8, "RNN": 5}      # grad, W_hh, saved, outputs, scratch
+
+
+def forward(layout: str, xp: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
+            reverse: bool) -> None:
+    """Run `layout`'s forward loop: from the input projection xp (M, T, B, G) and W_hh
+    (M, G, H), fill `buffers` (time_loops.c's, in its order: LSTM hs, cs, acts, tcs;
+    GRU b_hh, hs, acts, hpn; RNN hs)."""
     m, t, b, _ = xp.shape
     whh_t = w_hh.transpose(1, 2).contiguous()
-    _check(xp, hs, cs, acts, tcs)
-    library().lstm_forward(m, t, b, w_hh.shape[2], int(reverse), *_pointers(
-        xp, whh_t, hs, cs, acts, tcs))
+    _check(xp, *buffers)
+    getattr(library(), f"{layout.lower()}_forward")(
+        m, t, b, w_hh.shape[2], int(reverse), *_pointers(xp, whh_t, *buffers))
 
 
-def lstm_backward(grad: Tensor, w_hh: Tensor, cs: Tensor, acts: Tensor, tcs: Tensor,
-                  dz: Tensor, reverse: bool, only_last: bool) -> None:
-    """Fill dz (M, T, B, 4H), the gradient of the pre-activations, from the gradient of
-    the outputs (every step's h, or the final h when `only_last`)."""
-    m, t, b, gates = acts.shape
-    hidden = gates // 4
+def backward(layout: str, grad: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
+             reverse: bool, only_last: bool) -> None:
+    """Run `layout`'s backward loop: from the gradient of the outputs (every step's h,
+    or the final h when `only_last`), fill the gradient buffers that end `buffers`
+    (time_loops.c's order: LSTM cs, acts, tcs, dxp; GRU hs, acts, hpn, dxp, dhp;
+    RNN hs, dxp)."""
+    m, t, b, _ = buffers[-1].shape
+    hidden = w_hh.shape[2]
     grad, whh = grad.contiguous(), w_hh.contiguous()
-    _check(cs, acts, tcs, dz)
-    dh, dc = acts.new_empty(b, hidden), acts.new_empty(b, hidden)
-    library().lstm_backward(m, t, b, hidden, int(reverse), int(only_last), *_pointers(
-        grad, whh, cs, acts, tcs, dz, dh, dc))
+    _check(*buffers)
+    scratch = [grad.new_empty(b, hidden) for _ in range(2 if layout == "LSTM" else 1)]
+    getattr(library(), f"{layout.lower()}_backward")(
+        m, t, b, hidden, int(reverse), int(only_last),
+        *_pointers(grad, whh, *buffers, *scratch))
 
 
 def _check(*tensors: Tensor) -> None:

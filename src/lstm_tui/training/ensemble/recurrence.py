@@ -11,7 +11,7 @@ loop writes each step into reused buffers, the backward is its own loop of a few
 ops per step (``torch.func.vmap`` cannot batch ``nn.LSTM``, and autograd over step-wise
 ops costs more than the arithmetic at these sizes).  PyTorch's nn.LSTM/GRU/RNN math, so
 that a member's outputs equal its own ``SequenceModel``'s to float rounding.  On the CPU
-the LSTM's time loops run in C where that can be built (native.py, ``_NativeLSTM``).
+the time loops run in C where that can be built (native.py, ``_NativeCell``).
 
 Self-contained on purpose: the members' parameters come in as views of the flat stacks
 under the ``SequenceModel``'s parameter names, and :func:`forward` is all the ensemble
@@ -70,8 +70,8 @@ def forward(net: Network, params: dict[str, Tensor], x: Tensor,
                                       ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
             act = _activation(net.activation, x.device)
             spec = _Layer(net.layout, act, only_last, d == 1, workspace, (k, d))
-            in_c = net.layout == "LSTM" and act == "tanh" and native.usable(x)
-            outs.append((_NativeLSTM if in_c else _Recurrent).apply(
+            in_c = act == "tanh" and native.usable(x)
+            outs.append((_NativeCell if in_c else _Recurrent).apply(
                 layer_in, w_ih, w_hh, b_ih, b_hh, spec))
         layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
     w, b = params["head.weight"], params["head.bias"]
@@ -296,26 +296,36 @@ def _input_grads(ctx, x: Tensor, w_ih: Tensor, h_prev: Tensor, d_x_proj: Tensor,
     return d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
 
 
-class _NativeLSTM(torch.autograd.Function):
-    """_Recurrent's LSTM with its two time loops in C (native.py): the input projection
-    and the weight and input gradients stay batched torch matmuls, as in _Recurrent.
-    No doubled pre-activations here: the C code computes tanh itself."""
+class _NativeCell(torch.autograd.Function):
+    """_Recurrent with its two time loops in C (native.py, time_loops.c), tanh only: the
+    input projection and the weight and input gradients stay the same batched torch
+    matmuls.  No doubled pre-activations here: the C code computes tanh itself."""
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: _Layer):
-        ws, key = spec.workspace, spec.key
+        ws, key, layout = spec.workspace, spec.key, spec.layout
         m, t, b, _ = x.shape
         hidden, gates = w_hh.shape[2], w_hh.shape[1]
+        bias = b_ih if layout == "GRU" else b_ih + b_hh      # GRU: b_hn in r·()
         xp = ws.get(key + ("xp",), (m, t, b, gates), x)
-        torch.baddbmm((b_ih + b_hh).unsqueeze(1), x.reshape(m, t * b, -1),
-                      w_ih.transpose(1, 2), out=xp.view(m, t * b, gates))
+        torch.baddbmm(bias.unsqueeze(1), x.reshape(m, t * b, -1), w_ih.transpose(1, 2),
+                      out=xp.view(m, t * b, gates))
         hs = ws.get(key + ("h",), (m, t + 2, b, hidden), x)
-        cs = ws.get(key + ("c",), (m, t + 2, b, hidden), x)
-        acts = ws.get(key + ("a",), (m, t, b, gates), x)
-        tcs = ws.get(key + ("tc",), (m, t, b, hidden), x)
-        native.lstm_forward(xp, w_hh.detach(), hs, cs, acts, tcs, spec.reverse)
+        if layout == "LSTM":
+            saved = (ws.get(key + ("c",), (m, t + 2, b, hidden), x),
+                     ws.get(key + ("a",), (m, t, b, gates), x),
+                     ws.get(key + ("tc",), (m, t, b, hidden), x))
+            native.forward(layout, xp, w_hh.detach(), (hs, *saved), spec.reverse)
+        elif layout == "GRU":
+            saved = (hs, ws.get(key + ("a",), (m, t, b, gates), x),
+                     ws.get(key + ("hpn",), (m, t, b, hidden), x))
+            native.forward(layout, xp, w_hh.detach(), (b_hh.detach().contiguous(), *saved),
+                           spec.reverse)
+        else:
+            saved = (hs,)
+            native.forward(layout, xp, w_hh.detach(), saved, spec.reverse)
         prev = 2 if spec.reverse else 0
-        ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], (cs, acts, tcs)
+        ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], saved
         ctx.save_for_backward(x, w_ih, w_hh)
         if spec.only_last:
             return hs[:, 1 if spec.reverse else t].clone()
@@ -326,8 +336,12 @@ class _NativeLSTM(torch.autograd.Function):
         x, w_ih, w_hh = ctx.saved_tensors
         spec = ctx.spec
         m, t, b, _ = x.shape
-        dz = spec.workspace.get(spec.key + ("dxp",), (m, t, b, w_hh.shape[1]), x)
-        native.lstm_backward(grad, w_hh.detach(), *ctx.saved, dz, spec.reverse,
-                             spec.only_last)
-        return _input_grads(ctx, x, w_ih, ctx.h_prev, dz, dz)
-
+        shape = (m, t, b, w_hh.shape[1])
+        d_x_proj = spec.workspace.get(spec.key + ("dxp",), shape, x)
+        d_h_proj = d_x_proj       # the LSTM's and RNN's h W_hh^T is added to x W_ih^T
+        if spec.layout == "GRU":
+            d_h_proj = spec.workspace.get(spec.key + ("dhp",), shape, x)
+        outputs = (d_x_proj, d_h_proj) if spec.layout == "GRU" else (d_x_proj,)
+        native.backward(spec.layout, grad, w_hh.detach(), (*ctx.saved, *outputs),
+                        spec.reverse, spec.only_last)
+        return _input_grads(ctx, x, w_ih, ctx.h_prev, d_x_proj, d_h_proj)
