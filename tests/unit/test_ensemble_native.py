@@ -86,7 +86,7 @@ def test_a_nan_weight_gives_a_nan_output_in_c(cell, monkeypatch, one_thread):
 
 
 def test_without_a_compiler_the_torch_loops_run(monkeypatch, tmp_path, one_thread):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("LSTM_LAB_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
     native.library.cache_clear()
     try:

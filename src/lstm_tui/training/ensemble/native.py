@@ -6,7 +6,8 @@ megabytes; the C loops do a step's matmul and gates per batch row while it is in
 (measured in benchmarks/RESULTS.md, "The ensemble, faster").
 
 The kernel is plain C: it is compiled once per source and machine with the system's C
-compiler (``$CC``, else ``cc``) into the user's cache folder, in about a second, and
+compiler (``$CC``, else ``cc``) into the lab's cache folder (``native/`` in
+``tasks.text8.cache_dir()``: ~/.cache/lstm-lab by default), in about a second, and
 loaded with ctypes.  Where there is no compiler, or the build fails, or
 ``LSTM_LAB_NATIVE=0`` is set, :func:`library` is None and recurrence.py runs its torch
 loops, which compute the same to float rounding.
@@ -66,7 +67,8 @@ def _built() -> Path:
     (into a temporary name, then renamed: processes may build it at once)."""
     source = SOURCE.read_bytes()
     key = hashlib.sha256(source + " ".join(FLAGS).encode() + _cpu().encode()).hexdigest()[:16]
-    folder = _cache_folder()
+    from lstm_tui.tasks.text8 import cache_dir     # the lab's one cache folder
+    folder = cache_dir() / "native"
     target = folder / f"time_loops-{key}.so"
     if target.exists():
         return target
@@ -77,11 +79,6 @@ def _built() -> Path:
                        check=True, capture_output=True, timeout=BUILD_TIMEOUT)
         os.replace(built, target)
     return target
-
-
-def _cache_folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lstm-lab" / "native"
 
 
 def _cpu() -> str:
