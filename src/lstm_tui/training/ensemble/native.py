@@ -34,6 +34,9 @@ SOURCE = Path(__file__).with_name("time_loops.c")
 FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fno-trapping-math", "-fPIC",
          "-shared", "-std=gnu11")
 BUILD_TIMEOUT = 120.0     # seconds: a busy machine compiles slowly
+# The buffers each loop takes after its sizes (time_loops.c), by layout.
+FORWARD_ARGS = {"LSTM": 6, "GRU": 6, "RNN": 3}       # xp, W_hh^T, then the layout's own
+BACKWARD_ARGS = {"LSTM": 8, "GRU": 8, "RNN": 5}      # grad, W_hh, saved, outputs, scratch
 
 
 def usable(x: Tensor) -> bool:
@@ -88,12 +91,7 @@ def _cpu() -> str:
             flags = next((line for line in fh if line.startswith(("flags", "Features"))), "")
     except OSError:
         flags = ""
-    return f"{platform.machine()} {platform.processor()} {flags}"
-
-
-# The buffers each loop takes after its sizes (time_loops.c), by layout.
-FORWARD_ARGS = {"LSTM": 6, "GRU": 6, "RNN": 3}       # xp, W_hh^T, then the layout's own
-BACKWARD_ARGS = {"LSTM": 8, "GRU": 8, "RNN": 5}      # grad, W_hh, saved, outputs, scratch
+    return f"{platform.machine()} {flags}"
 
 
 def forward(layout: str, xp: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
@@ -117,7 +115,9 @@ def backward(layout: str, grad: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...
     m, t, b, _ = buffers[-1].shape
     hidden = w_hh.shape[2]
     grad, whh = grad.contiguous(), w_hh.contiguous()
-    _check(*buffers)
+    _check(grad, *buffers)
+    if grad.numel() != m * b * hidden * (1 if only_last else t):
+        raise ValueError("the C loops' gradient differs in shape")
     scratch = [grad.new_empty(b, hidden) for _ in range(2 if layout == "LSTM" else 1)]
     getattr(library(), f"{layout.lower()}_backward")(
         m, t, b, hidden, int(reverse), int(only_last),
@@ -125,8 +125,10 @@ def backward(layout: str, grad: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...
 
 
 def _check(*tensors: Tensor) -> None:
-    if not all(u.is_contiguous() and u.dtype == torch.float32 for u in tensors):
-        raise ValueError("the C loops take contiguous float32 buffers")
+    """What C reads through a bare pointer must be what it expects."""
+    if not all(u.is_contiguous() and u.dtype == torch.float32 and u.device.type == "cpu"
+               for u in tensors):
+        raise ValueError("the C loops take contiguous float32 CPU buffers")
 
 
 def _pointers(*tensors: Tensor) -> list[int]:
