@@ -50,7 +50,9 @@ def outputs_and_grads(net, stacks, x, in_c: bool, monkeypatch) -> tuple:
 @pytest.mark.parametrize("readout", ["last", "all"])
 def test_the_c_loops_equal_the_torch_loops_forward_and_backward(cell, readout, monkeypatch,
                                                                 one_thread):
-    model, stacks = stacks_of(3, cell, layers=2, bidirectional=True)
+    # hidden 21: every path of the C matmul (blocks of 64 and 16 columns, the terms split
+    # four ways, and the leftovers of each)
+    model, stacks = stacks_of(3, cell, hidden=21, layers=2, bidirectional=True)
     net = network(model, readout)
     assert net.layout == cell.upper()
     x = torch.randn(3, 6, 4, 5)
