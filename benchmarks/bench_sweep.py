@@ -11,7 +11,9 @@ spawn pool's start-up (each worker imports torch once).  Printed: wall seconds p
 backend, the speed-up over sequential, and the largest difference of any point's final
 validation loss from its sequential twin (processes: identical; ensemble: float noise).
 With --repeats N the backends run interleaved N times (A, B, A, B, ...) and the medians
-are printed, with each repeat's seconds and the load average before and after.
+are printed, with each repeat's seconds and the load average before and after.  The CPU
+seconds of this process are printed too: on a loaded machine they move less than the
+wall clock (the processes backend's work is in its workers, not counted there).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def main() -> None:
     backends = [(b.split(" x")[0], args.workers if " x" in b else 1) for b in chosen]
     labels = [name if workers == 1 else f"{name} x{workers}" for name, workers in backends]
     times: dict[str, list[float]] = {label: [] for label in labels}
+    cpu: dict[str, list[float]] = {label: [] for label in labels}
     losses = {}
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,24 +95,30 @@ def main() -> None:
         run_points("warm", warm_cfg, warm, Path(tmp) / "warm-ensemble", backend="ensemble")
         for r in range(args.repeats):
             for (name, workers), label in zip(backends, labels):
-                start = clock(device)
+                start, cpu_start = clock(device), time.process_time()
                 result = run_points("bench", cfg, spec,
                                     Path(tmp) / f"{label.replace(' ', '')}-{r}",
                                     backend=name, workers=workers)
                 times[label].append(clock(device) - start)
+                cpu[label].append(time.process_time() - cpu_start)
                 assert result.complete, f"{label}: {result.done}/{result.total} points"
                 losses[label] = final_losses(result)
             if args.repeats > 1:
                 print(f"  round {r + 1}/{args.repeats}: " + "   ".join(
-                    f"{label} {times[label][-1]:.1f} s" for label in labels), flush=True)
+                    f"{label} {times[label][-1]:.1f} s (cpu {cpu[label][-1]:.1f} s)"
+                    for label in labels), flush=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     base = statistics.median(times["sequential"])
-    print(f"{'backend':<16}{'seconds':>9}{'speed-up':>10}{'max |Δ val loss|':>19}")
+    cpu_base = statistics.median(cpu["sequential"])
+    print(f"{'backend':<16}{'seconds':>9}{'speed-up':>10}{'cpu s':>8}{'speed-up':>10}"
+          f"{'max |Δ val loss|':>19}{'median':>10}")
     for label in labels:
-        seconds = statistics.median(times[label])
+        seconds, cpu_seconds = statistics.median(times[label]), statistics.median(cpu[label])
         ratios = ", ".join(f"{s / t:.2f}" for s, t in zip(times["sequential"], times[label]))
-        diff = max(abs(losses[label][k] - losses["sequential"][k]) for k in losses[label])
-        print(f"{label:<16}{seconds:>9.1f}{base / seconds:>9.2f}x{diff:>19.2e}"
+        diffs = [abs(losses[label][k] - losses["sequential"][k]) for k in losses[label]]
+        print(f"{label:<16}{seconds:>9.1f}{base / seconds:>9.2f}x{cpu_seconds:>8.1f}"
+              f"{cpu_base / cpu_seconds:>9.2f}x{max(diffs):>19.2e}"
+              f"{statistics.median(diffs):>10.1e}"
               + (f"   (rounds: {ratios})" if args.repeats > 1 else ""))
 
 
