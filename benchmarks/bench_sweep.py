@@ -3,12 +3,17 @@
     python benchmarks/bench_sweep.py             # ~1-2 minutes on 2 CPU cores
     python benchmarks/bench_sweep.py --quick     # a smoke run of a few seconds
     python benchmarks/bench_sweep.py --workers 4 --steps 400
+    python benchmarks/bench_sweep.py --points 32 --steps 600 --backends sequential,ensemble --repeats 3
 
 Unlike bench_ensemble.py (the batched trainer alone), this times whole sweeps as a user
 runs them: run folders, RunWriters, checkpoints, results.csv, and for `processes` the
 spawn pool's start-up (each worker imports torch once).  Printed: wall seconds per
 backend, the speed-up over sequential, and the largest difference of any point's final
 validation loss from its sequential twin (processes: identical; ensemble: float noise).
+With --repeats N the backends run interleaved N times (A, B, A, B, ...) and the medians
+are printed, with each repeat's seconds and the load average before and after.  The CPU
+seconds of this process are printed too: on a loaded machine they move less than the
+wall clock (the processes backend's work is in its workers, not counted there).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import csv
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -56,9 +62,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny grid, few steps")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--points", type=int, default=16, choices=(16, 32),
+                        help="grid size: 8 learning rates x 2 or 4 seeds (default 16)")
+    parser.add_argument("--backends", default="sequential,processes,ensemble,ensemble x2",
+                        help="comma-separated, of: sequential, processes, ensemble, "
+                             "ensemble x2 (x2 = --workers)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="interleaved rounds of all backends; medians are printed")
     add_device_option(parser)
     args = parser.parse_args()
-    steps, lrs, seeds = (20, 4, 1) if args.quick else (args.steps, 8, 2)
+    steps, lrs, seeds = (20, 4, 1) if args.quick else (args.steps, 8, args.points // 8)
     device = resolve(args.device)
     cfg, spec = make_spec(steps, lrs, seeds, args.device)
     import torch
@@ -66,25 +79,47 @@ def main() -> None:
           f"{describe(device)}; "
           f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"{torch.get_num_threads()} torch threads in-process")
-    backends = [("sequential", 1), ("processes", args.workers), ("ensemble", 1),
-                ("ensemble", args.workers)]
-    times, losses = {}, {}
+    chosen = [b.strip() for b in args.backends.split(",")]
+    if "sequential" not in chosen:
+        chosen.insert(0, "sequential")        # the yardstick of every ratio
+    backends = [(b.split(" x")[0], args.workers if " x" in b else 1) for b in chosen]
+    labels = [name if workers == 1 else f"{name} x{workers}" for name, workers in backends]
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    cpu: dict[str, list[float]] = {label: [] for label in labels}
+    losses = {}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         warm_cfg, warm = make_spec(5, 1, 1, args.device)       # first-call costs (imports) out of the timing
         run_points("warm", warm_cfg, warm, Path(tmp) / "warm")
-        for name, workers in backends:
-            label = name if workers == 1 else f"{name} x{workers}"
-            start = clock(device)
-            result = run_points("bench", cfg, spec, Path(tmp) / label.replace(" ", ""),
-                                backend=name, workers=workers)
-            times[label] = clock(device) - start
-            assert result.complete, f"{label}: {result.done}/{result.total} points"
-            losses[label] = final_losses(result)
-    base = times["sequential"]
-    print(f"{'backend':<16}{'seconds':>9}{'speed-up':>10}{'max |Δ val loss|':>19}")
-    for label, seconds in times.items():
-        diff = max(abs(losses[label][k] - losses["sequential"][k]) for k in losses[label])
-        print(f"{label:<16}{seconds:>9.1f}{base / seconds:>9.2f}x{diff:>19.2e}")
+        warm_cfg, warm = make_spec(5, 2, 1, args.device)
+        run_points("warm", warm_cfg, warm, Path(tmp) / "warm-ensemble", backend="ensemble")
+        for r in range(args.repeats):
+            for (name, workers), label in zip(backends, labels):
+                start, cpu_start = clock(device), time.process_time()
+                result = run_points("bench", cfg, spec,
+                                    Path(tmp) / f"{label.replace(' ', '')}-{r}",
+                                    backend=name, workers=workers)
+                times[label].append(clock(device) - start)
+                cpu[label].append(time.process_time() - cpu_start)
+                assert result.complete, f"{label}: {result.done}/{result.total} points"
+                losses[label] = final_losses(result)
+            if args.repeats > 1:
+                print(f"  round {r + 1}/{args.repeats}: " + "   ".join(
+                    f"{label} {times[label][-1]:.1f} s (cpu {cpu[label][-1]:.1f} s)"
+                    for label in labels), flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    base = statistics.median(times["sequential"])
+    cpu_base = statistics.median(cpu["sequential"])
+    print(f"{'backend':<16}{'seconds':>9}{'speed-up':>10}{'cpu s':>8}{'speed-up':>10}"
+          f"{'max |Δ val loss|':>19}{'median':>10}")
+    for label in labels:
+        seconds, cpu_seconds = statistics.median(times[label]), statistics.median(cpu[label])
+        ratios = ", ".join(f"{s / t:.2f}" for s, t in zip(times["sequential"], times[label]))
+        diffs = [abs(losses[label][k] - losses["sequential"][k]) for k in losses[label]]
+        print(f"{label:<16}{seconds:>9.1f}{base / seconds:>9.2f}x{cpu_seconds:>8.1f}"
+              f"{cpu_base / cpu_seconds:>9.2f}x{max(diffs):>19.2e}"
+              f"{statistics.median(diffs):>10.1e}"
+              + (f"   (rounds: {ratios})" if args.repeats > 1 else ""))
 
 
 if __name__ == "__main__":

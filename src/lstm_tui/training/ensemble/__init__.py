@@ -9,6 +9,8 @@ model, each reporting exactly what its own ``engine.train`` run would.
   members.py     one member: its own task, model and optimizer, its record, its result
   batches.py     the members' batches, stacked per step
   recurrence.py  the batched recurrent layers: hand-tuned kernels for PyTorch's layouts
+  native.py      their time loops in C (time_loops.c), built on first use where a C
+                 compiler is; recurrence.py's torch loops where not
   generic.py     any cell's batched form: the members' own model under torch.func.vmap
   optim.py       the members' optimizers on the stacks, and their torch state_dicts
   workspace.py   big buffers reused from step to step

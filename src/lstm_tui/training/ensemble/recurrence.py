@@ -10,7 +10,8 @@ over the member axis) in a hand-written autograd function (``_Recurrent``): the 
 loop writes each step into reused buffers, the backward is its own loop of a few batched
 ops per step (``torch.func.vmap`` cannot batch ``nn.LSTM``, and autograd over step-wise
 ops costs more than the arithmetic at these sizes).  PyTorch's nn.LSTM/GRU/RNN math, so
-that a member's outputs equal its own ``SequenceModel``'s to float rounding.
+that a member's outputs equal its own ``SequenceModel``'s to float rounding.  On the CPU
+the time loops run in C where that can be built (native.py, ``_NativeCell``).
 
 Self-contained on purpose: the members' parameters come in as views of the flat stacks
 under the ``SequenceModel``'s parameter names, and :func:`forward` is all the ensemble
@@ -25,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lstm_tui.training.ensemble import generic
+from lstm_tui.training.ensemble import generic, native
 from lstm_tui.training.ensemble.workspace import _Workspace
 
 # The fused modules whose math the hand-tuned kernels compute, over PyTorch's layout.
@@ -67,9 +68,11 @@ def forward(net: Network, params: dict[str, Tensor], x: Tensor,
             suffix = f"_l{k}{'_reverse' if d else ''}"
             w_ih, w_hh, b_ih, b_hh = (params[f"rnn.{kind}{suffix}"] for kind in
                                       ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            spec = _Layer(net.layout, _activation(net.activation, x.device), only_last,
-                          d == 1, workspace, (k, d))
-            outs.append(_Recurrent.apply(layer_in, w_ih, w_hh, b_ih, b_hh, spec))
+            act = _activation(net.activation, x.device)
+            spec = _Layer(net.layout, act, only_last, d == 1, workspace, (k, d))
+            in_c = act == "tanh" and native.usable(x)
+            outs.append((_NativeCell if in_c else _Recurrent).apply(
+                layer_in, w_ih, w_hh, b_ih, b_hh, spec))
         layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
     w, b = params["head.weight"], params["head.bias"]
     m = layer_in.shape[0]
@@ -270,16 +273,75 @@ class _Recurrent(torch.autograd.Function):
                 dpre = torch.mul(dh, saved[0][s], out=dxp_s[s])
                 if not last:
                     dh_rec = torch.bmm(dpre, w_hh)
-        dxp = d_x_proj.view(m, t * b, gates)
-        dhp = d_h_proj.view(m, t * b, gates)
-        # (x^T dxp)^T: ~5x faster than dxp^T x for these shapes on the CPU
-        d_w_ih = torch.bmm(x.reshape(m, t * b, -1).transpose(1, 2), dxp).transpose(1, 2)
-        d_w_hh = torch.bmm(h_prev.reshape(m, t * b, -1).transpose(1, 2), dhp).transpose(1, 2)
-        d_b_ih = dxp.sum(1)
-        d_b_hh = d_b_ih if dhp is dxp else dhp.sum(1)
-        d_x = None
-        if ctx.needs_input_grad[0]:
-            d_x = ws.get(spec.key + ("dx",), x.shape, x)
-            torch.bmm(dxp, w_ih, out=d_x.view(m, t * b, -1))
-        return d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
+        return _input_grads(ctx, x, w_ih, h_prev, d_x_proj, d_h_proj)
 
+
+def _input_grads(ctx, x: Tensor, w_ih: Tensor, h_prev: Tensor, d_x_proj: Tensor,
+                 d_h_proj: Tensor) -> tuple:
+    """What a layer's backward returns, from the gradients of its pre-activations' two
+    parts, x W_ih^T + b_ih (M, T, B, G) and h_prev W_hh^T + b_hh (one tensor for both
+    when they enter the gates added): batched matmuls over all steps at once."""
+    m, t, b, _ = x.shape
+    dxp = d_x_proj.view(m, t * b, -1)
+    dhp = d_h_proj.view(m, t * b, -1)
+    # (x^T dxp)^T: ~5x faster than dxp^T x for these shapes on the CPU
+    d_w_ih = torch.bmm(x.reshape(m, t * b, -1).transpose(1, 2), dxp).transpose(1, 2)
+    d_w_hh = torch.bmm(h_prev.reshape(m, t * b, -1).transpose(1, 2), dhp).transpose(1, 2)
+    d_b_ih = dxp.sum(1)
+    d_b_hh = d_b_ih if d_h_proj is d_x_proj else dhp.sum(1)
+    d_x = None
+    if ctx.needs_input_grad[0]:
+        d_x = ctx.spec.workspace.get(ctx.spec.key + ("dx",), x.shape, x)
+        torch.bmm(dxp, w_ih, out=d_x.view(m, t * b, -1))
+    return d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
+
+
+class _NativeCell(torch.autograd.Function):
+    """_Recurrent with its two time loops in C (native.py, time_loops.c), tanh only: the
+    input projection and the weight and input gradients stay the same batched torch
+    matmuls.  No doubled pre-activations here: the C code computes tanh itself."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: _Layer):
+        ws, key, layout = spec.workspace, spec.key, spec.layout
+        m, t, b, _ = x.shape
+        hidden, gates = w_hh.shape[2], w_hh.shape[1]
+        bias = b_ih if layout == "GRU" else b_ih + b_hh      # GRU: b_hn in r·()
+        xp = ws.get(key + ("xp",), (m, t, b, gates), x)
+        torch.baddbmm(bias.unsqueeze(1), x.reshape(m, t * b, -1), w_ih.transpose(1, 2),
+                      out=xp.view(m, t * b, gates))
+        hs = ws.get(key + ("h",), (m, t + 2, b, hidden), x)
+        if layout == "LSTM":
+            saved = (ws.get(key + ("c",), (m, t + 2, b, hidden), x),
+                     ws.get(key + ("a",), (m, t, b, gates), x),
+                     ws.get(key + ("tc",), (m, t, b, hidden), x))
+            native.forward(layout, xp, w_hh.detach(), (hs, *saved), spec.reverse)
+        elif layout == "GRU":
+            saved = (hs, ws.get(key + ("a",), (m, t, b, gates), x),
+                     ws.get(key + ("hpn",), (m, t, b, hidden), x))
+            native.forward(layout, xp, w_hh.detach(), (b_hh.detach().contiguous(), *saved),
+                           spec.reverse)
+        else:
+            saved = (hs,)
+            native.forward(layout, xp, w_hh.detach(), saved, spec.reverse)
+        prev = 2 if spec.reverse else 0
+        ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], saved
+        ctx.save_for_backward(x, w_ih, w_hh)
+        if spec.only_last:
+            return hs[:, 1 if spec.reverse else t].clone()
+        return hs[:, 1:t + 1]
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w_ih, w_hh = ctx.saved_tensors
+        spec = ctx.spec
+        m, t, b, _ = x.shape
+        shape = (m, t, b, w_hh.shape[1])
+        d_x_proj = spec.workspace.get(spec.key + ("dxp",), shape, x)
+        d_h_proj = d_x_proj       # the LSTM's and RNN's h W_hh^T is added to x W_ih^T
+        if spec.layout == "GRU":
+            d_h_proj = spec.workspace.get(spec.key + ("dhp",), shape, x)
+        outputs = (d_x_proj, d_h_proj) if spec.layout == "GRU" else (d_x_proj,)
+        native.backward(spec.layout, grad, w_hh.detach(), (*ctx.saved, *outputs),
+                        spec.reverse, spec.only_last)
+        return _input_grads(ctx, x, w_ih, ctx.h_prev, d_x_proj, d_h_proj)
