@@ -100,3 +100,36 @@ def test_a_bad_compile_value_names_the_key():
     with pytest.raises(ConfigError) as info:
         parse_config(apply_overrides({}, ["model.compile=fast"]))
     assert "model.compile" in str(info.value) and "auto, on, off" in str(info.value)
+
+
+@pytest.mark.parametrize("setting, kept", [("auto", False), ("on", True)])
+def test_auto_keeps_the_graph_only_where_it_measured_faster(monkeypatch, setting, kept):
+    monkeypatch.setattr(compiled.CompiledLoop, "warm_up", lambda self, p, size: 12.3)
+    monkeypatch.setattr(compiled.CompiledLoop, "speedup", lambda self, p, size: 1.05)
+    model = build_model(ModelConfig(cell="slstm", hidden=4), 3, 2, "last")
+    note = compiled.enable(model, setting, CPU, compiled.AUTO_MIN_STEPS, 4, 3, seq_len=30)
+    done = "compiled in 12 s (chunks of 25 steps, batch 4), 1.05x the plain loop's speed here"
+    if kept:
+        assert note == f"model.compile: step loop {done}" and model.compiled is not None
+    else:
+        assert note == f"model.compile = auto: {done}; the step loop runs uncompiled"
+        assert model.compiled is None
+
+
+def test_a_graph_that_fails_mid_run_falls_back_to_the_plain_loop():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell="indrnn", hidden=4), 3, 2, "all")
+    x = torch.randn(3, 5, 3)
+    plain_out, plain = grads(model, x)
+    loop = compiled.CompiledLoop(model.spec, model.cfg, batch=3, chunk=2)
+
+    def recompile(*args):
+        raise RuntimeError("Dynamo recompile limit exceeded\ndetails")
+    loop._graph = recompile
+    model.compiled = loop
+    out, found = grads(model, x)
+    assert loop.problem == "RuntimeError: Dynamo recompile limit exceeded"
+    assert not loop.applies(x)                      # and the plain loop from then on
+    torch.testing.assert_close(out, plain_out)
+    for a, b in zip(found, plain):
+        torch.testing.assert_close(a, b)

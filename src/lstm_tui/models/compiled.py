@@ -20,7 +20,9 @@ to minutes on a CPU, so ``auto`` compiles only where that is won back: see :func
 from __future__ import annotations
 
 import shutil
+import statistics
 import time
+import types
 from typing import Any
 
 import torch
@@ -29,7 +31,12 @@ from torch import Tensor
 from lstm_tui.models.cells.base import CellSpec
 
 CHUNK = 25                  # steps per compiled graph
-AUTO_MIN_STEPS = 20_000     # `auto` compiles CPU runs of at least this many steps
+AUTO_MIN_STEPS = 20_000     # `auto` compiles CPU runs of at least this many steps,
+AUTO_MIN_SPEEDUP = 1.1      # and keeps the graph when it measured at least this much faster
+
+
+class CompileFailed(Exception):
+    """The forward graph did not compile (the message: the error's type and first line)."""
 
 
 class CompiledLoop:
@@ -47,7 +54,11 @@ class CompiledLoop:
                 state = step(ready, xp, state, cfg)[0]
                 hs.append(state[0])
             return torch.stack(hs, 1), state
-        self._graph = torch.compile(steps, fullgraph=True, dynamic=False)
+        # torch.compile keeps its graphs on the code object, at most 8 per object: a copy
+        # of it per loop, so models compiled in one process (a sweep) never share that limit
+        own = types.FunctionType(steps.__code__.replace(), steps.__globals__, "steps", None,
+                                 steps.__closure__)
+        self._graph = torch.compile(own, fullgraph=True, dynamic=False)
 
     def __deepcopy__(self, memo: dict) -> None:
         return None     # a copied model (ensemble template, CPU copy) runs the plain loop
@@ -71,9 +82,13 @@ class CompiledLoop:
         pieces = xp.split(self.chunk, 1)
         outs = []
         for piece in pieces:
-            if piece.shape[1] == self.chunk:
-                hs, state = self._graph(ready, piece, tuple(state))
-            else:                        # the last T mod chunk steps: the plain loop
+            hs = None
+            if piece.shape[1] == self.chunk and self.problem is None:
+                try:
+                    hs, state = self._graph(ready, piece, tuple(state))
+                except Exception as exc:  # a recompile that fails: the plain loop from here
+                    self.problem = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            if hs is None:               # the last T mod chunk steps: the plain loop
                 rest = []
                 for xp_t in piece.unbind(1):
                     state, _ = spec.step(ready, xp_t, state, cfg)
@@ -84,20 +99,41 @@ class CompiledLoop:
         return (seq.flip(1) if reverse else seq), tuple(state)
 
     def warm_up(self, p: dict[str, Tensor], input_size: int) -> float:
-        """Compile the forward and backward graphs now (one chunk of zeros through `p`,
-        gradients taken with autograd.grad, so no `.grad` is touched); seconds taken.
-        Raises what compiling raises."""
-        from lstm_tui.models import layers as L
+        """Compile the forward and backward graphs now (a chunk through `p`); seconds
+        taken.  Raises what compiling raises."""
         start = time.perf_counter()
+        self._chunk_pass(p, input_size, compiled=True)
+        if self.problem:             # the forward graph failed (the pass fell back)
+            raise CompileFailed(self.problem)
+        return time.perf_counter() - start
+
+    def speedup(self, p: dict[str, Tensor], input_size: int, repeats: int = 5) -> float:
+        """Plain time / compiled time of a chunk's forward and backward through `p` on this
+        machine (medians of interleaved repeats; after :meth:`warm_up`)."""
+        plain, quick = [], []
+        for _ in range(repeats):
+            for times, compiled in ((plain, False), (quick, True)):
+                start = time.perf_counter()
+                self._chunk_pass(p, input_size, compiled)
+                times.append(time.perf_counter() - start)
+        return statistics.median(plain) / statistics.median(quick)
+
+    def _chunk_pass(self, p: dict[str, Tensor], input_size: int, compiled: bool) -> None:
+        """One chunk of zeros (no random draw) forward and backward, compiled or plain;
+        gradients by autograd.grad, so no `.grad` is touched."""
+        from lstm_tui.models import layers as L
         like = next(iter(p.values()))
         x = like.new_zeros(self.batch, self.chunk, input_size)
         state = L.initial_state(self.spec, self.batch, self.cfg.hidden, like)
         with torch.enable_grad():
-            hs, final = self.run(p, x, state)
+            if compiled:
+                hs, final = self.run(p, x, state)
+            else:
+                steps, final = L.run(self.spec, p, x, state, self.cfg, parallel=False)
+                hs = torch.stack(steps, 1)
             total = hs.sum() + sum(s.sum() for s in final if s.requires_grad)
             torch.autograd.grad(total, [t for t in p.values() if t.requires_grad],
                                 allow_unused=True)
-        return time.perf_counter() - start
 
 
 def unavailable(device: torch.device) -> str | None:
@@ -123,7 +159,8 @@ def decide(setting: str, model: Any, device: torch.device, total_steps: int,
 
     ``on`` compiles any model that runs a step loop; ``auto`` only a CPU run of at least
     AUTO_MIN_STEPS steps (a compile of ~1-5 minutes is won back after some thousands of
-    steps; measured in benchmarks/RESULTS.md), and never on a GPU (not measured there).
+    steps; measured in benchmarks/RESULTS.md), and never on a GPU (not measured there);
+    :func:`enable` then keeps it only where it measured faster than the plain loop.
     """
     if setting == "off":
         return "off"
@@ -153,11 +190,17 @@ def enable(model: Any, setting: str, device: torch.device, total_steps: int, bat
         loop = CompiledLoop(model.spec, model.cfg, batch)
         try:
             seconds = loop.warm_up(model.layer_params(0, 0), input_size)
+            faster = loop.speedup(model.layer_params(0, 0), input_size)
+        except CompileFailed as exc:
+            problem = f"torch.compile failed ({str(exc)[:200]})"
         except Exception as exc:  # inductor/dynamo errors of any kind: run uncompiled
             first = (str(exc).strip().splitlines() or [""])[0][:200]
             problem = f"torch.compile failed ({type(exc).__name__}: {first})"
         else:
+            done = (f"compiled in {seconds:.0f} s (chunks of {loop.chunk} steps, batch {batch}), "
+                    f"{faster:.2f}x the plain loop's speed here")
+            if setting == "auto" and faster < AUTO_MIN_SPEEDUP:
+                return f"model.compile = auto: {done}; the step loop runs uncompiled"
             model.compiled = loop
-            return (f"model.compile: step loop compiled in {seconds:.0f} s (chunks of "
-                    f"{loop.chunk} steps, batch {batch})")
+            return f"model.compile: step loop {done}"
     return f"model.compile: {problem}; the step loop runs uncompiled"
