@@ -105,7 +105,7 @@ def test_a_bad_compile_value_names_the_key():
 @pytest.mark.parametrize("setting, kept", [("auto", False), ("on", True)])
 def test_auto_keeps_the_graph_only_where_it_measured_faster(monkeypatch, setting, kept):
     monkeypatch.setattr(compiled.CompiledLoop, "warm_up", lambda self, p, size: 12.3)
-    monkeypatch.setattr(compiled.CompiledLoop, "speedup", lambda self, p, size: 1.05)
+    monkeypatch.setattr(compiled.CompiledLoop, "speedup", lambda self, p, size, length: 1.05)
     model = build_model(ModelConfig(cell="slstm", hidden=4), 3, 2, "last")
     note = compiled.enable(model, setting, CPU, compiled.AUTO_MIN_STEPS, 4, 3, seq_len=30)
     done = "compiled in 12 s (chunks of 25 steps, batch 4), 1.05x the plain loop's speed here"

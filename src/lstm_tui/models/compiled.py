@@ -102,28 +102,31 @@ class CompiledLoop:
         """Compile the forward and backward graphs now (a chunk through `p`); seconds
         taken.  Raises what compiling raises."""
         start = time.perf_counter()
-        self._chunk_pass(p, input_size, compiled=True)
+        self._pass(p, input_size, self.chunk, compiled=True)
         if self.problem:             # the forward graph failed (the pass fell back)
             raise CompileFailed(self.problem)
         return time.perf_counter() - start
 
-    def speedup(self, p: dict[str, Tensor], input_size: int, repeats: int = 5) -> float:
-        """Plain time / compiled time of a chunk's forward and backward through `p` on this
-        machine (medians of interleaved repeats; after :meth:`warm_up`)."""
+    def speedup(self, p: dict[str, Tensor], input_size: int, length: int,
+                repeats: int = 7) -> float:
+        """Plain time / compiled time of a sequence of `length` steps, forward and
+        backward through `p`, on this machine (medians of interleaved repeats; after
+        :meth:`warm_up`)."""
         plain, quick = [], []
         for _ in range(repeats):
             for times, compiled in ((plain, False), (quick, True)):
                 start = time.perf_counter()
-                self._chunk_pass(p, input_size, compiled)
+                self._pass(p, input_size, length, compiled)
                 times.append(time.perf_counter() - start)
         return statistics.median(plain) / statistics.median(quick)
 
-    def _chunk_pass(self, p: dict[str, Tensor], input_size: int, compiled: bool) -> None:
-        """One chunk of zeros (no random draw) forward and backward, compiled or plain;
-        gradients by autograd.grad, so no `.grad` is touched."""
+    def _pass(self, p: dict[str, Tensor], input_size: int, length: int,
+              compiled: bool) -> None:
+        """`length` steps of zeros (no random draw) forward and backward, compiled or
+        plain; gradients by autograd.grad, so no `.grad` is touched."""
         from lstm_tui.models import layers as L
         like = next(iter(p.values()))
-        x = like.new_zeros(self.batch, self.chunk, input_size)
+        x = like.new_zeros(self.batch, length, input_size)
         state = L.initial_state(self.spec, self.batch, self.cfg.hidden, like)
         with torch.enable_grad():
             if compiled:
@@ -190,7 +193,7 @@ def enable(model: Any, setting: str, device: torch.device, total_steps: int, bat
         loop = CompiledLoop(model.spec, model.cfg, batch)
         try:
             seconds = loop.warm_up(model.layer_params(0, 0), input_size)
-            faster = loop.speedup(model.layer_params(0, 0), input_size)
+            faster = loop.speedup(model.layer_params(0, 0), input_size, seq_len or loop.chunk)
         except CompileFailed as exc:
             problem = f"torch.compile failed ({str(exc)[:200]})"
         except Exception as exc:  # inductor/dynamo errors of any kind: run uncompiled
