@@ -4,12 +4,19 @@ against their own steps, and the ensemble against sequential runs for the cells.
     python benchmarks/bench_cells.py              # ~3-5 minutes on 2 CPU cores
     python benchmarks/bench_cells.py --quick      # a smoke run of ~30 seconds
     python benchmarks/bench_cells.py --part steps|scan|ensemble
+    python benchmarks/bench_cells.py --part compiled [--cache-dir DIR] [--compile-cells ...]
 
 steps:    one training step (forward and backward, Adam excluded) of a one-layer model,
           H 64, B 64, T 100, on the CPU with one torch thread, each cell on the path the
           model takes (fused kernel, scan, or step loop); also the built-ins on their step
           loop.  Medians of interleaved repeats; the ratio is to the fused LSTM's time
           measured in the same run.
+compiled: model.compile (issue 26): the same training step of step-loop cells, plain and
+          compiled (torch.compile, chunks of 25 steps), interleaved with the fused LSTM;
+          the compile's seconds (the run's warm-up, forward and backward graphs) and the
+          steps after which it is won back.  `--cache-dir` names inductor's cache folder:
+          an empty one gives the first compile on a machine, the same one again a compile
+          from the cache (the default: torch's own folder, /tmp/torchinductor_$USER).
 scan:     minGRU and minLSTM, the log-space scan against the step loop over the same
           parameters, T = 64, 256 and 1024 (H 64, B 64), forward and backward.
 ensemble: the 32-point grid of bench_ensemble.py (nth-element, hidden 16, 8 learning
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import sys
@@ -86,6 +94,46 @@ def bench_steps(repeats: int) -> None:
     for (cell, path), values in times.items():
         t = statistics.median(values)
         print(f"  {cell:<10} {path:<6} {t * 1e3:8.2f} {t / base:13.2f} {t / T * 1e6:17.1f}")
+
+
+def bench_compiled(repeats: int, cells: list[str]) -> None:
+    from lstm_tui.models import compiled
+    torch.manual_seed(0)
+    x = torch.randn(B, T, I)
+    fused = build_model(ModelConfig(cell="lstm", hidden=H), I, 1, "last")
+    cases = [("lstm", "fused", train_step(fused, x))]
+    seconds: dict[str, float] = {}
+    for cell in cells:
+        models = []
+        for _ in range(2):
+            model = build_model(ModelConfig(cell=cell, hidden=H, **OPTIONS.get(cell, {})),
+                                I, 1, "last")
+            model.fused = False
+            models.append(model)
+        plain, quick = models
+        start = time.perf_counter()
+        note = compiled.enable(quick, "on", torch.device("cpu"), 0, B, I, T)
+        seconds[cell] = time.perf_counter() - start
+        print(f"  {cell}: {note}", flush=True)
+        if quick.compiled is not None:
+            cases += [(cell, "steps", train_step(plain, x)), (cell, "compiled", train_step(quick, x))]
+    times: dict[tuple, list[float]] = {(c, p): [] for c, p, _ in cases}
+    for _ in range(repeats):                      # interleaved: the machine's noise is shared
+        for cell, path, fn in cases:
+            times[(cell, path)].append(median_time(fn, 1))
+    base = statistics.median(times[("lstm", "fused")])
+    print(f"training step (forward + backward), H {H}, B {B}, T {T}, 1 layer, 1 thread; "
+          f"median of {repeats}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"  {'cell':<10} {'path':<9} {'ms':>8} {'x fused lstm':>13} {'compile s':>10} "
+          f"{'break-even steps':>17}")
+    for (cell, path), values in times.items():
+        t = statistics.median(values)
+        extra = ""
+        if path == "compiled":
+            saved = statistics.median(times[(cell, "steps")]) - t
+            even = f"{seconds[cell] / saved:,.0f}" if saved > 0 else "never"
+            extra = f" {seconds[cell]:10.1f} {even:>17}"
+        print(f"  {cell:<10} {path:<9} {t * 1e3:8.2f} {t / base:13.2f}{extra}")
 
 
 def bench_scan(repeats: int, lengths: list[int]) -> None:
@@ -166,7 +214,6 @@ def ensemble_seconds(cell: str, steps: int) -> float:
 
 
 def bench_builtins(baseline: str, steps: int, repeats: int) -> None:
-    import os
     import subprocess
     here = str(Path(__file__).resolve().parents[1] / "src")
     print(f"\nbuilt-ins in the ensemble: this tree vs {baseline}, 32 points, {steps} steps; "
@@ -190,9 +237,13 @@ def bench_builtins(baseline: str, steps: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--part", choices=("steps", "scan", "ensemble", "builtins", "all"),
+    parser.add_argument("--part", choices=("steps", "compiled", "scan", "ensemble", "builtins",
+                                           "all"),
                         default="all")
     parser.add_argument("--baseline", help="builtins: another checkout's src directory")
+    parser.add_argument("--compile-cells", default="lstm,gru,lstm_fgr,slstm,indrnn",
+                        help="compiled part: the cells to time (each on its step loop)")
+    parser.add_argument("--cache-dir", help="compiled part: inductor's cache folder")
     parser.add_argument("--cells", default="lstm,lstm:generic,gru,gru:generic,lstm_cifg,"
                         "slstm,indrnn,mingru,minlstm",
                         help="ensemble part: the cells to time (CELL:generic: a built-in on "
@@ -204,6 +255,12 @@ def main() -> None:
     repeats = 3 if args.quick else 7
     if args.part in ("steps", "all"):
         bench_steps(repeats)
+    if args.part == "compiled":        # minutes of compiling: only when asked for
+        if args.cache_dir:
+            print(f"inductor cache {args.cache_dir}: "
+                  f"{'warm' if any(Path(args.cache_dir).glob('*')) else 'empty'}")
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = args.cache_dir
+        bench_compiled(repeats, args.compile_cells.split(","))
     if args.part in ("scan", "all"):
         bench_scan(repeats, [64, 256] if args.quick else [64, 256, 1024])
     if args.part in ("ensemble", "all"):

@@ -97,6 +97,9 @@ class ModelConfig:
                      min=1, max=100_000)
     recurrent_max: float = opt(0.0, "IndRNN: bound |u| of the recurrent weights after every "
                                "step (0 = none)", min=0.0)
+    compile: Literal["auto", "on", "off"] = opt(
+        "auto", "compile the step loop of a cell with no fused kernel (torch.compile; "
+        "auto: CPU runs of 20,000+ steps)")
 
 
 @dataclass

@@ -73,3 +73,15 @@ async def test_a_plugin_cell_that_does_not_run_is_named_under_the_field(app, mon
         lab.query_one("#model-cell-input", Select).value = "gru"     # the rest goes on
         await pilot.pause()
         assert lab.config is not None and lab.config.model.cell == "gru"
+
+
+async def test_the_compile_key_is_a_field_of_the_model_pane(app):
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        lab.action_pane("model")
+        await pilot.pause()
+        assert shown(lab, "compile") and lab.config.model.compile == "auto"
+        assert "torch.compile" in text_of(pilot, "#model-compile-help")
+        lab.query_one("#model-compile-input", Select).value = "on"
+        await pilot.pause()
+        assert lab.config.model.compile == "on"

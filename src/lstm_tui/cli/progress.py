@@ -49,7 +49,7 @@ class HeadlessDisplay:
             out.print(f"[bold]run[/] {event.run_id}  device {event.device}  "
                       f"{event.dataset_size:,} training examples  {event.total_steps:,} steps")
             out.print(summary_table(event.summary))
-            for note in event.summary.notes:
+            for note in event.summary.notes + event.notes:
                 out.print(f"[dim]note: {note}[/]")
             if event.start_step:
                 out.print(f"resuming at step {event.start_step}")

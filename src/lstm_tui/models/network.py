@@ -4,8 +4,9 @@ The cell is a spec of the registry (:mod:`lstm_tui.models.cells`).  When its fus
 computes it with the config's options (``nn.LSTM``/``nn.GRU``/``nn.RNN`` with tanh), the
 parameters live in that module (``self.rnn``) and the forward pass is its kernel (oneDNN
 on CPU, cuDNN on CUDA); else they live in a :class:`~lstm_tui.models.layers.CellParams`
-under the same names, and the forward pass is the cell's step loop, or its parallel scan
-when it has one.  The step-wise path also serves :meth:`SequenceModel.timestep_grad_norms`,
+under the same names, and the forward pass is the cell's step loop (in training, compiled
+when ``model.compile`` asks for it: :mod:`lstm_tui.models.compiled`), or its parallel
+scan when it has one.  The step-wise path also serves :meth:`SequenceModel.timestep_grad_norms`,
 which needs every h_t as a graph node (neither the fused kernels nor a scan expose them).
 """
 
@@ -63,6 +64,9 @@ class SequenceModel(nn.Module):
         self.head = nn.Linear(cfg.hidden * self.directions, output_size)
         # The cell's params per (layer, direction), in the state's order layer * dirs + d.
         self._params = L.stack_params(self.spec, cfg, input_size)
+        # The step loop compiled (models.compiled.enable sets it; a copy of the model
+        # gets None): used in training at the batch size it was compiled for.
+        self.compiled = None
         self._init_weights(cfg.init)
 
     # ---- construction
@@ -166,8 +170,14 @@ class SequenceModel(nn.Module):
             for d in range(self.directions):
                 i = k * self.directions + d
                 start = None if state is None else tuple(s[i] for s in state)
-                hs, final = L.run(self.spec, self.layer_params(k, d), layer_in, start,
-                                  self.cfg, reverse=d == 1, parallel=parallel)
+                p = self.layer_params(k, d)
+                if parallel and self.compiled is not None and self.compiled.applies(layer_in):
+                    if start is None:
+                        start = L.initial_state(self.spec, x.shape[0], self.hidden, x)
+                    hs, final = self.compiled.run(p, layer_in, start, reverse=d == 1)
+                else:
+                    hs, final = L.run(self.spec, p, layer_in, start, self.cfg,
+                                      reverse=d == 1, parallel=parallel)
                 top.append(hs)
                 finals.append(final)
             if k < self.layers - 1:

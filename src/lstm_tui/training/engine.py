@@ -18,6 +18,7 @@ import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, RunConfig
+from lstm_tui.models import compiled
 from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task, downloads
 from lstm_tui.training.threads import apply_threads, step_work
@@ -129,6 +130,9 @@ class _Run:
                                    device=self.exp.device)
         self.steps_per_epoch = self.task.steps_per_epoch(tc.batch_size)
         self.total_steps = tc.steps or tc.epochs * self.steps_per_epoch
+        self.compile_note = compiled.enable(  # model.compile: None, or what was done
+            self.model, cfg.model.compile, self.exp.device, self.total_steps, tc.batch_size,
+            self.task.input_size, getattr(self.task, "seq_len", None))
         self.eval_every = tc.eval_every or self.steps_per_epoch
         self.generator = torch.Generator().manual_seed(tc.seed)
         self.lbfgs = isinstance(self.optimizer, torch.optim.LBFGS)
@@ -147,7 +151,8 @@ class _Run:
 
     def run(self, should_stop: Callable[[], bool], run_id: str) -> ev.Finished:
         task, tc = self.task, self.tc
-        self.record.announce(run_id, self.total_steps, self.step, self.model)
+        self.record.announce(run_id, self.total_steps, self.step, self.model,
+                             notes=(self.compile_note,) if self.compile_note else ())
         self.started = time.perf_counter()
         self.window = Window()
         self.model.train()

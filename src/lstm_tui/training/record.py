@@ -68,8 +68,9 @@ class Record:
     # ---- start and end
 
     def announce(self, run_id: str, total_steps: int, start_step: int,
-                 model: torch.nn.Module) -> None:
-        """The run's start event, then the task's figures known before training."""
+                 model: torch.nn.Module, notes: tuple[str, ...] = ()) -> None:
+        """The run's start event (with the engine's `notes`), then the task's figures
+        known before training."""
         task = self.task
         summary = summarize(self.cfg.model, task.input_size, task.output_size, task.seq_len,
                             task.readout)
@@ -78,7 +79,7 @@ class Record:
                                 steps_per_epoch=self.steps_per_epoch,
                                 dataset_size=task.train_size, metric=task.metric,
                                 goal=task.goal, start_step=start_step,
-                                notes=rng.notes(model, self.device)))
+                                notes=rng.notes(model, self.device) + tuple(notes)))
         task_reports.start(task, self.emit)
 
     def finish(self, status: str, message: str, step: int,
