@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -25,11 +25,14 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.numbers import printable
-from lstm_tui.tui.live import RunState
 from lstm_tui.tui.errors import report_worker_error
 from lstm_tui.tui.messages import (SweepPresetLoaded, TaskPluginsScanned, TrainingEvents,
                                    WorkerFailed)
-from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
+
+if TYPE_CHECKING:   # the run state and the trainer (events, multiprocessing, the run
+    # store's modules) are imported when the first run starts, not before the first frame
+    from lstm_tui.tui.live import RunState
+    from lstm_tui.tui.worker import Trainer, TrainingHandle
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,11 @@ class LabApp(App):
     ]
     DEFAULT_MODE = "lab"
 
-    def __init__(self, runs_root: Path, trainer: Trainer, preset: Path | None = None) -> None:
+    def __init__(self, runs_root: Path, trainer: Trainer | None = None,
+                 preset: Path | None = None) -> None:
         super().__init__()
         self.runs_root = Path(runs_root)
-        self.trainer = trainer
+        self._trainer = trainer
         self.preset = preset
         self.states: dict[str, RunState] = {}
         self.handles: dict[str, TrainingHandle] = {}
@@ -193,6 +197,14 @@ class LabApp(App):
 
     # ------------------------------------------------------------ training runs
 
+    @property
+    def trainer(self) -> Trainer:
+        """The trainer given, else the real one (a process per run), made on first use."""
+        if self._trainer is None:
+            from lstm_tui.tui.worker import ProcessTrainer
+            self._trainer = ProcessTrainer()
+        return self._trainer
+
     def start_training(self, cfg: RunConfig) -> str | None:
         """Start a run; its events arrive as TrainingEvents.  Returns its key."""
         try:
@@ -201,6 +213,7 @@ class LabApp(App):
             self.notify(f"{type(exc).__name__}: {exc}", title="cannot start",
                         severity="error")
             return None
+        from lstm_tui.tui.live import RunState
         self.handles[handle.key] = handle
         self.states[handle.key] = RunState(handle.key, cfg)
         return handle.key
@@ -253,8 +266,11 @@ class LabApp(App):
     def active_handles(self) -> list[TrainingHandle]:
         return [h for h in self.handles.values() if h.alive]
 
-    def stop_all_blocking(self, timeout: float = STOP_GRACE + 5) -> None:
-        """Stop every run and wait for their processes (used on the way out)."""
+    def stop_all_blocking(self, timeout: float | None = None) -> None:
+        """Stop every run and wait for their processes (used on the way out; by default
+        as long as a stopped process gets, and 5 s more)."""
+        from lstm_tui.tui.worker import STOP_GRACE
+        timeout = STOP_GRACE + 5 if timeout is None else timeout
         handles = self.active_handles()
         for handle in handles:
             handle.stop()
@@ -278,8 +294,5 @@ class LabApp(App):
 
 def make_app(runs_root: Path, trainer: Trainer | None = None,
              preset: Path | None = None) -> LabApp:
-    """The app with its dependencies: tests pass a fake trainer."""
-    if trainer is None:
-        from lstm_tui.tui.worker import ProcessTrainer
-        trainer = ProcessTrainer()
+    """The app with its dependencies: tests pass a fake trainer (None: the real one)."""
     return LabApp(runs_root, trainer, preset)

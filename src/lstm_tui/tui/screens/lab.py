@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from rich.text import Text
 from textual import on
@@ -20,8 +20,7 @@ from textual.binding import Binding
 from textual.containers import Container, Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
-                             TabPane)
+from textual.widgets import Footer, Header, Label, Select, Static, TabbedContent, TabPane
 
 from lstm_tui.devices import device_labels
 from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
@@ -32,12 +31,14 @@ from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.tasks import downloads
 from lstm_tui.tasks.registry import DEFAULT_KIND, data_preview, known_kinds, spec_of
 from lstm_tui.numbers import printable
-from lstm_tui.tui.live import RunState
+from lstm_tui.tasks.shapes import describe_task
 from lstm_tui.tui.messages import SweepPresetLoaded
-from lstm_tui.tui.widgets.active_runs import ActiveRuns
 from lstm_tui.tui.widgets.config_form import ConfigForm, FormColumn
 from lstm_tui.tui.widgets.data_preview import DataPreview
 from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
+
+if TYPE_CHECKING:
+    from lstm_tui.tui.live import RunState
 
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
 HIDDEN_PANES = ("model", "training", "live")   # not on the first frame: filled after it
@@ -119,6 +120,7 @@ class LabScreen(Screen):
                               classes="pane-row")
         if pane == "training":
             return FormColumn(self.run_form, self.train_form, classes="form-column single")
+        from lstm_tui.tui.widgets.active_runs import ActiveRuns     # a DataTable
         from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap   # plotext: only now
         return VerticalScroll(
             ActiveRuns(id="active-runs", cursor_type="row"),
@@ -151,6 +153,7 @@ class LabScreen(Screen):
                 await holder.mount(self._pane_content(pane))
         finally:
             self._filled.set()      # also after a failure: quitting must never wait forever
+        self._show_model_summary()
         self.refresh_live(force=True)
 
     @property
@@ -284,27 +287,41 @@ class LabScreen(Screen):
         """The task's sizes and the model's summary (redrawn only when they change)."""
         task_form, model_form = self.task_form, self.model_form
         if task_form.errors or model_form.errors:
-            shown: tuple = (None, "")
+            shown: tuple = (None, "", None)
         else:
             task_cfg = task_form.cls(**task_form.values)
             try:   # describing never downloads (text8): a run fetches it, in its process
                 with downloads.forbidden():
-                    shown = (task_cfg, describe(task_cfg, ModelConfig(**model_form.values)))
+                    shown = (task_cfg, describe_task(task_cfg), ModelConfig(**model_form.values))
             except (ConfigError, ValueError) as exc:   # an unreadable text; a kind shapes lacks
-                shown = (None, str(exc))
+                shown = (None, str(exc), None)
         if shown == self._summary_shown:
             return
         self._summary_shown = shown
-        task_cfg, described = shown
+        task_cfg, shape, _ = shown
         if task_cfg is None:
-            error = described or "fix the fields marked in red"
-            self.task_info.update(Text(error, style="red" if described else "dim"))
-            self.summary.show(None, described)
+            error = shape or "fix the fields marked in red"
+            self.task_info.update(Text(error, style="red" if shape else "dim"))
             self.data_preview.show(None)
         else:
-            self.task_info.update(task_text(task_cfg, described[0]))
-            self.summary.show(described)
+            self.task_info.update(task_text(task_cfg, shape))
             self.data_preview.show(data_preview(task_cfg))
+        self._show_model_summary()
+
+    def _show_model_summary(self) -> None:
+        """The Model pane's parameter table, once that pane is there (the first frame
+        does without it, and without the modules that compute it)."""
+        if not self.summary.is_attached:
+            return
+        task_cfg, shape, model_cfg = self._summary_shown or (None, "", None)
+        if task_cfg is None:
+            self.summary.show(None, shape)
+            return
+        try:
+            with downloads.forbidden():
+                self.summary.show(describe(task_cfg, model_cfg))
+        except (ConfigError, ValueError) as exc:
+            self.summary.show(None, str(exc))
 
     async def apply_config(self, cfg: RunConfig) -> None:
         """Fill every form from a config (a loaded preset)."""
@@ -408,8 +425,11 @@ class LabScreen(Screen):
         """The app applied new events of run `key` (drawn at the next tick)."""
         self._dirty.add(key)
 
-    @on(DataTable.RowHighlighted, "#active-runs")
-    def _run_selected(self, event: DataTable.RowHighlighted) -> None:
+    def on_data_table_row_highlighted(self, event) -> None:
+        """A run highlighted in the Live pane's table is the one drawn (the handler is
+        found by its name: DataTable is imported with that pane, after the first frame)."""
+        if event.data_table.id != "active-runs":
+            return
         if event.row_key.value != self.selected:
             self.selected = event.row_key.value
             self.refresh_live(force=True)
@@ -421,6 +441,7 @@ class LabScreen(Screen):
         force, self._drawn_once = force or not self._drawn_once, True
         states = self.app.states
         dirty, self._dirty = self._dirty, set()
+        from lstm_tui.tui.widgets.active_runs import ActiveRuns     # imported by now
         table = self.query_one("#active-runs", ActiveRuns)
         if table.fit_columns(self.app.size.width):
             force = True
