@@ -16,6 +16,7 @@ import math
 import tomllib
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -70,9 +71,10 @@ def _default_task() -> Any:
 
 # ---------------------------------------------------------------- model and training
 
-def _cell_names() -> tuple[str, ...]:
-    from lstm_tui.models.cells.registry import names
-    return tuple(names())
+def _cell_names() -> Sequence[str]:
+    """The cells' names, read when listed (``in`` asks for one cell: no scan for plugins)."""
+    from lstm_tui.models.cells.registry import NAMES
+    return NAMES
 
 
 @dataclass
@@ -160,7 +162,7 @@ class FieldSpec:
     kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]" | "list[str]"
     default: Any
     help: str
-    choices: tuple[str, ...] = ()
+    choices: Sequence[str] = ()    # a registry's names (model.cell) are read when listed
     min: float | None = None
     max: float | None = None
     exclusive_min: bool = False
