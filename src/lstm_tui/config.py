@@ -458,11 +458,13 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunConfig:
+def load_preset(path: str | Path, overrides: typing.Iterable[str] = (), *,
+                files: bool = True) -> RunConfig:
     """Read, override and check a preset file; a fault the overrides brought in is
     blamed on the --set that did it, not on the file.  A run folder's config.toml is
     complete by construction: cut short, emptied or missing keys, it is refused, never
-    filled in with defaults."""
+    filled in with defaults.  `files=False`: the task's data files are not read (as in
+    :func:`parse_config`; the lab reads them after its first frame)."""
     overrides = list(overrides)
     data = read_toml(path)
     if is_run_config(path):
@@ -472,14 +474,14 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
                               "(copy a complete one, or a preset, to train again)")
     merged = apply_overrides(data, overrides)
     try:
-        return parse_config(merged, str(path), expect_length=not overrides)
+        return parse_config(merged, str(path), expect_length=not overrides, files=files)
     except ConfigError as exc:
         if not overrides:
             raise
         culprit = [o for o in overrides if o.split("=", 1)[0].strip() == exc.key]
         if not culprit:
             try:
-                parse_config(data, str(path))
+                parse_config(data, str(path), files=files)
             except ConfigError:
                 raise exc from None   # the file is at fault on its own
         shown = culprit[-1] if culprit and len(culprit[-1]) <= 80 else \

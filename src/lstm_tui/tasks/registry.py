@@ -351,6 +351,14 @@ def samples_text(kind: str) -> bool:
     return spec is not None and spec.samples_text
 
 
+def data_files(cfg: Any) -> list[str]:
+    """The data files a task config names (none for a kind that reads none)."""
+    spec = get(cfg.kind)
+    if spec is None or spec.data_files is None:
+        return []
+    return [str(path) for path in spec.data_files(cfg).values() if path]
+
+
 def data_preview(cfg: Any) -> Preview | None:
     """The task's preview of its data, or None (no preview, or the data cannot be read:
     the config check says why)."""

@@ -114,10 +114,12 @@ class LabApp(App):
     def _first_frame_painted(self) -> None:
         """Start-up work the first frame does not show waits until it is painted: the scan
         for task plugins (it reads every installed package's metadata and imports the
-        plugins: a thread) and the Lab's hidden panes (in the Lab's own queue)."""
+        plugins: a thread), the Lab's hidden panes (in the Lab's own queue) and its
+        preset's data files (a thread)."""
         self._scan_task_plugins()
         if self.lab is not None:
             self.lab.fill_hidden_panes()
+            self.lab.read_data_files()
 
     @work(thread=True, group="task-plugins", exit_on_error=False)
     def _scan_task_plugins(self) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
-from lstm_tui.config import ModelConfig
+from lstm_tui.config import ConfigError, ModelConfig
+from lstm_tui.tasks import downloads
 from lstm_tui.tasks.shapes import TaskShape, describe_task
 
 if TYPE_CHECKING:
@@ -67,6 +68,21 @@ def task_text(task_cfg: object, shape: TaskShape) -> Text:
 
 class SummaryPanel(Static):
     """Dataset size, parameter count, the rule of thumb and the Keras-style table."""
+
+    def show_config(self, task_cfg: object | None, shape: TaskShape | str | list[str],
+                    model_cfg: ModelConfig | None) -> None:
+        """The summary of a task and a model config; without a task config, `shape` is the
+        error to show, or (a list) the task's data files still being read."""
+        if isinstance(shape, list):
+            self.show(None, f"reading {', '.join(shape)}…")
+        elif task_cfg is None:
+            self.show(None, shape)
+        else:
+            try:   # describing never downloads (text8): a run fetches it, in its process
+                with downloads.forbidden():
+                    self.show(describe(task_cfg, model_cfg))
+            except (ConfigError, ValueError) as exc:   # an unreadable text; a kind shapes lacks
+                self.show(None, str(exc))
 
     def show(self, described: tuple[TaskShape, ModelSummary] | None, error: str = "") -> None:
         if described is None:
