@@ -9,6 +9,7 @@ The forms come from ``config.field_specs``; training goes through ``app.start_tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -74,15 +75,20 @@ class LabScreen(Screen):
         self._drawn_once = False
         self._summary_shown: tuple = ()
         self._task_values: dict[str, dict] = {}
-        self._kinds = known_kinds()         # plugin kinds join when the app's scan reports
         self._filling = False
         self._filled = asyncio.Event()      # the hidden panes' contents are mounted
         self._resumed = False
         self._reading = False               # the preset's data files: read after the first frame
         # Built here, mounted in their panes: the hidden panes mount after the first frame,
         # and the config can be read and set before that.
-        self.task_form = ConfigForm("task", spec_of(DEFAULT_KIND).config, skip=("kind",),
+        kind, values = DEFAULT_KIND, None
+        if preset is not None:      # its task's form from the start; on_mount loads the rest
+            with contextlib.suppress(ConfigError):      # said then
+                task = load_preset(preset, files=False).task
+                kind, values = task.kind, dataclasses.asdict(task)
+        self.task_form = ConfigForm("task", spec_of(kind).config, values, skip=("kind",),
                                     id="task-form")
+        self._kinds = known_kinds()     # with a preset's plugin kind; others join after the scan
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
         self._cell_fields()
         self.run_form = ConfigForm("", RunConfig, id="run-form")
@@ -149,8 +155,7 @@ class LabScreen(Screen):
             self._reading = False
             self.revalidate()
 
-    def _unread_files(self, task_cfg) -> list[str]:
-        """The task's data files while they are still being read (else none)."""
+    def _unread_files(self, task_cfg) -> list[str]:     # while they are being read
         return data_files(task_cfg) if self._reading else []
 
     def fill_hidden_panes(self) -> None:
@@ -197,9 +202,8 @@ class LabScreen(Screen):
             select.value = self.kind
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Textual restyles every widget of a screen that resumes (its handler runs after
-        this one); the first time, they were styled as they mounted, a moment before the
-        first frame: that pass would do it all again (a tenth of the frame's CPU)."""
+        """Textual restyles every widget of a resumed screen (in its handler, after this
+        one); at the first resume they were styled a moment before, as they mounted."""
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
@@ -446,8 +450,7 @@ class LabScreen(Screen):
         self._dirty.add(key)
 
     def on_data_table_row_highlighted(self, event) -> None:
-        """A run highlighted in the Live pane's table is the one drawn (the handler is
-        found by its name: DataTable is imported with that pane, after the first frame)."""
+        """The run highlighted in the Live pane's table is drawn (a DataTable's message)."""
         if event.data_table.id != "active-runs":
             return
         if event.row_key.value != self.selected:
@@ -467,10 +470,6 @@ class LabScreen(Screen):
             force = True
         if force or self.selected in dirty:
             self._draw(states.get(self.selected or ""))
-
-    @property
-    def live_shown(self) -> bool:
-        return self.query_one("#panes", TabbedContent).active == "live"
 
     @on(TabbedContent.TabActivated, "#panes")
     async def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -495,6 +494,6 @@ class LabScreen(Screen):
                         style="red" if state.status in ("failed", "diverged") else "dim")
         status.update(line, layout=False)
         status.set_class(state.status == "failed", "-error")
-        if self.live_shown:              # else drawn when the pane is shown
+        if self.query_one("#panes", TabbedContent).active == "live":   # else when shown
             from lstm_tui.tui.widgets.live_view import draw_charts     # imported by now
             draw_charts(self, state)
