@@ -226,3 +226,23 @@ async def test_quitting_as_the_first_frame_shows_waits_for_the_panes(tmp_path):
             await asyncio.sleep(0.01)
         assert app.return_code == 0     # and leaving run_test re-raises any failure
 
+
+async def test_the_collector_paused_for_start_up_runs_again_after_the_first_frame(tmp_path):
+    """`lstm-lab` pauses the garbage collector while the app starts; the first frame turns
+    it back on.  A collector someone else turned off stays off."""
+    import gc
+
+    from lstm_tui.tui import collector
+    collector.pause()
+    try:
+        assert not gc.isenabled()
+        app = make_app(tmp_path / "runs", trainer=FakeTrainer())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+        gc.disable()
+        collector.pause()
+        collector.resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.numbers import printable
+from lstm_tui.tui import collector
 from lstm_tui.tui.errors import report_worker_error
 from lstm_tui.tui.messages import (SweepPresetLoaded, TaskPluginsScanned, TrainingEvents,
                                    WorkerFailed)
@@ -115,7 +116,9 @@ class LabApp(App):
         """Start-up work the first frame does not show waits until it is painted: the scan
         for task plugins (it reads every installed package's metadata and imports the
         plugins: a thread), the Lab's hidden panes (in the Lab's own queue) and its
-        preset's data files (a thread)."""
+        preset's data files (a thread).  The garbage collector, if `lstm-lab` paused it
+        for start-up, runs again."""
+        collector.resume()
         self._scan_task_plugins()
         if self.lab is not None:
             self.lab.fill_hidden_panes()
