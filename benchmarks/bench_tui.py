@@ -32,8 +32,11 @@ from lstm_tui.config import RunConfig, TrainConfig, to_toml
 FIRST_FRAME = """
 import time, sys
 t0, c0 = time.perf_counter(), time.process_time()
-from lstm_tui.tui import collector
-collector.pause()       # as lstm-lab does (tui/launch.py); the app resumes it at Ready
+try:
+    from lstm_tui.tui import collector
+    collector.pause()   # as lstm-lab does (tui/launch.py); the app resumes it at Ready
+except ImportError:     # a tree from before that pause (a baseline)
+    pass
 from lstm_tui.tui.app import make_app
 from textual import events
 import asyncio
