@@ -4,6 +4,7 @@ steps/s, and the memory of a run's live state over 10^6 steps.
     python benchmarks/bench_tui.py              # 3 rounds of 4000 steps
     python benchmarks/bench_tui.py --quick      # a short smoke run
     python benchmarks/bench_tui.py --first-frame --frames 9    # the first frame alone
+    python benchmarks/bench_tui.py --first-frame --preset presets/series_sunspots.toml
 
 Targets (issue 3, 26): first frame < 0.5 s with torch not imported, at 120x40 and 80x24
 (medians of fresh processes; the CPU seconds are printed too, steadier than wall time on a
@@ -31,11 +32,17 @@ from lstm_tui.config import RunConfig, TrainConfig, to_toml
 FIRST_FRAME = """
 import time, sys
 t0, c0 = time.perf_counter(), time.process_time()
+try:
+    from lstm_tui.tui import collector
+    collector.pause()   # as lstm-lab does (tui/launch.py); the app resumes it at Ready
+except ImportError:     # a tree from before that pause (a baseline)
+    pass
 from lstm_tui.tui.app import make_app
 from textual import events
 import asyncio
 async def main():
-    app = make_app(__import__('pathlib').Path(sys.argv[1]))
+    app = make_app(__import__('pathlib').Path(sys.argv[1]),
+                   preset=__import__('pathlib').Path(sys.argv[4]) if sys.argv[4:] else None)
     seen = {}
     def hook(message):
         # Ready: the first frame has been painted (Textual sends it after the first refresh)
@@ -52,23 +59,25 @@ asyncio.run(main())
 FRAME_SIZES = ((120, 40), (80, 24))
 
 
-def first_frame(root: Path, size: tuple[int, int] = (120, 40)) -> tuple[float, float, bool]:
+def first_frame(root: Path, size: tuple[int, int] = (120, 40),
+                preset: str | None = None) -> tuple[float, float, bool]:
     """Seconds (wall, CPU) from the first import of the app to its first painted frame, in
     a fresh process, and whether torch was imported by then."""
-    out = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(root), *map(str, size)],
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(root), *map(str, size),
+                          *([preset] if preset else [])],
                          capture_output=True, text=True, check=True)
     seconds, cpu, torch_loaded = out.stdout.split()
     return float(seconds), float(cpu), torch_loaded == "True"
 
 
-def first_frames(root: Path, n: int) -> None:
+def first_frames(root: Path, n: int, preset: str | None = None) -> None:
     """The first frame at each size: n fresh processes each, the sizes interleaved."""
     frames: dict[tuple[int, int], list] = {size: [] for size in FRAME_SIZES}
     for _ in range(n):
         for size in FRAME_SIZES:
-            frames[size].append(first_frame(root, size))
+            frames[size].append(first_frame(root, size, preset))
     for (w, h), runs in frames.items():
-        print(f"first frame {w}x{h}: median {statistics.median(f for f, _, _ in runs):.3f} s "
+        print(f"first frame {w}x{h}{' with ' + preset if preset else ''}: median {statistics.median(f for f, _, _ in runs):.3f} s "
               f"(CPU {statistics.median(c for _, c, _ in runs):.3f} s; {n} processes; "
               f"target < 0.5 s); torch imported by then: {any(t for _, _, t in runs)}")
 
@@ -138,12 +147,14 @@ def main() -> None:
     parser.add_argument("--first-frame", action="store_true", help="measure the first frame only")
     parser.add_argument("--frames", type=int, default=None,
                         help="fresh processes per size for the first frame (default 5, quick 3)")
+    parser.add_argument("--preset", default=None,
+                        help="open the lab with this preset file for the first frame")
     args = parser.parse_args()
     rounds, steps = (1, 600) if args.quick else (args.rounds, args.steps)
     frames = args.frames or (3 if args.quick else 5)
     if args.first_frame:    # without torch in this process either
         print(f"{time.strftime('%Y-%m-%d')}; load average {os.getloadavg()[0]:.2f}")
-        first_frames(Path(tempfile.mkdtemp()), frames)
+        first_frames(Path(tempfile.mkdtemp()), frames, args.preset)
         return
     cfg = RunConfig(name="bench", train=TrainConfig(steps=steps, log_every=10, eval_every=500,
                                                     device=args.device, threads=1))

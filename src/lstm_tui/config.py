@@ -16,6 +16,7 @@ import math
 import tomllib
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -70,9 +71,10 @@ def _default_task() -> Any:
 
 # ---------------------------------------------------------------- model and training
 
-def _cell_names() -> tuple[str, ...]:
-    from lstm_tui.models.cells.registry import names
-    return tuple(names())
+def _cell_names() -> Sequence[str]:
+    """The cells' names, read when listed (``in`` asks for one cell: no scan for plugins)."""
+    from lstm_tui.models.cells.registry import NAMES
+    return NAMES
 
 
 @dataclass
@@ -163,7 +165,7 @@ class FieldSpec:
     kind: str                      # "int" | "float" | "bool" | "str" | "choice" | "list[float]" | "list[int]" | "list[str]"
     default: Any
     help: str
-    choices: tuple[str, ...] = ()
+    choices: Sequence[str] = ()    # a registry's names (model.cell) are read when listed
     min: float | None = None
     max: float | None = None
     exclusive_min: bool = False
@@ -459,11 +461,13 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunConfig:
+def load_preset(path: str | Path, overrides: typing.Iterable[str] = (), *,
+                files: bool = True) -> RunConfig:
     """Read, override and check a preset file; a fault the overrides brought in is
     blamed on the --set that did it, not on the file.  A run folder's config.toml is
     complete by construction: cut short, emptied or missing keys, it is refused, never
-    filled in with defaults."""
+    filled in with defaults.  `files=False`: the task's data files are not read (as in
+    :func:`parse_config`; the lab reads them after its first frame)."""
     overrides = list(overrides)
     data = read_toml(path)
     if is_run_config(path):
@@ -473,14 +477,14 @@ def load_preset(path: str | Path, overrides: typing.Iterable[str] = ()) -> RunCo
                               "(copy a complete one, or a preset, to train again)")
     merged = apply_overrides(data, overrides)
     try:
-        return parse_config(merged, str(path), expect_length=not overrides)
+        return parse_config(merged, str(path), expect_length=not overrides, files=files)
     except ConfigError as exc:
         if not overrides:
             raise
         culprit = [o for o in overrides if o.split("=", 1)[0].strip() == exc.key]
         if not culprit:
             try:
-                parse_config(data, str(path))
+                parse_config(data, str(path), files=files)
             except ConfigError:
                 raise exc from None   # the file is at fault on its own
         shown = culprit[-1] if culprit and len(culprit[-1]) <= 80 else \

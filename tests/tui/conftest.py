@@ -57,6 +57,17 @@ async def whole_lab(pilot, timeout: float = 30.0) -> None:
     await pilot.pause()
 
 
+async def data_read(pilot, timeout: float = 30.0) -> None:
+    """Wait until the Lab has read the data files of the preset it opened with, which it
+    does in a thread once its first frame is painted."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while pilot.app.screen._reading:
+        assert loop.time() < deadline, "the Lab never read its preset's data files"
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
 async def type_into(pilot, selector: str, text: str) -> None:
     """Focus an input, clear it and type `text` key by key, as a user would."""
     widget = pilot.app.screen.query_one(selector)

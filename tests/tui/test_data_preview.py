@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.tui.app import make_app
 from tests.conftest import PRESETS
-from tests.tui.conftest import text_of, type_into
+from tests.tui.conftest import data_read, text_of, type_into
 from tests.tui.fakes import FakeTrainer
 
 SIZE = (120, 40)
@@ -20,7 +20,7 @@ async def test_a_series_preset_shows_its_splits_and_a_wrong_column_says_did_you_
     app = make_app(tmp_path / "runs", trainer=FakeTrainer(),
                    preset=PRESETS / "series_sunspots.toml")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await data_read(pilot)
         preview = app.screen.query_one("#data-preview")
         assert preview.has_class("-shown")
         notes = str(app.screen.query_one("#preview-notes", Static).render())
@@ -44,7 +44,7 @@ async def test_a_classification_preset_shows_classes_and_counts(tmp_path):
     app = make_app(tmp_path / "runs", trainer=FakeTrainer(),
                    preset=PRESETS / "classify_italy_power.toml")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await data_read(pilot)
         notes = str(app.screen.query_one("#preview-notes", Static).render())
         assert "classes (training file): 1: 34, 2: 33" in notes
         assert "train 53 · val 14 (stratified) · test 1029" in notes

@@ -31,6 +31,11 @@ from tests.tui.fakes import FakeTrainer
 # of the Live pane, which is not on it.
 HEAVY = ("torch", "numpy", "pandas", "plotext", "textual_plotext")
 CHARTS = "lstm_tui.tui.widgets.charts"
+# ... nor what only training, the Model pane or another task kind or cell needs: the trainer
+# and the events, the model summary, the scan for plugins, the other kinds' and cells' modules
+DEFERRED = ("lstm_tui.tui.worker", "lstm_tui.tui.live", "lstm_tui.events",
+            "lstm_tui.models.summary", "importlib.metadata", "lstm_tui.tasks.series",
+            "lstm_tui.models.cells.gru")
 
 FIRST_FRAME = textwrap.dedent("""
     import asyncio, json, sys
@@ -38,7 +43,6 @@ FIRST_FRAME = textwrap.dedent("""
     from textual import events
     from lstm_tui.tasks import registry
     from lstm_tui.tui.app import make_app
-    from tests.tui.conftest import whole_lab
 
     HEAVY = {heavy!r}
 
@@ -47,6 +51,7 @@ FIRST_FRAME = textwrap.dedent("""
         return {{"heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
                  "charts": {charts!r} in sys.modules,
                  "plugins_scanned": registry._loaded,
+                 "deferred": [m for m in {deferred!r} if m in sys.modules],
                  "filled": lab.panes_filled,
                  "model_fields": len(lab.query("#model .field-editor")),
                  "live_widgets": len(lab.query("#live *"))}}
@@ -58,27 +63,76 @@ FIRST_FRAME = textwrap.dedent("""
             if isinstance(message, events.Ready) and "ready" not in seen:
                 seen["ready"] = state(app)
         async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+            from tests.tui.conftest import whole_lab   # after the first frame: it imports more
             await whole_lab(pilot)
             seen["settled"] = state(app)
         print(json.dumps(seen))
 
     asyncio.run(main())
-""").format(heavy=HEAVY, charts=CHARTS)
+""").format(heavy=HEAVY, charts=CHARTS, deferred=DEFERRED)
 
 
 def test_the_first_frame_leaves_the_hidden_panes_and_the_plugin_scan_for_later(tmp_path):
-    """A fresh process: at the first Ready the hidden panes are empty, plotext, torch, numpy
-    and pandas are not loaded and no plugin was looked for; then the panes fill (torch still
-    out)."""
+    """A fresh process: at the first Ready the hidden panes are empty, plotext, torch, numpy,
+    pandas and the DEFERRED modules are not loaded and no plugin was looked for; then the
+    panes fill (torch still out)."""
     result = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(tmp_path / "runs")],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     ready, settled = seen["ready"], seen["settled"]
     assert ready == {"heavy": [], "charts": False, "plugins_scanned": False, "filled": False,
-                     "model_fields": 0, "live_widgets": 0}
+                     "deferred": [], "model_fields": 0, "live_widgets": 0}
     assert settled["filled"] and settled["model_fields"] >= 5 and settled["live_widgets"] > 5
     assert settled["charts"] and "torch" not in settled["heavy"]
+
+
+PRESET_FRAME = textwrap.dedent("""
+    import asyncio, json, sys
+    from pathlib import Path
+    from textual import events
+    from lstm_tui.tui.app import make_app
+
+    HEAVY = {heavy!r}
+
+    def state(app):
+        lab = app.screen
+        return {{"heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY),
+                 "info": str(lab.query_one("#task-info").render()),
+                 "status": str(lab.query_one("#check-status").render()),
+                 "preview": lab.query_one("#data-preview").has_class("-shown")}}
+
+    async def main():
+        app = make_app(Path(sys.argv[1]), preset=Path(sys.argv[2]))
+        seen = {{}}
+        def hook(message):
+            if isinstance(message, events.Ready) and "ready" not in seen:
+                seen["ready"] = state(app)
+        async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+            from tests.tui.conftest import data_read
+            await data_read(pilot)
+            seen["read"] = state(app)
+        print(json.dumps(seen))
+
+    asyncio.run(main())
+""").format(heavy=HEAVY)
+
+
+def test_a_data_preset_reads_its_file_after_the_first_frame(tmp_path):
+    """A series preset: its first frame shows the filled forms and "reading <file>…" (no
+    pandas, no numpy yet); then the file is read in a thread, checked and previewed."""
+    result = subprocess.run([sys.executable, "-c", PRESET_FRAME, str(tmp_path / "runs"),
+                             str(REPO / "presets" / "series_sunspots.toml")],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    ready, read = seen["ready"], seen["read"]
+    assert ready["heavy"] == [] and not ready["preview"]
+    assert "reading sunspots_yearly.csv" in ready["info"]
+    assert "reading sunspots_yearly.csv" in ready["status"]
+    assert {"numpy", "pandas"} <= set(read["heavy"]) and read["preview"]
+    assert "series" in read["info"] and "training" in read["info"]
+    assert read["status"].startswith("✓ ready: series")
 
 
 @dataclasses.dataclass
@@ -171,3 +225,24 @@ async def test_quitting_as_the_first_frame_shows_waits_for_the_panes(tmp_path):
                 break
             await asyncio.sleep(0.01)
         assert app.return_code == 0     # and leaving run_test re-raises any failure
+
+
+async def test_the_collector_paused_for_start_up_runs_again_after_the_first_frame(tmp_path):
+    """`lstm-lab` pauses the garbage collector while the app starts; the first frame turns
+    it back on.  A collector someone else turned off stays off."""
+    import gc
+
+    from lstm_tui.tui import collector
+    collector.pause()
+    try:
+        assert not gc.isenabled()
+        app = make_app(tmp_path / "runs", trainer=FakeTrainer())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+        gc.disable()
+        collector.pause()
+        collector.resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

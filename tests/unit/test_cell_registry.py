@@ -142,3 +142,24 @@ def test_an_unregistered_cell_is_refused_by_the_model(scratch):
     from lstm_tui.models import build_model
     with pytest.raises(ConfigError):
         build_model(cfg, 2, 1, "last")
+
+
+def test_a_config_of_a_built_in_cell_is_checked_without_the_other_cells_or_the_scan():
+    """What the lab's first frame does: `model.cell = "gru"` is checked by importing the
+    gru module alone, without importlib.metadata (the scan for plugins); listing the
+    choices then loads every cell, the built-ins first in their order."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom lstm_tui.config import parse_config, field_specs, ModelConfig\n"
+            "parse_config({'model': {'cell': 'gru'}})\n"
+            "early = sorted(m for m in sys.modules if m.startswith('lstm_tui.models.cells.')"
+            " or m == 'importlib.metadata')\n"
+            "cells = list(next(s for s in field_specs(ModelConfig) if s.name == 'cell').choices)\n"
+            "print(repr((early, cells)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    early, cells = eval(out.stdout)
+    assert early == ["lstm_tui.models.cells.base", "lstm_tui.models.cells.gru",
+                     "lstm_tui.models.cells.registry"]
+    assert cells[:3] == ["rnn", "lstm", "gru"] and cells[:len(registry.BUILTIN)] == \
+        list(registry.BUILTIN)

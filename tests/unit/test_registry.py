@@ -112,3 +112,25 @@ def test_built_in_kinds_are_found_without_scanning_for_plugins(monkeypatch):
         assert registry.problems() == [] and len(scans) == 1
     finally:
         registry._loaded = False     # monkeypatch restores the old table after this
+
+
+def test_the_table_of_built_in_kinds_is_what_their_modules_declare():
+    """BUILTIN_KINDS (kind -> module, read without importing) matches each module's SPECS,
+    in order: a kind added to a module and not to the table would go unseen."""
+    import importlib
+    declared = [(spec.kind, module) for module in registry.BUILTIN
+                for spec in importlib.import_module(f"lstm_tui.tasks.{module}").SPECS]
+    assert declared == list(registry.BUILTIN_KINDS.items())
+
+
+def test_a_built_in_kind_imports_its_own_module_alone():
+    code = ("import sys\nfrom lstm_tui.tasks import registry\n"
+            "assert registry.known_kinds()[:2] == ['nth_element', 'weighted_sum']\n"
+            "assert registry.get('copy').kind == 'copy'\n"
+            "print(sorted(m for m in sys.modules if m.startswith('lstm_tui.tasks.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    loaded = set(eval(out.stdout))
+    assert "lstm_tui.tasks.memory" in loaded
+    assert not loaded & {"lstm_tui.tasks.series", "lstm_tui.tasks.nth_element",
+                         "lstm_tui.tasks.sequence_classification", "lstm_tui.tasks.char_lm"}

@@ -4,6 +4,8 @@ model as other programs use it (``portable``: one tensor in, one out; its TorchS
 Importing this package does not import torch: the summary is pure Python, and the
 torch-backed names (``SequenceModel``, ``build_model``, ``detach_state``, ``generate``)
 are loaded on first use, so front ends can show a model's table without paying for torch.
+The summary is loaded on first use too: the cells (``lstm_tui.models.cells``, which the
+config's checks ask) come without it and the events' dataclasses it returns.
 """
 
 from __future__ import annotations
@@ -11,16 +13,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from lstm_tui.models.summary import format_summary, param_count, summarize
-
 if TYPE_CHECKING:
+    from lstm_tui.models.summary import format_summary, param_count, summarize
     from lstm_tui.models.network import SequenceModel, build_model, detach_state
     from lstm_tui.models.sampling import generate, generate_scored
 
-_LAZY = {"SequenceModel": "network", "build_model": "network", "detach_state": "network",
+_LAZY = {"summarize": "summary", "format_summary": "summary", "param_count": "summary",
+         "SequenceModel": "network", "build_model": "network", "detach_state": "network",
          "generate": "sampling", "generate_scored": "sampling"}
 
-__all__ = ["summarize", "format_summary", "param_count", *_LAZY]
+__all__ = [*_LAZY]
 
 
 def __getattr__(name: str) -> Any:

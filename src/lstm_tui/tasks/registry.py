@@ -8,8 +8,8 @@ backend, the run store and the TUI all ask this module; none of them names a kin
 This module and the specs import neither torch nor Textual: a spec points at its torch
 code by a ``"module:attribute"`` string that is imported on first build.  The built-in
 kinds are found without scanning the installed packages for plugins: ``get`` of a
-built-in kind and ``known_kinds`` never scan, so the lab paints its first frame first and
-scans in a thread afterwards.
+built-in kind imports that kind's module alone and ``known_kinds`` imports none, so the
+lab paints its first frame first and scans in a thread afterwards.
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ from typing import Any, Callable, Iterator, Mapping
 
 GROUP = "lstm_lab.tasks"          # entry-point group of task plugins
 DEFAULT_KIND = "nth_element"      # the kind of a preset that names none
-BUILTIN = ("nth_element", "weighted_sum", "char_lm", "memory", "series",
-           "sequence_classification")   # modules under lstm_tui.tasks that declare SPECS
+# The built-in kinds in their order, each with its module under lstm_tui.tasks (whose
+# SPECS declare it): a kind's module is imported when the kind is first asked for.
+BUILTIN_KINDS = {"nth_element": "nth_element", "weighted_sum": "weighted_sum",
+                 "char_lm": "char_lm", "adding": "memory", "copy": "memory",
+                 "series": "series", "sequence_classification": "sequence_classification"}
+BUILTIN = tuple(dict.fromkeys(BUILTIN_KINDS.values()))   # the modules
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ def _valid(spec: Any, where: str) -> TaskSpec | None:
     if spec.goal not in ("max", "min"):
         _problem(f"{where}: spec {spec.kind!r}: goal must be max or min, got {spec.goal!r}")
         return None
-    if spec.kind in _SPECS:
+    if spec.kind in _SPECS or spec.kind in BUILTIN_KINDS:    # a built-in not loaded yet too
         _problem(f"{where}: task kind {spec.kind!r} is already registered; ignored")
         return None
     return spec
@@ -174,19 +178,35 @@ def unregister(kind: str) -> None:
     _SPECS.pop(kind, None)
 
 
-def _load_builtins() -> None:
-    """The built-in kinds, first in the table (no scan of the installed packages)."""
+def _load_builtins(kind: str | None = None) -> None:
+    """The built-in kinds (no scan of the installed packages): all of them, or only the
+    module of `kind` when it is a built-in not in the table yet."""
     global _builtins_in
-    if _builtins_in is _SPECS:
+    if _builtins_in is _SPECS or (kind is not None and kind in _SPECS):
         return
     with _lock:
         if _builtins_in is _SPECS:
             return
-        for name in BUILTIN:
+        if kind is None:
+            modules = BUILTIN
+        elif kind in BUILTIN_KINDS:
+            modules = (BUILTIN_KINDS[kind],)
+        else:
+            return
+        for name in modules:
             module = importlib.import_module(f"lstm_tui.tasks.{name}")
             for spec in module.SPECS:
                 _SPECS[spec.kind] = spec
-        _builtins_in = _SPECS
+        if kind is None:
+            _builtins_in = _SPECS
+
+
+def _in_order() -> list[str]:
+    """The registered kinds: the built-ins in their order (whichever was loaded first),
+    then plugins in the order they came."""
+    table = dict(_SPECS)    # one C call: a scan in another thread cannot change it midway
+    return [k for k in BUILTIN_KINDS if k in table] + [k for k in table
+                                                       if k not in BUILTIN_KINDS]
 
 
 def _load() -> None:
@@ -255,20 +275,21 @@ def _user_interrupts() -> Iterator[Callable[[], bool]]:
 def kinds() -> list[str]:
     """Every registered kind: the built-ins in their order, then plugins."""
     _load()
-    return list(_SPECS)
+    return _in_order()
 
 
 def known_kinds() -> list[str]:
-    """The kinds registered so far, the built-ins at least, without scanning for plugins:
-    what a front end can offer before the scan has run."""
-    _load_builtins()
-    return list(_SPECS)     # one C call: a scan in another thread cannot change it midway
+    """The built-in kinds and those registered so far, without scanning for plugins or
+    importing a kind's module: what a front end can offer before the scan has run."""
+    if _builtins_in is _SPECS:
+        return _in_order()
+    return list(BUILTIN_KINDS) + [k for k in _in_order() if k not in BUILTIN_KINDS]
 
 
 def get(kind: str) -> TaskSpec | None:
     """The spec of `kind`, or None; the plugins are scanned for only when the kind is not
     registered yet (a built-in never waits for the scan)."""
-    _load_builtins()
+    _load_builtins(kind)
     spec = _SPECS.get(kind)
     if spec is None:
         _load()
@@ -291,7 +312,7 @@ def spec_of(kind: str, source: str = "", key: str = "task.kind") -> TaskSpec:
 def config_classes() -> dict[str, type]:
     """kind -> config dataclass."""
     _load()
-    return {kind: spec.config for kind, spec in _SPECS.items()}
+    return {kind: _SPECS[kind].config for kind in _in_order()}
 
 
 def problems() -> list[str]:
@@ -328,6 +349,14 @@ def samples_text(kind: str) -> bool:
     """Whether runs of `kind` can be sampled as text (unknown kinds cannot)."""
     spec = get(kind)
     return spec is not None and spec.samples_text
+
+
+def data_files(cfg: Any) -> list[str]:
+    """The data files a task config names (none for a kind that reads none)."""
+    spec = get(cfg.kind)
+    if spec is None or spec.data_files is None:
+        return []
+    return [str(path) for path in spec.data_files(cfg).values() if path]
 
 
 def data_preview(cfg: Any) -> Preview | None:

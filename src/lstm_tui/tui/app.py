@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -25,11 +25,15 @@ from textual.worker import Worker, WorkerState
 from lstm_tui.config import RunConfig
 from lstm_tui.numbers import fmt
 from lstm_tui.numbers import printable
-from lstm_tui.tui.live import RunState
+from lstm_tui.tui import collector
 from lstm_tui.tui.errors import report_worker_error
 from lstm_tui.tui.messages import (SweepPresetLoaded, TaskPluginsScanned, TrainingEvents,
                                    WorkerFailed)
-from lstm_tui.tui.worker import STOP_GRACE, Trainer, TrainingHandle
+
+if TYPE_CHECKING:   # the run state and the trainer (events, multiprocessing, the run
+    # store's modules) are imported when the first run starts, not before the first frame
+    from lstm_tui.tui.live import RunState
+    from lstm_tui.tui.worker import Trainer, TrainingHandle
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,11 @@ class LabApp(App):
     ]
     DEFAULT_MODE = "lab"
 
-    def __init__(self, runs_root: Path, trainer: Trainer, preset: Path | None = None) -> None:
+    def __init__(self, runs_root: Path, trainer: Trainer | None = None,
+                 preset: Path | None = None) -> None:
         super().__init__()
         self.runs_root = Path(runs_root)
-        self.trainer = trainer
+        self._trainer = trainer
         self.preset = preset
         self.states: dict[str, RunState] = {}
         self.handles: dict[str, TrainingHandle] = {}
@@ -110,10 +115,14 @@ class LabApp(App):
     def _first_frame_painted(self) -> None:
         """Start-up work the first frame does not show waits until it is painted: the scan
         for task plugins (it reads every installed package's metadata and imports the
-        plugins: a thread) and the Lab's hidden panes (in the Lab's own queue)."""
+        plugins: a thread), the Lab's hidden panes (in the Lab's own queue) and its
+        preset's data files (a thread).  The garbage collector, if `lstm-lab` paused it
+        for start-up, runs again."""
+        collector.resume()
         self._scan_task_plugins()
         if self.lab is not None:
             self.lab.fill_hidden_panes()
+            self.lab.read_data_files()
 
     @work(thread=True, group="task-plugins", exit_on_error=False)
     def _scan_task_plugins(self) -> None:
@@ -193,6 +202,14 @@ class LabApp(App):
 
     # ------------------------------------------------------------ training runs
 
+    @property
+    def trainer(self) -> Trainer:
+        """The trainer given, else the real one (a process per run), made on first use."""
+        if self._trainer is None:
+            from lstm_tui.tui.worker import ProcessTrainer
+            self._trainer = ProcessTrainer()
+        return self._trainer
+
     def start_training(self, cfg: RunConfig) -> str | None:
         """Start a run; its events arrive as TrainingEvents.  Returns its key."""
         try:
@@ -201,6 +218,7 @@ class LabApp(App):
             self.notify(f"{type(exc).__name__}: {exc}", title="cannot start",
                         severity="error")
             return None
+        from lstm_tui.tui.live import RunState
         self.handles[handle.key] = handle
         self.states[handle.key] = RunState(handle.key, cfg)
         return handle.key
@@ -253,8 +271,11 @@ class LabApp(App):
     def active_handles(self) -> list[TrainingHandle]:
         return [h for h in self.handles.values() if h.alive]
 
-    def stop_all_blocking(self, timeout: float = STOP_GRACE + 5) -> None:
-        """Stop every run and wait for their processes (used on the way out)."""
+    def stop_all_blocking(self, timeout: float | None = None) -> None:
+        """Stop every run and wait for their processes (used on the way out; by default
+        as long as a stopped process gets, and 5 s more)."""
+        from lstm_tui.tui.worker import STOP_GRACE
+        timeout = STOP_GRACE + 5 if timeout is None else timeout
         handles = self.active_handles()
         for handle in handles:
             handle.stop()
@@ -278,8 +299,5 @@ class LabApp(App):
 
 def make_app(runs_root: Path, trainer: Trainer | None = None,
              preset: Path | None = None) -> LabApp:
-    """The app with its dependencies: tests pass a fake trainer."""
-    if trainer is None:
-        from lstm_tui.tui.worker import ProcessTrainer
-        trainer = ProcessTrainer()
+    """The app with its dependencies: tests pass a fake trainer (None: the real one)."""
     return LabApp(runs_root, trainer, preset)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lstm_tui.config import ConfigError, load_preset
 from lstm_tui.runs.layout import runs_root
+from lstm_tui.tui import collector
 
 EXIT_BAD_INPUT = 2
 
@@ -34,6 +35,14 @@ def launch(argv: list[str]) -> int:
         args = parser().parse_args(argv)
     except SystemExit as exc:       # --help, or bad arguments (argparse printed why)
         return int(exc.code or 0)
+    collector.pause()      # until the first frame is painted (the app resumes it)
+    try:
+        return _launch(args)
+    finally:
+        collector.resume()
+
+
+def _launch(args: argparse.Namespace) -> int:
     preset = None
     if args.preset:    # imported only here: the lab without a preset starts sooner
         from lstm_tui.presets import resolve_preset

@@ -47,6 +47,13 @@ class TaskPluginsScanned(Message):
 
 
 @dataclass
+class DataFilesRead(Message):
+    """The Lab's preset's data files were read in a thread (after the first frame), so
+    checking and describing its task no longer waits on them; read or not (an unreadable
+    file is the check's to say)."""
+
+
+@dataclass
 class SweepEvents(Message):
     """New events of the Sweep screen's sweep wait in `inbox` (filled by
     :class:`~lstm_tui.tui.sweep.process.SweepProcess`); a newer message replaces a queued one."""

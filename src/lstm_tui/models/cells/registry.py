@@ -5,7 +5,9 @@ A cell kind is one :class:`~lstm_tui.models.cells.base.CellSpec` in its own modu
 ``lstm_lab.cells``).  The config's choices and checks, the model, the ensemble,
 ``inspect``, the parameter table and the Model pane ask this module; none of them names a
 cell.  Reading names, options and parameter counts imports no torch; :func:`trial`
-(run on plugin cells by the checks) does.
+(run on plugin cells by the checks) does.  A built-in cell is found without the others:
+``get`` of a built-in imports its module alone and never scans the installed packages for
+plugins, so checking a config of a built-in cell (the lab's first frame) does neither.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from lstm_tui.errors import ConfigError, suggest
@@ -26,7 +30,8 @@ _SPECS: dict[str, CellSpec] = {}
 _PLUGINS: dict[str, str] = {}      # name -> where it came from, for plugin cells
 _PROBLEMS: list[str] = []
 _TRIALS: dict[tuple, str | None] = {}
-_loaded = False
+_loaded = False                   # the built-ins and the plugins
+_lock = threading.RLock()         # the app scans in a thread; a plugin may call register()
 
 
 def _valid(spec: Any, where: str) -> CellSpec | None:
@@ -51,7 +56,7 @@ def _valid(spec: Any, where: str) -> CellSpec | None:
     if not spec.state or spec.state[0] != "h" or not set(spec.start) <= set(spec.state):
         problem(f"cell {spec.name!r}: state must start with 'h' (start: state parts only)")
         return None
-    if spec.name in _SPECS:
+    if spec.name in _SPECS or spec.name in BUILTIN:    # a built-in not loaded yet too
         problem(f"cell {spec.name!r} is already registered; ignored")
         return None
     return spec
@@ -74,13 +79,20 @@ def unregister(name: str) -> None:
 
 
 def _load() -> None:
+    """The built-ins, then the plugins (once; another thread waits for a scan under way)."""
     global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for name in BUILTIN:
+    with _lock:
+        if _loaded:
+            return
+        _loaded = True
+        for name in BUILTIN:
+            _load_builtin(name)
+        _load_plugins()
+
+
+def _load_builtin(name: str) -> None:
+    if name not in _SPECS:
         _SPECS[name] = importlib.import_module(f"lstm_tui.models.cells.{name}").SPEC
-    _load_plugins()
 
 
 def _load_plugins() -> None:
@@ -110,12 +122,41 @@ def _load_plugins() -> None:
 
 def names() -> list[str]:
     """Every registered cell: the built-ins in their order, then plugins."""
-    _load()
-    return list(_SPECS)
+    return [name for name, _ in _items()]
+
+
+class _Names(Sequence):
+    """The registered cells' names as the config's choices of ``model.cell``: listed in
+    full when read, while ``name in NAMES`` asks for that one cell (a built-in: its module
+    alone, no scan for plugins)."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and get(name) is not None
+
+    def __getitem__(self, index):
+        return names()[index]
+
+    def __len__(self) -> int:
+        return len(names())
+
+    def __iter__(self):
+        return iter(names())
+
+    def __repr__(self) -> str:
+        return repr(tuple(names()))
+
+
+NAMES = _Names()
 
 
 def get(name: str) -> CellSpec | None:
-    _load()
+    """The spec of cell `name`, or None; a built-in is loaded alone, other names wait for
+    every cell and the scan for plugins."""
+    if name in BUILTIN and not _loaded:
+        with _lock:
+            _load_builtin(name)
+    else:
+        _load()
     return _SPECS.get(name)
 
 
@@ -135,9 +176,12 @@ def taking(option: str) -> list[str]:
     return [name for name, spec in _items() if option in spec.options]
 
 
-def _items():
+def _items() -> list[tuple[str, CellSpec]]:
+    """The registered cells: the built-ins in their order, then plugins."""
     _load()
-    return list(_SPECS.items())
+    table = dict(_SPECS)
+    return [(n, table[n]) for n in BUILTIN if n in table] + [
+        (n, spec) for n, spec in table.items() if n not in BUILTIN]
 
 
 def problems() -> list[str]:
@@ -147,6 +191,8 @@ def problems() -> list[str]:
 
 
 def is_plugin(name: str) -> bool:
+    if name in BUILTIN:     # a plugin never takes a built-in's name
+        return False
     _load()
     return name in _PLUGINS
 

@@ -9,35 +9,37 @@ The forms come from ``config.field_specs``; training goes through ``app.start_tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from rich.text import Text
-from textual import on
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Container, Grid, Horizontal, VerticalScroll
+from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import (DataTable, Footer, Header, Label, Select, Static, TabbedContent,
-                             TabPane)
+from textual.widgets import Footer, Header, Label, Select, Static, TabbedContent, TabPane
 
 from lstm_tui.devices import device_labels
-from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig,
-                             load_preset, parse_config, to_toml)
-from lstm_tui.fsio import atomic_write_text
+from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig, load_preset,
+                             parse_config)
 from lstm_tui.models.cells import registry as cells
 from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.tasks import downloads
-from lstm_tui.tasks.registry import DEFAULT_KIND, data_preview, known_kinds, spec_of
+from lstm_tui.tasks.registry import (DEFAULT_KIND, data_files, data_preview, known_kinds,
+                                     spec_of)
 from lstm_tui.numbers import printable
-from lstm_tui.tui.live import RunState
-from lstm_tui.tui.messages import SweepPresetLoaded
-from lstm_tui.tui.widgets.active_runs import ActiveRuns
+from lstm_tui.tasks.shapes import describe_task
+from lstm_tui.tui.messages import DataFilesRead, SweepPresetLoaded
 from lstm_tui.tui.widgets.config_form import ConfigForm, FormColumn
 from lstm_tui.tui.widgets.data_preview import DataPreview
-from lstm_tui.tui.widgets.summary_table import SummaryPanel, describe, task_text
+from lstm_tui.tui.widgets.summary_table import SummaryPanel, task_text
+
+if TYPE_CHECKING:
+    from lstm_tui.tui.live import RunState
 
 PANES = {"dataset": "Dataset", "model": "Model", "training": "Training", "live": "Live"}
 HIDDEN_PANES = ("model", "training", "live")   # not on the first frame: filled after it
@@ -73,13 +75,20 @@ class LabScreen(Screen):
         self._drawn_once = False
         self._summary_shown: tuple = ()
         self._task_values: dict[str, dict] = {}
-        self._kinds = known_kinds()         # plugin kinds join when the app's scan reports
         self._filling = False
         self._filled = asyncio.Event()      # the hidden panes' contents are mounted
+        self._resumed = False
+        self._reading = False               # the preset's data files: read after the first frame
         # Built here, mounted in their panes: the hidden panes mount after the first frame,
         # and the config can be read and set before that.
-        self.task_form = ConfigForm("task", spec_of(DEFAULT_KIND).config, skip=("kind",),
+        kind, values = DEFAULT_KIND, None
+        if preset is not None:      # its task's form from the start; on_mount loads the rest
+            with contextlib.suppress(ConfigError):      # said then
+                task = load_preset(preset, files=False).task
+                kind, values = task.kind, dataclasses.asdict(task)
+        self.task_form = ConfigForm("task", spec_of(kind).config, values, skip=("kind",),
                                     id="task-form")
+        self._kinds = known_kinds()     # with a preset's plugin kind; others join after the scan
         self.model_form = ConfigForm("model", ModelConfig, id="model-form")
         self._cell_fields()
         self.run_form = ConfigForm("", RunConfig, id="run-form")
@@ -119,17 +128,35 @@ class LabScreen(Screen):
                               classes="pane-row")
         if pane == "training":
             return FormColumn(self.run_form, self.train_form, classes="form-column single")
-        from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap   # plotext: only now
-        return VerticalScroll(
-            ActiveRuns(id="active-runs", cursor_type="row"),
-            Grid(CurveChart("loss", id="chart-loss"),
-                 CurveChart("metric", id="chart-metric"),
-                 CurveChart("grad norm (log)", log_y=True, id="chart-grad"),
-                 CurveChart("per layer (log)", log_y=True, id="chart-layers"),
-                 id="charts"),
-            GradHeatmap(id="heatmap"),
-            CurveChart("forecast vs truth (val)", id="chart-forecast"),
-            Static(id="sample"), id="live-scroll")
+        from lstm_tui.tui.widgets.live_view import live_view   # plotext, DataTable: only now
+        return live_view()
+
+    def read_data_files(self) -> None:
+        """Read the opening preset's data files in a thread: the app calls this once the
+        first frame is painted, which showed "reading…" where their sizes go."""
+        if self._reading:           # no config: a field is wrong, the check says which
+            self._read_files(self.config.task if self.config else None)
+
+    @work(thread=True, group="data-files", exit_on_error=False)
+    def _read_files(self, task_cfg) -> None:
+        try:     # the readers cache what they read: the check and the summary reuse it
+            with downloads.forbidden():
+                if task_cfg is not None:
+                    describe_task(task_cfg)
+                    data_preview(task_cfg)
+        except Exception:   # noqa: BLE001  (the check, on the UI's side, says what is wrong)
+            pass
+        finally:
+            self.post_message(DataFilesRead())
+
+    @on(DataFilesRead)
+    def _files_read(self) -> None:
+        if self._reading:
+            self._reading = False
+            self.revalidate()
+
+    def _unread_files(self, task_cfg) -> list[str]:     # while they are being read
+        return data_files(task_cfg) if self._reading else []
 
     def fill_hidden_panes(self) -> None:
         """Fill the panes the first frame does not show, in this screen's queue: the app
@@ -151,6 +178,7 @@ class LabScreen(Screen):
                 await holder.mount(self._pane_content(pane))
         finally:
             self._filled.set()      # also after a failure: quitting must never wait forever
+        self._show_model_summary()
         self.refresh_live(force=True)
 
     @property
@@ -173,9 +201,17 @@ class LabScreen(Screen):
             select.set_options([(k, k) for k in self._kinds])
             select.value = self.kind
 
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Textual restyles every widget of a resumed screen (in its handler, after this
+        one); at the first resume they were styled a moment before, as they mounted."""
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
     async def on_mount(self) -> None:
         self.sub_title = printable(str(self.app.runs_root))
         if self.preset is not None:
+            self._reading = True    # its data files (pandas, numpy) wait for the first frame
             await self.load(self.preset)
         self.revalidate()
         self.refresh_live(force=True)
@@ -198,7 +234,7 @@ class LabScreen(Screen):
                 "model": dict(self.model_form.values), "train": dict(self.train_form.values)}
         if self.expect is not None:
             try:
-                parse_config({**data, "expect": self.expect})
+                parse_config({**data, "expect": self.expect}, files=not self._reading)
                 data["expect"] = self.expect
             except ConfigError:
                 pass    # the edited config no longer records what the preset expected
@@ -261,7 +297,7 @@ class LabScreen(Screen):
             self.config_error = field_errors[0]
         else:
             try:
-                self.config = parse_config(self.config_data())
+                self.config = parse_config(self.config_data(), files=not self._reading)
             except ConfigError as exc:
                 self.config_error, key = str(exc), exc.key
         for form in forms:
@@ -269,9 +305,13 @@ class LabScreen(Screen):
         self._show_summary()
         status = self.query_one("#check-status", Static)
         status.set_class(bool(self.config_error), "-error")
+        unread = self._unread_files(self.config.task) if self.config else []
         if self.config_error:
             more = f" (+{len(field_errors) - 1} more)" if len(field_errors) > 1 else ""
             status.update(Text(f"✗ {self.config_error}{more}"), layout=False)
+        elif unread:
+            status.update(Text(f"reading {', '.join(unread)}… (checked once read)",
+                               style="dim"), layout=False)
         else:
             cfg = self.config
             status.update(Text(f"✓ ready: {cfg.task.kind}, {cfg.model.cell} "
@@ -281,30 +321,42 @@ class LabScreen(Screen):
         return self.config
 
     def _show_summary(self) -> None:
-        """The task's sizes and the model's summary (redrawn only when they change)."""
+        """The task's sizes and the model's summary (redrawn only when they change): from
+        (task config, its shape, model config); without a task config the shape is the
+        error to show, and while its data files are read it is their list."""
         task_form, model_form = self.task_form, self.model_form
         if task_form.errors or model_form.errors:
-            shown: tuple = (None, "")
+            shown: tuple = (None, "", None)
         else:
             task_cfg = task_form.cls(**task_form.values)
+            unread = self._unread_files(task_cfg)
             try:   # describing never downloads (text8): a run fetches it, in its process
                 with downloads.forbidden():
-                    shown = (task_cfg, describe(task_cfg, ModelConfig(**model_form.values)))
+                    shown = (task_cfg, describe_task(task_cfg) if not unread else unread,
+                             ModelConfig(**model_form.values))
             except (ConfigError, ValueError) as exc:   # an unreadable text; a kind shapes lacks
-                shown = (None, str(exc))
+                shown = (None, str(exc), None)
         if shown == self._summary_shown:
             return
         self._summary_shown = shown
-        task_cfg, described = shown
-        if task_cfg is None:
-            error = described or "fix the fields marked in red"
-            self.task_info.update(Text(error, style="red" if described else "dim"))
-            self.summary.show(None, described)
+        task_cfg, shape, _ = shown
+        if isinstance(shape, list):     # its data files are being read
+            self.task_info.update(Text(f"reading {', '.join(shape)}…", style="dim"))
+            self.data_preview.show(None)
+        elif task_cfg is None:
+            error = shape or "fix the fields marked in red"
+            self.task_info.update(Text(error, style="red" if shape else "dim"))
             self.data_preview.show(None)
         else:
-            self.task_info.update(task_text(task_cfg, described[0]))
-            self.summary.show(described)
+            self.task_info.update(task_text(task_cfg, shape))
             self.data_preview.show(data_preview(task_cfg))
+        self._show_model_summary()
+
+    def _show_model_summary(self) -> None:
+        """The Model pane's parameter table, once that pane is there (the first frame
+        does without it, and without the modules that compute it)."""
+        if self.summary.is_attached:
+            self.summary.show_config(*(self._summary_shown or (None, "", None)))
 
     async def apply_config(self, cfg: RunConfig) -> None:
         """Fill every form from a config (a loaded preset)."""
@@ -320,7 +372,7 @@ class LabScreen(Screen):
 
     async def load(self, path: Path) -> bool:
         try:
-            cfg = load_preset(path)
+            cfg = load_preset(path, files=not self._reading)
         except ConfigError as exc:
             self.notify(str(exc), title="cannot load preset", severity="error")
             return False
@@ -341,6 +393,8 @@ class LabScreen(Screen):
                             None))
 
     def action_start(self) -> None:
+        if self._reading:       # the data files' check cannot wait for the thread
+            self._files_read()
         cfg = self.revalidate()
         if cfg is None:
             self.notify(self.config_error, title="cannot start", severity="error")
@@ -366,25 +420,12 @@ class LabScreen(Screen):
                 self.app.stop_training(state.key)
 
     def action_save_preset(self) -> None:
-        from lstm_tui.tui.screens.presets import SavePresetScreen
+        from lstm_tui.tui.screens.presets import save_preset
         cfg = self.revalidate()
         if cfg is None:
             self.notify(self.config_error, title="cannot save", severity="error")
             return
-        stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in
-                       (cfg.name or f"{cfg.task.kind}-{cfg.model.cell}"))
-        self.app.push_screen(SavePresetScreen(f"{stem}.toml"),
-                             lambda path: path and self.save(path, cfg))
-
-    def save(self, path: Path, cfg: RunConfig) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, to_toml(cfg))
-        except OSError as exc:
-            self.notify(f"{path}: {exc.strerror or exc}", title="cannot save",
-                        severity="error")
-            return
-        self.notify(f"saved {path} (run it with `lstm-lab headless {path}`)", title="preset")
+        save_preset(self, cfg)
 
     def action_load_preset(self) -> None:
         from lstm_tui.tui.screens.presets import LoadPresetScreen
@@ -408,8 +449,10 @@ class LabScreen(Screen):
         """The app applied new events of run `key` (drawn at the next tick)."""
         self._dirty.add(key)
 
-    @on(DataTable.RowHighlighted, "#active-runs")
-    def _run_selected(self, event: DataTable.RowHighlighted) -> None:
+    def on_data_table_row_highlighted(self, event) -> None:
+        """The run highlighted in the Live pane's table is drawn (a DataTable's message)."""
+        if event.data_table.id != "active-runs":
+            return
         if event.row_key.value != self.selected:
             self.selected = event.row_key.value
             self.refresh_live(force=True)
@@ -421,26 +464,12 @@ class LabScreen(Screen):
         force, self._drawn_once = force or not self._drawn_once, True
         states = self.app.states
         dirty, self._dirty = self._dirty, set()
-        table = self.query_one("#active-runs", ActiveRuns)
-        if table.fit_columns(self.app.size.width):
+        from lstm_tui.tui.widgets.live_view import show_rows     # imported by now
+        if show_rows(self.query_one("#active-runs"), states, dirty, self.selected,
+                     self.app.size.width):
             force = True
-        columns = [c.value for c in table.columns]
-        for key, state in states.items():
-            row = ActiveRuns.row(state)
-            if key not in table.rows:
-                table.add_row(*(row[c] for c in columns), key=key)
-                dirty.add(key)
-            elif key in dirty:
-                for column in columns:
-                    table.update_cell(key, column, row[column], update_width=True)
-        if self.selected in table.rows and table.cursor_row != table.get_row_index(self.selected):
-            table.move_cursor(row=table.get_row_index(self.selected))
         if force or self.selected in dirty:
             self._draw(states.get(self.selected or ""))
-
-    @property
-    def live_shown(self) -> bool:
-        return self.query_one("#panes", TabbedContent).active == "live"
 
     @on(TabbedContent.TabActivated, "#panes")
     async def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -465,30 +494,6 @@ class LabScreen(Screen):
                         style="red" if state.status in ("failed", "diverged") else "dim")
         status.update(line, layout=False)
         status.set_class(state.status == "failed", "-error")
-        if self.live_shown:              # else drawn when the pane is shown
-            self._draw_charts(state)
-
-    def _draw_charts(self, state: RunState) -> None:
-        from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap   # imported by now
-        sample = self.query_one("#sample", Static)
-        stamp = (state.key, state.version)
-        self.query_one("#chart-loss", CurveChart).show(
-            [("train", state.train_loss), ("val", state.val_loss)], stamp)
-        self.query_one("#chart-metric", CurveChart).show(
-            [("train", state.train_metric), ("val", state.val_metric),
-             *state.baseline_lines()], stamp, state.metric)
-        forecast = self.query_one("#chart-forecast", CurveChart)
-        forecast.display = state.forecast is not None
-        if state.forecast is not None:
-            forecast.show(state.forecast_curves(), stamp,
-                          f"{state.forecast.target} at step {state.forecast.step:,}: "
-                          "forecast vs truth (val)")
-        self.query_one("#chart-grad", CurveChart).show([("‖g‖", state.grad_norm)], stamp)
-        self.query_one("#chart-layers", CurveChart).show(sorted(state.layers.items()), stamp)
-        self.query_one("#heatmap", GradHeatmap).show(state.heat, stamp)
-        sample.display = state.sample is not None
-        s = state.sample
-        if s is not None and sample.border_title != (title := (
-                f"sample at step {s.step:,} (temperature {s.temperature:g})")):
-            sample.border_title = title
-            sample.update(Text(s.text))
+        if self.query_one("#panes", TabbedContent).active == "live":   # else when shown
+            from lstm_tui.tui.widgets.live_view import draw_charts     # imported by now
+            draw_charts(self, state)

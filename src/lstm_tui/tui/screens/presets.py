@@ -1,4 +1,5 @@
-"""Dialogs to save the lab's config as a preset and to load one (shipped or a file)."""
+"""Saving the lab's config as a preset (a dialog asks where) and loading one (shipped or a
+file)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,32 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from lstm_tui.config import ConfigError, RunConfig, load_preset
+from lstm_tui.config import ConfigError, RunConfig, load_preset, to_toml
+from lstm_tui.fsio import atomic_write_text
 from lstm_tui.presets import resolve_preset, shipped_presets
 from lstm_tui.numbers import printable
+
+
+def save_preset(screen: Screen, cfg: RunConfig) -> None:
+    """Ask where to save `cfg` as a preset (a name made from it suggested), then write it;
+    what happened is said in a notification."""
+    def write(path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, to_toml(cfg))
+        except OSError as exc:
+            screen.notify(f"{path}: {exc.strerror or exc}", title="cannot save",
+                          severity="error")
+            return
+        screen.notify(f"saved {path} (run it with `lstm-lab headless {path}`)", title="preset")
+
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in
+                   (cfg.name or f"{cfg.task.kind}-{cfg.model.cell}"))
+    screen.app.push_screen(SavePresetScreen(f"{stem}.toml"), lambda path: path and write(path))
 
 
 class SavePresetScreen(ModalScreen[Path | None]):

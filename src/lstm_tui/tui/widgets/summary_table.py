@@ -1,21 +1,24 @@
 """The model's parameter table next to the dataset size, with char-rnn's rule of thumb.
 
 Everything is computed from the config (``tasks.shapes.describe_task`` and
-``models.summary.summarize``): no torch, so it follows every keystroke.
+``models.summary.summarize``): no torch, so it follows every keystroke.  The model's
+summary (its modules, and the events' dataclasses it returns) is imported on first use:
+the Dataset pane, on the first frame, shows the task's side alone.
 """
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Group
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from lstm_tui.config import ModelConfig
-from lstm_tui.events import ModelSummary
-from lstm_tui.models.summary import summarize
-from lstm_tui.render.model_summary import summary_table
+from lstm_tui.config import ConfigError, ModelConfig
+from lstm_tui.tasks import downloads
 from lstm_tui.tasks.shapes import TaskShape, describe_task
+
+if TYPE_CHECKING:
+    from lstm_tui.events import ModelSummary
 
 
 def rule_of_thumb(params: int, data: int) -> tuple[float, str]:
@@ -36,6 +39,7 @@ def data_unit(shape: TaskShape) -> str:
 
 def describe(task_cfg: object, model_cfg: ModelConfig) -> tuple[TaskShape, ModelSummary]:
     """The task's shape and the model's summary (ConfigError if the text cannot be read)."""
+    from lstm_tui.models.summary import summarize
     shape = describe_task(task_cfg)
     return shape, summarize(model_cfg, shape.input_size, shape.output_size, shape.seq_len,
                             shape.readout)
@@ -65,11 +69,30 @@ def task_text(task_cfg: object, shape: TaskShape) -> Text:
 class SummaryPanel(Static):
     """Dataset size, parameter count, the rule of thumb and the Keras-style table."""
 
+    def show_config(self, task_cfg: object | None, shape: TaskShape | str | list[str],
+                    model_cfg: ModelConfig | None) -> None:
+        """The summary of a task and a model config; without a task config, `shape` is the
+        error to show, or (a list) the task's data files still being read."""
+        if isinstance(shape, list):
+            self.show(None, f"reading {', '.join(shape)}…")
+        elif task_cfg is None:
+            self.show(None, shape)
+        else:
+            try:   # describing never downloads (text8): a run fetches it, in its process
+                with downloads.forbidden():
+                    self.show(describe(task_cfg, model_cfg))
+            except (ConfigError, ValueError) as exc:   # an unreadable text; a kind shapes lacks
+                self.show(None, str(exc))
+
     def show(self, described: tuple[TaskShape, ModelSummary] | None, error: str = "") -> None:
         if described is None:
             self.update(Text(error or "fix the fields marked in red to see the summary",
                              style="red" if error else "dim"))
             return
+        from rich import box
+        from rich.console import Group
+
+        from lstm_tui.render.model_summary import summary_table
         shape, summary = described
         ratio, verdict = rule_of_thumb(summary.total, shape.train_size)
         head = Text()
