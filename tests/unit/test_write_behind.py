@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
@@ -96,6 +97,7 @@ def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
     from lstm_tui.runs.writer import RunWriter
     log = []
     real_json, real_bytes = writer_module.atomic_write_json, writer_module.atomic_write_bytes
+    real_link = writer_module.atomic_link
     real_line = RunWriter._write_line
 
     def summary(path, data):
@@ -106,6 +108,11 @@ def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
         real_bytes(path, data)
         log.append(("file", Path(path).name))
 
+    def link(source, path):
+        linked = real_link(source, path)
+        log.append(("file", Path(path).name))
+        return linked
+
     def line(self, name, text):
         real_line(self, name, text)
         record = json.loads(text)
@@ -113,6 +120,7 @@ def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
             log.append(("val", record["step"]))
     monkeypatch.setattr(writer_module, "atomic_write_json", summary)
     monkeypatch.setattr(writer_module, "atomic_write_bytes", checkpoint)
+    monkeypatch.setattr(writer_module, "atomic_link", link)
     monkeypatch.setattr(RunWriter, "_write_line", line)
     run_dir, last = start_run(cfg(), tmp_path)
     assert isinstance(last, ev.Finished) and last.status == "completed"
@@ -215,3 +223,60 @@ def test_a_write_without_wake_waits_for_one_that_wakes_or_for_a_drain():
     queue.put(Path("line"), lambda: done.append("line 2"), wake=False)
     queue.drain()
     assert done[-1] == "line 2"
+
+
+def test_best_and_last_of_one_payload_are_serialized_once_and_stored_as_one_file(
+        tmp_path, monkeypatch):
+    import os
+    from lstm_tui.runs import checkpoint
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+    serialized = []
+    real = checkpoint.checkpoint_bytes
+    monkeypatch.setattr(checkpoint, "checkpoint_bytes",
+                        lambda payload, path: (serialized.append(path.name), real(payload, path))[1])
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+    first = {"model": {"w": torch.ones(2)}, "config": {}, "step": 1}
+    writer.save_checkpoint("best", first)
+    writer.save_checkpoint("last", first)       # the same payload: a validation that improved
+    writer._behind.drain()
+    assert serialized == ["best.pt"]
+    assert os.stat(run / "best.pt").st_ino == os.stat(run / "last.pt").st_ino
+    writer.save_checkpoint("last", {"model": {"w": torch.zeros(2)}, "config": {}, "step": 2})
+    writer._behind.drain()                      # replacing one name leaves the other
+    assert load_checkpoint(run / "last.pt")["step"] == 2
+    assert load_checkpoint(run / "best.pt")["model"]["w"].tolist() == [1.0, 1.0]
+    # best's write dropped for a newer best before it ran: last writes its own copy
+    gate = blocked(writer._behind, [])
+    second, third = ({"model": {}, "config": {}, "step": s} for s in (3, 4))
+    writer.save_checkpoint("best", second)
+    writer.save_checkpoint("last", second)
+    writer.save_checkpoint("best", third)
+    gate.set()
+    writer._behind.drain()
+    assert load_checkpoint(run / "last.pt")["step"] == 3
+    assert load_checkpoint(run / "best.pt")["step"] == 4
+    writer.close()
+
+
+def test_without_hard_links_the_second_tag_is_a_copy(tmp_path, monkeypatch):
+    import os
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+
+    def refuse(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted", str(target))
+    monkeypatch.setattr(os, "link", refuse)
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+    payload = {"model": {}, "config": {}, "step": 7}
+    writer.save_checkpoint("best", payload)
+    writer.save_checkpoint("last", payload)
+    writer.close()
+    assert os.stat(run / "best.pt").st_ino != os.stat(run / "last.pt").st_ino
+    assert (run / "best.pt").read_bytes() == (run / "last.pt").read_bytes()
+    assert load_checkpoint(run / "last.pt")["step"] == 7
+    assert not list(run.glob(".*.tmp"))

@@ -24,7 +24,8 @@ from typing import Any
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig, run_toml
 from lstm_tui.expect.run import RunExpectations
-from lstm_tui.fsio import atomic_write_bytes, atomic_write_json, atomic_write_text, finite
+from lstm_tui.fsio import (atomic_link, atomic_write_bytes, atomic_write_json, atomic_write_text,
+                           finite)
 from lstm_tui.runs import datarecord
 from lstm_tui.runs.behind import WriteBehind
 from lstm_tui.runs.index import note_change
@@ -97,6 +98,7 @@ class RunWriter:
         self.dir = Path(run_dir)
         self._behind = WriteBehind() if behind else None
         self._dirty = False     # behind: the summary has news not yet queued
+        self._stored: tuple | None = None   # behind: the last checkpoint's payload, bytes, files
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -206,10 +208,22 @@ class RunWriter:
         path = self.dir / f"{tag}.pt"
         if self._behind is None:
             return str(save_checkpoint(path, payload))
-        data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
+        # the payload of the tag before (best, then last, at a validation that improved:
+        # training.record) is serialized once and its file linked, if it was written
+        if self._stored is not None and self._stored[0] is payload:
+            _, data, earlier = self._stored
+        else:
+            data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
+            earlier = []
+
+        def write() -> None:
+            if not (earlier and atomic_link(earlier[0], path)):
+                atomic_write_bytes(path, data)
+            earlier.append(path)
+        self._stored = (payload, data, earlier)
         # a disk that falls behind skips a waiting version, never the first: a summary
         # naming the file finds one (an older one, as when a run dies before writing it)
-        self._behind.put(path, lambda: atomic_write_bytes(path, data), supersede=path.exists(),
+        self._behind.put(path, write, supersede=path.exists(),
                          wake=False)   # with the summary that names it
         return str(path)
 
