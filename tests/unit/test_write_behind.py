@@ -280,3 +280,30 @@ def test_without_hard_links_the_second_tag_is_a_copy(tmp_path, monkeypatch):
     assert (run / "best.pt").read_bytes() == (run / "last.pt").read_bytes()
     assert load_checkpoint(run / "last.pt")["step"] == 7
     assert not list(run.glob(".*.tmp"))
+
+
+def test_the_start_files_go_behind_and_one_that_fails_fails_the_run(tmp_path, monkeypatch):
+    # config.toml and the first summary go to the disk while the engine builds the run
+    from lstm_tui.runs.layout import CONFIG
+    from lstm_tui.runs.writer import RunWriter
+    gate, real = threading.Event(), writer_module.atomic_write_text
+    monkeypatch.setattr(writer_module, "atomic_write_text",
+                        lambda path, text: (gate.wait(10), real(path, text)))
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)   # returned with config.toml still waiting
+    assert not (run / CONFIG).exists() and not (run / SUMMARY).exists()
+    gate.set()
+    writer._behind.drain()
+    assert (run / CONFIG).is_file()
+    assert json.loads((run / SUMMARY).read_text())["status"] == "running"
+    writer.close()
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(writer_module, "atomic_write_text", full)
+    run_dir, last = start_run(cfg(), tmp_path / "store")
+    assert isinstance(last, ev.Failed) and "No space left" in last.error and last.step == 0
+    summary = json.loads((run_dir / SUMMARY).read_text())
+    assert summary["status"] == "failed" and "No space left" in summary["message"]
+    assert not (run_dir / CONFIG).exists() and not (run_dir / WRITER_LOCK).exists()
