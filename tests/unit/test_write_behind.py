@@ -17,7 +17,7 @@ from lstm_tui.config import parse_config
 from lstm_tui.experiment import start_run
 from lstm_tui.runs import behind, writer as writer_module
 from lstm_tui.runs.behind import WriteBehind
-from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK
+from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK, RunError
 from lstm_tui.runs.provenance import read_provenance
 
 
@@ -302,8 +302,33 @@ def test_the_start_files_go_behind_and_one_that_fails_fails_the_run(tmp_path, mo
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
     monkeypatch.setattr(writer_module, "atomic_write_text", full)
-    run_dir, last = start_run(cfg(), tmp_path / "store")
-    assert isinstance(last, ev.Failed) and "No space left" in last.error and last.step == 0
-    summary = json.loads((run_dir / SUMMARY).read_text())
-    assert summary["status"] == "failed" and "No space left" in summary["message"]
+    try:
+        run_dir, last = start_run(cfg(), tmp_path / "store")
+    except RunError as exc:   # the failure came back before the writer was made: refused
+        assert "no space left" in str(exc)
+        [run_dir] = (tmp_path / "store").iterdir()
+    else:                     # or after: the run fails at its first event
+        assert isinstance(last, ev.Failed) and "No space left" in last.error
+        assert last.step == 0
+        summary = json.loads((run_dir / SUMMARY).read_text())
+        assert summary["status"] == "failed" and "No space left" in summary["message"]
     assert not (run_dir / CONFIG).exists() and not (run_dir / WRITER_LOCK).exists()
+
+
+def test_wake_starts_the_writes_that_wait_for_a_wake():
+    # a run that ends wakes the thread (runs.resources) so its last checkpoints go to the
+    # disk while provenance.json's end is written
+    import time
+    queue, done = WriteBehind(), []
+    queue.put(Path("x"), lambda: done.append("x"))
+    queue.drain()
+    time.sleep(0.05)
+    queue.put(Path("last.pt"), lambda: done.append("last"), wake=False)
+    time.sleep(0.1)
+    assert done == ["x"]
+    behind.wake()
+    for _ in range(100):
+        if done[-1] == "last":
+            break
+        time.sleep(0.01)
+    assert done == ["x", "last"] and queue.pending == 0
