@@ -332,3 +332,28 @@ def test_wake_starts_the_writes_that_wait_for_a_wake():
             break
         time.sleep(0.01)
     assert done == ["x", "last"] and queue.pending == 0
+
+
+def test_a_checkpoint_is_copied_at_once_and_serialized_behind_to_the_same_bytes(tmp_path):
+    from collections import OrderedDict
+    from lstm_tui.runs.checkpoint import checkpoint_bytes, load_checkpoint, snapshot
+    from lstm_tui.runs.writer import RunWriter
+    weights = torch.arange(6.0)
+    model = OrderedDict(w=weights, head=weights[2:4])     # a view: one storage for both
+    model._metadata = {"": {"version": 1}}
+    payload = {"model": model, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}},
+                                             "param_groups": [{"lr": 0.1, "params": [0]}]},
+               "config": {"train": {"lr": 0.1}}, "step": 5}
+    copied, before = snapshot(payload), checkpoint_bytes(payload, Path("x.pt"))
+    assert checkpoint_bytes(copied, Path("x.pt")) == before    # the very same file
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+    gate = blocked(writer._behind, [])
+    writer.save_checkpoint("last", payload)
+    weights.add_(100.0)                      # training goes on before the write is done
+    payload["optimizer"]["state"][0]["step"].add_(1.0)
+    gate.set()
+    writer.close()
+    assert (run / "last.pt").read_bytes() == before
+    assert load_checkpoint(run / "last.pt")["model"]["head"].tolist() == [2.0, 3.0]

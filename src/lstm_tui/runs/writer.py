@@ -98,7 +98,7 @@ class RunWriter:
         self.dir = Path(run_dir)
         self._behind = WriteBehind() if behind else None
         self._dirty = False     # behind: the summary has news not yet queued
-        self._stored: tuple | None = None   # behind: the last checkpoint's payload, bytes, files
+        self._stored: tuple | None = None   # behind: the last payload, its copy, its files
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -206,23 +206,24 @@ class RunWriter:
 
     def save_checkpoint(self, tag: str, payload: dict) -> str:
         """Write best.pt / last.pt atomically (the engine calls this)."""
-        from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint
+        from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint, snapshot
         path = self.dir / f"{tag}.pt"
         if self._behind is None:
             return str(save_checkpoint(path, payload))
         # the payload of the tag before (best, then last, at a validation that improved:
         # training.record) is serialized once and its file linked, if it was written
         if self._stored is not None and self._stored[0] is payload:
-            _, data, earlier = self._stored
-        else:
-            data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
-            earlier = []
+            _, kept, earlier = self._stored
+        else:   # copied now (the next step changes the weights), serialized behind
+            kept, earlier = {"payload": snapshot(payload)}, []
 
         def write() -> None:
             if not (earlier and atomic_link(earlier[0], path)):
-                atomic_write_bytes(path, data)
+                if "bytes" not in kept:
+                    kept["bytes"] = checkpoint_bytes(kept.pop("payload"), path)
+                atomic_write_bytes(path, kept["bytes"])
             earlier.append(path)
-        self._stored = (payload, data, earlier)
+        self._stored = (payload, kept, earlier)
         # a disk that falls behind skips a waiting version, never the first: a summary
         # naming the file finds one (an older one, as when a run dies before writing it)
         self._behind.put(path, write, supersede=path.exists(),
