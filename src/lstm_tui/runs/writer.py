@@ -88,9 +88,10 @@ class RunWriter:
     Call it with every event; pass `save_checkpoint` to the engine.  It holds the
     folder's writer lock from start to end (`lock`: one already taken, e.g. by a resume
     that checked the folder first); RunError when another live process holds it.
-    `behind`: from the config to the last summary, which is written on the spot, the
-    files are written behind the caller's back (runs.behind), in the order asked; a
-    failed write is raised by the writer's next call.
+    `behind`: from a new run's config (a resumed run's first summary: on the spot) to the
+    last summary (on the spot), the files are written behind the caller's back
+    (runs.behind), in the order asked; a failed write is raised by the writer's next
+    call.
     """
 
     def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
@@ -119,10 +120,12 @@ class RunWriter:
             self.summary.setdefault("created", self.started)
             self.summary.setdefault("name", self.dir.name)
             self.summary.setdefault("seconds_before", 0.0)
-            # writing behind, these are first in the queue and go to the disk while the
-            # engine builds the task and the model; a folder that cannot take them fails
-            # the run at its first event (the writer lock's file was made: it takes files)
-            self._write_summary()
+            # a new run's: writing behind, first in the queue, they go to the disk while
+            # the engine builds the task and the model (the writer lock's file was made:
+            # the fresh folder takes files; one that fails fails the run at its first
+            # event); a resumed run's, on the spot: a folder that refuses it is refused
+            # now, untouched
+            self._write_summary(now=resume)
             self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
         except OSError as exc:
             self.lock.release()
