@@ -127,15 +127,13 @@ def atomic_link(source: Path, path: Path) -> bool:
     """Replace `path` atomically by a hard link to the file `source` (already on the
     disk: nothing to flush), so one file's bytes are stored once under two names; a
     later replacement of either name leaves the other as it was.  False, with nothing
-    changed, when the file system has no hard links (the caller then writes a copy)."""
+    changed, when no link can be made (a file system without hard links, `source`
+    gone): the caller then writes a copy, which fails in its turn if the disk does."""
     tmp = temporary_for(path)
     try:
         os.link(source, tmp)
-    except OSError as exc:
-        if exc.errno in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP,
-                         errno.EOPNOTSUPP):
-            return False
-        raise
+    except OSError:
+        return False
     try:
         os.replace(tmp, path)
     except BaseException:
