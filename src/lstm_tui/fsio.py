@@ -123,6 +123,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, write)
 
 
+def atomic_link(source: Path, path: Path) -> bool:
+    """Replace `path` atomically by a hard link to the file `source` (already on the
+    disk: nothing to flush), so one file's bytes are stored once under two names; a
+    later replacement of either name leaves the other as it was.  False, with nothing
+    changed, when no link can be made (a file system without hard links, `source`
+    gone): the caller then writes a copy, which fails in its turn if the disk does."""
+    tmp = temporary_for(path)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return False
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+    return True
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

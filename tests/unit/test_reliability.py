@@ -19,6 +19,7 @@ from lstm_tui import events as ev
 from lstm_tui.config import ConfigError, parse_config
 from lstm_tui import fsio
 from lstm_tui.runs import liveness, reader
+from lstm_tui.runs.behind import WriteBehind
 from lstm_tui.runs.lock import FolderLock, LockHeld
 from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK, RunError
 from lstm_tui.runs.reader import read_info
@@ -250,6 +251,14 @@ def test_a_full_disk_marks_the_run_failed_and_keeps_its_data(tmp_path, monkeypat
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, text)
     monkeypatch.setattr(fsio, "atomic_write_text", filling)
+    real_put = WriteBehind.put
+
+    def put_now(self, *args, **kwargs):
+        # each write done before the run goes on, so the fifth is one of the run's: on a
+        # busy machine the writing thread lags, and a newer summary replaces a waiting one
+        real_put(self, *args, **kwargs)
+        self.drain()
+    monkeypatch.setattr(WriteBehind, "put", put_now)
     run_dir, last = start_run(cfg, tmp_path)
     assert isinstance(last, ev.Failed) and "No space left" in last.error
     summary = json.loads((run_dir / SUMMARY).read_text())

@@ -178,3 +178,18 @@ def test_the_comparison_sees_a_difference():
     with pytest.raises(AssertionError):          # one checkpoint field off
         assert_same_record((events, tampered), (events, saved), process_rng=True)
     assert ev.Finished in {type(e) for e in events}
+
+
+def test_a_validation_that_improved_saves_best_and_last_from_one_payload():
+    # one state_dict and one payload for both tags: a writer stores it once (runs.writer)
+    saved = []
+    cfg = parse_config({"task": {"train_size": 64, "val_size": 32}, "model": {"hidden": 4},
+                        "train": {"steps": 20, "eval_every": 10, "batch_size": 8}})
+    events = []
+    engine.train(cfg, events.append,
+                 save_checkpoint=lambda tag, payload: saved.append((tag, payload)) or tag)
+    improved = [e.step for e in events if isinstance(e, ev.ValMetrics) and e.is_best]
+    assert improved and saved[0][0] == "best" and saved[1][0] == "last"
+    assert saved[0][1] is saved[1][1] and saved[0][1]["step"] == improved[0]
+    written = [(e.tag, e.step) for e in events if isinstance(e, ev.CheckpointWritten)]
+    assert written[:2] == [("best", improved[0]), ("last", improved[0])]

@@ -10,13 +10,14 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 
 from lstm_tui import events as ev
 from lstm_tui.config import parse_config
 from lstm_tui.experiment import start_run
 from lstm_tui.runs import behind, writer as writer_module
 from lstm_tui.runs.behind import WriteBehind
-from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK
+from lstm_tui.runs.layout import SUMMARY, WRITER_LOCK, RunError
 from lstm_tui.runs.provenance import read_provenance
 
 
@@ -96,6 +97,7 @@ def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
     from lstm_tui.runs.writer import RunWriter
     log = []
     real_json, real_bytes = writer_module.atomic_write_json, writer_module.atomic_write_bytes
+    real_link = writer_module.atomic_link
     real_line = RunWriter._write_line
 
     def summary(path, data):
@@ -106,6 +108,11 @@ def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
         real_bytes(path, data)
         log.append(("file", Path(path).name))
 
+    def link(source, path):
+        linked = real_link(source, path)
+        log.append(("file", Path(path).name))
+        return linked
+
     def line(self, name, text):
         real_line(self, name, text)
         record = json.loads(text)
@@ -113,6 +120,7 @@ def test_the_folder_is_written_in_the_order_of_the_run(tmp_path, monkeypatch):
             log.append(("val", record["step"]))
     monkeypatch.setattr(writer_module, "atomic_write_json", summary)
     monkeypatch.setattr(writer_module, "atomic_write_bytes", checkpoint)
+    monkeypatch.setattr(writer_module, "atomic_link", link)
     monkeypatch.setattr(RunWriter, "_write_line", line)
     run_dir, last = start_run(cfg(), tmp_path)
     assert isinstance(last, ev.Finished) and last.status == "completed"
@@ -215,3 +223,137 @@ def test_a_write_without_wake_waits_for_one_that_wakes_or_for_a_drain():
     queue.put(Path("line"), lambda: done.append("line 2"), wake=False)
     queue.drain()
     assert done[-1] == "line 2"
+
+
+def test_best_and_last_of_one_payload_are_serialized_once_and_stored_as_one_file(
+        tmp_path, monkeypatch):
+    import os
+    from lstm_tui.runs import checkpoint
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+    serialized = []
+    real = checkpoint.checkpoint_bytes
+    monkeypatch.setattr(checkpoint, "checkpoint_bytes",
+                        lambda payload, path: (serialized.append(path.name), real(payload, path))[1])
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+    first = {"model": {"w": torch.ones(2)}, "config": {}, "step": 1}
+    writer.save_checkpoint("best", first)
+    writer.save_checkpoint("last", first)       # the same payload: a validation that improved
+    writer._behind.drain()
+    assert serialized == ["best.pt"]
+    assert os.stat(run / "best.pt").st_ino == os.stat(run / "last.pt").st_ino
+    writer.save_checkpoint("last", {"model": {"w": torch.zeros(2)}, "config": {}, "step": 2})
+    writer._behind.drain()                      # replacing one name leaves the other
+    assert load_checkpoint(run / "last.pt")["step"] == 2
+    assert load_checkpoint(run / "best.pt")["model"]["w"].tolist() == [1.0, 1.0]
+    # best's write dropped for a newer best before it ran: last writes its own copy
+    gate = blocked(writer._behind, [])
+    second, third = ({"model": {}, "config": {}, "step": s} for s in (3, 4))
+    writer.save_checkpoint("best", second)
+    writer.save_checkpoint("last", second)
+    writer.save_checkpoint("best", third)
+    gate.set()
+    writer._behind.drain()
+    assert load_checkpoint(run / "last.pt")["step"] == 3
+    assert load_checkpoint(run / "best.pt")["step"] == 4
+    writer.close()
+
+
+def test_without_hard_links_the_second_tag_is_a_copy(tmp_path, monkeypatch):
+    import os
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+
+    def refuse(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted", str(target))
+    monkeypatch.setattr(os, "link", refuse)
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+    payload = {"model": {}, "config": {}, "step": 7}
+    writer.save_checkpoint("best", payload)
+    writer.save_checkpoint("last", payload)
+    writer.close()
+    assert os.stat(run / "best.pt").st_ino != os.stat(run / "last.pt").st_ino
+    assert (run / "best.pt").read_bytes() == (run / "last.pt").read_bytes()
+    assert load_checkpoint(run / "last.pt")["step"] == 7
+    assert not list(run.glob(".*.tmp"))
+
+
+def test_the_start_files_go_behind_and_one_that_fails_fails_the_run(tmp_path, monkeypatch):
+    # config.toml and the first summary go to the disk while the engine builds the run
+    from lstm_tui.runs.layout import CONFIG
+    from lstm_tui.runs.writer import RunWriter
+    gate, real = threading.Event(), writer_module.atomic_write_text
+    monkeypatch.setattr(writer_module, "atomic_write_text",
+                        lambda path, text: (gate.wait(10), real(path, text)))
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)   # returned with config.toml still waiting
+    assert not (run / CONFIG).exists() and not (run / SUMMARY).exists()
+    gate.set()
+    writer._behind.drain()
+    assert (run / CONFIG).is_file()
+    assert json.loads((run / SUMMARY).read_text())["status"] == "running"
+    writer.close()
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(writer_module, "atomic_write_text", full)
+    try:
+        run_dir, last = start_run(cfg(), tmp_path / "store")
+    except RunError as exc:   # the failure came back before the writer was made: refused
+        assert "no space left" in str(exc)
+        [run_dir] = (tmp_path / "store").iterdir()
+    else:                     # or after: the run fails at its first event
+        assert isinstance(last, ev.Failed) and "No space left" in last.error
+        assert last.step == 0
+        summary = json.loads((run_dir / SUMMARY).read_text())
+        assert summary["status"] == "failed" and "No space left" in summary["message"]
+    assert not (run_dir / CONFIG).exists() and not (run_dir / WRITER_LOCK).exists()
+
+
+def test_wake_starts_the_writes_that_wait_for_a_wake():
+    # a run that ends wakes the thread (runs.resources) so its last checkpoints go to the
+    # disk while provenance.json's end is written
+    import time
+    queue, done = WriteBehind(), []
+    queue.put(Path("x"), lambda: done.append("x"))
+    queue.drain()
+    time.sleep(0.05)
+    queue.put(Path("last.pt"), lambda: done.append("last"), wake=False)
+    time.sleep(0.1)
+    assert done == ["x"]
+    behind.wake()
+    for _ in range(100):
+        if done[-1] == "last":
+            break
+        time.sleep(0.01)
+    assert done == ["x", "last"] and queue.pending == 0
+
+
+def test_a_checkpoint_is_copied_at_once_and_serialized_behind_to_the_same_bytes(tmp_path):
+    from collections import OrderedDict
+    from lstm_tui.runs.checkpoint import checkpoint_bytes, load_checkpoint, snapshot
+    from lstm_tui.runs.writer import RunWriter
+    weights = torch.arange(6.0)
+    model = OrderedDict(w=weights, head=weights[2:4])     # a view: one storage for both
+    model._metadata = {"": {"version": 1}}
+    payload = {"model": model, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}},
+                                             "param_groups": [{"lr": 0.1, "params": [0]}]},
+               "config": {"train": {"lr": 0.1}}, "step": 5}
+    copied, before = snapshot(payload), checkpoint_bytes(payload, Path("x.pt"))
+    assert checkpoint_bytes(copied, Path("x.pt")) == before    # the very same file
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+    gate = blocked(writer._behind, [])
+    writer.save_checkpoint("last", payload)
+    weights.add_(100.0)                      # training goes on before the write is done
+    payload["optimizer"]["state"][0]["step"].add_(1.0)
+    gate.set()
+    writer.close()
+    assert (run / "last.pt").read_bytes() == before
+    assert load_checkpoint(run / "last.pt")["model"]["head"].tolist() == [2.0, 3.0]

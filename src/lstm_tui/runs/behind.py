@@ -103,6 +103,13 @@ class WriteBehind:
             raise error
 
 
+def wake() -> None:
+    """Start now the writes of every owner that wait for a wake (a run that ends: its
+    last files go to the disk while the caller writes another)."""
+    with _cond:
+        _cond.notify_all()
+
+
 class _Job:
     __slots__ = ("owner", "path", "write")
 

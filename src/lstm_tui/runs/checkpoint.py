@@ -4,6 +4,7 @@ loaded with ``weights_only=True`` (plain tensors and Python values only)."""
 from __future__ import annotations
 
 import io
+from copy import copy as shallow_copy
 from pathlib import Path
 
 import torch
@@ -30,6 +31,32 @@ def checkpoint_bytes(payload: dict, path: Path) -> bytes:
             raise hidden from None
         raise
     return buffer.getvalue()
+
+
+def snapshot(payload: dict) -> dict:
+    """A copy of `payload` that training can go on changing under (to serialize later,
+    behind it): containers copied, each tensor onto a copy of its storage, storages
+    shared as the originals share theirs, so that torch.save writes the very same bytes;
+    other values as they are.  Far cheaper than serializing: tensor copies only."""
+    storages: dict = {}
+
+    def copy(value):
+        if isinstance(value, torch.Tensor):
+            storage = value.untyped_storage()
+            key = (storage.data_ptr(), storage.nbytes()) if storage.nbytes() else id(value)
+            if key not in storages:
+                storages[key] = storage.clone()
+            return value.new_empty(0).set_(storages[key], value.storage_offset(),
+                                           value.size(), value.stride())
+        if isinstance(value, dict):   # its own type and attributes (a state dict's
+            copied = shallow_copy(value)  # _metadata), its values copied in place
+            for k, v in copied.items():
+                copied[k] = copy(v)
+            return copied
+        if isinstance(value, (list, tuple)):
+            return type(value)(copy(v) for v in value)
+        return value
+    return copy(payload)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from lstm_tui import events as ev
 from lstm_tui.fsio import atomic_write_json
 from lstm_tui.runs import provenance
-from lstm_tui.runs.behind import WriteBehind
+from lstm_tui.runs.behind import WriteBehind, wake
 
 RESOURCES = "resources.jsonl"
 EVERY = 5.0              # seconds between samples: cheap, and enough for a trend
@@ -149,6 +149,7 @@ def instrument(run_dir: Path, emit: Emit, every: float = EVERY, sample: bool = T
                 state["sampler"] = None
             if later is not None:   # the start's record first
                 later.drain(quiet=True)
+            wake()     # the run writer's last files, waiting for its last summary
             _quietly(provenance.record_end, run_dir, state["device"])
         emit(event)
         if isinstance(event, ev.RunStarted):

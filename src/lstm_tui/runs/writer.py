@@ -5,9 +5,9 @@ Every file is either replaced atomically (config.toml once, summary.json at ever
 validation and at the end; lstm_tui.fsio) or appended a line at a time and flushed
 (metrics, diagnostics, samples), so a crash at any moment leaves a folder the readers
 (runs.reader) list as `interrupted`, and a resume (experiment.resume_run) continues.
-With `behind=True` (a training run's writer) the writes during the run, replacements and
-lines alike, are done in order by a background thread (runs.behind), so the training loop
-does not wait for the disk.
+With `behind=True` (a training run's writer) the writes before and during the run,
+replacements and lines alike, are done in order by a background thread (runs.behind), so
+neither building the run nor the training loop waits for the disk.
 No torch, no Textual.
 """
 
@@ -19,12 +19,13 @@ import re
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lstm_tui import events as ev
 from lstm_tui.config import RunConfig, run_toml
 from lstm_tui.expect.run import RunExpectations
-from lstm_tui.fsio import atomic_write_bytes, atomic_write_json, atomic_write_text, finite
+from lstm_tui.fsio import (atomic_link, atomic_write_bytes, atomic_write_json, atomic_write_text,
+                           finite)
 from lstm_tui.runs import datarecord
 from lstm_tui.runs.behind import WriteBehind
 from lstm_tui.runs.index import note_change
@@ -87,9 +88,10 @@ class RunWriter:
     Call it with every event; pass `save_checkpoint` to the engine.  It holds the
     folder's writer lock from start to end (`lock`: one already taken, e.g. by a resume
     that checked the folder first); RunError when another live process holds it.
-    `behind`: between the run's first summary and its last, both written on the spot,
-    the files are written behind the caller's back (runs.behind), in the order asked; a
-    failed write is raised by the writer's next call.
+    `behind`: from a new run's config (a resumed run's first summary: on the spot) to the
+    last summary (on the spot), the files are written behind the caller's back
+    (runs.behind), in the order asked; a failed write is raised by the writer's next
+    call.
     """
 
     def __init__(self, run_dir: Path, cfg: RunConfig, *, resume: bool = False,
@@ -97,6 +99,7 @@ class RunWriter:
         self.dir = Path(run_dir)
         self._behind = WriteBehind() if behind else None
         self._dirty = False     # behind: the summary has news not yet queued
+        self._stored: tuple | None = None   # behind: the last payload, its copy, its files
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -109,16 +112,20 @@ class RunWriter:
                 self.summary.pop("empty", None)
             else:   # the data files by their resolved path, pinned by size and hash
                 cfg, record = datarecord.pin(cfg)
-                atomic_write_text(self.dir / CONFIG, run_toml(cfg))
+                self._write(self.dir / CONFIG, atomic_write_text, run_toml(cfg))
                 if record:
-                    atomic_write_json(self.dir / datarecord.DATA, record)
+                    self._write(self.dir / datarecord.DATA, atomic_write_json, record)
             self.summary.update(status="running", pid=os.getpid(),
                                 host=socket.gethostname(), updated=self.started)
             self.summary.setdefault("created", self.started)
             self.summary.setdefault("name", self.dir.name)
             self.summary.setdefault("seconds_before", 0.0)
-            # on the spot, even writing behind: a folder that cannot take it is refused now
-            self._write_summary(now=True)
+            # a new run's: writing behind, first in the queue, they go to the disk while
+            # the engine builds the task and the model (the writer lock's file was made:
+            # the fresh folder takes files; one that fails fails the run at its first
+            # event); a resumed run's, on the spot: a folder that refuses it is refused
+            # now, untouched
+            self._write_summary(now=resume)
             self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
         except OSError as exc:
             self.lock.release()
@@ -202,14 +209,27 @@ class RunWriter:
 
     def save_checkpoint(self, tag: str, payload: dict) -> str:
         """Write best.pt / last.pt atomically (the engine calls this)."""
-        from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint
+        from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint, snapshot
         path = self.dir / f"{tag}.pt"
         if self._behind is None:
             return str(save_checkpoint(path, payload))
-        data = checkpoint_bytes(payload, path)   # now: the next step changes the weights
+        # the payload of the tag before (best, then last, at a validation that improved:
+        # training.record) is serialized once and its file linked, if it was written
+        if self._stored is not None and self._stored[0] is payload:
+            _, kept, earlier = self._stored
+        else:   # copied now (the next step changes the weights), serialized behind
+            kept, earlier = {"payload": snapshot(payload)}, []
+
+        def write() -> None:
+            if not (earlier and atomic_link(earlier[0], path)):
+                if "bytes" not in kept:
+                    kept["bytes"] = checkpoint_bytes(kept.pop("payload"), path)
+                atomic_write_bytes(path, kept["bytes"])
+            earlier.append(path)
+        self._stored = (payload, kept, earlier)
         # a disk that falls behind skips a waiting version, never the first: a summary
         # naming the file finds one (an older one, as when a run dies before writing it)
-        self._behind.put(path, lambda: atomic_write_bytes(path, data), supersede=path.exists(),
+        self._behind.put(path, write, supersede=path.exists(),
                          wake=False)   # with the summary that names it
         return str(path)
 
@@ -283,6 +303,13 @@ class RunWriter:
         with open(self.dir / name, "a", encoding="utf-8") as fh:
             fh.write(line)
 
+    def _write(self, path: Path, write: Callable[[Path, Any], None], data: Any) -> None:
+        """`write(path, data)`, behind the caller when writing behind."""
+        if self._behind is None:
+            write(path, data)
+        else:
+            self._behind.put(path, lambda: write(path, data))
+
     def _write_summary(self, now: bool = False, soon: bool = False) -> None:
         """Replace summary.json: on the spot when `now` (or without write behind), else
         behind the caller; `soon`: with the next train record or last checkpoint, so that
@@ -291,9 +318,7 @@ class RunWriter:
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
             self._dirty = False
-            if self.summary.get("status") != self._indexed_status:   # started, ended
-                self._indexed_status = self.summary.get("status")
-                note_change(self.dir)
+            self._index(self.summary)
             return
         if soon:
             self._dirty = True
@@ -301,7 +326,15 @@ class RunWriter:
         self._dirty = False
         # a copy: the events that follow update the summary while this one waits
         summary, path = dict(self.summary), self.dir / SUMMARY
-        self._behind.put(path, lambda: atomic_write_json(path, summary), supersede=True)
+        self._behind.put(path, lambda: (atomic_write_json(path, summary), self._index(summary)),
+                         supersede=True)
+
+    def _index(self, written: dict) -> None:
+        """Tell the store's index of a summary on disk whose status is news (started,
+        ended), after its write."""
+        if written.get("status") != self._indexed_status:
+            self._indexed_status = written.get("status")
+            note_change(self.dir)
 
 
 

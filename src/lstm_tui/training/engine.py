@@ -258,7 +258,7 @@ class _Run:
         self.window = Window()
         return None
 
-    def _checkpoint(self, tag: str) -> None:
-        self.record.checkpoint(tag, self.step, lambda: (self.model.state_dict(),
-                                                        self.optimizer.state_dict()),
+    def _checkpoint(self, tags: str | tuple[str, ...]) -> None:
+        self.record.checkpoint(tags, self.step, lambda: (self.model.state_dict(),
+                                                         self.optimizer.state_dict()),
                                self.generator)

@@ -117,9 +117,10 @@ class Record:
         return None
 
     def validate(self, step: int, model: torch.nn.Module, lr: float,
-                 checkpoint: Callable[[str], None]) -> Verdict | None:
+                 checkpoint: Callable[[str | tuple[str, ...]], None]) -> Verdict | None:
         """Evaluate `model`, record and report it, write the checkpoints through
-        `checkpoint(tag)`; a verdict when the run must end (diverged, stopped early)."""
+        `checkpoint(tags)` (see :meth:`checkpoint`); a verdict when the run must end
+        (diverged, stopped early)."""
         cfg, tc, task = self.cfg, self.tc, self.task
         val_loss, val_metric = validation.evaluate(model, task, tc.batch_size)
         self.final = val_metric
@@ -146,8 +147,7 @@ class Record:
                                                                 (tc.seed + step) % 2 ** 64)))
         if improved:
             self.best_weights.improved(model)
-            checkpoint("best")
-        checkpoint("last")
+        checkpoint(("best", "last") if improved else "last")
         if tc.patience and self.bad_evals >= tc.patience:
             return "stopped_early", (f"no improvement of val {tc.monitor} in {self.bad_evals} "
                                      f"evaluations (patience {tc.patience})")
@@ -155,10 +155,13 @@ class Record:
 
     # ---- checkpoints
 
-    def checkpoint(self, tag: str, step: int, states: Callable[[], tuple[dict, dict]],
-                   generator: torch.Generator) -> None:
-        """Save the run at `step` under `tag`: `states()` gives the (model, optimizer)
-        state dicts, asked for only when there is somewhere to save them."""
+    def checkpoint(self, tags: str | tuple[str, ...], step: int,
+                   states: Callable[[], tuple[dict, dict]], generator: torch.Generator) -> None:
+        """Save the run at `step` under each of `tags` (a tag or a tuple: "best" and
+        "last" of a validation that improved): `states()` gives the (model, optimizer)
+        state dicts, asked for only when there is somewhere to save them.  The tags get
+        one payload, the very same object, so a writer may store it once
+        (runs.writer.RunWriter.save_checkpoint)."""
         if self.save is None:
             return
         model_state, optimizer_state = states()
@@ -169,8 +172,9 @@ class Record:
                    "final": self.final, "bad_evals": self.bad_evals,
                    "generator": generator.get_state(), **rng.states(self.device),
                    **self.task.checkpoint_extra()}
-        path = self.save(tag, payload)
-        self.emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
+        for tag in (tags,) if isinstance(tags, str) else tags:
+            path = self.save(tag, payload)
+            self.emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
 
     def resume(self, payload: dict, model: torch.nn.Module,
                optimizer: torch.optim.Optimizer, generator: torch.Generator) -> int:
