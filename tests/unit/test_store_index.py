@@ -302,6 +302,20 @@ def test_the_json_document_is_one_run_a_line_and_the_same_data(store):
     assert next(r for r in doc["runs"] if r["name"] == "a-lstm")["config"]["train.lr"] is None
 
 
+def test_a_records_listing_fields_are_field_values_in_field_order(store):
+    rows = listing.store_rows(store)
+    rows[0].info.best = float("nan")                 # written as null
+    for row in rows:
+        want = {k: listing.field_value(row.info, k, row.rel) for k in listing.FIELDS
+                if k != "age"}
+        want.update(sweep=want["sweep"] or None, best=listing._finite(want["best"]),
+                    final=listing._finite(want["final"]))
+        got = listing._listed(row)
+        assert got == want and list(got) == list(want)
+    assert listing._listed(rows[0])["best"] is None
+    assert {r.rel: listing._listed(r)["status"] for r in rows}["d-broken"] == "corrupt"
+
+
 def test_a_listing_naming_no_config_key_decodes_no_config(store, monkeypatch):
     rows = listing.store_rows(store)
     decoded = []
