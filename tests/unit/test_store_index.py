@@ -222,9 +222,12 @@ def test_a_running_runs_liveness_is_asked_at_every_listing(tmp_path):
 
 def test_progress_is_reported_while_many_folders_are_read(store, monkeypatch):
     monkeypatch.setattr(run_index, "PROGRESS_AFTER", 3)
+    reads = count_reads(monkeypatch)
     seen = []
-    indexed_entries(store, progress=lambda done, total: seen.append((done, total)))
-    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    indexed_entries(store, progress=lambda done, total: seen.append(
+        (done, total, len(reads["config"]))))
+    assert seen[0] == (0, 6, 0)                  # said before the first folder is read
+    assert seen[-1][:2] == (6, 6)
     seen.clear()
     with run_index.reporting(lambda done, total: seen.append((done, total))):
         indexed_runs(store)                          # warm: nothing to report
