@@ -22,6 +22,7 @@ key press answered < 100 ms; an idle lab under 2% of a core with flat memory.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import random
@@ -135,6 +136,7 @@ def make_store(seed: Path, root: Path, n: int) -> Path:
     summary = json.loads((seed / "summary.json").read_text())
     metrics = (seed / "metrics.jsonl").read_bytes()
     rng = random.Random(n)
+    linked: dict[str, Path] = {}
     start = time.time() - n * 60 - 86400
     for i in range(n):
         sweep = i % 10 == 0
@@ -151,13 +153,25 @@ def make_store(seed: Path, root: Path, n: int) -> Path:
         (folder / "metrics.jsonl").write_bytes(metrics)
         for ckpt in ("best.pt", "last.pt"):
             if (seed / ckpt).exists():
-                os.link(seed / ckpt, folder / ckpt)
+                link(linked, ckpt, seed / ckpt, folder / ckpt)
         if sweep and not (parent / "sweep.toml").exists():
             (parent / "sweep.toml").write_text(config)
         stamp = start + i * 60 + 5
         os.utime(folder, (stamp, stamp))
     done.touch()
     return root
+
+
+def link(linked: dict[str, Path], name: str, seed: Path, to: Path) -> None:
+    """A hard link to the checkpoint `name`; when its file has as many links as the file
+    system allows (ext4: 65,000; several stores share the seed), a copy, linked from then on."""
+    try:
+        os.link(linked.get(name, seed), to)
+    except OSError as exc:
+        if exc.errno != errno.EMLINK:
+            raise
+        shutil.copy2(seed, to)
+        linked[name] = to
 
 
 # ---------------------------------------------------------------- measuring
