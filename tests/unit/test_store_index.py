@@ -222,9 +222,12 @@ def test_a_running_runs_liveness_is_asked_at_every_listing(tmp_path):
 
 def test_progress_is_reported_while_many_folders_are_read(store, monkeypatch):
     monkeypatch.setattr(run_index, "PROGRESS_AFTER", 3)
+    reads = count_reads(monkeypatch)
     seen = []
-    indexed_entries(store, progress=lambda done, total: seen.append((done, total)))
-    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    indexed_entries(store, progress=lambda done, total: seen.append(
+        (done, total, len(reads["config"]))))
+    assert seen[0] == (0, 6, 0)                  # said before the first folder is read
+    assert seen[-1][:2] == (6, 6)
     seen.clear()
     with run_index.reporting(lambda done, total: seen.append((done, total))):
         indexed_runs(store)                          # warm: nothing to report
@@ -300,6 +303,20 @@ def test_the_json_document_is_one_run_a_line_and_the_same_data(store):
     rows = listing.store_rows(store)
     doc = json.loads("".join(listing.document_lines(rows, store)))
     assert next(r for r in doc["runs"] if r["name"] == "a-lstm")["config"]["train.lr"] is None
+
+
+def test_a_records_listing_fields_are_field_values_in_field_order(store):
+    rows = listing.store_rows(store)
+    rows[0].info.best = float("nan")                 # written as null
+    for row in rows:
+        want = {k: listing.field_value(row.info, k, row.rel) for k in listing.FIELDS
+                if k != "age"}
+        want.update(sweep=want["sweep"] or None, best=listing._finite(want["best"]),
+                    final=listing._finite(want["final"]))
+        got = listing._listed(row)
+        assert got == want and list(got) == list(want)
+    assert listing._listed(rows[0])["best"] is None
+    assert {r.rel: listing._listed(r)["status"] for r in rows}["d-broken"] == "corrupt"
 
 
 def test_a_listing_naming_no_config_key_decodes_no_config(store, monkeypatch):

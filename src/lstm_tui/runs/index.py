@@ -304,13 +304,15 @@ class RunIndex:
         report = progress if progress is not None and len(todo) >= PROGRESS_AFTER else None
         fresh: list[tuple] = []
         rows = dict(old)
-        for n, row in enumerate(read_rows(self.root, todo)):
+        if report is not None:          # at once: helper processes take seconds to start
+            report(0, len(todo))
+        for n, row in enumerate(read_rows(self.root, todo), 1):
             rows[row[0]] = row
+            if report is not None and n % 50 == 0:
+                report(n, len(todo))
             if row[1:4] == (None, None, None):      # unreadable: listed, and not kept
                 continue
             fresh.append(row)
-            if report is not None and n % 50 == 0:
-                report(n, len(todo))
             if len(fresh) >= BATCH:
                 self._write(fresh, ())
                 fresh = []

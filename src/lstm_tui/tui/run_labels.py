@@ -71,11 +71,15 @@ def best_text(info: RunInfo) -> str:
     return f"{fmt(info.best)} {short}".strip()
 
 
+STARTED = "%m-%d %H:%M"
+STARTED_CELLS = 11          # what STARTED always makes: its numbers are zero-padded
+
+
 def started_text(created: float) -> str:
     """When a run started, in local time: 11-05 14:03 (what tells same-named runs apart)."""
     if not created:
         return "-"
-    return time.strftime("%m-%d %H:%M", time.localtime(created))
+    return time.strftime(STARTED, time.localtime(created))
 
 
 def fit(text: str, width: int) -> str:

@@ -122,11 +122,12 @@ class StoreWatcher:
         self.infos = infos
         self._live = {p for p, info in infos.items() if info.status == "running"}
         self._runs, self._groups, self._kids, self._order = {}, {}, {}, []
+        known = {str(path): path for path in infos}     # (no new Path for 10,000 runs)
         stack = [self.root]
         while stack:
             group = stack.pop()
             self._groups[group] = _mtime(group)
-            self._kids[group] = set(_children(group))
+            self._kids[group] = set(_children(group, known))
             for child in self._kids[group]:
                 if child in infos:
                     mtime = _mtime(child)
@@ -207,11 +208,14 @@ class StoreWatcher:
         return dropped
 
 
-def _children(folder: Path) -> list[Path]:
-    """The folders in `folder`, hidden ones (.trash) and links left out, as the index does."""
+def _children(folder: Path, known: dict[str, Path] | None = None) -> list[Path]:
+    """The folders in `folder`, hidden ones (.trash) and links left out, as the index does;
+    `known`: Paths already made, by their text, to be used again (a Path is costly to make
+    and to hash the first time)."""
+    known = known or {}
     try:
         with os.scandir(folder) as entries:
-            return [Path(e.path) for e in entries if not e.name.startswith(".")
-                    and e.is_dir(follow_symlinks=False)]
+            return [known.get(e.path) or Path(e.path) for e in entries
+                    if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
     except OSError:
         return []

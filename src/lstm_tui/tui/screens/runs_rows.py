@@ -18,8 +18,8 @@ from lstm_tui.numbers import age as fmt_age
 from lstm_tui.numbers import printable
 from lstm_tui.runs.index import no_gc
 from lstm_tui.runs.reader import RunInfo
-from lstm_tui.tui.run_labels import (best_text, display_name, name_text, started_text,
-                                     status_of, status_text)
+from lstm_tui.tui.run_labels import (STARTED_CELLS, best_text, display_name, name_text,
+                                     started_text, status_of, status_text)
 
 @dataclass(frozen=True)
 class Column:
@@ -100,7 +100,7 @@ class RunRows:
                       "hidden": len(str(info.hidden)) if info.hidden is not None else 1,
                       "status": len(status) + (2 if status == "running" else 0),
                       "best": cell_len(best_text(info)), "steps": len(str(info.steps)),
-                      "age": len(started_text(info.created or info.updated)) + 4}
+                      "age": (STARTED_CELLS if info.created or info.updated else 1) + 4}
             facts = self._facts[info.path] = RowFacts(info, name.lower(), search, widths)
         return facts
 
