@@ -151,7 +151,9 @@ def test_a_full_disk_mid_run_says_so_and_keeps_the_step_count(tmp_path, monkeypa
     (run,) = (tmp_path / "runs").iterdir()
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "failed" and "disk is full" in summary["message"]
-    assert summary["steps"] == saves[-1] > 0 and not summary.get("empty")
+    # the checkpoint is written behind the training loop, so its failure stops the run
+    # at the writer's next call: a step or so after the one it saved, never before it
+    assert 0 < saves[-1] <= summary["steps"] <= saves[-1] + 1 and not summary.get("empty")
     assert not list(run.glob(".*.tmp"))
 
 

@@ -53,7 +53,7 @@ MAX_POINTS = 10_000            # more needs --yes
 MAX_POINTS_YES = 100_000       # more is refused even with --yes (about 1.4 KB and 0.1 ms a point)
 # [model] keys added after 0.1.0 (the cell registry): at their defaults they leave a
 # sweep's fingerprint as it was, so a sweep folder made before them resumes
-KEYS_SINCE_0_1 = {"peepholes": False, "heads": 1, "recurrent_max": 0.0}
+KEYS_SINCE_0_1 = {"peepholes": False, "heads": 1, "recurrent_max": 0.0, "compile": "auto"}
 SPACE_SEARCHES = ("random", "tpe")       # the searches over [sweep.space] with `trials`
 RANDOM_KEYS = ("samples", "seed")
 RANGE_KEYS = ("low", "high", "log")
