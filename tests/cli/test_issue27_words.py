@@ -141,7 +141,7 @@ def test_a_full_disk_mid_run_says_so_and_keeps_the_step_count(tmp_path, monkeypa
             raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos "
                                "704 vs 598")
     monkeypatch.setattr(torch, "save", full_disk)
-    result = runner.invoke(app, ["headless", "nth_element_lstm", "--set", "train.steps=8",
+    result = runner.invoke(app, ["headless", "nth_element_lstm", "--set", "train.steps=200",
                                  "--set", "train.eval_every=2", "--set", "train.log_every=1",
                                  "--set", "model.hidden=2", "--set", "task.train_size=64",
                                  "--set", "task.val_size=32",
@@ -152,8 +152,9 @@ def test_a_full_disk_mid_run_says_so_and_keeps_the_step_count(tmp_path, monkeypa
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "failed" and "disk is full" in summary["message"]
     # the checkpoint is written behind the training loop, so its failure stops the run
-    # at the writer's next call: a step or so after the one it saved, never before it
-    assert 0 < saves[-1] <= summary["steps"] <= saves[-1] + 1 and not summary.get("empty")
+    # at the writer's next call: some steps after the one it saved (how many is the
+    # threads' timing), never before it, and long before the planned 200
+    assert 0 < saves[-1] <= summary["steps"] < 200 and not summary.get("empty")
     assert not list(run.glob(".*.tmp"))
 
 
