@@ -70,7 +70,9 @@ def test_a_stopped_parallel_tpe_sweep_trains_its_running_trials_again(tmp_path):
     assert not first.complete and first.done >= 1
     before = {t.number: (t.state.name, t.params) for t in _study(first.sweep_dir).trials}
     running = [n for n, (state, _) in before.items() if state == "RUNNING"]
-    assert 2 in running and len(before) in (3, 4)   # 3 too when 0 and 1 ended together
+    # which trials are running depends on the processes' timing (the third, or the fourth
+    # when the third ended before the stop was heard); at least one is
+    assert running and len(before) in (3, 4)        # 3 too when 0 and 1 ended together
     rest = run_sweep("tpe.toml", cfg, spec, tmp_path, backend="processes", workers=2)
     assert rest.complete
     after = {t.number: (t.state.name, t.params) for t in _study(rest.sweep_dir).trials}
