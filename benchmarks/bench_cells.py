@@ -3,7 +3,7 @@ against their own steps, and the ensemble against sequential runs for the cells.
 
     python benchmarks/bench_cells.py              # ~3-5 minutes on 2 CPU cores
     python benchmarks/bench_cells.py --quick      # a smoke run of ~30 seconds
-    python benchmarks/bench_cells.py --part steps|scan|ensemble
+    python benchmarks/bench_cells.py --part steps|kernel|scan|ensemble
     python benchmarks/bench_cells.py --part compiled [--cache-dir DIR] [--compile-cells ...]
 
 steps:    one training step (forward and backward, Adam excluded) of a one-layer model,
@@ -11,6 +11,10 @@ steps:    one training step (forward and backward, Adam excluded) of a one-layer
           model takes (fused kernel, scan, or step loop); also the built-ins on their step
           loop.  Medians of interleaved repeats; the ratio is to the fused LSTM's time
           measured in the same run.
+kernel:   issue 26's hand-written cells: the LSTM, GRU and RNN (tanh and softsign) of a
+          single model off the fused module, on the hand-written kernels of
+          lstm_tui.models.kernels (time loops in C, and in torch) and on the plain step
+          loop, interleaved with the fused LSTM, same shapes as `steps`.
 compiled: model.compile (issue 26): the same training step of step-loop cells, plain and
           compiled (torch.compile, chunks of 25 steps), interleaved with the fused LSTM;
           the compile's seconds (the run's warm-up, forward and backward graphs) and the
@@ -77,11 +81,15 @@ def bench_steps(repeats: int) -> None:
     cases = []
     for cell in names():
         model = build_model(ModelConfig(cell=cell, hidden=H, **OPTIONS.get(cell, {})), I, 1, "last")
-        path = "fused" if model.fused else ("scan" if model.spec.scan else "steps")
+        path = "fused" if model.fused else ("scan" if model.spec.scan else
+                                            "kernel" if model.kernel else "steps")
         cases.append((cell, path, train_step(model, x)))
         if model.fused:
             stepped = build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last")
             stepped.fused = False
+            cases.append((cell, "kernel", train_step(stepped, x)))
+            stepped = build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last")
+            stepped.fused, stepped.kernel = False, ""
             cases.append((cell, "steps", train_step(stepped, x)))
     times: dict[tuple, list[float]] = {(c, p): [] for c, p, _ in cases}
     for _ in range(repeats):                      # interleaved: the machine's noise is shared
@@ -94,6 +102,55 @@ def bench_steps(repeats: int) -> None:
     for (cell, path), values in times.items():
         t = statistics.median(values)
         print(f"  {cell:<10} {path:<6} {t * 1e3:8.2f} {t / base:13.2f} {t / T * 1e6:17.1f}")
+
+
+def bench_kernel(repeats: int) -> None:
+    """The hand-written kernels of models.kernels for a single model against the fused
+    LSTM and the step loop: each built-in cell, tanh and softsign, its time loops in C
+    and in torch."""
+    from lstm_tui.models.kernels import native
+
+    def torch_loops(fn):
+        def run():
+            real, native.usable = native.usable, lambda x: False
+            try:
+                fn()
+            finally:
+                native.usable = real
+        return run
+
+    torch.manual_seed(0)
+    x = torch.randn(B, T, I)
+    cases = []
+    for cell in ("lstm", "gru", "rnn"):
+        for act in ("tanh", "softsign"):
+            def model(kernel: bool = True):
+                m = build_model(ModelConfig(cell=cell, hidden=H, activation=act), I, 1, "last")
+                m.fused = False
+                if not kernel:
+                    m.kernel = ""
+                return m
+            if act == "tanh":
+                cases.append((cell, act, "fused", train_step(
+                    build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last"), x)))
+                if native.library() is not None:
+                    cases.append((cell, act, "kernel C", train_step(model(), x)))
+            cases.append((cell, act, "kernel torch", torch_loops(train_step(model(), x))))
+            cases.append((cell, act, "step loop", train_step(model(kernel=False), x)))
+    times: dict[tuple, list[float]] = {c[:3]: [] for c in cases}
+    for _ in range(repeats):                      # interleaved: the machine's noise is shared
+        for cell, act, path, fn in cases:
+            times[(cell, act, path)].append(median_time(fn, 1))
+    base = statistics.median(times[("lstm", "tanh", "fused")])
+    print(f"training step (forward + backward), H {H}, B {B}, T {T}, 1 layer, 1 thread; "
+          f"median of {repeats}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"  {'cell':<6} {'activation':<10} {'path':<13} {'ms':>8} {'x fused lstm':>13} "
+          f"{'x its step loop':>16}")
+    for (cell, act, path), values in times.items():
+        t = statistics.median(values)
+        loop = statistics.median(times[(cell, act, "step loop")])
+        print(f"  {cell:<6} {act:<10} {path:<13} {t * 1e3:8.2f} {t / base:13.2f} "
+              f"{t / loop:16.2f}")
 
 
 def bench_compiled(repeats: int, cells: list[str]) -> None:
@@ -237,8 +294,8 @@ def bench_builtins(baseline: str, steps: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--part", choices=("steps", "compiled", "scan", "ensemble", "builtins",
-                                           "all"),
+    parser.add_argument("--part", choices=("steps", "kernel", "compiled", "scan", "ensemble",
+                                           "builtins", "all"),
                         default="all")
     parser.add_argument("--baseline", help="builtins: another checkout's src directory")
     parser.add_argument("--compile-cells", default="lstm,gru,lstm_fgr,slstm,indrnn",
@@ -255,6 +312,8 @@ def main() -> None:
     repeats = 3 if args.quick else 7
     if args.part in ("steps", "all"):
         bench_steps(repeats)
+    if args.part in ("kernel", "all"):
+        bench_kernel(repeats)
     if args.part == "compiled":        # minutes of compiling: only when asked for
         if args.cache_dir:
             print(f"inductor cache {args.cache_dir}: "

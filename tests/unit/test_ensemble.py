@@ -17,7 +17,7 @@ from lstm_tui.training.ensemble import batches, sizing, unbatchable_reason
 from lstm_tui.training.ensemble import group_key, train_ensemble
 from lstm_tui.training.ensemble.engine import _Ensemble
 from lstm_tui.training.ensemble.members import _Member
-from lstm_tui.training.ensemble.workspace import _Workspace
+from lstm_tui.models.kernels.workspace import Workspace
 from lstm_tui.training import engine
 from lstm_tui.training.validation import evaluate
 
@@ -139,7 +139,7 @@ def test_stacked_batches_are_the_tasks_own(task):
     members = [_Member(c, None, None, engine.build(c),
                                 torch.Generator().manual_seed(c.train.seed), 0.0)
                for c in cfgs]
-    fast = batches._batches(members, 48, _Workspace())
+    fast = batches._batches(members, 48, Workspace())
     assert isinstance(fast, batches._StackedBatches)
     mine = []
     for _ in range(2):                                    # two epochs: fresh permutations
@@ -150,7 +150,7 @@ def test_stacked_batches_are_the_tasks_own(task):
     gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
     for _ in range(2):
         for pair in zip(*(m.exp.task.train_batches(48, g) for m, g in zip(members, gens))):
-            theirs.append(batches._TaskBatches.layout(list(pair), _Workspace()))
+            theirs.append(batches._TaskBatches.layout(list(pair), Workspace()))
     assert len(mine) == len(theirs) == 2 * (256 // 48)
     for (x, y), (u, v) in zip(mine, theirs):
         assert torch.equal(x, u) and torch.equal(y, v) and y.dtype == v.dtype

@@ -10,7 +10,7 @@ from lstm_tui.models.cells import names
 from lstm_tui.training import engine
 from lstm_tui.training.ensemble import group_key, unbatchable_reason
 from lstm_tui.training.ensemble.recurrence import forward, network
-from lstm_tui.training.ensemble.workspace import _Workspace
+from lstm_tui.models.kernels.workspace import Workspace
 from tests.unit.test_ensemble import assert_same_run, config, separate, together
 
 OPTIONS = {"slstm": {"heads": 2}, "indrnn": {"recurrent_max": 0.9}}
@@ -61,8 +61,8 @@ def test_the_hand_tuned_kernels_equal_the_generic_form(cell, activation):
     stacks = {n: torch.stack([dict(m.named_parameters())[n].detach() for m in models])
               for n, _ in models[0].named_parameters()}
     x = torch.randn(3, 6, 4, 5)
-    torch.testing.assert_close(forward(net, stacks, x, _Workspace()),
-                               forward(generic, stacks, x, _Workspace()), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(forward(net, stacks, x, Workspace()),
+                               forward(generic, stacks, x, Workspace()), atol=1e-5, rtol=1e-5)
 
 
 def test_only_the_pytorch_layouts_get_a_hand_tuned_kernel():

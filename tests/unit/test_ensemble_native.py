@@ -1,5 +1,5 @@
-"""The LSTM, GRU and RNN time loops in C (training/ensemble/native.py): equal to the
-torch loops of recurrence.py, a NaN stays a NaN, and without a compiler the torch loops
+"""The LSTM, GRU and RNN time loops in C (models/kernels/native.py): equal to the
+torch loops of models/kernels/recurrent.py, a NaN stays a NaN, and without a compiler the torch loops
 run."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from lstm_tui.training import engine
-from lstm_tui.training.ensemble import native
+from lstm_tui.models.kernels import native
 from lstm_tui.training.ensemble.recurrence import forward, network
-from lstm_tui.training.ensemble.workspace import _Workspace
+from lstm_tui.models.kernels.workspace import Workspace
 from tests.unit.test_ensemble import config
 
 needs_c = pytest.mark.skipif(native.library() is None, reason="no C compiler here")
@@ -39,7 +39,7 @@ def stacks_of(members: int, cell: str = "lstm", **model) -> tuple:
 def outputs_and_grads(net, stacks, x, in_c: bool, monkeypatch) -> tuple:
     monkeypatch.setattr(native, "usable", lambda x: in_c)
     params = {n: p.clone().requires_grad_() for n, p in stacks.items()}
-    out = forward(net, params, x, _Workspace())
+    out = forward(net, params, x, Workspace())
     weights = torch.linspace(-1, 1, out.numel()).view_as(out)   # every output counts
     grads = torch.autograd.grad((out * weights).sum(), list(params.values()))
     return out.detach(), grads
@@ -69,11 +69,11 @@ def test_the_ensemble_runs_its_loops_in_c_on_one_cpu_thread(monkeypatch, one_thr
     monkeypatch.setattr(native, "forward",
                         lambda *a, real=native.forward: calls.append(1) or real(*a))
     model, stacks = stacks_of(2)
-    forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), _Workspace())
+    forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), Workspace())
     assert calls
     calls.clear()
     torch.set_num_threads(2)           # the C loops are single-threaded: torch's run
-    forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), _Workspace())
+    forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), Workspace())
     assert not calls
 
 
@@ -95,7 +95,7 @@ def test_without_a_compiler_the_torch_loops_run(monkeypatch, tmp_path, one_threa
         assert native.library() is None
         assert not native.usable(torch.zeros(1))
         model, stacks = stacks_of(2)
-        out = forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), _Workspace())
+        out = forward(network(model, "last"), stacks, torch.randn(2, 6, 4, 5), Workspace())
         assert torch.isfinite(out).all()
         monkeypatch.setenv("LSTM_LAB_NATIVE", "0")      # switched off by hand
         monkeypatch.delenv("CC")

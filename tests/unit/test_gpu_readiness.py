@@ -16,7 +16,8 @@ from lstm_tui.config import ConfigError, ModelConfig, parse_config
 from lstm_tui.experiment import start_run
 from lstm_tui.models.network import build_model
 from lstm_tui.sweeps.backends import local, pool
-from lstm_tui.training.ensemble import recurrence, sizing
+from lstm_tui.models.kernels import recurrent
+from lstm_tui.training.ensemble import sizing
 from lstm_tui.training.ensemble.engine import _Ensemble
 from lstm_tui.sweeps.backends import PointDone, PointTask
 from lstm_tui.sweeps.backends.point import ensemble_jobs
@@ -316,10 +317,10 @@ def test_the_ensemble_frees_what_it_no_longer_needs():
 # ---------------------------------------------------------------- 6. speed paths
 
 def test_the_gpu_recurrence_uses_torch_tanh_and_equals_the_cpu_trick(monkeypatch):
-    assert recurrence._activation("tanh", torch.device("cuda", 0)) == "torch_tanh"
-    assert recurrence._activation("tanh", torch.device("cpu")) == "tanh"
-    assert recurrence._activation("softsign", torch.device("cuda", 0)) == "softsign"
-    monkeypatch.setattr(recurrence, "_activation",
+    assert recurrent.activation_on("tanh", torch.device("cuda", 0)) == "torch_tanh"
+    assert recurrent.activation_on("tanh", torch.device("cpu")) == "tanh"
+    assert recurrent.activation_on("softsign", torch.device("cuda", 0)) == "softsign"
+    monkeypatch.setattr(recurrent, "activation_on",
                         lambda name, device: "torch_tanh" if name == "tanh" else name)
     for cell in ("lstm", "gru", "rnn"):
         cfgs = [config(model={"cell": cell}, lr=0.01, seed=s, steps=20, eval_every=10)

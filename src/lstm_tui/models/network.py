@@ -4,10 +4,13 @@ The cell is a spec of the registry (:mod:`lstm_tui.models.cells`).  When its fus
 computes it with the config's options (``nn.LSTM``/``nn.GRU``/``nn.RNN`` with tanh), the
 parameters live in that module (``self.rnn``) and the forward pass is its kernel (oneDNN
 on CPU, cuDNN on CUDA); else they live in a :class:`~lstm_tui.models.layers.CellParams`
-under the same names, and the forward pass is the cell's step loop (in training, compiled
-when ``model.compile`` asks for it: :mod:`lstm_tui.models.compiled`), or its parallel
-scan when it has one.  The step-wise path also serves :meth:`SequenceModel.timestep_grad_norms`,
-which needs every h_t as a graph node (neither the fused kernels nor a scan expose them).
+under the same names, and the forward pass is, from a zero state: the hand-written kernel
+of PyTorch's layout when the cell has it (softsign, or ``fused`` turned off:
+:mod:`lstm_tui.models.kernels`), or the cell's parallel scan when it has one; else the
+cell's step loop (in training, compiled when ``model.compile`` asks for it:
+:mod:`lstm_tui.models.compiled`).  The step loop also serves
+:meth:`SequenceModel.timestep_grad_norms`, which needs every h_t as a graph node (neither
+the fused modules, the kernels nor a scan expose them).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from torch.nn import functional as F
 from lstm_tui.config import ModelConfig
 from lstm_tui.models import layers as L
 from lstm_tui.models.cells import spec_of
+from lstm_tui.models.kernels import recurrent
+from lstm_tui.models.kernels.workspace import Workspace
 
 State = Tensor | tuple[Tensor, ...]
 
@@ -67,6 +72,10 @@ class SequenceModel(nn.Module):
         # The step loop compiled (models.compiled.enable sets it; a copy of the model
         # gets None): used in training at the batch size it was compiled for.
         self.compiled = None
+        # The hand-written kernel of PyTorch's layout off the fused module (LSTM | GRU |
+        # RNN; "" = the step loop, and what a test sets to compare the two), and its buffers.
+        self.kernel = recurrent.layout_of(self.spec, tuple(prm.name for prm in self._params[0]))
+        self._workspace = Workspace()
         self._init_weights(cfg.init)
 
     # ---- construction
@@ -171,7 +180,11 @@ class SequenceModel(nn.Module):
                 i = k * self.directions + d
                 start = None if state is None else tuple(s[i] for s in state)
                 p = self.layer_params(k, d)
-                if parallel and self.compiled is not None and self.compiled.applies(layer_in):
+                if parallel and start is None and self._runs_kernel():
+                    hs, final = recurrent.run_model_layer(
+                        self.kernel, self.activation, p, layer_in, d == 1, self._workspace,
+                        (k, d))
+                elif parallel and self.compiled is not None and self.compiled.applies(layer_in):
                     if start is None:
                         start = L.initial_state(self.spec, x.shape[0], self.hidden, x)
                     hs, final = self.compiled.run(p, layer_in, start, reverse=d == 1)
@@ -185,6 +198,12 @@ class SequenceModel(nn.Module):
                 layer_in = seqs[0] if self.directions == 1 else torch.cat(seqs, 2)
         stacked = tuple(torch.stack([f[j] for f in finals]) for j in range(parts))
         return top, (stacked if parts > 1 else stacked[0])
+
+    def _runs_kernel(self) -> bool:
+        """Whether the hand-written kernel runs this forward: not while torch.compile,
+        torch.export or TorchScript traces the model (they see the step loop's ops)."""
+        return bool(self.kernel) and not (torch.jit.is_tracing() or torch.jit.is_scripting()
+                                          or torch.compiler.is_compiling())
 
     # ---- diagnostics
 

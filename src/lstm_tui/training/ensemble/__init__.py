@@ -8,12 +8,11 @@ model, each reporting exactly what its own ``engine.train`` run would.
   engine.py      the training loop on the flat (M, P) stacks: train_ensemble
   members.py     one member: its own task, model and optimizer, its record, its result
   batches.py     the members' batches, stacked per step
-  recurrence.py  the batched recurrent layers: hand-tuned kernels for PyTorch's layouts
-  native.py      their time loops in C (time_loops.c), built on first use where a C
-                 compiler is; recurrence.py's torch loops where not
+  recurrence.py  the batched recurrent layers: the hand-tuned kernels of
+                 lstm_tui.models.kernels for PyTorch's layouts (their time loops in C
+                 where a C compiler is), generic.py for any other cell
   generic.py     any cell's batched form: the members' own model under torch.func.vmap
   optim.py       the members' optimizers on the stacks, and their torch state_dicts
-  workspace.py   big buffers reused from step to step
 
 Importing the package does not import torch: ``group_key`` and ``unbatchable_reason``
 come from grouping.py, the torch-backed names load on first use (as in lstm_tui.models).

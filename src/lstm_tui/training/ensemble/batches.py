@@ -15,13 +15,13 @@ import torch
 from torch import Tensor
 
 from lstm_tui.tasks import registry
-from lstm_tui.training.ensemble.workspace import _Workspace
+from lstm_tui.models.kernels.workspace import Workspace
 
 if TYPE_CHECKING:
     from lstm_tui.training.ensemble.members import _Member
 
 
-def _batches(members: list[_Member], batch_size: int, workspace: _Workspace):
+def _batches(members: list[_Member], batch_size: int, workspace: Workspace):
     """The fast stacked batches when they reproduce task.train_batches exactly (checked
     on the first member's first batch), else each member's own task.train_batches."""
     try:
@@ -29,13 +29,13 @@ def _batches(members: list[_Member], batch_size: int, workspace: _Workspace):
     except (AttributeError, ValueError, RuntimeError):
         return _TaskBatches(members, batch_size, workspace)
     task, gen = members[0].exp.task, members[0].generator
-    probe = _StackedBatches(members[:1], batch_size, _Workspace(),
+    probe = _StackedBatches(members[:1], batch_size, Workspace(),
                             [torch.Generator().set_state(gen.get_state())])
     probe.new_epoch()
     mine = probe.next()
     theirs = _TaskBatches.layout(
         [next(iter(task.train_batches(batch_size, torch.Generator().set_state(gen.get_state()))))],
-        _Workspace())
+        Workspace())
     if all(u.shape == v.shape and u.dtype == v.dtype and torch.equal(u, v)
            for u, v in zip(mine, theirs)):
         return fast
@@ -45,7 +45,7 @@ def _batches(members: list[_Member], batch_size: int, workspace: _Workspace):
 class _TaskBatches:
     """Each member's own `task.train_batches`, stacked per step (any task)."""
 
-    def __init__(self, members: list[_Member], batch_size: int, workspace: _Workspace):
+    def __init__(self, members: list[_Member], batch_size: int, workspace: Workspace):
         self.members, self.batch_size, self.workspace = list(members), batch_size, workspace
         self.iters: list = []
 
@@ -65,7 +65,7 @@ class _TaskBatches:
         self.iters = [self.iters[r] for r in rows]
 
     @staticmethod
-    def layout(batches: list[tuple[Tensor, Tensor]], workspace: _Workspace,
+    def layout(batches: list[tuple[Tensor, Tensor]], workspace: Workspace,
                per_step: bool = True):
         """Batches stacked time-major within each member: x (M, T, B, I) and y (M, B),
         or (M, T, B) when there is a target per step (`per_step`), or (M, B, O) when a
@@ -88,7 +88,7 @@ class _StackedBatches:
 
     MAX_BYTES = 512 * 2 ** 20
 
-    def __init__(self, members: list[_Member], batch_size: int, workspace: _Workspace,
+    def __init__(self, members: list[_Member], batch_size: int, workspace: Workspace,
                  generators: list[torch.Generator] | None = None):
         tasks = [mb.exp.task for mb in members]
         if any(not registry.spec_of(t.kind).batchable or not hasattr(t, "x") for t in tasks):

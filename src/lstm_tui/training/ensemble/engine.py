@@ -39,7 +39,7 @@ from lstm_tui.training.ensemble.members import Result, _Member, build_members
 from lstm_tui.training.ensemble.optim import StackedOptimizer, column
 from lstm_tui.training.ensemble import generic
 from lstm_tui.training.ensemble.recurrence import forward, network
-from lstm_tui.training.ensemble.workspace import _Workspace
+from lstm_tui.models.kernels.workspace import Workspace
 from lstm_tui.training.optim import learning_rate
 from lstm_tui.training.record import Emit, Record, SaveCheckpoint
 from lstm_tui.training.threads import apply_threads, step_work
@@ -133,7 +133,7 @@ class _Ensemble:
             torch.cat([p.detach().reshape(-1) for p in mb.exp.model.parameters()])
             for mb in self.active]).requires_grad_()
         self.optim = StackedOptimizer(tc.optimizer, self.theta, self.numels, self.shapes)
-        self.workspace = _Workspace()
+        self.workspace = Workspace()
         self.data = _batches(self.active, self.batch_size, self.workspace)
         self._per_member_tensors()
         self.grads: Gradients | None = None   # of the last logging step, until its log

@@ -20,10 +20,12 @@ from torch.func import functional_call, vmap
 
 def template(model: nn.Module) -> nn.Module:
     """A copy of a member's model to run on the stacks: the step-wise or scan path (vmap
-    cannot batch a fused kernel), in training mode.  Copied, so the member's own model
-    (its validations) is left as it is, and no random number is drawn."""
+    batches neither a fused module nor the hand-written kernels), in training mode.
+    Copied, so the member's own model (its validations) is left as it is, and no random
+    number is drawn."""
     copied = copy.deepcopy(model)
     copied.fused = False
+    copied.kernel = ""
     return copied.train()
 
 

@@ -6,12 +6,13 @@ that ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` compute (a cell whose spec names one
 as its fused module, with no parameter beyond PyTorch's four), a hand-tuned path is kept
 because it is measurably faster (benchmarks/RESULTS.md): the recurrent layers run all
 members at once with batched matmuls (``bmm``/``baddbmm``
-over the member axis) in a hand-written autograd function (``_Recurrent``): the forward
+over the member axis) in a hand-written autograd function (``recurrent.Recurrent``): the forward
 loop writes each step into reused buffers, the backward is its own loop of a few batched
 ops per step (``torch.func.vmap`` cannot batch ``nn.LSTM``, and autograd over step-wise
 ops costs more than the arithmetic at these sizes).  PyTorch's nn.LSTM/GRU/RNN math, so
 that a member's outputs equal its own ``SequenceModel``'s to float rounding.  On the CPU
-the time loops run in C where that can be built (native.py, ``_NativeCell``).
+the time loops run in C where that can be built.  The kernels themselves live in
+lstm_tui.models.kernels (a single model runs them too).
 
 Self-contained on purpose: the members' parameters come in as views of the flat stacks
 under the ``SequenceModel``'s parameter names, and :func:`forward` is all the ensemble
@@ -26,12 +27,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lstm_tui.training.ensemble import generic, native
-from lstm_tui.training.ensemble.workspace import _Workspace
-
-# The fused modules whose math the hand-tuned kernels compute, over PyTorch's layout.
-LAYOUTS = {"torch.nn:LSTM": "LSTM", "torch.nn:GRU": "GRU", "torch.nn:RNN": "RNN"}
-PYTORCH_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+from lstm_tui.models.kernels import recurrent
+from lstm_tui.models.kernels.workspace import Workspace
+from lstm_tui.training.ensemble import generic
 
 
 @dataclass(frozen=True)
@@ -48,14 +46,14 @@ class Network:
 def network(model, readout: str, hand_tuned: bool = True) -> Network:
     """The Network of the members' `model`: the hand-tuned kernel when its cell computes
     a layout it has (and `hand_tuned`), else the generic batched form."""
-    layout = LAYOUTS.get(model.spec.fused, "") \
-        if tuple(model.layer_params(0, 0)) == PYTORCH_PARAMS and hand_tuned else ""
+    layout = recurrent.layout_of(model.spec, tuple(model.layer_params(0, 0))) \
+        if hand_tuned else ""
     return Network(layout, model.activation, model.layers, model.directions, readout,
                    None if layout else generic.template(model))
 
 
 def forward(net: Network, params: dict[str, Tensor], x: Tensor,
-            workspace: _Workspace) -> Tensor:
+            workspace: Workspace) -> Tensor:
     """x (M, T, B, I) -> output (M, B, O), or (M, T, B, O) when every step is read;
     `params` holds each SequenceModel parameter as an (M, ...) stack."""
     if not net.layout:
@@ -68,280 +66,13 @@ def forward(net: Network, params: dict[str, Tensor], x: Tensor,
             suffix = f"_l{k}{'_reverse' if d else ''}"
             w_ih, w_hh, b_ih, b_hh = (params[f"rnn.{kind}{suffix}"] for kind in
                                       ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            act = _activation(net.activation, x.device)
-            spec = _Layer(net.layout, act, only_last, d == 1, workspace, (k, d))
-            in_c = act == "tanh" and native.usable(x)
-            outs.append((_NativeCell if in_c else _Recurrent).apply(
-                layer_in, w_ih, w_hh, b_ih, b_hh, spec))
+            h, _ = recurrent.run(net.layout, net.activation, layer_in, w_ih, w_hh, b_ih, b_hh,
+                                 only_last=only_last, reverse=d == 1, workspace=workspace,
+                                 key=(k, d))
+            outs.append(h)
         layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
     w, b = params["head.weight"], params["head.bias"]
     m = layer_in.shape[0]
     out = torch.baddbmm(b.unsqueeze(1), layer_in.reshape(m, -1, layer_in.shape[-1]),
                         w.transpose(1, 2))
     return out.view(*layer_in.shape[:-1], w.shape[1])
-
-
-def _squash(x: Tensor, out: Tensor, activation: str, minus_one: Tensor) -> Tensor:
-    """out = the cell activation of x, where x was computed doubled for tanh:
-    tanh(z) = 2·sigmoid(2z) − 1, ~3× faster than torch.tanh on the CPU (and one
-    sigmoid serves all four LSTM gates), within 2e-7 of it.  `out` may be `x`.
-    "torch_tanh" is plain torch.tanh of an undoubled x: what the GPU path uses, where
-    the trick gains nothing (see _activation)."""
-    if activation == "torch_tanh":
-        return torch.tanh(x, out=out)
-    if activation == "softsign":
-        if out is not x:
-            out.copy_(x)
-        return out.div_(out.abs().add_(1))
-    return torch.add(minus_one, torch.sigmoid(x, out=out), alpha=2, out=out)
-
-
-def _dact(y: Tensor, activation: str, out: Tensor) -> Tensor:
-    """f'(x) written in terms of y = f(x), into `out`."""
-    if activation == "softsign":
-        return torch.abs(y, out=out).neg_().add_(1).square_()
-    return torch.addcmul(y.new_ones(()), y, y, value=-1, out=out)
-
-
-def _sigmoid_slope(a: Tensor, out: Tensor) -> Tensor:
-    """sigmoid'(z) = a (1 − a) from a = sigmoid(z), into `out`."""
-    return torch.addcmul(a, a, a, value=-1, out=out)
-
-
-def _activation(name: str, device: torch.device) -> str:
-    """The activation the recurrence computes: the sigmoid-based tanh pays only on the CPU."""
-    return "torch_tanh" if name == "tanh" and device.type != "cpu" else name
-
-
-@dataclass(frozen=True)
-class _Layer:
-    """What a _Recurrent call computes (the non-tensor arguments)."""
-    layout: str           # LSTM | GRU | RNN
-    activation: str
-    only_last: bool       # return only the final h (the top layer's "last" read-out)
-    reverse: bool         # the backward direction of a bidirectional layer
-    workspace: _Workspace
-    key: tuple            # (layer, direction): its own buffers in the workspace
-
-
-class _Recurrent(torch.autograd.Function):
-    """One direction of one layer for all members, from a zero state.
-
-    x (M, T, B, I) -> h_t (M, T, B, H), or the final h (M, B, H) when `only_last`.
-    PyTorch's nn.LSTM/GRU/RNN math (gate orders i f g o and r z n).  The forward loop
-    writes every step into workspace buffers; the coefficients the backward needs are
-    then computed for all steps at once, so the backward loop is a handful of batched
-    ops per step; the weight gradients are one bmm each over all steps.
-
-    Time slots: buffers of states hold T + 2 slots, slot s + 1 being step s, with zeros
-    in slots 0 and T + 1 (the initial state of the forward and of the reverse direction).
-    With tanh, the pre-activations that go through tanh are computed doubled (their
-    weight rows scaled by 2, see _squash) and the LSTM cell state is stored doubled.
-    """
-
-    @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: _Layer):
-        ws, key, act, layout = spec.workspace, spec.key, spec.activation, spec.layout
-        m, t, b, _ = x.shape
-        hidden, gates = w_hh.shape[2], w_hh.shape[1]
-        minus_one = x.new_full((), -1.0)
-        k = 2.0 if act == "tanh" else 1.0            # the scale of what goes through tanh
-        scale = x.new_ones(gates)
-        if k != 1.0:
-            scale[{"LSTM": slice(2 * hidden, 3 * hidden), "GRU": slice(2 * hidden, None),
-                   "RNN": slice(None)}[layout]] = k
-        b_hh = b_hh * scale
-        bias = b_ih * scale if layout == "GRU" else b_ih * scale + b_hh   # GRU: b_hn in r·()
-        xp = ws.get(key + ("xp",), (m, t, b, gates), x)
-        torch.baddbmm(bias.unsqueeze(1), x.reshape(m, t * b, -1),
-                      (w_ih * scale.unsqueeze(1)).transpose(1, 2), out=xp.view(m, t * b, gates))
-        w_hh_t = (w_hh * scale.unsqueeze(1)).transpose(1, 2)
-        hs = ws.get(key + ("h",), (m, t + 2, b, hidden), x)
-        order = range(t - 1, -1, -1) if spec.reverse else range(t)
-        prev = 2 if spec.reverse else 0             # slot of h_{s-1} is s + prev
-        h_prev = hs[:, prev:prev + t]
-        z = ws.get(key + ("z",), (m, b, gates), x)
-        # per-step views made once (slicing inside the loop costs more than the math)
-        h_s, x_s = hs.unbind(1), xp.unbind(1)
-        if layout == "LSTM":
-            a_all = ws.get(key + ("a",), (m, t, b, gates), x)
-            g_all = ws.get(key + ("g",), (m, t, b, hidden), x)
-            tc_all = ws.get(key + ("tc",), (m, t, b, hidden), x)
-            cs = ws.get(key + ("c",), (m, t + 2, b, hidden), x)    # k * c
-            z_g = z[..., 2 * hidden:3 * hidden]
-            c_s, a_s, g_s, tc_s = cs.unbind(1), a_all.unbind(1), g_all.unbind(1), tc_all.unbind(1)
-            blocks = [a_all[..., j * hidden:(j + 1) * hidden] for j in range(4)]
-            i_s, f_s, ag_s, o_s = (blk.unbind(1) for blk in blocks)
-            for s in order:
-                torch.baddbmm(x_s[s], h_s[s + prev], w_hh_t, out=z)
-                torch.sigmoid(z, out=a_s[s])
-                if act == "tanh":     # the g rows were doubled: tanh(z_g) = 2·sigmoid(2 z_g) − 1
-                    g = torch.add(minus_one, ag_s[s], alpha=2, out=g_s[s])
-                else:
-                    g = _squash(z_g, g_s[s], act, minus_one)
-                c = torch.mul(f_s[s], c_s[s + prev], out=c_s[s + 1]).addcmul_(i_s[s], g, value=k)
-                tc = _squash(c, tc_s[s], act, minus_one)
-                torch.mul(o_s[s], tc, out=h_s[s + 1])
-            # backward: d pre-activations = cat(dc, dc, dc, dh) * q ;  dc_s += dh_s * p
-            q = ws.get(key + ("q",), (m, t, b, gates), x)
-            q_i, q_f, q_g, q_o = (q[..., j * hidden:(j + 1) * hidden] for j in range(4))
-            _sigmoid_slope(blocks[0], q_i).mul_(g_all)
-            _sigmoid_slope(blocks[1], q_f).mul_(cs[:, prev:prev + t])
-            if k != 1.0:
-                q_f.mul_(1 / k)
-            _dact(g_all, act, q_g).mul_(blocks[0])
-            _sigmoid_slope(blocks[3], q_o).mul_(tc_all)
-            p = _dact(tc_all, act, ws.get(key + ("p",), (m, t, b, hidden), x)).mul_(blocks[3])
-            saved = (q, p, blocks[1])
-        elif layout == "GRU":
-            b_hh_u = b_hh.unsqueeze(1)
-            rz_all = ws.get(key + ("rz",), (m, t, b, 2 * hidden), x)
-            n_all = ws.get(key + ("n",), (m, t, b, hidden), x)
-            hpn_all = ws.get(key + ("hpn",), (m, t, b, hidden), x)   # k * (W_hn h + b_hn)
-            hp_rz, hp_n = z[..., :2 * hidden], z[..., 2 * hidden:]
-            rz_s, n_s, hpn_s = rz_all.unbind(1), n_all.unbind(1), hpn_all.unbind(1)
-            xrz_s, xn_s = xp[..., :2 * hidden].unbind(1), xp[..., 2 * hidden:].unbind(1)
-            r_all, z_all = rz_all[..., :hidden], rz_all[..., hidden:]
-            r_s, z_s = r_all.unbind(1), z_all.unbind(1)
-            for s in order:
-                torch.baddbmm(b_hh_u, h_s[s + prev], w_hh_t, out=z)
-                torch.add(xrz_s[s], hp_rz, out=rz_s[s]).sigmoid_()
-                hpn_s[s].copy_(hp_n)
-                n = torch.addcmul(xn_s[s], r_s[s], hp_n, out=n_s[s])
-                _squash(n, n, act, minus_one)
-                torch.lerp(n, h_s[s + prev], z_s[s], out=h_s[s + 1])
-            # backward: d x-projection = cat(dh, dh, dh) * kc ; d h-projection = that * v
-            kc = ws.get(key + ("k",), (m, t, b, gates), x)
-            tmp = ws.get(key + ("tmp",), (m, t, b, hidden), x)
-            k_r, k_z, k_n = kc[..., :hidden], kc[..., hidden:2 * hidden], kc[..., 2 * hidden:]
-            _dact(n_all, act, k_n)
-            torch.addcmul(k_n, k_n, z_all, value=-1, out=k_n)             # (1 - z) f'(n)
-            _sigmoid_slope(r_all, k_r).mul_(hpn_all).mul_(k_n)            # r' hp_n dn
-            if k != 1.0:
-                k_r.mul_(1 / k)
-            _sigmoid_slope(z_all, k_z).mul_(torch.sub(h_prev, n_all, out=tmp))  # z' (h - n)
-            v = ws.get(key + ("v",), (m, t, b, gates), x, fill=1.0)      # (1, 1, r)
-            v[..., 2 * hidden:].copy_(r_all)
-            saved = (kc, v, z_all)
-        else:
-            for s in order:
-                torch.baddbmm(x_s[s], h_s[s + prev], w_hh_t, out=z)
-                _squash(z, h_s[s + 1], act, minus_one)
-            saved = (_dact(hs[:, 1:t + 1], act, ws.get(key + ("d",), (m, t, b, hidden), x)),)
-        ctx.spec, ctx.saved, ctx.h_prev = spec, saved, h_prev
-        ctx.save_for_backward(x, w_ih, w_hh)
-        if spec.only_last:
-            return hs[:, 1 if spec.reverse else t].clone()
-        return hs[:, 1:t + 1]
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, w_ih, w_hh = ctx.saved_tensors
-        spec, ws, h_prev = ctx.spec, ctx.spec.workspace, ctx.h_prev
-        m, t, b, _ = x.shape
-        gates = w_hh.shape[1]
-        order = range(t) if spec.reverse else range(t - 1, -1, -1)   # backward in time
-        step = -1 if spec.reverse else 1                            # s + step: the next step
-        d_x_proj = ws.get(spec.key + ("dxp",), (m, t, b, gates), x)
-        d_h_proj = d_x_proj
-        if spec.layout == "GRU":
-            d_h_proj = ws.get(spec.key + ("dhp",), (m, t, b, gates), x)
-        joined = ws.get(spec.key + ("joined",), (m, b, gates), x)   # cat(dc, dc, dc, dh) etc.
-        grads = None if spec.only_last else grad.unbind(1)
-        saved = [u.unbind(1) for u in ctx.saved]
-        dxp_s, dhp_s = d_x_proj.unbind(1), d_h_proj.unbind(1)
-        dh_rec = dc = None
-        for s in order:
-            if spec.only_last:
-                dh = grad if dh_rec is None else dh_rec
-            else:
-                dh = grads[s] if dh_rec is None else dh_rec + grads[s]
-            last = s == order[-1]
-            if spec.layout == "LSTM":
-                q, p, f = saved
-                dc = dh * p[s] if dc is None else torch.addcmul(dc * f[s + step], dh, p[s])
-                dz = torch.mul(torch.cat((dc, dc, dc, dh), -1, out=joined), q[s], out=dxp_s[s])
-                if not last:
-                    dh_rec = torch.bmm(dz, w_hh)
-            elif spec.layout == "GRU":
-                k, v, z = saved
-                dxp = torch.mul(torch.cat((dh, dh, dh), -1, out=joined), k[s], out=dxp_s[s])
-                dhp = torch.mul(dxp, v[s], out=dhp_s[s])
-                if not last:
-                    dh_rec = torch.baddbmm(dh * z[s], dhp, w_hh)
-            else:
-                dpre = torch.mul(dh, saved[0][s], out=dxp_s[s])
-                if not last:
-                    dh_rec = torch.bmm(dpre, w_hh)
-        return _input_grads(ctx, x, w_ih, h_prev, d_x_proj, d_h_proj)
-
-
-def _input_grads(ctx, x: Tensor, w_ih: Tensor, h_prev: Tensor, d_x_proj: Tensor,
-                 d_h_proj: Tensor) -> tuple:
-    """What a layer's backward returns, from the gradients of its pre-activations' two
-    parts, x W_ih^T + b_ih (M, T, B, G) and h_prev W_hh^T + b_hh (one tensor for both
-    when they enter the gates added): batched matmuls over all steps at once."""
-    m, t, b, _ = x.shape
-    dxp = d_x_proj.view(m, t * b, -1)
-    dhp = d_h_proj.view(m, t * b, -1)
-    # (x^T dxp)^T: ~5x faster than dxp^T x for these shapes on the CPU
-    d_w_ih = torch.bmm(x.reshape(m, t * b, -1).transpose(1, 2), dxp).transpose(1, 2)
-    d_w_hh = torch.bmm(h_prev.reshape(m, t * b, -1).transpose(1, 2), dhp).transpose(1, 2)
-    d_b_ih = dxp.sum(1)
-    d_b_hh = d_b_ih if d_h_proj is d_x_proj else dhp.sum(1)
-    d_x = None
-    if ctx.needs_input_grad[0]:
-        d_x = ctx.spec.workspace.get(ctx.spec.key + ("dx",), x.shape, x)
-        torch.bmm(dxp, w_ih, out=d_x.view(m, t * b, -1))
-    return d_x, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
-
-
-class _NativeCell(torch.autograd.Function):
-    """_Recurrent with its two time loops in C (native.py, time_loops.c), tanh only: the
-    input projection and the weight and input gradients stay the same batched torch
-    matmuls.  No doubled pre-activations here: the C code computes tanh itself."""
-
-    @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: _Layer):
-        ws, key, layout = spec.workspace, spec.key, spec.layout
-        m, t, b, _ = x.shape
-        hidden, gates = w_hh.shape[2], w_hh.shape[1]
-        bias = b_ih if layout == "GRU" else b_ih + b_hh      # GRU: b_hn in r·()
-        xp = ws.get(key + ("xp",), (m, t, b, gates), x)
-        torch.baddbmm(bias.unsqueeze(1), x.reshape(m, t * b, -1), w_ih.transpose(1, 2),
-                      out=xp.view(m, t * b, gates))
-        hs = ws.get(key + ("h",), (m, t + 2, b, hidden), x)
-        if layout == "LSTM":
-            saved = (ws.get(key + ("c",), (m, t + 2, b, hidden), x),
-                     ws.get(key + ("a",), (m, t, b, gates), x),
-                     ws.get(key + ("tc",), (m, t, b, hidden), x))
-            native.forward(layout, xp, w_hh.detach(), (hs, *saved), spec.reverse)
-        elif layout == "GRU":
-            saved = (hs, ws.get(key + ("a",), (m, t, b, gates), x),
-                     ws.get(key + ("hpn",), (m, t, b, hidden), x))
-            native.forward(layout, xp, w_hh.detach(), (b_hh.detach().contiguous(), *saved),
-                           spec.reverse)
-        else:
-            saved = (hs,)
-            native.forward(layout, xp, w_hh.detach(), saved, spec.reverse)
-        prev = 2 if spec.reverse else 0
-        ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], saved
-        ctx.save_for_backward(x, w_ih, w_hh)
-        if spec.only_last:
-            return hs[:, 1 if spec.reverse else t].clone()
-        return hs[:, 1:t + 1]
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, w_ih, w_hh = ctx.saved_tensors
-        spec = ctx.spec
-        m, t, b, _ = x.shape
-        shape = (m, t, b, w_hh.shape[1])
-        d_x_proj = spec.workspace.get(spec.key + ("dxp",), shape, x)
-        d_h_proj = d_x_proj       # the LSTM's and RNN's h W_hh^T is added to x W_ih^T
-        if spec.layout == "GRU":
-            d_h_proj = spec.workspace.get(spec.key + ("dhp",), shape, x)
-        outputs = (d_x_proj, d_h_proj) if spec.layout == "GRU" else (d_x_proj,)
-        native.backward(spec.layout, grad, w_hh.detach(), (*ctx.saved, *outputs),
-                        spec.reverse, spec.only_last)
-        return _input_grads(ctx, x, w_ih, ctx.h_prev, d_x_proj, d_h_proj)

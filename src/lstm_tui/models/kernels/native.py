@@ -1,15 +1,16 @@
-"""The ensemble's LSTM, GRU and RNN time loops in C (time_loops.c), built on first use.
+"""The LSTM, GRU and RNN time loops in C (time_loops.c), built on first use.
 
-At the ensemble's sizes (hidden 16, a few dozen members) a time step's arithmetic is
-small, and the torch ops of recurrence.py's loops each make a pass over buffers of
-megabytes; the C loops do a step's matmul and gates per batch row while it is in cache
-(measured in benchmarks/RESULTS.md, "The ensemble, faster").
+At the ensemble's sizes (hidden 16, a few dozen members) and a single model's (hidden 64,
+batch 64) a time step's arithmetic is small, and each torch op of recurrent.py's loops
+makes a pass over buffers of megabytes; the C loops do a step's matmul and gates per
+batch row while it is in cache (measured in benchmarks/RESULTS.md, "The ensemble,
+faster" and "Hand-written cells near the fused speed").
 
 The kernel is plain C: it is compiled once per source and machine with the system's C
 compiler (``$CC``, else ``cc``) into the lab's cache folder (``native/`` in
 ``tasks.text8.cache_dir()``: ~/.cache/lstm-lab by default), in about a second, and
 loaded with ctypes.  Where there is no compiler, or the build fails, or
-``LSTM_LAB_NATIVE=0`` is set, :func:`library` is None and recurrence.py runs its torch
+``LSTM_LAB_NATIVE=0`` is set, :func:`library` is None and recurrent.py runs its torch
 loops, which compute the same to float rounding.
 """
 
