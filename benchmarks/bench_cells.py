@@ -133,8 +133,8 @@ def bench_kernel(repeats: int) -> None:
             if act == "tanh":
                 cases.append((cell, act, "fused", train_step(
                     build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last"), x)))
-                if native.library() is not None:
-                    cases.append((cell, act, "kernel C", train_step(model(), x)))
+            if native.library() is not None:
+                cases.append((cell, act, "kernel C", train_step(model(), x)))
             cases.append((cell, act, "kernel torch", torch_loops(train_step(model(), x))))
             cases.append((cell, act, "step loop", train_step(model(kernel=False), x)))
     times: dict[tuple, list[float]] = {c[:3]: [] for c in cases}

@@ -77,13 +77,16 @@ def test_no_compiler_is_said_before_anything_compiles(monkeypatch):
     ("off", "indrnn", 10 ** 6, 100, "off"),
     ("auto", "lstm", 10 ** 6, 100, "the lstm runs on its fused kernel"),
     ("auto", "mingru", 10 ** 6, 100, "the mingru runs its parallel scan"),
+    ("on", "gru:softsign", 10 ** 6, 100, "the gru runs on the hand-written GRU kernel"),
     ("auto", "slstm", 10 ** 6, 10, "sequences of 10 steps are shorter than a compiled chunk (25)"),
     ("auto", "slstm", compiled.AUTO_MIN_STEPS - 1, 100, "auto compiles runs of 20,000+ steps"),
     ("auto", "slstm", compiled.AUTO_MIN_STEPS, 100, None),
     ("on", "slstm", 1, 100, None),
 ])
 def test_what_auto_and_on_compile(setting, cell, steps, seq_len, why):
-    model = build_model(ModelConfig(cell=cell, hidden=4), 3, 2, "last")
+    cell, _, activation = cell.partition(":")
+    model = build_model(ModelConfig(cell=cell, hidden=4, activation=activation or "tanh"),
+                        3, 2, "last")
     assert compiled.decide(setting, model, CPU, steps, seq_len) == why
 
 

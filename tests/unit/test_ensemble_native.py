@@ -48,11 +48,13 @@ def outputs_and_grads(net, stacks, x, in_c: bool, monkeypatch) -> tuple:
 @needs_c
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("readout", ["last", "all"])
-def test_the_c_loops_equal_the_torch_loops_forward_and_backward(cell, readout, monkeypatch,
-                                                                one_thread):
+@pytest.mark.parametrize("activation", ["tanh", "softsign"])
+def test_the_c_loops_equal_the_torch_loops_forward_and_backward(cell, readout, activation,
+                                                                monkeypatch, one_thread):
     # hidden 21: every path of the C matmul (blocks of 64 and 16 columns, the terms split
     # four ways, and the leftovers of each)
-    model, stacks = stacks_of(3, cell, hidden=21, layers=2, bidirectional=True)
+    model, stacks = stacks_of(3, cell, hidden=21, layers=2, bidirectional=True,
+                              activation=activation)
     net = network(model, readout)
     assert net.layout == cell.upper()
     x = torch.randn(3, 6, 4, 5)

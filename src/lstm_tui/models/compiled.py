@@ -1,5 +1,5 @@
 """The step loop compiled with ``torch.compile`` (``model.compile``), for a cell that has
-no fused kernel and no scan.
+no fused module, no hand-written kernel (lstm_tui.models.kernels) and no scan.
 
 One graph covers :data:`CHUNK` steps of the cell's own step function (inductor fuses each
 step's element-wise work, forward and backward, into one kernel), so a sequence of T
@@ -169,6 +169,8 @@ def decide(setting: str, model: Any, device: torch.device, total_steps: int,
         return "off"
     if model.fused:
         return f"the {model.cell} runs on its fused kernel"
+    if model.kernel:
+        return f"the {model.cell} runs on the hand-written {model.kernel} kernel"
     if model.spec.scan is not None:
         return f"the {model.cell} runs its parallel scan"
     if seq_len is not None and seq_len < CHUNK:

@@ -60,8 +60,8 @@ def library() -> ctypes.CDLL | None:
     for layout in FORWARD_ARGS:
         run_forward = getattr(lib, f"{layout.lower()}_forward")
         run_backward = getattr(lib, f"{layout.lower()}_backward")
-        run_forward.argtypes = sizes + [flag] + [ptr] * FORWARD_ARGS[layout]
-        run_backward.argtypes = sizes + [flag, flag] + [ptr] * BACKWARD_ARGS[layout]
+        run_forward.argtypes = sizes + [flag, flag] + [ptr] * FORWARD_ARGS[layout]
+        run_backward.argtypes = sizes + [flag, flag, flag] + [ptr] * BACKWARD_ARGS[layout]
         run_forward.restype = run_backward.restype = None
     return lib
 
@@ -96,19 +96,19 @@ def _cpu() -> str:
 
 
 def forward(layout: str, xp: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
-            reverse: bool) -> None:
+            reverse: bool, softsign: bool = False) -> None:
     """Run `layout`'s forward loop: from the input projection xp (M, T, B, G) and W_hh
     (M, G, H), fill `buffers` (time_loops.c's, in its order: LSTM hs, cs, acts, tcs;
-    GRU b_hh, hs, acts, hpn; RNN hs)."""
+    GRU b_hh, hs, acts, hpn; RNN hs); the cell activation is tanh, or softsign."""
     m, t, b, _ = xp.shape
     whh_t = w_hh.transpose(1, 2).contiguous()
     _check(xp, *buffers)
     getattr(library(), f"{layout.lower()}_forward")(
-        m, t, b, w_hh.shape[2], int(reverse), *_pointers(xp, whh_t, *buffers))
+        m, t, b, w_hh.shape[2], int(reverse), int(softsign), *_pointers(xp, whh_t, *buffers))
 
 
 def backward(layout: str, grad: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
-             reverse: bool, only_last: bool) -> None:
+             reverse: bool, only_last: bool, softsign: bool = False) -> None:
     """Run `layout`'s backward loop: from the gradient of the outputs (every step's h,
     or the final h when `only_last`), fill the gradient buffers that end `buffers`
     (time_loops.c's order: LSTM cs, acts, tcs, dxp; GRU hs, acts, hpn, dxp, dhp;
@@ -121,7 +121,7 @@ def backward(layout: str, grad: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...
         raise ValueError("the C loops' gradient differs in shape")
     scratch = [grad.new_empty(b, hidden) for _ in range(2 if layout == "LSTM" else 1)]
     getattr(library(), f"{layout.lower()}_backward")(
-        m, t, b, hidden, int(reverse), int(only_last),
+        m, t, b, hidden, int(reverse), int(only_last), int(softsign),
         *_pointers(grad, whh, *buffers, *scratch))
 
 

@@ -46,7 +46,7 @@ def run(layout: str, activation: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, b_i
     outside the graph (None for the GRU and RNN)."""
     act = activation_on(activation, x.device)
     spec = Layer(layout, act, only_last, reverse, workspace, key)
-    in_c = act == "tanh" and native.usable(x)
+    in_c = act in ("tanh", "softsign") and native.usable(x)
     out = (NativeCell if in_c else Recurrent).apply(x, w_ih, w_hh, b_ih, b_hh, spec)
     cell = None
     if layout == "LSTM":
@@ -296,13 +296,14 @@ def _input_grads(ctx, x: Tensor, w_ih: Tensor, h_prev: Tensor, d_x_proj: Tensor,
 
 
 class NativeCell(torch.autograd.Function):
-    """Recurrent with its two time loops in C (native.py, time_loops.c), tanh only: the
-    input projection and the weight and input gradients stay the same batched torch
+    """Recurrent with its two time loops in C (native.py, time_loops.c), tanh or softsign:
+    the input projection and the weight and input gradients stay the same batched torch
     matmuls.  No doubled pre-activations here: the C code computes tanh itself."""
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, spec: Layer):
         ws, key, layout = spec.workspace, spec.key, spec.layout
+        soft = spec.activation == "softsign"
         m, t, b, _ = x.shape
         hidden, gates = w_hh.shape[2], w_hh.shape[1]
         bias = b_ih if layout == "GRU" else b_ih + b_hh      # GRU: b_hn in r·()
@@ -314,15 +315,15 @@ class NativeCell(torch.autograd.Function):
             saved = (ws.get(key + ("c",), (m, t + 2, b, hidden), x),
                      ws.get(key + ("a",), (m, t, b, gates), x),
                      ws.get(key + ("tc",), (m, t, b, hidden), x))
-            native.forward(layout, xp, w_hh.detach(), (hs, *saved), spec.reverse)
+            native.forward(layout, xp, w_hh.detach(), (hs, *saved), spec.reverse, soft)
         elif layout == "GRU":
             saved = (hs, ws.get(key + ("a",), (m, t, b, gates), x),
                      ws.get(key + ("hpn",), (m, t, b, hidden), x))
             native.forward(layout, xp, w_hh.detach(), (b_hh.detach().contiguous(), *saved),
-                           spec.reverse)
+                           spec.reverse, soft)
         else:
             saved = (hs,)
-            native.forward(layout, xp, w_hh.detach(), saved, spec.reverse)
+            native.forward(layout, xp, w_hh.detach(), saved, spec.reverse, soft)
         prev = 2 if spec.reverse else 0
         ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], saved
         ctx.save_for_backward(x, w_ih, w_hh)
@@ -342,6 +343,6 @@ class NativeCell(torch.autograd.Function):
             d_h_proj = spec.workspace.get(spec.key + ("dhp",), shape, x)
         outputs = (d_x_proj, d_h_proj) if spec.layout == "GRU" else (d_x_proj,)
         native.backward(spec.layout, grad, w_hh.detach(), (*ctx.saved, *outputs),
-                        spec.reverse, spec.only_last)
+                        spec.reverse, spec.only_last, spec.activation == "softsign")
         spec.workspace.release(spec.key)
         return _input_grads(ctx, x, w_ih, ctx.h_prev, d_x_proj, d_h_proj)

@@ -1,5 +1,7 @@
-/* The ensemble's time loops in C: one direction of one layer of M members, for the
- * LSTM, GRU and RNN (tanh) of PyTorch's nn.LSTM/nn.GRU/nn.RNN math and layout.
+/* The recurrent layers' time loops in C: one direction of one layer of M models (the
+ * ensemble's members, or one model), for the LSTM, GRU and RNN of PyTorch's
+ * nn.LSTM/nn.GRU/nn.RNN math and layout, with tanh or softsign (`softsign`) as the
+ * cell activation.
  *
  * Built and loaded by native.py (plain C, no torch headers: it compiles in about a
  * second).  Python keeps the big batched matmuls (the input projection, the weight
@@ -53,6 +55,17 @@ static inline float sigmoid_(float x) { return 1.0f / (1.0f + exp_(-x)); }
 /* tanh(x) = 2 sigmoid(2x) - 1: within 2e-7 of tanhf, and vectorized. */
 static inline float tanh_(float x) { return 2.0f / (1.0f + exp_(-2.0f * x)) - 1.0f; }
 
+/* The cell activation, tanh or softsign x / (1 + |x|), and its slope from y = act(x).
+ * `soft` is the same for a whole call: the compiler unswitches the loops on it. */
+static inline float act_(float x, int soft) {
+    return soft ? x / (1.0f + __builtin_fabsf(x)) : tanh_(x);
+}
+
+static inline float dact_(float y, int soft) {
+    const float u = 1.0f - __builtin_fabsf(y);
+    return soft ? u * u : 1.0f - y * y;
+}
+
 /* out[0:N] += v[0:K] W, W a K x N matrix (row-major).  The sums stay in registers, in
  * enough independent chains to keep the FMA units busy (one chain waits ~4 cycles per
  * term): 64 columns at once, else 16 columns with the K terms split four ways. */
@@ -101,7 +114,7 @@ static inline void add_vecmat(int64_t K, int64_t N, const float *restrict v,
     }
 }
 
-void lstm_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
+void lstm_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int softsign,
                   const float *restrict xp, const float *restrict whh_t,
                   float *restrict hs, float *restrict cs, float *restrict acts,
                   float *restrict tcs) {
@@ -123,12 +136,12 @@ void lstm_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
                 for (int64_t g = 0; g < 2 * H; g++)
                     a[g] = sigmoid_(a[g]);
                 for (int64_t g = 2 * H; g < 3 * H; g++)
-                    a[g] = tanh_(a[g]);
+                    a[g] = act_(a[g], softsign);
                 for (int64_t g = 3 * H; g < G; g++)
                     a[g] = sigmoid_(a[g]);
                 for (int64_t j = 0; j < H; j++) {
                     const float cj = a[H + j] * c_prev[j] + a[j] * a[2 * H + j];
-                    const float t = tanh_(cj);
+                    const float t = act_(cj, softsign);
                     c[j] = cj;
                     tc[j] = t;
                     h[j] = a[3 * H + j] * t;
@@ -139,6 +152,7 @@ void lstm_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
 }
 
 void lstm_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int only_last,
+                   int softsign,
                    const float *restrict grad, const float *restrict whh,
                    const float *restrict cs, const float *restrict acts,
                    const float *restrict tcs, float *restrict dxp,
@@ -164,10 +178,10 @@ void lstm_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int 
                     const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
                     const float t = tc[j];
                     const float dhj = g_out ? dh_b[j] + g_out[j] : dh_b[j];
-                    const float dcj = dhj * o * (1.0f - t * t) + dc_b[j];
+                    const float dcj = dhj * o * dact_(t, softsign) + dc_b[j];
                     d[j] = dcj * g * (i * (1.0f - i));
                     d[H + j] = dcj * c_prev[j] * (f * (1.0f - f));
-                    d[2 * H + j] = dcj * i * (1.0f - g * g);
+                    d[2 * H + j] = dcj * i * dact_(g, softsign);
                     d[3 * H + j] = dhj * t * (o * (1.0f - o));
                     dc_b[j] = dcj * f;
                 }
@@ -180,7 +194,7 @@ void lstm_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int 
     }
 }
 
-void gru_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
+void gru_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int softsign,
                  const float *restrict xp, const float *restrict whh_t,
                  const float *restrict bhh, float *restrict hs, float *restrict acts,
                  float *restrict hpn) {
@@ -202,7 +216,7 @@ void gru_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
                     a[g] = sigmoid_(x[g] + a[g]);
                 for (int64_t j = 0; j < H; j++) {
                     hn[j] = a[2 * H + j];
-                    a[2 * H + j] = tanh_(x[2 * H + j] + a[j] * hn[j]);
+                    a[2 * H + j] = act_(x[2 * H + j] + a[j] * hn[j], softsign);
                 }
                 for (int64_t j = 0; j < H; j++) {
                     const float n = a[2 * H + j];
@@ -214,6 +228,7 @@ void gru_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
 }
 
 void gru_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int only_last,
+                  int softsign,
                   const float *restrict grad, const float *restrict whh,
                   const float *restrict hs, const float *restrict acts,
                   const float *restrict hpn, float *restrict dxp, float *restrict dhp,
@@ -238,7 +253,7 @@ void gru_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int o
                 for (int64_t j = 0; j < H; j++) {
                     const float r = a[j], z = a[H + j], n = a[2 * H + j];
                     const float dhj = g_out ? dh_b[j] + g_out[j] : dh_b[j];
-                    const float dn = dhj * (1.0f - z) * (1.0f - n * n);
+                    const float dn = dhj * (1.0f - z) * dact_(n, softsign);
                     const float dr = dn * hn[j] * (r * (1.0f - r));
                     const float dz = dhj * (h_prev[j] - n) * (z * (1.0f - z));
                     dx[j] = dhh[j] = dr;
@@ -254,7 +269,7 @@ void gru_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int o
     }
 }
 
-void rnn_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
+void rnn_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int softsign,
                  const float *restrict xp, const float *restrict whh_t, float *restrict hs) {
     for (int64_t m = 0; m < M; m++) {
         const float *w = whh_t + m * H * H;
@@ -267,13 +282,14 @@ void rnn_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse,
                 memcpy(h, xp + ((m * T + s) * B + b) * H, H * sizeof(float));
                 add_vecmat(H, H, h_prev, w, h);
                 for (int64_t j = 0; j < H; j++)
-                    h[j] = tanh_(h[j]);
+                    h[j] = act_(h[j], softsign);
             }
         }
     }
 }
 
 void rnn_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int only_last,
+                  int softsign,
                   const float *restrict grad, const float *restrict whh,
                   const float *restrict hs, float *restrict dxp, float *restrict dh) {
     for (int64_t m = 0; m < M; m++) {
@@ -290,7 +306,7 @@ void rnn_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int o
                 float *dh_b = dh + b * H;
                 for (int64_t j = 0; j < H; j++) {
                     const float dhj = g_out ? dh_b[j] + g_out[j] : dh_b[j];
-                    d[j] = dhj * (1.0f - h[j] * h[j]);
+                    d[j] = dhj * dact_(h[j], softsign);
                 }
                 if (step == T - 1)
                     continue;

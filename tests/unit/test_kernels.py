@@ -1,0 +1,140 @@
+"""A single model on the hand-written kernels (lstm_tui.models.kernels): equal to its own
+step loop forward and backward (C loops and torch loops), used only where it computes
+the model, and right when two forwards come before their backwards."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from lstm_tui.config import ModelConfig
+from lstm_tui.models import build_model
+from lstm_tui.models.kernels import native, recurrent
+
+I, B, T = 3, 4, 7
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def model_of(cell: str, activation: str = "tanh", readout: str = "last", **options):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell=cell, hidden=5, activation=activation, **options),
+                        I, 2, readout)
+    model.fused = False
+    return model
+
+
+def outputs_and_grads(model, x: torch.Tensor, kernel: str) -> tuple:
+    model.kernel = kernel
+    out, state = model(x)
+    states = state if isinstance(state, tuple) else (state,)
+    weights = torch.linspace(-1, 1, out.numel()).view_as(out)     # every output counts
+    grads = torch.autograd.grad((out * weights).sum(), list(model.parameters()))
+    return out.detach(), [s.detach() for s in states], grads
+
+
+@pytest.mark.parametrize("in_c", [True, False], ids=["c-loops", "torch-loops"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("activation", ["tanh", "softsign"])
+@pytest.mark.parametrize("shape", [dict(readout="last"),
+                                   dict(readout="all", layers=2, bidirectional=True),
+                                   dict(readout="last", layers=2, bidirectional=True)])
+def test_the_kernel_equals_the_step_loop(in_c, cell, activation, shape, monkeypatch,
+                                         one_thread):
+    if in_c and native.library() is None:
+        pytest.skip("no C compiler here")
+    monkeypatch.setattr(native, "usable", lambda x: in_c)
+    model = model_of(cell, activation, **shape).eval()      # no dropout masks to draw
+    assert model.kernel == cell.upper()
+    x = torch.randn(B, T, I)
+    out_k, states_k, grads_k = outputs_and_grads(model, x, cell.upper())
+    out_s, states_s, grads_s = outputs_and_grads(model, x, "")
+    torch.testing.assert_close(out_k, out_s, atol=1e-5, rtol=1e-5)
+    for a, b in zip(states_k, states_s):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    for (name, _), a, b in zip(model.named_parameters(), grads_k, grads_s):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_which_models_run_a_kernel():
+    assert build_model(ModelConfig(cell="lstm", hidden=4), I, 2, "last").fused   # nn.LSTM
+    assert model_of("lstm", "softsign").kernel == "LSTM"
+    assert model_of("gru").kernel == "GRU"                  # fused turned off
+    assert model_of("lstm", peepholes=True).kernel == ""    # parameters beyond PyTorch's
+    for cell in ("slstm", "indrnn", "lstm_cifg", "mingru"):
+        assert model_of(cell).kernel == "", cell
+
+
+def test_the_kernel_runs_from_a_zero_state_only(monkeypatch):
+    model = model_of("lstm", "softsign")
+    x = torch.randn(B, T, I)
+    calls = []
+    monkeypatch.setattr(recurrent, "run_model_layer",
+                        lambda *a, real=recurrent.run_model_layer: calls.append(1) or real(*a))
+    _, state = model(x)
+    assert calls
+    calls.clear()
+    out_k, state_k = model(x, state)                        # a carried state: the step loop
+    assert not calls
+    model.kernel = ""
+    out_s, state_s = model(x, state)
+    torch.testing.assert_close(out_k, out_s)
+
+
+def test_two_forwards_before_their_backwards_keep_their_own_buffers():
+    model = model_of("gru", "softsign", readout="all", layers=2)
+    x1, x2 = torch.randn(B, T, I), torch.randn(B, T, I)
+    for kernel in ("GRU", ""):
+        model.kernel = kernel
+        model.zero_grad()
+        first, _ = model(x1)
+        second, _ = model(x2)                     # before the first's backward
+        (first.sum() + 2 * second.pow(2).sum()).backward()
+        found = {n: p.grad.clone() for n, p in model.named_parameters()}
+        if kernel:
+            with_kernel = found
+    for name, g in found.items():
+        torch.testing.assert_close(with_kernel[name], g, atol=1e-5, rtol=1e-5, msg=name)
+    assert not model._workspace.pending                     # every backward gave them back
+
+
+def test_inference_mode_then_training(one_thread):
+    model = model_of("lstm", "softsign")
+    x = torch.randn(B, T, I)
+    with torch.inference_mode():
+        model(x)
+    out, _ = model(x)                 # no inference tensor may be saved for this backward
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+class Output(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)[0]
+
+
+def test_a_traced_or_copied_model_runs_the_step_loop(monkeypatch):
+    model = model_of("lstm", "softsign").eval()
+    x = torch.randn(B, T, I)
+    def outside_traces(*args, real=recurrent.run_model_layer):
+        assert not torch.jit.is_tracing(), "the kernel ran inside a trace"
+        return real(*args)
+    monkeypatch.setattr(recurrent, "run_model_layer", outside_traces)
+    traced = torch.jit.trace(Output(model), x)
+    monkeypatch.undo()
+    torch.testing.assert_close(traced(x), model(x)[0], atol=1e-5, rtol=1e-5)
+    model(x)[0].sum().backward()
+    copied = copy.deepcopy(model)
+    assert copied._workspace is not model._workspace and not copied._workspace.buffers
