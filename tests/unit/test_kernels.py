@@ -138,3 +138,48 @@ def test_a_traced_or_copied_model_runs_the_step_loop(monkeypatch):
     model(x)[0].sum().backward()
     copied = copy.deepcopy(model)
     assert copied._workspace is not model._workspace and not copied._workspace.buffers
+
+
+def c_calls(monkeypatch) -> list:
+    calls: list = []
+    monkeypatch.setattr(native, "forward",
+                        lambda *a, real=native.forward: calls.append(a[0]) or real(*a))
+    return calls
+
+
+@pytest.mark.skipif(native.library() is None, reason="no C compiler here")
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_the_c_loops_replace_the_fused_gru_and_small_rnn_on_one_thread(cell, monkeypatch,
+                                                                       one_thread):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell=cell, hidden=5, layers=2, bidirectional=True),
+                        I, 2, "all").eval()
+    assert model.fused
+    x = torch.randn(B, T, I)
+    calls = c_calls(monkeypatch)
+    out_c, states_c, grads_c = outputs_and_grads(model, x, cell.upper())
+    assert calls == [cell.upper()] * 4                     # two layers, two directions
+    calls.clear()
+    out_f, states_f, grads_f = outputs_and_grads(model, x, "")       # nn.GRU / nn.RNN
+    assert not calls
+    torch.testing.assert_close(out_c, out_f, atol=1e-5, rtol=1e-5)
+    for a, b in zip(states_c + list(grads_c), states_f + list(grads_f)):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(native.library() is None, reason="no C compiler here")
+def test_the_fused_module_stays_where_it_is_faster(monkeypatch, one_thread):
+    calls = c_calls(monkeypatch)
+    x = torch.randn(B, T, I)
+    lstm = build_model(ModelConfig(cell="lstm", hidden=5), I, 2, "last")
+    big_gru = build_model(ModelConfig(cell="gru", hidden=129), I, 2, "last")
+    gru = build_model(ModelConfig(cell="gru", hidden=5), I, 2, "last")
+    lstm(x), big_gru(x)                                    # oneDNN's LSTM; a large GRU
+    gru(x, torch.zeros(1, B, 5))                           # a carried state
+    assert not calls
+    torch.set_num_threads(2)                               # the C loops are one thread
+    gru(x)
+    assert not calls
+    torch.set_num_threads(1)
+    gru(x)
+    assert calls == ["GRU"]

@@ -1,16 +1,19 @@
 """The sequence model: a stack of recurrent layers of one cell kind and a linear read-out.
 
-The cell is a spec of the registry (:mod:`lstm_tui.models.cells`).  When its fused module
-computes it with the config's options (``nn.LSTM``/``nn.GRU``/``nn.RNN`` with tanh), the
-parameters live in that module (``self.rnn``) and the forward pass is its kernel (oneDNN
-on CPU, cuDNN on CUDA); else they live in a :class:`~lstm_tui.models.layers.CellParams`
-under the same names, and the forward pass is, from a zero state: the hand-written kernel
-of PyTorch's layout when the cell has it (softsign, or ``fused`` turned off:
-:mod:`lstm_tui.models.kernels`), or the cell's parallel scan when it has one; else the
-cell's step loop (in training, compiled when ``model.compile`` asks for it:
-:mod:`lstm_tui.models.compiled`).  The step loop also serves
-:meth:`SequenceModel.timestep_grad_norms`, which needs every h_t as a graph node (neither
-the fused modules, the kernels nor a scan expose them).
+The cell is a spec of the registry (:mod:`lstm_tui.models.cells`).  Its parameters live
+in the fused module that computes it with the config's options (``nn.LSTM``/``nn.GRU``/
+``nn.RNN`` with tanh: ``self.rnn``), else in a :class:`~lstm_tui.models.layers.CellParams`
+under the same names.  The forward pass runs, fastest first:
+
+- the fused module's kernel (oneDNN on the CPU, cuDNN on CUDA);
+- the hand-written kernels of PyTorch's layouts (:mod:`lstm_tui.models.kernels`), from a
+  zero state, for such a cell off its fused module (softsign, or ``fused`` turned off);
+  their C loops also replace the fused GRU and small RNN on one CPU thread, where they
+  are faster (``C_OVER_FUSED``);
+- the cell's parallel scan, when it has one;
+- the cell's step loop (in training, compiled when ``model.compile`` asks for it:
+  :mod:`lstm_tui.models.compiled`).  It also serves :meth:`SequenceModel.timestep_grad_norms`,
+  which needs every h_t as a graph node (none of the others exposes them).
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ from torch.nn import functional as F
 from lstm_tui.config import ModelConfig
 from lstm_tui.models import layers as L
 from lstm_tui.models.cells import spec_of
-from lstm_tui.models.kernels import recurrent
+from lstm_tui.models.kernels import native, recurrent
 from lstm_tui.models.kernels.workspace import Workspace
 
 State = Tensor | tuple[Tensor, ...]
+
+# Where the C time loops beat PyTorch's own fused module on the CPU (one torch thread,
+# float32; benchmarks/RESULTS.md, "Hand-written cells near the fused speed"): the GRU up
+# to hidden 128 (1.3-4x faster), the RNN up to hidden x batch 4,096 (1.5-2.4x); never the
+# LSTM, whose oneDNN kernel is faster.
+C_OVER_FUSED = {"GRU": lambda hidden, batch: hidden <= 128,
+                "RNN": lambda hidden, batch: hidden * batch <= 4096}
 
 
 def detach_state(state: State | None) -> State | None:
@@ -136,7 +146,7 @@ class SequenceModel(nn.Module):
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """x (B, T, input_size) -> (output, final state: one (L*D, B, H) tensor per part
         of the cell's state, a tuple when it has several, as nn.LSTM/GRU/RNN give it)."""
-        if self._fused:
+        if self._fused and not self._c_over_fused(x, state):
             seq, state = self.rnn(x, state)
             features = self._select(seq)
         else:
@@ -198,6 +208,13 @@ class SequenceModel(nn.Module):
                 layer_in = seqs[0] if self.directions == 1 else torch.cat(seqs, 2)
         stacked = tuple(torch.stack([f[j] for f in finals]) for j in range(parts))
         return top, (stacked if parts > 1 else stacked[0])
+
+    def _c_over_fused(self, x: Tensor, state: State | None) -> bool:
+        """Whether this forward of a fused model runs the kernel's C loops instead (the
+        same math over the same parameters, to float rounding): see C_OVER_FUSED."""
+        faster = C_OVER_FUSED.get(self.kernel)
+        return (faster is not None and state is None and faster(self.hidden, x.shape[0])
+                and native.usable(x) and self._runs_kernel())
 
     def _runs_kernel(self) -> bool:
         """Whether the hand-written kernel runs this forward: not while torch.compile,
