@@ -183,3 +183,18 @@ def test_the_fused_module_stays_where_it_is_faster(monkeypatch, one_thread):
     torch.set_num_threads(1)
     gru(x)
     assert calls == ["GRU"]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_clipping_in_place_scales_each_gradient_once(cell):
+    model = model_of(cell, "softsign")
+    x = torch.randn(B, T, I)
+    clipped = []
+    for kernel in (cell.upper(), ""):
+        model.kernel = kernel
+        model.zero_grad(set_to_none=True)
+        model(x)[0].pow(2).sum().backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1e-3)     # scales .grad in place
+        clipped.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for name, g in clipped[1].items():
+        torch.testing.assert_close(clipped[0][name], g, atol=1e-7, rtol=1e-4, msg=name)

@@ -287,7 +287,9 @@ def _input_grads(ctx, x: Tensor, w_ih: Tensor, h_prev: Tensor, d_x_proj: Tensor,
     d_w_ih = torch.bmm(x.reshape(m, t * b, -1).transpose(1, 2), dxp).transpose(1, 2)
     d_w_hh = torch.bmm(h_prev.reshape(m, t * b, -1).transpose(1, 2), dhp).transpose(1, 2)
     d_b_ih = dxp.sum(1)
-    d_b_hh = d_b_ih if d_h_proj is d_x_proj else dhp.sum(1)
+    # the two biases' gradients are equal, never one tensor: a parameter's .grad may be
+    # the very tensor returned here, and clipping scales each .grad in place
+    d_b_hh = d_b_ih.clone() if d_h_proj is d_x_proj else dhp.sum(1)
     d_x = None
     if ctx.needs_input_grad[0]:
         d_x = ctx.spec.workspace.get(ctx.spec.key + ("dx",), x.shape, x)
