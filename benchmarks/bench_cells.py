@@ -14,7 +14,9 @@ steps:    one training step (forward and backward, Adam excluded) of a one-layer
 kernel:   issue 26's hand-written cells: the LSTM, GRU and RNN (tanh and softsign) of a
           single model off the fused module, on the hand-written kernels of
           lstm_tui.models.kernels (time loops in C, and in torch) and on the plain step
-          loop, interleaved with the fused LSTM, same shapes as `steps`.
+          loop, interleaved with the fused LSTM, same shapes as `steps`; then the C loops
+          against nn.LSTM/nn.GRU/nn.RNN themselves over five sizes (models.network's
+          C_OVER_FUSED).
 compiled: model.compile (issue 26): the same training step of step-loop cells, plain and
           compiled (torch.compile, chunks of 25 steps), interleaved with the fused LSTM;
           the compile's seconds (the run's warm-up, forward and backward graphs) and the
@@ -81,13 +83,17 @@ def bench_steps(repeats: int) -> None:
     cases = []
     for cell in names():
         model = build_model(ModelConfig(cell=cell, hidden=H, **OPTIONS.get(cell, {})), I, 1, "last")
-        path = "fused" if model.fused else ("scan" if model.spec.scan else
-                                            "kernel" if model.kernel else "steps")
+        path = ("kernel" if model._c_over_fused(x, None) else "fused") if model.fused else \
+            ("scan" if model.spec.scan else "kernel" if model.kernel else "steps")
         cases.append((cell, path, train_step(model, x)))
         if model.fused:
             stepped = build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last")
-            stepped.fused = False
-            cases.append((cell, "kernel", train_step(stepped, x)))
+            if path == "kernel":              # the C loops replace the fused module here
+                stepped.kernel = ""
+                cases.append((cell, "fused", train_step(stepped, x)))
+            else:
+                stepped.fused = False
+                cases.append((cell, "kernel", train_step(stepped, x)))
             stepped = build_model(ModelConfig(cell=cell, hidden=H), I, 1, "last")
             stepped.fused, stepped.kernel = False, ""
             cases.append((cell, "steps", train_step(stepped, x)))
@@ -151,6 +157,36 @@ def bench_kernel(repeats: int) -> None:
         loop = statistics.median(times[(cell, act, "step loop")])
         print(f"  {cell:<6} {act:<10} {path:<13} {t * 1e3:8.2f} {t / base:13.2f} "
               f"{t / loop:16.2f}")
+
+
+def bench_over_fused(repeats: int) -> None:
+    """The C loops against PyTorch's own fused modules over sizes (models.network's
+    C_OVER_FUSED: where the C loops replace nn.GRU and nn.RNN), T 50."""
+    from lstm_tui.models.kernels import native
+    if native.library() is None:
+        print("no C compiler: the C loops are not built here")
+        return
+    sizes = ((16, 32), (64, 64), (128, 64), (256, 64), (64, 256))
+    cases = []
+    for cell in ("lstm", "gru", "rnn"):
+        for hidden, batch in sizes:
+            x = torch.randn(batch, 50, I)
+            fused = build_model(ModelConfig(cell=cell, hidden=hidden), I, 1, "last")
+            fused.kernel = ""                 # the fused module itself
+            c = build_model(ModelConfig(cell=cell, hidden=hidden), I, 1, "last")
+            c.fused = False                   # the C loops
+            cases += [((cell, hidden, batch), "fused", train_step(fused, x)),
+                      ((cell, hidden, batch), "C", train_step(c, x))]
+    times: dict[tuple, list[float]] = {(k, p): [] for k, p, _ in cases}
+    for _ in range(repeats):
+        for key, path, fn in cases:
+            times[(key, path)].append(median_time(fn, 1))
+    print(f"the C loops against the fused module, T 50, 1 layer, 1 thread; median of "
+          f"{repeats}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"  {'cell':<6} {'hidden':>6} {'batch':>6} {'fused ms':>9} {'C ms':>8} {'fused/C':>8}")
+    for key in dict.fromkeys(k for k, _, _ in cases):
+        f, c = (statistics.median(times[(key, p)]) for p in ("fused", "C"))
+        print(f"  {key[0]:<6} {key[1]:6d} {key[2]:6d} {f * 1e3:9.2f} {c * 1e3:8.2f} {f / c:8.2f}")
 
 
 def bench_compiled(repeats: int, cells: list[str]) -> None:
@@ -314,6 +350,7 @@ def main() -> None:
         bench_steps(repeats)
     if args.part in ("kernel", "all"):
         bench_kernel(repeats)
+        bench_over_fused(repeats)
     if args.part == "compiled":        # minutes of compiling: only when asked for
         if args.cache_dir:
             print(f"inductor cache {args.cache_dir}: "
