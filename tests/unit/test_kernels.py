@@ -198,3 +198,10 @@ def test_clipping_in_place_scales_each_gradient_once(cell):
         clipped.append({n: p.grad.clone() for n, p in model.named_parameters()})
     for name, g in clipped[1].items():
         torch.testing.assert_close(clipped[0][name], g, atol=1e-7, rtol=1e-4, msg=name)
+
+
+@pytest.mark.skipif(native.library() is None, reason="no C compiler here")
+def test_the_c_loops_flush_subnormals_only_inside(one_thread):
+    model = model_of("rnn", "softsign")
+    model(torch.randn(B, T, I))[0].sum().backward()          # the C loops ran
+    assert (torch.tensor([1e-38]) / 100).item() != 0.0       # the caller's mode is back
