@@ -307,9 +307,11 @@ def test_the_start_files_go_behind_and_one_that_fails_fails_the_run(tmp_path, mo
     except RunError as exc:   # the failure came back before the writer was made: refused
         assert "no space left" in str(exc)
         [run_dir] = (tmp_path / "store").iterdir()
-    else:                     # or after: the run fails at its first event
+    else:                     # or after: the run fails at the writer's next call after
+        # the failed write (step 0, or a log step soon after when the writer's thread
+        # got the CPU late on a busy machine), never at its end (40 steps)
         assert isinstance(last, ev.Failed) and "No space left" in last.error
-        assert last.step == 0
+        assert last.step < 40
         summary = json.loads((run_dir / SUMMARY).read_text())
         assert summary["status"] == "failed" and "No space left" in summary["message"]
     assert not (run_dir / CONFIG).exists() and not (run_dir / WRITER_LOCK).exists()
