@@ -126,6 +126,15 @@ class DataProgress:
 
 
 @dataclass(frozen=True)
+class Preparing:
+    """A wait before the run's first step (compiling its step loop), said when it starts
+    so that it is never silent: `what` is short ("compiling the slstm step loop"), `detail`
+    how long it may take and how to skip it."""
+    what: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Finished:
     status: str          # "completed" | "stopped_early" | "interrupted" | "diverged" | "pruned"
     step: int
@@ -158,7 +167,8 @@ class ResourceSample:
 
 
 Event = (RunStarted | StepMetrics | ValMetrics | TimestepGradients | TextSample
-         | CheckpointWritten | Forecast | TaskReport | Finished | Failed | ResourceSample)
+         | CheckpointWritten | Forecast | TaskReport | Preparing | Finished | Failed
+         | ResourceSample)
 
 STATUSES = ("running", "completed", "stopped_early", "interrupted", "diverged", "failed",
             "pruned")   # pruned: a sweep scheduler stopped the point (never a failure)

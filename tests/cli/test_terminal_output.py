@@ -103,3 +103,12 @@ def test_ctrl_c_message_is_a_line_of_its_own_above_the_bar(tmp_path):
         assert len(said) == 1 and said[0].startswith("stopping after this step"), screen
     finally:
         term.close()
+
+
+def test_a_compile_before_the_first_step_is_one_line():
+    buf = io.StringIO()
+    display = HeadlessDisplay(CliConsole(file=buf))
+    display(ev.Preparing("compiling the slstm step loop (torch.compile)",
+                         "minutes the first time; model.compile = off skips it"))
+    assert buf.getvalue() == ("compiling the slstm step loop (torch.compile)… (minutes the "
+                              "first time; model.compile = off skips it)\n")

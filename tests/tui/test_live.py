@@ -154,3 +154,12 @@ def test_death_message_names_the_signal_and_the_last_words(tmp_path):
                                             "Fatal Python error: Segmentation fault")
     assert death_message(3, str(tmp_path / "missing")) == \
         "the training process died (exit code 3)"
+
+
+def test_a_compile_before_the_first_step_shows_in_the_status_line():
+    cfg = RunConfig()
+    state = RunState("k", cfg)
+    state.apply(ev.Preparing("compiling the slstm step loop (torch.compile)", "minutes"))
+    assert state.progress_line() == "starting · compiling the slstm step loop (torch.compile)…"
+    state.apply(started(cfg))
+    assert "compiling" not in state.progress_line()

@@ -136,3 +136,36 @@ def test_a_graph_that_fails_mid_run_falls_back_to_the_plain_loop():
     torch.testing.assert_close(out, plain_out)
     for a, b in zip(found, plain):
         torch.testing.assert_close(a, b)
+
+
+def test_a_compile_is_said_before_it_starts(monkeypatch):
+    heard = []
+    monkeypatch.setattr(compiled, "unavailable", lambda device: None)
+    monkeypatch.setattr(compiled.CompiledLoop, "warm_up",
+                        lambda self, p, size: heard.append("compiled") or 12.3)
+    monkeypatch.setattr(compiled.CompiledLoop, "speedup", lambda self, p, size, length: 1.5)
+    model = build_model(ModelConfig(cell="slstm", hidden=4), 3, 2, "last")
+    note = compiled.enable(model, "on", CPU, 10, 4, 3, seq_len=30,
+                           say=lambda what, detail: heard.append((what, detail)))
+    assert heard[0] == ("compiling the slstm step loop (torch.compile)",
+                        "model.compile = on: chunks of 25 steps at batch 4; minutes the first "
+                        "time on a CPU, seconds from inductor's cache; model.compile = off "
+                        "skips it")
+    assert heard[1:] == ["compiled"] and note.startswith("model.compile: step loop compiled")
+
+
+def test_the_engine_says_it_compiles_before_its_first_event(monkeypatch):
+    # auto, and a graph that measured slower: the stubs compile nothing and nothing is kept
+    monkeypatch.setattr(compiled, "CHUNK", 2)
+    monkeypatch.setattr(compiled, "AUTO_MIN_STEPS", 1)
+    monkeypatch.setattr(compiled, "unavailable", lambda device: None)
+    monkeypatch.setattr(compiled.CompiledLoop, "warm_up", lambda self, p, size: 1.0)
+    monkeypatch.setattr(compiled.CompiledLoop, "speedup", lambda self, p, size, length: 0.5)
+    events, last = run({"task": {"kind": "nth_element", "seq_len": 4, "features": 4, "n": 1,
+                                 "train_size": 64, "val_size": 32},
+                        "model": {"cell": "indrnn", "hidden": 8, "compile": "auto"},
+                        "train": {"batch_size": 16, "steps": 4, "log_every": 2}})
+    assert last.status == "completed"
+    assert isinstance(events[0], ev.Preparing) and isinstance(events[1], ev.RunStarted)
+    assert events[0].what == "compiling the indrnn step loop (torch.compile)"
+    assert not any(isinstance(e, ev.Preparing) for e in events[1:])

@@ -78,6 +78,9 @@ class HeadlessDisplay:
             # escaped: a sample may hold '[' (markup); soft_wrap: one line, never cut
             out.print(f"[dim]sample (T={event.temperature:g}):[/] {escape(repr(event.text))}",
                       soft_wrap=True)
+        elif isinstance(event, ev.Preparing):
+            out.print(f"{escape(event.what)}…" + (f" [dim]({escape(event.detail)})[/]"
+                                                   if event.detail else ""))
         elif isinstance(event, (ev.Finished, ev.Failed)):
             self.progress.stop()
 

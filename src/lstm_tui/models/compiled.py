@@ -23,7 +23,7 @@ import shutil
 import statistics
 import time
 import types
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -183,16 +183,23 @@ def decide(setting: str, model: Any, device: torch.device, total_steps: int,
 
 
 def enable(model: Any, setting: str, device: torch.device, total_steps: int, batch: int,
-           input_size: int, seq_len: int | None = None) -> str | None:
+           input_size: int, seq_len: int | None = None,
+           say: Callable[[str, str], None] | None = None) -> str | None:
     """Compile `model`'s step loop when `setting` (model.compile) asks for it here; a note
     for the run's record saying what was done, or None when nothing was asked.  A failure
-    leaves the plain loop and says so in the note (one line, never a traceback)."""
+    leaves the plain loop and says so in the note (one line, never a traceback).  `say`
+    hears (what, detail) before the compile starts: it can take minutes."""
     why_not = decide(setting, model, device, total_steps, seq_len)
     if why_not is not None:
         return None if setting != "on" else f"model.compile = on: not compiled ({why_not})"
     problem = unavailable(device)
     if problem is None:
         loop = CompiledLoop(model.spec, model.cfg, batch)
+        if say is not None:
+            say(f"compiling the {model.cell} step loop (torch.compile)",
+                f"model.compile = {setting}: chunks of {loop.chunk} steps at batch {batch}; "
+                f"minutes the first time on a CPU, seconds from inductor's cache; "
+                f"model.compile = off skips it")
         try:
             seconds = loop.warm_up(model.layer_params(0, 0), input_size)
             faster = loop.speedup(model.layer_params(0, 0), input_size, seq_len or loop.chunk)

@@ -132,7 +132,8 @@ class _Run:
         self.total_steps = tc.steps or tc.epochs * self.steps_per_epoch
         self.compile_note = compiled.enable(  # model.compile: None, or what was done
             self.model, cfg.model.compile, self.exp.device, self.total_steps, tc.batch_size,
-            self.task.input_size, getattr(self.task, "seq_len", None))
+            self.task.input_size, getattr(self.task, "seq_len", None),
+            say=lambda what, detail: emit(ev.Preparing(what, detail)))
         self.eval_every = tc.eval_every or self.steps_per_epoch
         self.generator = torch.Generator().manual_seed(tc.seed)
         self.lbfgs = isinstance(self.optimizer, torch.optim.LBFGS)

@@ -115,6 +115,7 @@ class RunState:
     baselines: dict = field(default_factory=dict)    # the task's, e.g. persistence MAE
     resources: ev.ResourceSample | None = None   # the newest CPU/memory (GPU) sample
     fetching: ev.DataProgress | None = None      # the task's data downloading (text8)
+    preparing: ev.Preparing | None = None        # a wait before the first step (compiling)
     train_loss: Series = field(default_factory=Series)
     val_loss: Series = field(default_factory=Series)
     train_metric: Series = field(default_factory=Series)
@@ -186,6 +187,8 @@ class RunState:
             self.resources = event
         elif isinstance(event, ev.DataProgress):
             self.fetching = event if event.done >= 0 else None
+        elif isinstance(event, ev.Preparing):
+            self.preparing = event
 
     def baseline_lines(self) -> list[tuple[str, Series]]:
         """Flat lines of the baselines' validation metric across the val curve's steps."""
@@ -241,6 +244,8 @@ class RunState:
         s, last = self.started, self.last
         if self.fetching is not None and s is None and self.active:
             parts.append((fetch_text(self.fetching), 0))
+        if self.preparing is not None and s is None and self.active:
+            parts.append((f"{self.preparing.what}…", 0))
         if s:
             epochs = max(1, math.ceil(s.total_steps / max(1, s.steps_per_epoch)))
             parts.append((f"step {self.step:,}/{s.total_steps:,}", 0))
