@@ -205,3 +205,29 @@ def test_the_c_loops_flush_subnormals_only_inside(one_thread):
     model = model_of("rnn", "softsign")
     model(torch.randn(B, T, I))[0].sum().backward()          # the C loops ran
     assert (torch.tensor([1e-38]) / 100).item() != 0.0       # the caller's mode is back
+
+
+@pytest.mark.parametrize("in_c", [True, False], ids=["c-loops", "torch-loops"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("shape", [dict(), dict(layers=2, bidirectional=True, dropout=0.3)])
+def test_the_gradient_probe_from_the_kernel_equals_the_step_loops(in_c, cell, shape,
+                                                                  monkeypatch, one_thread):
+    if in_c and native.library() is None:
+        pytest.skip("no C compiler here")
+    monkeypatch.setattr(native, "usable", lambda x: in_c)
+    model = model_of(cell, "softsign", **shape).train()
+    x, y = torch.randn(B, T, I), torch.randint(0, 2, (B,))
+
+    def loss(out, target):
+        return torch.nn.functional.cross_entropy(out, target, reduction="sum")
+    calls = []
+    monkeypatch.setattr(model, "_kernel_probe",
+                        lambda *a, real=model._kernel_probe: calls.append(1) or real(*a))
+    found = model.timestep_grad_norms(x, y, loss)
+    assert calls and model.training                      # the kernel's; the mode restored
+    model.kernel = ""
+    expected = model.timestep_grad_norms(x, y, loss)
+    assert len(found) == T
+    torch.testing.assert_close(torch.tensor(found), torch.tensor(expected), atol=1e-6,
+                               rtol=1e-4)
+    assert all(p.grad is None for p in model.parameters())

@@ -174,9 +174,11 @@ class SequenceModel(nn.Module):
         seqs = [_sequence(hs) for hs in top]
         return seqs[0] if self.directions == 1 else torch.cat(seqs, 2)
 
-    def _unroll(self, x: Tensor, state: State | None,
-                parallel: bool = True) -> tuple[list, State]:
-        """The step-wise stack: the top layer's h_t per direction, and the final state."""
+    def _unroll(self, x: Tensor, state: State | None, parallel: bool = True,
+                probes: list[Tensor] | None = None) -> tuple[list, State]:
+        """The step-wise stack: the top layer's h_t per direction, and the final state.
+        `probes` (one (T, B, H) per direction) get the top layer's ∂L/∂h_t from the
+        kernel's backward (the kernel path only)."""
         parts = len(self.spec.state)
         if state is not None and not isinstance(state, tuple):
             state = (state,)
@@ -191,9 +193,10 @@ class SequenceModel(nn.Module):
                 start = None if state is None else tuple(s[i] for s in state)
                 p = self.layer_params(k, d)
                 if parallel and start is None and self._runs_kernel():
+                    probe = probes[d] if probes and k == self.layers - 1 else None
                     hs, final = recurrent.run_model_layer(
                         self.kernel, self.activation, p, layer_in, d == 1, self._workspace,
-                        (k, d))
+                        (k, d), probe)
                 elif parallel and self.compiled is not None and self.compiled.applies(layer_in):
                     if start is None:
                         start = L.initial_state(self.spec, x.shape[0], self.hidden, x)
@@ -231,26 +234,44 @@ class SequenceModel(nn.Module):
 
         L is `final_step_loss(output, y)` (the final prediction's loss, summed over the
         batch); ∂L/∂h_t is the total derivative through the recurrence and the read-out,
-        with both directions' h_t taken together.  Runs the step-wise path without
-        dropout; parameters' `.grad` are left alone and the train/eval mode is restored.
+        with both directions' h_t taken together.  From a zero state a model with a
+        hand-written kernel takes it from the kernel's backward, else the step loop gives
+        every h_t as a graph node.  Runs without dropout; parameters' `.grad` are left
+        alone and the train/eval mode is restored.
         """
         was_training = self.training
         self.eval()
         try:
             with torch.enable_grad():
-                top, _ = self._unroll(x, detach_state(state), parallel=False)
-                output = self.head(self.drop(self._select_steps(top)))
-                loss = final_step_loss(output, y)
-                hs = [h for direction in top for h in direction]
-                grads = torch.autograd.grad(loss, hs, allow_unused=True)
+                if state is None and self.kernel and self._runs_kernel():
+                    grads = self._kernel_probe(x, y, final_step_loss)
+                else:
+                    top, _ = self._unroll(x, detach_state(state), parallel=False)
+                    output = self.head(self.drop(self._select_steps(top)))
+                    loss = final_step_loss(output, y)
+                    hs = [h for direction in top for h in direction]
+                    grads = torch.autograd.grad(loss, hs, allow_unused=True)
         finally:
             self.train(was_training)
-        steps = len(top[0])
+        steps = x.shape[1]
         sq = torch.zeros(steps, x.shape[0], device=x.device)
         for j, g in enumerate(grads):
             if g is not None:
                 sq[j % steps] += g.detach().pow(2).sum(1)
         return sq.sqrt().mean(1).tolist()
+
+    def _kernel_probe(self, x: Tensor, y: Tensor,
+                      final_step_loss: Callable[[Tensor, Tensor], Tensor]) -> list[Tensor]:
+        """The top layer's ∂L/∂h_t (B, H) per direction and step, in the step loop's
+        order, from the kernel's backward (no step-wise graph, no weight gradients)."""
+        probes = [x.new_zeros(x.shape[1], x.shape[0], self.hidden)
+                  for _ in range(self.directions)]
+        top, _ = self._unroll(x, None, probes=probes)
+        loss = final_step_loss(self.head(self.drop(self._select_steps(top))), y)
+        top_weights = [self.layer_params(self.layers - 1, d)["weight_hh"]
+                       for d in range(self.directions)]
+        torch.autograd.grad(loss, top_weights)       # runs the kernels' backward
+        return [step for probe in probes for step in probe.unbind(0)]
 
 
 def build_model(model_cfg: ModelConfig, input_size: int, output_size: int,

@@ -37,7 +37,8 @@ FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-fno-trapping-mat
 BUILD_TIMEOUT = 120.0     # seconds: a busy machine compiles slowly
 # The buffers each loop takes after its sizes (time_loops.c), by layout.
 FORWARD_ARGS = {"LSTM": 6, "GRU": 6, "RNN": 3}       # xp, W_hh^T, then the layout's own
-BACKWARD_ARGS = {"LSTM": 8, "GRU": 8, "RNN": 5}      # grad, W_hh, saved, outputs, scratch
+BACKWARD_ARGS = {"LSTM": 9, "GRU": 9, "RNN": 6}      # grad, W_hh, saved, outputs, scratch,
+                                                     # and the probe's dh_out (or NULL)
 
 
 def usable(x: Tensor) -> bool:
@@ -108,21 +109,22 @@ def forward(layout: str, xp: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
 
 
 def backward(layout: str, grad: Tensor, w_hh: Tensor, buffers: tuple[Tensor, ...],
-             reverse: bool, only_last: bool, softsign: bool = False) -> None:
+             reverse: bool, only_last: bool, softsign: bool = False,
+             probe: Tensor | None = None) -> None:
     """Run `layout`'s backward loop: from the gradient of the outputs (every step's h,
     or the final h when `only_last`), fill the gradient buffers that end `buffers`
     (time_loops.c's order: LSTM cs, acts, tcs, dxp; GRU hs, acts, hpn, dxp, dhp;
-    RNN hs, dxp)."""
+    RNN hs, dxp), and `probe` (M, T, B, H) with every step's ∂L/∂h when given."""
     m, t, b, _ = buffers[-1].shape
     hidden = w_hh.shape[2]
     grad, whh = grad.contiguous(), w_hh.contiguous()
-    _check(grad, *buffers)
+    _check(grad, *buffers, *(() if probe is None else (probe,)))
     if grad.numel() != m * b * hidden * (1 if only_last else t):
         raise ValueError("the C loops' gradient differs in shape")
     scratch = [grad.new_empty(b, hidden) for _ in range(2 if layout == "LSTM" else 1)]
     getattr(library(), f"{layout.lower()}_backward")(
         m, t, b, hidden, int(reverse), int(only_last), int(softsign),
-        *_pointers(grad, whh, *buffers, *scratch))
+        *_pointers(grad, whh, *buffers, *scratch), None if probe is None else probe.data_ptr())
 
 
 def _check(*tensors: Tensor) -> None:

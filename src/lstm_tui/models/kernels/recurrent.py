@@ -39,13 +39,14 @@ def layout_of(spec: Any, param_names: tuple[str, ...]) -> str:
 
 def run(layout: str, activation: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor,
         b_hh: Tensor, *, only_last: bool, reverse: bool, workspace: Workspace,
-        key: tuple) -> tuple[Tensor, Tensor | None]:
+        key: tuple, probe: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """One direction of one layer for M models from the zero state: x (M, T, B, I) and
     the (M, ...) stacked parameters -> h_t (M, T, B, H) (a view of `workspace`), or the
     final h (M, B, H) when `only_last`; and the LSTM's final cell state (M, B, H),
-    outside the graph (None for the GRU and RNN)."""
+    outside the graph (None for the GRU and RNN).  `probe` (M, T, B, H), when given,
+    receives every step's total ∂L/∂h_t during the backward (the gradient probe)."""
     act = activation_on(activation, x.device)
-    spec = Layer(layout, act, only_last, reverse, workspace, key)
+    spec = Layer(layout, act, only_last, reverse, workspace, key, probe)
     in_c = act in ("tanh", "softsign") and native.usable(x)
     out = (NativeCell if in_c else Recurrent).apply(x, w_ih, w_hh, b_ih, b_hh, spec)
     cell = None
@@ -59,21 +60,22 @@ def run(layout: str, activation: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, b_i
 
 
 def run_model_layer(layout: str, activation: str, p: dict[str, Tensor], x: Tensor,
-                    reverse: bool, workspace: Workspace,
-                    key: tuple) -> tuple[Tensor, tuple[Tensor, ...]]:
+                    reverse: bool, workspace: Workspace, key: tuple,
+                    probe: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
     """One direction of one layer of a single model over x (B, T, I) from the zero
     state: h_t (B, T, H) in time order and the final state ((h, c) for the LSTM, (h,)
     else; c outside the graph), as ``layers.run`` gives them from a scan.
 
     The buffers are `workspace`'s while no graph still holds them for this layer (see
-    Workspace.lend), so a second forward before the first's backward is still right."""
+    Workspace.lend), so a second forward before the first's backward is still right.
+    `probe` (T, B, H): as :func:`run`'s, in time order."""
     keeps = torch.is_grad_enabled() and (x.requires_grad or any(
         p[name].requires_grad for name in PYTORCH_PARAMS))
     ws = workspace.lend(key, keeps)
     xm = x.transpose(0, 1).unsqueeze(0).contiguous()         # (1, T, B, I): time-major
     w = [p[name].unsqueeze(0) for name in PYTORCH_PARAMS]
     hs, cell = run(layout, activation, xm, *w, only_last=False, reverse=reverse,
-                   workspace=ws, key=key)
+                   workspace=ws, key=key, probe=None if probe is None else probe.unsqueeze(0))
     seq = hs[0].transpose(0, 1)                                # (B, T, H), a view
     final = seq[:, 0 if reverse else -1].clone()               # outlives the buffers
     return seq, (final,) if cell is None else (final, cell[0])
@@ -120,6 +122,7 @@ class Layer:
     reverse: bool         # the backward direction of a bidirectional layer
     workspace: Workspace
     key: tuple            # (layer, direction): its own buffers in the workspace
+    probe: Tensor | None = None   # (M, T, B, H): backward writes every step's ∂L/∂h here
 
 
 class Recurrent(torch.autograd.Function):
@@ -254,6 +257,8 @@ class Recurrent(torch.autograd.Function):
                 dh = grad if dh_rec is None else dh_rec
             else:
                 dh = grads[s] if dh_rec is None else dh_rec + grads[s]
+            if spec.probe is not None:
+                spec.probe[:, s].copy_(dh)
             last = s == order[-1]
             if spec.layout == "LSTM":
                 q, p, f = saved
@@ -345,6 +350,7 @@ class NativeCell(torch.autograd.Function):
             d_h_proj = spec.workspace.get(spec.key + ("dhp",), shape, x)
         outputs = (d_x_proj, d_h_proj) if spec.layout == "GRU" else (d_x_proj,)
         native.backward(spec.layout, grad, w_hh.detach(), (*ctx.saved, *outputs),
-                        spec.reverse, spec.only_last, spec.activation == "softsign")
+                        spec.reverse, spec.only_last, spec.activation == "softsign",
+                        spec.probe)
         spec.workspace.release(spec.key)
         return _input_grads(ctx, x, w_ih, ctx.h_prev, d_x_proj, d_h_proj)

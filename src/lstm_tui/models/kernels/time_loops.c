@@ -23,6 +23,9 @@
  *   grad   (M, T, B, H)    the loss gradient of every step's h, or (M, B, H) of the final
  *                          h only (`only_last`)
  *   dh, dc (B, H)          backward's scratch: what flows to the step before
+ *   dh_out (M, T, B, H)    backward's optional output (NULL: none): the loss gradient of
+ *                          every step's h through the steps after it too (the gradient
+ *                          probe's ∂L/∂h_t)
  */
 
 #include <stdint.h>
@@ -170,7 +173,7 @@ void lstm_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int 
                    const float *restrict grad, const float *restrict whh,
                    const float *restrict cs, const float *restrict acts,
                    const float *restrict tcs, float *restrict dxp,
-                   float *restrict dh, float *restrict dc) {
+                   float *restrict dh, float *restrict dc, float *restrict dh_out) {
     FLUSH_SUBNORMALS;
     const int64_t G = 4 * H;
     for (int64_t m = 0; m < M; m++) {
@@ -189,10 +192,13 @@ void lstm_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int 
                 const float *c_prev = cs + ((m * (T + 2) + prev) * B + b) * H;
                 float *d = dxp + ((m * T + s) * B + b) * G;
                 float *dh_b = dh + b * H, *dc_b = dc + b * H;
+                float *restrict probe = dh_out ? dh_out + ((m * T + s) * B + b) * H : NULL;
                 for (int64_t j = 0; j < H; j++) {
                     const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
                     const float t = tc[j];
                     const float dhj = g_out ? dh_b[j] + g_out[j] : dh_b[j];
+                    if (probe)
+                        probe[j] = dhj;
                     const float dcj = dhj * o * dact_(t, softsign) + dc_b[j];
                     d[j] = dcj * g * (i * (1.0f - i));
                     d[H + j] = dcj * c_prev[j] * (f * (1.0f - f));
@@ -250,7 +256,7 @@ void gru_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int o
                   const float *restrict grad, const float *restrict whh,
                   const float *restrict hs, const float *restrict acts,
                   const float *restrict hpn, float *restrict dxp, float *restrict dhp,
-                  float *restrict dh) {
+                  float *restrict dh, float *restrict dh_out) {
     FLUSH_SUBNORMALS;
     const int64_t G = 3 * H;
     for (int64_t m = 0; m < M; m++) {
@@ -269,9 +275,12 @@ void gru_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int o
                 float *dx = dxp + ((m * T + s) * B + b) * G;
                 float *dhh = dhp + ((m * T + s) * B + b) * G;
                 float *dh_b = dh + b * H;
+                float *restrict probe = dh_out ? dh_out + ((m * T + s) * B + b) * H : NULL;
                 for (int64_t j = 0; j < H; j++) {
                     const float r = a[j], z = a[H + j], n = a[2 * H + j];
                     const float dhj = g_out ? dh_b[j] + g_out[j] : dh_b[j];
+                    if (probe)
+                        probe[j] = dhj;
                     const float dn = dhj * (1.0f - z) * dact_(n, softsign);
                     const float dr = dn * hn[j] * (r * (1.0f - r));
                     const float dz = dhj * (h_prev[j] - n) * (z * (1.0f - z));
@@ -313,7 +322,8 @@ void rnn_forward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int so
 void rnn_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int only_last,
                   int softsign,
                   const float *restrict grad, const float *restrict whh,
-                  const float *restrict hs, float *restrict dxp, float *restrict dh) {
+                  const float *restrict hs, float *restrict dxp, float *restrict dh,
+                  float *restrict dh_out) {
     FLUSH_SUBNORMALS;
     for (int64_t m = 0; m < M; m++) {
         const float *w = whh + m * H * H;
@@ -327,8 +337,11 @@ void rnn_backward(int64_t M, int64_t T, int64_t B, int64_t H, int reverse, int o
                 const float *h = hs + ((m * (T + 2) + s + 1) * B + b) * H;
                 float *d = dxp + ((m * T + s) * B + b) * H;
                 float *dh_b = dh + b * H;
+                float *restrict probe = dh_out ? dh_out + ((m * T + s) * B + b) * H : NULL;
                 for (int64_t j = 0; j < H; j++) {
                     const float dhj = g_out ? dh_b[j] + g_out[j] : dh_b[j];
+                    if (probe)
+                        probe[j] = dhj;
                     d[j] = dhj * dact_(h[j], softsign);
                 }
                 if (step == T - 1)
