@@ -54,6 +54,17 @@ def _one_thread():
     yield
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for this test (the C time loops run only on one), then the count
+    it had."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """Ray, limited to loopback, shut down when this test process ends."""

@@ -18,14 +18,6 @@ from tests.unit.test_ensemble import config
 needs_c = pytest.mark.skipif(native.library() is None, reason="no C compiler here")
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def stacks_of(members: int, cell: str = "lstm", **model) -> tuple:
     models = []
     for seed in range(members):

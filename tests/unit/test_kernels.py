@@ -16,14 +16,6 @@ from lstm_tui.models.kernels import native, recurrent
 I, B, T = 3, 4, 7
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def model_of(cell: str, activation: str = "tanh", readout: str = "last", **options):
     torch.manual_seed(0)
     model = build_model(ModelConfig(cell=cell, hidden=5, activation=activation, **options),
