@@ -473,24 +473,3 @@ def test_an_ensemble_group_trains_without_a_member_written_elsewhere(tmp_path):
     assert done[tasks[0].key].status == "completed"
     assert done[tasks[1].key].status == backends.BUSY
     assert sorted(p.name for p in (tmp_path / "p1").iterdir()) == [".writer.lock"]  # its own
-
-
-def _environment_and_folder() -> tuple[str, str, bool]:
-    return os.environ.get("LSTM_LAB_POOL_MARK", ""), os.getcwd(), "torch" in sys.modules
-
-
-def test_pool_workers_take_the_drivers_environment_and_folder(tmp_path, monkeypatch):
-    from concurrent.futures import ProcessPoolExecutor
-    ctx = pool.start_method()
-    if sys.platform == "linux":
-        assert ctx.get_start_method() == "forkserver"
-    with ProcessPoolExecutor(1, mp_context=ctx) as warm:     # the server runs from here on
-        assert warm.submit(_environment_and_folder).result()[0] == ""
-    monkeypatch.setenv("LSTM_LAB_POOL_MARK", "set after the server started")
-    monkeypatch.chdir(tmp_path)
-    queue, stop = ctx.Queue(), ctx.Event()
-    with ProcessPoolExecutor(1, mp_context=ctx, initializer=pool._init_worker,
-                             initargs=(queue, stop, 1, None, None, "", None,
-                                       dict(os.environ), os.getcwd())) as ex:
-        mark, folder, has_torch = ex.submit(_environment_and_folder).result()
-    assert mark == "set after the server started" and folder == str(tmp_path) and has_torch

@@ -160,7 +160,7 @@ def run_points(preset_path: str | Path, cfg: RunConfig, spec: SweepSpec, root: P
     front) under `root`; resumable (see the module doc).  `options`: the backend's
     (backends.backend_options), else those the sweep's table gives.
 
-    The processes backend (and ensemble with workers > 1) starts worker processes: a
+    The processes backend (and ensemble with workers > 1) starts spawn processes: a
     script calling this must do so under ``if __name__ == "__main__":``.
     """
     if spec.search == "tpe":   # points drawn as the sweep goes: sweeps.drive.run_sweep

@@ -3,7 +3,7 @@
   sequential  one point after another, in this process
   ensemble    points of equal shapes trained together as one batched model
               (lstm_tui.training.ensemble), in this process; with workers > 1 the
-              groups share a process pool (.pool), whose options (--devices) it takes
+              groups share a spawn pool (.pool), whose options (--devices) it takes
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""The process pool: the `processes` backend, and the ensemble backend's groups with workers > 1.
+"""The spawn pool: the `processes` backend, and the ensemble backend's groups with workers > 1.
 
 Each job (a point, or an ensemble group) runs in a pool process that got its share of
 the CPUs, leaves Ctrl-C to the driver, ends itself when the driver is gone (a lifeline)
 and, with several GPUs, claims one of its own (``--devices``: which ones, in turn).
-Workers start from a forkserver that has imported torch once (Linux; spawn elsewhere):
-see :func:`start_method`.
 Workers send throttled progress through one queue; results come back as futures.  A
 worker that dies breaks the pool: the points it had begun are failed, the others go to
 a fresh pool.  With a scheduler, workers' evaluations go to the driver's Pruner and its
@@ -17,7 +15,6 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
-import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ POLL = 0.1                # seconds between the driver's looks at a pool
 
 @dataclass(frozen=True)
 class PoolOptions:
-    """The options of the backends that train in a process pool (processes, ensemble)."""
+    """The options of the backends that train in a spawn pool (processes, ensemble)."""
     devices: tuple[int, ...] | None = opt(None, "the GPUs the workers use, in turn (e.g. "
                                           "0,1; default: every GPU)")
 
@@ -49,7 +46,7 @@ class PoolOptions:
 
 
 class Processes:
-    """A pool of `workers` processes (CPUs shared out); one point per job."""
+    """A spawn pool of `workers` processes (CPUs shared out); one point per job."""
     name = "processes"
     Options = PoolOptions
 
@@ -73,37 +70,15 @@ _PARENT = 0
 _LINK = None              # a QueueLink to the driver's Pruner, when the sweep has one
 
 
-def start_method() -> mp.context.BaseContext:
-    """How pool workers start.  On Linux, forked from a forkserver that imported torch
-    once: a worker then skips torch's import, ~1.4 s of CPU each (a sweep starts its
-    workers again after a dead one; a test run starts dozens).  Only torch is preloaded,
-    so lstm-lab's own modules (and the cell and task plugins they find) load fresh in
-    each worker, as with spawn, the start method elsewhere.  A forked worker would have
-    the server's environment and working directory: _init_worker takes the driver's."""
-    if sys.platform != "linux":
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["torch"])    # no effect once the server runs
-    return ctx
-
-
 def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
-                 metric: str = "", devices: Sequence[int] | None = None,
-                 env: dict[str, str] | None = None, cwd: str | None = None) -> None:
-    """Runs first in every pool process: the driver's environment and working directory
-    (`env`, `cwd`), its share of the CPUs, Ctrl-C left to the driver, a lifeline that
-    ends it when the driver is gone, and a GPU of its own when there are several
-    (`slots` counts the workers started)."""
+                 metric: str = "", devices: Sequence[int] | None = None) -> None:
+    """Runs first in every pool process: its share of the CPUs, Ctrl-C left to the
+    driver, a lifeline that ends it when the driver is gone, and a GPU of its own when
+    there are several (`slots` counts the workers started)."""
     global _QUEUE, _STOP, _PARENT, _LINK
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    if cwd is not None:
-        os.chdir(cwd)
     from lstm_tui.sweeps.backends.lifeline import watch_parent
     from lstm_tui.training.threads import cpu_count, set_cpu_budget
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
-    # the parent: the driver (spawn) or the forkserver, which exits when the driver does
     _QUEUE, _STOP, _PARENT = queue, stop, os.getppid()
     watch_parent(_PARENT)
     if verdicts is not None:
@@ -153,7 +128,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
              workers: int, report: Report, should_stop: StopCheck, pruner=None,
              devices: Sequence[int] | None = None,
              feed: Callable[[int], list[list[PointTask]]] | None = None) -> None:
-    """Run `job` over `jobs` in a process pool, relaying worker messages to `report`.
+    """Run `job` over `jobs` in a spawn pool, relaying worker messages to `report`.
 
     Workers send throttled progress through one queue; results come back as futures.  A
     worker that dies (killed, out of memory) breaks the pool: the points it had started
@@ -162,7 +137,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
     (an adaptive search), at most `workers` jobs are in flight and ``feed(free)`` is asked
     for more each time results have been reported.
     """
-    ctx = start_method()
+    ctx = mp.get_context("spawn")
     messages = ctx.Queue()
     stop = ctx.Event()
     slots = ctx.Value("i", 0)      # one slot per worker started: its GPU when there are several
@@ -201,7 +176,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
                                      initializer=_init_worker,
                                      initargs=(messages, stop, workers, slots, verdicts,
                                                pruner.metric if pruner else "",
-                                               devices, dict(os.environ), os.getcwd())) as pool:
+                                               devices)) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
                 more = (lambda free, pool=pool: {pool.submit(job, j): j for j in feed(free)}) \
                     if feed is not None else None
