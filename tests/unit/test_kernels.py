@@ -102,10 +102,16 @@ def test_inference_mode_then_training(one_thread):
     model = model_of("lstm", "softsign")
     x = torch.randn(B, T, I)
     with torch.inference_mode():
-        model(x)
+        first, _ = model(x)
+        buffers = dict(model._workspace.inference.buffers)
+        second, _ = model(x)          # the inference buffers again, the same numbers
+    assert buffers and all(model._workspace.inference.buffers[k] is v
+                           for k, v in buffers.items())
+    torch.testing.assert_close(first, second)
     out, _ = model(x)                 # no inference tensor may be saved for this backward
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+    torch.testing.assert_close(out.detach(), first)
 
 
 class Output(torch.nn.Module):

@@ -12,8 +12,11 @@ under the same names.  The forward pass runs, fastest first:
   are faster (``C_OVER_FUSED``);
 - the cell's parallel scan, when it has one;
 - the cell's step loop (in training, compiled when ``model.compile`` asks for it:
-  :mod:`lstm_tui.models.compiled`).  It also serves :meth:`SequenceModel.timestep_grad_norms`,
-  which needs every h_t as a graph node (none of the others exposes them).
+  :mod:`lstm_tui.models.compiled`).
+
+The gradient probe (:meth:`SequenceModel.timestep_grad_norms`) needs ∂L/∂h_t at every step:
+the kernels' backward gives it; else the step loop, with every h_t a graph node (neither a
+fused module nor a scan exposes them).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ State = Tensor | tuple[Tensor, ...]
 
 # Where the C time loops beat PyTorch's own fused module on the CPU (one torch thread,
 # float32; benchmarks/RESULTS.md, "Hand-written cells near the fused speed"): the GRU up
-# to hidden 128 (1.3-4x faster), the RNN up to hidden x batch 4,096 (1.5-2.4x); never the
-# LSTM, whose oneDNN kernel is faster.
+# to hidden 128 (1.2-4.4x faster), the RNN up to hidden x batch 4,096 (1.6-2.9x); never the
+# LSTM, whose oneDNN kernel is faster from hidden 64 on.
 C_OVER_FUSED = {"GRU": lambda hidden, batch: hidden <= 128,
                 "RNN": lambda hidden, batch: hidden * batch <= 4096}
 

@@ -19,6 +19,7 @@ class Workspace:
     def __init__(self) -> None:
         self.buffers: dict[tuple, Tensor] = {}
         self.pending: set[tuple] = set()   # keys whose buffers a graph still needs
+        self.inference: Workspace | None = None   # inference mode's own (see lend)
 
     def __deepcopy__(self, memo: dict) -> Workspace:
         return Workspace()     # a copied model shares no graph with this one: no buffers
@@ -30,13 +31,18 @@ class Workspace:
         return buf
 
     def lend(self, key: tuple, keeps: bool) -> Workspace:
-        """The workspace for one kernel call under `key`: this one, or a new one when a
-        graph still needs this one's buffers for `key` (a second forward before the
-        first's backward) or in inference mode (its tensors could not be saved for a
-        later backward).  `keeps`: the call's graph will need them until its backward,
+        """The workspace for one kernel call under `key`: this one; in inference mode one
+        of its own (tensors made there are inference tensors, which no later backward may
+        save; nothing is saved in inference mode, so it is always free); or a new one
+        when a graph still needs this one's buffers for `key` (a second forward before the
+        first's backward).  `keeps`: the call's graph will need them until its backward,
         which releases them (a graph dropped without a backward leaves `key` pending:
         later calls then get new buffers, correct but slower)."""
-        if key in self.pending or torch.is_inference_mode_enabled():
+        if torch.is_inference_mode_enabled():
+            if self.inference is None:
+                self.inference = Workspace()
+            return self.inference
+        if key in self.pending:
             return Workspace()
         if keeps:
             self.pending.add(key)
