@@ -231,9 +231,7 @@ class Recurrent(torch.autograd.Function):
             saved = (_dact(hs[:, 1:t + 1], act, ws.get(key + ("d",), (m, t, b, hidden), x)),)
         ctx.spec, ctx.saved, ctx.h_prev = spec, saved, h_prev
         ctx.save_for_backward(x, w_ih, w_hh)
-        if spec.only_last:
-            return hs[:, 1 if spec.reverse else t].clone()
-        return hs[:, 1:t + 1]
+        return _output(hs, spec, t)
 
     @staticmethod
     def backward(ctx, grad):
@@ -278,6 +276,14 @@ class Recurrent(torch.autograd.Function):
                     dh_rec = torch.bmm(dpre, w_hh)
         spec.workspace.release(spec.key)
         return _input_grads(ctx, x, w_ih, h_prev, d_x_proj, d_h_proj)
+
+
+def _output(hs: Tensor, spec: Layer, t: int) -> Tensor:
+    """What a layer's forward returns from its state slots hs (M, T + 2, B, H): every
+    step's h (a view of the buffer), or a copy of the final h when `only_last`."""
+    if spec.only_last:
+        return hs[:, 1 if spec.reverse else t].clone()
+    return hs[:, 1:t + 1]
 
 
 def _input_grads(ctx, x: Tensor, w_ih: Tensor, h_prev: Tensor, d_x_proj: Tensor,
@@ -334,9 +340,7 @@ class NativeCell(torch.autograd.Function):
         prev = 2 if spec.reverse else 0
         ctx.spec, ctx.h_prev, ctx.saved = spec, hs[:, prev:prev + t], saved
         ctx.save_for_backward(x, w_ih, w_hh)
-        if spec.only_last:
-            return hs[:, 1 if spec.reverse else t].clone()
-        return hs[:, 1:t + 1]
+        return _output(hs, spec, t)
 
     @staticmethod
     def backward(ctx, grad):
