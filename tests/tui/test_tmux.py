@@ -52,14 +52,16 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "lab", *keys)
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
+        """The screen once every one of `texts` is on it (a capture may catch a frame
+        half painted, so each is waited for rather than checked once)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if all(text in screen for text in texts):
                 return screen
             time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+        raise AssertionError(f"{texts!r} never all appeared; the screen was:\n{self.screen()}")
 
     def close(self) -> None:
         self.tmux("kill-server")
@@ -74,11 +76,11 @@ def test_a_real_training_run_in_tmux(tmp_path):
     term = Tmux(f"cd {shlex.quote(str(REPO))} && env -u COLUMNS -u LINES {app}; "
                 "echo EXIT=$?; sleep 60")
     try:
-        screen = term.wait_for("✓ ready: nth_element, lstm 16×1", timeout=30)
-        assert "Dataset" in screen and "^r" in screen            # tabs and the footer
+        term.wait_for("✓ ready: nth_element, lstm 16×1", "Dataset", "^r",   # tabs, footer
+                      timeout=30)
         term.keys("C-r")
-        screen = term.wait_for("completed · step 60/60", timeout=90)    # the status line
-        assert "loss" in screen and "t = 0 … 4" in screen             # charts and heatmap
+        term.wait_for("completed · step 60/60",                        # the status line
+                      "loss", "t = 0 … 4", timeout=90)                 # charts and heatmap
         folders = [p for p in runs.iterdir() if p.is_dir()]
         assert len(folders) == 1 and folders[0].name.endswith("tmux-nth-lstm16")
         summary = json.loads((folders[0] / "summary.json").read_text())

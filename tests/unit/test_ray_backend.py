@@ -216,6 +216,27 @@ def test_driver_retries_lost_tasks_in_fresh_folders_then_fails_with_the_reason(t
     assert [type(m).__name__ for m in messages].count("PointStarted") == 2 + 3
 
 
+def test_a_retry_clears_the_folder_after_its_trackers_stop_writing_there(tmp_path):
+    """A tracker's thread writes trackers.json into the point's folder until it is closed;
+    a reset that emptied the folder first lost the race to its temporary files."""
+    _, spec = _spec({"task.seq_len": [3]})
+    task = _tasks(tmp_path, spec)[0]
+
+    class LateTracker:                       # ends once, as trackers.listen's does
+        ended = False
+
+        def close(self):
+            if not self.ended:
+                self.ended = True
+                (Path(task.run_dir) / "trackers.json").write_text("{}")
+
+    member = rb._Member(task, lambda message: None)
+    assert member.open() is None
+    member.trackers = [LateTracker()]
+    member.reset()
+    assert not Path(task.run_dir).exists(), list(Path(task.run_dir).iterdir())
+
+
 def test_driver_keeps_finished_group_members_and_retries_the_rest(tmp_path):
     _, spec = _spec({"train.lr": [0.01, 0.02]})
     tasks = _tasks(tmp_path, spec)

@@ -88,9 +88,14 @@ def clear_folder(run_dir: Path) -> None:
         if entry.name == WRITER_LOCK:
             continue
         if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
+            shutil.rmtree(entry, onerror=_unless_gone)
         else:
-            entry.unlink()
+            entry.unlink(missing_ok=True)   # a temporary renamed away meanwhile is gone too
+
+
+def _unless_gone(_function, _path, exc_info) -> None:
+    if not issubclass(exc_info[0], FileNotFoundError):
+        raise exc_info[1]
 
 
 class ProgressListener:

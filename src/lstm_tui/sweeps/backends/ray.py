@@ -242,6 +242,8 @@ class _Member:
         which this member holds; a folder it never opened is not its to remove), the new
         try writes a new one."""
         opened = self.writer is not None and self.writer.lock.held
+        for tracker in self.trackers:      # their threads write trackers.json: done first
+            tracker.close()
         if opened:
             clear_folder(Path(self.task.run_dir))
         self.close()
