@@ -3,7 +3,7 @@ against their own steps, and the ensemble against sequential runs for the cells.
 
     python benchmarks/bench_cells.py              # ~3-5 minutes on 2 CPU cores
     python benchmarks/bench_cells.py --quick      # a smoke run of ~30 seconds
-    python benchmarks/bench_cells.py --part steps|kernel|scan|ensemble
+    python benchmarks/bench_cells.py --part steps|kernel|over-fused|scan|ensemble
     python benchmarks/bench_cells.py --part compiled [--cache-dir DIR] [--compile-cells ...]
 
 steps:    one training step (forward and backward, Adam excluded) of a one-layer model,
@@ -14,9 +14,9 @@ steps:    one training step (forward and backward, Adam excluded) of a one-layer
 kernel:   issue 26's hand-written cells: the LSTM, GRU and RNN (tanh and softsign) of a
           single model off the fused module, on the hand-written kernels of
           lstm_tui.models.kernels (time loops in C, and in torch) and on the plain step
-          loop, interleaved with the fused LSTM, same shapes as `steps`; then the C loops
-          against nn.LSTM/nn.GRU/nn.RNN themselves over five sizes (models.network's
-          C_OVER_FUSED).
+          loop, interleaved with the fused LSTM, same shapes as `steps`; then over-fused.
+over-fused: the C loops against nn.LSTM/nn.GRU/nn.RNN themselves over sizes, a training
+          step and a validation forward (models.network's C_OVER_FUSED).
 compiled: model.compile (issue 26): the same training step of step-loop cells, plain and
           compiled (torch.compile, chunks of 25 steps), interleaved with the fused LSTM;
           the compile's seconds (the run's warm-up, forward and backward graphs) and the
@@ -162,32 +162,46 @@ def bench_kernel(repeats: int) -> None:
 
 def bench_over_fused(repeats: int) -> None:
     """The C loops against PyTorch's own fused modules over sizes (models.network's
-    C_OVER_FUSED: where the C loops replace nn.GRU and nn.RNN), T 50."""
+    C_OVER_FUSED): a training step at (hidden, batch, steps), and a validation forward
+    (inference mode, batch 256) of the same model."""
     from lstm_tui.models.kernels import native
     if native.library() is None:
         print("no C compiler: the C loops are not built here")
         return
-    sizes = ((16, 32), (64, 64), (128, 64), (256, 64), (64, 256))
+    sizes = ((16, 16, 20, 1), (32, 16, 20, 1), (64, 16, 20, 1), (32, 32, 20, 10),
+             (16, 64, 20, 10), (32, 32, 50, 10), (16, 32, 50, I), (64, 64, 50, I),
+             (128, 64, 50, I), (256, 64, 50, I), (64, 256, 50, I))
     cases = []
     for cell in ("lstm", "gru", "rnn"):
-        for hidden, batch in sizes:
-            x = torch.randn(batch, 50, I)
-            fused = build_model(ModelConfig(cell=cell, hidden=hidden), I, 1, "last")
+        for hidden, batch, steps, inputs in sizes:
+            x, xv = torch.randn(batch, steps, inputs), torch.randn(256, steps, inputs)
+            fused = build_model(ModelConfig(cell=cell, hidden=hidden), inputs, 1, "last")
             fused.kernel = ""                 # the fused module itself
-            c = build_model(ModelConfig(cell=cell, hidden=hidden), I, 1, "last")
+            c = build_model(ModelConfig(cell=cell, hidden=hidden), inputs, 1, "last")
             c.fused = False                   # the C loops
-            cases += [((cell, hidden, batch), "fused", train_step(fused, x)),
-                      ((cell, hidden, batch), "C", train_step(c, x))]
+            key = (cell, hidden, batch, steps, inputs)
+            cases += [(key, "fused", train_step(fused, x)), (key, "C", train_step(c, x)),
+                      (key, "fused val", inference(fused, xv)), (key, "C val", inference(c, xv))]
     times: dict[tuple, list[float]] = {(k, p): [] for k, p, _ in cases}
     for _ in range(repeats):
         for key, path, fn in cases:
-            times[(key, path)].append(median_time(fn, 1))
-    print(f"the C loops against the fused module, T 50, 1 layer, 1 thread; median of "
+            times[(key, path)].append(median_time(fn, 3))
+    print(f"the C loops against the fused module, 1 layer, 1 thread; median of "
           f"{repeats}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    print(f"  {'cell':<6} {'hidden':>6} {'batch':>6} {'fused ms':>9} {'C ms':>8} {'fused/C':>8}")
+    print(f"  {'cell':<6} {'hidden':>6} {'batch':>6} {'steps':>5} {'input':>5} {'fused ms':>9} "
+          f"{'C ms':>8} {'fused/C':>8}   validation: {'fused/C':>7}")
     for key in dict.fromkeys(k for k, _, _ in cases):
-        f, c = (statistics.median(times[(key, p)]) for p in ("fused", "C"))
-        print(f"  {key[0]:<6} {key[1]:6d} {key[2]:6d} {f * 1e3:9.2f} {c * 1e3:8.2f} {f / c:8.2f}")
+        f, c, fv, cv = (statistics.median(times[(key, p)])
+                        for p in ("fused", "C", "fused val", "C val"))
+        print(f"  {key[0]:<6} {key[1]:6d} {key[2]:6d} {key[3]:5d} {key[4]:5d} {f * 1e3:9.2f} "
+              f"{c * 1e3:8.2f} {f / c:8.2f}   {'':12}{fv / cv:7.2f}")
+
+
+def inference(model, x):
+    def run():
+        with torch.inference_mode():
+            model(x)
+    return run
 
 
 def bench_compiled(repeats: int, cells: list[str]) -> None:
@@ -331,8 +345,8 @@ def bench_builtins(baseline: str, steps: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--part", choices=("steps", "kernel", "compiled", "scan", "ensemble",
-                                           "builtins", "all"),
+    parser.add_argument("--part", choices=("steps", "kernel", "over-fused", "compiled", "scan",
+                                           "ensemble", "builtins", "all"),
                         default="all")
     parser.add_argument("--baseline", help="builtins: another checkout's src directory")
     parser.add_argument("--compile-cells", default="lstm,gru,lstm_fgr,slstm,indrnn",
@@ -351,6 +365,7 @@ def main() -> None:
         bench_steps(repeats)
     if args.part in ("kernel", "all"):
         bench_kernel(repeats)
+    if args.part in ("kernel", "over-fused", "all"):
         bench_over_fused(repeats)
     if args.part == "compiled":        # minutes of compiling: only when asked for
         if args.cache_dir:

@@ -75,7 +75,8 @@ def grid_configs() -> dict:
 def plain_loop(cfg) -> float:
     """The loop a researcher would write by hand; steps/s of the whole run.
 
-    The task and model are lstm-lab's (the same data and initial weights); the optimizer
+    The task and model are lstm-lab's (the same data and initial weights, PyTorch's own
+    fused module for the cell); the optimizer
     is built as such a loop writes it, `torch.optim.Adam(model.parameters(), lr=...)`,
     with torch's defaults (on the CPU the per-tensor update; lstm-lab asks for the
     one-call update, bit for bit the same numbers).  It clips with
@@ -87,6 +88,8 @@ def plain_loop(cfg) -> float:
     start = clock(device)
     exp = build(cfg)
     task, model, tc = exp.task, exp.model, cfg.train
+    if model.fused:       # nn.LSTM itself, as a hand-written loop has it (lstm-lab's C
+        model.kernel = ""  # loops replace it where they are faster: models.network)
     settings = {k: v for k, v in exp.optimizer.param_groups[0].items() if k != "params"}
     settings["foreach"] = None            # torch's default (no LBFGS here: it has none)
     opt = type(exp.optimizer)(model.parameters(), **settings)

@@ -146,9 +146,9 @@ def c_calls(monkeypatch) -> list:
 
 
 @pytest.mark.skipif(native.library() is None, reason="no C compiler here")
-@pytest.mark.parametrize("cell", ["gru", "rnn"])
-def test_the_c_loops_replace_the_fused_gru_and_small_rnn_on_one_thread(cell, monkeypatch,
-                                                                       one_thread):
+@pytest.mark.parametrize("cell", ["gru", "rnn", "lstm"])
+def test_the_c_loops_replace_small_fused_modules_in_training_on_one_thread(cell, monkeypatch,
+                                                                          one_thread):
     torch.manual_seed(0)
     model = build_model(ModelConfig(cell=cell, hidden=5, layers=2, bidirectional=True),
                         I, 2, "all").eval()
@@ -158,7 +158,7 @@ def test_the_c_loops_replace_the_fused_gru_and_small_rnn_on_one_thread(cell, mon
     out_c, states_c, grads_c = outputs_and_grads(model, x, cell.upper())
     assert calls == [cell.upper()] * 4                     # two layers, two directions
     calls.clear()
-    out_f, states_f, grads_f = outputs_and_grads(model, x, "")       # nn.GRU / nn.RNN
+    out_f, states_f, grads_f = outputs_and_grads(model, x, "")       # the fused module
     assert not calls
     torch.testing.assert_close(out_c, out_f, atol=1e-5, rtol=1e-5)
     for a, b in zip(states_c + list(grads_c), states_f + list(grads_f)):
@@ -169,11 +169,14 @@ def test_the_c_loops_replace_the_fused_gru_and_small_rnn_on_one_thread(cell, mon
 def test_the_fused_module_stays_where_it_is_faster(monkeypatch, one_thread):
     calls = c_calls(monkeypatch)
     x = torch.randn(B, T, I)
-    lstm = build_model(ModelConfig(cell="lstm", hidden=5), I, 2, "last")
+    big_lstm = build_model(ModelConfig(cell="lstm", hidden=49), I, 2, "last")
     big_gru = build_model(ModelConfig(cell="gru", hidden=129), I, 2, "last")
     gru = build_model(ModelConfig(cell="gru", hidden=5), I, 2, "last")
-    lstm(x), big_gru(x)                                    # oneDNN's LSTM; a large GRU
+    big_lstm(x), big_gru(x)                                # oneDNN's LSTM; a large GRU
     gru(x, torch.zeros(1, B, 5))                           # a carried state
+    with torch.inference_mode():                 # validation: the fused LSTM, RNN, GRU > 64
+        for cell, hidden in (("lstm", 5), ("rnn", 5), ("gru", 65)):
+            build_model(ModelConfig(cell=cell, hidden=hidden), I, 2, "last")(x)
     assert not calls
     torch.set_num_threads(2)                               # the C loops are one thread
     gru(x)

@@ -8,8 +8,8 @@ under the same names.  The forward pass runs, fastest first:
 - the fused module's kernel (oneDNN on the CPU, cuDNN on CUDA);
 - the hand-written kernels of PyTorch's layouts (:mod:`lstm_tui.models.kernels`), from a
   zero state, for such a cell off its fused module (softsign, or ``fused`` turned off);
-  their C loops also replace the fused GRU and small RNN on one CPU thread, where they
-  are faster (``C_OVER_FUSED``);
+  their C loops also replace the fused GRU, and in training the small RNN and LSTM, on
+  one CPU thread, where they are faster (``C_OVER_FUSED``);
 - the cell's parallel scan, when it has one;
 - the cell's step loop (in training, compiled when ``model.compile`` asks for it:
   :mod:`lstm_tui.models.compiled`).
@@ -37,11 +37,20 @@ from lstm_tui.models.kernels.workspace import Workspace
 State = Tensor | tuple[Tensor, ...]
 
 # Where the C time loops beat PyTorch's own fused module on the CPU (one torch thread,
-# float32; benchmarks/RESULTS.md, "Hand-written cells near the fused speed"): the GRU up
-# to hidden 128 (1.2-4.4x faster), the RNN up to hidden x batch 4,096 (1.6-2.9x); never the
-# LSTM, whose oneDNN kernel is faster from hidden 64 on.
-C_OVER_FUSED = {"GRU": lambda hidden, batch: hidden <= 128,
-                "RNN": lambda hidden, batch: hidden * batch <= 4096}
+# float32; benchmarks/RESULTS.md, "Hand-written cells near the fused speed", `bench_cells.py
+# --part over-fused`), by (hidden, batch, steps, training):
+# - training (a forward that autograd records): the GRU up to hidden 128 (1.4-5x faster
+#   than nn.GRU), the RNN up to hidden x batch 4,096 (1.2-2.9x), the LSTM while the fused
+#   module's fixed cost per call outweighs its faster steps: hidden <= 48 and
+#   hidden x batch x steps <= 20,480 (1.04-1.18x; oneDNN's LSTM wins from there on);
+# - inference (validation's batches of 256): the GRU up to hidden 64 (1.0-1.6x); the
+#   fused RNN and LSTM are faster there (the C loops 0.4-0.9x of them).
+C_OVER_FUSED = {
+    "GRU": lambda hidden, batch, steps, training: hidden <= (128 if training else 64),
+    "RNN": lambda hidden, batch, steps, training: training and hidden * batch <= 4096,
+    "LSTM": lambda hidden, batch, steps, training: (training and hidden <= 48
+                                                    and hidden * batch * steps <= 20_480),
+}
 
 
 def detach_state(state: State | None) -> State | None:
@@ -219,7 +228,8 @@ class SequenceModel(nn.Module):
         """Whether this forward of a fused model runs the kernel's C loops instead (the
         same math over the same parameters, to float rounding): see C_OVER_FUSED."""
         faster = C_OVER_FUSED.get(self.kernel)
-        return (faster is not None and state is None and faster(self.hidden, x.shape[0])
+        return (faster is not None and state is None
+                and faster(self.hidden, x.shape[0], x.shape[1], torch.is_grad_enabled())
                 and native.usable(x) and self._runs_kernel())
 
     def _runs_kernel(self) -> bool:
