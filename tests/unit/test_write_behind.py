@@ -193,6 +193,7 @@ def test_a_checkpoint_waiting_behind_is_replaced_by_a_newer_one_unless_it_is_the
     real = writer_module.atomic_write_bytes
     monkeypatch.setattr(writer_module, "atomic_write_bytes",
                         lambda path, data: (real(path, data), written.append(1)))
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 0.0)   # the queue's own rule
     (tmp_path / "run").mkdir()
     writer = RunWriter(tmp_path / "run", cfg(), behind=True)
     last = tmp_path / "run" / "last.pt"
@@ -235,6 +236,7 @@ def test_best_and_last_of_one_payload_are_serialized_once_and_stored_as_one_file
     real = checkpoint.checkpoint_bytes
     monkeypatch.setattr(checkpoint, "checkpoint_bytes",
                         lambda payload, path: (serialized.append(path.name), real(payload, path))[1])
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 0.0)   # every version queued
     run = tmp_path / "run"
     run.mkdir()
     writer = RunWriter(run, cfg(), behind=True)
@@ -259,6 +261,49 @@ def test_best_and_last_of_one_payload_are_serialized_once_and_stored_as_one_file
     assert load_checkpoint(run / "last.pt")["step"] == 3
     assert load_checkpoint(run / "best.pt")["step"] == 4
     writer.close()
+
+
+def test_a_tag_reaches_the_disk_at_most_every_interval_and_its_newest_at_the_end(
+        tmp_path, monkeypatch):
+    from lstm_tui.runs.checkpoint import load_checkpoint
+    from lstm_tui.runs.writer import RunWriter
+    clock = [100.0]
+    monkeypatch.setattr(writer_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 1.0)
+    written = []
+    real = writer_module.atomic_write_bytes
+    monkeypatch.setattr(writer_module, "atomic_write_bytes",
+                        lambda path, data: (real(path, data), written.append(
+                            (Path(path).name, load_checkpoint(path)["step"]))))
+    run = tmp_path / "run"
+    run.mkdir()
+    writer = RunWriter(run, cfg(), behind=True)
+
+    def save(step, *tags):
+        payload = {"model": {"w": torch.full((2,), float(step))}, "config": {}, "step": step}
+        for tag in tags:
+            writer(ev.CheckpointWritten(step=step, tag=tag,
+                                        path=writer.save_checkpoint(tag, payload)))
+        writer._behind.drain()
+    save(1, "best", "last")                  # the first versions: on disk at once
+    clock[0] += 0.4
+    save(2, "best", "last")                  # within the interval: held
+    clock[0] += 0.4
+    save(3, "last")                          # held, replacing step 2's
+    assert written == [("best.pt", 1)] and load_checkpoint(run / "last.pt")["step"] == 1
+    clock[0] += 0.4                          # 1.2 s after the first: step 4 goes
+    save(4, "last")
+    assert load_checkpoint(run / "last.pt")["step"] == 4
+    assert load_checkpoint(run / "best.pt")["step"] == 1            # best still held
+    clock[0] += 0.1
+    save(5, "last")                          # held, then the run ends: the newest of each
+    writer(ev.Finished(status="completed", step=5, best=0.9, final=0.9, seconds=1.0))
+    assert load_checkpoint(run / "last.pt")["step"] == 5
+    best = load_checkpoint(run / "best.pt")
+    assert best["step"] == 2 and best["model"]["w"].tolist() == [2.0, 2.0]   # its copy then
+    assert [step for name, step in written if name == "last.pt"] == [4, 5]
+    summary = json.loads((run / SUMMARY).read_text())
+    assert summary["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
 
 
 def test_without_hard_links_the_second_tag_is_a_copy(tmp_path, monkeypatch):

@@ -37,6 +37,12 @@ from lstm_tui.runs.reader import read_jsonl
 from lstm_tui.runs.summary import read_summary
 
 
+# Writing behind, a tag's checkpoint reaches the disk at most this often (seconds): a run
+# that validates every few steps (the sunspots preset: every 16 ms of training) would
+# otherwise serialize and fsync a checkpoint per validation (benchmarks/RESULTS.md).
+CHECKPOINT_EVERY = 1.0
+
+
 def _clean(value: float | None) -> float | None:
     """JSON has no NaN; a non-finite float is written as null."""
     if value is None or value != value or value in (float("inf"), float("-inf")):
@@ -100,6 +106,8 @@ class RunWriter:
         self._behind = WriteBehind() if behind else None
         self._dirty = False     # behind: the summary has news not yet queued
         self._stored: tuple | None = None   # behind: the last payload, its copy, its files
+        self._checkpoint_queued: dict[str, float] = {}   # behind: tag -> when last queued
+        self._held: dict[str, tuple[dict, list]] = {}     # behind: tag -> newest not queued
         self.lock = lock if lock is not None and lock.held else lock_run(self.dir)
         self.started = time.time()
         self.summary: dict[str, Any] = {}
@@ -143,6 +151,7 @@ class RunWriter:
         if self._behind is not None:   # a write behind failed: fail here, as it would have
             if isinstance(event, ev.Finished):   # the last summary replaces a waiting one
                 self._behind.drop(self.dir / SUMMARY)
+                self._release_held()
                 self._behind.drain()
             elif not isinstance(event, ev.Failed):
                 self._behind.check()
@@ -158,7 +167,7 @@ class RunWriter:
             self._write_summary()
         elif isinstance(event, ev.StepMetrics):
             if self._dirty:
-                self._write_summary()
+                self._write_summary(wake=False)
             self._append(METRICS, {
                 "step": event.step, "epoch": event.epoch, "split": "train",
                 "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
@@ -195,7 +204,7 @@ class RunWriter:
                                            event.tag: Path(event.path).name}
             self.summary["steps"] = event.step
             # "last" ends a validation's checkpoints (training.record): one write for them all
-            self._write_summary(soon=event.tag != "last")
+            self._write_summary(soon=event.tag != "last", wake=False)
         elif isinstance(event, ev.Finished):
             self.summary.update(status=event.status, steps=event.step,
                                 seconds=self.summary["seconds_before"] + event.seconds,
@@ -208,8 +217,13 @@ class RunWriter:
             self._end()
 
     def save_checkpoint(self, tag: str, payload: dict) -> str:
-        """Write best.pt / last.pt atomically (the engine calls this)."""
-        from lstm_tui.runs.checkpoint import checkpoint_bytes, save_checkpoint, snapshot
+        """Write best.pt / last.pt atomically (the engine calls this).
+
+        Writing behind, a tag's file is written at most every CHECKPOINT_EVERY seconds:
+        a newer version held meanwhile replaces an older one, and the newest goes to the
+        disk once the interval is over or the run ends (a run killed outright loses at
+        most that much of its newest checkpoints, never the first one)."""
+        from lstm_tui.runs.checkpoint import save_checkpoint, snapshot
         path = self.dir / f"{tag}.pt"
         if self._behind is None:
             return str(save_checkpoint(path, payload))
@@ -219,6 +233,21 @@ class RunWriter:
             _, kept, earlier = self._stored
         else:   # copied now (the next step changes the weights), serialized behind
             kept, earlier = {"payload": snapshot(payload)}, []
+        self._stored = (payload, kept, earlier)
+        now = time.monotonic()
+        queued = self._checkpoint_queued.get(tag)
+        if queued is None and not path.exists():
+            pass                   # the first version: a summary will name the file
+        elif queued is not None and now - queued < CHECKPOINT_EVERY:
+            self._held[tag] = (kept, [])      # held: no other version to link to then
+            return str(path)
+        self._held.pop(tag, None)
+        self._queue_checkpoint(tag, kept, earlier, now)
+        return str(path)
+
+    def _queue_checkpoint(self, tag: str, kept: dict, earlier: list, now: float) -> None:
+        from lstm_tui.runs.checkpoint import checkpoint_bytes
+        path = self.dir / f"{tag}.pt"
 
         def write() -> None:
             if not (earlier and atomic_link(earlier[0], path)):
@@ -226,15 +255,21 @@ class RunWriter:
                     kept["bytes"] = checkpoint_bytes(kept.pop("payload"), path)
                 atomic_write_bytes(path, kept["bytes"])
             earlier.append(path)
-        self._stored = (payload, kept, earlier)
+        self._checkpoint_queued[tag] = now
         # a disk that falls behind skips a waiting version, never the first: a summary
         # naming the file finds one (an older one, as when a run dies before writing it)
         self._behind.put(path, write, supersede=path.exists(),
                          wake=False)   # with the summary that names it
-        return str(path)
+
+    def _release_held(self) -> None:
+        """Queue the checkpoints held back by CHECKPOINT_EVERY (the run ends)."""
+        held, self._held = self._held, {}
+        for tag, (kept, earlier) in held.items():
+            self._queue_checkpoint(tag, kept, earlier, time.monotonic())
 
     def close(self) -> None:
         if self._behind is not None:
+            self._release_held()
             self._behind.drain(quiet=True)
         try:
             if not self._metrics.closed:
@@ -246,6 +281,7 @@ class RunWriter:
     def _end(self) -> None:
         """The last summary: never raises, so a full disk still ends the run cleanly."""
         if self._behind is not None:
+            self._release_held()
             self._behind.drain(quiet=True)
             # a checkpoint whose write behind failed is not named
             self.summary["checkpoints"] = {
@@ -310,10 +346,13 @@ class RunWriter:
         else:
             self._behind.put(path, lambda: write(path, data))
 
-    def _write_summary(self, now: bool = False, soon: bool = False) -> None:
+    def _write_summary(self, now: bool = False, soon: bool = False, wake: bool = True) -> None:
         """Replace summary.json: on the spot when `now` (or without write behind), else
         behind the caller; `soon`: with the next train record or last checkpoint, so that
-        a validation and its checkpoints take one write."""
+        a validation and its checkpoints take one write.  A heartbeat (`wake=False`) waits
+        for the writing thread's next wake, at most runs.behind.LATER seconds: one wake
+        a second at most for a run that validates every few steps, and a waiting summary
+        is replaced by a newer one."""
         self.summary["updated"] = time.time()
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
@@ -327,7 +366,7 @@ class RunWriter:
         # a copy: the events that follow update the summary while this one waits
         summary, path = dict(self.summary), self.dir / SUMMARY
         self._behind.put(path, lambda: (atomic_write_json(path, summary), self._index(summary)),
-                         supersede=True)
+                         supersede=True, wake=wake)
 
     def _index(self, written: dict) -> None:
         """Tell the store's index of a summary on disk whose status is news (started,
