@@ -141,6 +141,9 @@ def test_a_full_disk_mid_run_says_so_and_keeps_the_step_count(tmp_path, monkeypa
             raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos "
                                "704 vs 598")
     monkeypatch.setattr(torch, "save", full_disk)
+    # every validation's checkpoint queued (by default one a second: this run is shorter)
+    from lstm_tui.runs import writer
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 0.0)
     result = runner.invoke(app, ["headless", "nth_element_lstm", "--set", "train.steps=200",
                                  "--set", "train.eval_every=2", "--set", "train.log_every=1",
                                  "--set", "model.hidden=2", "--set", "task.train_size=64",
