@@ -190,17 +190,48 @@ def test_the_token_gate_asks_for_the_token_and_lets_it_in():
 
 MIDDLE = """
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "from lstm_tui.sweeps.backends.lifeline import "
-                          "watch_parent; import time; watch_parent(poll=0.1, grace=0.5); "
-                          "time.sleep(120)"])
+child = subprocess.Popen([sys.executable, "-c", "from lstm_tui.training import processes; "
+                          "import time; processes.adopt(None); "
+                          "processes.lifeline(poll=0.1, grace=0.5); time.sleep(120)"])
 print(child.pid, flush=True)
 time.sleep(120)
 """
 
+# a driver as the pool starts its workers: from lstm_tui.training.processes' context (a
+# forkserver here), each told who its caller is; the worker's parent is the server
+FORKED = """
+import sys, time
+from lstm_tui.training import processes
 
-def test_a_worker_ends_itself_when_its_driver_is_killed():
-    middle = subprocess.Popen([sys.executable, "-c", MIDDLE], stdout=subprocess.PIPE, text=True)
+def worker(caller):
+    processes.adopt(caller)
+    processes.lifeline(poll=0.1, grace=0.5)
+    time.sleep(120)
+
+if __name__ == "__main__":
+    ctx = processes.context()
+    child = ctx.Process(target=worker, args=(processes.caller(),), daemon=True)
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("how", ["spawned", "forked from the forkserver"])
+def test_a_worker_ends_itself_when_its_driver_is_killed(how, tmp_path):
+    if how == "spawned":
+        middle = subprocess.Popen([sys.executable, "-c", MIDDLE], stdout=subprocess.PIPE,
+                                  text=True)
+    else:
+        from lstm_tui.training import processes
+        if not processes.pidfds():
+            pytest.skip("no pidfds here: the processes are spawned")
+        script = tmp_path / "driver.py"
+        script.write_text(FORKED)
+        middle = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                                  text=True)
     worker = int(middle.stdout.readline())
+    server = _parent_of(worker)
     time.sleep(0.5)
     middle.kill()                                  # SIGKILL: the driver cannot clean up
     middle.wait()
@@ -212,6 +243,17 @@ def test_a_worker_ends_itself_when_its_driver_is_killed():
             pass
         time.sleep(0.1)
     assert not liveness.pid_alive(worker) or _zombie(worker)
+    if how != "spawned":                           # and the server goes with its last child
+        assert server != middle.pid
+        while time.monotonic() < deadline and liveness.pid_alive(server) \
+                and not _zombie(server):
+            time.sleep(0.1)
+        assert not liveness.pid_alive(server) or _zombie(server)
+
+
+def _parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
 
 
 def _zombie(pid: int) -> bool:

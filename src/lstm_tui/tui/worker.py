@@ -1,7 +1,8 @@
 """Training in a separate process per run, so a slow step, a crash or a CUDA error can
 neither freeze nor kill the UI.
 
-Child (spawned): ``start_run(cfg, root, [forwarder], stop_event.is_set)``; the
+Child (started as lstm_tui.training.processes starts them: forked from a server that
+imported torch once, where it can): ``start_run(cfg, root, [forwarder], should_stop)``; the
 :class:`BatchingForwarder` buffers the engine's events and puts them on a queue in batches
 from a timer (``FLUSH_HZ``), at once for the events that start or end a run; never one
 message per step.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import faulthandler
 import itertools
-import multiprocessing as mp
 import os
 import queue
 import signal
@@ -143,25 +143,27 @@ class BatchingForwarder:
 
 
 @contextmanager
-def child_session(q: Any, stop: Any, log_path: str,
+def child_session(q: Any, stop: Any, log_path: str, caller: Any,
                   hz: float = FLUSH_HZ) -> Iterator[tuple[BatchingForwarder, Callable[[], bool]]]:
-    """A spawned child's setup and teardown: yields ``(forward, should_stop)``.
+    """A child's setup and teardown: yields ``(forward, should_stop)``.
 
-    Its output goes to `log_path`, Ctrl-C is left to the UI, and ``should_stop`` is true
-    once `stop` is set or the parent is gone; on the way out the forwarder's last batch
-    is put and the queue is flushed.
+    Its output goes to `log_path`, it takes the environment of its `caller`
+    (lstm_tui.training.processes.Caller), Ctrl-C is left to the UI, and ``should_stop`` is
+    true once `stop` is set or the caller is gone; on the way out the forwarder's last
+    batch is put and the queue is flushed.
     """
+    from lstm_tui.training import processes
     # The parent's terminal belongs to the UI: anything printed here would tear it.
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    processes.adopt(caller)
     faulthandler.enable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C belongs to the UI, which stops us
     forward = BatchingForwarder(q, hz).start()
-    parent = os.getppid()
 
     def should_stop() -> bool:      # asked to, or orphaned (the UI was killed)
-        return stop.is_set() or os.getppid() != parent
+        return stop.is_set() or processes.caller_gone()
 
     try:
         yield forward, should_stop
@@ -172,10 +174,10 @@ def child_session(q: Any, stop: Any, log_path: str,
 
 
 def _child_main(cfg_data: dict, root: str, slot: int, q: Any, stop: Any,
-                log_path: str) -> None:
-    """Entry point of a training process (spawned); `slot` picks its GPU when there are
-    several (lstm_tui.training.placement)."""
-    with child_session(q, stop, log_path) as (forward, should_stop):
+                log_path: str, caller: Any) -> None:
+    """Entry point of a training process; `slot` picks its GPU when there are several
+    (lstm_tui.training.placement)."""
+    with child_session(q, stop, log_path, caller) as (forward, should_stop):
         try:
             from lstm_tui.experiment import start_run
             from lstm_tui.training import placement
@@ -194,11 +196,12 @@ def _child_main(cfg_data: dict, root: str, slot: int, q: Any, stop: Any,
 # ---------------------------------------------------------------- the parent
 
 class ProcessTrainer:
-    """The real trainer: one spawned process per run."""
+    """The real trainer: one process per run."""
 
     def __init__(self, stop_grace: float = STOP_GRACE):
+        from lstm_tui.training import processes
         self.stop_grace = stop_grace
-        self._ctx = mp.get_context("spawn")
+        self._ctx = processes.context()
         self._started = 0              # runs started: round robin over the GPUs
 
     def start(self, cfg: RunConfig, root: Path, post: Post) -> ChildProcess:
@@ -212,9 +215,10 @@ class ProcessTrainer:
 
 
 class ChildProcess:
-    """A spawned child that puts batches of events on a queue, and the thread draining it.
+    """A child process that puts batches of events on a queue, and the thread draining it.
 
-    The child runs ``target(*args, queue, stop_event, log_path)`` (see
+    `ctx` is lstm_tui.training.processes.context().  The child runs
+    ``target(*args, queue, stop_event, log_path, caller)`` (see
     :func:`child_session`).  Each batch goes to ``deliver(batch)``, which says whether it
     held the child's last event.  A child that ends without one is reported to
     ``died(terminated, message)``: ``terminated`` when it was stopped and had not ended
@@ -237,13 +241,17 @@ class ChildProcess:
         self._on_end = ended
         self._stop_asked: float | None = None
         self._ended = threading.Event()
+        from lstm_tui.training import processes
         fd, self._log = tempfile.mkstemp(prefix=log_prefix, suffix=".log")
         os.close(fd)
-        with stdio_with_file_descriptors():     # queues and processes may start a helper
+        caller = processes.caller()
+        # queues and processes may start a helper (and the forkserver): off the terminal
+        with stdio_with_file_descriptors(), processes.quiet_server():
             self._queue = ctx.Queue()
             self._stop = ctx.Event()
             self._process = ctx.Process(target=target, name=name, daemon=daemon,
-                                        args=(*args, self._queue, self._stop, self._log))
+                                        args=(*args, self._queue, self._stop, self._log,
+                                              caller))
             self._process.start()
         self._thread = threading.Thread(target=self._drain, name=f"drain {key}", daemon=True)
         self._thread.start()

@@ -3,10 +3,9 @@
   base.py      the messages, the Backend protocol, the registry and backend options
   point.py     one point (or ensemble group) trained into its run folder, anywhere
   local.py     sequential; ensemble (batched groups, in a pool with workers > 1)
-  pool.py      processes: the spawn pool, its workers and their options (--devices)
+  pool.py      processes: the pool, its workers and their options (--devices)
   ray.py       ray: points as Ray tasks, locally or on a cluster (ray imported on run)
   ray_task.py  what runs inside such a task
-  lifeline.py  a pool worker ends itself when the driver is gone
 
 Other packages import what :mod:`.base` defines from here (the names below); a
 backend's own module only for what is its alone (RayOptions, PoolOptions).

@@ -1,8 +1,10 @@
-"""The spawn pool: the `processes` backend, and the ensemble backend's groups with workers > 1.
+"""The pool: the `processes` backend, and the ensemble backend's groups with workers > 1.
 
-Each job (a point, or an ensemble group) runs in a pool process that got its share of
-the CPUs, leaves Ctrl-C to the driver, ends itself when the driver is gone (a lifeline)
-and, with several GPUs, claims one of its own (``--devices``: which ones, in turn).
+Each job (a point, or an ensemble group) runs in a pool process (started as
+lstm_tui.training.processes starts them: forked from a server that imported torch once,
+where it can) that got its share of the CPUs, leaves Ctrl-C to the driver, ends itself
+when the driver is gone (a lifeline) and, with several GPUs, claims one of its own
+(``--devices``: which ones, in turn).
 Workers send throttled progress through one queue; results come back as futures.  A
 worker that dies breaks the pool: the points it had begun are failed, the others go to
 a fresh pool.  With a scheduler, workers' evaluations go to the driver's Pruner and its
@@ -11,7 +13,6 @@ verdicts come back through a manager's dict.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
@@ -32,7 +33,7 @@ POLL = 0.1                # seconds between the driver's looks at a pool
 
 @dataclass(frozen=True)
 class PoolOptions:
-    """The options of the backends that train in a spawn pool (processes, ensemble)."""
+    """The options of the backends that train in a pool (processes, ensemble)."""
     devices: tuple[int, ...] | None = opt(None, "the GPUs the workers use, in turn (e.g. "
                                           "0,1; default: every GPU)")
 
@@ -46,7 +47,7 @@ class PoolOptions:
 
 
 class Processes:
-    """A spawn pool of `workers` processes (CPUs shared out); one point per job."""
+    """A pool of `workers` processes (CPUs shared out); one point per job."""
     name = "processes"
     Options = PoolOptions
 
@@ -66,21 +67,22 @@ class Processes:
 
 _QUEUE = None
 _STOP = None
-_PARENT = 0
 _LINK = None              # a QueueLink to the driver's Pruner, when the sweep has one
 
 
 def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
-                 metric: str = "", devices: Sequence[int] | None = None) -> None:
+                 metric: str = "", devices: Sequence[int] | None = None,
+                 driver: Any = None) -> None:
     """Runs first in every pool process: its share of the CPUs, Ctrl-C left to the
     driver, a lifeline that ends it when the driver is gone, and a GPU of its own when
     there are several (`slots` counts the workers started)."""
-    global _QUEUE, _STOP, _PARENT, _LINK
-    from lstm_tui.sweeps.backends.lifeline import watch_parent
+    global _QUEUE, _STOP, _LINK
+    from lstm_tui.training import processes
     from lstm_tui.training.threads import cpu_count, set_cpu_budget
+    processes.adopt(driver)                         # its environment; a watch on it
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
-    _QUEUE, _STOP, _PARENT = queue, stop, os.getppid()
-    watch_parent(_PARENT)
+    _QUEUE, _STOP = queue, stop
+    processes.lifeline()
     if verdicts is not None:
         _LINK = QueueLink(queue.put, verdicts, _worker_should_stop, metric)
     set_cpu_budget(max(1, cpu_count() // max(1, workers)))   # the engine applies the rule
@@ -94,7 +96,8 @@ def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
 
 def _worker_should_stop() -> bool:
     # a driver killed outright (SIGKILL) must not leave orphans writing its run folders
-    return _STOP.is_set() or os.getppid() != _PARENT
+    from lstm_tui.training.processes import caller_gone
+    return _STOP.is_set() or caller_gone()
 
 
 def points_job(tasks: list[PointTask]) -> list[PointDone]:
@@ -128,7 +131,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
              workers: int, report: Report, should_stop: StopCheck, pruner=None,
              devices: Sequence[int] | None = None,
              feed: Callable[[int], list[list[PointTask]]] | None = None) -> None:
-    """Run `job` over `jobs` in a spawn pool, relaying worker messages to `report`.
+    """Run `job` over `jobs` in a pool, relaying worker messages to `report`.
 
     Workers send throttled progress through one queue; results come back as futures.  A
     worker that dies (killed, out of memory) breaks the pool: the points it had started
@@ -137,7 +140,8 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
     (an adaptive search), at most `workers` jobs are in flight and ``feed(free)`` is asked
     for more each time results have been reported.
     """
-    ctx = mp.get_context("spawn")
+    from lstm_tui.training import processes
+    ctx = processes.context()
     messages = ctx.Queue()
     stop = ctx.Event()
     slots = ctx.Value("i", 0)      # one slot per worker started: its GPU when there are several
@@ -176,7 +180,7 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
                                      initializer=_init_worker,
                                      initargs=(messages, stop, workers, slots, verdicts,
                                                pruner.metric if pruner else "",
-                                               devices)) as pool:
+                                               devices, processes.caller())) as pool:
                 futures = {pool.submit(job, j): j for j in remaining}
                 more = (lambda free, pool=pool: {pool.submit(job, j): j for j in feed(free)}) \
                     if feed is not None else None

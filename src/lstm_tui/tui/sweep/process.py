@@ -1,4 +1,4 @@
-"""The Sweep screen's sweep, run in a spawned process.
+"""The Sweep screen's sweep, run in a process of its own.
 
 Child: ``_sweep_child`` calls :func:`lstm_tui.sweeps.drive.run_sweep` with a
 :class:`~lstm_tui.tui.worker.BatchingForwarder` as its listener, so the runner's events
@@ -18,7 +18,6 @@ only what is left.  Neither side imports torch at import time.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +56,9 @@ FINAL = (SweepFinished, SweepCrashed)
 # ---------------------------------------------------------------- the child
 
 def _sweep_child(cfg_data: dict, root: str, backend: str, workers: int, q: Any, stop: Any,
-                 log_path: str) -> None:
-    """Entry point of the sweep's process (spawned): run_sweep with a batching listener."""
-    with child_session(q, stop, log_path, FLUSH_HZ) as (forward, should_stop):
+                 log_path: str, caller: Any) -> None:
+    """Entry point of the sweep's process: run_sweep with a batching listener."""
+    with child_session(q, stop, log_path, caller, FLUSH_HZ) as (forward, should_stop):
         try:
             cfg = parse_config(cfg_data, SOURCE)
             spec = parse_sweep(cfg, SOURCE)
@@ -76,11 +75,12 @@ def _sweep_child(cfg_data: dict, root: str, backend: str, workers: int, q: Any, 
 
 def start_sweep(cfg: RunConfig, root: Path, backend: str, workers: int, post: Post,
                 stop_grace: float = STOP_GRACE) -> ChildProcess:
-    """Launch `cfg`'s sweep in a spawned process; its events reach `post` as SweepEvents."""
+    """Launch `cfg`'s sweep in a process of its own; its events reach `post` as SweepEvents."""
+    from lstm_tui.training import processes
     sweep = _SweepDelivery(post)
     # not a daemon: the processes backend starts a pool of its own
     return ChildProcess(
-        mp.get_context("spawn"), _sweep_child, (config_to_dict(cfg), str(root), backend, workers),
+        processes.context(), _sweep_child, (config_to_dict(cfg), str(root), backend, workers),
         key="sweep", inbox=sweep.inbox, name=f"lstm-lab sweep {cfg.name or cfg.task.kind}",
         what="sweep's process", log_prefix="lstm-lab-sweep-", daemon=False,
         stop_grace=stop_grace, deliver=sweep.deliver, died=sweep.died,
