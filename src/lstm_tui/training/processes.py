@@ -27,7 +27,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 
 # what the forkserver imports once: this module (below: the lab's server keeps off the
 # terminal) and torch; no more of lstm_tui, whose registries find plugins when asked
@@ -109,15 +109,19 @@ def caller_gone() -> bool:
     return gone
 
 
-def lifeline(poll: float = POLL, grace: float = GRACE) -> None:
+def lifeline(poll: float = POLL, grace: float = GRACE,
+             busy: Callable[[], bool] | None = None) -> None:
     """A daemon thread: once the caller is gone, `caller_gone()` says so (the run stops
-    at its next step) and after `grace` seconds the process exits whatever it is doing."""
+    at its next step) and the process exits as soon as `busy()` is false (its run has
+    recorded itself as interrupted), after `grace` seconds whatever it is doing."""
     def watch() -> None:
         if "fd" in _watched:
             select.select([_watched["fd"]], [], [])
         while not caller_gone():
             time.sleep(poll)
-        time.sleep(grace)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and (busy is None or busy()):
+            time.sleep(min(poll, 0.1))
         os._exit(1)
 
     threading.Thread(target=watch, name="lstm-lab-lifeline", daemon=True).start()

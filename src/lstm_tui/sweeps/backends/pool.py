@@ -67,7 +67,8 @@ class Processes:
 
 _QUEUE = None
 _STOP = None
-_LINK = None              # a QueueLink to the driver's Pruner, when the sweep has one
+_LINK = None
+_BUSY = [0]               # jobs this worker is running: an orphan waits for them to end              # a QueueLink to the driver's Pruner, when the sweep has one
 
 
 def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
@@ -82,7 +83,7 @@ def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
     processes.adopt(driver)                         # its environment; a watch on it
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
     _QUEUE, _STOP = queue, stop
-    processes.lifeline()
+    processes.lifeline(busy=lambda: _BUSY[0] > 0)   # an idle orphan goes at once
     if verdicts is not None:
         _LINK = QueueLink(queue.put, verdicts, _worker_should_stop, metric)
     set_cpu_budget(max(1, cpu_count() // max(1, workers)))   # the engine applies the rule
@@ -101,16 +102,23 @@ def _worker_should_stop() -> bool:
 
 
 def points_job(tasks: list[PointTask]) -> list[PointDone]:
-    if _worker_should_stop():
-        return []          # stopped before it began: not reported, so still pending
-    return _exit_if_cuda_broken([train_point(t, _QUEUE.put, _worker_should_stop, _LINK)
-                                 for t in tasks])
+    return _busy(lambda: [train_point(t, _QUEUE.put, _worker_should_stop, _LINK)
+                          for t in tasks])
 
 
 def group_job(tasks: list[PointTask]) -> list[PointDone]:
+    return _busy(lambda: train_group(tasks, _QUEUE.put, _worker_should_stop, _LINK))
+
+
+def _busy(train: Callable[[], list[PointDone]]) -> list[PointDone]:
     if _worker_should_stop():
-        return []
-    return _exit_if_cuda_broken(train_group(tasks, _QUEUE.put, _worker_should_stop, _LINK))
+        return []          # stopped before it began: not reported, so still pending
+    _BUSY[0] += 1
+    try:
+        results = train()
+    finally:
+        _BUSY[0] -= 1
+    return _exit_if_cuda_broken(results)
 
 
 def _exit_if_cuda_broken(results: list[PointDone]) -> list[PointDone]:
