@@ -83,8 +83,16 @@ async def test_two_real_runs_one_killed_one_stopped(tmp_path):
         await wait_for(pilot, lambda: not app.active_handles(), timeout=10)
 
 
-async def test_quitting_stops_a_real_run_cleanly(tmp_path):
-    app = make_app(tmp_path / "runs", trainer=ProcessTrainer())
+@pytest.mark.parametrize("start", ["forkserver", "spawn"])
+async def test_quitting_stops_a_real_run_cleanly(tmp_path, monkeypatch, start):
+    from lstm_tui.training import processes
+    if start == "spawn":          # as where the OS has no pidfds
+        monkeypatch.setattr(processes, "pidfds", lambda: False)
+    elif not processes.pidfds():
+        pytest.skip("no pidfds here: runs are spawned")
+    trainer = ProcessTrainer()
+    assert trainer._ctx.get_start_method() == start
+    app = make_app(tmp_path / "runs", trainer=trainer)
     async with app.run_test(size=SIZE) as pilot:
         key = app.start_training(long_run())
         await wait_for(pilot, lambda: app.states[key].run_dir is not None)
