@@ -167,7 +167,7 @@ class RunWriter:
             self._write_summary()
         elif isinstance(event, ev.StepMetrics):
             if self._dirty:
-                self._write_summary(wake=False)
+                self._write_summary()
             self._append(METRICS, {
                 "step": event.step, "epoch": event.epoch, "split": "train",
                 "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
@@ -204,7 +204,7 @@ class RunWriter:
                                            event.tag: Path(event.path).name}
             self.summary["steps"] = event.step
             # "last" ends a validation's checkpoints (training.record): one write for them all
-            self._write_summary(soon=event.tag != "last", wake=False)
+            self._write_summary(soon=event.tag != "last")
         elif isinstance(event, ev.Finished):
             self.summary.update(status=event.status, steps=event.step,
                                 seconds=self.summary["seconds_before"] + event.seconds,
@@ -346,13 +346,10 @@ class RunWriter:
         else:
             self._behind.put(path, lambda: write(path, data))
 
-    def _write_summary(self, now: bool = False, soon: bool = False, wake: bool = True) -> None:
+    def _write_summary(self, now: bool = False, soon: bool = False) -> None:
         """Replace summary.json: on the spot when `now` (or without write behind), else
         behind the caller; `soon`: with the next train record or last checkpoint, so that
-        a validation and its checkpoints take one write.  A heartbeat (`wake=False`) waits
-        for the writing thread's next wake, at most runs.behind.LATER seconds: one wake
-        a second at most for a run that validates every few steps, and a waiting summary
-        is replaced by a newer one."""
+        a validation and its checkpoints take one write."""
         self.summary["updated"] = time.time()
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
@@ -366,7 +363,7 @@ class RunWriter:
         # a copy: the events that follow update the summary while this one waits
         summary, path = dict(self.summary), self.dir / SUMMARY
         self._behind.put(path, lambda: (atomic_write_json(path, summary), self._index(summary)),
-                         supersede=True, wake=wake)
+                         supersede=True)
 
     def _index(self, written: dict) -> None:
         """Tell the store's index of a summary on disk whose status is news (started,
