@@ -47,6 +47,7 @@ from lstm_tui.fsio import atomic_write_json
 from lstm_tui.runs.layout import SUMMARY
 from lstm_tui.runs.summary import read_summary
 from lstm_tui.tasks import downloads
+from lstm_tui.training import processes   # no torch: how children start, their lifeline
 from lstm_tui.tui.inbox import EventInbox
 
 FLUSH_HZ = 15            # batches per second from a child
@@ -152,7 +153,6 @@ def child_session(q: Any, stop: Any, log_path: str, caller: Any,
     true once `stop` is set or the caller is gone; on the way out the forwarder's last
     batch is put and the queue is flushed.
     """
-    from lstm_tui.training import processes
     # The parent's terminal belongs to the UI: anything printed here would tear it.
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 1)
@@ -199,7 +199,6 @@ class ProcessTrainer:
     """The real trainer: one process per run."""
 
     def __init__(self, stop_grace: float = STOP_GRACE):
-        from lstm_tui.training import processes
         self.stop_grace = stop_grace
         self._ctx = processes.context()
         self._started = 0              # runs started: round robin over the GPUs
@@ -241,7 +240,6 @@ class ChildProcess:
         self._on_end = ended
         self._stop_asked: float | None = None
         self._ended = threading.Event()
-        from lstm_tui.training import processes
         fd, self._log = tempfile.mkstemp(prefix=log_prefix, suffix=".log")
         os.close(fd)
         caller = processes.caller()

@@ -26,6 +26,7 @@ from lstm_tui.sweeps.backends.base import (More, PointDone, PointStarted, PointT
                                            StopCheck)
 from lstm_tui.sweeps.backends.point import train_group, train_point
 from lstm_tui.sweeps.scheduler import PointEnded, PointEval, QueueLink
+from lstm_tui.training import processes   # no torch: how workers start, their lifeline
 
 EXIT_CUDA_BROKEN = 70     # a pool worker's exit status after a CUDA error
 POLL = 0.1                # seconds between the driver's looks at a pool
@@ -67,8 +68,8 @@ class Processes:
 
 _QUEUE = None
 _STOP = None
-_LINK = None
-_BUSY = [0]               # jobs this worker is running: an orphan waits for them to end              # a QueueLink to the driver's Pruner, when the sweep has one
+_LINK = None              # a QueueLink to the driver's Pruner, when the sweep has one
+_BUSY = [0]               # jobs this worker is running: an orphan waits for them to end
 
 
 def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
@@ -78,7 +79,6 @@ def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
     driver, a lifeline that ends it when the driver is gone, and a GPU of its own when
     there are several (`slots` counts the workers started)."""
     global _QUEUE, _STOP, _LINK
-    from lstm_tui.training import processes
     from lstm_tui.training.threads import cpu_count, set_cpu_budget
     processes.adopt(driver)                         # its environment; a watch on it
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the driver asks through `stop`
@@ -97,8 +97,7 @@ def _init_worker(queue, stop, workers: int = 1, slots=None, verdicts=None,
 
 def _worker_should_stop() -> bool:
     # a driver killed outright (SIGKILL) must not leave orphans writing its run folders
-    from lstm_tui.training.processes import caller_gone
-    return _STOP.is_set() or caller_gone()
+    return _STOP.is_set() or processes.caller_gone()
 
 
 def points_job(tasks: list[PointTask]) -> list[PointDone]:
@@ -148,7 +147,6 @@ def run_pool(jobs: list[list[PointTask]], job: Callable[[list[PointTask]], list[
     (an adaptive search), at most `workers` jobs are in flight and ``feed(free)`` is asked
     for more each time results have been reported.
     """
-    from lstm_tui.training import processes
     ctx = processes.context()
     messages = ctx.Queue()
     stop = ctx.Event()

@@ -28,6 +28,7 @@ from lstm_tui.runs.layout import RESULTS_FILE, RunError
 from lstm_tui.sweeps.drive import run_sweep
 from lstm_tui.sweeps.runner import SweepFinished, SweepStarted, read_results
 from lstm_tui.sweeps.spec import parse_sweep
+from lstm_tui.training import processes
 from lstm_tui.tui.inbox import EventInbox
 from lstm_tui.tui.worker import (ChildProcess, Post, child_session, error_line,
                                  safe_post)
@@ -76,7 +77,6 @@ def _sweep_child(cfg_data: dict, root: str, backend: str, workers: int, q: Any, 
 def start_sweep(cfg: RunConfig, root: Path, backend: str, workers: int, post: Post,
                 stop_grace: float = STOP_GRACE) -> ChildProcess:
     """Launch `cfg`'s sweep in a process of its own; its events reach `post` as SweepEvents."""
-    from lstm_tui.training import processes
     sweep = _SweepDelivery(post)
     # not a daemon: the processes backend starts a pool of its own
     return ChildProcess(
