@@ -58,9 +58,11 @@ def test_the_ui_process_does_not_import_torch_at_start_up(tmp_path):
                         return
                     print("NOT MOUNTED")
                 # the ensemble's grouping rules are torch-free on purpose (the sweep
-                # scheduler asks them); every other training module pulls torch in
+                # scheduler asks them), and so is how training processes start (the
+                # lab's trainer asks it); every other training module pulls torch in
                 light = ("lstm_tui.training", "lstm_tui.training.ensemble",
-                         "lstm_tui.training.ensemble.grouping")
+                         "lstm_tui.training.ensemble.grouping",
+                         "lstm_tui.training.processes")
                 heavy = sorted(m for m in sys.modules if m not in light and (
                     m == "torch" or m.startswith(
                         ("torch.", "lstm_tui.training", "lstm_tui.models.network"))))
