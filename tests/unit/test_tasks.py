@@ -311,3 +311,18 @@ def test_uniform_predictor_has_perplexity_of_the_vocab_size():
     assert count > 0
     assert task.reduce_metric(total, count) == pytest.approx(len(task.vocab), rel=1e-5)
     assert bpc(total / count) == pytest.approx(math.log2(len(task.vocab)), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["char_lm", "nth_element"])
+def test_the_train_metric_taken_from_the_loss_is_the_metric_of_the_batch(kind):
+    # char_lm takes its train metric (summed cross entropy) from the step's loss; the
+    # others compute it from the output; both are what metric_sum gives
+    cfg = (CharLMTask(seq_len=6, max_chars=3000) if kind == "char_lm"
+           else NthElementTask(seq_len=5, features=4, train_size=64, val_size=16))
+    task = build_task(cfg, 0)
+    x, y = next(iter(task.train_batches(8, torch.Generator().manual_seed(0))))
+    output = torch.randn(*y.shape, task.output_size, generator=torch.Generator().manual_seed(1))
+    loss = task.loss(output, y)
+    got, count = task.train_metric_sum(output, y, loss)
+    want, want_count = task.metric_sum(output, y)
+    assert count == want_count and float(got) == pytest.approx(float(want), rel=1e-6)

@@ -202,7 +202,7 @@ class _Run:
         self.model.constrain_()    # the cell's bound on its weights, if it has one
         if self.task.stateful:
             state = detach_state(new_state)
-        self.window.add(loss, *self.task.metric_sum(output.detach(), y))
+        self.window.add(loss, *self.task.train_metric_sum(output, y, loss))
         if logging_step:
             sums = torch.stack(means)                    # sum of |g| per parameter
             self.grads = Gradients(norm=total_norm.reshape(1),
