@@ -64,6 +64,7 @@ class Record:
         self.start_loss: float | None = None    # the first logged loss, for GROWTH_LIMIT
         self.best_weights = task_reports.BestWeights(task)
         self.config = config_to_dict(cfg)       # once: every checkpoint holds it
+        self.extra = task.checkpoint_extra()    # so do these (fixed once the task is built)
 
     # ---- start and end
 
@@ -171,7 +172,7 @@ class Record:
                    "best": self.best, "best_monitor": self.best_monitor,
                    "final": self.final, "bad_evals": self.bad_evals,
                    "generator": generator.get_state(), **rng.states(self.device),
-                   **self.task.checkpoint_extra()}
+                   **self.extra}
         for tag in (tags,) if isinstance(tags, str) else tags:
             path = self.save(tag, payload)
             self.emit(ev.CheckpointWritten(step=step, tag=tag, path=path))
