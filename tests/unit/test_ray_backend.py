@@ -415,6 +415,18 @@ def test_a_request_no_node_can_meet_is_bad_input_before_any_point(tmp_path, loca
     assert not list(tmp_path.glob("sweep-*/p*"))
 
 
+def test_an_address_other_than_the_joined_cluster_is_refused_not_ignored(local_ray):
+    # Ray keeps one connection per process: a sweep asked to join another cluster must
+    # not run on this one
+    current = local_ray.get_runtime_context().gcs_address
+    with pytest.raises(ConfigError, match="cannot join a Ray cluster at 127.0.0.1:1: this "
+                                          "process is connected to the one at .* already"):
+        rb.connect(rb.RayOptions(address="127.0.0.1:1"), workers=1)
+    port = current.rpartition(":")[2]
+    for same in (current, f"127.0.0.1:{port}", "auto", None):
+        assert rb.connect(rb.RayOptions(address=same), workers=1) == (local_ray, False)
+
+
 # ---------------------------------------------- early stopping (scheduler) on Ray
 
 PRUNE_LRS = [0.03, 0.01, 0.003, 0.1, 0.001, 0.3]

@@ -175,6 +175,7 @@ def connect(options: RayOptions, workers: int):
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")   # no calls home
     already = sys.modules.get("ray")
     if already is not None and already.is_initialized():
+        _joined_already(already, options.address)
         return already, False
     if options.address is None:
         loopback_only()
@@ -192,6 +193,29 @@ def connect(options: RayOptions, workers: int):
         raise ConfigError("--address", "address", f"cannot join a Ray cluster at "
                           f"{options.address}: {first_line(exc, 300)}") from None
     return ray, False
+
+
+def _joined_already(ray, address: str | None) -> None:
+    """An address asked for must be the cluster this process is connected to already: Ray
+    keeps one connection per process, and reusing it would run the sweep elsewhere."""
+    if address is None or address == "auto":
+        return
+    current = ray.get_runtime_context().gcs_address
+    host, _, port = address.rpartition(":")
+    current_host, _, current_port = current.rpartition(":")
+    ip = _ip(host)
+    if port == current_port and (ip == _ip(current_host) or ip.startswith("127.")):
+        return
+    raise ConfigError("--address", "address", f"cannot join a Ray cluster at {address}: "
+                      f"this process is connected to the one at {current} already (one per "
+                      "process: call ray.shutdown() first, or leave out the address)")
+
+
+def _ip(host: str) -> str:
+    try:
+        return socket.gethostbyname(host.strip("[]"))
+    except OSError:
+        return host
 
 
 def _probe(address: str, timeout: float = 5.0) -> None:
