@@ -511,10 +511,12 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_pat
     doomed = cluster.add_node(num_cpus=1)
     try:
         ray_session.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
-        # points long enough (~1 s) that one is surely running on the doomed node
+        # points long enough (~2.5 s) that one is surely running on the doomed node when
+        # it goes and its worker finds out before the point ends (points of 0.65 s could
+        # finish there first: the test failed 2 runs in 4 beside the tracker tests)
         cfg, spec = _spec({"train.lr": [0.01, 0.02, 0.03, 0.04, 0.05]},
                           task={"seq_len": 10, "train_size": 256},
-                          train={"steps": 400, "eval_every": 100}, retries=2)
+                          train={"steps": 1600, "eval_every": 400}, retries=2)
         running, starts, removed = set(), [], []
 
         def listen(event):
@@ -538,7 +540,7 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_pat
         for row in result.rows:
             run = load_run(result.sweep_dir / row["run"])
             keys = [(r["split"], r["step"]) for r in run.metrics]
-            assert len(keys) == len(set(keys)) and run.info.steps == 400
+            assert len(keys) == len(set(keys)) and run.info.steps == 1600
     finally:
         ray_session.shutdown()
         cluster.shutdown()
