@@ -76,8 +76,8 @@ def one_thread():
 def ray_session():
     """Ray, limited to loopback, shut down when this test process ends."""
     ray = pytest.importorskip("ray")
-    from lstm_tui.sweeps.backends import ray as rb
-    rb.loopback_only()
+    from lstm_tui.sweeps.backends.ray_cluster import loopback_only
+    loopback_only()
     yield ray
     ray.shutdown()
 

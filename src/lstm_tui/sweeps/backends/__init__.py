@@ -5,10 +5,11 @@
   local.py     sequential; ensemble (batched groups, in a pool with workers > 1)
   pool.py      processes: the pool, its workers and their options (--devices)
   ray.py       ray: points as Ray tasks, locally or on a cluster (ray imported on run)
+  ray_cluster.py  where they run: the ray backend's options and the cluster connection
   ray_task.py  what runs inside such a task
 
 Other packages import what :mod:`.base` defines from here (the names below); a
-backend's own module only for what is its alone (RayOptions, PoolOptions).
+backend's own modules only for what is theirs alone (RayOptions, PoolOptions).
 """
 
 from lstm_tui.sweeps.backends.base import (BACKENDS, BUSY, DONE, Backend, Message, More,
