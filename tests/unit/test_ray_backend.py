@@ -427,6 +427,20 @@ def test_an_address_other_than_the_joined_cluster_is_refused_not_ignored(local_r
         assert rb.connect(rb.RayOptions(address=same), workers=1) == (local_ray, False)
 
 
+def test_loopback_is_the_joined_cluster_only_when_that_one_is_on_this_machine(monkeypatch):
+    from types import SimpleNamespace
+
+    from lstm_tui.sweeps.backends import ray_cluster
+    joined = SimpleNamespace(get_runtime_context=lambda: SimpleNamespace(
+        gcs_address="10.9.9.9:6379"))
+    with pytest.raises(ConfigError, match="connected to the one at 10.9.9.9:6379 already"):
+        ray_cluster._joined_already(joined, "127.0.0.1:6379")    # elsewhere, same port
+    monkeypatch.setattr(ray_cluster, "_on_this_machine", lambda ip: ip == "10.9.9.9")
+    ray_cluster._joined_already(joined, "127.0.0.1:6379")        # this machine's, by address
+    with pytest.raises(ConfigError, match="connected to the one at"):
+        ray_cluster._joined_already(joined, "127.0.0.1:6380")    # another port
+
+
 # ---------------------------------------------- early stopping (scheduler) on Ray
 
 PRUNE_LRS = [0.03, 0.01, 0.003, 0.1, 0.001, 0.3]

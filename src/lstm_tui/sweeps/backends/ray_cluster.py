@@ -147,8 +147,10 @@ def _joined_already(ray, address: str | None) -> None:
     current = ray.get_runtime_context().gcs_address
     host, _, port = address.rpartition(":")
     current_host, _, current_port = current.rpartition(":")
-    ip = _ip(host)
-    if port == current_port and (ip == _ip(current_host) or ip.startswith("127.")):
+    ip, current_ip = _ip(host), _ip(current_host)
+    # loopback names this machine's cluster, which Ray lists by the machine's address
+    if port == current_port and (ip == current_ip
+                                 or ip.startswith("127.") and _on_this_machine(current_ip)):
         return
     raise ConfigError("--address", "address", f"cannot join a Ray cluster at {address}: "
                       f"this process is connected to the one at {current} already (one per "
@@ -160,6 +162,17 @@ def _ip(host: str) -> str:
         return socket.gethostbyname(host.strip("[]"))
     except OSError:
         return host
+
+
+def _on_this_machine(ip: str) -> bool:
+    """Whether `ip` is an address of this machine (one a socket can bind to)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET,
+                           socket.SOCK_DGRAM) as probe:
+            probe.bind((ip, 0))
+    except OSError:
+        return False
+    return True
 
 
 def _probe(address: str, timeout: float = 5.0) -> None:
