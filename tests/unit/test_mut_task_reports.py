@@ -15,7 +15,7 @@ class _Reporting:
     def final_report(self, model, batch_size):
         return {"w": float(model.weight.item())}
 
-    def val_forecast(self, model):
+    def val_forecast(self, model, first_output=None):
         return {"rows": (1,), "truth": (0.5,), "forecast": (0.25,)}
 
 

@@ -66,6 +66,30 @@ def test_mae_is_in_original_units(csv):
     assert total / count == pytest.approx(0.5 * task.prep.scale[0], rel=1e-5)
 
 
+def test_the_forecast_view_reads_the_validations_first_batch_not_a_forward_of_its_own(csv):
+    import torch
+    from lstm_tui.config import ModelConfig
+    from lstm_tui.models.network import build_model
+    from lstm_tui.training.validation import evaluate
+    task = build_task(SeriesTask(path=csv, target=["load"], window=12, horizon=2), seed=0)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=6), task.input_size, task.output_size, task.readout)
+    computed = task.val_forecast(model)
+    assert len(computed["rows"]) == 255 - 210 - 13 and computed["rows"][0] == 210 + 12
+    load = lambda t: 10 + np.sin(2 * np.pi * t / 12) + 0.01 * t    # write_csv's column
+    assert computed["truth"] == pytest.approx([load(r) for r in computed["rows"]], abs=1e-4)
+    first: list = []
+    evaluate(model, task, 16, first.append)
+    forwards: list = []
+    model.register_forward_hook(lambda *a: forwards.append(1))
+    kept = task.val_forecast(model, first[0])
+    assert forwards == []
+    assert kept["rows"] == computed["rows"] and kept["truth"] == computed["truth"]
+    assert kept["forecast"] == pytest.approx(computed["forecast"], rel=1e-5, abs=1e-5)
+    short = task.val_forecast(model, first[0][:5])    # does not cover the stretch: computed
+    assert forwards and short["forecast"] == pytest.approx(computed["forecast"], abs=1e-5)
+
+
 def test_baselines_on_a_hand_made_series(tmp_path):
     values = np.arange(100, dtype=float)           # a ramp: persistence is off by h
     np.save(tmp_path / "ramp.npy", values[:, None])

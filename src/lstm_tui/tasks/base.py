@@ -99,8 +99,10 @@ class Task(ABC):
         """Figures for summary.json measured at the end with the best weights (e.g. test)."""
         return {}
 
-    def val_forecast(self, model) -> dict | None:
-        """Fields of an ``events.Forecast`` (minus step) to show at a validation, or None."""
+    def val_forecast(self, model, first_output: Tensor | None = None) -> dict | None:
+        """Fields of an ``events.Forecast`` (minus step) to show at a validation, or None.
+        `first_output`: the model's output on the validation's first batch
+        (``val_batches`` of max(batch size, 256)), when the caller has it."""
         return None
 
     def inference(self) -> dict:

@@ -123,7 +123,8 @@ class Record:
         `checkpoint(tags)` (see :meth:`checkpoint`); a verdict when the run must end
         (diverged, stopped early)."""
         cfg, tc, task = self.cfg, self.tc, self.task
-        val_loss, val_metric = validation.evaluate(model, task, tc.batch_size)
+        first: list[torch.Tensor] = []     # the first batch's output, for the forecast
+        val_loss, val_metric = validation.evaluate(model, task, tc.batch_size, first.append)
         self.final = val_metric
         if not math.isfinite(val_loss):
             return "diverged", DIVERGED_ADVICE.format(step=step, lr=lr)
@@ -141,7 +142,7 @@ class Record:
                                 extra=task.val_extra(val_loss), seconds=self.clock()))
         self.emit(ev.TimestepGradients(
             step=step, norms=tuple(validation.probe_timestep_grads(model, task))))
-        task_reports.forecast(task, model, step, self.emit)
+        task_reports.forecast(task, model, step, self.emit, first[0] if first else None)
         if task.vocab is not None and getattr(cfg.task, "sample_length", 0):
             self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,
                                     text=validation.sample_text(model, task, cfg.task,

@@ -21,9 +21,11 @@ def start(task, emit: Callable[[ev.Event], None]) -> None:
         emit(ev.TaskReport(figures=figures))
 
 
-def forecast(task, model: torch.nn.Module, step: int, emit: Callable[[ev.Event], None]) -> None:
-    """Emit the task's forecast-vs-truth stretch at a validation (series tasks)."""
-    fields = task.val_forecast(model)
+def forecast(task, model: torch.nn.Module, step: int, emit: Callable[[ev.Event], None],
+             first_output: torch.Tensor | None = None) -> None:
+    """Emit the task's forecast-vs-truth stretch at a validation (series tasks);
+    `first_output`: the validation's first batch output, when it was kept."""
+    fields = task.val_forecast(model, first_output)
     if fields:
         emit(ev.Forecast(step=step, **fields))
 

@@ -8,6 +8,7 @@ Both engines (training/engine.py, training/ensemble/) measure through these, on 
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import torch
 
@@ -15,8 +16,10 @@ PROBE_BATCH = 256   # sequences used for the gradient-per-time-step view
 
 
 @torch.inference_mode()
-def evaluate(model: torch.nn.Module, task, batch_size: int) -> tuple[float, float]:
-    """(mean loss, task metric) over the whole validation set.
+def evaluate(model: torch.nn.Module, task, batch_size: int,
+             on_first: Callable[[torch.Tensor], None] | None = None) -> tuple[float, float]:
+    """(mean loss, task metric) over the whole validation set; `on_first(output)` gets the
+    first batch's output (a task's forecast view reads it instead of a forward of its own).
 
     Inference mode rather than no_grad: the same kernels (the same numbers) without
     autograd's bookkeeping, 10-30% faster here.  Batches of max(training batch, 256)
@@ -28,6 +31,8 @@ def evaluate(model: torch.nn.Module, task, batch_size: int) -> tuple[float, floa
     loss_total, n, metric_total, metric_count, state = 0.0, 0, 0.0, 0, None
     for x, y in task.val_batches(max(batch_size, 256) if not task.stateful else batch_size):
         output, state = model(x, state if task.stateful else None)
+        if on_first is not None and n == 0:
+            on_first(output)
         rows = x.shape[0]
         loss_total = loss_total + task.loss(output, y) * rows
         n += rows
