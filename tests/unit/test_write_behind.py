@@ -162,7 +162,9 @@ def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monke
     def put(self, path, write, supersede=False, wake=True):
         if Path(path).name == SUMMARY:
             queued.append(SUMMARY)
+            wakes.append(wake)
         real_put(self, path, write, supersede, wake)
+    wakes: list = []
     monkeypatch.setattr(WriteBehind, "put", put)
     (tmp_path / "run").mkdir()
     writer = RunWriter(tmp_path / "run", cfg(), behind=True)
@@ -173,14 +175,19 @@ def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monke
     assert queued == []                     # news kept until the validation's last write
     writer(ev.CheckpointWritten(step=10, tag="last", path="last.pt"))
     assert queued == ["summary.json"]
+    assert wakes[-1] is True       # it names best.pt and last.pt for the first time
     writer(ev.ValMetrics(step=20, epoch=2, loss=0.5, metric=0.7, best=0.8, is_best=False))
     writer(ev.StepMetrics(step=25, epoch=2, loss=0.5, metric=0.7, lr=0.1, grad_norm=1.0,
                           grad_norms={}, grad_means={}, mean_abs_grad=0.1, steps_per_sec=1.0,
                           seconds=1.0, examples_per_sec=1.0))
     assert queued == ["summary.json", "summary.json"]   # at the latest, with the next record
+    assert wakes[-1] is False      # a heartbeat: within behind.LATER, without a wake
+    writer(ev.ValMetrics(step=30, epoch=3, loss=0.5, metric=0.7, best=0.8, is_best=False))
+    writer(ev.CheckpointWritten(step=30, tag="last", path="last.pt"))
+    assert queued[2:] == ["summary.json"] and wakes[-1] is False
     writer._behind.drain()
     summary = json.loads((tmp_path / "run" / SUMMARY).read_text())
-    assert (summary["steps"], summary["final"]) == (20, 0.7)
+    assert (summary["steps"], summary["final"]) == (30, 0.7)
     assert summary["checkpoints"] == {"best": "best.pt", "last": "last.pt"}
     writer.close()
 
@@ -360,6 +367,27 @@ def test_the_start_files_go_behind_and_one_that_fails_fails_the_run(tmp_path, mo
         summary = json.loads((run_dir / SUMMARY).read_text())
         assert summary["status"] == "failed" and "No space left" in summary["message"]
     assert not (run_dir / CONFIG).exists() and not (run_dir / WRITER_LOCK).exists()
+
+
+def test_a_write_without_wake_is_done_within_later_seconds_when_nothing_wakes_the_thread(
+        monkeypatch):
+    import time
+    monkeypatch.setattr(behind, "LATER", 0.3)
+    queue, done = WriteBehind(), []
+    queue.put(Path("x"), lambda: done.append("x"))
+    queue.drain()
+    time.sleep(0.05)
+    asked = time.monotonic()
+    queue.put(Path("summary.json"), lambda: done.append(time.monotonic()), wake=False)
+    queue.put(Path("line"), lambda: done.append("line"), wake=False)
+    time.sleep(0.1)
+    assert done == ["x"]                        # not at once ...
+    for _ in range(300):
+        if len(done) == 3:
+            break
+        time.sleep(0.01)
+    assert len(done) == 3 and done[2] == "line"           # ... but soon, in order
+    assert 0.25 <= done[1] - asked < 2.0 and queue.pending == 0
 
 
 def test_wake_starts_the_writes_that_wait_for_a_wake():

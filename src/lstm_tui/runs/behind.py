@@ -15,10 +15,12 @@ not there yet).
   that failure left it) and is raised in the caller's thread by the next `put`, `check`
   or `drain`, where writing on the spot would have raised it.
 - A write given `wake=False` waits, without waking the thread, for the next one that
-  wakes it (or for LIMIT / 2 of them, for a write asked LATER seconds after it, or for
-  `drain`): a validation's lines and checkpoints go with its summary in one go.  On a
-  busy machine each wake of a Python thread costs the training thread the GIL
-  hand-overs, and a scheduler slice when the woken thread is descheduled holding it.
+  wakes it, for LIMIT / 2 of them, for `drain`, or LATER seconds at most (the thread's
+  own timed wake): a validation's lines and checkpoints go with its summary in one go,
+  and a run validating every few milliseconds replaces its heartbeat summary about once
+  a second instead of at every validation.  On a busy machine each wake of a Python
+  thread costs the training thread the GIL hand-overs, and a scheduler slice when the
+  woken thread is descheduled holding it.
 - At most LIMIT writes per owner wait; `put` blocks beyond that, so a disk slower than
   training slows training instead of filling the memory.
 
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 LIMIT = 64     # a few validations' writes (only the appended lines are never replaced)
-LATER = 1.0    # seconds after which the next write wakes the thread anyway
+LATER = 1.0    # seconds a write without a wake waits at most
 
 
 class WriteBehind:
@@ -44,7 +46,6 @@ class WriteBehind:
     def __init__(self) -> None:
         self.pending = 0                       # queued or being written
         self.error: BaseException | None = None
-        self.asleep_since: float | None = None   # the oldest write queued without a wake
 
     def put(self, path: Path, write: Callable[[], None], supersede: bool = False,
             wake: bool = True) -> None:
@@ -54,17 +55,16 @@ class WriteBehind:
             if supersede:
                 self._drop(path)
             while self.pending >= LIMIT:
-                _cond.notify_all()
+                _hurry()
                 _cond.wait()
                 self._raise()
             _jobs.append(_Job(self, Path(path), write))
             self.pending += 1
             _start()
-            now = time.monotonic()
-            if self.asleep_since is None:
-                self.asleep_since = now
-            if wake or self.pending >= LIMIT // 2 or now - self.asleep_since > LATER:
-                self.asleep_since = None
+            if wake or self.pending >= LIMIT // 2:
+                _hurry()
+            elif _due[0] is None:    # the thread, asleep, learns when to wake up
+                _due[0] = time.monotonic() + LATER
                 _cond.notify_all()
 
     def drop(self, path: Path) -> None:
@@ -83,9 +83,8 @@ class WriteBehind:
         """Wait until every queued write is done; raise a failed one's error (unless
         `quiet`: the run has already failed, or its last write says why)."""
         with _cond:
-            self.asleep_since = None
             while self.pending:
-                _cond.notify_all()
+                _hurry()
                 _cond.wait()
             if quiet:
                 self.error = None
@@ -107,7 +106,14 @@ def wake() -> None:
     """Start now the writes of every owner that wait for a wake (a run that ends: its
     last files go to the disk while the caller writes another)."""
     with _cond:
-        _cond.notify_all()
+        _hurry()
+
+
+def _hurry() -> None:
+    """Have the thread write everything queued now (called holding _cond)."""
+    if _jobs:
+        _urgent[0] = True
+    _cond.notify_all()
 
 
 class _Job:
@@ -120,6 +126,8 @@ class _Job:
 _cond = threading.Condition()
 _jobs: deque[_Job] = deque()
 _thread: list[threading.Thread | None] = [None]
+_urgent = [False]                  # write the queue now, to its end
+_due: list[float | None] = [None]  # else when the writes without a wake must start
 
 
 def _start() -> None:
@@ -132,8 +140,14 @@ def _start() -> None:
 def _work() -> None:
     while True:
         with _cond:
-            while not _jobs:
-                _cond.wait()
+            while True:
+                if not _jobs:
+                    _urgent[0], _due[0] = False, None
+                    _cond.wait()
+                elif _urgent[0] or _due[0] is None or time.monotonic() >= _due[0]:
+                    break
+                else:
+                    _cond.wait(_due[0] - time.monotonic())
             job = _jobs.popleft()
         error = None
         try:
@@ -155,6 +169,7 @@ def _after_fork() -> None:
     # a forked child has no writing thread and maybe a lock held by the parent's
     global _cond, _jobs
     _cond, _jobs, _thread[0] = threading.Condition(), deque(), None
+    _urgent[0], _due[0] = False, None
 
 
 if hasattr(os, "register_at_fork"):

@@ -104,7 +104,8 @@ class RunWriter:
                  lock: FolderLock | None = None, behind: bool = False):
         self.dir = Path(run_dir)
         self._behind = WriteBehind() if behind else None
-        self._dirty = False     # behind: the summary has news not yet queued
+        self._dirty = False     # behind: the summary has changes not yet queued
+        self._news = False      # behind: ... among them a checkpoint named the first time
         self._stored: tuple | None = None   # behind: the last payload, its copy, its files
         self._checkpoint_queued: dict[str, float] = {}   # behind: tag -> when last queued
         self._held: dict[str, tuple[dict, list]] = {}     # behind: tag -> newest not queued
@@ -166,8 +167,8 @@ class RunWriter:
                 self.summary["notes"] = list(event.notes)
             self._write_summary()
         elif isinstance(event, ev.StepMetrics):
-            if self._dirty:
-                self._write_summary()
+            if self._dirty:    # a validation's heartbeat (no checkpoints): without a wake
+                self._write_summary(wake=False)
             self._append(METRICS, {
                 "step": event.step, "epoch": event.epoch, "split": "train",
                 "loss": _clean(event.loss), self._metric_name: _clean(event.metric),
@@ -199,12 +200,14 @@ class RunWriter:
             self.summary.update(event.figures)
             self._write_summary()
         elif isinstance(event, ev.CheckpointWritten):
+            named = self.summary.get("checkpoints", {})
+            self._news = self._news or event.tag not in named
             # a new dict: a summary waiting to be written behind keeps the one it had
-            self.summary["checkpoints"] = {**self.summary.get("checkpoints", {}),
-                                           event.tag: Path(event.path).name}
+            self.summary["checkpoints"] = {**named, event.tag: Path(event.path).name}
             self.summary["steps"] = event.step
-            # "last" ends a validation's checkpoints (training.record): one write for them all
-            self._write_summary(soon=event.tag != "last")
+            # "last" ends a validation's checkpoints (training.record): one write for them
+            # all, a heartbeat that wakes the writing thread only for a new checkpoint
+            self._write_summary(soon=event.tag != "last", wake=False)
         elif isinstance(event, ev.Finished):
             self.summary.update(status=event.status, steps=event.step,
                                 seconds=self.summary["seconds_before"] + event.seconds,
@@ -346,10 +349,13 @@ class RunWriter:
         else:
             self._behind.put(path, lambda: write(path, data))
 
-    def _write_summary(self, now: bool = False, soon: bool = False) -> None:
+    def _write_summary(self, now: bool = False, soon: bool = False, wake: bool = True) -> None:
         """Replace summary.json: on the spot when `now` (or without write behind), else
         behind the caller; `soon`: with the next train record or last checkpoint, so that
-        a validation and its checkpoints take one write."""
+        a validation and its checkpoints take one write.  `wake=False`: a heartbeat, done
+        within runs.behind.LATER seconds unless it names a checkpoint for the first time
+        (that one goes to the disk at once: a run killed early keeps its first
+        checkpoint)."""
         self.summary["updated"] = time.time()
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
@@ -360,10 +366,11 @@ class RunWriter:
             self._dirty = True
             return
         self._dirty = False
+        wake, self._news = wake or self._news, False
         # a copy: the events that follow update the summary while this one waits
         summary, path = dict(self.summary), self.dir / SUMMARY
         self._behind.put(path, lambda: (atomic_write_json(path, summary), self._index(summary)),
-                         supersede=True)
+                         supersede=True, wake=wake)
 
     def _index(self, written: dict) -> None:
         """Tell the store's index of a summary on disk whose status is news (started,
