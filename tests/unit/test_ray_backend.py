@@ -528,7 +528,9 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_pat
         # points long enough (~2.5 s) that one is surely running on the doomed node when
         # it goes and its worker finds out before the point ends (points of 0.65 s could
         # finish there first: the test failed 2 runs in 4 beside the tracker tests)
-        cfg, spec = _spec({"train.lr": [0.01, 0.02, 0.03, 0.04, 0.05]},
+        # three points: two at once (one on each node), then the third and the retry on
+        # the head alone
+        cfg, spec = _spec({"train.lr": [0.01, 0.02, 0.03]},
                           task={"seq_len": 10, "train_size": 256},
                           train={"steps": 1600, "eval_every": 400}, retries=2)
         running, starts, removed = set(), [], []
@@ -548,9 +550,9 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_pat
         result = _sweep(tmp_path, cfg, spec, listener=listen)
         assert removed, "two points never ran at once"
         removed[0].join(timeout=60)
-        assert result.complete and len(result.rows) == 5
+        assert result.complete and len(result.rows) == 3
         assert {r["status"] for r in result.rows} == {"completed"}
-        assert len(starts) > 5 and len(set(starts)) == 5       # a point ran again
+        assert len(starts) > 3 and len(set(starts)) == 3       # a point ran again
         for row in result.rows:
             run = load_run(result.sweep_dir / row["run"])
             keys = [(r["split"], r["step"]) for r in run.metrics]
