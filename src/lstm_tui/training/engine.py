@@ -23,7 +23,7 @@ from lstm_tui.models.network import build_model, detach_state
 from lstm_tui.tasks import build_task, downloads
 from lstm_tui.training.threads import apply_threads, step_work
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
-from lstm_tui.training import policy
+from lstm_tui.training import flat, policy
 from lstm_tui.training.record import Emit, Record, SaveCheckpoint, Verdict, failed
 from lstm_tui.training.window import Gradients, Window
 
@@ -134,6 +134,8 @@ class _Run:
             self.model, cfg.model.compile, self.exp.device, self.total_steps, tc.batch_size,
             self.task.input_size, getattr(self.task, "seq_len", None),
             say=lambda what, detail: emit(ev.Preparing(what, detail)))
+        if self.compile_note is None and flat.applies(self.optimizer, self.params):
+            self.optimizer = flat.FlatOptimizer(self.optimizer, self.params)
         self.eval_every = tc.eval_every or self.steps_per_epoch
         self.generator = torch.Generator().manual_seed(tc.seed)
         self.lbfgs = isinstance(self.optimizer, torch.optim.LBFGS)
@@ -260,6 +262,9 @@ class _Run:
         return None
 
     def _checkpoint(self, tags: str | tuple[str, ...]) -> None:
-        self.record.checkpoint(tags, self.step, lambda: (self.model.state_dict(),
-                                                         self.optimizer.state_dict()),
-                               self.generator)
+        def states():
+            weights = self.model.state_dict()
+            if isinstance(self.optimizer, flat.FlatOptimizer):
+                weights = flat.separate(weights)
+            return weights, self.optimizer.state_dict()
+        self.record.checkpoint(tags, self.step, states, self.generator)
