@@ -44,6 +44,7 @@ def test_a_broken_engine_misses_its_expectations(monkeypatch):
         optimizer.step = lambda *args, **kwargs: None
         return optimizer
     monkeypatch.setattr(engine, "build_optimizer", no_step)
+    monkeypatch.setattr(engine.flat.FlatOptimizer, "step", lambda self: None)   # its CPU path
     result = runner.invoke(app, ["verify", "--quick", "nth_element_lstm",
                                  "weighted_sum_simple_lstm", "--json"], catch_exceptions=False)
     assert result.exit_code == 3, result.output
