@@ -192,6 +192,33 @@ def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monke
     writer.close()
 
 
+def test_without_checkpoints_the_first_heartbeat_still_wakes_the_writer(tmp_path, monkeypatch):
+    # a run killed before its first summary with steps reached the disk lists as empty
+    # (and `rm --empty` would take it): that one summary never waits
+    from lstm_tui.runs.writer import RunWriter
+    wakes = []
+    real_put = WriteBehind.put
+
+    def put(self, path, write, supersede=False, wake=True):
+        if Path(path).name == SUMMARY:
+            wakes.append(wake)
+        real_put(self, path, write, supersede, wake)
+    monkeypatch.setattr(WriteBehind, "put", put)
+    (tmp_path / "run").mkdir()
+    writer = RunWriter(tmp_path / "run", cfg(), behind=True)
+    train = dict(epoch=1, loss=0.5, metric=0.7, lr=0.1, grad_norm=1.0, grad_norms={},
+                 grad_means={}, mean_abs_grad=0.1, steps_per_sec=1.0, seconds=1.0,
+                 examples_per_sec=1.0)
+    for step in (10, 20):
+        wakes.clear()
+        writer(ev.ValMetrics(step=step, epoch=1, loss=0.4, metric=0.8, best=0.8, is_best=True))
+        writer(ev.StepMetrics(step=step + 5, **train))
+        assert wakes == [step == 10]
+    writer._behind.drain()
+    assert json.loads((tmp_path / "run" / SUMMARY).read_text())["steps"] == 20
+    writer.close()
+
+
 def test_a_checkpoint_waiting_behind_is_replaced_by_a_newer_one_unless_it_is_the_first(
         tmp_path, monkeypatch):
     from lstm_tui.runs.checkpoint import load_checkpoint

@@ -105,7 +105,7 @@ class RunWriter:
         self.dir = Path(run_dir)
         self._behind = WriteBehind() if behind else None
         self._dirty = False     # behind: the summary has changes not yet queued
-        self._news = False      # behind: ... among them a checkpoint named the first time
+        self._news = False      # behind: ... among them the first steps or a new checkpoint
         self._stored: tuple | None = None   # behind: the last payload, its copy, its files
         self._checkpoint_queued: dict[str, float] = {}   # behind: tag -> when last queued
         self._held: dict[str, tuple[dict, list]] = {}     # behind: tag -> newest not queued
@@ -185,7 +185,9 @@ class RunWriter:
             record.update({k: _clean(v) for k, v in event.extra.items()})
             self._append(METRICS, record)
             self._expect.heard(record)
-            # a heartbeat: readers of a live run see its progress in summary.json
+            # a heartbeat: readers of a live run see its progress in summary.json; the
+            # first one at once (a killed run without steps would list as empty)
+            self._news = self._news or not self.summary.get("steps")
             self.summary.update(steps=event.step, best=_clean(event.best),
                                 final=_clean(event.metric),
                                 seconds=self.summary["seconds_before"] + event.seconds)
@@ -353,9 +355,9 @@ class RunWriter:
         """Replace summary.json: on the spot when `now` (or without write behind), else
         behind the caller; `soon`: with the next train record or last checkpoint, so that
         a validation and its checkpoints take one write.  `wake=False`: a heartbeat, done
-        within runs.behind.LATER seconds unless it names a checkpoint for the first time
-        (that one goes to the disk at once: a run killed early keeps its first
-        checkpoint)."""
+        within runs.behind.LATER seconds unless it is news: the first steps, or a
+        checkpoint named for the first time (at once: a run killed early lists with its
+        steps and its first checkpoint, never as empty)."""
         self.summary["updated"] = time.time()
         if now or self._behind is None:
             atomic_write_json(self.dir / SUMMARY, self.summary)
