@@ -280,14 +280,15 @@ class SequenceModel(nn.Module):
     def _kernel_probe(self, x: Tensor, y: Tensor,
                       final_step_loss: Callable[[Tensor, Tensor], Tensor]) -> list[Tensor]:
         """The top layer's ∂L/∂h_t, a (T, B, H) tensor per direction, from the kernel's
-        backward (no step-wise graph, no weight gradients)."""
+        backward (no step-wise graph, no weight gradients, no layer below)."""
         probes = [x.new_zeros(x.shape[1], x.shape[0], self.hidden)
                   for _ in range(self.directions)]
         top, _ = self._unroll(x, None, probes=probes)
         loss = final_step_loss(self.head(self.drop(self._select_steps(top))), y)
         top_weights = [self.layer_params(self.layers - 1, d)["weight_hh"]
                        for d in range(self.directions)]
-        torch.autograd.grad(loss, top_weights)       # runs the kernels' backward
+        # runs the top layer's backward loop, which fills the probes and stops there
+        torch.autograd.grad(loss, top_weights, allow_unused=True)
         return probes
 
 

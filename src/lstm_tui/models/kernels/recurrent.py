@@ -123,6 +123,7 @@ class Layer:
     workspace: Workspace
     key: tuple            # (layer, direction): its own buffers in the workspace
     probe: Tensor | None = None   # (M, T, B, H): backward writes every step's ∂L/∂h here
+                                  # (and computes no other gradient)
 
 
 class Recurrent(torch.autograd.Function):
@@ -275,6 +276,8 @@ class Recurrent(torch.autograd.Function):
                 if not last:
                     dh_rec = torch.bmm(dpre, w_hh)
         spec.workspace.release(spec.key)
+        if spec.probe is not None:   # the probe wants ∂L/∂h_t only (models.network)
+            return (None,) * 6
         return _input_grads(ctx, x, w_ih, h_prev, d_x_proj, d_h_proj)
 
 
@@ -357,4 +360,6 @@ class NativeCell(torch.autograd.Function):
                         spec.reverse, spec.only_last, spec.activation == "softsign",
                         spec.probe)
         spec.workspace.release(spec.key)
+        if spec.probe is not None:   # the probe wants ∂L/∂h_t only (models.network)
+            return (None,) * 6
         return _input_grads(ctx, x, w_ih, ctx.h_prev, d_x_proj, d_h_proj)
