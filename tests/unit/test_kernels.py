@@ -232,3 +232,24 @@ def test_the_gradient_probe_from_the_kernel_equals_the_step_loops(in_c, cell, sh
     torch.testing.assert_close(torch.tensor(found), torch.tensor(expected), atol=1e-6,
                                rtol=1e-4)
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("in_c", [True, False], ids=["c-loops", "torch-loops"])
+def test_the_probe_runs_only_the_top_layer_s_time_loop(in_c, monkeypatch, one_thread):
+    """The probe wants ∂L/∂h_t of the top layer: its backward computes no weight or input
+    gradient, so no layer below runs either (a third of the probe's time)."""
+    if in_c and native.library() is None:
+        pytest.skip("no C compiler here")
+    monkeypatch.setattr(native, "usable", lambda x: in_c)
+    model = model_of("lstm", "softsign", layers=2)
+    loops = []
+    monkeypatch.setattr(recurrent, "_input_grads",
+                        lambda *a: pytest.fail("the probe computed the layer's gradients"))
+    real = native.backward if in_c else None
+    if in_c:
+        monkeypatch.setattr(native, "backward", lambda *a, **k: loops.append(1) or real(*a, **k))
+    norms = model.timestep_grad_norms(torch.randn(B, T, I), torch.randint(0, 2, (B,)),
+                                      lambda out, y: torch.nn.functional.cross_entropy(
+                                          out, y, reduction="sum"))
+    assert len(norms) == T and all(n > 0 for n in norms)
+    assert loops == ([1] if in_c else [])                   # the top layer's loop only
