@@ -154,37 +154,41 @@ def test_a_checkpoint_that_fails_behind_fails_the_run_and_is_not_named(tmp_path,
     assert not (run_dir / WRITER_LOCK).exists()
 
 
-def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monkeypatch):
-    from lstm_tui.runs.writer import RunWriter
-    queued = []
+def summary_puts(monkeypatch) -> list[bool]:
+    """The `wake` of every summary.json write queued from now on, in order."""
+    wakes: list[bool] = []
     real_put = WriteBehind.put
 
     def put(self, path, write, supersede=False, wake=True):
         if Path(path).name == SUMMARY:
-            queued.append(SUMMARY)
             wakes.append(wake)
         real_put(self, path, write, supersede, wake)
-    wakes: list = []
     monkeypatch.setattr(WriteBehind, "put", put)
+    return wakes
+
+
+def test_a_validation_and_its_checkpoints_take_one_summary_write(tmp_path, monkeypatch):
+    from lstm_tui.runs.writer import RunWriter
+    wakes = summary_puts(monkeypatch)
     (tmp_path / "run").mkdir()
     writer = RunWriter(tmp_path / "run", cfg(), behind=True)
-    queued.clear()
+    wakes.clear()
     writer(ev.ValMetrics(step=10, epoch=1, loss=0.4, metric=0.8, best=0.8, is_best=True))
     writer(ev.TimestepGradients(step=10, norms=(0.1, 0.2)))
     writer(ev.CheckpointWritten(step=10, tag="best", path="best.pt"))
-    assert queued == []                     # news kept until the validation's last write
+    assert wakes == []                      # news kept until the validation's last write
     writer(ev.CheckpointWritten(step=10, tag="last", path="last.pt"))
-    assert queued == ["summary.json"]
+    assert len(wakes) == 1
     assert wakes[-1] is True       # it names best.pt and last.pt for the first time
     writer(ev.ValMetrics(step=20, epoch=2, loss=0.5, metric=0.7, best=0.8, is_best=False))
     writer(ev.StepMetrics(step=25, epoch=2, loss=0.5, metric=0.7, lr=0.1, grad_norm=1.0,
                           grad_norms={}, grad_means={}, mean_abs_grad=0.1, steps_per_sec=1.0,
                           seconds=1.0, examples_per_sec=1.0))
-    assert queued == ["summary.json", "summary.json"]   # at the latest, with the next record
+    assert len(wakes) == 2                  # at the latest, with the next record
     assert wakes[-1] is False      # a heartbeat: within behind.LATER, without a wake
     writer(ev.ValMetrics(step=30, epoch=3, loss=0.5, metric=0.7, best=0.8, is_best=False))
     writer(ev.CheckpointWritten(step=30, tag="last", path="last.pt"))
-    assert queued[2:] == ["summary.json"] and wakes[-1] is False
+    assert len(wakes) == 3 and wakes[-1] is False
     writer._behind.drain()
     summary = json.loads((tmp_path / "run" / SUMMARY).read_text())
     assert (summary["steps"], summary["final"]) == (30, 0.7)
@@ -196,14 +200,7 @@ def test_without_checkpoints_the_first_heartbeat_still_wakes_the_writer(tmp_path
     # a run killed before its first summary with steps reached the disk lists as empty
     # (and `rm --empty` would take it): that one summary never waits
     from lstm_tui.runs.writer import RunWriter
-    wakes = []
-    real_put = WriteBehind.put
-
-    def put(self, path, write, supersede=False, wake=True):
-        if Path(path).name == SUMMARY:
-            wakes.append(wake)
-        real_put(self, path, write, supersede, wake)
-    monkeypatch.setattr(WriteBehind, "put", put)
+    wakes = summary_puts(monkeypatch)
     (tmp_path / "run").mkdir()
     writer = RunWriter(tmp_path / "run", cfg(), behind=True)
     train = dict(epoch=1, loss=0.5, metric=0.7, lr=0.1, grad_norm=1.0, grad_norms={},
