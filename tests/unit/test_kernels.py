@@ -245,9 +245,8 @@ def test_the_probe_runs_only_the_top_layer_s_time_loop(in_c, monkeypatch, one_th
     loops = []
     monkeypatch.setattr(recurrent, "_input_grads",
                         lambda *a: pytest.fail("the probe computed the layer's gradients"))
-    real = native.backward if in_c else None
-    if in_c:
-        monkeypatch.setattr(native, "backward", lambda *a, **k: loops.append(1) or real(*a, **k))
+    real = native.backward
+    monkeypatch.setattr(native, "backward", lambda *a, **k: loops.append(1) or real(*a, **k))
     norms = model.timestep_grad_norms(torch.randn(B, T, I), torch.randint(0, 2, (B,)),
                                       lambda out, y: torch.nn.functional.cross_entropy(
                                           out, y, reduction="sum"))
