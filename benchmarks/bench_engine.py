@@ -38,6 +38,7 @@ from lstm_tui.experiment import start_run
 from lstm_tui.models.network import detach_state
 from lstm_tui.presets import resolve_preset
 from lstm_tui.training.engine import build, train
+from lstm_tui.training.optim import torch_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _device import add_device_option, clock, describe, resolve  # noqa: E402
@@ -92,7 +93,7 @@ def plain_loop(cfg) -> float:
         model.kernel = ""  # loops replace it where they are faster: models.network)
     settings = {k: v for k, v in exp.optimizer.param_groups[0].items() if k != "params"}
     settings["foreach"] = None            # torch's default (no LBFGS here: it has none)
-    opt = type(exp.optimizer)(model.parameters(), **settings)
+    opt = torch_class(exp.optimizer)(model.parameters(), **settings)
     total = tc.steps or tc.epochs * task.steps_per_epoch(tc.batch_size)
     eval_every = tc.eval_every or task.steps_per_epoch(tc.batch_size)
     gen = torch.Generator().manual_seed(tc.seed)

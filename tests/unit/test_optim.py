@@ -9,7 +9,7 @@ import torch
 
 from lstm_tui.config import TrainConfig
 from lstm_tui.training.optim import (build_optimizer, grad_norms_and_clip, learning_rate,
-                                     set_lr)
+                                     set_lr, torch_class)
 
 
 def _params():
@@ -27,7 +27,7 @@ def test_each_optimizer_gets_the_configured_hyperparameters(name, kind, extra):
                       weight_decay=0.0 if name == "lbfgs" else 0.25)
     params = _params()
     opt = build_optimizer(iter(params), cfg)     # any iterable of parameters
-    assert type(opt) is kind
+    assert torch_class(opt) is kind
     group = opt.param_groups[0]
     assert group["lr"] == 0.03 and group["params"] == params
     if name != "lbfgs":
@@ -50,7 +50,7 @@ def test_the_one_call_update_equals_the_per_tensor_one_bit_for_bit(name):
     assert opt.param_groups[0]["foreach"] is True
     group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
     group["foreach"] = None
-    reference = type(opt)(theirs, **group)
+    reference = torch_class(opt)(theirs, **group)
     for step_grads in grads:
         for params, o in ((ours, opt), (theirs, reference)):
             for p, g in zip(params, step_grads):
@@ -58,6 +58,42 @@ def test_the_one_call_update_equals_the_per_tensor_one_bit_for_bit(name):
             o.step()
     for a, b in zip(ours, theirs):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_plain_sgd_updates_without_torch_s_step_and_equals_it(monkeypatch, weight_decay):
+    """The engine's plain SGD is torch's last call without the bookkeeping around it: the
+    numbers of torch.optim.SGD (its default per-tensor path), torch's step and its
+    profiler record not run; a closure, momentum or a step hook take torch's step."""
+    cfg = TrainConfig(optimizer="sgd", lr=0.5, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(1)
+    start = [torch.randn(5, 4, generator=gen), torch.randn(4, generator=gen)]
+    grads = [[torch.randn(p.shape, generator=gen) for p in start] for _ in range(4)]
+    ours = [torch.nn.Parameter(p.clone()) for p in start]
+    theirs = [torch.nn.Parameter(p.clone()) for p in start]
+    opt = build_optimizer(ours, cfg)
+    reference = torch.optim.SGD(theirs, lr=0.5, weight_decay=weight_decay)
+    torch_step = torch.optim.SGD.step
+    for step_grads in grads:
+        for p, q, g in zip(ours, theirs, step_grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        reference.step()
+        with monkeypatch.context() as patched:
+            patched.setattr(torch.optim.SGD, "step", lambda *a, **k: pytest.fail("torch's step"))
+            patched.setattr(torch.autograd.profiler, "record_function",
+                            lambda *a, **k: pytest.fail("a profiler record"))
+            opt.step()
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+    hooked, heard = build_optimizer(ours, cfg), []
+    hooked.register_step_post_hook(lambda *args: heard.append("hook"))
+    hooked.step()
+    ran = []
+    monkeypatch.setattr(torch.optim.SGD, "step",
+                        lambda self, closure=None: ran.append(closure) or torch_step(self, closure))
+    opt.step(lambda: torch.tensor(0.0))
+    build_optimizer(ours, TrainConfig(optimizer="momentum", lr=0.5)).step()
+    assert heard == ["hook"] and len(ran) == 2
 
 
 def test_unknown_optimizer_is_an_error():

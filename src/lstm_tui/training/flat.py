@@ -24,6 +24,8 @@ import copy
 import torch
 from torch import Tensor
 
+from lstm_tui.training.optim import torch_class
+
 
 def applies(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> bool:
     """Whether `optimizer` over `params` is stepped flat: float32 CPU parameters, all of
@@ -62,7 +64,7 @@ class FlatOptimizer:
         flat.grad = torch.zeros_like(flat)
         group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
         group["foreach"] = False          # one tensor: the per-tensor path, without a list
-        self.flat, self.inner = flat, type(optimizer)([flat], **group)
+        self.flat, self.inner = flat, torch_class(optimizer)([flat], **group)
         self._update = _bare(type(self.inner).step)
         self.flat_mode = True
 
