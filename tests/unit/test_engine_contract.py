@@ -111,6 +111,35 @@ def test_goal_min_best_checkpoint_is_the_lowest_validation():
     assert best_saves[-1] == (lowest.step, lowest.metric)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "sgd", "lbfgs"])
+def test_a_checkpoint_payload_is_the_run_s_own_copy(optimizer):
+    """A writer may keep a payload and write it later (runs.writer writes behind):
+    the training after the checkpoint leaves it as it was (the flat update's buffers,
+    the per-tensor optimizer's state, the weights)."""
+    import copy
+    kept, at_save = [], []
+
+    def save(tag, payload):
+        kept.append(payload)
+        at_save.append(copy.deepcopy(payload))
+        return tag
+    _, last = run(_regression(optimizer=optimizer, lr=0.05, steps=12, eval_every=4),
+                  save_checkpoint=save)
+    assert last.status == "completed" and len(kept) >= 3
+
+    def same(a, b):
+        if isinstance(a, torch.Tensor):
+            return torch.equal(a, b)
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, (list, tuple)):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return a == b
+    for payload, then in zip(kept, at_save):
+        assert payload["optimizer"]["state"] or optimizer == "sgd"
+        assert same(payload, then), payload["step"]
+
+
 def test_a_decayed_learning_rate_reaches_the_optimizer():
     saved = {}
     data = _regression(optimizer="sgd", lr=0.1, lr_decay=0.5, lr_decay_every=4, steps=14,

@@ -433,23 +433,27 @@ def test_wake_starts_the_writes_that_wait_for_a_wake():
     assert done == ["x", "last"] and queue.pending == 0
 
 
-def test_a_checkpoint_is_copied_at_once_and_serialized_behind_to_the_same_bytes(tmp_path):
+def test_a_checkpoint_copy_is_serialized_behind_to_the_same_bytes(tmp_path):
+    """The engine hands the writer copies (training.record.copied: a view keeps sharing
+    its storage, so the bytes are those of the state copied); the writer serializes
+    them behind while training changes the originals."""
     from collections import OrderedDict
-    from lstm_tui.runs.checkpoint import checkpoint_bytes, load_checkpoint, snapshot
+    from lstm_tui.runs.checkpoint import checkpoint_bytes, load_checkpoint
     from lstm_tui.runs.writer import RunWriter
+    from lstm_tui.training.record import copied
     weights = torch.arange(6.0)
     model = OrderedDict(w=weights, head=weights[2:4])     # a view: one storage for both
     model._metadata = {"": {"version": 1}}
     payload = {"model": model, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}},
                                              "param_groups": [{"lr": 0.1, "params": [0]}]},
                "config": {"train": {"lr": 0.1}}, "step": 5}
-    copied, before = snapshot(payload), checkpoint_bytes(payload, Path("x.pt"))
-    assert checkpoint_bytes(copied, Path("x.pt")) == before    # the very same file
+    copy, before = copied(payload), checkpoint_bytes(payload, Path("x.pt"))
+    assert checkpoint_bytes(copy, Path("x.pt")) == before    # the very same file
     run = tmp_path / "run"
     run.mkdir()
     writer = RunWriter(run, cfg(), behind=True)
     gate = blocked(writer._behind, [])
-    writer.save_checkpoint("last", payload)
+    writer.save_checkpoint("last", copy)
     weights.add_(100.0)                      # training goes on before the write is done
     payload["optimizer"]["state"][0]["step"].add_(1.0)
     gate.set()

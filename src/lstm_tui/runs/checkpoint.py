@@ -4,7 +4,6 @@ loaded with ``weights_only=True`` (plain tensors and Python values only)."""
 from __future__ import annotations
 
 import io
-from copy import copy as shallow_copy
 from pathlib import Path
 
 import torch
@@ -31,40 +30,6 @@ def checkpoint_bytes(payload: dict, path: Path) -> bytes:
             raise hidden from None
         raise
     return buffer.getvalue()
-
-
-def snapshot(payload: dict) -> dict:
-    """A copy of `payload` that training can go on changing under (to serialize later,
-    behind it): containers copied, each tensor onto a copy of its storage, storages
-    shared as the originals share theirs, so that torch.save writes the very same bytes;
-    other values as they are.  Far cheaper than serializing: tensor copies only."""
-    storages: dict = {}
-
-    def copy(value):
-        if isinstance(value, torch.Tensor):
-            storage = value.untyped_storage()
-            nbytes = storage.nbytes()
-            key = (storage.data_ptr(), nbytes) if nbytes else id(value)
-            if key not in storages:
-                if (value.storage_offset() == 0 and value.is_contiguous()
-                        and value.numel() * value.element_size() == nbytes):
-                    # the whole storage: a plain clone, a third of a storage's clone
-                    # and set_ (a checkpoint has dozens of small tensors)
-                    copied = value.detach().clone()
-                    storages[key] = copied.untyped_storage()
-                    return copied
-                storages[key] = storage.clone()
-            return value.new_empty(0).set_(storages[key], value.storage_offset(),
-                                           value.size(), value.stride())
-        if isinstance(value, dict):   # its own type and attributes (a state dict's
-            copied = shallow_copy(value)  # _metadata), its values copied in place
-            for k, v in copied.items():
-                copied[k] = copy(v)
-            return copied
-        if isinstance(value, (list, tuple)):
-            return type(value)(copy(v) for v in value)
-        return value
-    return copy(payload)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:

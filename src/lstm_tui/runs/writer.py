@@ -228,7 +228,7 @@ class RunWriter:
         a newer version held meanwhile replaces an older one, and the newest goes to the
         disk once the interval is over or the run ends (a run killed outright loses at
         most that much of its newest checkpoints, never the first one)."""
-        from lstm_tui.runs.checkpoint import save_checkpoint, snapshot
+        from lstm_tui.runs.checkpoint import save_checkpoint
         path = self.dir / f"{tag}.pt"
         if self._behind is None:
             return str(save_checkpoint(path, payload))
@@ -236,8 +236,8 @@ class RunWriter:
         # training.record) is serialized once and its file linked, if it was written
         if self._stored is not None and self._stored[0] is payload:
             _, kept, earlier = self._stored
-        else:   # copied now (the next step changes the weights), serialized behind
-            kept, earlier = {"payload": snapshot(payload)}, []
+        else:   # the run's own copy (training.record.Record.checkpoint): serialized behind
+            kept, earlier = {"payload": payload}, []
         self._stored = (payload, kept, earlier)
         now = time.monotonic()
         queued = self._checkpoint_queued.get(tag)

@@ -24,7 +24,7 @@ from lstm_tui.tasks import build_task, downloads
 from lstm_tui.training.threads import apply_threads, step_work
 from lstm_tui.training.optim import build_optimizer, grad_norms_and_clip, learning_rate, set_lr
 from lstm_tui.training import flat, policy
-from lstm_tui.training.record import Emit, Record, SaveCheckpoint, Verdict, failed
+from lstm_tui.training.record import Emit, Record, SaveCheckpoint, Verdict, copied, failed
 from lstm_tui.training.window import Gradients, Window
 
 
@@ -262,9 +262,9 @@ class _Run:
         return None
 
     def _checkpoint(self, tags: str | tuple[str, ...]) -> None:
-        def states():
-            weights = self.model.state_dict()
+        def states():   # copies (Record.checkpoint); of the flat buffers, one clone each
             if isinstance(self.optimizer, flat.FlatOptimizer):
-                weights = flat.separate(weights)
-            return weights, self.optimizer.state_dict()
+                return (flat.separate(self.model.state_dict()),
+                        self.optimizer.state_dict(private=True))
+            return copied((self.model.state_dict(), self.optimizer.state_dict()))
         self.record.checkpoint(tags, self.step, states, self.generator)

@@ -24,6 +24,8 @@ import copy
 import torch
 from torch import Tensor
 
+from lstm_tui.training.record import copied
+
 from lstm_tui.training.optim import torch_class
 
 
@@ -82,10 +84,14 @@ class FlatOptimizer:
         with torch.no_grad():
             self._update(self.inner)
 
-    def state_dict(self) -> dict:
-        """The per-parameter optimizer's state_dict, as torch.optim gives it."""
-        if self.flat_mode:
-            self._share()
+    def state_dict(self, private: bool = False) -> dict:
+        """The per-parameter optimizer's state_dict, as torch.optim gives it; `private`:
+        its tensors copies that later steps leave alone (a checkpoint's: one clone per
+        flat buffer)."""
+        if not self.flat_mode:
+            state = self.per_tensor.state_dict()
+            return copied(state) if private else state
+        self._share(private)
         return self.per_tensor.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
@@ -116,21 +122,25 @@ class FlatOptimizer:
     def _views(self, flat: Tensor) -> list[Tensor]:
         return [v.view_as(p) for v, p in zip(flat.split(self.sizes), self.params)]
 
-    def _share(self) -> None:
-        """Make the per-parameter optimizer's state views of the flat state (its step
-        counts copies: separate tensors, as torch keeps them)."""
+    def _share(self, private: bool = False) -> None:
+        """Make the per-parameter optimizer's state views of the flat state (`private`: of a
+        copy of it; its step counts copies: separate tensors, as torch keeps them)."""
         self.per_tensor.param_groups[0].update(
             {k: v for k, v in self.inner.param_groups[0].items() if k not in ("params",
                                                                                "foreach")})
-        for key, value in self.inner.state.get(self.flat, {}).items():
+        states: list[dict] = [{} for _ in self.params]   # new dicts: a state_dict given
+        for key, value in self.inner.state.get(self.flat, {}).items():   # before keeps its
             if not isinstance(value, Tensor):
                 views = [value] * len(self.params)
             elif value.dim():
-                views = self._views(value)
+                views = self._views(value.clone() if private else value)
             else:
                 views = [value.clone() for _ in self.params]
-            for p, view in zip(self.params, views):
-                self.per_tensor.state[p][key] = view
+            for state, view in zip(states, views):
+                state[key] = view
+        for p, state in zip(self.params, states):
+            if state:                      # (torch keeps no entry for a stateless update)
+                self.per_tensor.state[p] = state
 
     def _leave(self) -> None:
         """Step per tensor from now on, from the same state."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import traceback
+from copy import copy as shallow_copy
 from typing import Callable
 
 import torch
@@ -36,6 +37,40 @@ GROWTH_LIMIT = 1000.0
 GREW_ADVICE = ("train loss grew to {loss:.3g}, over {factor:g}x its start ({start:.3g}), by step "
                "{step}: lower train.lr (now {lr:g}), set train.grad_clip (e.g. 1.0) or "
                "standardize the inputs")
+
+
+def copied(states):
+    """A copy of `states` (state dicts) that training can go on changing under:
+    containers copied, each tensor onto a copy of its storage, storages shared as the
+    originals share theirs (torch.save writes the very same bytes); other values as
+    they are."""
+    storages: dict = {}
+
+    def copy(value):
+        if isinstance(value, torch.Tensor):
+            storage = value.untyped_storage()
+            nbytes = storage.nbytes()
+            key = (storage.data_ptr(), nbytes) if nbytes else id(value)
+            if key not in storages:
+                if (value.storage_offset() == 0 and value.is_contiguous()
+                        and value.numel() * value.element_size() == nbytes):
+                    # the whole storage: a plain clone, a third of a storage's clone
+                    # and set_ (a checkpoint has dozens of small tensors)
+                    clone = value.detach().clone()
+                    storages[key] = clone.untyped_storage()
+                    return clone
+                storages[key] = storage.clone()
+            return value.new_empty(0).set_(storages[key], value.storage_offset(),
+                                           value.size(), value.stride())
+        if isinstance(value, dict):   # its own type and attributes (a state dict's
+            clone = shallow_copy(value)   # _metadata), its values copied in place
+            for k, v in clone.items():
+                clone[k] = copy(v)
+            return clone
+        if isinstance(value, (list, tuple)):
+            return type(value)(copy(v) for v in value)
+        return value
+    return copy(states)
 
 
 def failed(exc: BaseException, step: int) -> ev.Failed:
@@ -161,9 +196,11 @@ class Record:
                    states: Callable[[], tuple[dict, dict]], generator: torch.Generator) -> None:
         """Save the run at `step` under each of `tags` (a tag or a tuple: "best" and
         "last" of a validation that improved): `states()` gives the (model, optimizer)
-        state dicts, asked for only when there is somewhere to save them.  The tags get
-        one payload, the very same object, so a writer may store it once
-        (runs.writer.RunWriter.save_checkpoint)."""
+        state dicts as copies that training leaves alone (see :func:`copied`), asked for
+        only when there is somewhere to save them.  The payload is the writer's to keep:
+        nothing in it changes after the call, so it may be serialized later, behind the
+        training (runs.writer.RunWriter.save_checkpoint).  The tags get the very same
+        object, so a writer may store it once."""
         if self.save is None:
             return
         model_state, optimizer_state = states()
