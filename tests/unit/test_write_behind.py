@@ -460,3 +460,30 @@ def test_a_checkpoint_copy_is_serialized_behind_to_the_same_bytes(tmp_path):
     writer.close()
     assert (run / "last.pt").read_bytes() == before
     assert load_checkpoint(run / "last.pt")["model"]["head"].tolist() == [2.0, 3.0]
+
+
+def test_appended_lines_are_on_disk_after_each_write_and_their_files_close_with_the_run(
+        tmp_path, monkeypatch):
+    """Writing behind, diagnostics.jsonl is opened once and flushed after every line (a
+    reader of the live run sees each one); the files close with the writer."""
+    from lstm_tui.runs.writer import RunWriter
+    run = tmp_path / "run"
+    run.mkdir()
+    opened = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        if str(path).endswith("diagnostics.jsonl"):
+            opened.append(path)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", counting_open)
+    writer = RunWriter(run, cfg(), behind=True)
+    for step in (1, 2, 3):
+        writer(ev.TimestepGradients(step=step, norms=(0.5, 0.25)))
+        writer._behind.drain()
+        lines = (run / "diagnostics.jsonl").read_text().splitlines()
+        assert [json.loads(line)["step"] for line in lines] == list(range(1, step + 1))
+    assert len(opened) == 1
+    files = list(writer._lines.values())
+    writer.close()
+    assert files and all(fh.closed for fh in files)
