@@ -36,16 +36,21 @@ def test_each_optimizer_gets_the_configured_hyperparameters(name, kind, extra):
         assert group[key] == value, key
 
 
+def _twins(seed: int, steps: int):
+    """Two copies of the same parameters, and `steps` steps' gradients for them."""
+    gen = torch.Generator().manual_seed(seed)
+    start = [torch.randn(4, 3, generator=gen), torch.randn(3, generator=gen)]
+    grads = [[torch.randn(p.shape, generator=gen) for p in start] for _ in range(steps)]
+    return ([torch.nn.Parameter(p.clone()) for p in start],
+            [torch.nn.Parameter(p.clone()) for p in start], grads)
+
+
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop", "adagrad"])
 def test_the_one_call_update_equals_the_per_tensor_one_bit_for_bit(name):
     # build_optimizer asks for foreach=True (speed); torch's default on the CPU is the
     # per-tensor loop.  A run's numbers must not depend on which one ran.
     cfg = TrainConfig(optimizer=name, lr=0.03, momentum=0.7, weight_decay=0.01)
-    gen = torch.Generator().manual_seed(0)
-    start = [torch.randn(4, 3, generator=gen), torch.randn(3, generator=gen)]
-    grads = [[torch.randn(p.shape, generator=gen) for p in start] for _ in range(5)]
-    ours = [torch.nn.Parameter(p.clone()) for p in start]
-    theirs = [torch.nn.Parameter(p.clone()) for p in start]
+    ours, theirs, grads = _twins(seed=0, steps=5)
     opt = build_optimizer(ours, cfg)
     assert opt.param_groups[0]["foreach"] is True
     group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
@@ -66,11 +71,7 @@ def test_plain_sgd_updates_without_torch_s_step_and_equals_it(monkeypatch, weigh
     numbers of torch.optim.SGD (its default per-tensor path), torch's step and its
     profiler record not run; a closure, momentum or a step hook take torch's step."""
     cfg = TrainConfig(optimizer="sgd", lr=0.5, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(1)
-    start = [torch.randn(5, 4, generator=gen), torch.randn(4, generator=gen)]
-    grads = [[torch.randn(p.shape, generator=gen) for p in start] for _ in range(4)]
-    ours = [torch.nn.Parameter(p.clone()) for p in start]
-    theirs = [torch.nn.Parameter(p.clone()) for p in start]
+    ours, theirs, grads = _twins(seed=1, steps=4)
     opt = build_optimizer(ours, cfg)
     reference = torch.optim.SGD(theirs, lr=0.5, weight_decay=weight_decay)
     torch_step = torch.optim.SGD.step

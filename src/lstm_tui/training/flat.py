@@ -24,9 +24,8 @@ import copy
 import torch
 from torch import Tensor
 
-from lstm_tui.training.record import copied
-
 from lstm_tui.training.optim import torch_class
+from lstm_tui.training.record import copied
 
 
 def applies(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> bool:
@@ -128,8 +127,9 @@ class FlatOptimizer:
         self.per_tensor.param_groups[0].update(
             {k: v for k, v in self.inner.param_groups[0].items() if k not in ("params",
                                                                                "foreach")})
-        states: list[dict] = [{} for _ in self.params]   # new dicts: a state_dict given
-        for key, value in self.inner.state.get(self.flat, {}).items():   # before keeps its
+        # new dicts each time: a state_dict given before (a checkpoint's) keeps its own
+        states: list[dict] = [{} for _ in self.params]
+        for key, value in self.inner.state.get(self.flat, {}).items():
             if not isinstance(value, Tensor):
                 views = [value] * len(self.params)
             elif value.dim():
