@@ -89,12 +89,22 @@ def test_plain_sgd_updates_without_torch_s_step_and_equals_it(monkeypatch, weigh
     hooked, heard = build_optimizer(ours, cfg), []
     hooked.register_step_post_hook(lambda *args: heard.append("hook"))
     hooked.step()
+    # torch wraps its own class's step (hooks, profiler) only once one of its instances
+    # is made: the hook runs once whether or not that happened in this process
+    with monkeypatch.context() as bare:
+        bare.setattr(torch.optim.SGD, "step", getattr(torch_step, "__wrapped__", torch_step))
+        hooked.step()
+    assert heard == ["hook", "hook"]
     ran = []
-    monkeypatch.setattr(torch.optim.SGD, "step",
-                        lambda self, closure=None: ran.append(closure) or torch_step(self, closure))
+    from lstm_tui.training import optim
+
+    def counted(step):
+        return lambda self, closure=None: ran.append(closure) or step(self, closure)
+    monkeypatch.setattr(torch.optim.SGD, "step", counted(torch_step))
+    monkeypatch.setattr(optim, "_TORCH_STEP", counted(optim._TORCH_STEP))
     opt.step(lambda: torch.tensor(0.0))
     build_optimizer(ours, TrainConfig(optimizer="momentum", lr=0.5)).step()
-    assert heard == ["hook"] and len(ran) == 2
+    assert heard == ["hook", "hook"] and len(ran) == 2
 
 
 def test_unknown_optimizer_is_an_error():

@@ -50,7 +50,7 @@ class SGD(torch.optim.SGD):
     call: 3-4% of the Udacity character model's run (benchmarks/RESULTS.md).  The call
     runs on the same tensors (weight decay first, as torch adds it), so the numbers are
     bit for bit torch's (tests/unit/test_optim.py); momentum, a closure, hooks, sparse
-    or mixed-device gradients take torch's own step.
+    or mixed-device gradients take torch's own step (with its hooks: _TORCH_STEP).
     """
 
     def step(self, closure=None):
@@ -60,7 +60,7 @@ class SGD(torch.optim.SGD):
                 or group["maximize"] or group.get("differentiable") or group.get("fused")
                 or isinstance(group["lr"], Tensor) or self._optimizer_step_pre_hooks
                 or self._optimizer_step_post_hooks or _global_hooks()):
-            return super().step(closure)
+            return _TORCH_STEP(self, closure)
         params = [p for p in group["params"] if p.grad is not None]
         if not params:
             return None
@@ -68,7 +68,7 @@ class SGD(torch.optim.SGD):
         first = params[0]
         if any(g.is_sparse or p.device != first.device or p.dtype != first.dtype
                for p, g in zip(params, grads)):
-            return super().step(closure)
+            return _TORCH_STEP(self, closure)
         with torch.no_grad():
             if group["weight_decay"]:
                 grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
@@ -76,8 +76,22 @@ class SGD(torch.optim.SGD):
         return None
 
     # torch.optim wraps a step not marked so in a profiler record and the hooks' calls
-    # (Optimizer._patch_step_function): most of the cost above; with hooks, torch's step
+    # (Optimizer._patch_step_function): most of the cost above.  (The flat update skips
+    # the same wrappers by unwrapping the step it calls: training.flat._bare.)
     step.hooked = True
+
+
+def _torch_sgd_step():
+    """torch.optim.SGD's step with its profiler record and hook calls, wrapped here: torch
+    wraps its own class only when one of its instances is made, which a run of the
+    SGD above never does (its hooks would then not run)."""
+    step = torch.optim.SGD.step
+    if getattr(step, "hooked", False):         # wrapped already: the function beneath
+        step = step.__wrapped__
+    return torch.optim.Optimizer.profile_hook_step(step)
+
+
+_TORCH_STEP = _torch_sgd_step()
 
 
 def _global_hooks() -> bool:
