@@ -242,7 +242,8 @@ class SequenceModel(nn.Module):
 
     def timestep_grad_norms(self, x: Tensor, y: Tensor,
                             final_step_loss: Callable[[Tensor, Tensor], Tensor],
-                            state: State | None = None) -> list[float]:
+                            state: State | None = None,
+                            on_output: Callable[[Tensor], None] | None = None) -> list[float]:
         """‖∂L/∂h_t‖ of the top layer for every step t, averaged over the batch.
 
         L is `final_step_loss(output, y)` (the final prediction's loss, summed over the
@@ -250,17 +251,20 @@ class SequenceModel(nn.Module):
         with both directions' h_t taken together.  From a zero state a model with a
         hand-written kernel takes it from the kernel's backward, else the step loop gives
         every h_t as a graph node.  Runs without dropout; parameters' `.grad` are left
-        alone and the train/eval mode is restored.
+        alone and the train/eval mode is restored.  `on_output` gets the model's output
+        for `x` (detached), which this forward computes anyway.
         """
         was_training = self.training
         self.eval()
         try:
             with torch.enable_grad():
                 if state is None and self.kernel and self._runs_kernel():
-                    grads = self._kernel_probe(x, y, final_step_loss)
+                    grads = self._kernel_probe(x, y, final_step_loss, on_output)
                 else:
                     top, _ = self._unroll(x, detach_state(state), parallel=False)
                     output = self.head(self.drop(self._select_steps(top)))
+                    if on_output is not None:
+                        on_output(output.detach())
                     loss = final_step_loss(output, y)
                     hs = [h for direction in top for h in direction]
                     found = [g if g is not None else torch.zeros_like(h) for g, h in
@@ -278,13 +282,17 @@ class SequenceModel(nn.Module):
         return sq.sqrt().mean(1).tolist()
 
     def _kernel_probe(self, x: Tensor, y: Tensor,
-                      final_step_loss: Callable[[Tensor, Tensor], Tensor]) -> list[Tensor]:
+                      final_step_loss: Callable[[Tensor, Tensor], Tensor],
+                      on_output: Callable[[Tensor], None] | None = None) -> list[Tensor]:
         """The top layer's ∂L/∂h_t, a (T, B, H) tensor per direction, from the kernel's
         backward (no step-wise graph, no weight gradients, no layer below)."""
         probes = [x.new_zeros(x.shape[1], x.shape[0], self.hidden)
                   for _ in range(self.directions)]
         top, _ = self._unroll(x, None, probes=probes)
-        loss = final_step_loss(self.head(self.drop(self._select_steps(top))), y)
+        output = self.head(self.drop(self._select_steps(top)))
+        if on_output is not None:
+            on_output(output.detach())
+        loss = final_step_loss(output, y)
         top_weights = [self.layer_params(self.layers - 1, d)["weight_hh"]
                        for d in range(self.directions)]
         # runs the top layer's backward loop, which fills the probes and stops there

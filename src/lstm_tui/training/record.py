@@ -159,7 +159,8 @@ class Record:
         (diverged, stopped early)."""
         cfg, tc, task = self.cfg, self.tc, self.task
         first: list[torch.Tensor] = []     # the first batch's output, for the forecast
-        val_loss, val_metric = validation.evaluate(model, task, tc.batch_size, first.append)
+        val_loss, val_metric, norms = validation.measure(model, task, tc.batch_size,
+                                                         first.append)
         self.final = val_metric
         if not math.isfinite(val_loss):
             return "diverged", DIVERGED_ADVICE.format(step=step, lr=lr)
@@ -175,8 +176,7 @@ class Record:
         self.emit(ev.ValMetrics(step=step, epoch=step // self.steps_per_epoch, loss=val_loss,
                                 metric=val_metric, best=self.best, is_best=improved,
                                 extra=task.val_extra(val_loss), seconds=self.clock()))
-        self.emit(ev.TimestepGradients(
-            step=step, norms=tuple(validation.probe_timestep_grads(model, task))))
+        self.emit(ev.TimestepGradients(step=step, norms=tuple(norms)))
         task_reports.forecast(task, model, step, self.emit, first[0] if first else None)
         if task.vocab is not None and getattr(cfg.task, "sample_length", 0):
             self.emit(ev.TextSample(step=step, temperature=cfg.task.sample_temperature,

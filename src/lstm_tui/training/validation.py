@@ -15,22 +15,49 @@ import torch
 PROBE_BATCH = 256   # sequences used for the gradient-per-time-step view
 
 
+def measure(model: torch.nn.Module, task, batch_size: int,
+            on_first: Callable[[torch.Tensor], None] | None = None
+            ) -> tuple[float, float, list[float]]:
+    """One validation's figures: :func:`evaluate`'s (mean loss, metric), then
+    :func:`probe_timestep_grads`' norms.
+
+    When the probe's batch is the first validation batch (a stateless task validated in
+    batches of PROBE_BATCH), the probe's forward gives that batch's output too: a forward
+    fewer per validation (2% of a run on a short series).  That output comes from the
+    probe's kernel, not the fused module evaluate would call: the same math, to float
+    rounding."""
+    shared = not task.stateful and _val_batch(task, batch_size) == PROBE_BATCH
+    outputs: list[torch.Tensor] = []
+    norms = probe_timestep_grads(model, task, outputs.append if shared else None)
+    loss, metric = evaluate(model, task, batch_size, on_first, outputs[0] if shared else None)
+    return loss, metric, norms
+
+
+def _val_batch(task, batch_size: int) -> int:
+    """Sequences per validation batch: max(training batch, PROBE_BATCH), and no larger:
+    the loss summed over them rounds by batch, so another size would change the recorded
+    figure.  A stateful task keeps the training batch, which sets its streams."""
+    return batch_size if task.stateful else max(batch_size, PROBE_BATCH)
+
+
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, task, batch_size: int,
-             on_first: Callable[[torch.Tensor], None] | None = None) -> tuple[float, float]:
+             on_first: Callable[[torch.Tensor], None] | None = None,
+             first: torch.Tensor | None = None) -> tuple[float, float]:
     """(mean loss, task metric) over the whole validation set; `on_first(output)` gets the
-    first batch's output (a task's forecast view reads it instead of a forward of its own).
+    first batch's output (a task's forecast view reads it instead of a forward of its own);
+    `first`, when given, is that output already computed.
 
     Inference mode rather than no_grad: the same kernels (the same numbers) without
-    autograd's bookkeeping, 10-30% faster here.  Batches of max(training batch, 256)
-    sequences, and no larger: the loss summed over them rounds by batch, so another size
-    would change the recorded figure.  A stateful task keeps the training batch, which
-    sets its streams."""
+    autograd's bookkeeping, 10-30% faster here.  Batches of :func:`_val_batch` sequences."""
     was_training = model.training
     model.eval()
     loss_total, n, metric_total, metric_count, state = 0.0, 0, 0.0, 0, None
-    for x, y in task.val_batches(max(batch_size, 256) if not task.stateful else batch_size):
-        output, state = model(x, state if task.stateful else None)
+    for x, y in task.val_batches(_val_batch(task, batch_size)):
+        if n == 0 and first is not None:
+            output = first
+        else:
+            output, state = model(x, state if task.stateful else None)
         if on_first is not None and n == 0:
             on_first(output)
         rows = x.shape[0]
@@ -44,10 +71,14 @@ def evaluate(model: torch.nn.Module, task, batch_size: int,
     return loss, task.reduce_metric(float(metric_total), metric_count)
 
 
-def probe_timestep_grads(model: torch.nn.Module, task) -> list[float]:
-    """‖∂L_T/∂h_t‖ per time step on the first validation batch (the vanishing-gradient view)."""
+def probe_timestep_grads(model: torch.nn.Module, task,
+                         on_output: Callable[[torch.Tensor], None] | None = None
+                         ) -> list[float]:
+    """‖∂L_T/∂h_t‖ per time step on the first validation batch (the vanishing-gradient
+    view); `on_output` gets the model's output for that batch."""
     x, y = next(iter(task.val_batches(PROBE_BATCH)))
-    return model.timestep_grad_norms(x[:PROBE_BATCH], y[:PROBE_BATCH], task.final_step_loss)
+    return model.timestep_grad_norms(x[:PROBE_BATCH], y[:PROBE_BATCH], task.final_step_loss,
+                                     on_output=on_output)
 
 
 def sample_text(model: torch.nn.Module, task, task_cfg, seed: int) -> str:
