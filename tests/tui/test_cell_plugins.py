@@ -91,17 +91,22 @@ def test_the_example_cell_trains_and_is_inspected_by_its_gates(installed, tmp_pa
     assert "model.peepholes: the janet cell does not take peepholes" in refused.stderr
 
 
-def test_the_example_cell_trains_in_the_ensemble_as_its_sequential_twins(installed, tmp_path):
+def test_the_example_cell_trains_in_the_ensemble_as_its_sequential_twins(plugin_on_path,
+                                                                         tmp_path):
+    """In this process (the first test's `lstm-lab` finds the plugin in a fresh one):
+    the sweep's two backends, one results.csv each."""
+    from lstm_tui.config import load_preset
+    from lstm_tui.sweeps.runner import run_points
+    from lstm_tui.sweeps.spec import parse_sweep
     preset = tmp_path / "janet.toml"
     preset.write_text(SWEEP)
+    cfg = load_preset(preset)
+    spec = parse_sweep(cfg, str(preset))
     finals = {}
     for backend in ("ensemble", "sequential"):
-        root = tmp_path / backend
-        result = lab(["sweep", str(preset), "--backend", backend, "--runs-dir", str(root)],
-                     installed)
-        assert result.returncode == 0, result.stderr
-        (folder,) = root.iterdir()
-        with open(folder / "results.csv", newline="") as f:
+        result = run_points(preset, cfg, spec, tmp_path / backend, backend=backend)
+        assert result.complete
+        with open(result.sweep_dir / "results.csv", newline="") as f:
             finals[backend] = {(r["train.lr"], r["seed"]): float(r["final_mad"])
                                for r in csv.DictReader(f)}
     assert len(finals["ensemble"]) == 4 and finals["ensemble"].keys() == finals["sequential"].keys()
