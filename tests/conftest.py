@@ -46,6 +46,10 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # `own_ray` tests first: the worker that runs one starts its local Ray instance (5 s,
+    # ~8 CPU-s of Ray's processes) after it, once, instead of again for the Ray tests
+    # that follow (xdist gives each worker a run of consecutive tests)
+    items.sort(key=lambda item: "own_ray" not in item.keywords)
     if "cuda" in (config.getoption("markexpr", "") or ""):
         return
     skip = pytest.mark.skip(reason="a CUDA check: run with `pytest -m cuda` on a GPU box")

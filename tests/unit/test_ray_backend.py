@@ -516,6 +516,7 @@ def test_ray_prunes_the_points_sequential_prunes_and_resumes_with_them(tmp_path,
 
 # ---------------------------------------------------------------- a node lost mid-sweep
 
+@pytest.mark.own_ray
 def test_a_node_removed_mid_sweep_loses_nothing_and_its_point_is_retried(tmp_path,
                                                                        ray_session):
     from ray.cluster_utils import Cluster
