@@ -18,9 +18,6 @@ from lstm_tui.runs.listing import read_config
 from lstm_tui.runs.reader import read_jsonl
 from lstm_tui.trackers import listen
 
-mlflow = pytest.importorskip("mlflow")
-pytest.importorskip("wandb")
-
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 
@@ -59,6 +56,14 @@ def _preset(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _installed():
+    """Both trackers, imported when this module's first test runs rather than when it is
+    collected (2 s in every test process, most of which run none of these)."""
+    pytest.importorskip("mlflow")
+    pytest.importorskip("wandb")
+
+
 @pytest.fixture(autouse=True)
 def _fresh(monkeypatch, tmp_path):
     listen.reset_failures()
@@ -74,6 +79,7 @@ def _fresh(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def mlflow_uri(tmp_path_factory) -> str:
     """One sqlite store for the module (making its tables takes seconds)."""
+    import mlflow
     uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
     mlflow.MlflowClient(uri).search_experiments()
     return uri
@@ -85,6 +91,7 @@ def client(mlflow_uri, monkeypatch, request, tmp_path):
     root is the folder its store was first opened in, which may be the repository)."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", request.node.name)
+    import mlflow
     client = mlflow.MlflowClient(mlflow_uri)
     client.create_experiment(request.node.name, artifact_location=str(tmp_path / "artifacts"))
     return client
