@@ -68,6 +68,16 @@ async def data_read(pilot, timeout: float = 30.0) -> None:
     await pilot.pause()
 
 
+async def wait_until(pilot, condition, seconds: float = 5.0) -> None:
+    """Let the app run until `condition()` holds (what a key sets through a message chain
+    can take more than one pause on a busy machine), `seconds` at most; the caller
+    asserts."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+
+
 async def type_into(pilot, selector: str, text: str) -> None:
     """Focus an input, clear it and type `text` key by key, as a user would."""
     widget = pilot.app.screen.query_one(selector)

@@ -38,7 +38,7 @@ from lstm_tui.tui.widgets.heatmap import Heatmap
 from lstm_tui.tui.widgets.band_plot import BandPlot
 from lstm_tui.tui.sweep.lines import LinesView
 from lstm_tui.tui.inbox import EventInbox
-from tests.tui.conftest import Host
+from tests.tui.conftest import Host, wait_until
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
              "val_size": 32}
@@ -422,13 +422,6 @@ async def test_a_bad_launch_is_refused_with_the_message(tmp_path):
         assert screen.process is None
         assert tabs.active == "define"
         assert "sweep.grid: is empty" in shown(pilot, "#axis-message")
-
-
-async def wait_until(pilot, condition, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
 
 
 # ---------------------------------------------------------------- live events, no process
