@@ -23,9 +23,9 @@ def measure(model: torch.nn.Module, task, batch_size: int,
 
     When the probe's batch is the first validation batch (a stateless task validated in
     batches of PROBE_BATCH), the probe's forward gives that batch's output too: a forward
-    fewer per validation (2% of a run on a short series).  That output comes from the
-    probe's kernel, not the fused module evaluate would call: the same math, to float
-    rounding."""
+    fewer per validation (3% of a run of the sunspots preset).  That output comes from the
+    probe's path (the kernel or the step loop), not the one evaluate would take (the fused
+    module, a scan): the same math, to float rounding."""
     shared = not task.stateful and _val_batch(task, batch_size) == PROBE_BATCH
     outputs: list[torch.Tensor] = []
     norms = probe_timestep_grads(model, task, outputs.append if shared else None)
