@@ -102,6 +102,10 @@ def test_the_example_cell_trains_in_the_ensemble_as_its_sequential_twins(plugin_
     preset.write_text(SWEEP)
     cfg = load_preset(preset)
     spec = parse_sweep(cfg, str(preset))
+    from lstm_tui.training.ensemble import group_key, unbatchable_reason
+    points = spec.points()         # one batched model of four members, not four runs
+    assert unbatchable_reason(points[0].config) is None
+    assert len({group_key(p.config) for p in points}) == 1
     finals = {}
     for backend in ("ensemble", "sequential"):
         result = run_points(preset, cfg, spec, tmp_path / backend, backend=backend)
