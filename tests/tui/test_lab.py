@@ -228,6 +228,31 @@ async def test_several_runs_and_the_charts_follow_the_selection(app, fake_traine
         assert [h.stopped for h in fake_trainer.handles] == [True, False]
 
 
+async def test_a_redraw_before_the_keys_highlight_arrives_leaves_the_cursor_alone(app, fake_trainer):
+    # On a busy machine the tick can redraw between the key moving the cursor and the
+    # screen hearing of it; the redraw used to pull the cursor back to the old selection,
+    # and the two highlights then swapped the selection for ever (seen as the wrong run
+    # stopped).
+    async with app.run_test(size=SIZE) as pilot:
+        lab = app.screen
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        table = lab.query_one("#active-runs", DataTable)
+        assert lab.selected == "fake-2" and table.cursor_row == 1     # a new run is shown
+        table.action_cursor_up()        # the key's highlight message is now on its way
+        lab.refresh_live(force=True)    # the tick, before the screen hears of it
+        assert table.cursor_row == 0
+        await wait_until(pilot, lambda: lab.selected == "fake-1")
+        for _ in range(5):
+            await pilot.pause()
+            assert lab.selected == "fake-1" and table.cursor_row == 0
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert [h.stopped for h in fake_trainer.handles] == [True, False]
+
+
 async def test_a_failed_run_is_shown_and_the_app_stays_usable(tmp_path):
     def failing(cfg):
         return [ev.Failed(error="RuntimeError: CUDA error: out of memory", step=12)]

@@ -67,6 +67,7 @@ class LabScreen(Screen):
         super().__init__(id="lab", classes=width_class)
         self.preset = preset
         self.selected: str | None = None
+        self._cursor_to_selected = False    # a new run is selected: its row gets the cursor
         self.config: RunConfig | None = None
         self.config_error = ""
         self.expect: dict | None = None     # the loaded preset's [expect], kept for its runs
@@ -402,7 +403,7 @@ class LabScreen(Screen):
         key = self.app.start_training(cfg)
         if key is None:
             return
-        self.selected = key
+        self.selected, self._cursor_to_selected = key, True
         self._dirty.add(key)
         self.action_pane("live")
         self.refresh_live(force=True)
@@ -465,7 +466,8 @@ class LabScreen(Screen):
         states = self.app.states
         dirty, self._dirty = self._dirty, set()
         from lstm_tui.tui.widgets.live_view import show_rows     # imported by now
-        if show_rows(self.query_one("#active-runs"), states, dirty, self.selected,
+        move, self._cursor_to_selected = self._cursor_to_selected, False
+        if show_rows(self.query_one("#active-runs"), states, dirty, self.selected, move,
                      self.app.size.width):
             force = True
         if force or self.selected in dirty:

@@ -34,10 +34,14 @@ def live_view() -> VerticalScroll:
 
 
 def show_rows(table: ActiveRuns, states: Mapping[str, RunState], dirty: set[str],
-              selected: str | None, width: int) -> bool:
+              selected: str | None, move_cursor: bool, width: int) -> bool:
     """Add the new runs' rows and update the `dirty` ones (new rows join `dirty`); the
-    cursor follows `selected`.  True when the columns were refitted to `width` (every row
-    is drawn anew)."""
+    cursor goes to `selected` when `move_cursor` is set or the rows were rebuilt.  True
+    when the columns were refitted to `width` (every row is drawn anew).
+
+    Otherwise the cursor is left where the user put it: forcing it to `selected` on every
+    redraw would fight a key press whose highlight message is still on its way (the
+    screen learns of the key only from that message), and the two would swap for ever."""
     refitted = table.fit_columns(width)
     columns = [c.value for c in table.columns]
     for key, state in states.items():
@@ -48,7 +52,8 @@ def show_rows(table: ActiveRuns, states: Mapping[str, RunState], dirty: set[str]
         elif key in dirty:
             for column in columns:
                 table.update_cell(key, column, row[column], update_width=True)
-    if selected in table.rows and table.cursor_row != table.get_row_index(selected):
+    if ((move_cursor or refitted) and selected in table.rows
+            and table.cursor_row != table.get_row_index(selected)):
         table.move_cursor(row=table.get_row_index(selected))
     return refitted
 
