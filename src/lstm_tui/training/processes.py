@@ -4,7 +4,7 @@ backend's workers): how they start, and their lifeline.
 Spawned, each would import torch afresh, about 2 s of a core.  Where the OS has pidfds
 (Linux 5.3+), they are forked instead from a forkserver that imported torch once
 (multiprocessing's "forkserver" start method, torch preloaded): the first pays for the
-import, the ones after it start in a fraction of a second.  Such a child inherits the
+imports, the ones after it start in a fraction of a second.  Such a child inherits the
 server's environment and has the server for its parent, so:
 
 - the caller's environment travels with it (:func:`caller`) and is put back first thing
@@ -30,8 +30,11 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 # what the forkserver imports once: this module (below: the lab's server keeps off the
-# terminal) and torch; no more of lstm_tui, whose registries find plugins when asked
-PRELOAD = ["lstm_tui.training.processes", "torch"]
+# terminal), torch, and torch._dynamo, which torch imports on the first optimizer a
+# process builds (Optimizer.add_param_group is wrapped by torch._disable_dynamo): 1.4 s
+# of a core in every child otherwise, longer than a small point trains.  No more of
+# lstm_tui, whose registries find plugins when asked.
+PRELOAD = ["lstm_tui.training.processes", "torch", "torch._dynamo"]
 QUIET = "LSTM_LAB_QUIET_SERVER"   # set while the lab starts its server: output to devnull
 POLL = 0.5            # seconds between looks at the parent, without pidfds
 GRACE = 10.0          # seconds an orphan gets to record its run as interrupted
