@@ -103,8 +103,12 @@ async def test_quitting_stops_a_real_run_cleanly(tmp_path, monkeypatch, start):
     assert not app.active_handles()
 
 
-async def test_a_worker_that_does_not_stop_in_time_is_terminated(tmp_path):
+async def test_a_worker_that_does_not_stop_in_time_is_terminated(tmp_path, monkeypatch):
     """Stop asks first; a child still busy (here: importing torch) past the grace is ended."""
+    from lstm_tui.training import processes
+    # spawned, so that it imports torch afresh (seconds): a child forked from a warm
+    # forkserver can be quick enough to stop within the grace
+    monkeypatch.setattr(processes, "pidfds", lambda: False)
     app = make_app(tmp_path / "runs", trainer=ProcessTrainer(stop_grace=0.05))
     async with app.run_test(size=SIZE) as pilot:
         key = app.start_training(long_run())

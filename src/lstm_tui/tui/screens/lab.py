@@ -467,9 +467,8 @@ class LabScreen(Screen):
         dirty, self._dirty = self._dirty, set()
         from lstm_tui.tui.widgets.live_view import show_rows     # imported by now
         move, self._cursor_to_selected = self._cursor_to_selected, False
-        if show_rows(self.query_one("#active-runs"), states, dirty, self.selected, move,
-                     self.app.size.width):
-            force = True
+        force = show_rows(self.query_one("#active-runs"), states, dirty, self.selected, move,
+                          self.app.size.width) or force     # refitted: every row anew
         if force or self.selected in dirty:
             self._draw(states.get(self.selected or ""))
 
