@@ -228,7 +228,7 @@ async def test_several_runs_and_the_charts_follow_the_selection(app, fake_traine
         assert [h.stopped for h in fake_trainer.handles] == [True, False]
 
 
-async def test_a_redraw_before_the_keys_highlight_arrives_leaves_the_cursor_alone(app, fake_trainer):
+async def test_a_redraw_before_the_keys_highlight_lands_leaves_the_cursor_alone(app, fake_trainer):
     # On a busy machine the tick can redraw between the key moving the cursor and the
     # screen hearing of it; the redraw used to pull the cursor back to the old selection,
     # and the two highlights then swapped the selection for ever (seen as the wrong run
