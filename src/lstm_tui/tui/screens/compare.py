@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Checkbox, DataTable, Footer, Select, Static
+from textual.widgets import Checkbox, DataTable, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.tomlfile import loads_toml
@@ -31,6 +31,7 @@ from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import decimate, ema, finite_pairs, marker_glyph, rich_color
 from lstm_tui.tui.run_labels import display_name, status_of, status_text
 from lstm_tui.tui.store_watcher import POLL_SECONDS, folder_stamp
+from lstm_tui.tui.widgets.footer import Footer
 from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail
 from lstm_tui.tui.widgets.slider import Slider
 from lstm_tui.tui.widgets.check import Check

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.inspection.schema import Record
@@ -30,6 +30,7 @@ from lstm_tui.runs.trained import CHECKPOINTS, checkpoint_file
 from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import display_name
+from lstm_tui.tui.widgets.footer import Footer
 from lstm_tui.tui.widgets.activation_map import ActivationMap, MapData
 
 

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets import Header, Label, Select, Static, TabbedContent, TabPane
 
 from lstm_tui.devices import device_labels
 from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig, load_preset,
@@ -29,11 +29,11 @@ from lstm_tui.config import (ConfigError, ModelConfig, RunConfig, TrainConfig, l
 from lstm_tui.models.cells import registry as cells
 from lstm_tui.models.cells.base import OPTIONS
 from lstm_tui.tasks import downloads
-from lstm_tui.tasks.registry import (DEFAULT_KIND, data_files, data_preview, known_kinds,
-                                     spec_of)
+from lstm_tui.tasks.registry import DEFAULT_KIND, data_files, data_preview, known_kinds, spec_of
 from lstm_tui.numbers import printable
 from lstm_tui.tasks.shapes import describe_task
 from lstm_tui.tui.messages import DataFilesRead, SweepPresetLoaded
+from lstm_tui.tui.widgets.footer import Footer
 from lstm_tui.tui.widgets.config_form import ConfigForm, FormColumn
 from lstm_tui.tui.widgets.data_preview import DataPreview
 from lstm_tui.tui.widgets.summary_table import SummaryPanel, task_text

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.config import ConfigError
@@ -32,6 +32,7 @@ from lstm_tui.runs.trained import CHECKPOINTS
 from lstm_tui.tasks.registry import get
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.plotting import legend_entry, series_color, series_marker
+from lstm_tui.tui.widgets.footer import Footer
 from lstm_tui.tui.widgets.safe_plot import SafePlot
 
 SHOWN_ROWS = 500        # table rows (the command's --output has them all)

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.numbers import age as fmt_age
@@ -40,6 +40,7 @@ from lstm_tui.tui.run_labels import display_name, status_of, status_text
 from lstm_tui.tui.screens.polling import PollingScreen
 from lstm_tui.tui.screens.sample import SampleScreen
 from lstm_tui.tui.store_watcher import POLL_SECONDS, folder_stamp
+from lstm_tui.tui.widgets.footer import Footer
 from lstm_tui.tui.widgets.charts import GradHeatmap
 from lstm_tui.tui.widgets.run_charts import Curve, CurvesPlot, MetricsTail, read_heat_rows
 

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.numbers import fmt
@@ -36,6 +36,7 @@ from lstm_tui.tui.screens import runs_keeping as keeping
 from lstm_tui.tui.screens.runs_rows import (COLUMNS, SORTABLE, Column, RunRows,  # noqa: F401
                                             plan_columns)
 from lstm_tui.tui.store_watcher import POLL_SECONDS, StoreWatcher
+from lstm_tui.tui.widgets.footer import Footer
 
 Clock = Callable[[], float]
 CHUNK = 50           # rows added to a rebuilt table at a time (the first: a screenful)

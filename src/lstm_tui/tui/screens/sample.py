@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lstm_tui.runs.index import indexed_runs
@@ -33,6 +33,7 @@ from lstm_tui.numbers import printable
 from lstm_tui.tui.errors import one_line, report_worker_error
 from lstm_tui.tui.run_labels import (best_text, display_name, run_choice, started_text,
                                      status_of)
+from lstm_tui.tui.widgets.footer import Footer
 from lstm_tui.tui.widgets.slider import Slider
 
 SAMPLE_THREADS = 1         # torch threads of the UI process (it only ever samples)

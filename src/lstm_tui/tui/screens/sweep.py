@@ -40,7 +40,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
+from textual.widgets import Button, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from lstm_tui.numbers import fmt
@@ -63,6 +63,7 @@ from lstm_tui.tui.sweep.grid import GridView
 from lstm_tui.tui.sweep.lines import LinesView
 from lstm_tui.tui.sweep.trials import TrialsView, has_trials, show_tab
 from lstm_tui.tui.worker import ChildProcess
+from lstm_tui.tui.widgets.footer import Footer
 
 REDRAW_EVERY = 0.25          # views redraw at most 4 times a second
 WATCH_EVERY = 2.0            # seconds between looks at a sweep folder written elsewhere
