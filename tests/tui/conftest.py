@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from contextlib import asynccontextmanager
 
 import pytest
@@ -68,13 +69,14 @@ async def data_read(pilot, timeout: float = 30.0) -> None:
     await pilot.pause()
 
 
-async def wait_until(pilot, condition, seconds: float = 5.0) -> None:
-    """Let the app run until `condition()` holds (what a key sets through a message chain
-    can take more than one pause on a busy machine), `seconds` at most; the caller
-    asserts."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
+async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "") -> None:
+    """Let the app run until `condition()` holds: what a key or a worker sets through a
+    message chain can take more than one pause on a busy machine.  Fails after `timeout`
+    seconds, naming `what` (or the condition)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
         await pilot.pause(0.05)
 
 

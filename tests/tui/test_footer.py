@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from lstm_tui.tui.widgets.footer import Footer
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import wait_for
 
 
 class Zoomable(Static, can_focus=True):
@@ -38,7 +38,7 @@ def keys(app: App) -> list[str]:
 async def test_focus_between_fields_with_the_same_keys_keeps_the_footer():
     app = Form()
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: "ctrl+s" in keys(app))
+        await wait_for(pilot, lambda: "ctrl+s" in keys(app))
         shown = list(app.query("FooterKey"))
         for _ in range(3):
             await pilot.press("tab")        # a, b: the same keys
@@ -48,8 +48,8 @@ async def test_focus_between_fields_with_the_same_keys_keeps_the_footer():
             assert list(app.query("FooterKey")) == shown      # the very same widgets
         # focus on a widget with a key of its own: the footer shows it, and drops it after
         assert app.focused.id == "plot"
-        await wait_until(pilot, lambda: "z" in keys(app))
+        await wait_for(pilot, lambda: "z" in keys(app))
         assert "z" in keys(app) and "ctrl+s" in keys(app)
         app.query_one("#a", Input).focus()
-        await wait_until(pilot, lambda: "z" not in keys(app))
+        await wait_for(pilot, lambda: "z" not in keys(app))
         assert "z" not in keys(app) and "ctrl+s" in keys(app)

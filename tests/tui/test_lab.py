@@ -20,7 +20,7 @@ from lstm_tui.tui.messages import WorkerFailed
 from lstm_tui.tui.widgets.charts import CurveChart, GradHeatmap
 from lstm_tui.tui.widgets.config_form import ConfigForm
 from tests.conftest import PRESETS
-from tests.tui.conftest import record_notifications, text_of, type_into, wait_until
+from tests.tui.conftest import record_notifications, text_of, type_into, wait_for
 from tests.tui.fakes import FakeTrainer, step, training_script
 
 SIZE = (120, 40)
@@ -221,7 +221,7 @@ async def test_several_runs_and_the_charts_follow_the_selection(app, fake_traine
         assert [c.name for c in fake_trainer.configs] == ["", "second"]
         table.focus()
         await pilot.press("up")
-        await wait_until(pilot, lambda: lab.selected == "fake-1")   # the row's highlight
+        await wait_for(pilot, lambda: lab.selected == "fake-1")   # the row's highlight
         assert lab.selected == "fake-1"
         await pilot.press("ctrl+g")            # stops the selected one only
         await pilot.pause()
@@ -244,7 +244,7 @@ async def test_a_redraw_before_the_keys_highlight_lands_leaves_the_cursor_alone(
         table.action_cursor_up()        # the key's highlight message is now on its way
         lab.refresh_live(force=True)    # the tick, before the screen hears of it
         assert table.cursor_row == 0
-        await wait_until(pilot, lambda: lab.selected == "fake-1")
+        await wait_for(pilot, lambda: lab.selected == "fake-1")
         for _ in range(5):
             await pilot.pause()
             assert lab.selected == "fake-1" and table.cursor_row == 0

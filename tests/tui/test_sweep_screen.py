@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ from lstm_tui.tui.widgets.heatmap import Heatmap
 from lstm_tui.tui.widgets.band_plot import BandPlot
 from lstm_tui.tui.sweep.lines import LinesView
 from lstm_tui.tui.inbox import EventInbox
-from tests.tui.conftest import Host, wait_until
+from tests.tui.conftest import Host, wait_for
 
 TINY_TASK = {"kind": "nth_element", "seq_len": 4, "features": 5, "n": 1, "train_size": 64,
              "val_size": 32}
@@ -133,14 +132,6 @@ async def settle(pilot, rounds: int = 3) -> None:
         await pilot.pause()
     pilot.app.screen.refresh_views()
     await pilot.pause()
-
-
-async def wait_for(pilot, predicate, timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.1)
 
 
 def lines_of(widget) -> list[str]:
@@ -414,11 +405,11 @@ async def test_a_bad_launch_is_refused_with_the_message(tmp_path):
         screen = app.screen
         tabs = screen.query_one("#sweep-tabs")
         await pilot.press("2")
-        await wait_until(pilot, lambda: tabs.active == "grid")
+        await wait_for(pilot, lambda: tabs.active == "grid")
         await pilot.press("ctrl+r")
         # the refusal switches back to Define and explains; a loaded machine may take a while
-        await wait_until(pilot, lambda: tabs.active == "define"
-                         and "sweep.grid: is empty" in shown(pilot, "#axis-message"))
+        await wait_for(pilot, lambda: tabs.active == "define"
+                       and "sweep.grid: is empty" in shown(pilot, "#axis-message"))
         assert screen.process is None
         assert tabs.active == "define"
         assert "sweep.grid: is empty" in shown(pilot, "#axis-message")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
 
@@ -16,17 +15,10 @@ from lstm_tui.config import RunConfig, TrainConfig
 from lstm_tui.runs.reader import read_info
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.worker import ProcessTrainer
+from tests.tui.conftest import wait_for
 
 pytestmark = pytest.mark.slow
 SIZE = (120, 40)
-
-
-async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the worker")
-        await pilot.pause(0.1)
 
 
 def long_run(log_every: int = 10) -> RunConfig:
